@@ -1,0 +1,60 @@
+# skiff's two set-up commands are `make demo` and `make test`; both install
+# what is missing on a fresh Debian machine (as root) before they start.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+export CGO_ENABLED ?= 0
+
+BIN     := bin/skiff
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
+
+.PHONY: all build unit test e2e demo cluster-up cluster-down cluster-env fuzz bench clean
+
+all: build
+
+build:
+	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
+
+# unit: the quick loop: vet and every test that needs no cluster.
+unit:
+	go vet ./...
+	go test -count=1 ./...
+
+# test: everything. Unit tests, then the end-to-end tests against real Docker,
+# a real registry and the local cluster, which is brought up first and always
+# taken down afterwards, also when a test fails.
+test: unit e2e
+
+e2e: build
+	@status=0; \
+	hack/cluster.sh up || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		eval "$$(hack/cluster.sh env)"; \
+		go test -count=1 -tags e2e -timeout 40m ./test/e2e/... || status=$$?; \
+	fi; \
+	hack/cluster.sh down || { echo "cluster-down failed" >&2; [ $$status -ne 0 ] || status=1; }; \
+	exit $$status
+
+demo: build
+	hack/demo.sh
+
+cluster-up:
+	hack/cluster.sh up
+
+cluster-down:
+	hack/cluster.sh down
+
+cluster-env:
+	@hack/cluster.sh env
+
+# fuzz: run the config loader's fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	go test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./internal/config/
+
+bench:
+	go test -run '^$$' -bench . -benchmem -count 5 ./internal/config/
+
+clean:
+	rm -rf bin
