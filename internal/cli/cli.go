@@ -1,0 +1,197 @@
+// Package cli is skiff's command line: it parses flags into options and
+// calls the pipeline's stages. It never exits the process; Run returns an
+// error and Main turns it into an exit code, so the whole CLI runs in
+// process in tests.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/log"
+)
+
+// IOStreams are the standard streams a command reads and writes.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// Option changes how Run runs; tests use them instead of the process state.
+type Option func(*app)
+
+// WithEnviron replaces the process environment (os.Environ) that flags,
+// profiles and templates read.
+func WithEnviron(environ []string) Option { return func(a *app) { a.environ = environ } }
+
+// app is what every command shares: streams, environment and the global
+// flags.
+type app struct {
+	streams IOStreams
+	environ []string
+	log     *log.Logger
+	global  globalOptions
+}
+
+// globalOptions are the flags every command accepts, spelled as Skaffold
+// spells them.
+type globalOptions struct {
+	filename    string
+	profiles    []string
+	kubeContext string
+	namespace   string
+	modules     []string
+	defaultRepo string
+	verbosity   string
+}
+
+// Run runs skiff with args (without the program name).
+func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) error {
+	a := &app{streams: streams, environ: os.Environ()}
+	for _, o := range opts {
+		o(a)
+	}
+	root := a.newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	return root.ExecuteContext(ctx)
+}
+
+// Main runs skiff, prints a failure to streams.ErrOut and returns the
+// process exit code.
+func Main(ctx context.Context, streams IOStreams, args []string) int {
+	err := Run(ctx, streams, args)
+	if err == nil {
+		return 0
+	}
+	var silent *SilentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
+	}
+	var usage *UsageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(streams.ErrOut, "Run 'skiff %s --help' for usage.\n", usage.Command)
+		return 2
+	}
+	return 1
+}
+
+// UsageError is a mistake in the command line (unknown flag, missing
+// argument); it is reported with a pointer to --help.
+type UsageError struct {
+	Command string
+	Err     error
+}
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// SilentError only sets the exit code: the command has already said what
+// went wrong.
+type SilentError struct{ Err error }
+
+func (e *SilentError) Error() string { return e.Err.Error() }
+func (e *SilentError) Unwrap() error { return e.Err }
+
+func (a *app) newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "skiff",
+		Short: "Build, deploy and develop applications on Kubernetes; reads skaffold.yaml",
+		Long: `skiff takes an application from source to running on Kubernetes and keeps it
+running while you edit it. It reads skaffold.yaml, so Skaffold projects run
+unchanged.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: a.prepare,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &UsageError{Command: c.Name(), Err: err}
+	})
+	g := &a.global
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.filename, "filename", "f", "", "path or URL to the config file (default skaffold.yaml, then skiff.yaml)")
+	pf.StringSliceVarP(&g.profiles, "profile", "p", nil, "profiles to activate (comma list; -name deactivates)")
+	pf.StringVar(&g.kubeContext, "kube-context", "", "the kubeconfig context to use")
+	pf.StringVarP(&g.namespace, "namespace", "n", "", "the namespace to deploy to")
+	pf.StringSliceVarP(&g.modules, "module", "m", nil, "only the configs (modules) with these names, and those they require")
+	pf.StringVarP(&g.defaultRepo, "default-repo", "d", "", "the registry images are pushed to, prefixed to image names")
+	pf.StringVarP(&g.verbosity, "verbosity", "v", "warn", "log level: error, warn, info, debug or trace")
+
+	root.AddCommand(
+		a.newVersionCmd(),
+		a.newDiagnoseCmd(),
+		a.newFixCmd(),
+		a.newSchemaCmd(),
+		a.newCompletionCmd(),
+	)
+	return root
+}
+
+// prepare runs before every command: flags not given on the command line
+// are read from SKIFF_<FLAG> or SKAFFOLD_<FLAG> (from the environment,
+// then skaffold.env), then the logger is set up.
+func (a *app) prepare(cmd *cobra.Command, _ []string) error {
+	env, err := config.NewEnv(a.environ, ".")
+	if err != nil {
+		return err
+	}
+	var setErr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" || setErr != nil {
+			return
+		}
+		name := strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		for _, prefix := range []string{"SKIFF_", "SKAFFOLD_"} {
+			if v, ok := env[prefix+name]; ok {
+				if err := f.Value.Set(v); err != nil {
+					setErr = &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%s%s=%q: %w", prefix, name, v, err)}
+				}
+				f.Changed = true
+				return
+			}
+		}
+	})
+	if setErr != nil {
+		return setErr
+	}
+	level, err := log.ParseLevel(a.global.verbosity)
+	if err != nil {
+		return &UsageError{Command: cmd.Name(), Err: err}
+	}
+	a.log = log.New(a.streams.ErrOut, level)
+	return nil
+}
+
+// loadConfig loads the project for command with the global flags.
+func (a *app) loadConfig(command string) (*config.Project, error) {
+	return config.Load(config.Options{
+		File:               a.global.filename,
+		Profiles:           a.global.profiles,
+		Modules:            a.global.modules,
+		Command:            command,
+		KubeContext:        a.global.kubeContext,
+		CurrentKubeContext: kube.CurrentContext,
+		Environ:            a.environ,
+	})
+}
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%q takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/upgrade"
+	"skiff.dev/skiff/internal/version"
+)
+
+// DiagnoseOptions are the inputs of `skiff diagnose`.
+type DiagnoseOptions struct {
+	// YAMLOnly prints only the effective configuration.
+	YAMLOnly bool
+}
+
+func (a *app) newDiagnoseCmd() *cobra.Command {
+	opts := &DiagnoseOptions{}
+	cmd := &cobra.Command{
+		Use:   "diagnose",
+		Short: "Show the effective configuration and what each artifact is built from",
+		Long: `Show the effective configuration after upgrades, profiles and defaults, and for
+each artifact its context, builder and number of dependency files.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runDiagnose(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.YAMLOnly, "yaml-only", false, "print only the effective configuration")
+	return cmd
+}
+
+func (a *app) runDiagnose(ctx context.Context, opts *DiagnoseOptions) error {
+	p, err := a.loadConfig("diagnose")
+	if err != nil {
+		return err
+	}
+	out := a.streams.Out
+	if !opts.YAMLOnly {
+		if err := a.diagnoseSummary(ctx, out, p); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "\nEffective configuration:")
+	}
+	docs := make([]any, len(p.Configs))
+	for i, c := range p.Configs {
+		docs[i] = &c.SkaffoldConfig
+	}
+	if err := config.WriteYAML(out, docs...); err != nil {
+		return fmt.Errorf("printing the effective config: %w", err)
+	}
+	return nil
+}
+
+func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Project) error {
+	fmt.Fprintf(out, "skiff version: %s\n", version.Get().Version)
+	fmt.Fprintf(out, "Configuration version: %s\n", upgrade.Latest)
+	fmt.Fprintf(out, "Number of configs: %d\n", len(p.Configs))
+	for _, c := range p.Configs {
+		profiles := "none"
+		if len(c.ActiveProfiles) > 0 {
+			profiles = fmt.Sprint(c.ActiveProfiles)
+		}
+		fmt.Fprintf(out, " - %s (%s): active profiles: %s\n", c.Name(), c.File, profiles)
+	}
+	arts := p.Artifacts()
+	fmt.Fprintf(out, "Number of artifacts: %d\n", len(arts))
+	for i, art := range arts {
+		fmt.Fprintf(out, "\nArtifact %d: %s\n", i+1, art.ImageName)
+		fmt.Fprintf(out, "  Builder: %s\n", art.BuilderType())
+		fmt.Fprintf(out, "  Context: %s\n", art.Workspace)
+		files, err := build.Dependencies(ctx, art, p.Env)
+		if err != nil {
+			fmt.Fprintf(out, "  Dependencies: unknown (%v)\n", err)
+			continue
+		}
+		fmt.Fprintf(out, "  Dependencies: %d files\n", len(files))
+		for _, f := range files {
+			a.log.Debugf("  %s: %s", art.ImageName, f)
+		}
+	}
+	var unsupported config.Errors
+	for _, c := range p.Configs {
+		unsupported = append(unsupported, config.Unsupported(c)...)
+	}
+	if len(unsupported) > 0 {
+		fmt.Fprintln(out, "\nNot supported by skiff yet (commands that need these stop with an error):")
+		for _, e := range unsupported {
+			fmt.Fprintf(out, "  %s\n", e)
+		}
+	}
+	return nil
+}

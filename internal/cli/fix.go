@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/upgrade"
+)
+
+// FixOptions are the inputs of `skiff fix`.
+type FixOptions struct {
+	File      string
+	Overwrite bool
+}
+
+func (a *app) newFixCmd() *cobra.Command {
+	opts := &FixOptions{}
+	cmd := &cobra.Command{
+		Use:   "fix",
+		Short: "Print the config upgraded to the newest schema (" + upgrade.Latest + ")",
+		Long: `Print the config upgraded to the newest schema (` + upgrade.Latest + `), comments kept.
+With --overwrite, rewrite the file instead and keep the original as <file>.bak.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.File = a.global.filename
+			return a.runFix(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "rewrite the config file in place, keeping a backup as <file>.bak")
+	return cmd
+}
+
+func (a *app) runFix(opts *FixOptions) error {
+	file, err := config.ResolveFile(opts.File)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	res, err := config.Fix(file, data)
+	if err != nil {
+		return err
+	}
+	for _, n := range res.Notes {
+		a.log.Infof("%s", n)
+	}
+	if !res.Changed() {
+		fmt.Fprintf(a.streams.ErrOut, "%s is already at the newest apiVersion, %s\n", file, upgrade.Latest)
+		if !opts.Overwrite {
+			_, err := a.streams.Out.Write(data)
+			return err
+		}
+		return nil
+	}
+	if !opts.Overwrite {
+		_, err := a.streams.Out.Write(res.YAML)
+		return err
+	}
+	backup := file + ".bak"
+	if err := writeFileAtomic(backup, data); err != nil {
+		return fmt.Errorf("keeping a backup of %s: %w; the config was not changed", file, err)
+	}
+	if err := writeFileAtomic(file, res.YAML); err != nil {
+		return fmt.Errorf("rewriting %s: %w; the original is unchanged (backup in %s)", file, err, backup)
+	}
+	fmt.Fprintf(a.streams.ErrOut, "Upgraded %s to %s; the original is in %s\n", file, upgrade.Latest, backup)
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames
+// it into place, so a reader sees the old file or the new one, never half.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"skiff.dev/skiff/internal/version"
+)
+
+// outputFlag adds -o/--output (text or json) to cmd.
+func outputFlag(cmd *cobra.Command, out *string) {
+	cmd.Flags().StringVarP(out, "output", "o", "text", "output format: text or json")
+}
+
+func checkOutput(cmd *cobra.Command, out string) error {
+	if out != "text" && out != "json" {
+		return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unknown --output %q: use text or json", out)}
+	}
+	return nil
+}
+
+func (a *app) newVersionCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print skiff's version, commit and Go version",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd, output); err != nil {
+				return err
+			}
+			info := version.Get()
+			if output == "json" {
+				enc := json.NewEncoder(a.streams.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			}
+			fmt.Fprintf(a.streams.Out, "skiff %s\ncommit: %s\ngo: %s\nplatform: %s\n", info.Version, info.Commit, info.GoVersion, info.Platform)
+			return nil
+		},
+	}
+	outputFlag(cmd, &output)
+	return cmd
+}

@@ -1,0 +1,195 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// where is a position in a config file, found from a field path.
+type where struct {
+	file         string
+	line, column int
+	path         string
+}
+
+func (w where) errorf(format string, args ...any) *Error {
+	return &Error{File: w.file, Line: w.line, Column: w.column, Path: w.path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// locate finds the node at path (YAML keys and list indexes) in c's
+// document. When the path is not in the file (a profile or a default put
+// the value there) it points at the deepest part that is.
+func locate(c *Config, path ...any) where {
+	return locateNode(c.File, c.node, path...)
+}
+
+func locateNode(file string, n *yaml.Node, path ...any) where {
+	w := where{file: file, path: formatPath(path)}
+	if n == nil {
+		return w
+	}
+	w.line, w.column = n.Line, n.Column
+	for _, p := range path {
+		next := child(n, p)
+		if next == nil {
+			break
+		}
+		n = next
+		w.line, w.column = n.Line, n.Column
+	}
+	return w
+}
+
+func child(n *yaml.Node, p any) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch key := p.(type) {
+	case string:
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1]
+			}
+		}
+	case int:
+		if n.Kind == yaml.SequenceNode && key >= 0 && key < len(n.Content) {
+			return n.Content[key]
+		}
+	}
+	return nil
+}
+
+func formatPath(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch v := p.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", v)
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, v)
+		}
+	}
+	return b.String()
+}
+
+// walkTagged calls fn for every string, []string and map[string]string
+// field under v whose skiff tag has the given option, with its YAML path.
+func walkTagged(v reflect.Value, option string, path []any, fn func(path []any, field reflect.Value)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkTagged(v.Elem(), option, path, fn)
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.String {
+			return
+		}
+		for i := range v.Len() {
+			walkTagged(v.Index(i), option, append(path, i), fn)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			p := path
+			if !strings.Contains(opts, "inline") {
+				p = append(path[:len(path):len(path)], name)
+			}
+			if hasOption(f.Tag.Get("skiff"), option) {
+				fn(p, v.Field(i))
+				continue
+			}
+			walkTagged(v.Field(i), option, p, fn)
+		}
+	}
+}
+
+func hasOption(tag, option string) bool {
+	for _, o := range strings.Split(tag, ",") {
+		if o == option {
+			return true
+		}
+	}
+	return false
+}
+
+// strings calls fn for each string a tagged field holds (itself, each list
+// element or each map value), letting fn replace it.
+func eachString(path []any, field reflect.Value, fn func(path []any, s string) string) {
+	switch field.Kind() {
+	case reflect.Pointer:
+		if !field.IsNil() {
+			eachString(path, field.Elem(), fn)
+		}
+	case reflect.String:
+		field.SetString(fn(path, field.String()))
+	case reflect.Slice:
+		for i := range field.Len() {
+			eachString(append(path[:len(path):len(path)], i), field.Index(i), fn)
+		}
+	case reflect.Map:
+		if field.Type().Elem().Kind() != reflect.String && !(field.Type().Elem().Kind() == reflect.Pointer && field.Type().Elem().Elem().Kind() == reflect.String) {
+			return
+		}
+		for _, k := range field.MapKeys() {
+			val := field.MapIndex(k)
+			p := append(path[:len(path):len(path)], k.String())
+			if val.Kind() == reflect.Pointer {
+				if val.IsNil() {
+					continue
+				}
+				s := fn(p, val.Elem().String())
+				nv := reflect.New(val.Type().Elem())
+				nv.Elem().SetString(s)
+				field.SetMapIndex(k, nv)
+				continue
+			}
+			field.SetMapIndex(k, reflect.ValueOf(fn(p, val.String())).Convert(val.Type()))
+		}
+	}
+}
+
+// checkTemplates parses every templated field so that a template syntax
+// error is reported at load, at its line, not in the middle of a build.
+func checkTemplates(file string, doc *yaml.Node, v reflect.Value, path []any) Errors {
+	var errs Errors
+	walkTagged(v, "template", path, func(p []any, field reflect.Value) {
+		eachString(p, field, func(p []any, s string) string {
+			if strings.Contains(s, "{{") {
+				if _, err := ParseTemplate(s); err != nil {
+					errs = append(errs, locateNode(file, doc, p...).errorf("invalid template %q: %v", s, strings.TrimPrefix(err.Error(), "template: field:")))
+				}
+			}
+			return s
+		})
+	})
+	return errs
+}
+
+// makePathsAbsolute resolves every relative path field of a required
+// config against its own directory, so that stages need not know which
+// file a setting came from.
+func makePathsAbsolute(v reflect.Value, dir string) {
+	walkTagged(v, "path", nil, func(p []any, field reflect.Value) {
+		eachString(p, field, func(_ []any, s string) string {
+			if s == "" || filepath.IsAbs(s) || strings.Contains(s, "://") || strings.HasPrefix(s, "{{") {
+				return s
+			}
+			return filepath.Join(dir, s)
+		})
+	})
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExpand(t *testing.T) {
+	t.Parallel()
+	env := Env{"FOO": "v1", "EMPTY": ""}
+	tests := []struct {
+		in, want, wantErr string
+	}{
+		{in: "plain", want: "plain"},
+		{in: "{{.FOO}}", want: "v1"},
+		{in: "{{.MISSING}}", want: ""},
+		{in: `{{default "dev" .EMPTY}}`, want: "dev"},
+		{in: `{{default "dev" .FOO}}`, want: "v1"},
+		{in: `{{.FOO | upper}}`, want: "V1"},
+		{in: `{{cmd "echo" "hello"}}`, want: "hello"},
+		{in: `{{cmd "false"}}`, wantErr: "running false"},
+		{in: "{{.FOO", wantErr: "unclosed action"},
+	}
+	for _, tc := range tests {
+		got, err := Expand(tc.in, env)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Expand(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Expand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestEnvFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	content := "# comment\nFROM_FILE=file\nBOTH=file\nexport QUOTED=\"a b\"\n\n"
+	if err := os.WriteFile(filepath.Join(dir, EnvFile), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := NewEnv([]string{"BOTH=process", "ONLY=process"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"FROM_FILE": "file", "BOTH": "process", "ONLY": "process", "QUOTED": "a b"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("env[%s] = %q, want %q (the process environment wins over skaffold.env)", k, env[k], v)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, EnvFile), []byte("OK=1\nnot a pair\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewEnv(nil, dir)
+	if err == nil || !strings.Contains(err.Error(), "skaffold.env:2:1") {
+		t.Errorf("bad skaffold.env: %v, want an error at line 2", err)
+	}
+}
+
+func TestRegexEqual(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expected, actual string
+		want             bool
+	}{
+		{"prod", "prod", true},
+		{"prod", "production", true}, // a search, as in Skaffold
+		{"^prod$", "production", false},
+		{"!prod", "dev", true},
+		{"!prod", "prod", false},
+		{"kind-.*", "kind-local", true},
+		{"a+b", "a+b", true}, // exact match before the regexp
+	}
+	for _, tc := range tests {
+		if got, err := regexEqual(tc.expected, tc.actual); err != nil || got != tc.want {
+			t.Errorf("regexEqual(%q, %q) = %v, %v; want %v", tc.expected, tc.actual, got, err, tc.want)
+		}
+	}
+	if _, err := regexEqual("(", "x"); err == nil {
+		t.Error("an invalid regexp gave no error")
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	t.Parallel()
+	keys := []string{"artifacts", "insecureRegistries", "local", "platforms", "tagPolicy"}
+	if got := suggest("tagpolicy", keys); got != `; did you mean "tagPolicy"?` {
+		t.Errorf("suggest(tagpolicy) = %q", got)
+	}
+	if got := suggest("artefacts", keys); got != `; did you mean "artifacts"?` {
+		t.Errorf("suggest(artefacts) = %q", got)
+	}
+	if got := suggest("zzz", keys); !strings.HasPrefix(got, "; valid fields: artifacts") {
+		t.Errorf("suggest(zzz) = %q", got)
+	}
+}

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// validate checks what the schema cannot: image names unique across the
+// project, artifact requires that name a known image and form no cycle,
+// and aliases that can be used as build args.
+func validate(p *Project) error {
+	var errs Errors
+	type seenAt struct {
+		c *Config
+		i int
+	}
+	images := map[string]seenAt{}
+	for _, c := range p.Configs {
+		for i, a := range c.Build.Artifacts {
+			if a == nil {
+				errs = append(errs, locate(c, "build", "artifacts", i).errorf("empty artifact; give it an image name"))
+				continue
+			}
+			if a.ImageName == "" {
+				errs = append(errs, locate(c, "build", "artifacts", i).errorf("artifact has no image name; set image"))
+				continue
+			}
+			if prev, dup := images[a.ImageName]; dup {
+				first := locate(prev.c, "build", "artifacts", prev.i, "image")
+				errs = append(errs, locate(c, "build", "artifacts", i, "image").errorf("image %q is already built by the artifact at %s:%d; each image must be built by one artifact", a.ImageName, first.file, first.line))
+				continue
+			}
+			images[a.ImageName] = seenAt{c, i}
+		}
+	}
+	for _, c := range p.Configs {
+		for i, a := range c.Build.Artifacts {
+			if a == nil {
+				continue
+			}
+			aliases := map[string]bool{}
+			for j, dep := range a.Dependencies {
+				if dep == nil {
+					continue
+				}
+				w := locate(c, "build", "artifacts", i, "requires", j)
+				if _, ok := images[dep.ImageName]; !ok {
+					errs = append(errs, w.errorf("artifact %q requires image %q, which no artifact builds; known images: %s", a.ImageName, dep.ImageName, listOrNone(sortedKeys(images))))
+				}
+				if dep.ImageName == a.ImageName {
+					errs = append(errs, w.errorf("artifact %q requires itself", a.ImageName))
+				}
+				if dep.Alias != "" {
+					if aliases[dep.Alias] {
+						errs = append(errs, w.errorf("alias %q is used twice in artifact %q", dep.Alias, a.ImageName))
+					}
+					aliases[dep.Alias] = true
+				}
+			}
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, findCycles(p)...)
+	}
+	return errs.err()
+}
+
+// findCycles reports each cycle of artifact requires once.
+func findCycles(p *Project) Errors {
+	type node struct {
+		c    *Config
+		i    int
+		deps []string
+	}
+	graph := map[string]node{}
+	var order []string
+	for _, c := range p.Configs {
+		for i, a := range c.Build.Artifacts {
+			if a == nil || a.ImageName == "" {
+				continue
+			}
+			n := node{c: c, i: i}
+			for _, d := range a.Dependencies {
+				if d != nil && d.ImageName != a.ImageName {
+					n.deps = append(n.deps, d.ImageName)
+				}
+			}
+			graph[a.ImageName] = n
+			order = append(order, a.ImageName)
+		}
+	}
+	const (
+		unvisited = iota
+		inProgress
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var errs Errors
+	var visit func(name string)
+	visit = func(name string) {
+		state[name] = inProgress
+		stack = append(stack, name)
+		for _, d := range graph[name].deps {
+			switch state[d] {
+			case unvisited:
+				if _, ok := graph[d]; ok {
+					visit(d)
+				}
+			case inProgress:
+				cycle := append(slices.Clone(stack[slices.Index(stack, d):]), d)
+				n := graph[name]
+				errs = append(errs, locate(n.c, "build", "artifacts", n.i, "requires").errorf("artifact requires form a cycle: %s; an image cannot depend on itself", strings.Join(cycle, " -> ")))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[name] = done
+	}
+	for _, name := range order {
+		if state[name] == unvisited {
+			visit(name)
+		}
+	}
+	return errs
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Unsupported lists, located, the features c uses that skiff does not
+// implement yet. Commands report them before they would be needed, so a
+// setting is never silently ignored.
+func Unsupported(c *Config) Errors {
+	var errs Errors
+	add := func(what string, path ...any) {
+		errs = append(errs, locate(c, path...).errorf("%s is not supported by skiff yet", what))
+	}
+	for i, a := range c.Build.Artifacts {
+		if a == nil {
+			continue
+		}
+		switch t := a.BuilderType(); t {
+		case "jib", "bazel", "kaniko":
+			add(fmt.Sprintf("the %s builder (artifact %q)", t, a.ImageName), "build", "artifacts", i, t)
+		}
+	}
+	if c.Build.GoogleCloudBuild != nil {
+		add("Google Cloud Build", "build", "googleCloudBuild")
+	}
+	if c.Build.Cluster != nil {
+		add("in-cluster builds", "build", "cluster")
+	}
+	if c.Render.Kpt != nil {
+		add("rendering with kpt", "manifests", "kpt")
+	}
+	if c.Deploy.KptDeploy != nil {
+		add("the kpt deployer", "deploy", "kpt")
+	}
+	if c.Deploy.CloudRunDeploy != nil {
+		add("the Cloud Run deployer", "deploy", "cloudrun")
+	}
+	if len(c.Test) > 0 {
+		add("the test stage", "test")
+	}
+	if len(c.Verify) > 0 {
+		add("skiff verify", "verify")
+	}
+	if len(c.CustomActions) > 0 {
+		add("custom actions", "customActions")
+	}
+	return errs
+}
