@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/build/deps"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/upgrade"
 	"skiff.dev/skiff/internal/version"
@@ -74,7 +74,7 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 		fmt.Fprintf(out, "\nArtifact %d: %s\n", i+1, art.ImageName)
 		fmt.Fprintf(out, "  Builder: %s\n", art.BuilderType())
 		fmt.Fprintf(out, "  Context: %s\n", art.Workspace)
-		files, err := build.Dependencies(ctx, art, p.Env)
+		files, err := deps.ForArtifact(ctx, art, p.Env)
 		if err != nil {
 			fmt.Fprintf(out, "  Dependencies: unknown (%v)\n", err)
 			continue

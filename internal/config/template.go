@@ -128,3 +128,22 @@ func runCmd(name string, args ...string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// ExpandBuildArgs expands the templated values of Docker build args; an
+// arg named without a value stays nil (Docker then takes it from the
+// environment).
+func ExpandBuildArgs(args map[string]*string, env Env) (map[string]*string, error) {
+	out := make(map[string]*string, len(args))
+	for k, v := range args {
+		if v == nil {
+			out[k] = nil
+			continue
+		}
+		s, err := Expand(*v, env)
+		if err != nil {
+			return nil, fmt.Errorf("build arg %s: %w", k, err)
+		}
+		out[k] = &s
+	}
+	return out, nil
+}

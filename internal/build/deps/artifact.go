@@ -1,0 +1,57 @@
+package deps
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+)
+
+// ForArtifact lists the files artifact a is built from, relative to its
+// context directory, as its builder sees them.
+func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]string, error) {
+	ws := a.Workspace
+	if st, err := os.Stat(ws); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("artifact %q: context %s is not a directory; fix build.artifacts[].context", a.ImageName, ws)
+	}
+	switch t := a.BuilderType(); t {
+	case "docker":
+		d := a.DockerArtifact
+		args, err := config.ExpandBuildArgs(d.BuildArgs, env)
+		if err != nil {
+			return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
+		}
+		return Dockerfile(ws, d.DockerfilePath, d.Target, args)
+	case "buildpacks":
+		paths, ignore := []string{"."}, []string(nil)
+		if d := a.BuildpackArtifact.Dependencies; d != nil {
+			if len(d.Paths) > 0 {
+				paths = d.Paths
+			}
+			ignore = d.Ignore
+		}
+		return Paths(ws, paths, ignore)
+	case "ko":
+		return GoPackage(ctx, ws, a.KoArtifact.Main, a.KoArtifact.Env)
+	case "custom":
+		d := a.CustomArtifact.Dependencies
+		switch {
+		case d == nil:
+			return nil, nil
+		case d.Dockerfile != nil:
+			args, err := config.ExpandBuildArgs(d.Dockerfile.BuildArgs, env)
+			if err != nil {
+				return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
+			}
+			return Dockerfile(ws, d.Dockerfile.Path, "", args)
+		case d.Command != "":
+			return Command(ctx, ws, d.Command, os.Environ())
+		default:
+			return Paths(ws, d.Paths, d.Ignore)
+		}
+	default:
+		return nil, fmt.Errorf("artifact %q: the %s builder is not supported by skiff yet", a.ImageName, t)
+	}
+}
