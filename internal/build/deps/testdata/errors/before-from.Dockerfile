@@ -1,0 +1,2 @@
+COPY a /b
+FROM alpine

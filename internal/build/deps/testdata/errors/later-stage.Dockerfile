@@ -1,0 +1,3 @@
+FROM alpine
+COPY --from=later /x /y
+FROM alpine AS later

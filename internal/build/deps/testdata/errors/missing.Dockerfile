@@ -1,0 +1,4 @@
+FROM scratch
+COPY present.txt /
+
+COPY present.txt missing.txt /app/

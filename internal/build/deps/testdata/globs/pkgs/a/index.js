@@ -1,0 +1,1 @@
+pkgs/a/index.js

@@ -1,0 +1,4 @@
+// Command tool is a second main package that imports nothing local.
+package main
+
+func main() {}

@@ -1,0 +1,2 @@
+// Package unused is imported by nothing.
+package unused

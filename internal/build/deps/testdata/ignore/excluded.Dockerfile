@@ -1,0 +1,3 @@
+FROM scratch
+COPY main.go /app/
+COPY build/out.bin /app/
