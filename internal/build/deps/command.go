@@ -48,6 +48,9 @@ func Command(ctx context.Context, workspace, command string, env []string) ([]st
 	}
 	files := map[string]struct{}{}
 	for _, p := range listed {
+		if p == "" {
+			continue
+		}
 		abs := p
 		if !filepath.IsAbs(p) {
 			abs = filepath.Join(ws, p)

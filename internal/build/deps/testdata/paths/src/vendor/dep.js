@@ -1,0 +1,1 @@
+src/vendor/dep.js
