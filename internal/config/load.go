@@ -133,7 +133,6 @@ func Load(opts Options) (*Project, error) {
 	l := &loader{
 		opts:    opts,
 		env:     env,
-		rootDir: root,
 		files:   map[string][]*document{},
 		loaded:  map[docKey]*Config{},
 		named:   map[string]*Config{},
@@ -170,7 +169,6 @@ type docKey struct {
 type loader struct {
 	opts    Options
 	env     Env
-	rootDir string
 	cliOn   []string
 	cliOff  []string
 
@@ -253,7 +251,9 @@ func (l *loader) loadDoc(file, abs string, index int, d *document, parentActive 
 	c.ActiveProfiles = active
 	c.Profiles = nil
 	setDefaults(c)
-	if c.Dir != l.rootDir {
+	if wd, _ := os.Getwd(); c.Dir != wd {
+		// Relative paths are relative to the config's own directory; stages
+		// resolve paths against the working directory, so make them absolute.
 		makePathsAbsolute(reflect.ValueOf(&c.Pipeline).Elem(), c.Dir)
 	}
 

@@ -1,0 +1,304 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"skiff.dev/skiff/internal/config/schema"
+)
+
+// fakeBuilder records builds and can fail or block per image.
+type fakeBuilder struct {
+	mu      sync.Mutex
+	built   []string
+	reqs    map[string]Request
+	fail    map[string]error
+	running atomic.Int32
+	maxRun  atomic.Int32
+	delay   time.Duration
+}
+
+func (f *fakeBuilder) Build(ctx context.Context, a *schema.Artifact, req Request) (Built, error) {
+	n := f.running.Add(1)
+	defer f.running.Add(-1)
+	for {
+		m := f.maxRun.Load()
+		if n <= m || f.maxRun.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return Built{}, ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail[a.ImageName]; err != nil {
+		return Built{}, err
+	}
+	f.built = append(f.built, a.ImageName)
+	if f.reqs == nil {
+		f.reqs = map[string]Request{}
+	}
+	f.reqs[a.ImageName] = req
+	fmt.Fprintf(req.Out, "built %s\n", a.ImageName)
+	return Built{DaemonID: "sha256:id-" + a.ImageName}, nil
+}
+
+// fakePublisher "pushes" by recording a digest per ref and knows which
+// digests still exist.
+type fakePublisher struct {
+	mu     sync.Mutex
+	exists map[string]bool // digest -> present
+	tagged []string
+}
+
+func (p *fakePublisher) Publish(_ context.Context, ref string, b Built, push bool) (Published, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !push {
+		return Published{ImageID: b.DaemonID}, nil
+	}
+	d := "sha256:" + strings.Repeat("0", 10) + strings.TrimPrefix(b.DaemonID, "sha256:id-")
+	if p.exists == nil {
+		p.exists = map[string]bool{}
+	}
+	p.exists[d] = true
+	return Published{Digest: d}, nil
+}
+
+func (p *fakePublisher) Reuse(_ context.Context, ref string, e CacheEntry, push bool) (Published, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.exists[e.Digest] {
+		return Published{}, false, nil
+	}
+	if e.Ref != ref {
+		p.tagged = append(p.tagged, ref)
+	}
+	return Published{Digest: e.Digest}, true, nil
+}
+
+type fixedTagger string
+
+func (t fixedTagger) GenerateTag(context.Context, *schema.Artifact) (string, error) { return string(t), nil }
+
+func artifact(dir, name string, requires ...string) *schema.Artifact {
+	a := &schema.Artifact{ImageName: name, Workspace: filepath.Join(dir, name)}
+	a.DockerArtifact = &schema.DockerArtifact{DockerfilePath: "Dockerfile"}
+	for _, r := range requires {
+		a.Dependencies = append(a.Dependencies, &schema.ArtifactDependency{ImageName: r, Alias: strings.ToUpper(r)})
+	}
+	return a
+}
+
+// project writes one source file per artifact and returns options wired
+// to the fakes.
+func project(t *testing.T, names ...string) (string, Options, *fakeBuilder, *fakePublisher) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n, "main.go"), []byte("package main // "+n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fb := &fakeBuilder{}
+	fp := &fakePublisher{}
+	cache, err := OpenCache(filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	opts := Options{
+		Builders:  map[string]Builder{"docker": fb},
+		Tagger:    fixedTagger("v1"),
+		Publisher: fp,
+		Cache:     cache,
+		Push:      true,
+		Deps: func(_ context.Context, a *schema.Artifact) ([]string, error) {
+			return []string{"main.go"}, nil
+		},
+		Repo:     func(image string) (string, error) { return "localhost:5000/" + image, nil },
+		Progress: &out,
+	}
+	return dir, opts, fb, fp
+}
+
+func TestRunBuildsInDependencyOrder(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, _ := project(t, "app", "base", "tools")
+	opts.Concurrency = 0
+	arts := []*schema.Artifact{artifact(dir, "app", "base", "tools"), artifact(dir, "base"), artifact(dir, "tools", "base")}
+	res, err := Run(context.Background(), arts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"base", "tools", "app"}; !slices.Equal(fb.built, want) {
+		t.Errorf("built %v, want %v", fb.built, want)
+	}
+	if res[0].ImageName != "app" || !strings.HasPrefix(res[0].Tag, "localhost:5000/app:v1@sha256:") {
+		t.Errorf("result[0] = %+v", res[0])
+	}
+	req := fb.reqs["app"]
+	if len(req.Requires) != 2 || req.Requires[0].Alias != "BASE" || req.Requires[0].Ref != res[1].Tag {
+		t.Errorf("app's requires = %+v, want BASE -> %s", req.Requires, res[1].Tag)
+	}
+}
+
+func TestRunHonoursConcurrency(t *testing.T) {
+	t.Parallel()
+	names := []string{"a", "b", "c", "d", "e"}
+	dir, opts, fb, _ := project(t, names...)
+	fb.delay = 20 * time.Millisecond
+	var arts []*schema.Artifact
+	for _, n := range names {
+		arts = append(arts, artifact(dir, n))
+	}
+	opts.Concurrency = 2
+	if _, err := Run(context.Background(), arts, opts); err != nil {
+		t.Fatal(err)
+	}
+	if m := fb.maxRun.Load(); m > 2 || m < 1 {
+		t.Errorf("%d builds ran at once, want at most 2", m)
+	}
+}
+
+func TestRunStopsAtFirstFailure(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, _ := project(t, "app", "base", "other")
+	fb.fail = map[string]error{"base": errors.New("step 2 failed")}
+	arts := []*schema.Artifact{artifact(dir, "app", "base"), artifact(dir, "base"), artifact(dir, "other")}
+	_, err := Run(context.Background(), arts, opts)
+	if err == nil || !strings.Contains(err.Error(), `building artifact "base": step 2 failed`) {
+		t.Fatalf("error = %v, want base's failure", err)
+	}
+	if slices.Contains(fb.built, "app") {
+		t.Error("app was built although base, which it requires, failed")
+	}
+}
+
+func TestRunCache(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, fp := project(t, "app", "base")
+	arts := func() []*schema.Artifact {
+		return []*schema.Artifact{artifact(dir, "app", "base"), artifact(dir, "base")}
+	}
+	first, err := Run(context.Background(), arts(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changed: nothing is built, and the references are the same.
+	fb.built = nil
+	second, err := Run(context.Background(), arts(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fb.built) != 0 || !slices.Equal(first, second) {
+		t.Errorf("unchanged rebuild built %v; results %v then %v", fb.built, first, second)
+	}
+	// The cache survives a save and reopen.
+	if err := opts.Cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if opts.Cache, err = OpenCache(filepath.Join(dir, "cache")); err != nil {
+		t.Fatal(err)
+	}
+	// A change to app rebuilds app only; a change to base rebuilds both.
+	if err := os.WriteFile(filepath.Join(dir, "app", "main.go"), []byte("package main // changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), arts(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fb.built, []string{"app"}) {
+		t.Errorf("after changing app, built %v, want [app]", fb.built)
+	}
+	fb.built = nil
+	if err := os.WriteFile(filepath.Join(dir, "base", "main.go"), []byte("package main // changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), arts(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fb.built, []string{"base", "app"}) {
+		t.Errorf("after changing base, built %v, want [base app]", fb.built)
+	}
+	// A new tag for an unchanged image tags the cached image, no build.
+	fb.built = nil
+	opts.Tag = "v2"
+	res, err := Run(context.Background(), arts(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fb.built) != 0 || len(fp.tagged) != 2 || !strings.Contains(res[0].Tag, ":v2@sha256:") {
+		t.Errorf("retag built %v, tagged %v, results %v", fb.built, fp.tagged, res)
+	}
+	// An image deleted from the registry is rebuilt.
+	fb.built = nil
+	clear(fp.exists)
+	if _, err := Run(context.Background(), arts(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(fb.built) != 2 {
+		t.Errorf("after the images vanished, built %v, want both", fb.built)
+	}
+}
+
+func TestRunDryRunBuildsNothing(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, _ := project(t, "app")
+	opts.DryRun = true
+	res, err := Run(context.Background(), []*schema.Artifact{artifact(dir, "app")}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fb.built) != 0 || res[0].Tag != "localhost:5000/app:v1" {
+		t.Errorf("dry run built %v, result %v", fb.built, res)
+	}
+}
+
+func TestRunRejectsMissingRequirement(t *testing.T) {
+	t.Parallel()
+	dir, opts, _, _ := project(t, "app")
+	_, err := Run(context.Background(), []*schema.Artifact{artifact(dir, "app", "base")}, opts)
+	if err == nil || !strings.Contains(err.Error(), `requires "base"`) {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestCacheSaveIsAtomic(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c, err := OpenCache(filepath.Join(dir, "sub", "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Put("k", CacheEntry{Digest: "sha256:abc", Ref: "r:t"})
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
+	if len(entries) != 1 {
+		t.Errorf("cache dir holds %d files, want only the cache (no temporary left)", len(entries))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad"), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenCache(filepath.Join(dir, "bad")); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("corrupt cache: %v", err)
+	}
+}
