@@ -92,7 +92,9 @@ func (p *fakePublisher) Reuse(_ context.Context, ref string, e CacheEntry, push 
 
 type fixedTagger string
 
-func (t fixedTagger) GenerateTag(context.Context, *schema.Artifact) (string, error) { return string(t), nil }
+func (t fixedTagger) GenerateTag(context.Context, *schema.Artifact) (string, error) {
+	return string(t), nil
+}
 
 func artifact(dir, name string, requires ...string) *schema.Artifact {
 	a := &schema.Artifact{ImageName: name, Workspace: filepath.Join(dir, name)}

@@ -131,11 +131,11 @@ func Load(opts Options) (*Project, error) {
 		return nil, err
 	}
 	l := &loader{
-		opts:    opts,
-		env:     env,
-		files:   map[string][]*document{},
-		loaded:  map[docKey]*Config{},
-		named:   map[string]*Config{},
+		opts:   opts,
+		env:    env,
+		files:  map[string][]*document{},
+		loaded: map[docKey]*Config{},
+		named:  map[string]*Config{},
 	}
 	l.cliOn, l.cliOff = splitProfiles(opts.Profiles)
 	if _, err := l.loadFile(file, nil, nil, nil); err != nil {
@@ -167,10 +167,10 @@ type docKey struct {
 }
 
 type loader struct {
-	opts    Options
-	env     Env
-	cliOn   []string
-	cliOff  []string
+	opts   Options
+	env    Env
+	cliOn  []string
+	cliOff []string
 
 	files   map[string][]*document // by absolute path
 	loaded  map[docKey]*Config
