@@ -1,0 +1,294 @@
+package upgrade
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// isNull reports whether n is absent or a YAML null (~, null or nothing),
+// which every step treats like a missing field, as Skaffold's decoder does.
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// describe names the kind of n for an error message.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a sequence"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "null"
+		}
+		return fmt.Sprintf("the scalar %q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.DocumentNode:
+		return "a document"
+	}
+	return "an unknown node"
+}
+
+// lookup finds key in mapping m and returns its key and value nodes and
+// the key's index in m.Content, or nils and -1. It never looks through
+// merge keys: the tree it works on has them inlined (see expand).
+func lookup(m *yaml.Node, key string) (k, v *yaml.Node, i int) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil, -1
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return k, m.Content[i+1], i
+		}
+	}
+	return nil, nil, -1
+}
+
+// has reports whether mapping m has key with a value that is not null.
+func has(m *yaml.Node, key string) bool {
+	_, v, _ := lookup(m, key)
+	return !isNull(v)
+}
+
+// remove deletes key from mapping m and returns its key and value nodes.
+func remove(m *yaml.Node, key string) (k, v *yaml.Node) {
+	k, v, i := lookup(m, key)
+	if i >= 0 {
+		m.Content = slices.Delete(m.Content, i, i+2)
+	}
+	return k, v
+}
+
+// insert adds the pair k: v to mapping m before the first of the keys
+// before that m has, or at the end.
+func insert(m *yaml.Node, k, v *yaml.Node, before ...string) {
+	at := len(m.Content)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if key := m.Content[i]; key.Kind == yaml.ScalarNode && slices.Contains(before, key.Value) {
+			at = i
+			break
+		}
+	}
+	m.Content = slices.Insert(m.Content, at, k, v)
+}
+
+// pipelineOrder is the order Skaffold writes a pipeline's sections in; a
+// section skiff creates goes before the first later one present.
+var pipelineOrder = []string{"build", "test", "manifests", "deploy", "portForward", "resourceSelector", "verify", "customActions", "profiles"}
+
+// after returns the keys that follow key in order.
+func after(order []string, key string) []string {
+	i := slices.Index(order, key)
+	if i < 0 {
+		return nil
+	}
+	return order[i+1:]
+}
+
+// str returns a new string scalar placed at the position of at.
+func str(value string, at *yaml.Node) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}
+	place(n, at)
+	return n
+}
+
+// newMapping returns an empty block mapping placed at the position of at.
+func newMapping(at *yaml.Node) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	place(n, at)
+	return n
+}
+
+// newSequence returns a block sequence of items placed at the position of at.
+func newSequence(at *yaml.Node, items ...*yaml.Node) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items}
+	place(n, at)
+	return n
+}
+
+// place gives n the line and column of at, so that a node skiff creates
+// is reported where the field it came from was written.
+func place(n, at *yaml.Node) {
+	if at != nil {
+		n.Line, n.Column = at.Line, at.Column
+	}
+}
+
+// clone returns a deep copy of n that keeps every position. Comments are
+// kept only when comments is true. n must hold no aliases.
+func clone(n *yaml.Node, comments bool) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	if !comments {
+		c.HeadComment, c.LineComment, c.FootComment = "", "", ""
+	}
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, child := range n.Content {
+		c.Content[i] = clone(child, comments)
+	}
+	return &c
+}
+
+// needsExpand reports whether n holds an alias or a merge key.
+func needsExpand(n *yaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if isMergeKey(n.Content[i]) {
+				return true
+			}
+		}
+	}
+	return slices.ContainsFunc(n.Content, needsExpand)
+}
+
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge"
+}
+
+// expandLimit bounds the nodes an expansion may create, so that a
+// "billion laughs" document of nested aliases fails instead of eating
+// the machine.
+const expandLimit = 1 << 20
+
+// expander copies a tree with every alias replaced by a copy of its
+// anchor and every merge key (<<) replaced by the pairs it merges.
+type expander struct {
+	budget int
+	err    error
+}
+
+// expand returns an alias-free deep copy of n.
+func expand(n *yaml.Node) (*yaml.Node, error) {
+	e := &expander{budget: expandLimit}
+	c := e.copy(n, 0)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return c, nil
+}
+
+func (e *expander) copy(n *yaml.Node, depth int) *yaml.Node {
+	if e.err != nil || n == nil {
+		return nil
+	}
+	e.budget--
+	if e.budget < 0 || depth > 10000 {
+		e.err = &Error{Line: n.Line, Column: n.Column, Msg: "the document's aliases expand to too much YAML to upgrade; write the repeated parts out"}
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			e.err = &Error{Line: n.Line, Column: n.Column, Msg: "alias to an unknown anchor"}
+			return nil
+		}
+		c := e.copy(n.Alias, depth+1)
+		if c != nil && n.LineComment != "" {
+			c.LineComment = n.LineComment
+		}
+		return c
+	}
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, 0, len(n.Content))
+	if n.Kind != yaml.MappingNode {
+		for _, child := range n.Content {
+			c.Content = append(c.Content, e.copy(child, depth+1))
+		}
+		return &c
+	}
+	// A mapping: explicit keys win over merged ones, and an earlier merged
+	// mapping wins over a later one (YAML merge key semantics).
+	explicit := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && !isMergeKey(k) {
+			explicit[k.Value] = true
+		}
+	}
+	merged := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !isMergeKey(k) {
+			c.Content = append(c.Content, e.copy(k, depth+1), e.copy(v, depth+1))
+			continue
+		}
+		v = e.copy(v, depth+1)
+		if v == nil {
+			return nil
+		}
+		var sources []*yaml.Node
+		switch v.Kind {
+		case yaml.MappingNode:
+			sources = []*yaml.Node{v}
+		case yaml.SequenceNode:
+			sources = v.Content
+		}
+		for _, s := range sources {
+			if s.Kind != yaml.MappingNode {
+				e.err = &Error{Line: s.Line, Column: s.Column, Msg: fmt.Sprintf("a merge key (<<) needs a mapping or a list of mappings, got %s", describe(s))}
+				return nil
+			}
+		}
+		if len(sources) == 0 && !isNull(v) {
+			e.err = &Error{Line: v.Line, Column: v.Column, Msg: fmt.Sprintf("a merge key (<<) needs a mapping or a list of mappings, got %s", describe(v))}
+			return nil
+		}
+		for _, s := range sources {
+			for j := 0; j+1 < len(s.Content); j += 2 {
+				sk := s.Content[j]
+				if sk.Kind == yaml.ScalarNode && (explicit[sk.Value] || merged[sk.Value]) {
+					continue
+				}
+				if sk.Kind == yaml.ScalarNode {
+					merged[sk.Value] = true
+				}
+				c.Content = append(c.Content, sk, s.Content[j+1])
+			}
+		}
+	}
+	if e.err != nil {
+		return nil
+	}
+	return &c
+}
+
+// boolValue decodes a YAML boolean the way Skaffold's decoder does (true,
+// false and the YAML 1.1 yes/no/on/off); null is false.
+func boolValue(n *yaml.Node) (bool, bool) {
+	if isNull(n) {
+		return false, true
+	}
+	if n.Kind != yaml.ScalarNode {
+		return false, false
+	}
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		return false, false
+	}
+	return b, true
+}
+
+// scalar returns the text of a scalar node.
+func scalar(n *yaml.Node) (string, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
+		return "", false
+	}
+	return n.Value, true
+}
+
+// index formats a sequence index for a field path.
+func index(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}

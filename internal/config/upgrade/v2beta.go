@@ -1,0 +1,164 @@
+package upgrade
+
+import "go.yaml.in/yaml/v3"
+
+// v2beta12 upgrades to skaffold/v2beta13, which replaced a helm release's
+// remote: true with remoteChart: chartPath holds local charts only.
+var v2beta12 = &conversion{
+	convert: func(u *upgrader, p pipeline) error {
+		rels, paths, err := helmReleases(p)
+		if err != nil {
+			return err
+		}
+		for i, r := range rels {
+			rk, rv := remove(r, "remote")
+			if rk == nil {
+				continue
+			}
+			remote, ok := boolValue(rv)
+			if !ok {
+				return errorf(rv, paths[i]+"remote", "expected true or false, got %s", describe(rv))
+			}
+			ck, _, _ := lookup(r, "chartPath")
+			switch {
+			case remote && ck != nil:
+				ck.Value = "remoteChart"
+				u.notef(rk, "%sremote: true and chartPath became remoteChart", paths[i])
+			default:
+				u.notef(rk, "%sremote removed: chartPath now names a local chart only", paths[i])
+			}
+		}
+		return nil
+	},
+	retarget: func(p pointer) ([]pointer, string) {
+		if p.match("deploy", "helm", "releases", "*", "remote") {
+			return nil, "points at a helm release's remote, which skaffold/v2beta13 replaced with remoteChart"
+		}
+		return nil, ""
+	},
+}
+
+// v2beta16 upgrades to skaffold/v2beta17, which dropped the destination
+// (dst) of a docker build secret; Skaffold warns and drops it too.
+var v2beta16 = &conversion{
+	convert: func(u *upgrader, p pipeline) error {
+		arts, paths, err := artifacts(p)
+		if err != nil {
+			return err
+		}
+		for i, a := range arts {
+			docker, err := field(a, "docker", paths[i])
+			if err != nil {
+				return err
+			}
+			secret, err := field(docker, "secret", paths[i]+"docker.")
+			if err != nil {
+				return err
+			}
+			if k, _ := remove(secret, "dst"); k != nil {
+				u.notef(k, "%sdocker.secret.dst removed: docker build secrets no longer take a destination", paths[i])
+			}
+		}
+		return nil
+	},
+	retarget: func(p pointer) ([]pointer, string) {
+		if p.match("build", "artifacts", "*", "docker", "secret", "dst") {
+			return nil, "points at docker.secret.dst, which skaffold/v2beta17 removed"
+		}
+		return nil, ""
+	},
+}
+
+// v2beta22 upgrades to skaffold/v2beta23, which replaced a docker
+// artifact's single secret with a list, secrets.
+var v2beta22 = &conversion{
+	convert: func(u *upgrader, p pipeline) error {
+		arts, paths, err := artifacts(p)
+		if err != nil {
+			return err
+		}
+		for i, a := range arts {
+			docker, err := field(a, "docker", paths[i])
+			if err != nil {
+				return err
+			}
+			sk, sv, _ := lookup(docker, "secret")
+			if sk == nil {
+				continue
+			}
+			if isNull(sv) {
+				remove(docker, "secret")
+				u.notef(sk, "%sdocker.secret removed: it was empty", paths[i])
+				continue
+			}
+			if sv.Kind != yaml.MappingNode {
+				return wrongKind(sv, paths[i]+"docker.secret", yaml.MappingNode)
+			}
+			if k, _, _ := lookup(docker, "secrets"); k != nil {
+				return errorf(k, paths[i]+"docker.secrets", "skaffold/v2beta22 has no docker.secrets, only docker.secret; keep one secret under docker.secret")
+			}
+			sk.Value = "secrets"
+			docker.Content[indexOf(docker, sk)+1] = newSequence(sv, sv)
+			u.notef(sk, "%sdocker.secret became the list docker.secrets", paths[i])
+		}
+		return nil
+	},
+	retarget: func(p pointer) ([]pointer, string) {
+		switch {
+		case len(p) == 5 && p.match("build", "artifacts", "*", "docker", "secret"):
+			return []pointer{p.swap(5, "build", "artifacts", p[2], "docker", "secrets")}, ""
+		case p.match("build", "artifacts", "*", "docker", "secret"):
+			return []pointer{p.swap(5, "build", "artifacts", p[2], "docker", "secrets", "0")}, ""
+		}
+		return nil, ""
+	},
+}
+
+// indexOf returns the index of key node k in mapping m's Content.
+func indexOf(m, k *yaml.Node) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i] == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// v2beta27 upgrades to skaffold/v2beta28, which moved ko.platforms to the
+// artifact's platforms (which then apply to every builder). As in
+// Skaffold, ko's platforms replace any the artifact already had.
+var v2beta27 = &conversion{
+	convert: func(u *upgrader, p pipeline) error {
+		arts, paths, err := artifacts(p)
+		if err != nil {
+			return err
+		}
+		for i, a := range arts {
+			ko, err := field(a, "ko", paths[i])
+			if err != nil {
+				return err
+			}
+			pk, pv := remove(ko, "platforms")
+			if pk == nil {
+				continue
+			}
+			if isNull(pv) || (pv.Kind == yaml.SequenceNode && len(pv.Content) == 0) {
+				u.notef(pk, "%sko.platforms removed: it was empty", paths[i])
+				continue
+			}
+			if ak, _ := remove(a, "platforms"); ak != nil {
+				u.notef(ak, "%splatforms replaced by ko.platforms", paths[i])
+			}
+			kk, _, _ := lookup(a, "ko")
+			insert(a, pk, pv, kk.Value)
+			u.notef(pk, "%sko.platforms moved to %splatforms", paths[i], paths[i])
+		}
+		return nil
+	},
+	retarget: func(p pointer) ([]pointer, string) {
+		if p.match("build", "artifacts", "*", "ko", "platforms") {
+			return []pointer{p.swap(5, "build", "artifacts", p[2], "platforms")}, ""
+		}
+		return nil, ""
+	},
+}
