@@ -18,7 +18,7 @@ import (
 type buildContext struct {
 	root string // absolute
 	// ignore is the .dockerignore matcher, nil without patterns.
-	ignore *patternmatcher.PatternMatcher
+	ignore *matcher
 	// ignoreFile is the .dockerignore's path, for messages.
 	ignoreFile string
 	// prefixOnlyExceptions says no "!" pattern has a wildcard, so an
@@ -31,12 +31,12 @@ func newBuildContext(root string, patterns []string, ignoreFile string) (*buildC
 	if len(patterns) == 0 {
 		return bc, nil
 	}
-	pm, err := patternmatcher.New(patterns)
+	m, err := newMatcher(patterns)
 	if err != nil {
 		return nil, fmt.Errorf("%s has an invalid pattern: %w; fix the pattern (the syntax is Go's filepath.Match plus ** and ! exceptions)", ignoreFile, err)
 	}
-	bc.ignore = pm
-	bc.prefixOnlyExceptions = onlyPrefixPatterns(pm, true)
+	bc.ignore = m
+	bc.prefixOnlyExceptions = onlyPrefixPatterns(m.pm, true)
 	return bc, nil
 }
 
@@ -81,7 +81,7 @@ func (bc *buildContext) list(specs []walkSpec, files map[string]struct{}) error 
 
 // matchers holds the compiled --exclude and --parents patterns of a walk.
 type matchers struct {
-	exclude, include *patternmatcher.PatternMatcher
+	exclude, include *matcher
 	includePrefix    bool
 }
 
@@ -89,15 +89,15 @@ func (bc *buildContext) walk(s walkSpec, files map[string]struct{}) error {
 	var m matchers
 	var err error
 	if len(s.excludes) > 0 {
-		if m.exclude, err = patternmatcher.New(s.excludes); err != nil {
+		if m.exclude, err = newMatcher(s.excludes); err != nil {
 			return fmt.Errorf("invalid --exclude pattern: %w", err)
 		}
 	}
 	if s.include != "" {
-		if m.include, err = patternmatcher.New([]string{s.include}); err != nil {
+		if m.include, err = newMatcher([]string{s.include}); err != nil {
 			return fmt.Errorf("invalid --parents source pattern %q: %w", s.include, err)
 		}
-		m.includePrefix = onlyPrefixPatterns(m.include, false)
+		m.includePrefix = onlyPrefixPatterns(m.include.pm, false)
 	}
 
 	ignored, info, skip, err := bc.ignoredChain(s.root)
@@ -124,12 +124,12 @@ func (bc *buildContext) walk(s walkSpec, files map[string]struct{}) error {
 		}
 		return nil
 	}
-	return bc.walkDir(abs, s.root, "", info, patternmatcher.MatchInfo{}, patternmatcher.MatchInfo{}, &m, files)
+	return bc.walkDir(abs, s.root, "", info, nil, nil, &m, files)
 }
 
 // walkDir lists directory abs, which is rel in the context and srcRel under
 // the walk's root, carrying each matcher's result for the parent.
-func (bc *buildContext) walkDir(abs, rel, srcRel string, ign, exc, inc patternmatcher.MatchInfo, m *matchers, files map[string]struct{}) error {
+func (bc *buildContext) walkDir(abs, rel, srcRel string, ign, exc, inc matchInfo, m *matchers, files map[string]struct{}) error {
 	entries, err := os.ReadDir(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -142,30 +142,24 @@ func (bc *buildContext) walkDir(abs, rel, srcRel string, ign, exc, inc patternma
 		erel, esrc := joinRel(rel, name), joinRel(srcRel, name)
 		isDir := e.IsDir()
 
-		ignored, eign := false, patternmatcher.MatchInfo{}
+		var ignored, excluded bool
+		var eign, eexc, einc matchInfo
 		if bc.ignore != nil {
-			if ignored, eign, err = bc.ignore.MatchesUsingParentResults(filepath.FromSlash(erel), ign); err != nil {
-				return fmt.Errorf("matching %s against %s: %w", erel, bc.ignoreFile, err)
-			}
+			ignored, eign = bc.ignore.matches(erel, ign)
 			if ignored && isDir && bc.canSkipIgnored(erel) {
 				continue
 			}
 		}
-		excluded, eexc := false, patternmatcher.MatchInfo{}
 		if m.exclude != nil {
-			if excluded, eexc, err = m.exclude.MatchesUsingParentResults(filepath.FromSlash(esrc), exc); err != nil {
-				return fmt.Errorf("matching %s against --exclude: %w", esrc, err)
-			}
-			if excluded && isDir && !m.exclude.Exclusions() {
+			excluded, eexc = m.exclude.matches(esrc, exc)
+			if excluded && isDir && !m.exclude.pm.Exclusions() {
 				continue
 			}
 		}
-		included, einc := true, patternmatcher.MatchInfo{}
+		included := true
 		if m.include != nil {
-			if included, einc, err = m.include.MatchesUsingParentResults(filepath.FromSlash(esrc), inc); err != nil {
-				return fmt.Errorf("matching %s against the --parents pattern: %w", esrc, err)
-			}
-			if !included && isDir && m.includePrefix && !prefixOf(m.include, esrc) {
+			included, einc = m.include.matches(esrc, inc)
+			if !included && isDir && m.includePrefix && !prefixOf(m.include.pm, esrc) {
 				continue
 			}
 		}
@@ -186,17 +180,14 @@ func (bc *buildContext) walkDir(abs, rel, srcRel string, ign, exc, inc patternma
 // ignoredChain matches rel and each of its parents against the
 // .dockerignore, returning whether rel is ignored, its match info for its
 // children, and whether nothing under it can be in the context.
-func (bc *buildContext) ignoredChain(rel string) (ignored bool, info patternmatcher.MatchInfo, skip bool, err error) {
+func (bc *buildContext) ignoredChain(rel string) (ignored bool, info matchInfo, skip bool, err error) {
 	if bc.ignore == nil || rel == "" {
-		return false, info, false, nil
+		return false, nil, false, nil
 	}
 	parts := strings.Split(rel, "/")
 	for i := range parts {
 		p := strings.Join(parts[:i+1], "/")
-		ignored, info, err = bc.ignore.MatchesUsingParentResults(filepath.FromSlash(p), info)
-		if err != nil {
-			return false, info, false, fmt.Errorf("matching %s against %s: %w", p, bc.ignoreFile, err)
-		}
+		ignored, info = bc.ignore.matches(p, info)
 		if ignored && i < len(parts)-1 && bc.canSkipIgnored(p) {
 			return true, info, true, nil
 		}
@@ -221,14 +212,14 @@ func (bc *buildContext) hidden(rel string, isDir bool) (bool, error) {
 // ignored too, as BuildKit decides it: true unless an exception pattern
 // could match inside it.
 func (bc *buildContext) canSkipIgnored(dir string) bool {
-	if !bc.ignore.Exclusions() {
+	if !bc.ignore.pm.Exclusions() {
 		return true
 	}
 	if !bc.prefixOnlyExceptions {
 		return false
 	}
 	dirSlash := filepath.FromSlash(dir) + string(filepath.Separator)
-	for _, p := range bc.ignore.Patterns() {
+	for _, p := range bc.ignore.pm.Patterns() {
 		if p.Exclusion() && strings.HasPrefix(patternWithoutTrailingGlob(p)+string(filepath.Separator), dirSlash) {
 			return false
 		}
@@ -330,7 +321,7 @@ func (bc *buildContext) ignoringPatterns(rel string) []string {
 		return nil
 	}
 	var out []string
-	for _, p := range bc.ignore.Patterns() {
+	for _, p := range bc.ignore.pm.Patterns() {
 		if p.Exclusion() {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -95,6 +96,13 @@ func matchSegs(pat, parts []string) bool {
 	for len(pat) > 0 {
 		if pat[0] == "**" {
 			rest := pat[1:]
+			if !slices.Contains(rest, "**") {
+				// The rest matches a fixed number of trailing elements.
+				if len(parts) < len(rest) {
+					return false
+				}
+				return matchSegs(rest, parts[len(parts)-len(rest):])
+			}
 			for i := 0; i <= len(parts); i++ {
 				if matchSegs(rest, parts[i:]) {
 					return true
@@ -102,7 +110,7 @@ func matchSegs(pat, parts []string) bool {
 			}
 			return false
 		}
-		if len(parts) == 0 {
+		if len(parts) == 0 || (len(pat) > len(parts) && !slices.Contains(pat, "**")) {
 			return false
 		}
 		if ok, _ := path.Match(pat[0], parts[0]); !ok {
@@ -151,11 +159,12 @@ func (g glob) list(ws string, ig []glob, files map[string]struct{}) (bool, error
 		return false, nil
 	}
 	matched := false
+	wsSep := strings.TrimSuffix(ws, string(filepath.Separator)) + string(filepath.Separator)
 	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel := relSlash(ws, p)
+		rel := relSlash(wsSep, p)
 		if p == abs {
 			return nil
 		}
@@ -201,6 +210,7 @@ func addTree(ws, rel string, fi fs.FileInfo, ig []glob, files map[string]struct{
 		files[rel] = struct{}{}
 		return nil
 	}
+	wsSep := strings.TrimSuffix(ws, string(filepath.Separator)) + string(filepath.Separator)
 	err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -208,7 +218,7 @@ func addTree(ws, rel string, fi fs.FileInfo, ig []glob, files map[string]struct{
 		if p == abs {
 			return nil
 		}
-		r := relSlash(ws, p)
+		r := relSlash(wsSep, p)
 		if ignoredBy(ig, r) {
 			if d.IsDir() {
 				return filepath.SkipDir
@@ -226,15 +236,13 @@ func addTree(ws, rel string, fi fs.FileInfo, ig []glob, files map[string]struct{
 	return nil
 }
 
-func relSlash(ws, p string) string {
-	r, err := filepath.Rel(ws, p)
-	if err != nil {
-		return filepath.ToSlash(p)
+// relSlash is p relative to the workspace, slash-separated; wsSep is the
+// workspace's path with a trailing separator.
+func relSlash(wsSep, p string) string {
+	if r, ok := strings.CutPrefix(p, wsSep); ok {
+		return filepath.ToSlash(r)
 	}
-	if r == "." {
-		return ""
-	}
-	return filepath.ToSlash(r)
+	return "" // the workspace itself
 }
 
 // expandBraces expands {a,b} alternatives, nested ones included; a brace
