@@ -73,7 +73,18 @@ func TestDockerfile(t *testing.T) {
 			name:      ".dockerignore with comments, negations, ** and directories",
 			workspace: "ignore", dockerfile: "Dockerfile",
 			want: []string{".dockerignore", "Dockerfile", "docs/keep.md", "excluded.Dockerfile", "main.go",
-				"secret-public.txt", "sub/code.go"},
+				"mount.Dockerfile", "secret-public.txt", "sub/code.go"},
+		},
+		{
+			name:      "RUN --mount=type=bind of the whole context",
+			workspace: "ignore", dockerfile: "mount.Dockerfile",
+			want: []string{".dockerignore", "Dockerfile", "docs/keep.md", "excluded.Dockerfile", "main.go",
+				"mount.Dockerfile", "secret-public.txt", "sub/code.go"},
+		},
+		{
+			name:      "a Dockerfile outside the workspace is listed by its absolute path",
+			workspace: "globs", dockerfile: abs(t, "testdata/outside/Dockerfile"),
+			want: []string{filepath.ToSlash(abs(t, "testdata/outside/Dockerfile")), "a.txt"},
 		},
 		{
 			name:      "Dockerfile-specific .dockerignore wins over the workspace's; the Dockerfile is always listed",

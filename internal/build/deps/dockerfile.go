@@ -213,7 +213,7 @@ func parseDockerfile(content []byte, buildArgs map[string]*string, o *options) (
 		needed[s] = true
 	}
 	for i, s := range ev.df.Stages {
-		if err := ev.evaluate(i); err != nil {
+		if err := ev.evaluate(i, needed[s]); err != nil {
 			if needed[s] {
 				return nil, err
 			}
@@ -264,6 +264,7 @@ type evaluator struct {
 	raw      []instructions.Stage
 	commands [][]command // per stage, ONBUILD triggers first
 	byName   map[string]*Stage
+	images   map[string]*ImageConfig
 }
 
 // command is an instruction with the lines it is reported at.
@@ -473,6 +474,9 @@ func (ev *evaluator) stageRef(name string, allowIndex bool, s *Stage, c command)
 			if n < 0 || n >= len(ev.df.Stages) {
 				return nil, fileError(ev.o.filename, c.line, fmt.Errorf("--from=%d: there is no stage %d (the Dockerfile has %d stages, counted from 0)", n, n, len(ev.df.Stages)))
 			}
+			if n >= s.Index {
+				return nil, fileError(ev.o.filename, c.line, fmt.Errorf("--from=%d: a stage can only read stages above it, and this is stage %d", n, s.Index))
+			}
 			return ev.df.Stages[n], nil
 		}
 	}
@@ -494,7 +498,8 @@ func (s *Stage) addRead(r *Stage) {
 
 // evaluate runs stage i's instructions: ARG, ENV and WORKDIR change the
 // state; COPY, ADD and RUN --mount are recorded with variables expanded.
-func (ev *evaluator) evaluate(i int) error {
+// Base images' configs are looked up for needed stages only.
+func (ev *evaluator) evaluate(i int, needed bool) error {
 	s := ev.df.Stages[i]
 	env := &envList{}
 	s.Workdir = "/"
@@ -504,8 +509,8 @@ func (ev *evaluator) evaluate(i int) error {
 		}
 		env = b.env.clone()
 		s.Workdir = b.Workdir
-	} else if ev.o.imageConfig != nil && s.Base != "scratch" {
-		cfg, err := ev.o.imageConfig(s.Base)
+	} else if ev.o.imageConfig != nil && s.Base != "scratch" && needed {
+		cfg, err := ev.imageConfig(s.Base)
 		if err != nil {
 			return fileError(ev.o.filename, s.Line, fmt.Errorf("reading the config of base image %s: %w", s.Base, err))
 		}
@@ -543,6 +548,22 @@ func (ev *evaluator) evaluate(i int) error {
 		}
 	}
 	return nil
+}
+
+// imageConfig looks up a base image's config once per parse.
+func (ev *evaluator) imageConfig(image string) (*ImageConfig, error) {
+	if cfg, ok := ev.images[image]; ok {
+		return cfg, nil
+	}
+	cfg, err := ev.o.imageConfig(image)
+	if err != nil {
+		return nil, err
+	}
+	if ev.images == nil {
+		ev.images = map[string]*ImageConfig{}
+	}
+	ev.images[image] = cfg
+	return cfg, nil
 }
 
 func (ev *evaluator) dispatch(s *Stage, c command) error {

@@ -229,6 +229,7 @@ func TestParseDockerfileErrors(t *testing.T) {
 		{"bad-index.Dockerfile", 2, "there is no stage 3"},
 		{"later-stage.Dockerfile", 2, `stage "later" is defined at line 3`},
 		{"bad-expansion.Dockerfile", 2, "X: must be set"},
+		{"self-index.Dockerfile", 2, "can only read stages above it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -273,5 +274,28 @@ func TestParseDockerfileSyntaxDirectiveHint(t *testing.T) {
 	_, err := ParseDockerfile(strings.NewReader(src), nil)
 	if err == nil || !strings.Contains(err.Error(), "example.com/custom-frontend:1") {
 		t.Errorf("error %v does not mention the requested frontend", err)
+	}
+}
+
+func TestParseDockerfileImageConfigLookups(t *testing.T) {
+	t.Parallel()
+	src := "FROM alpine AS a\nFROM alpine AS b\nFROM node AS unused\nFROM scratch\nCOPY --from=a /x /x\nCOPY --from=b /y /y\n"
+	var asked []string
+	_, err := ParseDockerfile(strings.NewReader(src), nil, WithImageConfig(func(image string) (*ImageConfig, error) {
+		asked = append(asked, image)
+		return nil, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(asked, []string{"alpine"}) {
+		t.Errorf("looked up %q, want alpine once (node is in no needed stage, scratch is no image)", asked)
+	}
+
+	_, err = ParseDockerfile(strings.NewReader(src), nil, WithFilename("Dockerfile.x"), WithImageConfig(func(string) (*ImageConfig, error) {
+		return nil, errors.New("registry unreachable")
+	}))
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile.x:1: reading the config of base image alpine: registry unreachable") {
+		t.Errorf("error = %v", err)
 	}
 }

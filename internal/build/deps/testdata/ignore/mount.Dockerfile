@@ -1,0 +1,2 @@
+FROM alpine
+RUN --mount=type=bind,target=/src ls /src
