@@ -136,6 +136,26 @@ func clone(n *yaml.Node, comments bool) *yaml.Node {
 	return &c
 }
 
+// tidy moves the line comment of a key whose value is an empty mapping or
+// sequence onto the value, where the YAML encoder can write it: a step
+// that empties a section must not make the document unwritable.
+func tidy(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.LineComment != "" && (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) && len(v.Content) == 0 {
+				if v.LineComment != "" {
+					v.LineComment = " " + v.LineComment
+				}
+				v.LineComment, k.LineComment = k.LineComment+v.LineComment, ""
+			}
+		}
+	}
+	for _, c := range n.Content {
+		tidy(c)
+	}
+}
+
 // needsExpand reports whether n holds an alias or a merge key.
 func needsExpand(n *yaml.Node) bool {
 	if n == nil {
@@ -161,23 +181,69 @@ func isMergeKey(k *yaml.Node) bool {
 // expandLimit bounds the nodes an expansion may create, so that a
 // "billion laughs" document of nested aliases fails instead of eating
 // the machine.
-const expandLimit = 1 << 20
+const expandLimit = 1 << 18
 
 // expander copies a tree with every alias replaced by a copy of its
 // anchor and every merge key (<<) replaced by the pairs it merges.
 type expander struct {
 	budget int
+	active map[*yaml.Node]bool // anchors being expanded, to catch an alias inside its own anchor
 	err    error
 }
 
 // expand returns an alias-free deep copy of n.
 func expand(n *yaml.Node) (*yaml.Node, error) {
-	e := &expander{budget: expandLimit}
+	// Measure first, in time linear in the document, so that a document
+	// of nested aliases is refused before anything is copied.
+	s := &sizer{memo: map[*yaml.Node]int{}}
+	if s.size(n) > expandLimit {
+		if a := s.cycle; a != nil {
+			return nil, &Error{Line: a.Line, Column: a.Column, Msg: fmt.Sprintf("alias *%s is inside its own anchor, so it never ends; remove it", a.Value)}
+		}
+		return nil, &Error{Line: n.Line, Column: n.Column, Msg: "the document's aliases expand to too much YAML to upgrade; write the repeated parts out"}
+	}
+	e := &expander{budget: expandLimit, active: map[*yaml.Node]bool{}}
 	c := e.copy(n, 0)
 	if e.err != nil {
 		return nil, e.err
 	}
 	return c, nil
+}
+
+// sizer counts the nodes of a tree with its aliases expanded.
+type sizer struct {
+	memo  map[*yaml.Node]int // -1 while a node is being counted
+	cycle *yaml.Node         // an alias inside its own anchor
+}
+
+// size counts the nodes of n with aliases expanded, stopping past
+// expandLimit. An alias inside its own anchor counts as too many.
+func (z *sizer) size(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	if s, ok := z.memo[n]; ok {
+		if s < 0 {
+			return expandLimit + 1
+		}
+		return s
+	}
+	z.memo[n] = -1
+	s := 1
+	if n.Kind == yaml.AliasNode {
+		if z.memo[n.Alias] < 0 && z.cycle == nil {
+			z.cycle = n
+		}
+		s += z.size(n.Alias)
+	}
+	for _, c := range n.Content {
+		if s += z.size(c); s > expandLimit {
+			break
+		}
+	}
+	s = min(s, expandLimit+1)
+	z.memo[n] = s
+	return s
 }
 
 func (e *expander) copy(n *yaml.Node, depth int) *yaml.Node {
@@ -194,8 +260,17 @@ func (e *expander) copy(n *yaml.Node, depth int) *yaml.Node {
 			e.err = &Error{Line: n.Line, Column: n.Column, Msg: "alias to an unknown anchor"}
 			return nil
 		}
+		if e.active[n.Alias] {
+			e.err = &Error{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("alias *%s is inside its own anchor, so it never ends; remove it", n.Value)}
+			return nil
+		}
+		e.active[n.Alias] = true
 		c := e.copy(n.Alias, depth+1)
-		if c != nil && n.LineComment != "" {
+		delete(e.active, n.Alias)
+		if c == nil {
+			return nil
+		}
+		if n.LineComment != "" {
 			c.LineComment = n.LineComment
 		}
 		return c
@@ -205,7 +280,9 @@ func (e *expander) copy(n *yaml.Node, depth int) *yaml.Node {
 	c.Content = make([]*yaml.Node, 0, len(n.Content))
 	if n.Kind != yaml.MappingNode {
 		for _, child := range n.Content {
-			c.Content = append(c.Content, e.copy(child, depth+1))
+			if c.Content = append(c.Content, e.copy(child, depth+1)); e.err != nil {
+				return nil
+			}
 		}
 		return &c
 	}
@@ -221,11 +298,12 @@ func (e *expander) copy(n *yaml.Node, depth int) *yaml.Node {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !isMergeKey(k) {
-			c.Content = append(c.Content, e.copy(k, depth+1), e.copy(v, depth+1))
+			if c.Content = append(c.Content, e.copy(k, depth+1), e.copy(v, depth+1)); e.err != nil {
+				return nil
+			}
 			continue
 		}
-		v = e.copy(v, depth+1)
-		if v == nil {
+		if v = e.copy(v, depth+1); e.err != nil {
 			return nil
 		}
 		var sources []*yaml.Node

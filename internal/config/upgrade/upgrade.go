@@ -95,6 +95,7 @@ type Error struct {
 	Msg          string
 }
 
+// Error formats the error as line:column: path: message.
 func (e *Error) Error() string {
 	s := e.Msg
 	if e.Path != "" {
@@ -133,6 +134,9 @@ func ToLatest(doc *yaml.Node) (notes []string, err error) {
 		return nil, &Error{Line: av.Line, Column: av.Column, Path: "apiVersion", Msg: msg}
 	}
 
+	if version == Latest {
+		return nil, nil
+	}
 	// Work on a copy, so that doc is untouched when a step fails. Aliases
 	// and merge keys are expanded in the copy: a step must be able to change
 	// one use of an anchor without changing the others.
@@ -161,6 +165,7 @@ func ToLatest(doc *yaml.Node) (notes []string, err error) {
 		})
 	}
 	if len(u.notes) > 0 || !expanded {
+		tidy(work)
 		doc.Content = work.Content
 		if expanded {
 			u.notes = append(u.notes, note{line: doc.Line, column: doc.Column,
