@@ -1,0 +1,136 @@
+package ko
+
+import (
+	"bytes"
+	"context"
+	"debug/buildinfo"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// compiled is the output of one `go build`.
+type compiled struct {
+	// bin is the executable.
+	bin []byte
+	// name is the file name ko gives it: the last element of the main
+	// package's import path.
+	name string
+}
+
+// compile runs `go build` for the main package of s and platform p,
+// streaming its output to out, and returns the executable.
+func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Writer) (*compiled, error) {
+	penv, err := platformEnv(p)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "skiff-ko-")
+	if err != nil {
+		return nil, fmt.Errorf("making a directory for the go build output: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	file := filepath.Join(tmp, "out")
+
+	args := append([]string{"build"}, s.flags...)
+	args = append(args, "-o", file, s.main)
+	cmd := exec.CommandContext(ctx, b.opts.goBin, args...)
+	cmd.Dir = s.workdir
+	cmd.Env = b.buildEnv(penv, s.env)
+	tail := &tailWriter{max: 8 << 10}
+	w := io.MultiWriter(out, tail)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return nil, fmt.Errorf("running %s build for artifact %q: %w; the ko builder needs Go: install it (https://go.dev/dl) or put the go command in PATH", b.opts.goBin, s.image, err)
+		}
+		return nil, fmt.Errorf("compiling artifact %q: go build %s for %s in %s: %w:\n%s",
+			s.image, s.main, p, s.workdir, err, strings.TrimRight(tail.String(), "\n"))
+	}
+	bin, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the go build output: %w", err)
+	}
+	info, err := buildinfo.Read(bytes.NewReader(bin))
+	if err != nil {
+		return nil, fmt.Errorf("artifact %q: go build %s in %s made no executable (%v): the ko builder's main must name a `package main`; fix build.artifacts[].ko.main", s.image, s.main, s.workdir, err)
+	}
+	return &compiled{bin: bin, name: appName(info.Path)}, nil
+}
+
+// appName is ko's name for the binary of the main package importPath.
+func appName(importPath string) string {
+	base := path.Base(importPath)
+	if base == "." || base == "/" || importPath == "command-line-arguments" {
+		return "ko-app"
+	}
+	return base
+}
+
+// buildEnv is the environment of `go build`: cgo off by default (a
+// static binary runs on any base), then the user's environment, then the
+// target platform, then the artifact's env. Unlike ko, a GOOS or GOARCH
+// exported in the user's shell does not override the platform, so the
+// binary always matches the platform the image claims.
+func (b *Builder) buildEnv(platform, artifact []string) []string {
+	environ := b.opts.environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	env := make([]string, 0, 1+len(environ)+len(platform)+len(artifact))
+	env = append(env, "CGO_ENABLED=0")
+	env = append(env, environ...)
+	env = append(env, platform...)
+	return append(env, artifact...)
+}
+
+// platformEnv sets GOOS, GOARCH and the variant's GOARM or GOAMD64 for p,
+// as ko does.
+func platformEnv(p v1.Platform) ([]string, error) {
+	env := []string{"GOOS=" + p.OS, "GOARCH=" + p.Architecture}
+	if p.Variant == "" {
+		return env, nil
+	}
+	switch p.Architecture {
+	case "arm":
+		n, err := strconv.Atoi(strings.TrimPrefix(p.Variant, "v"))
+		if err != nil || !strings.HasPrefix(p.Variant, "v") {
+			return nil, fmt.Errorf("platform %s: arm variant %q is not v5, v6 or v7", p, p.Variant)
+		}
+		if n >= 5 {
+			env = append(env, "GOARM="+strconv.Itoa(min(n, 7)))
+		}
+	case "amd64":
+		env = append(env, "GOAMD64="+p.Variant)
+	}
+	return env, nil
+}
+
+// tailWriter keeps the last max bytes written to it, for the error of a
+// failed build (the whole output has gone to the build's writer).
+type tailWriter struct {
+	max int
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string { return string(t.buf) }
