@@ -78,6 +78,11 @@ func (b *Builder) kodataLayer(slot string, s *spec) (*layer, error) {
 	return b.layers.get(slot+"\x00kodata", t)
 }
 
+// defaultUser is the user of an image built on skiff's default base when
+// the base sets none: ko's default bases (distroless and Chainguard
+// static) run as nonroot, 65532, and skiff's static base has that user.
+const defaultUser = "65532"
+
 // Annotations ko puts on an image built on a named base (OCI image spec).
 const (
 	annotationBaseName   = "org.opencontainers.image.base.name"
@@ -87,7 +92,8 @@ const (
 // assemble puts the kodata and binary layers on base and sets the config
 // as ko does: the binary as the entrypoint and no command, /ko-app on
 // PATH, KO_DATA_PATH, the labels; the user, working directory and the
-// rest come from the base.
+// rest come from the base, except that on skiff's default base the image
+// runs as nonroot, as on ko's.
 func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *layer) (v1.Image, error) {
 	mt, err := base.MediaType()
 	if err != nil {
@@ -148,6 +154,9 @@ func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *lay
 	}
 	if cf.Variant == "" {
 		cf.Variant = p.Variant
+	}
+	if s.baseRef == "" && cf.Config.User == "" {
+		cf.Config.User = defaultUser
 	}
 	cf.Config.Entrypoint = []string{appPath}
 	cf.Config.Cmd = nil

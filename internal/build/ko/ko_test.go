@@ -428,7 +428,10 @@ func TestMainPackage(t *testing.T) {
 func TestBaseImage(t *testing.T) {
 	t.Parallel()
 	app := copyApp(t)
-	base := testBase(t)
+	base, err := mutate.Config(testBase(t), v1.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	baseDigest := digest(t, base)
 	arm, err := mutate.ConfigFile(base, &v1.ConfigFile{OS: "linux", Architecture: "arm64"})
 	if err != nil {
@@ -471,6 +474,15 @@ func TestBaseImage(t *testing.T) {
 			}
 			if !slices.Equal(rec.refs, []string{tc.wantRef}) {
 				t.Errorf("base images asked for: %q, want %q", rec.refs, tc.wantRef)
+			}
+			// The base has no user: skiff's default base runs as
+			// nonroot, as ko's does; a named base keeps its own.
+			wantUser := ""
+			if tc.wantRef == "" {
+				wantUser = "65532"
+			}
+			if u := configFile(t, built.Image).Config.User; u != wantUser {
+				t.Errorf("user %q, want %q", u, wantUser)
 			}
 			m, err := built.Image.Manifest()
 			if err != nil {
