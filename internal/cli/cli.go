@@ -149,6 +149,7 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	var setErr error
+	fromEnv := map[string]string{} // flag name -> the variable that set it
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Changed || f.Name == "help" || setErr != nil {
 			return
@@ -160,6 +161,7 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 					setErr = &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%s%s=%q: %w", prefix, name, v, err)}
 				}
 				f.Changed = true
+				fromEnv[f.Name] = prefix + name
 				return
 			}
 		}
@@ -169,6 +171,9 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 	}
 	level, err := log.ParseLevel(a.global.verbosity)
 	if err != nil {
+		if v, ok := fromEnv["verbosity"]; ok {
+			err = fmt.Errorf("%s: %w", v, err)
+		}
 		return &UsageError{Command: cmd.Name(), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)

@@ -175,7 +175,7 @@ func TestDiagnose(t *testing.T) {
 		"Number of artifacts: 1",
 		"Artifact 1: app",
 		"Builder: docker",
-		"Context: .",
+		"Context: " + dir + "\n",
 		"Dependencies: 2 files",
 		"active profiles: [fast]",
 		"concurrency: 4",

@@ -240,9 +240,11 @@ func (l *loader) loadDoc(file, abs string, index int, d *document, parentActive 
 	l.loading = append(l.loading, key)
 	defer func() { l.loading = l.loading[:len(l.loading)-1] }()
 
-	cfg, err := deepCopy(d.cfg)
-	if err != nil {
-		return nil, err
+	// Decode a fresh copy from the tree, so that applying profiles to one
+	// use of a document never changes another.
+	var cfg schema.SkaffoldConfig
+	if err := d.node.Decode(&cfg); err != nil {
+		return nil, &Error{File: file, Line: d.node.Line, Column: d.node.Column, Msg: cleanDecodeError(err)}
 	}
 	c := &Config{SkaffoldConfig: cfg, File: file, Dir: filepath.Dir(abs), Index: index, node: d.node}
 	if err := applyProfiles(c, active); err != nil {
@@ -438,6 +440,10 @@ func UpgradeDocument(file string, n *yaml.Node) ([]string, error) {
 	}
 	notes, err := upgrade.ToLatest(n)
 	if err != nil {
+		var ue *upgrade.Error
+		if errors.As(err, &ue) {
+			return nil, &Error{File: file, Line: ue.Line, Column: ue.Column, Path: ue.Path, Msg: ue.Msg}
+		}
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
 	for i, note := range notes {
@@ -479,20 +485,6 @@ func listOrNone(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-// deepCopy copies a config so that applying profiles to one use of a
-// document never changes another.
-func deepCopy(c schema.SkaffoldConfig) (schema.SkaffoldConfig, error) {
-	var out schema.SkaffoldConfig
-	data, err := yaml.Marshal(&c)
-	if err != nil {
-		return out, fmt.Errorf("copying config: %w", err)
-	}
-	if err := yaml.Unmarshal(data, &out); err != nil {
-		return out, fmt.Errorf("copying config: %w", err)
-	}
-	return out, nil
 }
 
 // selectModules keeps the configs named by -m and those they require.

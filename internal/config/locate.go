@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -101,7 +102,7 @@ func walkTagged(v reflect.Value, option string, path []any, fn func(path []any, 
 		t := v.Type()
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if !f.IsExported() {
+			if !f.IsExported() || v.Field(i).IsZero() {
 				continue
 			}
 			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
@@ -163,6 +164,9 @@ func eachString(path []any, field reflect.Value, fn func(path []any, s string) s
 	}
 }
 
+// templateErrPrefix is text/template's "template: NAME:LINE: " framing.
+var templateErrPrefix = regexp.MustCompile(`^(template: )?\w+:\d+(:\d+)?: `)
+
 // checkTemplates parses every templated field so that a template syntax
 // error is reported at load, at its line, not in the middle of a build.
 func checkTemplates(file string, doc *yaml.Node, v reflect.Value, path []any) Errors {
@@ -170,8 +174,8 @@ func checkTemplates(file string, doc *yaml.Node, v reflect.Value, path []any) Er
 	walkTagged(v, "template", path, func(p []any, field reflect.Value) {
 		eachString(p, field, func(p []any, s string) string {
 			if strings.Contains(s, "{{") {
-				if _, err := ParseTemplate(s); err != nil {
-					errs = append(errs, locateNode(file, doc, p...).errorf("invalid template %q: %v", s, strings.TrimPrefix(err.Error(), "template: field:")))
+				if err := CheckTemplate(s); err != nil {
+					errs = append(errs, locateNode(file, doc, p...).errorf("invalid template %q: %s", s, templateErrPrefix.ReplaceAllString(err.Error(), "")))
 				}
 			}
 			return s

@@ -120,8 +120,10 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 			c.addf(n, path, "expected a mapping, got %s", describe(n))
 			return
 		}
+		keys := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			c.checkDuplicate(k, path, keys)
 			c.check(v, t.Elem(), joinPath(path, k.Value))
 		}
 	default:
@@ -145,7 +147,18 @@ func (c *checker) checkStruct(n *yaml.Node, t reflect.Type, path string) {
 	c.checkMapping(n, info, t, path, seen)
 }
 
+// checkDuplicate reports a key written twice in one mapping, which the
+// decoder would reject without saying where.
+func (c *checker) checkDuplicate(k *yaml.Node, path string, keys map[string]*yaml.Node) {
+	if first, dup := keys[k.Value]; dup {
+		c.addf(k, joinPath(path, k.Value), "%q is set twice (first at line %d); keep one", k.Value, first.Line)
+		return
+	}
+	keys[k.Value] = k
+}
+
 func (c *checker) checkMapping(n *yaml.Node, info *structInfo, t reflect.Type, path string, seen map[string]*yaml.Node) {
+	keys := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" {
@@ -156,6 +169,7 @@ func (c *checker) checkMapping(n *yaml.Node, info *structInfo, t reflect.Type, p
 			c.addf(k, path, "expected a field name, got %s", describe(k))
 			continue
 		}
+		c.checkDuplicate(k, path, keys)
 		f, ok := info.fields[k.Value]
 		if !ok {
 			c.addf(k, joinPath(path, k.Value), "unknown field %q%s", k.Value, suggest(k.Value, info.keys))

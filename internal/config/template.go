@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/Masterminds/sprig/v3"
 )
@@ -95,10 +97,32 @@ func (e Env) With(extra map[string]string) Env {
 // functions (default, lower, ...) and cmd, which runs a command and yields
 // its trimmed output.
 func ParseTemplate(text string) (*template.Template, error) {
+	return template.New("field").Funcs(templateFuncs()).Option("missingkey=zero").Parse(text)
+}
+
+// CheckTemplate reports a syntax error in a templated field without
+// running it (a {{cmd}} would run a command).
+func CheckTemplate(text string) error {
+	_, err := parse.Parse("field", text, "", "", templateFuncNames())
+	return err
+}
+
+// templateFuncNames is the set of function names templates may call, for
+// checking syntax without building a template each time.
+var templateFuncNames = sync.OnceValue(func() map[string]any {
+	names := map[string]any{}
+	for k, v := range templateFuncs() {
+		names[k] = v
+	}
+	return names
+})
+
+// templateFuncs builds the function map once: Sprig's is large.
+var templateFuncs = sync.OnceValue(func() template.FuncMap {
 	funcs := sprig.TxtFuncMap()
 	funcs["cmd"] = runCmd
-	return template.New("field").Funcs(funcs).Option("missingkey=zero").Parse(text)
-}
+	return funcs
+})
 
 // Expand evaluates a templated field against env. A missing variable
 // expands to the empty string, as in Skaffold.

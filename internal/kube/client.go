@@ -1,0 +1,64 @@
+package kube
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Config is a connection to one cluster: the kubeconfig context it came
+// from and the REST settings for client-go.
+type Config struct {
+	// Context is the kubeconfig context's name.
+	Context string
+	// Namespace is the context's namespace ("default" when unset).
+	Namespace string
+	REST      *rest.Config
+}
+
+// Load reads the kubeconfig (KUBECONFIG or ~/.kube/config) for kubeContext,
+// or for the current context when kubeContext is empty.
+func Load(kubeContext string) (*Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	name := kubeContext
+	if name == "" {
+		name = raw.CurrentContext
+	}
+	if name == "" {
+		return nil, fmt.Errorf("no kube context: the kubeconfig sets no current context; pass --kube-context or set KUBECONFIG")
+	}
+	if _, ok := raw.Contexts[name]; !ok {
+		return nil, fmt.Errorf("kube context %q is not in the kubeconfig; `kubectl config get-contexts` lists the ones there", name)
+	}
+	restCfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kube context %q: %w", name, err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("kube context %q: %w", name, err)
+	}
+	restCfg.UserAgent = "skiff"
+	return &Config{Context: name, Namespace: ns, REST: restCfg}, nil
+}
+
+// Clientset returns a typed client for the cluster; timeout bounds every
+// request (0 for none).
+func (c *Config) Clientset(timeout time.Duration) (kubernetes.Interface, error) {
+	cfg := rest.CopyConfig(c.REST)
+	cfg.Timeout = timeout
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to kube context %q: %w", c.Context, err)
+	}
+	return cs, nil
+}
