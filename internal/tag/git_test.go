@@ -13,11 +13,11 @@ import (
 
 // gitTagger builds the gitCommit tagger for c, running git as the repo's
 // tests do.
-func gitTagger(t *testing.T, r *testRepo, c schema.GitTagger) Tagger {
-	t.Helper()
+func gitTagger(tb testing.TB, r *testRepo, c schema.GitTagger) Tagger {
+	tb.Helper()
 	tg, err := New(schema.TagPolicy{GitTagger: &c}, nil, nil, withGitEnv(r.env...))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return tg
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -153,7 +152,9 @@ func hashFiles(ctx context.Context, workspace string, files []string) ([]fileSum
 	slices.SortFunc(sums, func(x, y fileSum) int { return strings.Compare(x.name, y.name) })
 	sums = slices.CompactFunc(sums, func(x, y fileSum) bool { return x.name == y.name })
 
-	workers := min(runtime.GOMAXPROCS(0), len(sums)/16+1)
+	// Reading a file mostly waits on system calls (or the disk, when the
+	// page cache is cold), so a few more readers than processors help.
+	workers := min(max(4, runtime.GOMAXPROCS(0)), len(sums)/16+1)
 	var (
 		next     atomic.Int64
 		wg       sync.WaitGroup
@@ -206,17 +207,12 @@ func hashFile(s *fileSum, h hash.Hash, buf []byte) error {
 	h.Reset()
 	switch m := fi.Mode(); {
 	case m.IsRegular():
-		f, err := os.Open(s.path)
+		err := hashContent(s.path, fi.Size(), h, buf)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("inputDigest: %w", err)
-		}
-		err = copyInto(h, f, buf)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("inputDigest: reading %s: %w", s.path, err)
 		}
 		s.kind = "file"
 		if m&0o111 != 0 {
@@ -227,7 +223,7 @@ func hashFile(s *fileSum, h hash.Hash, buf []byte) error {
 		if err != nil {
 			return fmt.Errorf("inputDigest: %w", err)
 		}
-		io.WriteString(h, filepath.ToSlash(target))
+		h.Write([]byte(filepath.ToSlash(target)))
 		s.kind = "link"
 	case m.IsDir():
 		s.kind = "dir"
@@ -236,19 +232,4 @@ func hashFile(s *fileSum, h hash.Hash, buf []byte) error {
 	}
 	h.Sum(s.sum[:0])
 	return nil
-}
-
-// copyInto copies r into h through buf (io.CopyBuffer would let *os.File
-// pick its own buffer).
-func copyInto(h hash.Hash, r io.Reader, buf []byte) error {
-	for {
-		n, err := r.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
