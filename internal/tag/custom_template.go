@@ -81,7 +81,7 @@ func newCustomTemplate(c *schema.CustomTemplateTagger, env config.Env, deps Deps
 		}
 		ct.used[name] = g
 	}
-	return checked{g: ct, what: fmt.Sprintf("customTemplate %q", c.Template)}, nil
+	return checked{g: ct, what: fmt.Sprintf("customTemplate %q", c.Template), fix: templateFix}, nil
 }
 
 // generate runs the components the template reads, side by side, and

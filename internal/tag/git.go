@@ -17,7 +17,7 @@ import (
 
 // ErrNotGitRepo is wrapped by the error of a gitCommit tagger whose artifact
 // context is not inside a git work tree.
-var ErrNotGitRepo = errors.New("not a git repository")
+var ErrNotGitRepo = errors.New("not inside a git repository")
 
 // gitVariants are the gitCommit variants, lower-cased: Skaffold matches the
 // variant case-insensitively.
@@ -128,7 +128,7 @@ func (g *gitCommit) explain(ctx context.Context, dir string, err error) error {
 	case errors.Is(err, exec.ErrNotFound):
 		return fmt.Errorf("the gitCommit tag policy runs git, which is not installed or not in $PATH: install git, %s: %w", choose, err)
 	case errors.As(err, &ge) && strings.Contains(ge.stderr, "not a git repository"):
-		return fmt.Errorf("the artifact's context %s is %w, and the gitCommit tag policy (the default when build.tagPolicy is not set) tags images from git: commit the sources to git, %s", abs, ErrNotGitRepo, choose)
+		return fmt.Errorf("the artifact's context %s is %w, and the gitCommit tag policy (the default when build.tagPolicy is not set) tags images from git: put the sources under git (git init; git add; git commit), %s", abs, ErrNotGitRepo, choose)
 	case errors.As(err, &ge) && g.unborn(ctx, dir):
 		return fmt.Errorf("the git repository holding %s has no commits yet, so the gitCommit tag policy has nothing to name the image by: commit the sources, %s", abs, choose)
 	case errors.As(err, &ge) && strings.HasSuffix(g.variant, "treesha") && ge.args[len(ge.args)-1] == "HEAD:./":

@@ -243,7 +243,7 @@ func TestGitCommitErrors(t *testing.T) {
 			return &testRepo{tb: t, dir: dir, env: isolatedGitEnv(t, dir)}, dir
 		},
 		wantIs:  ErrNotGitRepo,
-		wantErr: []string{"is not a git repository", "set build.tagPolicy to inputDigest, dateTime or sha256"},
+		wantErr: []string{"is not inside a git repository", "git init", "set build.tagPolicy to inputDigest, dateTime or sha256"},
 	}, {
 		name: "no commits yet",
 		setup: func(t *testing.T) (*testRepo, string) {

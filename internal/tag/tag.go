@@ -83,11 +83,11 @@ func New(p schema.TagPolicy, env config.Env, deps func(context.Context, *schema.
 		}
 		return newCustomTemplate(p.CustomTemplateTagger, env, deps, &o)
 	}
-	g, what, err := newGenerator(p, "build.tagPolicy", env, deps, &o)
+	_, c, err := newGenerator(p, "build.tagPolicy", env, deps, &o)
 	if err != nil {
 		return nil, err
 	}
-	return checked{g: g, what: what}, nil
+	return c, nil
 }
 
 // generator produces a tag that may not be valid on its own: a customTemplate
@@ -99,40 +99,42 @@ type generator interface {
 // newGenerator builds the tagger for one policy other than customTemplate;
 // what describes its settings for error messages. field is where the policy
 // sits in skaffold.yaml.
-func newGenerator(p schema.TagPolicy, field string, env config.Env, deps DepsFunc, o *options) (g generator, what string, err error) {
+func newGenerator(p schema.TagPolicy, field string, env config.Env, deps DepsFunc, o *options) (g generator, c checked, err error) {
 	if err := onlyOne(p, field); err != nil {
-		return nil, "", err
+		return nil, c, err
 	}
 	switch {
 	case p.GitTagger != nil:
 		g, err := newGitCommit(p.GitTagger, o)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s.gitCommit: %w", field, err)
+			return nil, c, fmt.Errorf("%s.gitCommit: %w", field, err)
 		}
-		return g, fmt.Sprintf("gitCommit (prefix %q)", p.GitTagger.Prefix), nil
+		return g, checked{g, fmt.Sprintf("gitCommit (prefix %q)", p.GitTagger.Prefix), "change the prefix"}, nil
 	case p.ShaTagger != nil:
-		return sha256Tagger{}, "sha256", nil
+		return sha256Tagger{}, checked{sha256Tagger{}, "sha256", ""}, nil
 	case p.InputDigest != nil:
 		if deps == nil {
-			return nil, "", fmt.Errorf("%s.inputDigest: no dependency lister was given to tag.New", field)
+			return nil, c, fmt.Errorf("%s.inputDigest: no dependency lister was given to tag.New", field)
 		}
-		return &inputDigest{deps: deps, env: env, artifacts: o.artifacts}, "inputDigest", nil
+		g := &inputDigest{deps: deps, env: env, artifacts: o.artifacts}
+		return g, checked{g, "inputDigest", ""}, nil
 	case p.DateTimeTagger != nil:
 		g, err := newDateTime(p.DateTimeTagger, o.now)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s.dateTime: %w", field, err)
+			return nil, c, fmt.Errorf("%s.dateTime: %w", field, err)
 		}
-		return g, fmt.Sprintf("dateTime (format %q, timezone %s)", g.format, g.loc), nil
+		return g, checked{g, fmt.Sprintf("dateTime (format %q, timezone %s)", g.format, g.loc),
+			"change the format (MST prints a zone without an abbreviation as +03: leave it out, or set timezone to UTC)"}, nil
 	case p.EnvTemplateTagger != nil:
 		g, err := newEnvTemplate(p.EnvTemplateTagger.Template, env)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s.envTemplate: %w", field, err)
+			return nil, c, fmt.Errorf("%s.envTemplate: %w", field, err)
 		}
-		return g, fmt.Sprintf("envTemplate %q", p.EnvTemplateTagger.Template), nil
+		return g, checked{g, fmt.Sprintf("envTemplate %q", p.EnvTemplateTagger.Template), templateFix}, nil
 	case p.CustomTemplateTagger != nil:
-		return nil, "", fmt.Errorf("%s: a customTemplate component cannot be another customTemplate; move its template into the outer one", field)
+		return nil, c, fmt.Errorf("%s: a customTemplate component cannot be another customTemplate; move its template into the outer one", field)
 	default:
-		return nil, "", fmt.Errorf("%s sets no tagger: set one of gitCommit, sha256, inputDigest, dateTime, envTemplate or customTemplate", field)
+		return nil, c, fmt.Errorf("%s sets no tagger: set one of gitCommit, sha256, inputDigest, dateTime, envTemplate or customTemplate", field)
 	}
 }
 
@@ -158,11 +160,16 @@ func onlyOne(p schema.TagPolicy, field string) error {
 	return nil
 }
 
-// checked is a Tagger that rejects tags Docker would not accept.
+// checked is a Tagger that rejects tags Docker would not accept: what
+// names the setting that made the tag, fix says what to change.
 type checked struct {
 	g    generator
 	what string
+	fix  string
 }
+
+// templateFix is the advice for a template that made an invalid tag.
+const templateFix = `change the template; Sprig's functions can clean a value up, e.g. {{.BRANCH | replace "/" "-"}}`
 
 // GenerateTag generates the tag and checks that it is a valid Docker tag.
 func (c checked) GenerateTag(ctx context.Context, a *schema.Artifact) (string, error) {
@@ -171,6 +178,9 @@ func (c checked) GenerateTag(ctx context.Context, a *schema.Artifact) (string, e
 		return "", err
 	}
 	if err := CheckTag(tag); err != nil {
+		if c.fix != "" {
+			err = fmt.Errorf("%w: %s", err, c.fix)
+		}
 		return "", fmt.Errorf("%s produced the tag %q: %w", c.what, tag, err)
 	}
 	return tag, nil

@@ -34,7 +34,7 @@ func TestDateTime(t *testing.T) {
 		{
 			name:    "zone without an abbreviation",
 			c:       schema.DateTimeTagger{TimeZone: "Europe/Istanbul"},
-			wantErr: []string{`produced the tag "2024-01-02_18-04-05.5_+03"`, `'+' at byte 22`},
+			wantErr: []string{`produced the tag "2024-01-02_18-04-05.5_+03"`, `'+' at byte 22`, "set timezone to UTC"},
 		},
 		{
 			name:    "unknown time zone",
@@ -53,7 +53,7 @@ func TestDateTime(t *testing.T) {
 
 func TestEnvTemplate(t *testing.T) {
 	t.Parallel()
-	env := config.Env{"VERSION": "1.2.3", "BRANCH": "main", "EMPTY": ""}
+	env := config.Env{"VERSION": "1.2.3", "BRANCH": "main", "EMPTY": "", "FEATURE": "feature/login"}
 	tests := []struct {
 		name     string
 		template string
@@ -64,6 +64,7 @@ func TestEnvTemplate(t *testing.T) {
 		{name: "text and variables", template: "v{{.VERSION}}-{{.BRANCH}}", want: "v1.2.3-main"},
 		{name: "IMAGE_NAME", template: "{{.IMAGE_NAME}}-{{.VERSION}}", want: "web-1.2.3"},
 		{name: "sprig functions", template: `{{.BRANCH | upper}}`, want: "MAIN"},
+		{name: "the advice for invalid tags works", template: `{{.FEATURE | replace "/" "-"}}`, want: "feature-login"},
 		{name: "default of an unset variable", template: `{{default "dev" .UNSET}}`, want: "dev"},
 		{name: "default of an empty variable", template: `{{default "dev" .EMPTY}}`, want: "dev"},
 		{
@@ -76,7 +77,7 @@ func TestEnvTemplate(t *testing.T) {
 		},
 		{
 			name: "invalid tag", template: "{{.BRANCH}}/{{.VERSION}}",
-			wantErr: []string{`envTemplate "{{.BRANCH}}/{{.VERSION}}" produced the tag "main/1.2.3"`, `'/' at byte 4 is not allowed`, "1 to 128 letters, digits, '_', '.' and '-'"},
+			wantErr: []string{`envTemplate "{{.BRANCH}}/{{.VERSION}}" produced the tag "main/1.2.3"`, `'/' at byte 4 is not allowed`, "1 to 128 letters, digits, '_', '.' and '-'", `change the template; Sprig's functions`},
 		},
 		{
 			name: "empty result", template: "{{.EMPTY}}",
