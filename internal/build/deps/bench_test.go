@@ -89,6 +89,7 @@ func BenchmarkDockerfile(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var files []string
+			defer reportCPU(b)()
 			for b.Loop() {
 				var err error
 				if files, err = Dockerfile(ws, bc.dockerfile, "", nil); err != nil {
@@ -121,6 +122,7 @@ func BenchmarkParseDockerfile(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			content := []byte(bc.content)
 			b.SetBytes(int64(len(content)))
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := ParseDockerfile(bytes.NewReader(content), nil); err != nil {
 					b.Fatal(err)
@@ -132,9 +134,21 @@ func BenchmarkParseDockerfile(b *testing.B) {
 
 func BenchmarkPaths(b *testing.B) {
 	ws := benchWorkspace(b)
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := Paths(ws, []string{"**/*.go", "assets"}, []string{"node_modules", "**/*.log"}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// reportCPU starts measuring CPU time; the function it returns reports CPU
+// time per operation as cpu-ns/op. Call it just before b.Loop.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if used := cpuTime() - start; used > 0 && b.N > 0 {
+			b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

@@ -19,6 +19,7 @@ type DockerfileError struct {
 	Err error
 }
 
+// Error formats the problem as file:line: message, the way compilers do.
 func (e *DockerfileError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
