@@ -196,7 +196,11 @@ func parseDockerfile(content []byte, buildArgs map[string]*string, o *options) (
 		shlex: shell.NewLex(res.EscapeToken),
 		df:    &ParsedDockerfile{Syntax: syntax},
 	}
-	if err := ev.globals(metaArgs); err != nil {
+	targetName := o.target
+	if targetName == "" {
+		targetName = stages[len(stages)-1].Name
+	}
+	if err := ev.globals(metaArgs, targetName); err != nil {
 		return nil, err
 	}
 	if err := ev.declareStages(stages); err != nil {
@@ -276,10 +280,10 @@ type command struct {
 }
 
 // globals computes the arguments FROM lines see: the predefined platform
-// arguments, then the ARGs before the first FROM, build arguments winning.
-func (ev *evaluator) globals(metaArgs []instructions.ArgCommand) error {
+// arguments and TARGETSTAGE (the target's name, "default" when it has
+// none), then the ARGs before the first FROM, build arguments winning.
+func (ev *evaluator) globals(metaArgs []instructions.ArgCommand, target string) error {
 	p := ev.o.platform
-	target := ev.o.target
 	if target == "" {
 		target = "default"
 	}

@@ -153,6 +153,13 @@ func TestParseDockerfileOptions(t *testing.T) {
 		platform  string
 	}{
 		{
+			name: "TARGETSTAGE is default for an unnamed last stage",
+			file: "parse/targetstage.Dockerfile",
+			want: []copySummary{
+				{Instruction: "COPY", Sources: []string{"default.txt"}, Dest: "/", DestIsDir: true, Line: 3},
+			},
+		},
+		{
 			name: "base image config: WORKDIR, ENV and ONBUILD triggers",
 			file: "parse/image-config.Dockerfile",
 			opts: []Option{WithImageConfig(func(image string) (*ImageConfig, error) {
@@ -188,7 +195,7 @@ func TestParseDockerfileOptions(t *testing.T) {
 			buildArgs: map[string]*string{"TARGETARCH": ptr("riscv64"), "BUILDPLATFORM": ptr("linux/s390x")},
 			platform:  "linux/s390x",
 			want: []copySummary{
-				{Instruction: "COPY", Sources: []string{"bin/riscv64/app"}, Dest: "/app/default", Line: 4},
+				{Instruction: "COPY", Sources: []string{"bin/riscv64/app"}, Dest: "/app/build", Line: 4},
 			},
 		},
 	}

@@ -1,0 +1,3 @@
+FROM scratch
+ARG TARGETSTAGE
+COPY ${TARGETSTAGE}.txt /
