@@ -96,9 +96,9 @@ type generator interface {
 	generate(ctx context.Context, a *schema.Artifact) (string, error)
 }
 
-// newGenerator builds the tagger for one policy other than customTemplate;
-// what describes its settings for error messages. field is where the policy
-// sits in skaffold.yaml.
+// newGenerator builds the tagger for one policy other than customTemplate:
+// g for use as a customTemplate component, c for use on its own. field is
+// where the policy sits in skaffold.yaml, for error messages.
 func newGenerator(p schema.TagPolicy, field string, env config.Env, deps DepsFunc, o *options) (g generator, c checked, err error) {
 	if err := onlyOne(p, field); err != nil {
 		return nil, c, err
