@@ -14,6 +14,7 @@ import (
 
 // Tagger generates the tag (the part after ':') for an artifact.
 type Tagger interface {
+	// GenerateTag returns a's tag, a valid Docker tag, or why there is none.
 	GenerateTag(ctx context.Context, a *schema.Artifact) (string, error)
 }
 
