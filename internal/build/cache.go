@@ -132,7 +132,11 @@ func cacheKey(in keyInputs) (string, error) {
 	files := slices.Clone(in.files)
 	slices.Sort(files)
 	for _, f := range files {
-		if err := hashFile(h, filepath.Join(in.artifact.Workspace, f), f); err != nil {
+		path := f
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(in.artifact.Workspace, f)
+		}
+		if err := hashFile(h, path, f); err != nil {
 			return "", fmt.Errorf("hashing artifact %q: %w", in.artifact.ImageName, err)
 		}
 	}

@@ -334,9 +334,9 @@ func (l *loader) parse(file, abs string) ([]*document, error) {
 	if docs, ok := l.files[abs]; ok {
 		return docs, nil
 	}
-	data, err := os.ReadFile(abs)
+	data, err := ReadFile(abs)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, err
 	}
 	docs, notes, err := ParseDocuments(file, data)
 	if err != nil {
@@ -345,6 +345,30 @@ func (l *loader) parse(file, abs string) ([]*document, error) {
 	l.notes = append(l.notes, notes...)
 	l.files[abs] = docs
 	return docs, nil
+}
+
+// maxConfigSize bounds what is read as a config file.
+const maxConfigSize = 16 << 20
+
+// ReadFile reads a config file, refusing anything but a regular file of a
+// sensible size (a requires path naming a device or a pipe must not hang).
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("config %s is not a regular file", path)
+	}
+	if st.Size() > maxConfigSize {
+		return nil, fmt.Errorf("config %s is %d bytes, more than a config can be (%d)", path, st.Size(), maxConfigSize)
+	}
+	return io.ReadAll(io.LimitReader(f, maxConfigSize))
 }
 
 // ParseDocuments parses every YAML document of a config file, upgrades each
