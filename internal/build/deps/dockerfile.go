@@ -227,10 +227,12 @@ func parseDockerfile(content []byte, buildArgs map[string]*string, o *options) (
 	return ev.df, nil
 }
 
-// syntaxHint adds to a parse error that the file asks for another frontend,
-// which may accept what this parser does not.
+// syntaxHint adds to a parse error that the file asks for a frontend other
+// than a stable docker/dockerfile, which may accept what this parser does
+// not (labs flags, another language).
 func syntaxHint(err *DockerfileError, syntax string) error {
-	if syntax == "" {
+	name := strings.TrimPrefix(syntax, "docker.io/")
+	if syntax == "" || (strings.HasPrefix(name, "docker/dockerfile:") && !strings.Contains(name, "labs")) {
 		return err
 	}
 	err.Err = fmt.Errorf("%w (the file asks for frontend %s with a syntax directive; skiff reads Dockerfiles with BuildKit's own parser and may not know that frontend's extensions)", err.Err, syntax)

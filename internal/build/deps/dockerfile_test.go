@@ -277,10 +277,20 @@ func TestParseDockerfileUnneededStageErrors(t *testing.T) {
 
 func TestParseDockerfileSyntaxDirectiveHint(t *testing.T) {
 	t.Parallel()
-	src := "# syntax=example.com/custom-frontend:1\nFROM alpine\nCOPY --magic a /b\n"
-	_, err := ParseDockerfile(strings.NewReader(src), nil)
-	if err == nil || !strings.Contains(err.Error(), "example.com/custom-frontend:1") {
-		t.Errorf("error %v does not mention the requested frontend", err)
+	for syntax, hint := range map[string]bool{
+		"example.com/custom-frontend:1":   true,
+		"docker/dockerfile:1.7-labs":      true,
+		"docker/dockerfile:1":             false,
+		"docker.io/docker/dockerfile:1.9": false,
+	} {
+		src := "# syntax=" + syntax + "\nFROM alpine\nCOPY --magic a /b\n"
+		_, err := ParseDockerfile(strings.NewReader(src), nil)
+		if err == nil {
+			t.Fatalf("%s: no error", syntax)
+		}
+		if got := strings.Contains(err.Error(), "asks for frontend "+syntax); got != hint {
+			t.Errorf("%s: hint in %q is %v, want %v", syntax, err, got, hint)
+		}
 	}
 }
 
