@@ -43,7 +43,7 @@ func (b *Builder) image(ctx context.Context, s *spec, p v1.Platform, w io.Writer
 	if err != nil {
 		return nil, err
 	}
-	bin, err := b.binaryLayer(slot, c)
+	bin, err := b.binaryLayer(slot, s, c)
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: %w", s.image, err)
 	}
@@ -62,12 +62,14 @@ func (b *Builder) image(ctx context.Context, s *spec, p v1.Platform, w io.Writer
 	return assemble(base.img, s, p, c.name, data.l, bin)
 }
 
-func (b *Builder) binaryLayer(slot string, c *compiled) (*layer, error) {
-	t, err := binaryTar(c.name, c.bin)
+func (b *Builder) binaryLayer(slot string, s *spec, c *compiled) (*layer, error) {
+	l, err := b.layers.get(slot+"\x00bin\x00"+c.name, c.bin, s.gzip, func() ([]byte, error) {
+		return binaryTar(c.name, c.bin)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("making the binary layer: %w", err)
 	}
-	return b.layers.get(slot+"\x00bin", t)
+	return l, nil
 }
 
 func (b *Builder) kodataLayer(slot string, s *spec) (*layer, error) {
@@ -75,7 +77,7 @@ func (b *Builder) kodataLayer(slot string, s *spec) (*layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.layers.get(slot+"\x00kodata", t)
+	return b.layers.get(slot+"\x00kodata", t, s.gzip, func() ([]byte, error) { return t, nil })
 }
 
 // defaultUser is the user of an image built on skiff's default base when
@@ -99,10 +101,7 @@ func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *lay
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: reading the base image: %w", s.image, err)
 	}
-	layerType := types.DockerLayer
-	if mt == types.OCIManifestSchema1 {
-		layerType = types.OCILayer
-	}
+	oci := mt == types.OCIManifestSchema1
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: reading the base image's config: %w", s.image, err)
@@ -119,8 +118,7 @@ func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *lay
 	appPath := path.Join(appDir, name)
 	img, err := mutate.Append(base,
 		mutate.Addendum{
-			Layer:     data.withMediaType(layerType),
-			MediaType: layerType,
+			Layer:     data.withMediaType(oci),
 			History: v1.History{
 				Author:    "skiff",
 				Created:   v1.Time{Time: s.kodataTime},
@@ -129,8 +127,7 @@ func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *lay
 			},
 		},
 		mutate.Addendum{
-			Layer:     bin.withMediaType(layerType),
-			MediaType: layerType,
+			Layer:     bin.withMediaType(oci),
 			History: v1.History{
 				Author:    "skiff",
 				Created:   created,

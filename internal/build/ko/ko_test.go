@@ -133,6 +133,44 @@ func layerEntries(t testing.TB, l v1.Layer) ([]string, map[string]entry) {
 	}
 }
 
+// checkImage validates img: ggcr's validate reads gzipped layers only, so
+// plain tar layers are checked here (their digest and diff ID are the
+// SHA-256 of their bytes).
+func checkImage(t testing.TB, img v1.Image) {
+	t.Helper()
+	opts := []validate.Option{}
+	for _, l := range layers(t, img) {
+		mt, err := l.MediaType()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mt != types.DockerUncompressedLayer && mt != types.OCIUncompressedLayer {
+			continue
+		}
+		opts = []validate.Option{validate.Fast}
+		for _, blob := range []func() (io.ReadCloser, error){l.Compressed, l.Uncompressed} {
+			rc, err := blob()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, n, err := v1.SHA256(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if size, _ := l.Size(); h != digest(t, l) || n != size {
+				t.Errorf("plain layer: SHA-256 %s of %d bytes, want its digest %s and size %d", h, n, digest(t, l), size)
+			}
+			if d, _ := l.DiffID(); d != h {
+				t.Errorf("plain layer: diff ID %s, want %s", d, h)
+			}
+		}
+	}
+	if err := validate.Image(img, opts...); err != nil {
+		t.Errorf("validate.Image: %v", err)
+	}
+}
+
 func layers(t testing.TB, img v1.Image) []v1.Layer {
 	t.Helper()
 	ls, err := img.Layers()
@@ -196,9 +234,7 @@ func TestBuildImage(t *testing.T) {
 	var out bytes.Buffer
 	img := buildImage(t, b, a, build.Request{Tag: "reg/app:v1", Env: env, Out: &out})
 
-	if err := validate.Image(img); err != nil {
-		t.Errorf("validate.Image: %v", err)
-	}
+	checkImage(t, img)
 	if !slices.Equal(rec.refs, []string{""}) {
 		t.Errorf("base images asked for: %q, want skiff's default (\"\") once", rec.refs)
 	}
@@ -240,8 +276,8 @@ func TestBuildImage(t *testing.T) {
 		}
 	}
 	for _, l := range ls[len(baseLayers):] {
-		if mt, _ := l.MediaType(); mt != types.DockerLayer {
-			t.Errorf("layer media type %s, want the base's kind (%s)", mt, types.DockerLayer)
+		if mt, _ := l.MediaType(); mt != types.DockerUncompressedLayer {
+			t.Errorf("layer media type %s, want a plain tar layer of the base's kind (%s) for the daemon", mt, types.DockerUncompressedLayer)
 		}
 	}
 
@@ -278,32 +314,88 @@ func TestBuildImage(t *testing.T) {
 func TestReproducible(t *testing.T) {
 	t.Parallel()
 	app := copyApp(t)
+	daemon := build.Request{}
+	remote := build.Request{Push: true, Tag: "registry.example.com/app:v1"}
+	loopback := build.Request{Push: true, Tag: "localhost:5000/app:v1"}
+	oci := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	for _, tc := range []struct {
 		name      string
 		base      v1.Image
+		req       build.Request
 		layerType types.MediaType
 	}{
-		{"docker base", testBase(t), types.DockerLayer},
-		{"oci base", mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCILayer},
+		{"docker base, daemon", testBase(t), daemon, types.DockerUncompressedLayer},
+		{"docker base, remote registry", testBase(t), remote, types.DockerLayer},
+		{"docker base, loopback registry", testBase(t), loopback, types.DockerUncompressedLayer},
+		{"oci base, daemon", oci, daemon, types.OCIUncompressedLayer},
+		{"oci base, remote registry", oci, remote, types.OCILayer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a := koArtifact(app, schema.KoArtifact{})
 			// Two builders: the second cannot reuse the first's layers.
-			var digests []v1.Hash
+			var imgs []v1.Image
 			for range 2 {
 				b := newBuilder(t, (&baseRecorder{img: tc.base}).base)
-				img := buildImage(t, b, a, build.Request{})
-				digests = append(digests, digest(t, img))
+				img := buildImage(t, b, a, tc.req)
+				imgs = append(imgs, img)
 				ls := layers(t, img)
-				if mt, _ := ls[len(ls)-1].MediaType(); mt != tc.layerType {
-					t.Errorf("binary layer media type %s, want %s", mt, tc.layerType)
+				for _, l := range ls[len(ls)-2:] {
+					if mt, _ := l.MediaType(); mt != tc.layerType {
+						t.Errorf("layer media type %s, want %s", mt, tc.layerType)
+					}
 				}
 			}
-			if digests[0] != digests[1] {
-				t.Errorf("two builds of the same input gave %s and %s", digests[0], digests[1])
+			checkImage(t, imgs[0])
+			if d0, d1 := digest(t, imgs[0]), digest(t, imgs[1]); d0 != d1 {
+				t.Errorf("two builds of the same input gave %s and %s", d0, d1)
 			}
 		})
+	}
+}
+
+func TestLayerFormsShareTheImageID(t *testing.T) {
+	t.Parallel()
+	// The config, and so the Docker image ID, names layers by diff ID:
+	// plain and gzipped layers give the same one.
+	app := copyApp(t)
+	b := newBuilder(t, (&baseRecorder{img: testBase(t)}).base)
+	a := koArtifact(app, schema.KoArtifact{})
+	plain := buildImage(t, b, a, build.Request{})
+	gz := buildImage(t, b, a, build.Request{Push: true, Tag: "gcr.io/p/app:v1"})
+	p, err := plain.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gz.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != g {
+		t.Errorf("config digests %s (plain) and %s (gzip) differ", p, g)
+	}
+	if digest(t, plain) == digest(t, gz) {
+		t.Error("the manifests are the same; want gzipped layers in one")
+	}
+}
+
+func TestOnThisMachine(t *testing.T) {
+	t.Parallel()
+	for ref, want := range map[string]bool{
+		"localhost:5000/app:v1":    true,
+		"127.0.0.1:5000/app:v1":    true,
+		"[::1]:5000/app:v1":        true,
+		"registry.localhost/app":   true,
+		"kind-registry:5000/app":   false,
+		"gcr.io/project/app:v1":    false,
+		"app:v1":                   false,
+		"10.0.0.1:5000/app":        false,
+		"not a reference":          false,
+		"localhost.example.com/ap": false,
+	} {
+		if got := onThisMachine(ref); got != want {
+			t.Errorf("onThisMachine(%q) = %v, want %v", ref, got, want)
+		}
 	}
 }
 
@@ -608,7 +700,7 @@ func TestIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validate.Index(idx); err != nil {
+	if err := validate.Index(idx, validate.Fast); err != nil {
 		t.Errorf("validate.Index: %v", err)
 	}
 	m, err := idx.IndexManifest()

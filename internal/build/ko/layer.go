@@ -14,41 +14,60 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// layer is a gzipped layer held in memory whose digests were computed
-// once, when it was made: pushing or loading it reads bytes, it never
-// compresses or hashes again.
+// layer is a layer held in memory whose digests were computed once, when
+// it was made: pushing or loading it reads bytes, it never compresses or
+// hashes again. Its blob is gzipped, or the plain tar stream when it only
+// goes to the Docker daemon or a registry on this machine.
 type layer struct {
-	diffID     v1.Hash
-	digest     v1.Hash
-	compressed []byte
-	mediaType  types.MediaType
+	diffID    v1.Hash
+	digest    v1.Hash
+	blob      []byte
+	gzipped   bool
+	mediaType types.MediaType
 }
 
 var _ v1.Layer = (*layer)(nil)
 
-// newLayer compresses the tar stream tarball at the fastest gzip level: the
-// binary layer is rebuilt on every change, and on a loopback or local
-// registry compressing harder costs more time than it saves in transfer.
-func newLayer(tarball []byte, diffID v1.Hash) (*layer, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(tarball)/2 + 512)
-	h := sha256.New()
-	zw, err := gzip.NewWriterLevel(io.MultiWriter(&buf, h), gzip.BestSpeed)
+// newLayer makes a layer of the tar stream tarball. When gzipped, it is
+// compressed at the fastest level on all cores while it is hashed: the
+// binary layer is remade on every change, and compressing harder costs
+// more time than it saves in transfer. Otherwise the blob is tarball
+// itself, and its digest is its diff ID.
+func newLayer(tarball []byte, gzipped bool) (*layer, error) {
+	if !gzipped {
+		h := sha256.New()
+		h.Write(tarball)
+		d := sum(h)
+		return &layer{diffID: d, digest: d, blob: tarball, mediaType: types.DockerUncompressedLayer}, nil
+	}
+	diffCh := make(chan v1.Hash, 1)
+	go func() {
+		h := sha256.New()
+		h.Write(tarball)
+		diffCh <- sum(h)
+	}()
+	compressed, err := gzipParallel(tarball)
+	diffID := <-diffCh
 	if err != nil {
 		return nil, err
 	}
-	if _, err := zw.Write(tarball); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return &layer{diffID: diffID, digest: sum(h), compressed: buf.Bytes(), mediaType: types.DockerLayer}, nil
+	h := sha256.New()
+	h.Write(compressed)
+	return &layer{diffID: diffID, digest: sum(h), blob: compressed, gzipped: true, mediaType: types.DockerLayer}, nil
 }
 
-// withMediaType returns l typed to match a base image's manifest: some
-// registries reject manifests that mix Docker and OCI layer types.
-func (l *layer) withMediaType(mt types.MediaType) *layer {
+// withMediaType returns l typed to match a base image's manifest, OCI or
+// Docker: some registries reject manifests that mix the two.
+func (l *layer) withMediaType(oci bool) *layer {
+	mt := types.DockerLayer
+	switch {
+	case oci && l.gzipped:
+		mt = types.OCILayer
+	case oci:
+		mt = types.OCIUncompressedLayer
+	case !l.gzipped:
+		mt = types.DockerUncompressedLayer
+	}
 	if l.mediaType == mt {
 		return l
 	}
@@ -63,18 +82,21 @@ func (l *layer) Digest() (v1.Hash, error) { return l.digest, nil }
 // DiffID implements v1.Layer.
 func (l *layer) DiffID() (v1.Hash, error) { return l.diffID, nil }
 
-// Compressed implements v1.Layer.
+// Compressed implements v1.Layer: the blob as it is pushed.
 func (l *layer) Compressed() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(l.compressed)), nil
+	return io.NopCloser(bytes.NewReader(l.blob)), nil
 }
 
 // Uncompressed implements v1.Layer.
 func (l *layer) Uncompressed() (io.ReadCloser, error) {
-	return gzip.NewReader(bytes.NewReader(l.compressed))
+	if !l.gzipped {
+		return io.NopCloser(bytes.NewReader(l.blob)), nil
+	}
+	return gzip.NewReader(bytes.NewReader(l.blob))
 }
 
 // Size implements v1.Layer.
-func (l *layer) Size() (int64, error) { return int64(len(l.compressed)), nil }
+func (l *layer) Size() (int64, error) { return int64(len(l.blob)), nil }
 
 // MediaType implements v1.Layer.
 func (l *layer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
@@ -84,35 +106,45 @@ func sum(h hash.Hash) v1.Hash {
 }
 
 // layerCache keeps the last layer made in each slot (an artifact, a
-// platform and a kind of layer), so a rebuild whose binary or kodata
-// directory did not change reuses the compressed layer: hashing the tar
-// stream is several times cheaper than compressing it.
+// platform and a kind of layer) with the content it was made from, so a
+// rebuild whose binary or kodata directory did not change reuses the
+// compressed layer: comparing bytes costs far less than compressing them.
 type layerCache struct {
 	mu    sync.Mutex
-	slots map[string]*layer
+	slots map[string]cached
 }
 
-// get returns the layer for tarball, from slot when its content is the
-// same as last time.
-func (c *layerCache) get(slot string, tarball []byte) (*layer, error) {
-	h := sha256.New()
-	h.Write(tarball)
-	diffID := sum(h)
-	c.mu.Lock()
-	l := c.slots[slot]
-	c.mu.Unlock()
-	if l != nil && l.diffID == diffID {
-		return l, nil
+type cached struct {
+	content []byte
+	layer   *layer
+}
+
+// get returns the layer of content, from slot when content is the same as
+// last time; otherwise tarball makes the layer's tar stream. The cache
+// keeps content: the caller must not change it afterwards.
+func (c *layerCache) get(slot string, content []byte, gzipped bool, tarball func() ([]byte, error)) (*layer, error) {
+	if gzipped {
+		slot += "\x00gzip"
 	}
-	l, err := newLayer(tarball, diffID)
+	c.mu.Lock()
+	prev, ok := c.slots[slot]
+	c.mu.Unlock()
+	if ok && bytes.Equal(prev.content, content) {
+		return prev.layer, nil
+	}
+	t, err := tarball()
+	if err != nil {
+		return nil, err
+	}
+	l, err := newLayer(t, gzipped)
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	if c.slots == nil {
-		c.slots = map[string]*layer{}
+		c.slots = map[string]cached{}
 	}
-	c.slots[slot] = l
+	c.slots[slot] = cached{content, l}
 	c.mu.Unlock()
 	return l, nil
 }

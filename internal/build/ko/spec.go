@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"skiff.dev/skiff/internal/build"
@@ -46,6 +48,11 @@ type spec struct {
 	created time.Time
 	// kodataTime is the time of the files of the kodata layer.
 	kodataTime time.Time
+	// gzip says the new layers are compressed: only for a registry that
+	// is not on this machine. The Docker daemon loads plain tar layers
+	// (docker save writes them), and a loopback registry gains nothing
+	// from compression but its cost.
+	gzip bool
 }
 
 // resolve reads artifact a for a build for platform p (the first of the
@@ -66,7 +73,7 @@ func (b *Builder) resolve(ctx context.Context, a *schema.Artifact, req build.Req
 	if fi, err := os.Stat(workdir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("artifact %q: %s is not a directory; fix build.artifacts[].context or ko.dir", a.ImageName, workdir)
 	}
-	s := &spec{image: a.ImageName, workdir: workdir, baseRef: k.BaseImage}
+	s := &spec{image: a.ImageName, workdir: workdir, baseRef: k.BaseImage, gzip: req.Push && !onThisMachine(req.Tag)}
 
 	if s.env, err = expandEnv(k.Env, req.Env); err != nil {
 		return nil, fmt.Errorf("artifact %q: ko.env: %w", a.ImageName, err)
@@ -246,4 +253,21 @@ func (b *Builder) findMain(ctx context.Context, s *spec, main string, p v1.Platf
 		}
 		return fmt.Errorf("artifact %q: %s names %d main packages (%s); set build.artifacts[].ko.main to one of them", s.image, main, len(mains), strings.Join(names, ", "))
 	}
+}
+
+// onThisMachine says whether the registry of ref is on a loopback address.
+func onThisMachine(ref string) bool {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return false
+	}
+	host := r.Context().RegistryStr()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }

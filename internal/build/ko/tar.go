@@ -34,7 +34,7 @@ var epoch = time.Unix(0, 0).UTC()
 // /ko-app/<name>.
 func binaryTar(name string, bin []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(len(bin) + 3*512 + 1024)
+	buf.Grow(len(bin) + 4<<10)
 	tw := tar.NewWriter(&buf)
 	if err := writeDir(tw, appDir[1:], readOnlyExec, epoch); err != nil {
 		return nil, err
