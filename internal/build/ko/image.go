@@ -118,7 +118,7 @@ func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *lay
 	appPath := path.Join(appDir, name)
 	img, err := mutate.Append(base,
 		mutate.Addendum{
-			Layer:     data.withMediaType(oci),
+			Layer: data.withMediaType(oci),
 			History: v1.History{
 				Author:    "skiff",
 				Created:   v1.Time{Time: s.kodataTime},
@@ -127,7 +127,7 @@ func assemble(base v1.Image, s *spec, p v1.Platform, name string, data, bin *lay
 			},
 		},
 		mutate.Addendum{
-			Layer:     bin.withMediaType(oci),
+			Layer: bin.withMediaType(oci),
 			History: v1.History{
 				Author:    "skiff",
 				Created:   created,
