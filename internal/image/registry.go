@@ -103,32 +103,31 @@ func (r *Registry) parse(ref string) (name.Reference, error) {
 // Push writes img as ref (repo:tag), uploading only the layers the
 // registry lacks, and returns the manifest digest (sha256:...).
 func (r *Registry) Push(ctx context.Context, ref string, img v1.Image) (string, error) {
-	n, err := r.parse(ref)
-	if err != nil {
-		return "", err
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return "", fmt.Errorf("pushing %s: computing the image digest: %w", ref, err)
-	}
-	if err := r.pusher.Push(ctx, n, img); err != nil {
-		return "", registryError("pushing", ref, n.Context().Registry, err)
-	}
-	return d.String(), nil
+	return r.push(ctx, ref, img)
 }
 
 // PushIndex writes a multi-platform image index as ref, uploading only the
 // images and layers the registry lacks, and returns the index digest.
 func (r *Registry) PushIndex(ctx context.Context, ref string, idx v1.ImageIndex) (string, error) {
+	return r.push(ctx, ref, idx)
+}
+
+// pushable is an image or an index.
+type pushable interface {
+	remote.Taggable
+	Digest() (v1.Hash, error)
+}
+
+func (r *Registry) push(ctx context.Context, ref string, t pushable) (string, error) {
 	n, err := r.parse(ref)
 	if err != nil {
 		return "", err
 	}
-	d, err := idx.Digest()
+	d, err := t.Digest()
 	if err != nil {
-		return "", fmt.Errorf("pushing %s: computing the index digest: %w", ref, err)
+		return "", fmt.Errorf("pushing %s: computing the digest: %w", ref, err)
 	}
-	if err := r.pusher.Push(ctx, n, idx); err != nil {
+	if err := r.pusher.Push(ctx, n, t); err != nil {
 		return "", registryError("pushing", ref, n.Context().Registry, err)
 	}
 	return d.String(), nil

@@ -85,9 +85,8 @@ func randomImage(t *testing.T, layers int64) v1.Image {
 func TestPush(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		second     string // the ref of the second push, relative to the registry
-		wantUpload bool
+		name   string
+		second string // the ref of the second push, relative to the registry
 	}{
 		{name: "same tag again", second: "app:v1"},
 		{name: "new tag", second: "app:v2"},
@@ -119,8 +118,8 @@ func TestPush(t *testing.T) {
 			if _, err := r.Push(ctx, reg.host+"/"+tt.second, img); err != nil {
 				t.Fatal(err)
 			}
-			if n := reg.uploads(); (n > 0) != tt.wantUpload {
-				t.Errorf("second push made %d blob upload requests, want uploads: %v", n, tt.wantUpload)
+			if n := reg.uploads(); n != 0 {
+				t.Errorf("second push made %d blob upload requests, want none", n)
 			}
 
 			pulled, err := r.Image(ctx, reg.host+"/"+tt.second, nil)
