@@ -54,7 +54,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./internal/config/
 
 bench:
-	go test -run '^$$' -bench . -benchmem -count 5 ./internal/config/
+	go test -run '^$$' -bench . -benchmem -count 5 ./internal/config/ ./internal/build/... ./internal/tag/
 
 clean:
 	rm -rf bin

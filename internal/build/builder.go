@@ -51,11 +51,14 @@ type Required struct {
 	Ref string
 }
 
-// Built is what a builder produced, in one of three forms.
+// Built is what a builder produced, in one of four forms.
 type Built struct {
 	// Image is an image in memory (ko): the scheduler pushes it, layers
 	// the registry lacks only, or loads it into the daemon.
 	Image v1.Image
+	// Index is a multi-platform image in memory (ko with several
+	// platforms): the scheduler pushes it; it cannot be loaded.
+	Index v1.ImageIndex
 	// DaemonID is the ID of an image in the local Docker daemon, tagged as
 	// Request.Tag (docker): the scheduler pushes it from there if needed.
 	DaemonID string

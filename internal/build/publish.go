@@ -22,6 +22,11 @@ var errNoDaemon = errors.New("the Docker Engine is needed to keep images local; 
 // Publish implements Publisher.
 func (p *ImagePublisher) Publish(ctx context.Context, ref string, b Built, push bool) (Published, error) {
 	switch {
+	case b.Index != nil && push:
+		d, err := p.Registry.PushIndex(ctx, ref, b.Index)
+		return Published{Digest: d}, err
+	case b.Index != nil:
+		return Published{}, fmt.Errorf("a multi-platform image cannot be loaded into the local Docker daemon; push it (--push, --default-repo) or build one platform")
 	case b.Image != nil && push:
 		d, err := p.Registry.Push(ctx, ref, b.Image)
 		return Published{Digest: d}, err

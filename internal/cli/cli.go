@@ -132,6 +132,7 @@ unchanged.`,
 
 	root.AddCommand(
 		a.newVersionCmd(),
+		a.newBuildCmd(),
 		a.newDiagnoseCmd(),
 		a.newFixCmd(),
 		a.newSchemaCmd(),

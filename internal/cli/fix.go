@@ -39,9 +39,9 @@ func (a *app) runFix(opts *FixOptions) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(file)
+	data, err := config.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("reading config: %w", err)
+		return err
 	}
 	res, err := config.Fix(file, data)
 	if err != nil {

@@ -34,6 +34,9 @@ func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]str
 		}
 		return Paths(ws, paths, ignore)
 	case "ko":
+		if d := a.KoArtifact.Dependencies; d != nil && len(d.Paths) > 0 {
+			return Paths(ws, d.Paths, d.Ignore)
+		}
 		return GoPackage(ctx, ws, a.KoArtifact.Main, a.KoArtifact.Env)
 	case "custom":
 		d := a.CustomArtifact.Dependencies

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -95,18 +94,20 @@ func New(base BaseFunc, opts ...Option) (*Builder, error) {
 	return &Builder{base: base, opts: o}, nil
 }
 
-// Build builds artifact a for the single platform of req (the host's
-// architecture on linux when req names none) and returns the image; the
-// caller publishes it. Building for several platforms at once gives an
-// image index, which Built cannot carry yet: see Index.
+// Build builds artifact a for the platforms of req (the host's
+// architecture on linux when req names none) and returns the image, or an
+// image index for several platforms; the caller publishes it.
 func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Request) (build.Built, error) {
 	platforms, err := parsePlatforms(req.Platforms)
 	if err != nil {
 		return build.Built{}, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 	}
 	if len(platforms) > 1 {
-		return build.Built{}, fmt.Errorf("artifact %q: building the ko builder's multi-platform images (%s) is not supported by skiff yet; build one platform at a time (--platform %s)",
-			a.ImageName, strings.Join(req.Platforms, ","), platforms[0])
+		idx, err := b.Index(ctx, a, req)
+		if err != nil {
+			return build.Built{}, err
+		}
+		return build.Built{Index: idx}, nil
 	}
 	s, err := b.resolve(ctx, a, req, platforms[0])
 	if err != nil {

@@ -631,7 +631,6 @@ func TestRequestErrors(t *testing.T) {
 		platforms []string
 		err       string
 	}{
-		{name: "two platforms", platforms: []string{"linux/amd64", "linux/arm64"}, err: "multi-platform images (linux/amd64,linux/arm64) is not supported by skiff yet"},
 		{name: "all platforms", platforms: []string{"all"}, err: `platform "all"`},
 		{name: "bad platform", platforms: []string{"amd64"}, err: `platform "amd64" is not os/arch`},
 		{name: "toolexec", ko: schema.KoArtifact{Flags: []string{"--toolexec=/bin/true"}}, err: "--toolexec=/bin/true is not allowed"},
@@ -696,9 +695,13 @@ func TestIndex(t *testing.T) {
 	app := copyApp(t)
 	rec := &baseRecorder{img: testBase(t)}
 	b := newBuilder(t, rec.base)
-	idx, err := b.Index(context.Background(), koArtifact(app, schema.KoArtifact{}), build.Request{Platforms: []string{"linux/amd64", "linux/arm64"}})
+	built, err := b.Build(context.Background(), koArtifact(app, schema.KoArtifact{}), build.Request{Platforms: []string{"linux/amd64", "linux/arm64"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	idx := built.Index
+	if idx == nil || built.Image != nil {
+		t.Fatalf("Build for two platforms returned %+v, want an index", built)
 	}
 	if err := validate.Index(idx, validate.Fast); err != nil {
 		t.Errorf("validate.Index: %v", err)
