@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -164,9 +165,9 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 	}
 	customBuilder := custom.New()
 
-	listDeps := func(ctx context.Context, art *schema.Artifact) ([]string, error) {
+	listDeps := memoizeDeps(func(ctx context.Context, art *schema.Artifact) ([]string, error) {
 		return deps.ForArtifact(ctx, art, p.Env)
-	}
+	})
 	tagger, err := a.taggers(p, listDeps)
 	if err != nil {
 		return nil, err
@@ -367,4 +368,28 @@ func unsupportedIn(p *config.Project, stage string) error {
 		return errs
 	}
 	return nil
+}
+
+// memoizeDeps lists each artifact's dependencies once per run: the tagger
+// (inputDigest) and the cache key both need them, and listing a Go
+// package's files runs go list.
+func memoizeDeps(list func(context.Context, *schema.Artifact) ([]string, error)) func(context.Context, *schema.Artifact) ([]string, error) {
+	type result struct {
+		once  sync.Once
+		files []string
+		err   error
+	}
+	var mu sync.Mutex
+	memo := map[*schema.Artifact]*result{}
+	return func(ctx context.Context, a *schema.Artifact) ([]string, error) {
+		mu.Lock()
+		r, ok := memo[a]
+		if !ok {
+			r = &result{}
+			memo[a] = r
+		}
+		mu.Unlock()
+		r.once.Do(func() { r.files, r.err = list(ctx, a) })
+		return r.files, r.err
+	}
 }

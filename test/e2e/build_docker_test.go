@@ -6,9 +6,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"golang.org/x/crypto/ssh/agent"
 
 	skbuild "skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/build/deps"
@@ -333,6 +337,104 @@ func TestDockerBuildSyntaxError(t *testing.T) {
 	if !errors.As(err, &de) || de.Line != 3 {
 		t.Fatalf("error %v, want a DockerfileError at line 3", err)
 	}
+}
+
+// TestDockerBuildSecretsAndSSH shows BuildKit secrets, from a variable and
+// from a file, and SSH agent forwarding reaching RUN steps through skiff's
+// BuildKit session, and that the classic builder refuses them.
+func TestDockerBuildSecretsAndSSH(t *testing.T) {
+	docker := newDocker(t)
+	base := dockerBuildBase(t, docker)
+	agentSock := sshAgentE2E(t)
+	secretFile := filepath.Join(t.TempDir(), "secret.txt")
+	writeTree(t, filepath.Dir(secretFile), map[string]string{"secret.txt": "from-a-file"})
+	files := map[string]string{
+		"Dockerfile": "FROM " + base + `
+RUN --mount=type=secret,id=token --mount=type=secret,id=file test "$(cat /run/secrets/token)" = s3cret && test "$(cat /run/secrets/file)" = from-a-file && echo secrets-ok
+RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "ssh-ok"
+`,
+	}
+	d := func() *schema.DockerArtifact {
+		return &schema.DockerArtifact{
+			NoCache: true,
+			Secrets: []*schema.DockerSecret{{ID: "token", Env: "SKIFF_E2E_TOKEN"}, {ID: "file", Source: secretFile}},
+			SSH:     "default",
+		}
+	}
+	env := config.Env{"SKIFF_E2E_TOKEN": "s3cret", "SSH_AUTH_SOCK": agentSock}
+
+	t.Run("buildkit", func(t *testing.T) {
+		a := dockerArtifactE2E(t, files, d())
+		tag := "skiff-e2e-secrets:" + randomSuffix(t)
+		_, out, err := dockerBuildE2E(t, docker, true, a, skbuild.Request{Tag: tag, Env: env})
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		for _, w := range []string{"secrets-ok", "ssh-ok"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("output lacks %s:\n%s", w, out)
+			}
+		}
+		for name, content := range dockerImageFilesE2E(t, docker, tag) {
+			if strings.Contains(content, "s3cret") || strings.Contains(content, "from-a-file") {
+				t.Errorf("a secret ended up in the image, in %s", name)
+			}
+		}
+	})
+	t.Run("classic refuses", func(t *testing.T) {
+		a := dockerArtifactE2E(t, files, d())
+		_, _, err := dockerBuildE2E(t, docker, false, a, skbuild.Request{Tag: "skiff-e2e-secrets:" + randomSuffix(t), Env: env})
+		if err == nil || !strings.Contains(err.Error(), "need BuildKit") {
+			t.Errorf("error %v, want one saying secrets need BuildKit", err)
+		}
+	})
+	t.Run("missing secret", func(t *testing.T) {
+		a := dockerArtifactE2E(t, files, d())
+		_, _, err := dockerBuildE2E(t, docker, true, a, skbuild.Request{Tag: "skiff-e2e-secrets:" + randomSuffix(t), Env: config.Env{"SSH_AUTH_SOCK": agentSock}})
+		if err == nil || !strings.Contains(err.Error(), "SKIFF_E2E_TOKEN") {
+			t.Errorf("error %v, want one naming the unset variable", err)
+		}
+	})
+}
+
+// sshAgentE2E serves an SSH agent holding one fresh key on a socket in a
+// temporary directory until the test ends.
+func sshAgentE2E(t *testing.T) string {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: key, Comment: "skiff-e2e"}); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "skiff-agent-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		l.Close()
+		os.RemoveAll(dir)
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = agent.ServeAgent(keyring, c)
+			}()
+		}
+	}()
+	return sock
 }
 
 func ptrE2E(s string) *string { return &s }

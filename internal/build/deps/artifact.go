@@ -23,7 +23,7 @@ func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]str
 		if err != nil {
 			return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 		}
-		return Dockerfile(ws, d.DockerfilePath, d.Target, args)
+		return Dockerfile(ws, d.DockerfilePath, d.Target, withRequiredArgs(args, a))
 	case "buildpacks":
 		paths, ignore := []string{"."}, []string(nil)
 		if d := a.BuildpackArtifact.Dependencies; d != nil {
@@ -57,4 +57,20 @@ func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]str
 	default:
 		return nil, fmt.Errorf("artifact %q: the %s builder is not supported by skiff yet", a.ImageName, t)
 	}
+}
+
+// withRequiredArgs adds a build arg for each required artifact's alias, as
+// the build will pass one. Its value (the built image) is not known before
+// the build; the image name stands in, which is enough to list files.
+func withRequiredArgs(args map[string]*string, a *schema.Artifact) map[string]*string {
+	for _, d := range a.Dependencies {
+		if d == nil || d.Alias == "" {
+			continue
+		}
+		if _, set := args[d.Alias]; !set {
+			name := d.ImageName
+			args[d.Alias] = &name
+		}
+	}
+	return args
 }

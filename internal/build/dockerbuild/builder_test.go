@@ -255,6 +255,7 @@ func TestBuildErrorsBeforeTheDaemon(t *testing.T) {
 		{name: "secrets with BuildKit off", dockerfile: "FROM scratch", opts: []Option{WithBuildKit(new(bool))}, modify: func(a *schema.Artifact) {
 			a.DockerArtifact.Secrets = []*schema.DockerSecret{{ID: "s", Env: "S"}}
 		}, want: []string{"need BuildKit", "useBuildkit"}},
+		{name: "ssh without an agent", dockerfile: "FROM scratch", modify: func(a *schema.Artifact) { a.DockerArtifact.SSH = "default" }, want: []string{"SSH_AUTH_SOCK is not set", "ssh-agent"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
