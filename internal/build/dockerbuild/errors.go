@@ -66,7 +66,7 @@ func hint(f *StepError, bc *buildContext) string {
 	}
 	at := "the step"
 	if f.Line > 0 {
-		at = fmt.Sprintf("the %s at %s:%d", keyword, f.File, f.Line)
+		at = fmt.Sprintf("the %s at %s:%d", keyword, bc.dockerfile, f.Line)
 	}
 	ignore := "the .dockerignore"
 	if bc.ignoreFile != "" {
@@ -75,6 +75,8 @@ func hint(f *StepError, bc *buildContext) string {
 	switch {
 	case strings.Contains(msg, "requires buildkit") || strings.Contains(msg, "requires the buildkit"):
 		return "The Dockerfile uses a BuildKit feature: set build.local.useBuildkit: true in skaffold.yaml."
+	case strings.Contains(msg, "frontend gateway") || strings.Contains(msg, "docker/dockerfile"):
+		return "The Dockerfile's # syntax= line asks BuildKit for a frontend image, which could not be pulled: remove the line to use the Docker Engine's built-in frontend, or make the image pullable."
 	case strings.Contains(msg, "exec format error"):
 		return "A program in the image is built for another CPU architecture than the one building it: check the base image and --platform."
 	case keyword == "FROM" || strings.Contains(msg, "pull access denied") || strings.Contains(msg, "manifest unknown") ||
