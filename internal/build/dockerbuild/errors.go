@@ -130,7 +130,8 @@ var buildKitStep = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/\d+\] (.*)$`)
 // "[stage i/n] INSTRUCTION". stage is the stage's name, or stage-N for the
 // N-th stage counted from 0, and is left out when there is only one stage.
 // i counts the stage's instructions that BuildKit turns into steps: FROM
-// when it names an image rather than a stage, RUN, COPY, ADD and WORKDIR.
+// when it names an image (not scratch, not a stage), RUN, COPY, ADD and
+// WORKDIR.
 // When that count does not land on an instruction of the step's kind, the
 // stage's only such instruction, or the one with the step's text, is
 // taken.
@@ -162,7 +163,7 @@ func locateBuildKitStep(dockerfile []byte, step string) int {
 		if n.Next != nil {
 			base = strings.ToLower(n.Next.Value)
 		}
-		st := stage{name: strings.ToLower(stageName(n)), from: k, end: len(nodes), fromImage: !names[base]}
+		st := stage{name: strings.ToLower(stageName(n)), from: k, end: len(nodes), fromImage: !names[base] && base != "scratch"}
 		if st.name != "" {
 			names[st.name] = true
 		}

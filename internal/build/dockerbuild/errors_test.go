@@ -39,12 +39,13 @@ RUN make test
 
 FROM scratch
 COPY --from=build /out /out
+COPY --from=build /out /out2
 `)
 	classic := map[string]int{
 		"Step 1/10 : ARG BASE=alpine":              1,
 		"Step 6/10 : RUN make":                     6,
 		"Step 8/10 : RUN make test":                9,
-		"Step 10/10 : COPY --from=build /out /out": 12,
+		"Step 10/11 : COPY --from=build /out /out": 12,
 		"Step 6/10 : COPY nonsense":                0,
 		"Step 42/10 : RUN x":                       0,
 	}
@@ -54,13 +55,14 @@ COPY --from=build /out /out
 		}
 	}
 	buildKit := map[string]int{
-		"[build 1/4] FROM docker.io/library/alpine": 2,
-		"[build 2/4] WORKDIR /src":                  3,
-		"[build 4/4] RUN make":                      6,
-		"[test 1/1] RUN make test":                  9,
-		"[stage-2 1/1] COPY --from=build /out /out": 12,
-		"[nostage 1/1] RUN x":                       0,
-		"not a step":                                0,
+		"[build 1/4] FROM docker.io/library/alpine":  2,
+		"[build 2/4] WORKDIR /src":                   3,
+		"[build 4/4] RUN make":                       6,
+		"[test 1/1] RUN make test":                   9,
+		"[stage-2 1/2] COPY --from=build /out /out":  12,
+		"[stage-2 2/2] COPY --from=build /out /out2": 13,
+		"[nostage 1/1] RUN x":                        0,
+		"not a step":                                 0,
 	}
 	for step, want := range buildKit {
 		if got := locateBuildKitStep(df, step); got != want {
