@@ -1,16 +1,19 @@
 package dockerbuild
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -48,6 +51,7 @@ var _ skbuild.Builder = (*Builder)(nil)
 
 type options struct {
 	buildKit *bool
+	keychain authn.Keychain
 }
 
 // Option configures a Builder.
@@ -64,9 +68,19 @@ func WithBuildKit(use *bool) Option {
 	}
 }
 
+// WithKeychain sets where registry credentials for pulling base and
+// cacheFrom images come from (default authn.DefaultKeychain:
+// ~/.docker/config.json and its credential helpers).
+func WithKeychain(kc authn.Keychain) Option {
+	return func(o *options) error {
+		o.keychain = kc
+		return nil
+	}
+}
+
 // New returns a Builder that builds through c.
 func New(c Client, opts ...Option) (*Builder, error) {
-	b := &Builder{client: c}
+	b := &Builder{client: c, opts: options{keychain: authn.DefaultKeychain}}
 	for _, opt := range opts {
 		if err := opt(&b.opts); err != nil {
 			return nil, err
@@ -105,7 +119,8 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req skbuild.Req
 	if err != nil {
 		return skbuild.Built{}, err
 	}
-	if err := checkDockerfile(bc, opts, env); err != nil {
+	bases, err := checkDockerfile(bc, opts, env)
+	if err != nil {
 		return skbuild.Built{}, err
 	}
 
@@ -118,17 +133,30 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req skbuild.Req
 		return skbuild.Built{}, err
 	}
 	if buildKit {
+		// BuildKit asks the session for registry credentials, secrets
+		// and ssh agents.
 		opts.Version = build.BuilderBuildKit
-		if len(d.Secrets) > 0 || d.SSH != "" {
-			s, err := b.startSession(ctx, d, env)
-			if err != nil {
-				return skbuild.Built{}, err
-			}
-			defer s.Close()
-			opts.SessionID = s.ID()
+		s, err := b.newSession(ctx, d, env)
+		if err != nil {
+			return skbuild.Built{}, err
 		}
+		defer s.Close()
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			if err := s.Run(context.WithoutCancel(ctx), b.dialSession); err != nil {
+				cancel(fmt.Errorf("connecting BuildKit's session to the Docker Engine at %s: %w", b.client.DaemonHost(), err))
+			}
+		}()
+		opts.SessionID = s.ID()
 	} else {
+		// The classic builder takes credentials for every registry it
+		// may pull from with the request.
 		opts.Version = build.BuilderV1
+		if opts.AuthConfigs, err = authConfigs(ctx, b.opts.keychain, append(bases, opts.CacheFrom...)); err != nil {
+			return skbuild.Built{}, err
+		}
 		b.prepareCacheFrom(ctx, out, opts.CacheFrom)
 	}
 
@@ -211,8 +239,9 @@ func cacheFrom(images []string, imageName, ref string) []string {
 
 // checkDockerfile reads the Dockerfile and the context before anything is
 // sent, so that a syntax error, a target that does not exist or a COPY
-// source that is missing or ignored is reported with its file and line.
-func checkDockerfile(bc *buildContext, opts client.ImageBuildOptions, env config.Env) error {
+// source that is missing or ignored is reported with its file and line. It
+// returns the images the Dockerfile's stages start from.
+func checkDockerfile(bc *buildContext, opts client.ImageBuildOptions, env config.Env) ([]string, error) {
 	dopts := []deps.Option{deps.WithLookupEnv(env.Lookup)}
 	if len(opts.Platforms) == 1 {
 		p := opts.Platforms[0]
@@ -222,8 +251,24 @@ func checkDockerfile(bc *buildContext, opts client.ImageBuildOptions, env config
 		}
 		dopts = append(dopts, deps.WithPlatform(s))
 	}
-	_, err := deps.Dockerfile(bc.dir, bc.dockerfile, opts.Target, opts.BuildArgs, dopts...)
-	return err
+	if _, err := deps.Dockerfile(bc.dir, bc.dockerfile, opts.Target, opts.BuildArgs, dopts...); err != nil {
+		return nil, err
+	}
+	content, err := os.ReadFile(bc.dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Dockerfile: %w", err)
+	}
+	df, err := deps.ParseDockerfile(bytes.NewReader(content), opts.BuildArgs, append(dopts, deps.WithFilename(bc.dockerfile), deps.WithTarget(opts.Target))...)
+	if err != nil {
+		return nil, err
+	}
+	var bases []string
+	for _, st := range df.Stages {
+		if st.BaseStage == nil && st.Base != "scratch" && !slices.Contains(bases, st.Base) {
+			bases = append(bases, st.Base)
+		}
+	}
+	return bases, nil
 }
 
 // ping asks the daemon for its default builder, once, and turns a daemon
@@ -286,7 +331,15 @@ func (b *Builder) prepareCacheFrom(ctx context.Context, out io.Writer, images []
 		}
 		fmt.Fprintf(out, "Pulling cacheFrom image %s\n", img)
 		err := func() error {
-			resp, err := b.client.ImagePull(ctx, img, client.ImagePullOptions{})
+			var pull client.ImagePullOptions
+			if _, cfg, ok, err := credentials(ctx, b.opts.keychain, img); err != nil {
+				return err
+			} else if ok {
+				if pull.RegistryAuth, err = encodeAuth(cfg); err != nil {
+					return err
+				}
+			}
+			resp, err := b.client.ImagePull(ctx, img, pull)
 			if err != nil {
 				return err
 			}
@@ -312,6 +365,10 @@ func (b *Builder) run(ctx context.Context, bc *buildContext, opts client.ImageBu
 	res, err := b.client.ImageBuild(ctx, pr, opts)
 	if err != nil {
 		pr.CloseWithError(err)
+		if ctx.Err() != nil {
+			<-sent
+			return "", context.Cause(ctx)
+		}
 		if tarErr := <-sent; tarErr != nil && !errors.Is(tarErr, err) {
 			return "", tarErr
 		}
@@ -330,7 +387,7 @@ func (b *Builder) run(ctx context.Context, bc *buildContext, opts client.ImageBu
 		return "", p.failure
 	case streamErr != nil:
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return "", context.Cause(ctx)
 		}
 		return "", fmt.Errorf("reading the build output from the Docker Engine: %w", streamErr)
 	}

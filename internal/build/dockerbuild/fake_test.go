@@ -30,6 +30,10 @@ type fakeClient struct {
 	buildErr error
 	// images are the images the daemon has, by reference, with their IDs.
 	images map[string]string
+	// dialErr fails BuildKit sessions; block makes a build wait for its
+	// context's end.
+	dialErr error
+	block   bool
 
 	mu      sync.Mutex
 	opts    []client.ImageBuildOptions
@@ -50,7 +54,7 @@ func (f *fakeClient) Ping(context.Context, client.PingOptions) (client.PingResul
 	return client.PingResult{APIVersion: "1.41", OSType: "linux", BuilderVersion: f.builderVersion}, nil
 }
 
-func (f *fakeClient) ImageBuild(_ context.Context, r io.Reader, opts client.ImageBuildOptions) (client.ImageBuildResult, error) {
+func (f *fakeClient) ImageBuild(ctx context.Context, r io.Reader, opts client.ImageBuildOptions) (client.ImageBuildResult, error) {
 	entries, err := readTar(r)
 	if err != nil {
 		return client.ImageBuildResult{}, err
@@ -61,6 +65,10 @@ func (f *fakeClient) ImageBuild(_ context.Context, r io.Reader, opts client.Imag
 	f.mu.Unlock()
 	if f.buildErr != nil {
 		return client.ImageBuildResult{}, f.buildErr
+	}
+	if f.block {
+		<-ctx.Done()
+		return client.ImageBuildResult{}, ctx.Err()
 	}
 	return client.ImageBuildResult{Body: io.NopCloser(bytes.NewReader(f.stream))}, nil
 }
@@ -79,8 +87,14 @@ func (f *fakeClient) ImagePull(_ context.Context, ref string, _ client.ImagePull
 	return failedPull{}, nil
 }
 
+// DialHijack accepts a session and ignores what it says.
 func (f *fakeClient) DialHijack(context.Context, string, string, map[string][]string) (net.Conn, error) {
-	return nil, errors.New("the fake has no sessions")
+	if f.dialErr != nil {
+		return nil, f.dialErr
+	}
+	ours, theirs := net.Pipe()
+	go io.Copy(io.Discard, theirs)
+	return ours, nil
 }
 
 func (f *fakeClient) DaemonHost() string { return "unix:///fake.sock" }

@@ -20,22 +20,17 @@ import (
 // maxSecretSize is BuildKit's limit on a secret.
 const maxSecretSize = 500 << 10
 
-// buildSession is a BuildKit session that serves a build's secrets and
-// ssh agents.
-type buildSession interface {
-	ID() string
-	Close() error
-}
-
-// startSession starts the BuildKit session that serves d's secrets and ssh
-// agents over the Engine API's /session endpoint, as `docker build` does
-// with BuildKit. Secret values are read before the build starts, so that a
-// missing file or variable is reported up front.
-func (b *Builder) startSession(ctx context.Context, d *schema.DockerArtifact, env config.Env) (buildSession, error) {
+// newSession makes the BuildKit session of a build: it serves registry
+// credentials from the keychain, and d's secrets and ssh agents, over the
+// Engine API's /session endpoint, as `docker build` does with BuildKit.
+// Secret values are read here, so that a missing file or variable is
+// reported before the build starts.
+func (b *Builder) newSession(ctx context.Context, d *schema.DockerArtifact, env config.Env) (*session.Session, error) {
 	s, err := session.NewSession(ctx, "skiff")
 	if err != nil {
 		return nil, fmt.Errorf("starting a BuildKit session: %w", err)
 	}
+	s.Allow(&authProvider{kc: b.opts.keychain})
 	if len(d.Secrets) > 0 {
 		values, err := secretValues(d.Secrets, env)
 		if err != nil {
@@ -61,14 +56,12 @@ func (b *Builder) startSession(ctx context.Context, d *schema.DockerArtifact, en
 		}
 		s.Allow(p)
 	}
-	go func() {
-		// Run returns when the session is closed; a failure to connect
-		// shows up as the build failing to find the session.
-		_ = s.Run(context.WithoutCancel(ctx), func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-			return b.client.DialHijack(ctx, "/session", proto, meta)
-		})
-	}()
 	return s, nil
+}
+
+// dialSession connects a session to the daemon.
+func (b *Builder) dialSession(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+	return b.client.DialHijack(ctx, "/session", proto, meta)
 }
 
 // secretValues reads the secrets the way `docker build --secret` does: from
