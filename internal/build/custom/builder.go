@@ -157,6 +157,8 @@ type CommandError struct {
 	Err error
 }
 
+// Error implements error: the exit code, the command, its last output and
+// what to do.
 func (e *CommandError) Error() string {
 	var b strings.Builder
 	if e.ExitCode >= 0 {

@@ -32,6 +32,8 @@ type StepError struct {
 	Hint string
 }
 
+// Error implements error: the step, its line, the daemon's message, the
+// step's last output and what to do.
 func (e *StepError) Error() string {
 	var b strings.Builder
 	where := e.File
