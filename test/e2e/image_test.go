@@ -139,11 +139,15 @@ func readMessages(r io.Reader, each func(jsonstream.Message)) error {
 }
 
 // registryHasManifest tells whether the registry at host (plain HTTP on
-// loopback) holds the manifest that ref (REGISTRY/NAME@DIGEST) names.
+// loopback) holds the manifest that ref (HOST/NAME[:TAG]@DIGEST) names.
 func registryHasManifest(ctx context.Context, host, ref string) (bool, error) {
-	repo, digest, ok := strings.Cut(strings.TrimPrefix(ref, host+"/"), "@")
-	if !ok {
+	repo, digest, ok := strings.Cut(ref, "@")
+	if !ok || !strings.HasPrefix(repo, host+"/") {
 		return false, fmt.Errorf("%s is not a reference by digest in %s", ref, host)
+	}
+	repo = strings.TrimPrefix(repo, host+"/")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i] // the tag; the digest names the manifest
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+host+"/v2/"+repo+"/manifests/"+digest, nil)
 	if err != nil {
