@@ -190,9 +190,9 @@ build_localkube() {
 	ldflags+=" -X k8s.io/component-base/version.gitMajor=$(echo "$version" | cut -d. -f1 | tr -d v)"
 	ldflags+=" -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
 	ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
-	if ! (cd "$LOCALKUBE_SRC" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 \
+	if ! (cd "$LOCALKUBE_SRC" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
 		go build -trimpath -ldflags "$ldflags" -o "$tmp/localkube" . &&
-		GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 \
+		GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
 			go build -trimpath -ldflags "-s -w" -o "$tmp/pause" ./pause) >"$LOGS/build.log" 2>&1; then
 		tail -n 30 "$LOGS/build.log" >&2
 		rm -rf "$tmp"
