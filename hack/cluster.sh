@@ -182,7 +182,7 @@ build_localkube() {
 	fi
 
 	command -v go >/dev/null || die "go is not installed (looked in PATH=$PATH); localkube is built from source with it"
-	log "building localkube (Kubernetes $version) into $dir; the first build takes about 5 minutes"
+	log "building localkube (Kubernetes $version) into $dir; the first build takes about 8 minutes on 2 cores"
 	tmp=$dir.tmp.$$
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
