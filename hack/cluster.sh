@@ -53,7 +53,7 @@ PAUSE_IMAGE=registry.k8s.io/pause:3.10
 CONTAINERD_SOCK=$RUNDIR/containerd/containerd.sock
 DOCKER_SOCK=/var/run/docker.sock
 IPTABLES_COMMENT=skiff-localkube
-PACKAGES=(containerd runc containernetworking-plugins docker.io docker-registry iptables iproute2 util-linux)
+PACKAGES=(containerd runc containernetworking-plugins docker.io docker-registry iptables iproute2 util-linux busybox-static)
 CNI_BIN_DIR=/usr/lib/cni
 
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH
