@@ -16,9 +16,11 @@ all: build
 build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
 
-# unit: the quick loop: vet and every test that needs no cluster.
+# unit: the quick loop: vet, a tidy go.mod, and every test that needs no cluster.
 unit:
 	go vet ./...
+	go vet -tags e2e ./test/e2e/
+	go mod tidy -diff
 	go test -count=1 ./...
 
 # test: everything. Unit tests, then the end-to-end tests against real Docker,
