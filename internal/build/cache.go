@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // CacheEntry records what an artifact with a given cache key built to.
@@ -91,19 +92,7 @@ func (c *Cache) Save() error {
 	if err := os.MkdirAll(filepath.Dir(c.file), 0o755); err != nil {
 		return fmt.Errorf("writing the build cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.file), ".cache-*")
-	if err != nil {
-		return fmt.Errorf("writing the build cache: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the build cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the build cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.file); err != nil {
+	if err := fsutil.WriteFileAtomic(c.file, data, 0o644); err != nil {
 		return fmt.Errorf("writing the build cache: %w", err)
 	}
 	return nil

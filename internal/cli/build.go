@@ -21,6 +21,7 @@ import (
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/output"
@@ -105,7 +106,7 @@ func (a *app) runBuild(ctx context.Context, opts *BuildOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(opts.FileOutput, append(data, '\n')); err != nil {
+		if err := fsutil.WriteFileAtomic(opts.FileOutput, append(data, '\n'), 0o644); err != nil {
 			return fmt.Errorf("writing --file-output %s: %w", opts.FileOutput, err)
 		}
 	}

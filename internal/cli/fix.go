@@ -2,13 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/upgrade"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // FixOptions are the inputs of `skiff fix`.
@@ -63,38 +62,12 @@ func (a *app) runFix(opts *FixOptions) error {
 		return err
 	}
 	backup := file + ".bak"
-	if err := writeFileAtomic(backup, data); err != nil {
+	if err := fsutil.WriteFileAtomic(backup, data, 0o644); err != nil {
 		return fmt.Errorf("keeping a backup of %s: %w; the config was not changed", file, err)
 	}
-	if err := writeFileAtomic(file, res.YAML); err != nil {
+	if err := fsutil.WriteFileAtomic(file, res.YAML, 0o644); err != nil {
 		return fmt.Errorf("rewriting %s: %w; the original is unchanged (backup in %s)", file, err, backup)
 	}
 	fmt.Fprintf(a.streams.ErrOut, "Upgraded %s to %s; the original is in %s\n", file, upgrade.Latest, backup)
 	return nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place, so a reader sees the old file or the new one, never half.
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
