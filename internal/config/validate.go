@@ -166,6 +166,36 @@ func Unsupported(c *Config) Errors {
 	if c.Deploy.CloudRunDeploy != nil {
 		add("the Cloud Run deployer", "deploy", "cloudrun")
 	}
+	r := &c.Render
+	if len(r.Transform) > 0 {
+		add("kpt transformer functions", "manifests", "transform")
+	}
+	if len(r.Validate) > 0 {
+		add("kpt validator functions", "manifests", "validate")
+	}
+	if len(r.RemoteManifests) > 0 {
+		add("remote manifests", "manifests", "remoteManifests")
+	}
+	if len(r.LifecycleHooks.PreHooks)+len(r.LifecycleHooks.PostHooks) > 0 {
+		add("render hooks", "manifests", "hooks")
+	}
+	if k := c.Deploy.KubectlDeploy; k != nil {
+		if len(k.RemoteManifests) > 0 {
+			add("remote manifests", "deploy", "kubectl", "remoteManifests")
+		}
+		if len(k.Flags.Global)+len(k.Flags.Apply)+len(k.Flags.Delete) > 0 {
+			add("kubectl flags (skiff applies with client-go server-side apply, not kubectl)", "deploy", "kubectl", "flags")
+		}
+		if len(k.LifecycleHooks.PreHooks)+len(k.LifecycleHooks.PostHooks) > 0 {
+			add("deploy hooks", "deploy", "kubectl", "hooks")
+		}
+	}
+	if h := c.Deploy.HelmDeploy; h != nil && len(h.LifecycleHooks.PreHooks)+len(h.LifecycleHooks.PostHooks) > 0 {
+		add("deploy hooks", "deploy", "helm", "hooks")
+	}
+	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
+		add("docker compose", "deploy", "docker", "useCompose")
+	}
 	if len(c.Test) > 0 {
 		add("the test stage", "test")
 	}
