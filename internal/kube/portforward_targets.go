@@ -1,0 +1,390 @@
+package kube
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// target is what a forward's connections go to: the ready pods of a
+// resource, each with the port to reach.
+type target struct {
+	desc      string // kind/name, as reported
+	namespace string
+	local     string // the local address, once listening
+	cache     *nsCache
+	// endpoints lists the ready pods that serve the target, with the port
+	// on each, and when there are none, says why.
+	endpoints func(f *Forwarder) (eps []endpoint, why string)
+}
+
+// endpoint is a ready pod and the port of the target on it.
+type endpoint struct {
+	pod  *corev1.Pod
+	port int32
+}
+
+// newTarget finds fw's resource and its port, and returns the target and
+// the remote port's number.
+func (f *Forwarder) newTarget(ctx context.Context, fw Forward) (*target, int32, error) {
+	if fw.Name == "" {
+		return nil, 0, fmt.Errorf("no resource name")
+	}
+	if (fw.Port.Type == intstr.Int && fw.Port.IntVal <= 0) || (fw.Port.Type == intstr.String && fw.Port.StrVal == "") {
+		return nil, 0, fmt.Errorf("no port to forward: set the port to a number or a port name")
+	}
+	ns, name := fw.Namespace, fw.Name
+	c, err := f.namespaceCache(ctx, ns, fw.Type == "service")
+	if err != nil {
+		return nil, 0, err
+	}
+	t := &target{desc: fw.Type + "/" + name, namespace: ns, cache: c}
+	missing := func(err error) error {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s %q does not exist: deploy it first, or fix the resource name of the port-forward", fw.Type, name)
+		}
+		return err
+	}
+
+	switch fw.Type {
+	case "service":
+		svc, err := c.services.Services(ns).Get(name)
+		if err != nil {
+			return nil, 0, missing(err)
+		}
+		sp, err := servicePort(svc, fw.Port)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(svc.Spec.Selector) == 0 {
+			return nil, 0, fmt.Errorf("service %q has no selector, so no pods to forward to", name)
+		}
+		t.endpoints = func(*Forwarder) ([]endpoint, string) {
+			svc, err := c.services.Services(ns).Get(name)
+			if err != nil {
+				return nil, fmt.Sprintf("the service is gone (%v)", err)
+			}
+			sp, err := servicePort(svc, fw.Port)
+			if err != nil {
+				return nil, err.Error()
+			}
+			selector := labels.SelectorFromSet(svc.Spec.Selector)
+			pods, _ := c.pods.Pods(ns).List(selector)
+			return readyEndpoints(pods, selector, func(p *corev1.Pod) (int32, bool) { return targetPort(p, sp) })
+		}
+		return t, sp.Port, nil
+
+	case "pod":
+		pod, err := c.pods.Pods(ns).Get(name)
+		if err != nil {
+			return nil, 0, missing(err)
+		}
+		port, ok := containerPort(&pod.Spec, fw.Port)
+		if !ok {
+			return nil, 0, fmt.Errorf("pod %q has no container port named %q", name, fw.Port.StrVal)
+		}
+		t.endpoints = func(*Forwarder) ([]endpoint, string) {
+			pod, err := c.pods.Pods(ns).Get(name)
+			if err != nil {
+				return nil, fmt.Sprintf("pod %s does not exist", name)
+			}
+			return readyEndpoints([]*corev1.Pod{pod}, nil, func(p *corev1.Pod) (int32, bool) { return containerPort(&p.Spec, fw.Port) })
+		}
+		return t, port, nil
+
+	case "deployment", "statefulset", "replicaset", "daemonset", "job":
+		selector, template, err := f.workload(ctx, fw.Type, ns, name)
+		if err != nil {
+			return nil, 0, missing(err)
+		}
+		port, ok := containerPort(&template.Spec, fw.Port)
+		if !ok {
+			return nil, 0, fmt.Errorf("the pod template of %s %q has no container port named %q", fw.Type, name, fw.Port.StrVal)
+		}
+		t.endpoints = func(*Forwarder) ([]endpoint, string) {
+			pods, _ := c.pods.Pods(ns).List(selector)
+			return readyEndpoints(pods, selector, func(p *corev1.Pod) (int32, bool) { return containerPort(&p.Spec, fw.Port) })
+		}
+		return t, port, nil
+	}
+	return nil, 0, fmt.Errorf("cannot forward a %q: the resource type is one of pod, service, deployment, statefulset, replicaset, daemonset, job", fw.Type)
+}
+
+// workload returns the pod selector and template of a pod-owning resource.
+func (f *Forwarder) workload(ctx context.Context, kind, ns, name string) (labels.Selector, *corev1.PodTemplateSpec, error) {
+	var (
+		selector *metav1.LabelSelector
+		template *corev1.PodTemplateSpec
+	)
+	get := metav1.GetOptions{}
+	switch kind {
+	case "deployment":
+		o, err := f.cs.AppsV1().Deployments(ns).Get(ctx, name, get)
+		if err != nil {
+			return nil, nil, err
+		}
+		selector, template = o.Spec.Selector, &o.Spec.Template
+	case "statefulset":
+		o, err := f.cs.AppsV1().StatefulSets(ns).Get(ctx, name, get)
+		if err != nil {
+			return nil, nil, err
+		}
+		selector, template = o.Spec.Selector, &o.Spec.Template
+	case "replicaset":
+		o, err := f.cs.AppsV1().ReplicaSets(ns).Get(ctx, name, get)
+		if err != nil {
+			return nil, nil, err
+		}
+		selector, template = o.Spec.Selector, &o.Spec.Template
+	case "daemonset":
+		o, err := f.cs.AppsV1().DaemonSets(ns).Get(ctx, name, get)
+		if err != nil {
+			return nil, nil, err
+		}
+		selector, template = o.Spec.Selector, &o.Spec.Template
+	case "job":
+		o, err := f.cs.BatchV1().Jobs(ns).Get(ctx, name, get)
+		if err != nil {
+			return nil, nil, err
+		}
+		selector, template = o.Spec.Selector, &o.Spec.Template
+	}
+	if selector == nil {
+		return nil, nil, fmt.Errorf("%s %q has no pod selector", kind, name)
+	}
+	s, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the pod selector of %s %q: %w", kind, name, err)
+	}
+	return s, template, nil
+}
+
+// servicePort finds a Service's port by number or by name.
+func servicePort(svc *corev1.Service, want intstr.IntOrString) (*corev1.ServicePort, error) {
+	var have []string
+	for i, sp := range svc.Spec.Ports {
+		if (want.Type == intstr.Int && sp.Port == want.IntVal) || (want.Type == intstr.String && sp.Name == want.StrVal) {
+			if sp.Protocol != "" && sp.Protocol != corev1.ProtocolTCP {
+				return nil, fmt.Errorf("port %s of service %q is %s; a port-forward carries TCP only", want.String(), svc.Name, sp.Protocol)
+			}
+			return &svc.Spec.Ports[i], nil
+		}
+		desc := fmt.Sprint(sp.Port)
+		if sp.Name != "" {
+			desc += " (" + sp.Name + ")"
+		}
+		have = append(have, desc)
+	}
+	return nil, fmt.Errorf("service %q has no port %s; its ports are %s", svc.Name, want.String(), strings.Join(have, ", "))
+}
+
+// targetPort is the port a Service port sends to on pod: a number, or a
+// container port's name, looked up in that pod.
+func targetPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, bool) {
+	switch {
+	case sp.TargetPort.Type == intstr.String:
+		return containerPort(&pod.Spec, sp.TargetPort)
+	case sp.TargetPort.IntVal == 0:
+		return sp.Port, true
+	}
+	return sp.TargetPort.IntVal, true
+}
+
+// containerPort is port as a number: itself, or the number of the
+// container port (of any container, sidecars too) with that name.
+func containerPort(spec *corev1.PodSpec, port intstr.IntOrString) (int32, bool) {
+	if port.Type == intstr.Int {
+		return port.IntVal, port.IntVal > 0
+	}
+	for _, c := range slices.Concat(spec.Containers, spec.InitContainers) {
+		for _, p := range c.Ports {
+			if p.Name == port.StrVal {
+				return p.ContainerPort, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// podReady tells whether pod serves: running, ready, not terminating.
+func podReady(pod *corev1.Pod) bool {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podState says in a word or two why a pod does not serve.
+func podState(pod *corev1.Pod) string {
+	switch {
+	case pod.DeletionTimestamp != nil:
+		return "terminating"
+	case pod.Status.Phase != corev1.PodRunning:
+		return strings.ToLower(string(pod.Status.Phase))
+	}
+	return "not ready"
+}
+
+// readyEndpoints picks the ready pods that have the port portOf finds;
+// when none is, it says why.
+func readyEndpoints(pods []*corev1.Pod, selector labels.Selector, portOf func(*corev1.Pod) (int32, bool)) ([]endpoint, string) {
+	var eps []endpoint
+	var why []string
+	for _, p := range pods {
+		if !podReady(p) {
+			why = append(why, p.Name+" is "+podState(p))
+			continue
+		}
+		port, ok := portOf(p)
+		if !ok {
+			why = append(why, p.Name+" has no such container port")
+			continue
+		}
+		eps = append(eps, endpoint{pod: p, port: port})
+	}
+	if len(pods) == 0 && selector != nil {
+		return nil, fmt.Sprintf("no pod matches %s", selector)
+	}
+	return eps, strings.Join(why, ", ")
+}
+
+// sortEndpoints orders eps: pods with an open connection first, then the
+// newest, which a rollout keeps, then by name.
+func sortEndpoints(eps []endpoint, open map[types.UID]bool) {
+	slices.SortStableFunc(eps, func(a, b endpoint) int {
+		if oa, ob := open[a.pod.UID], open[b.pod.UID]; oa != ob {
+			if oa {
+				return -1
+			}
+			return 1
+		}
+		if c := b.pod.CreationTimestamp.Compare(a.pod.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pod.Name, b.pod.Name)
+	})
+}
+
+// nsCache is what a Forwarder knows of one namespace's pods (and
+// services, once a forward needs them), kept current by informers.
+type nsCache struct {
+	namespace string
+	factory   informers.SharedInformerFactory
+	pods      corelisters.PodLister
+	podsInf   cache.SharedIndexInformer
+	services  corelisters.ServiceLister // nil until needed
+
+	mu      sync.Mutex
+	changed chan struct{}
+}
+
+// changes returns a channel closed at the next change of a pod or service.
+func (c *nsCache) changes() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+func (c *nsCache) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// namespaceCache returns the cache of ns, synced, starting it on first
+// use; withServices also caches the namespace's services.
+func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices bool) (*nsCache, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(f.ctx, cancel)()
+
+	f.mu.Lock()
+	c, ok := f.caches[ns]
+	f.mu.Unlock()
+	if !ok {
+		// An informer retries a failed list for ever; one list up front
+		// turns a missing permission into an error.
+		if _, err := f.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
+		}
+	}
+	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("the forwarder is stopped")
+	}
+	if c, ok = f.caches[ns]; !ok {
+		c = f.newNSCache(ns)
+		f.caches[ns] = c
+		f.factories = append(f.factories, c.factory.Shutdown)
+	}
+	if withServices && c.services == nil {
+		inf := c.factory.Core().V1().Services()
+		notify := func(any) { c.notify() }
+		if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    notify,
+			UpdateFunc: func(_, _ any) { c.notify() },
+			DeleteFunc: notify,
+		}); err != nil {
+			f.mu.Unlock()
+			return nil, fmt.Errorf("watching services in namespace %s: %w", ns, err)
+		}
+		c.services = inf.Lister()
+	}
+	c.factory.Start(f.ctx.Done())
+	f.mu.Unlock()
+	for kind, ok := range c.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil, fmt.Errorf("reading %s in namespace %s: %w", kind, ns, context.Cause(ctx))
+		}
+	}
+	return c, nil
+}
+
+// newNSCache makes the pod informer of ns; a pod that stops serving has
+// its connection retired, so that new connections go elsewhere.
+func (f *Forwarder) newNSCache(ns string) *nsCache {
+	factory := informers.NewSharedInformerFactoryWithOptions(f.cs, 0, informers.WithNamespace(ns))
+	pods := factory.Core().V1().Pods()
+	c := &nsCache{namespace: ns, factory: factory, pods: pods.Lister(), podsInf: pods.Informer(), changed: make(chan struct{})}
+	changed := func(obj any) {
+		if pod, ok := obj.(*corev1.Pod); ok && !podReady(pod) {
+			f.retirePod(pod.UID)
+		}
+		c.notify()
+	}
+	// AddEventHandler fails only on a stopped informer; this one is new.
+	_, _ = c.podsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    changed,
+		UpdateFunc: func(_, obj any) { changed(obj) },
+		DeleteFunc: func(obj any) {
+			if gone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = gone.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				f.retirePod(pod.UID)
+			}
+			c.notify()
+		},
+	})
+	return c
+}
