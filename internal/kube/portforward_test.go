@@ -277,8 +277,8 @@ func (c *fakeConn) Close() error {
 	c.closeOnce.Do(func() { close(c.closed) })
 	return nil
 }
-func (c *fakeConn) CloseChan() <-chan bool            { return c.closed }
-func (c *fakeConn) SetIdleTimeout(time.Duration)      {}
+func (c *fakeConn) CloseChan() <-chan bool             { return c.closed }
+func (c *fakeConn) SetIdleTimeout(time.Duration)       {}
 func (c *fakeConn) RemoveStreams(...httpstream.Stream) {}
 
 type nopWriteCloser struct{}
