@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -40,7 +41,7 @@ func parseDocs(data []byte, at func(line int) Source) ([]Manifest, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, syntaxError(err, at)
+			return nil, syntaxError(data, err, at)
 		}
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue
@@ -81,15 +82,15 @@ func appendObjects(out []Manifest, n *yaml.Node, at func(line int) Source) ([]Ma
 			return out, nil
 		}
 	}
-	meta := value(n, "metadata")
+	metaKey, meta := entry(n, "metadata")
 	if meta == nil || meta.Kind != yaml.MappingNode {
 		return nil, fail(n, "the object has no metadata; every manifest needs apiVersion, kind and metadata.name")
 	}
 	if name := value(meta, "name"); name == nil || name.Kind != yaml.ScalarNode || isNull(name) || name.Value == "" {
 		if value(meta, "generateName") != nil {
-			return nil, fail(meta, "metadata.generateName is not supported: skiff applies objects by name, so give this object a metadata.name")
+			return nil, fail(metaKey, "metadata.generateName is not supported: skiff applies objects by name, so give this object a metadata.name")
 		}
-		return nil, fail(meta, "the object has no metadata.name; every manifest needs apiVersion, kind and metadata.name")
+		return nil, fail(metaKey, "the object has no metadata.name; every manifest needs apiVersion, kind and metadata.name")
 	}
 	obj, err := toObject(n)
 	if err != nil {
@@ -122,24 +123,54 @@ func decodeObject(text []byte) (*unstructured.Unstructured, error) {
 	return obj, nil
 }
 
-// syntaxError turns a YAML parser error into an Error at its line.
-func syntaxError(err error, at func(line int) Source) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+// syntaxError turns a YAML parser error into an Error at its line. The
+// YAML v3 parser reports some errors a line early, so the document that
+// fails is parsed again with sigs.k8s.io/yaml (kubectl's parser), whose
+// line is taken when it finds the error too.
+func syntaxError(data []byte, err error, at func(line int) Source) error {
+	line, msg := splitLine(err.Error())
+	offset := 0
+	for _, doc := range docSeparatorLine.Split(string(data), -1) {
+		if _, err := sigsyaml.YAMLToJSON([]byte(doc)); err != nil {
+			if l, m := splitLine(err.Error()); l > 0 {
+				line, msg = offset+l, m
+			}
+			break
+		}
+		offset += strings.Count(doc, "\n") + 1
+	}
+	return &Error{Source: at(line), Msg: "invalid YAML: " + msg + "; fix the YAML syntax there"}
+}
+
+// docSeparatorLine matches the lines that separate YAML documents.
+var docSeparatorLine = regexp.MustCompile(`(?m)^---[ \t]*(?:#.*)?\n`)
+
+// splitLine takes a YAML error message apart into its line (0 when it
+// names none) and the rest.
+func splitLine(msg string) (int, string) {
+	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
 	line := 0
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+	if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil {
 		_, msg, _ = strings.Cut(msg, ": ")
 	}
-	return &Error{Source: at(line), Msg: "invalid YAML: " + msg + "; fix the syntax on that line"}
+	return line, msg
 }
 
 // value returns the value node of key in mapping n, or nil.
 func value(n *yaml.Node, key string) *yaml.Node {
+	_, v := entry(n, key)
+	return v
+}
+
+// entry returns the key and value nodes of key in mapping n, or nils.
+func entry(n *yaml.Node, key string) (k, v *yaml.Node) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return n.Content[i], n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func isNull(n *yaml.Node) bool {

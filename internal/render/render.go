@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/log"
@@ -85,7 +88,31 @@ func Render(ctx context.Context, configs []*config.Config, opts Options) ([]Mani
 	if err := transform(ms, configs, opts, sc); err != nil {
 		return nil, err
 	}
-	return ms, nil
+	return dedupe(ms, opts.Log), nil
+}
+
+// dedupe drops objects rendered again identically (two releases of a
+// chart that has CRDs render them twice) and warns about an object
+// rendered twice differently: the later one wins when applied.
+func dedupe(ms []Manifest, lg *log.Logger) []Manifest {
+	type id struct {
+		gk              schema.GroupKind
+		namespace, name string
+	}
+	seen := map[id]Manifest{}
+	out := ms[:0]
+	for _, m := range ms {
+		k := id{m.Object.GroupVersionKind().GroupKind(), m.Object.GetNamespace(), m.Object.GetName()}
+		if prev, ok := seen[k]; ok {
+			if reflect.DeepEqual(prev.Object.Object, m.Object.Object) {
+				continue
+			}
+			lg.Warnf("%s is rendered twice, from %s and from %s; the second one wins", m.Ref(), prev.Source, m.Source)
+		}
+		seen[k] = m
+		out = append(out, m)
+	}
+	return out
 }
 
 // Transform substitutes the images in ms, adds the labels and sets
