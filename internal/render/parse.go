@@ -19,6 +19,7 @@ type Error struct {
 	Msg    string
 }
 
+// Error formats the problem as file:line: message.
 func (e *Error) Error() string { return e.Source.String() + ": " + e.Msg }
 
 // Parse reads already-rendered YAML, such as the output of skiff render:
