@@ -57,6 +57,10 @@ type Options struct {
 // and then substitutes the images, adds the labels and sets namespaces.
 // It never contacts a cluster or a registry.
 func Render(ctx context.Context, configs []*config.Config, opts Options) ([]Manifest, error) {
+	sel, err := newSelector(configs)
+	if err != nil {
+		return nil, err
+	}
 	r := &renderer{opts: opts}
 	if r.opts.WorkDir == "" {
 		wd, err := os.Getwd()
@@ -85,9 +89,7 @@ func Render(ctx context.Context, configs []*config.Config, opts Options) ([]Mani
 			it.Object.SetNamespace(it.releaseNS)
 		}
 	}
-	if err := transform(ms, configs, opts, sc); err != nil {
-		return nil, err
-	}
+	transform(ms, sel, opts, sc)
 	return dedupe(ms, opts.Log), nil
 }
 
@@ -120,14 +122,16 @@ func dedupe(ms []Manifest, lg *log.Logger) []Manifest {
 // read with Parse. configs provide the resource selectors; opts.Env,
 // KubeVersion and DefaultNamespace are not used.
 func Transform(ms []Manifest, configs []*config.Config, opts Options) error {
-	return transform(ms, configs, opts, newScopes(ms))
-}
-
-func transform(ms []Manifest, configs []*config.Config, opts Options, sc scopes) error {
 	sel, err := newSelector(configs)
 	if err != nil {
 		return err
 	}
+	transform(ms, sel, opts, newScopes(ms))
+	return nil
+}
+
+// transform replaces images, sets labels and applies -n to ms.
+func transform(ms []Manifest, sel *selector, opts Options, sc scopes) {
 	images := newImageReplacer(opts.Images)
 	for _, m := range ms {
 		gk := m.Object.GroupVersionKind().GroupKind()
@@ -144,7 +148,6 @@ func transform(ms []Manifest, configs []*config.Config, opts Options, sc scopes)
 			opts.Log.Warnf("%s (%s) names namespace %q, not %q as -n asks; it stays in %s", m.Ref(), m.Source, ns, opts.Namespace, ns)
 		}
 	}
-	return nil
 }
 
 // renderer collects the manifests of one Render.
