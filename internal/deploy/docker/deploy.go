@@ -4,12 +4,12 @@
 //
 // Each image in deploy.docker.images runs in one container named after it
 // (web, or web-1 when a container of something else has that name), on the
-// project's network skiff-<project> where the other containers reach it by
-// its image name. The image's own ENTRYPOINT, CMD, ENV and HEALTHCHECK
-// apply. portForward entries with resourceType container publish container
-// ports on loopback. The containers and the network carry the project's
-// label, so that the next deploy replaces them and Delete finds them; a
-// container whose image and ports have not changed is left running.
+// project's network skiff-<project>, where the other containers reach it as
+// web. The image's own ENTRYPOINT, CMD, ENV and HEALTHCHECK apply.
+// portForward entries with resourceType container publish container ports
+// on 127.0.0.1 or their address. The containers and the network carry the project's label,
+// so that the next deploy replaces them and Delete finds them; a container
+// whose image and ports have not changed is left running.
 package docker
 
 import (
@@ -228,13 +228,15 @@ func (d *Deployer) deployOne(ctx context.Context, netName string, im Image, fwds
 		return nil, err
 	}
 	if len(old) == 1 && old[0].Labels[specLabel] == spec && old[0].State == container.StateRunning {
-		if c, ok, err := d.keep(ctx, im, old[0], fwds); err != nil || ok {
-			if ok {
-				for _, b := range c.ports {
-					used[b.hostPort()] = true
-				}
+		c, ok, err := d.keep(ctx, im, old[0], fwds)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			for _, b := range c.ports {
+				used[b.hostPort()] = true
 			}
-			return c, err
+			return c, nil
 		}
 	}
 	for _, c := range old {

@@ -19,9 +19,9 @@ import (
 var logColors = []string{"91", "92", "93", "94", "95", "31", "32", "33", "34", "35", "96"}
 
 // Logs follows the output of the project's containers, those running now
-// and those that start later (a redeploy's), and writes each whole line
-// to out as "[container] line", stdout and stderr alike, until ctx ends.
-// color colours each container's prefix. It returns nil when ctx ends and
+// and those that start later (a redeploy's), and writes each whole line,
+// stdout and stderr alike, to out after the container's name in square
+// brackets, until ctx ends. color colours each container's prefix. It returns nil when ctx ends and
 // an error when the daemon cannot be followed.
 func (d *Deployer) Logs(ctx context.Context, out io.Writer, color bool) error {
 	if err := d.checkProject(); err != nil {
