@@ -15,8 +15,10 @@ import (
 
 // Error is a problem with one manifest, located at its source.
 type Error struct {
+	// Source is the file and line of the document at fault.
 	Source Source
-	Msg    string
+	// Msg says what is wrong and how to fix it.
+	Msg string
 }
 
 // Error formats the problem as file:line: message.

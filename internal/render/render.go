@@ -29,7 +29,8 @@ type Options struct {
 	// .Release.Namespace when neither Namespace nor the release names one;
 	// empty means "default".
 	DefaultNamespace string
-	// Labels are added to every object's metadata.labels.
+	// Labels are added to every object's metadata.labels, replacing values
+	// the manifests set: skiff finds what it deployed by them.
 	Labels map[string]string
 	// PodLabels are also added to the pods objects make: pod templates of
 	// workloads, a Pod's own labels. They must not change from run to run,
