@@ -1,0 +1,123 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Delete removes every object recorded in the project's set, in all its
+// namespaces, then the record itself, and waits until the objects are
+// gone. Deletion is foreground, so a workload is gone only once its pods
+// are: when Delete returns nil, nothing of the project is left running.
+// Objects go in the reverse of the apply order, each stage gone before
+// the next is deleted (custom resources before the controllers that
+// finalize them, namespaces last). When Options.Timeout passes first,
+// the error lists what is still there and the record is kept, so Delete
+// can be run again.
+func (d *Deployer) Delete(ctx context.Context) error {
+	inv, exists, err := d.set.read(ctx, d)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		d.printf(" - nothing to delete: no record of project %s in namespace %s\n", d.opts.Project, d.opts.Namespace)
+		return nil
+	}
+	members, err := d.listMembers(ctx, inv)
+	if err != nil {
+		return err
+	}
+	var stages [tiers][]member
+	for k, m := range members {
+		if owner := m.owner(); owner != "" {
+			d.progress(m.ref(), "not deleted: it is owned by "+owner)
+			continue
+		}
+		t := tierOf(k.gk)
+		stages[t] = append(stages[t], m)
+	}
+
+	wctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	for t := tiers - 1; t >= 0; t-- {
+		stage := stages[t]
+		errs := make([]error, len(stage))
+		forEach(len(stage), func(i int) {
+			errs[i] = d.remove(wctx, stage[i], metav1.DeletePropagationForeground)
+		})
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("deleting project %s: %w\n%s is kept, so skiff delete can try again", d.opts.Project, err, d.set)
+		}
+		if left := d.waitGone(wctx, stage); len(left) > 0 {
+			return d.stillThere(ctx, left)
+		}
+	}
+	err = d.client.Resource(configMaps).Namespace(d.set.namespace).Delete(ctx, d.set.name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return d.requestError(fmt.Sprintf("deleting project %s's record (%s)", d.opts.Project, d.set), err)
+	}
+	return nil
+}
+
+// waitGone waits until the objects ms are gone, printing each as it goes,
+// and returns those still there when ctx ends.
+func (d *Deployer) waitGone(ctx context.Context, ms []member) []member {
+	left := ms
+	for {
+		still := make([]bool, len(left))
+		forEach(len(left), func(i int) {
+			m := left[i]
+			live, err := d.client.Resource(m.mapping.Resource).Namespace(m.obj.GetNamespace()).Get(ctx, m.obj.GetName(), metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err), err == nil && live.GetUID() != m.obj.GetUID():
+				d.progress(m.ref(), "deleted")
+			case err == nil:
+				left[i].obj = live
+				still[i] = true
+			default:
+				// A failed look is no news; the next one may succeed.
+				still[i] = true
+			}
+		})
+		var next []member
+		for i, m := range left {
+			if still[i] {
+				next = append(next, m)
+			}
+		}
+		left = next
+		if len(left) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return left
+		case <-time.After(d.poll):
+		}
+	}
+}
+
+// stillThere is Delete's error when objects outlast the wait.
+func (d *Deployer) stillThere(ctx context.Context, left []member) error {
+	var names []string
+	for _, m := range left {
+		s := m.String()
+		if f := m.obj.GetFinalizers(); len(f) > 0 {
+			s += " (finalizers: " + strings.Join(f, ", ") + ")"
+		}
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	if ctx.Err() != nil {
+		return fmt.Errorf("deleting project %s was interrupted (%w); still there: %s", d.opts.Project, context.Cause(ctx), strings.Join(names, "; "))
+	}
+	return fmt.Errorf("deleting project %s: still there after %s: %s: their deletion waits for pods to stop or for finalizers, whose controller may be gone; look with `kubectl describe`, then run skiff delete again (%s is kept)",
+		d.opts.Project, d.opts.Timeout, strings.Join(names, "; "), d.set)
+}

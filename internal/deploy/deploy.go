@@ -1,0 +1,150 @@
+// Package deploy applies rendered manifests to a cluster with server-side
+// apply, prunes what earlier deploys of the same project left behind, and
+// deletes a project's objects, all through client-go (no kubectl).
+//
+// What a project deployed is recorded as an ApplySet (KEP-3659, the
+// inventory `kubectl apply --prune --applyset` uses): a ConfigMap parent in
+// the deploy's namespace and an applyset.kubernetes.io/part-of label on
+// every object applied. See applyset.go.
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"skiff.dev/skiff/internal/kube"
+)
+
+// Options configures a Deployer.
+type Options struct {
+	// Project names the deployment set: skiff records what it applied under
+	// this name so that the next deploy can prune and Delete can remove it.
+	// It must be a valid label value.
+	Project string
+	// Namespace is where namespaced objects that name none go, and where
+	// the project's record (the ApplySet parent ConfigMap) lives. Empty
+	// means the kube context's namespace.
+	Namespace string
+	// Out receives one progress line per object, such as
+	// " - deployment.apps/web created"; nil prints nothing.
+	Out io.Writer
+	// Timeout bounds how long Apply waits for a CustomResourceDefinition
+	// to be established and Delete for the objects to be gone; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the wait Options.Timeout 0 stands for.
+const DefaultTimeout = 2 * time.Minute
+
+// parallelism is how many requests of one stage run at once.
+const parallelism = 8
+
+// Deployer applies, prunes and deletes one project's objects on one
+// cluster.
+type Deployer struct {
+	opts    Options
+	client  dynamic.Interface
+	mapper  meta.ResettableRESTMapperWithContext
+	context string // kube context, for messages
+	server  string // API server URL, for messages
+	set     applySet
+	// poll is how often waits look again.
+	poll time.Duration
+
+	outMu sync.Mutex
+}
+
+// New connects a Deployer to the cluster kc names. It makes no request
+// until Apply or Delete.
+func New(kc *kube.Config, opts Options) (*Deployer, error) {
+	if kc == nil || kc.REST == nil {
+		return nil, errors.New("deploy: no cluster connection (nil kube config)")
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = kc.Namespace
+	}
+	cfg := rest.CopyConfig(kc.REST)
+	// client-go's default of 5 requests a second would make applying a
+	// few dozen objects take seconds; the API server's priority and
+	// fairness protects the cluster.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to kube context %q: %w", kc.Context, err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to kube context %q: %w", kc.Context, err)
+	}
+	return newDeployer(client, dc, kc.Context, cfg.Host, opts)
+}
+
+// newDeployer is New with the clients given; tests pass fakes.
+func newDeployer(client dynamic.Interface, dc discovery.DiscoveryInterface, kubeContext, server string, opts Options) (*Deployer, error) {
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if err := validateProject(opts.Project); err != nil {
+		return nil, err
+	}
+	if errs := validation.IsDNS1123Label(opts.Namespace); len(errs) > 0 {
+		return nil, fmt.Errorf("namespace %q is not a valid namespace name: %s", opts.Namespace, strings.Join(errs, "; "))
+	}
+	cached := memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(dc))
+	return &Deployer{
+		opts:    opts,
+		client:  client,
+		mapper:  restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached),
+		context: kubeContext,
+		server:  server,
+		set:     newApplySet(opts.Project, opts.Namespace),
+		poll:    200 * time.Millisecond,
+	}, nil
+}
+
+// validateProject checks that project can name a deployment set.
+func validateProject(project string) error {
+	if project == "" {
+		return errors.New("deploy: no project name to record the deployment under")
+	}
+	if errs := validation.IsValidLabelValue(project); len(errs) > 0 {
+		return fmt.Errorf("project name %q is not a valid label value: %s", project, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(parentName(project)); len(errs) > 0 {
+		return fmt.Errorf("project name %q cannot name a ConfigMap (use lower case letters, digits, '-' and '.'): %s", project, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// progress prints one " - <ref> <what>" line.
+func (d *Deployer) progress(ref, what string) {
+	d.printf(" - %s %s\n", ref, what)
+}
+
+// printf writes to Options.Out, one whole line at a time.
+func (d *Deployer) printf(format string, args ...any) {
+	if d.opts.Out == nil {
+		return
+	}
+	d.outMu.Lock()
+	defer d.outMu.Unlock()
+	fmt.Fprintf(d.opts.Out, format, args...)
+}
