@@ -193,6 +193,9 @@ func Unsupported(c *Config) Errors {
 	if h := c.Deploy.HelmDeploy; h != nil && len(h.LifecycleHooks.PreHooks)+len(h.LifecycleHooks.PostHooks) > 0 {
 		add("deploy hooks", "deploy", "helm", "hooks")
 	}
+	if len(c.Deploy.Logs.JSONParse.Fields) > 0 {
+		add("picking fields out of JSON log lines", "deploy", "logs", "jsonParse")
+	}
 	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
 		add("docker compose", "deploy", "docker", "useCompose")
 	}

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/render"
+)
+
+// ImageSource says where commands that do not build take their images
+// from: a build's --file-output (-a), references on the command line
+// (--images), or, with neither, the tags the tag policy computes.
+type ImageSource struct {
+	BuildArtifacts string
+	Images         []string
+}
+
+func imageFlags(f *pflag.FlagSet, src *ImageSource) {
+	f.StringVarP(&src.BuildArtifacts, "build-artifacts", "a", "", "a file written by skiff build --file-output, listing the images to deploy")
+	f.StringSliceVarP(&src.Images, "images", "i", nil, "images to deploy, as references (web:v1) or name=reference")
+}
+
+func (a *app) newDeployCmd() *cobra.Command {
+	src := &ImageSource{}
+	dopts := &DeployOptions{}
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy images built earlier and wait until the application is healthy",
+		Long: `Render the manifests with images built earlier (from -a, --images, or the tags
+the tag policy computes now), apply them with server-side apply, prune what
+an earlier deploy of the project left behind, and wait until the workloads
+are ready.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, err := a.loadConfig("deploy")
+			if err != nil {
+				return err
+			}
+			r, err := a.newRunner(cmd, p, dopts)
+			if err != nil {
+				return err
+			}
+			imgs, err := a.prebuiltImages(ctx, p, src)
+			if err != nil {
+				return err
+			}
+			if err := r.Deploy(ctx, imgs); err != nil {
+				return err
+			}
+			return a.observe(ctx, r, "deploy")
+		},
+	}
+	imageFlags(cmd.Flags(), src)
+	deployFlags(cmd.Flags(), dopts)
+	return cmd
+}
+
+func (a *app) newApplyCmd() *cobra.Command {
+	dopts := &DeployOptions{}
+	cmd := &cobra.Command{
+		Use:   "apply FILE...",
+		Short: "Apply manifests rendered earlier (skiff render -o) and wait until they are healthy",
+		Long: `Apply already rendered manifests with server-side apply, as part of the
+project's deployment set (what is no longer in them is pruned), and wait
+until the workloads are ready. "-" reads standard input.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("apply needs the manifest files to apply")}
+			}
+			ctx := cmd.Context()
+			p, err := a.loadConfig("apply")
+			if err != nil {
+				return err
+			}
+			r, err := a.newRunner(cmd, p, dopts)
+			if err != nil {
+				return err
+			}
+			var ms []render.Manifest
+			for _, file := range args {
+				m, err := a.readManifests(file)
+				if err != nil {
+					return err
+				}
+				ms = append(ms, m...)
+			}
+			if err := r.ApplyRendered(ctx, ms); err != nil {
+				return err
+			}
+			return a.observe(ctx, r, "apply")
+		},
+	}
+	deployFlags(cmd.Flags(), dopts)
+	return cmd
+}
+
+func (a *app) readManifests(file string) ([]render.Manifest, error) {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(a.streams.In)
+		file = "<stdin>"
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	return render.Parse(file, data)
+}
+
+func (a *app) newDeleteCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete everything the project deployed and wait until it is gone",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := a.loadConfig("delete")
+			if err != nil {
+				return err
+			}
+			r, err := a.newRunner(cmd, p, &DeployOptions{})
+			if err != nil {
+				return err
+			}
+			return r.Delete(cmd.Context())
+		},
+	}
+	return cmd
+}
+
+// prebuiltImages returns the images commands that do not build deploy.
+func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageSource) ([]render.Image, error) {
+	var out []render.Image
+	if src.BuildArtifacts != "" {
+		data, err := os.ReadFile(src.BuildArtifacts)
+		if err != nil {
+			return nil, fmt.Errorf("reading --build-artifacts: %w", err)
+		}
+		var report BuildReport
+		if err := json.Unmarshal(data, &report); err != nil {
+			return nil, fmt.Errorf("%s: not a skiff build --file-output file: %w", src.BuildArtifacts, err)
+		}
+		out = images(report.Builds)
+	}
+	for _, s := range src.Images {
+		name, ref, ok := strings.Cut(s, "=")
+		if !ok {
+			ref, name = s, repository(s)
+		}
+		if name == "" || ref == "" {
+			return nil, fmt.Errorf("--images %q: use a reference (web:v1) or name=reference", s)
+		}
+		out = append(out, render.Image{Name: name, Ref: ref})
+	}
+	if src.BuildArtifacts != "" || len(src.Images) > 0 {
+		return out, nil
+	}
+	results, err := a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
+	if err != nil {
+		return nil, err
+	}
+	return images(results), nil
+}
+
+// repository strips the tag and digest from an image reference.
+func repository(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/fsutil"
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/render"
+)
+
+// Digest sources of skiff render --digest-source, as in Skaffold.
+var digestSources = []string{"local", "remote", "tag", "none"}
+
+// RenderOptions are the inputs of `skiff render`.
+type RenderOptions struct {
+	Images       ImageSource
+	Build        BuildOptions
+	Output       string
+	Offline      bool
+	DigestSource string
+}
+
+func (a *app) newRenderCmd() *cobra.Command {
+	opts := &RenderOptions{}
+	cmd := &cobra.Command{
+		Use:   "render",
+		Short: "Print the manifests skiff would apply, with the built images substituted",
+		Long: `Render the manifests (raw YAML, kustomize, Helm charts) with every built image
+substituted, skiff's labels added and namespaces set, and print them.
+
+The images come from -a or --images; otherwise --digest-source decides:
+local builds them (the default), tag uses the tags the tag policy computes
+without building, remote also resolves those tags' digests in the registry,
+and none leaves the manifests' image references alone.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !slices.Contains(digestSources, opts.DigestSource) {
+				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unknown --digest-source %q: use local, remote, tag or none", opts.DigestSource)}
+			}
+			return a.runRender(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	imageFlags(f, &opts.Images)
+	f.StringVarP(&opts.Output, "output", "o", "", "write the manifests to this file instead of standard output")
+	f.BoolVar(&opts.Offline, "offline", false, "render without contacting a cluster or registry")
+	f.StringVar(&opts.DigestSource, "digest-source", "local", "where image references come from: local, remote, tag or none")
+	f.BoolVar(&opts.Build.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
+	return cmd
+}
+
+func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
+	ctx := cmd.Context()
+	p, err := a.loadConfig("render")
+	if err != nil {
+		return err
+	}
+	r, err := a.newRunner(cmd, p, &DeployOptions{})
+	if err != nil {
+		return err
+	}
+	imgs, err := a.renderImages(ctx, p, opts)
+	if err != nil {
+		return err
+	}
+	ms, err := r.Render(ctx, imgs, opts.Offline)
+	if err != nil {
+		return err
+	}
+	data, err := render.YAML(ms)
+	if err != nil {
+		return err
+	}
+	if opts.Output != "" {
+		if err := fsutil.WriteFileAtomic(opts.Output, data, 0o644); err != nil {
+			return fmt.Errorf("writing --output %s: %w", opts.Output, err)
+		}
+		return nil
+	}
+	_, err = a.streams.Out.Write(data)
+	return err
+}
+
+// renderImages picks render's images by -a/--images or --digest-source.
+func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderOptions) ([]render.Image, error) {
+	if opts.Images.BuildArtifacts != "" || len(opts.Images.Images) > 0 {
+		return a.prebuiltImages(ctx, p, &opts.Images)
+	}
+	switch opts.DigestSource {
+	case "none":
+		return nil, nil
+	case "local":
+		if opts.Offline {
+			return nil, fmt.Errorf("--offline cannot build and push images; use --digest-source=tag or none, or pass -a/--images")
+		}
+		results, err := a.buildProject(ctx, p, &opts.Build)
+		if err != nil {
+			return nil, err
+		}
+		return images(results), nil
+	}
+	results, err := a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
+	if err != nil {
+		return nil, err
+	}
+	imgs := images(results)
+	if opts.DigestSource == "tag" {
+		return imgs, nil
+	}
+	if opts.Offline {
+		return nil, fmt.Errorf("--digest-source=remote needs the registry; drop --offline or use --digest-source=tag")
+	}
+	reg := image.NewRegistry(opts.Build.Insecure)
+	for i, im := range imgs {
+		digest, ok, err := reg.Digest(ctx, im.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s in its registry: %w", im.Ref, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s is not in its registry; build and push it first (skiff build --push) or use --digest-source=local", im.Ref)
+		}
+		imgs[i].Ref = im.Ref + "@" + digest
+	}
+	return imgs, nil
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/runner"
+)
+
+// DeployOptions are the flags shared by run, deploy, apply and delete.
+type DeployOptions struct {
+	StatusCheck bool
+	Tail        bool
+	PortForward []string
+}
+
+// deployFlags binds the flags of commands that deploy.
+func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
+	f.BoolVar(&opts.StatusCheck, "status-check", true, "wait for the deployed resources to be ready, failing fast when they cannot be")
+	f.BoolVar(&opts.Tail, "tail", false, "stream the deployed containers' logs until Ctrl-C")
+	f.StringSliceVar(&opts.PortForward, "port-forward", nil, "forward ports until Ctrl-C: user (the config's portForward), services, pods, off; alone means user,services")
+	f.Lookup("port-forward").NoOptDefVal = "user,services"
+}
+
+func (a *app) newRunCmd() *cobra.Command {
+	bopts := &BuildOptions{}
+	dopts := &DeployOptions{}
+	var push bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Build the artifacts, deploy them and wait until the application is healthy",
+		Long: `Build every artifact, render the manifests with the built images, apply them
+with server-side apply (pruning what an earlier run of the project left
+behind), and wait until the workloads are ready, failing fast with the reason
+when they cannot become ready. With --tail or --port-forward, skiff then
+streams logs and forwards ports until Ctrl-C.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("push") {
+				bopts.Push = &push
+			}
+			return a.runRun(cmd, bopts, dopts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&bopts.Images, "build-image", "b", nil, "only build these images (and the images they require)")
+	f.BoolVar(&push, "push", false, "push the images to their registry (default: decided by the config and the cluster)")
+	f.StringVarP(&bopts.Tag, "tag", "t", "", "use this tag for every image instead of the tag policy's")
+	f.BoolVar(&bopts.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
+	f.StringVar(&bopts.CacheFile, "cache-file", "", "the build cache file (default ~/.skiff/cache)")
+	f.StringSliceVar(&bopts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
+	f.StringSliceVar(&bopts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
+	deployFlags(f, dopts)
+	return cmd
+}
+
+func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptions) error {
+	ctx := cmd.Context()
+	p, err := a.loadConfig("run")
+	if err != nil {
+		return err
+	}
+	r, err := a.newRunner(cmd, p, dopts)
+	if err != nil {
+		return err
+	}
+	results, err := a.buildProject(ctx, p, bopts)
+	if err != nil {
+		return err
+	}
+	if err := r.Deploy(ctx, images(results)); err != nil {
+		return err
+	}
+	return a.observe(ctx, r, "run")
+}
+
+// newRunner checks that the project only uses what skiff can deploy and
+// sets up a runner from the global and deploy flags.
+func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOptions) (*runner.Runner, error) {
+	for _, stage := range []string{"manifests", "deploy", "portForward"} {
+		if err := unsupportedIn(p, stage); err != nil {
+			return nil, err
+		}
+	}
+	modes, err := runner.ParsePortForward(dopts.PortForward)
+	if err != nil {
+		return nil, &UsageError{Command: cmd.Name(), Err: err}
+	}
+	opts := runner.Options{
+		Project:     p,
+		RunID:       newRunID(),
+		KubeContext: a.global.kubeContext,
+		Namespace:   a.global.namespace,
+		Tail:        dopts.Tail,
+		PortForward: modes,
+		Out:         a.streams.Out,
+		ErrOut:      a.streams.ErrOut,
+		Color:       isTerminal(a.streams.Out),
+		Log:         a.log,
+	}
+	if cmd.Flags().Changed("status-check") {
+		opts.StatusCheck = &dopts.StatusCheck
+	}
+	return runner.New(opts), nil
+}
+
+// observe streams logs and forwards ports until Ctrl-C when asked to, or
+// says how to.
+func (a *app) observe(ctx context.Context, r *runner.Runner, command string) error {
+	if !r.Observing() {
+		fmt.Fprintf(a.streams.ErrOut, "You can also run [skiff %s --tail] to get the logs\n", command)
+		return nil
+	}
+	fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
+	return r.Observe(ctx)
+}
+
+// images turns build results into the images render substitutes.
+func images(results []build.Result) []render.Image {
+	out := make([]render.Image, 0, len(results))
+	for _, r := range results {
+		out = append(out, render.Image{Name: r.ImageName, Ref: r.Tag})
+	}
+	return out
+}
+
+// newRunID returns a fresh id for one invocation.
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// isTerminal reports whether w is a terminal, where colour is welcome.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

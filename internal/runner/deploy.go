@@ -1,0 +1,181 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/deploy"
+	dockerdeploy "skiff.dev/skiff/internal/deploy/docker"
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/status"
+)
+
+// Deploy renders the manifests with images, applies them, prunes what an
+// earlier deploy of the project left behind, and waits for the rollout;
+// configs with deploy.docker get their images run as containers instead.
+func (r *Runner) Deploy(ctx context.Context, images []render.Image) error {
+	printTags(r.opts.ErrOut, images)
+	if r.hasManifests() {
+		ms, err := r.Render(ctx, images, false)
+		if err != nil {
+			return err
+		}
+		if err := r.Apply(ctx, ms); err != nil {
+			return err
+		}
+	}
+	if cs := r.dockerConfigs(); len(cs) > 0 {
+		if err := r.deployDocker(ctx, images); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyRendered applies manifests rendered earlier (skiff render -o):
+// skiff's labels are added, so that they join the project's deployment
+// set, then they are applied as Apply does.
+func (r *Runner) ApplyRendered(ctx context.Context, ms []render.Manifest) error {
+	if err := render.Transform(ms, r.opts.Project.Configs, r.renderOptions(nil)); err != nil {
+		return err
+	}
+	return r.Apply(ctx, ms)
+}
+
+// Apply applies rendered manifests, prunes, and runs the status check.
+func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
+	d, err := r.deployer()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(r.opts.ErrOut, "Starting deploy...")
+	start := time.Now()
+	r.deployedAt = start
+	applied, err := d.Apply(ctx, ms)
+	if err != nil {
+		return err
+	}
+	r.applied = applied
+	fmt.Fprintf(r.opts.ErrOut, "Deploy complete in %s\n", seconds(time.Since(start)))
+	enabled, deadline, tolerate := r.statusCheck()
+	if !enabled {
+		return nil
+	}
+	cs, err := r.kc.Clientset(0)
+	if err != nil {
+		return err
+	}
+	return status.Check(ctx, cs, applied, status.Options{
+		Deadline:         deadline,
+		TolerateFailures: tolerate,
+		Out:              r.opts.ErrOut,
+	})
+}
+
+// deployer connects the Kubernetes deployer to the cluster.
+func (r *Runner) deployer() (*deploy.Deployer, error) {
+	kc, err := r.kubeConfig()
+	if err != nil {
+		return nil, err
+	}
+	return deploy.New(kc, deploy.Options{
+		Project:   r.id,
+		Namespace: r.namespace(),
+		Out:       r.opts.ErrOut,
+	})
+}
+
+// namespace is where namespaced objects without one go: -n, then the
+// first deploy.kubectl.defaultNamespace, then the kube context's.
+func (r *Runner) namespace() string {
+	if r.opts.Namespace != "" {
+		return r.opts.Namespace
+	}
+	for _, c := range r.opts.Project.Configs {
+		if k := c.Deploy.KubectlDeploy; k != nil && k.DefaultNamespace != nil && *k.DefaultNamespace != "" {
+			return *k.DefaultNamespace
+		}
+	}
+	return r.kc.Namespace
+}
+
+// deployDocker runs the docker deployer's images as containers.
+func (r *Runner) deployDocker(ctx context.Context, images []render.Image) error {
+	d, closeClient, err := r.dockerDeployer()
+	if err != nil {
+		return err
+	}
+	defer closeClient()
+	var dimages []dockerdeploy.Image
+	for _, im := range images {
+		dimages = append(dimages, dockerdeploy.Image{Name: im.Name, Ref: im.Ref})
+	}
+	for _, c := range r.dockerConfigs() {
+		if err := d.Deploy(ctx, c.Deploy.DockerDeploy, dimages); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dockerDeployer connects the docker deployer to the daemon; the caller
+// closes the client.
+func (r *Runner) dockerDeployer() (*dockerdeploy.Deployer, func(), error) {
+	cli, err := docker.NewClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	var forwards []schema.PortForwardResource
+	for _, c := range r.dockerConfigs() {
+		for _, pf := range c.PortForward {
+			if pf != nil && pf.Type == "container" {
+				forwards = append(forwards, *pf)
+			}
+		}
+	}
+	d := dockerdeploy.New(cli, dockerdeploy.Options{
+		Project:      r.id,
+		RunID:        r.opts.RunID,
+		PortForwards: forwards,
+		Out:          r.opts.ErrOut,
+	})
+	return d, func() { cli.Close() }, nil
+}
+
+// Delete removes everything the project deployed: the objects recorded on
+// the cluster and the docker deployer's containers.
+func (r *Runner) Delete(ctx context.Context) error {
+	if r.hasManifests() {
+		d, err := r.deployer()
+		if err != nil {
+			return err
+		}
+		if err := d.Delete(ctx); err != nil {
+			return err
+		}
+	}
+	if len(r.dockerConfigs()) > 0 {
+		d, closeClient, err := r.dockerDeployer()
+		if err != nil {
+			return err
+		}
+		defer closeClient()
+		return d.Delete(ctx)
+	}
+	return nil
+}
+
+// printTags lists the images a deploy uses, as Skaffold does.
+func printTags(w io.Writer, images []render.Image) {
+	if len(images) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Tags used in deployment:")
+	for _, im := range images {
+		fmt.Fprintf(w, " - %s -> %s\n", im.Name, im.Ref)
+	}
+}

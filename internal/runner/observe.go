@@ -1,0 +1,199 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/kube"
+)
+
+// Port-forward modes of --port-forward, as in Skaffold.
+const (
+	ForwardUser     = "user"
+	ForwardServices = "services"
+	ForwardPods     = "pods"
+	ForwardOff      = "off"
+)
+
+// ParsePortForward checks --port-forward values: a comma list of user,
+// services, pods or off; "true" means user,services and "false" off, as
+// Skaffold accepts them.
+func ParsePortForward(values []string) ([]string, error) {
+	var modes []string
+	for _, v := range values {
+		for m := range strings.SplitSeq(v, ",") {
+			switch m = strings.TrimSpace(strings.ToLower(m)); m {
+			case "true":
+				modes = append(modes, ForwardUser, ForwardServices)
+			case "false", ForwardOff, "":
+			case ForwardUser, ForwardServices, ForwardPods:
+				modes = append(modes, m)
+			case "debug":
+				// Debug ports come with `skiff debug`; nothing to do here.
+			default:
+				return nil, fmt.Errorf("--port-forward=%s: unknown mode %q; use user, services, pods or off", v, m)
+			}
+		}
+	}
+	slices.Sort(modes)
+	return slices.Compact(modes), nil
+}
+
+// Observing reports whether Observe has anything to do: logs to tail or
+// ports to forward.
+func (r *Runner) Observing() bool { return r.opts.Tail || len(r.opts.PortForward) > 0 }
+
+// Observe streams the deployed containers' logs (with Tail) and forwards
+// the ports the modes ask for, until ctx ends.
+func (r *Runner) Observe(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if r.hasManifests() && len(r.applied) > 0 {
+		stop, err := r.observeCluster(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if len(r.dockerConfigs()) > 0 && r.opts.Tail {
+		d, closeClient, err := r.dockerDeployer()
+		if err != nil {
+			return err
+		}
+		defer closeClient()
+		go func() {
+			if err := d.Logs(ctx, r.opts.Out, r.opts.Color); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(r.opts.ErrOut, "WARN: streaming container logs: %v\n", err)
+			}
+		}()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// observeCluster starts log streams and port-forwards on the cluster and
+// returns what stops them.
+func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
+	kc, err := r.kubeConfig()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kc.Clientset(0)
+	if err != nil {
+		return nil, err
+	}
+	namespaces := r.namespaces()
+	selector := labels.SelectorFromSet(labels.Set{kube.ProjectLabel: r.id})
+	var stops []func()
+	stop = func() {
+		for _, s := range slices.Backward(stops) {
+			s()
+		}
+	}
+	if r.opts.Tail {
+		t := kube.NewLogTailer(cs, r.opts.Out, kube.LogOptions{
+			Namespaces: namespaces,
+			Selector:   selector,
+			Color:      r.opts.Color,
+			Since:      r.deployedAt,
+			Prefix:     r.logPrefix(),
+			ErrOut:     r.opts.ErrOut,
+		})
+		if err := t.Start(ctx); err != nil {
+			return nil, err
+		}
+		stops = append(stops, t.Stop)
+	}
+	if len(r.opts.PortForward) == 0 {
+		return stop, nil
+	}
+	f := kube.NewForwarder(kc, cs, r.opts.ErrOut)
+	stops = append(stops, f.Stop)
+	var forwards []kube.Forward
+	if slices.Contains(r.opts.PortForward, ForwardUser) {
+		forwards = append(forwards, r.userForwards()...)
+	}
+	if slices.Contains(r.opts.PortForward, ForwardServices) {
+		forwards = append(forwards, kube.ServiceForwards(r.applied)...)
+	}
+	for _, fw := range forwards {
+		if _, err := f.Add(ctx, fw); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	if slices.Contains(r.opts.PortForward, ForwardPods) {
+		if err := f.ForwardPods(ctx, namespaces, selector); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	return stop, nil
+}
+
+// logPrefix is the first deploy.logs.prefix a config sets.
+func (r *Runner) logPrefix() string {
+	for _, c := range r.opts.Project.Configs {
+		if c.Deploy.Logs.Prefix != "" {
+			return c.Deploy.Logs.Prefix
+		}
+	}
+	return ""
+}
+
+// userForwards are the config's portForward entries for cluster resources.
+func (r *Runner) userForwards() []kube.Forward {
+	var out []kube.Forward
+	for _, c := range r.opts.Project.Configs {
+		for _, pf := range c.PortForward {
+			if pf == nil || strings.EqualFold(string(pf.Type), "container") {
+				continue
+			}
+			ns := pf.Namespace
+			if ns == "" {
+				ns = r.namespace()
+			}
+			addr := pf.Address
+			if addr == "" {
+				addr = config.DefaultForwardAddress
+			}
+			out = append(out, kube.Forward{
+				Type:      strings.ToLower(string(pf.Type)),
+				Name:      pf.Name,
+				Namespace: ns,
+				Port:      toIntOrString(pf.Port),
+				Address:   addr,
+				LocalPort: pf.LocalPort,
+			})
+		}
+	}
+	return out
+}
+
+func toIntOrString(v schema.IntOrString) intstr.IntOrString {
+	if v.Type == schema.TypeString {
+		return intstr.FromString(v.StrVal)
+	}
+	return intstr.FromInt(v.IntVal)
+}
+
+// namespaces are those the last deploy applied namespaced objects to.
+func (r *Runner) namespaces() []string {
+	var out []string
+	for _, o := range r.applied {
+		if ns := o.GetNamespace(); ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, r.namespace())
+	}
+	return out
+}

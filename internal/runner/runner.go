@@ -1,0 +1,221 @@
+// Package runner drives the pipeline after the build: render the
+// manifests, deploy them (server-side apply, or containers on the docker
+// daemon), wait until the rollout is healthy, then stream logs and forward
+// ports. `skiff run`, `deploy`, `apply` and `delete` are thin commands over
+// it.
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/log"
+	"skiff.dev/skiff/internal/render"
+)
+
+// Options configure a Runner. The CLI fills them from flags and the
+// project's config.
+type Options struct {
+	Project *config.Project
+	// RunID identifies this invocation; it labels the objects it applies.
+	RunID string
+	// KubeContext selects the cluster (--kube-context); empty means the
+	// config's deploy.kubeContext, then the kubeconfig's current context.
+	KubeContext string
+	// Namespace is -n: the namespace of every namespaced object.
+	Namespace string
+	// StatusCheck waits for the rollout after a deploy; nil follows the
+	// config (deploy.statusCheck, default on).
+	StatusCheck *bool
+	// Tail streams the deployed containers' logs in Observe.
+	Tail bool
+	// PortForward are the --port-forward modes: user, services, pods.
+	PortForward []string
+	// Out receives logs; ErrOut progress lines.
+	Out, ErrOut io.Writer
+	// Color colours log prefixes (the caller checks for a terminal).
+	Color bool
+	// Log receives warnings; nil discards them.
+	Log *log.Logger
+}
+
+// Runner renders, deploys, checks, observes and deletes one project.
+type Runner struct {
+	opts Options
+	// id is the project's stable name on the cluster (see ProjectID).
+	id string
+
+	kc *kube.Config // loaded on first use
+
+	// applied are the objects the last deploy applied, for the status
+	// check, logs and port-forwards.
+	applied []*unstructured.Unstructured
+	// deployedAt is when the last deploy started; logs start there.
+	deployedAt time.Time
+}
+
+// New returns a Runner for opts.Project.
+func New(opts Options) *Runner {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.ErrOut == nil {
+		opts.ErrOut = io.Discard
+	}
+	return &Runner{opts: opts, id: ProjectID(opts.Project)}
+}
+
+// ProjectID names a project on the cluster and the docker daemon: the
+// first config's metadata.name (or its directory's name) and a hash of
+// where its skaffold.yaml lives, so two checkouts do not prune each other's
+// objects while every run of the same checkout finds what the last one
+// deployed. The result is a valid label value.
+func ProjectID(p *config.Project) string {
+	if len(p.Configs) == 0 {
+		return "skiff"
+	}
+	c := p.Configs[0]
+	name := c.Metadata.Name
+	if name == "" {
+		name = filepath.Base(c.Dir)
+	}
+	name = strings.Trim(invalidLabelChars.ReplaceAllString(strings.ToLower(name), "-"), "-.")
+	if len(name) > 40 {
+		name = strings.TrimRight(name[:40], "-.")
+	}
+	if name == "" {
+		name = "skiff"
+	}
+	file, err := filepath.Abs(c.File)
+	if err != nil {
+		file = c.File
+	}
+	sum := sha256.Sum256([]byte(file))
+	return name + "-" + hex.EncodeToString(sum[:4])
+}
+
+var invalidLabelChars = regexp.MustCompile(`[^a-z0-9.-]+`)
+
+// kubeConfig loads the cluster connection once.
+func (r *Runner) kubeConfig() (*kube.Config, error) {
+	if r.kc != nil {
+		return r.kc, nil
+	}
+	name := r.opts.KubeContext
+	if name == "" {
+		for _, c := range r.opts.Project.Configs {
+			if c.Deploy.KubeContext != "" {
+				name = c.Deploy.KubeContext
+				break
+			}
+		}
+	}
+	kc, err := kube.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	r.kc = kc
+	return kc, nil
+}
+
+// Render renders the project's manifests with images substituted and
+// skiff's labels added. Offline renders without asking the kubeconfig
+// for the default namespace.
+func (r *Runner) Render(ctx context.Context, images []render.Image, offline bool) ([]render.Manifest, error) {
+	opts := r.renderOptions(images)
+	opts.Offline = offline
+	if !offline {
+		if _, err := r.kubeConfig(); err == nil {
+			opts.DefaultNamespace = r.namespace()
+		}
+	}
+	return render.Render(ctx, r.opts.Project.Configs, opts)
+}
+
+// renderOptions are what render adds to every manifest: the images and
+// skiff's labels. The run id stays out of pod templates, so that a run
+// that changes nothing restarts no pod.
+func (r *Runner) renderOptions(images []render.Image) render.Options {
+	return render.Options{
+		Images:    images,
+		Namespace: r.opts.Namespace,
+		Labels: map[string]string{
+			kube.ManagedByLabel: kube.ManagedBy,
+			kube.ProjectLabel:   r.id,
+			kube.RunIDLabel:     r.opts.RunID,
+		},
+		PodLabels: map[string]string{
+			kube.ManagedByLabel: kube.ManagedBy,
+			kube.ProjectLabel:   r.id,
+		},
+		Env: r.opts.Project.Env,
+		Log: r.opts.Log,
+	}
+}
+
+// hasManifests reports whether any config renders Kubernetes manifests.
+func (r *Runner) hasManifests() bool {
+	for _, c := range r.opts.Project.Configs {
+		m := c.Render
+		if len(m.RawK8s) > 0 || m.Kustomize != nil || m.Helm != nil || c.Deploy.HelmDeploy != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// dockerConfigs are the configs that deploy with the docker deployer.
+func (r *Runner) dockerConfigs() []*config.Config {
+	var out []*config.Config
+	for _, c := range r.opts.Project.Configs {
+		if c.Deploy.DockerDeploy != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// statusOptions gathers the status check settings of every config: the
+// longest deadline wins, and tolerating failures in any config tolerates
+// them for the whole check.
+func (r *Runner) statusCheck() (enabled bool, deadline time.Duration, tolerate bool) {
+	enabled = true
+	for _, c := range r.opts.Project.Configs {
+		if c.Deploy.StatusCheck != nil && !*c.Deploy.StatusCheck {
+			enabled = false
+		}
+		if d := time.Duration(c.Deploy.StatusCheckDeadlineSeconds) * time.Second; d > deadline {
+			deadline = d
+		}
+		tolerate = tolerate || c.Deploy.TolerateFailuresUntilDeadline
+	}
+	if r.opts.StatusCheck != nil {
+		enabled = *r.opts.StatusCheck
+	}
+	if deadline == 0 {
+		deadline = config.DefaultStatusCheckDeadline
+	}
+	return enabled, deadline, tolerate
+}
+
+// Applied returns the objects the last deploy applied.
+func (r *Runner) Applied() []*unstructured.Unstructured { return r.applied }
+
+// seconds formats d the way Skaffold's summaries do: "74ms", "4.81 seconds".
+func seconds(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return fmt.Sprintf("%.2f seconds", d.Seconds())
+}
