@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"skiff.dev/skiff/internal/kube"
+
 	"context"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -24,7 +26,7 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		}
 		d.printf(" - container %s deleted\n", name)
 	}
-	res, err := d.cli.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("label", projectLabel+"="+d.opts.Project)})
+	res, err := d.cli.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("label", kube.ProjectLabel+"="+d.opts.Project)})
 	if err != nil {
 		return daemonError(d.cli, "listing the networks of project "+d.opts.Project, err)
 	}

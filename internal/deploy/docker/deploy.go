@@ -34,20 +34,13 @@ import (
 	"github.com/moby/moby/client"
 
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/kube"
 )
 
-// The labels on what the deployer creates. The first three have the
-// names and values of internal/kube's ManagedByLabel, ProjectLabel and
-// RunIDLabel, which this package does not import: it would compile
-// client-go for three strings.
+// The labels on what the deployer creates, besides kube.ManagedByLabel,
+// kube.ProjectLabel (the project's name, Options.Project, on each container
+// and network) and kube.RunIDLabel.
 const (
-	managedByLabel = "app.kubernetes.io/managed-by"
-	managedBy      = "skiff"
-	// projectLabel holds, on each container and network, the project's
-	// name (Options.Project).
-	projectLabel = "skiff.dev/project"
-	runIDLabel   = "skiff.dev/run-id"
-
 	// imageLabel holds, on each container, the name (as in skaffold.yaml)
 	// of the image it runs.
 	imageLabel = "skiff.dev/image"
@@ -250,11 +243,11 @@ func (d *Deployer) deployOne(ctx context.Context, netName string, im Image, fwds
 		return nil, err
 	}
 	labels := map[string]string{
-		managedByLabel: managedBy,
-		projectLabel:   d.opts.Project,
-		runIDLabel:     d.opts.RunID,
-		imageLabel:     im.Name,
-		specLabel:      spec,
+		kube.ManagedByLabel: kube.ManagedBy,
+		kube.ProjectLabel:   d.opts.Project,
+		kube.RunIDLabel:     d.opts.RunID,
+		imageLabel:          im.Name,
+		specLabel:           spec,
 	}
 	c := &deployed{image: im, name: name}
 	for attempt := 1; ; attempt++ {
@@ -325,7 +318,7 @@ func (d *Deployer) keep(ctx context.Context, im Image, s container.Summary, fwds
 // list returns the project's containers, running or not, that have the
 // label selector (key=value) too, when it is not empty.
 func (d *Deployer) list(ctx context.Context, selector string) ([]container.Summary, error) {
-	f := client.Filters{}.Add("label", projectLabel+"="+d.opts.Project)
+	f := client.Filters{}.Add("label", kube.ProjectLabel+"="+d.opts.Project)
 	if selector != "" {
 		f = f.Add("label", selector)
 	}
@@ -384,9 +377,9 @@ func (d *Deployer) ensureNetwork(ctx context.Context) (string, error) {
 	_, err = d.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 		Driver: "bridge",
 		Labels: map[string]string{
-			managedByLabel: managedBy,
-			projectLabel:   d.opts.Project,
-			runIDLabel:     d.opts.RunID,
+			kube.ManagedByLabel: kube.ManagedBy,
+			kube.ProjectLabel:   d.opts.Project,
+			kube.RunIDLabel:     d.opts.RunID,
 		},
 	})
 	if err != nil {

@@ -3,6 +3,8 @@
 package docker
 
 import (
+	"skiff.dev/skiff/internal/kube"
+
 	"archive/tar"
 	"bytes"
 	"context"
@@ -190,7 +192,7 @@ func (p *project) containers(t *testing.T) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := p.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", projectLabel+"="+p.name)})
+	res, err := p.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", kube.ProjectLabel+"="+p.name)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func (p *project) networks(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := p.cli.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("label", projectLabel+"="+p.name)})
+	res, err := p.cli.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("label", kube.ProjectLabel+"="+p.name)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"skiff.dev/skiff/internal/kube"
+
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -61,7 +63,7 @@ func TestDeployRunsTheImage(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
-	if len(f.networks) != 1 || f.networks[0].Name != "skiff-shop" || f.networks[0].Labels[projectLabel] != "shop" {
+	if len(f.networks) != 1 || f.networks[0].Name != "skiff-shop" || f.networks[0].Labels[kube.ProjectLabel] != "shop" {
 		t.Fatalf("networks %+v, want skiff-shop labelled with the project", f.networks)
 	}
 	cs := f.live()
@@ -76,7 +78,7 @@ func TestDeployRunsTheImage(t *testing.T) {
 	if c.config.Cmd != nil || c.config.Entrypoint != nil || c.config.Env != nil {
 		t.Errorf("the container overrides the image's command or environment: %+v", c.config)
 	}
-	for k, v := range map[string]string{managedByLabel: "skiff", projectLabel: "shop", runIDLabel: "run1", imageLabel: "web"} {
+	for k, v := range map[string]string{kube.ManagedByLabel: "skiff", kube.ProjectLabel: "shop", kube.RunIDLabel: "run1", imageLabel: "web"} {
 		if c.config.Labels[k] != v {
 			t.Errorf("label %s=%q, want %q", k, c.config.Labels[k], v)
 		}
@@ -115,9 +117,9 @@ func TestDeployReplacesTheProjectsContainer(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	f.images["web:v2"] = "sha256:2222"
-	f.add("web", true, map[string]string{projectLabel: "shop", imageLabel: "web", specLabel: "old"})
-	f.add("web-1", false, map[string]string{projectLabel: "shop", imageLabel: "web", specLabel: "older"})
-	other := f.add("api", true, map[string]string{projectLabel: "shop", imageLabel: "api"})
+	f.add("web", true, map[string]string{kube.ProjectLabel: "shop", imageLabel: "web", specLabel: "old"})
+	f.add("web-1", false, map[string]string{kube.ProjectLabel: "shop", imageLabel: "web", specLabel: "older"})
+	other := f.add("api", true, map[string]string{kube.ProjectLabel: "shop", imageLabel: "api"})
 	d, out := testDeployer(f, nil)
 
 	if err := deployWeb(t, d, "web:v2"); err != nil {
@@ -139,7 +141,7 @@ func TestDeployNamesAroundOthersContainers(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	f.images["gcr.io/acme/web:v1"] = "sha256:1111"
-	f.add("gcr.io-acme-web", true, map[string]string{projectLabel: "another"})
+	f.add("gcr.io-acme-web", true, map[string]string{kube.ProjectLabel: "another"})
 	d, out := testDeployer(f, nil, schema.PortForwardResource{Type: "Container", Name: "GCR.io/acme/web", Port: schema.FromInt(80), LocalPort: 9000})
 
 	err := d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"gcr.io/acme/web"}}, []Image{{Name: "gcr.io/acme/web", Ref: "gcr.io/acme/web:v1"}})
@@ -357,12 +359,12 @@ func TestDeployTellsHowToStartTheDaemon(t *testing.T) {
 func TestDelete(t *testing.T) {
 	t.Parallel()
 	f := newFake()
-	f.add("web", true, map[string]string{projectLabel: "shop"})
-	f.add("api", false, map[string]string{projectLabel: "shop"})
-	theirs := f.add("db", true, map[string]string{projectLabel: "another"})
+	f.add("web", true, map[string]string{kube.ProjectLabel: "shop"})
+	f.add("api", false, map[string]string{kube.ProjectLabel: "shop"})
+	theirs := f.add("db", true, map[string]string{kube.ProjectLabel: "another"})
 	f.networks = append(f.networks, network.Summary{}, network.Summary{})
-	f.networks[0].ID, f.networks[0].Name, f.networks[0].Labels = "n1", "skiff-shop", map[string]string{projectLabel: "shop"}
-	f.networks[1].ID, f.networks[1].Name, f.networks[1].Labels = "n2", "skiff-another", map[string]string{projectLabel: "another"}
+	f.networks[0].ID, f.networks[0].Name, f.networks[0].Labels = "n1", "skiff-shop", map[string]string{kube.ProjectLabel: "shop"}
+	f.networks[1].ID, f.networks[1].Name, f.networks[1].Labels = "n2", "skiff-another", map[string]string{kube.ProjectLabel: "another"}
 	d, out := testDeployer(f, nil)
 
 	if err := d.Delete(context.Background()); err != nil {

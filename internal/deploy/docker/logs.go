@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"skiff.dev/skiff/internal/kube"
+
 	"context"
 	"io"
 	"sync"
@@ -36,8 +38,8 @@ func (d *Deployer) Logs(ctx context.Context, out io.Writer, color bool) error {
 
 	// Subscribe before listing, so that no container starts unseen.
 	events := d.cli.Events(ctx, client.EventsListOptions{Filters: client.Filters{}.
-		Add("type", "container").Add("event", "start").Add("label", projectLabel+"="+d.opts.Project)})
-	running, err := d.cli.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", projectLabel+"="+d.opts.Project)})
+		Add("type", "container").Add("event", "start").Add("label", kube.ProjectLabel+"="+d.opts.Project)})
+	running, err := d.cli.ContainerList(ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", kube.ProjectLabel+"="+d.opts.Project)})
 	if err != nil {
 		return daemonError(d.cli, "following the logs of project "+d.opts.Project, err)
 	}

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"skiff.dev/skiff/internal/kube"
+
 	"context"
 	"strings"
 	"testing"
@@ -22,10 +24,10 @@ func TestLogs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake()
-			web := f.add("web", true, map[string]string{projectLabel: "shop"})
+			web := f.add("web", true, map[string]string{kube.ProjectLabel: "shop"})
 			web.output = multiplexed("1:listening on :8080\n", "2:warning: ", "2:slow disk\n", "1:half a line")
-			f.add("db", true, map[string]string{projectLabel: "another"}).output = multiplexed("1:not ours\n")
-			f.add("old", false, map[string]string{projectLabel: "shop"}).output = multiplexed("1:stopped long ago\n")
+			f.add("db", true, map[string]string{kube.ProjectLabel: "another"}).output = multiplexed("1:not ours\n")
+			f.add("old", false, map[string]string{kube.ProjectLabel: "shop"}).output = multiplexed("1:stopped long ago\n")
 			d, _ := testDeployer(f, nil)
 			var out syncBuffer
 			ctx, cancel := context.WithCancel(context.Background())
@@ -35,7 +37,7 @@ func TestLogs(t *testing.T) {
 
 			waitUntil(t, &out, tc.web+"warning: slow disk\n")
 			// A container that starts later (a redeploy's) is followed too.
-			api := f.add("api", true, map[string]string{projectLabel: "shop"})
+			api := f.add("api", true, map[string]string{kube.ProjectLabel: "shop"})
 			api.output = multiplexed("1:api ready\n")
 			f.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionStart, Actor: events.Actor{ID: api.id, Attributes: map[string]string{"name": "api"}}}
 			waitUntil(t, &out, tc.api+"api ready\n")
