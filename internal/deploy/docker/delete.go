@@ -1,12 +1,12 @@
 package docker
 
 import (
-	"skiff.dev/skiff/internal/kube"
-
 	"context"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"skiff.dev/skiff/internal/kube"
 )
 
 // Delete stops and removes every container of the project, whichever run

@@ -3,8 +3,6 @@
 package docker
 
 import (
-	"skiff.dev/skiff/internal/kube"
-
 	"archive/tar"
 	"bytes"
 	"context"
@@ -30,6 +28,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"skiff.dev/skiff/internal/config/schema"
+
+	"skiff.dev/skiff/internal/kube"
 )
 
 // The deployer against the real Docker Engine (hack/cluster.sh up starts

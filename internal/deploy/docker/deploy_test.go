@@ -1,8 +1,6 @@
 package docker
 
 import (
-	"skiff.dev/skiff/internal/kube"
-
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -21,6 +19,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"skiff.dev/skiff/internal/config/schema"
+
+	"skiff.dev/skiff/internal/kube"
 )
 
 // testDeployer is a Deployer of project "shop" on f, with ports in taken

@@ -1,8 +1,6 @@
 package docker
 
 import (
-	"skiff.dev/skiff/internal/kube"
-
 	"context"
 	"io"
 	"sync"
@@ -12,6 +10,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"skiff.dev/skiff/internal/output"
+
+	"skiff.dev/skiff/internal/kube"
 )
 
 // logColors are the prefix colours, in the order Skaffold hands them out

@@ -1,14 +1,14 @@
 package docker
 
 import (
-	"skiff.dev/skiff/internal/kube"
-
 	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
+
+	"skiff.dev/skiff/internal/kube"
 )
 
 func TestLogs(t *testing.T) {
