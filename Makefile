@@ -19,7 +19,7 @@ build:
 # unit: the quick loop: vet, a tidy go.mod, and every test that needs no cluster.
 unit:
 	go vet ./...
-	go vet -tags e2e ./test/e2e/
+	go vet -tags e2e ./...
 	go mod tidy -diff
 	go test -count=1 ./...
 
@@ -33,7 +33,7 @@ e2e: build
 	hack/cluster.sh up || status=$$?; \
 	if [ $$status -eq 0 ]; then \
 		eval "$$(hack/cluster.sh env)"; \
-		go test -count=1 -tags e2e -timeout 40m ./test/e2e/... || status=$$?; \
+		go test -count=1 -tags e2e -timeout 60m ./... || status=$$?; \
 	fi; \
 	hack/cluster.sh down || { echo "cluster-down failed" >&2; [ $$status -ne 0 ] || status=1; }; \
 	exit $$status

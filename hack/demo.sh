@@ -27,16 +27,37 @@ step "skiff fix: the seed document's skaffold/v2beta12 config upgraded to the ne
 step "skiff build: examples/hello (ko builder), pushed to the cluster's registry it advertises"
 (cd examples/hello && "../../$skiff" build)
 
-step "skiff build again: nothing changed, so it comes from the cache"
-(cd examples/hello && "../../$skiff" build)
+step "skiff render: the manifests skiff applies, with the built image substituted"
+(cd examples/hello && "../../$skiff" render --digest-source=tag)
+
+step "skiff run --port-forward: build (cached), deploy, wait for both replicas, forward port 8080"
+log=$(mktemp)
+(cd examples/hello && exec "../../$skiff" run --port-forward) 2> >(tee "$log" >&2) &
+run=$!
+stop_run() { kill -INT "$run" 2>/dev/null || true; wait "$run" 2>/dev/null || true; }
+trap stop_run EXIT
+url=""
+for _ in $(seq 600); do
+	url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n1 || true)
+	[ -n "$url" ] && break
+	kill -0 "$run" 2>/dev/null || { echo "skiff run ended before forwarding a port" >&2; exit 1; }
+	sleep 0.5
+done
+[ -n "$url" ] || { echo "skiff run did not forward a port within 5 minutes" >&2; exit 1; }
+
+step "The app answers through skiff's port-forward ($url)"
+for _ in 1 2 3; do curl -fsS "$url/"; done
+
+step "Ctrl-C: skiff stops forwarding; the app keeps running until skiff delete"
+stop_run
+trap - EXIT
+rm -f "$log"
 
 cat <<'MSG'
 
-What runs today: the configuration model (every skaffold.yaml from
-skaffold/v2beta12 to skaffold/v4beta14, profiles, modules, templates,
-validation with file:line:column), skiff build (docker, ko and custom
-builders, taggers, the cache, push or load), and the local cluster.
-Not yet: render, deploy, run and dev land in the next issues; then this
-demo runs `skiff run` on examples/hello and shows it answering.
+examples/hello is running on the local cluster (kube context skiff-local):
+  KUBECONFIG=/var/lib/skiff-localkube/kubeconfig kubectl get pods -l app=hello
+  (cd examples/hello && ../../bin/skiff run --tail --port-forward)   # logs + forward
+  (cd examples/hello && ../../bin/skiff delete)                        # remove it
 The cluster stays up: `make cluster-down` stops it.
 MSG
