@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -316,15 +318,15 @@ manifests:
 deploy:
   kubectl: {}
 `,
-		"web/go.mod":                          "module example.com/web\n\ngo 1.25\n",
-		"web/main.go":                         src,
-		"api/go.mod":                          "module example.com/api\n\ngo 1.25\n",
-		"api/main.go":                         src,
-		"base/kustomization.yaml":             "resources: [web.yaml, api.yaml]\n",
-		"base/web.yaml":                       workload("web"),
-		"base/api.yaml":                       workload("api"),
-		"overlays/dev/kustomization.yaml":     "resources: [../../base]\ncommonLabels: {tier: dev}\npatches:\n- path: replicas.yaml\n",
-		"overlays/dev/replicas.yaml":          "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n",
+		"web/go.mod":                      "module example.com/web\n\ngo 1.25\n",
+		"web/main.go":                     src,
+		"api/go.mod":                      "module example.com/api\n\ngo 1.25\n",
+		"api/main.go":                     src,
+		"base/kustomization.yaml":         "resources: [web.yaml, api.yaml]\n",
+		"base/web.yaml":                   workload("web"),
+		"base/api.yaml":                   workload("api"),
+		"overlays/dev/kustomization.yaml": "resources: [../../base]\ncommonLabels: {tier: dev}\npatches:\n- path: replicas.yaml\n",
+		"overlays/dev/replicas.yaml":      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n",
 	})
 	buildFile := filepath.Join(t.TempDir(), "build.json")
 	_, stderr, err := skiff(t, dir, "build", "--file-output", buildFile)
@@ -387,9 +389,9 @@ manifests:
 deploy:
   kubectl: {}
 `,
-		"app/go.mod":  "module example.com/app\n\ngo 1.25\n",
-		"app/main.go": helloSource(t),
-		"chart/Chart.yaml": "apiVersion: v2\nname: greeter\nversion: 0.1.0\n",
+		"app/go.mod":        "module example.com/app\n\ngo 1.25\n",
+		"app/main.go":       helloSource(t),
+		"chart/Chart.yaml":  "apiVersion: v2\nname: greeter\nversion: 0.1.0\n",
 		"chart/values.yaml": "replicas: 1\nimage: unset\ngreeting: default\n",
 		"values-dev.yaml":   "greeting: from-values-file\n",
 		"chart/templates/deployment.yaml": `apiVersion: apps/v1
@@ -521,4 +523,92 @@ func TestRunFailsFastOnUnpullableImage(t *testing.T) {
 	if strings.Contains(strings.ToLower(msg), "deadline") {
 		t.Errorf("skiff run waited for the deadline instead of failing fast:\n%s", msg)
 	}
+}
+
+// TestDockerDeployer runs a project with deploy.docker: skiff run starts
+// the built image as a container on the local daemon with its port bound
+// to loopback, and skiff delete removes the container and its network.
+func TestDockerDeployer(t *testing.T) {
+	docker := newDocker(t)
+	name := "dock-" + randomSuffix(t)
+	port := freePort(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"skaffold.yaml": `apiVersion: skaffold/v4beta14
+kind: Config
+metadata:
+  name: ` + name + `
+build:
+  tagPolicy: {inputDigest: {}}
+  local: {push: false}
+  artifacts:
+  - image: ` + name + `
+    context: app
+    ko: {main: .}
+deploy:
+  docker:
+    images: [` + name + `]
+portForward:
+- resourceType: container
+  resourceName: ` + name + `
+  port: 8080
+  localPort: ` + fmt.Sprint(port) + `
+`,
+		"app/go.mod":  "module example.com/app\n\ngo 1.25\n",
+		"app/main.go": helloSource(t),
+	})
+	t.Cleanup(func() {
+		if _, stderr, err := skiff(t, dir, "delete"); err != nil {
+			t.Errorf("skiff delete at cleanup: %v\n%s", err, stderr)
+		}
+	})
+	_, stderr, err := skiff(t, dir, "run")
+	if err != nil {
+		t.Fatalf("skiff run with the docker deployer: %v\n%s", err, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	waitFor(t, 30*time.Second, "the container to answer on "+url, func(ctx context.Context) (bool, string, error) {
+		got, err := httpGet(ctx, url)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return strings.Contains(got, "hello from"), got, nil
+	})
+
+	_, stderr, err = skiff(t, dir, "delete")
+	if err != nil {
+		t.Fatalf("skiff delete: %v\n%s", err, stderr)
+	}
+	project := client.Filters{}.Add("label", kube.ProjectLabel)
+	containers, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	networks, err := docker.NetworkList(ctx, client.NetworkListOptions{Filters: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range containers.Items {
+		if strings.HasPrefix(c.Labels[kube.ProjectLabel], name) {
+			t.Errorf("skiff delete left container %v", c.Names)
+		}
+	}
+	for _, n := range networks.Items {
+		if strings.HasPrefix(n.Labels[kube.ProjectLabel], name) {
+			t.Errorf("skiff delete left network %s", n.Name)
+		}
+	}
+}
+
+// freePort returns a loopback port nothing listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
