@@ -14,8 +14,10 @@ import (
 
 // Delete removes every object recorded in the project's set, in all its
 // namespaces, then the record itself, and waits until the objects are
-// gone. Deletion is foreground, so a workload is gone only once its pods
-// are: when Delete returns nil, nothing of the project is left running.
+// gone. Deletion of built-in kinds is foreground, so a workload is gone
+// only once its pods are: when Delete returns nil, nothing of the
+// project's workloads is left running. (Custom resources are deleted in
+// the background; their controllers clean up what they made.)
 // Objects go in the reverse of the apply order, each stage gone before
 // the next is deleted (custom resources before the controllers that
 // finalize them, namespaces last). When Options.Timeout passes first,
@@ -48,9 +50,17 @@ func (d *Deployer) Delete(ctx context.Context) error {
 	defer cancel()
 	for t := tiers - 1; t >= 0; t-- {
 		stage := stages[t]
+		// Foreground: a workload is gone once its pods are. Custom
+		// resources go in the background: the garbage collector notices
+		// a new kind only at its next resync (up to 30 s), and until then
+		// a foreground deletion of its objects waits.
+		propagation := metav1.DeletePropagationForeground
+		if t == tierCustom {
+			propagation = metav1.DeletePropagationBackground
+		}
 		errs := make([]error, len(stage))
 		forEach(len(stage), func(i int) {
-			errs[i] = d.remove(wctx, stage[i], metav1.DeletePropagationForeground)
+			errs[i] = d.remove(wctx, stage[i], propagation)
 		})
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("deleting project %s: %w\n%s is kept, so skiff delete can try again", d.opts.Project, err, d.set)

@@ -47,6 +47,9 @@ func (d *Deployer) requestError(doing string, err error) error {
 	if ce := d.clusterError(err); ce != nil {
 		return ce
 	}
+	if apierrors.IsForbidden(err) {
+		return fmt.Errorf("%s: the user of kube context %q is not allowed to: ask for the RBAC permission or use another kube context: %w", doing, d.context, err)
+	}
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
@@ -85,7 +88,10 @@ func (d *Deployer) objectError(o *object, err error) error {
 		return fmt.Errorf("%s: namespace %s is being deleted: wait until it is gone, then deploy again: %w", o.where(), o.obj.GetNamespace(), err)
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s: the user of kube context %q may not apply it: ask for the RBAC permission or use another kube context: %w", o.where(), d.context, err)
-	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err),
+		// Server-side apply reports fields the schema lacks as a
+		// reasonless 500.
+		strings.Contains(err.Error(), "failed to create typed patch object"):
 		return fmt.Errorf("%s was rejected by the API server: fix the manifest: %w", o.where(), err)
 	}
 	return fmt.Errorf("applying %s: %w", o.where(), err)
