@@ -105,8 +105,9 @@ func (d *Deployer) Apply(ctx context.Context, ms []render.Manifest) ([]*unstruct
 }
 
 // checkNamespaces fails when namespaces that objects go into, or the set's
-// record, do not exist and the manifests do not create them. A user who
-// may not read namespaces learns it from the apply instead.
+// record, do not exist and the manifests do not create them, or are being
+// deleted. A user who may not read namespaces learns it from the apply
+// instead.
 func (d *Deployer) checkNamespaces(ctx context.Context, objs []*object) error {
 	users := map[string][]*object{d.opts.Namespace: nil}
 	created := map[string]bool{}
@@ -116,22 +117,22 @@ func (d *Deployer) checkNamespaces(ctx context.Context, objs []*object) error {
 		}
 		if o.key().gk == namespaceKind {
 			created[o.obj.GetName()] = true
+			users[o.obj.GetName()] = users[o.obj.GetName()]
 		}
 	}
 	var errs []error
 	for _, ns := range slices.Sorted(maps.Keys(users)) {
-		if created[ns] {
-			continue
-		}
 		live, err := d.client.Resource(namespaces).Get(ctx, ns, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			errs = append(errs, d.missingNamespaceError(ns, users[ns]))
+			if !created[ns] {
+				errs = append(errs, d.missingNamespaceError(ns, users[ns]))
+			}
 		case apierrors.IsForbidden(err):
 		case err != nil:
 			return d.requestError("checking namespace "+ns, err)
 		case live.GetDeletionTimestamp() != nil:
-			errs = append(errs, fmt.Errorf("namespace %s is being deleted: wait until it is gone, then deploy again", ns))
+			errs = append(errs, terminatingError(ns))
 		}
 	}
 	return errors.Join(errs...)

@@ -83,6 +83,8 @@ func New(kc *kube.Config, opts Options) (*Deployer, error) {
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
+	warnings := &warningPrinter{}
+	cfg.WarningHandler = warnings
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kube context %q: %w", kc.Context, err)
@@ -91,7 +93,27 @@ func New(kc *kube.Config, opts Options) (*Deployer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kube context %q: %w", kc.Context, err)
 	}
-	return newDeployer(client, dc, kc.Context, cfg.Host, opts)
+	d, err := newDeployer(client, dc, kc.Context, cfg.Host, opts)
+	warnings.d = d
+	return d, err
+}
+
+// warningPrinter prints the API server's warnings (a deprecated API
+// version, say) to Options.Out, each once, as kubectl prints them;
+// client-go would log them through klog.
+type warningPrinter struct {
+	d    *Deployer
+	seen sync.Map
+}
+
+// HandleWarningHeader prints a warning the first time it arrives.
+func (w *warningPrinter) HandleWarningHeader(code int, _, text string) {
+	if code != 299 || text == "" || w.d == nil {
+		return
+	}
+	if _, dup := w.seen.LoadOrStore(text, true); !dup {
+		w.d.printf("Warning: %s\n", text)
+	}
 }
 
 // newDeployer is New with the clients given; tests pass fakes.

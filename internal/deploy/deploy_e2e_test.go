@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -462,5 +463,63 @@ func wantOutput(t *testing.T, got, want, name string) {
 	want = strings.NewReplacer("NS", name, "GROUP", name).Replace(want)
 	if got != want {
 		t.Errorf("printed\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestE2EServerWarningsArePrinted(t *testing.T) {
+	c := newE2ECluster(t)
+	ns := uniqueName(t, "skiff-deploy-")
+	c.createNamespace(t, ns)
+	d, out := c.deployer(t, ns, ns)
+	const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      nodeSelector: {beta.kubernetes.io/arch: amd64}
+      containers: [{name: c, image: 127.0.0.1:5001/none:1}]
+`
+	if _, err := d.Apply(t.Context(), manifests(t, "k8s/web.yaml", deployment)); err != nil {
+		t.Fatal(err)
+	}
+	want := "Warning: spec.template.spec.nodeSelector[beta.kubernetes.io/arch]: deprecated since v1.14; use \"kubernetes.io/arch\" instead\n"
+	if got := printed(out); !strings.Contains(got, want) || !strings.Contains(got, " - deployment.apps/web created\n") {
+		t.Errorf("printed\n%s\nwant the server's warning\n%s", got, want)
+	}
+}
+
+func TestE2ENamespaceBeingDeleted(t *testing.T) {
+	c := newE2ECluster(t)
+	ns := uniqueName(t, "skiff-deploy-")
+	c.createNamespace(t, ns)
+	// A finalizer nobody removes keeps the namespace terminating.
+	ctx := t.Context()
+	held := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{"skiff.test/hold"}}}
+	if _, err := c.cs.CoreV1().ConfigMaps(ns).Create(ctx, held, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		patch := []byte(`{"metadata":{"finalizers":null}}`)
+		if _, err := c.cs.CoreV1().ConfigMaps(ns).Patch(ctx, "held", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("releasing configmap %s/held: %v", ns, err)
+		}
+	})
+	if err := c.cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, yaml := range []string{
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n",
+		"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n",
+	} {
+		d, _ := c.deployer(t, uniqueName(t, "p"), ns)
+		_, err := d.Apply(ctx, manifests(t, "k8s/app.yaml", yaml))
+		wantError(t, err, "namespace "+ns+" is being deleted: wait until it is gone (skiff delete waits), then deploy again", "nothing was applied")
 	}
 }

@@ -47,10 +47,18 @@ func (d *Deployer) requestError(doing string, err error) error {
 	if ce := d.clusterError(err); ce != nil {
 		return ce
 	}
-	if apierrors.IsForbidden(err) {
+	switch {
+	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+		return fmt.Errorf("%s: the namespace is being deleted: wait until it is gone (skiff delete waits), then deploy again: %w", doing, err)
+	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s: the user of kube context %q is not allowed to: ask for the RBAC permission or use another kube context: %w", doing, d.context, err)
 	}
 	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// terminatingError says that namespace ns is being deleted.
+func terminatingError(ns string) error {
+	return fmt.Errorf("namespace %s is being deleted: wait until it is gone (skiff delete waits), then deploy again", ns)
 }
 
 // clusterError explains err when the cluster could not be reached or
@@ -85,7 +93,7 @@ func (d *Deployer) objectError(o *object, err error) error {
 	case isMissingNamespace(err):
 		return fmt.Errorf("%s: %w", o.where(), d.missingNamespaceError(o.obj.GetNamespace(), nil))
 	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
-		return fmt.Errorf("%s: namespace %s is being deleted: wait until it is gone, then deploy again: %w", o.where(), o.obj.GetNamespace(), err)
+		return fmt.Errorf("%s: %w", o.where(), terminatingError(o.obj.GetNamespace()))
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s: the user of kube context %q may not apply it: ask for the RBAC permission or use another kube context: %w", o.where(), d.context, err)
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err),
