@@ -115,9 +115,9 @@ func (d *Deployer) checkNamespaces(ctx context.Context, objs []*object) error {
 		if ns := o.obj.GetNamespace(); ns != "" {
 			users[ns] = append(users[ns], o)
 		}
-		if o.key().gk == namespaceKind {
-			created[o.obj.GetName()] = true
-			users[o.obj.GetName()] = users[o.obj.GetName()]
+		if name := o.obj.GetName(); o.key().gk == namespaceKind {
+			created[name] = true
+			users[name] = users[name] // looked at too: it may be being deleted
 		}
 	}
 	var errs []error
@@ -250,7 +250,7 @@ func (r *applyRun) establish(ctx context.Context, i int) error {
 		}
 		return established == metav1.ConditionTrue, nil
 	})
-	if err != nil && (wait.Interrupted(err) || errors.Is(err, context.DeadlineExceeded)) {
+	if wait.Interrupted(err) {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: interrupted while waiting for it to be established: %w", o.where(), context.Cause(ctx))
 		}
@@ -260,8 +260,8 @@ func (r *applyRun) establish(ctx context.Context, i int) error {
 	return err
 }
 
-// crdConditions returns a CRD's Established and NamesAccepted statuses
-// and the message of the first that is not True.
+// crdConditions returns a CRD's Established and NamesAccepted statuses,
+// and what a condition that is not True says.
 func crdConditions(crd *unstructured.Unstructured) (established, namesAccepted metav1.ConditionStatus, message string) {
 	conditions, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
 	message = "no conditions reported yet"
