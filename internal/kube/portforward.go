@@ -1,12 +1,14 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,8 +99,8 @@ func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer) *Forwarder
 	return f
 }
 
-// Add starts forwarding fw until Stop or until ctx ends, and returns the
-// local address (host:port) it listens on. It reports the forward as
+// Add starts forwarding fw until Stop, and returns the local address
+// (host:port) it listens on; ctx bounds finding the resource. It reports the forward as
 // "Port forwarding deployment/web in namespace ns, remote port 8080 ->
 // http://127.0.0.1:8080". It fails when the resource or its port does not
 // exist.
@@ -115,7 +117,7 @@ func (f *Forwarder) Add(ctx context.Context, fw Forward) (string, error) {
 	if local == 0 {
 		local = int(remote)
 	}
-	return f.start(ctx, t, fw.Address, local, remotePortText(fw.Port, remote))
+	return f.start(t, fw.Address, local, remotePortText(fw.Port, remote))
 }
 
 func (f *Forwarder) defaultNamespace() string {
@@ -135,8 +137,8 @@ func remotePortText(asked intstr.IntOrString, number int32) string {
 }
 
 // start listens on address:localPort, or the next free port, serves t
-// there until Stop or until ctx ends, and reports it.
-func (f *Forwarder) start(ctx context.Context, t *target, address string, localPort int, remote string) (string, error) {
+// there until Stop, and reports it.
+func (f *Forwarder) start(t *target, address string, localPort int, remote string) (string, error) {
 	if address == "" {
 		address = DefaultForwardAddress
 	}
@@ -154,10 +156,8 @@ func (f *Forwarder) start(ctx context.Context, t *target, address string, localP
 	f.wg.Add(1)
 	f.mu.Unlock()
 	t.local = l.Addr().String()
-	stopListening := context.AfterFunc(ctx, func() { l.Close() })
 	go func() {
 		defer f.wg.Done()
-		defer stopListening()
 		f.serve(l, t)
 	}()
 
@@ -219,42 +219,77 @@ func (f *Forwarder) serve(l net.Listener, t *target) {
 	}
 }
 
-// handle forwards one local connection to a ready pod of t.
+// handle forwards one local connection to a ready pod of t. When the pod
+// ends the connection before answering (its app stopped listening: it is
+// going away, or not up yet), what the client sent is replayed to another
+// ready pod where that is safe, so a rollout does not refuse connections.
 func (f *Forwarder) handle(conn net.Conn, t *target) {
 	defer conn.Close()
 	stop := context.AfterFunc(f.ctx, func() { conn.Close() })
 	defer stop()
-	// A connection that broke since the pod was picked is dropped, and the
-	// local connection, untouched yet, goes to the next pick.
-	for range 3 {
-		pc, port, err := f.route(t)
+	local := &replayReader{conn: conn}
+	refused := map[types.UID]refusal{}
+	for range maxAttempts {
+		pc, ep, err := f.route(t, refused)
 		if err != nil {
 			if f.ctx.Err() == nil {
 				f.warn(t, err.Error())
 			}
 			return
 		}
-		err = f.pipe(conn, pc, port, t)
+		outcome, msg := f.pipe(conn, local, pc, ep.port, t)
 		f.release(pc)
-		if !errors.Is(err, errBrokenConnection) {
+		switch outcome {
+		case pipeDone:
 			return
+		case pipeBroken:
+			// The connection broke since the pod was picked: the next
+			// pick dials afresh.
+			f.retire(pc)
+		case pipeRefused:
+			refused[pc.uid] = refusal{ep.pod.ResourceVersion, fmt.Sprintf("pod %s, port %d: %s", pc.name, ep.port, msg)}
 		}
-		f.retire(pc)
+		local.rewind()
 	}
+	f.warn(t, fmt.Sprintf("gave up on a connection after %d attempts: %s", maxAttempts, joinRefusals(refused)))
 }
 
-// route picks a ready pod of t, waiting up to f.readyWait for one, and
-// returns a connection to it and the pod's port.
-func (f *Forwarder) route(t *target) (*podConn, int32, error) {
+// maxAttempts bounds the pods one local connection is sent to.
+const maxAttempts = 5
+
+// refusal is a pod that ended a local connection without answering, as
+// it was then: once it changes (it restarted, say), it may be tried again.
+type refusal struct {
+	resourceVersion string
+	msg             string
+}
+
+func joinRefusals(m map[types.UID]refusal) string {
+	var out []string
+	for _, r := range m {
+		out = append(out, r.msg)
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
+}
+
+// route picks a ready pod of t, other than those that refused this
+// connection and did not change since, waiting up to f.readyWait for one,
+// and returns a connection to it and the pod with its port.
+func (f *Forwarder) route(t *target, refused map[types.UID]refusal) (*podConn, endpoint, error) {
 	deadline := time.Now().Add(f.readyWait)
 	var dialErr error
 	for {
 		changed := t.cache.changes()
 		eps, why := t.endpoints(f)
+		eps = slices.DeleteFunc(eps, func(ep endpoint) bool {
+			r, ok := refused[ep.pod.UID]
+			return ok && r.resourceVersion == ep.pod.ResourceVersion
+		})
 		for _, ep := range f.prefer(eps) {
 			pc, err := f.connect(ep.pod)
 			if err == nil {
-				return pc, ep.port, nil
+				return pc, ep, nil
 			}
 			dialErr = fmt.Errorf("pod %s: %w", ep.pod.Name, err)
 		}
@@ -262,15 +297,17 @@ func (f *Forwarder) route(t *target) (*podConn, int32, error) {
 		if left <= 0 {
 			switch {
 			case dialErr != nil:
-				return nil, 0, fmt.Errorf("no pod could be reached within %s: %w", f.readyWait, dialErr)
+				return nil, endpoint{}, fmt.Errorf("no pod could be reached within %s: %w", f.readyWait, dialErr)
+			case len(refused) > 0:
+				return nil, endpoint{}, fmt.Errorf("no ready pod accepted the connection within %s: %s", f.readyWait, joinRefusals(refused))
 			case why == "":
 				why = "no pod matches"
 			}
-			return nil, 0, fmt.Errorf("no ready pod to forward to within %s: %s; check the pods' state and readiness with kubectl get pods -n %s", f.readyWait, why, t.namespace)
+			return nil, endpoint{}, fmt.Errorf("no ready pod to forward to within %s: %s; check the pods' state and readiness with kubectl get pods -n %s", f.readyWait, why, t.namespace)
 		}
 		select {
 		case <-f.ctx.Done():
-			return nil, 0, f.ctx.Err()
+			return nil, endpoint{}, f.ctx.Err()
 		case <-changed:
 		case <-time.After(min(left, time.Second)):
 		}
@@ -310,20 +347,29 @@ func (f *Forwarder) warn(t *target, text string) {
 	fmt.Fprintf(f.out, "WARN: port-forward %s in namespace %s (%s): %s\n", t.desc, t.namespace, t.local, text)
 }
 
-// errBrokenConnection says a pod connection could not open a stream: it
-// is gone, and a new one may work.
-var errBrokenConnection = errors.New("the connection to the pod broke")
+// pipeOutcome is how forwarding a local connection over a pod connection
+// ended.
+type pipeOutcome int
+
+const (
+	pipeDone    pipeOutcome = iota // forwarded until either side ended
+	pipeBroken                     // the pod connection could not open streams
+	pipeRefused                    // the pod ended it before answering; replayable
+)
 
 // pipe copies between a local connection and a new stream pair on pc to
-// port, until either side ends.
-func (f *Forwarder) pipe(conn net.Conn, pc *podConn, port int32, t *target) error {
+// port, until either side ends. When the pod ends the connection before
+// answering and what the client sent can be replayed (see replayable), it
+// leaves the local connection open and returns pipeRefused with the pod's
+// message.
+func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port int32, t *target) (pipeOutcome, string) {
 	headers := http.Header{}
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
 	headers.Set(corev1.PortHeader, strconv.Itoa(int(port)))
 	headers.Set(corev1.PortForwardRequestIDHeader, strconv.FormatInt(pc.nextRequestID(), 10))
 	errorStream, err := pc.conn.CreateStream(headers)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errBrokenConnection, err)
+		return pipeBroken, err.Error()
 	}
 	// Nothing is sent on the error stream; the pod's side reports there.
 	errorStream.Close()
@@ -333,7 +379,7 @@ func (f *Forwarder) pipe(conn net.Conn, pc *podConn, port int32, t *target) erro
 		msg, err := io.ReadAll(errorStream)
 		switch {
 		case len(msg) > 0:
-			remoteErr <- string(msg)
+			remoteErr <- strings.TrimSpace(string(msg))
 		case err != nil:
 			remoteErr <- err.Error()
 		default:
@@ -346,38 +392,168 @@ func (f *Forwarder) pipe(conn net.Conn, pc *podConn, port int32, t *target) erro
 	if err != nil {
 		errorStream.Reset()
 		<-remoteErr
-		return fmt.Errorf("%w: %v", errBrokenConnection, err)
+		return pipeBroken, err.Error()
 	}
 	defer pc.conn.RemoveStreams(data)
 
+	var answered atomic.Bool
 	remoteDone := make(chan struct{})
 	go func() {
 		defer close(remoteDone)
-		io.Copy(conn, data)
+		io.Copy(conn, noticeReader{data, &answered})
 	}()
+	// localDone gets nil when the client is done sending, errPodWrite
+	// when the pod's side stopped taking data, or the client's error.
 	localDone := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(data, conn)
-		// Tell the pod no more is coming; its answer may still.
-		data.Close()
-		localDone <- err
-	}()
+	go func() { localDone <- copyToPod(data, local) }()
+	localEnded := false
+	var localErr error
 	select {
 	case <-remoteDone:
-	case err := <-localDone:
-		if err == nil {
+	case localErr = <-localDone:
+		localEnded = true
+		if localErr == nil || localErr == errPodWrite {
 			<-remoteDone
 		}
 	}
-	// Unblock both copies: discard what is unsent, end the local side.
+	// Discard what is unsent; this ends the copy from the pod.
 	data.Reset()
-	conn.Close()
 	<-remoteDone
-	if msg := <-remoteErr; msg != "" && f.ctx.Err() == nil {
-		f.warn(t, fmt.Sprintf("pod %s, port %d: %s", pc.name, port, strings.TrimSpace(msg)))
+	msg := <-remoteErr
+	clientLeft := localEnded && localErr != nil && localErr != errPodWrite
+	clientDone := localEnded && localErr == nil
+	if !answered.Load() && replayable(msg, local, clientLeft, clientDone) {
+		if !localEnded {
+			// Stop reading the client without losing a byte: what was read
+			// is kept for the replay.
+			conn.SetReadDeadline(time.Now())
+			<-localDone
+			conn.SetReadDeadline(time.Time{})
+		}
+		if msg == "" {
+			msg = "closed the connection without an answer"
+		}
+		return pipeRefused, msg
 	}
-	return nil
+	conn.Close()
+	if !localEnded {
+		<-localDone
+	}
+	if msg != "" && f.ctx.Err() == nil {
+		f.warn(t, fmt.Sprintf("pod %s, port %d: %s", pc.name, port, msg))
+	}
+	return pipeDone, ""
 }
+
+// replayable tells whether a connection the pod ended without answering
+// may go to another pod: when nothing reached the app (the pod side
+// failed to connect to it), or when what the client sent can be sent
+// again as HTTP clients do: nothing yet, or a request with a safe method
+// (GET, HEAD, OPTIONS, TRACE). A client that left, or sent more than is
+// kept, is not replayed.
+func replayable(msg string, local *replayReader, clientLeft, clientDone bool) bool {
+	switch {
+	case !local.replayable() || clientLeft:
+		return false
+	case msg != "" && refusedBeforeDelivery(msg):
+		return true
+	case len(local.kept) == 0:
+		return !clientDone // a client that sent nothing and is done wants nothing
+	}
+	for _, m := range []string{"GET ", "HEAD ", "OPTIONS ", "TRACE "} {
+		if bytes.HasPrefix(local.kept, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusedBeforeDelivery tells from the pod side's error whether nothing
+// reached the app: the connection to it failed, or the pod is gone.
+func refusedBeforeDelivery(msg string) bool {
+	for _, s := range []string{"connection refused", "failed to connect", "not found", "is not running"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// errPodWrite says the pod's side of a stream stopped taking data.
+var errPodWrite = errors.New("the pod's side of the stream is closed")
+
+// copyToPod copies what the client sends to the pod's stream, and
+// half-closes the stream when the client is done sending. It returns nil
+// then, errPodWrite when the stream takes no more, or the client's error.
+func copyToPod(data httpstream.Stream, local io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := local.Read(buf)
+		if n > 0 {
+			if _, werr := data.Write(buf[:n]); werr != nil {
+				return errPodWrite
+			}
+		}
+		if err == io.EOF {
+			data.Close()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// noticeReader records that something was read.
+type noticeReader struct {
+	r    io.Reader
+	read *atomic.Bool
+}
+
+func (n noticeReader) Read(p []byte) (int, error) {
+	c, err := n.r.Read(p)
+	if c > 0 {
+		n.read.Store(true)
+	}
+	return c, err
+}
+
+// maxReplay is how much of what a client sends is kept to replay it to
+// another pod.
+const maxReplay = 64 << 10
+
+// replayReader reads a local connection, keeping the first maxReplay
+// bytes so that they can be read again after rewind.
+type replayReader struct {
+	conn     net.Conn
+	kept     []byte
+	pos      int  // where the next read is in kept
+	overflow bool // more was read than kept: no replay
+}
+
+func (r *replayReader) Read(p []byte) (int, error) {
+	if r.pos < len(r.kept) {
+		n := copy(p, r.kept[r.pos:])
+		r.pos += n
+		return n, nil
+	}
+	n, err := r.conn.Read(p)
+	if n > 0 && !r.overflow {
+		if len(r.kept)+n > maxReplay {
+			r.overflow, r.kept = true, nil
+		} else {
+			r.kept = append(r.kept, p[:n]...)
+		}
+		r.pos = len(r.kept)
+	}
+	return n, err
+}
+
+// replayable tells whether all that was read can be read again.
+func (r *replayReader) replayable() bool { return !r.overflow }
+
+// rewind makes the next reads return what was read before.
+func (r *replayReader) rewind() { r.pos = 0 }
 
 // podConn is one port-forward connection to a pod, shared by all local
 // connections to it.

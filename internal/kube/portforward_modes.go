@@ -50,8 +50,8 @@ func ServiceForwards(objs []*unstructured.Unstructured) []Forward {
 }
 
 // ForwardPods forwards every TCP container port of the pods selector
-// picks in namespaces (--port-forward=pods), as they appear, until Stop or
-// until ctx ends. There is one forward per workload, container and port,
+// picks in namespaces (--port-forward=pods): it adds forwards as pods
+// appear until ctx ends or Stop, and they last until Stop. There is one forward per workload, container and port,
 // on the port's number locally: the pods of a Deployment share it, and a
 // replaced pod's successor takes over its forward. Each is reported as
 // "Port forwarding deployment/web container app in namespace ns, remote
@@ -103,7 +103,7 @@ func (f *Forwarder) forwardPod(ctx context.Context, c *nsCache, selector labels.
 				continue
 			}
 			t := f.podsTarget(c, selector, owner, container.Name, p.ContainerPort)
-			if _, err := f.start(ctx, t, DefaultForwardAddress, int(p.ContainerPort), fmt.Sprint(p.ContainerPort)); err != nil {
+			if _, err := f.start(t, DefaultForwardAddress, int(p.ContainerPort), fmt.Sprint(p.ContainerPort)); err != nil {
 				fmt.Fprintf(f.out, "WARN: %v\n", err)
 			}
 		}

@@ -194,13 +194,15 @@ func TestServiceForwards(t *testing.T) {
 	}
 }
 
-// fakePods answers port-forward connections as pods would: each data
-// stream gets "POD:PORT\n" back, then the pod closes it.
+// fakePods answers port-forward connections as pods would: the app reads
+// a line from each data stream and answers "POD:PORT LINE", then closes
+// it.
 type fakePods struct {
 	mu     sync.Mutex
 	dials  []string
 	conns  []*fakeConn
 	refuse map[string]bool // pods whose dial fails
+	down   map[string]bool // pods whose app does not listen
 }
 
 func (p *fakePods) dial(_, pod string) (httpstream.Connection, error) {
@@ -210,7 +212,7 @@ func (p *fakePods) dial(_, pod string) (httpstream.Connection, error) {
 	if p.refuse[pod] {
 		return nil, errors.New("connection refused")
 	}
-	c := &fakeConn{pod: pod, closed: make(chan bool), errs: map[string]*io.PipeWriter{}}
+	c := &fakeConn{pod: pod, pods: p, closed: make(chan bool), errs: map[string]*io.PipeWriter{}}
 	p.conns = append(p.conns, c)
 	return c, nil
 }
@@ -238,6 +240,7 @@ func (p *fakePods) open() []string {
 
 type fakeConn struct {
 	pod       string
+	pods      *fakePods
 	closeOnce sync.Once
 	closed    chan bool
 
@@ -264,11 +267,19 @@ func (c *fakeConn) CreateStream(h http.Header) (httpstream.Stream, error) {
 	c.mu.Unlock()
 	toPod, fromClient := io.Pipe()
 	toClient, fromPod := io.Pipe()
+	c.pods.mu.Lock()
+	down := c.pods.down[c.pod]
+	c.pods.mu.Unlock()
 	go func() {
-		fmt.Fprintf(fromPod, "%s:%s\n", c.pod, h.Get(corev1.PortHeader))
-		fromPod.Close()
-		toPod.Close()
-		errW.Close()
+		defer errW.Close()
+		defer toPod.Close()
+		defer fromPod.Close()
+		if down {
+			fmt.Fprintf(errW, "error forwarding port %s to pod %s: failed to connect to localhost:%s inside namespace: connect: connection refused", h.Get(corev1.PortHeader), c.pod, h.Get(corev1.PortHeader))
+			return
+		}
+		line, _ := bufio.NewReader(toPod).ReadString('\n')
+		fmt.Fprintf(fromPod, "%s:%s %s", c.pod, h.Get(corev1.PortHeader), line)
 	}()
 	return &fakeStream{headers: h.Clone(), r: toClient, w: fromClient}, nil
 }
@@ -308,25 +319,31 @@ func newTestForwarder(t *testing.T, objs ...runtime.Object) (*Forwarder, *fake.C
 	cs := fake.NewClientset(objs...)
 	out := &syncBuffer{}
 	f := NewForwarder(&Config{Namespace: "ns"}, cs, out)
-	pods := &fakePods{refuse: map[string]bool{}}
+	pods := &fakePods{refuse: map[string]bool{}, down: map[string]bool{}}
 	f.dial = pods.dial
 	f.readyWait = 10 * time.Second
 	t.Cleanup(f.Stop)
 	return f, cs, pods, out
 }
 
-// ask connects to a forward and returns the pod's answer ("" when the
-// connection is closed without one).
+// ask connects to a forward, sends a line and returns which pod answered
+// ("" when the connection is closed without an answer).
 func ask(t *testing.T, addr string) string {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
-		t.Fatalf("connecting to the forward %s: %v", addr, err)
+		t.Errorf("connecting to the forward %s: %v", addr, err)
+		return ""
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "hello\n")
 	line, _ := bufio.NewReader(conn).ReadString('\n')
-	return strings.TrimSpace(line)
+	pod, ok := strings.CutSuffix(line, " hello\n")
+	if !ok && line != "" {
+		t.Errorf("the pod answered %q; want POD:PORT hello", line)
+	}
+	return pod
 }
 
 func freePort(t *testing.T) int {
@@ -380,6 +397,59 @@ func TestForwarderMovesToAReadyPodWhenItsPodGoes(t *testing.T) {
 	}
 	if got := pods.open(); !slices.Equal(got, []string{"web-b"}) {
 		t.Errorf("open pod connections %v; want only web-b's, web-a's closed", got)
+	}
+}
+
+func TestForwarderReplaysToAnotherPodWhenRefused(t *testing.T) {
+	t.Parallel()
+	// web-b, the newest pod, is tried first; its app is not listening.
+	f, _, pods, out := newTestForwarder(t, webDeployment(), webPod("web-a", 8080, true, time.Hour), webPod("web-b", 8080, true, 0))
+	f.readyWait = 300 * time.Millisecond
+	pods.mu.Lock()
+	pods.down["web-b"] = true
+	pods.mu.Unlock()
+	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, addr); got != "web-a:8080" {
+		t.Errorf("answer %q; want web-a's, with what the client sent to web-b replayed", got)
+	}
+	if strings.Contains(out.String(), "WARN") {
+		t.Errorf("a warning about a connection that was answered:\n%s", out)
+	}
+
+	// When every pod refuses, the connection ends with a warning that
+	// says why.
+	pods.mu.Lock()
+	pods.down["web-a"] = true
+	pods.mu.Unlock()
+	if got := ask(t, addr); got != "" {
+		t.Errorf("answer %q from a pod that is down", got)
+	}
+	if want := "no ready pod accepted the connection within 300ms: pod web-a, port 8080: error forwarding port 8080 to pod web-a: failed to connect to localhost:8080 inside namespace: connect: connection refused; pod web-b, port 8080:"; !strings.Contains(out.String(), want) {
+		t.Errorf("output %q; want a warning with %q", out, want)
+	}
+}
+
+func TestReplayReader(t *testing.T) {
+	t.Parallel()
+	client, server := net.Pipe()
+	defer client.Close()
+	r := &replayReader{conn: server}
+	go client.Write([]byte("GET / HTTP/1.1\r\n"))
+	buf := make([]byte, 100)
+	n, _ := r.Read(buf)
+	r.rewind()
+	m, _ := r.Read(buf[n:])
+	if string(buf[:n]) != "GET / HTTP/1.1\r\n" || string(buf[n:n+m]) != string(buf[:n]) || !r.replayable() {
+		t.Errorf("read %q then, rewound, %q", buf[:n], buf[n:n+m])
+	}
+	go client.Write(make([]byte, maxReplay))
+	for r.replayable() {
+		if _, err := r.Read(buf); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
