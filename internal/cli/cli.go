@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/kube"
@@ -183,6 +184,14 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		return &UsageError{Command: cmd.Name(), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)
+	// client-go logs through klog straight to stderr; its lines are only
+	// wanted when debugging.
+	klog.LogToStderr(false)
+	klogOut := io.Discard
+	if a.log.Enabled(log.LevelDebug) {
+		klogOut = a.streams.ErrOut
+	}
+	klog.SetOutput(klogOut)
 	return nil
 }
 
