@@ -12,6 +12,10 @@ import (
 // `kubectl rollout status` judges it.
 type rollout struct {
 	done bool
+	// readyPods is how many pods of the current revision are ready when
+	// the rollout is done: the pods are watched apart from the workload,
+	// and their news can come later.
+	readyPods int32
 	// message says what the workload still waits for.
 	message string
 	// problem is a failure the workload's status reports itself.
@@ -63,7 +67,7 @@ func deploymentRollout(d *appsv1.Deployment, minGeneration int64) rollout {
 	case s.AvailableReplicas < s.UpdatedReplicas:
 		return rollout{message: fmt.Sprintf("waiting for rollout to finish: %d of %d updated replicas are available...", s.AvailableReplicas, s.UpdatedReplicas), problem: issue}
 	}
-	return rollout{done: true}
+	return rollout{done: true, readyPods: want}
 }
 
 func progressDeadline(d *appsv1.Deployment) int32 {
@@ -96,18 +100,22 @@ func statefulSetRollout(s *appsv1.StatefulSet, minGeneration int64) rollout {
 		return rollout{message: fmt.Sprintf("waiting for %d pods to be ready...", want-s.Status.ReadyReplicas)}
 	}
 	if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
-		return rollout{done: true}
+		return rollout{done: true, readyPods: want}
 	}
 	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil {
-		if ru.Partition != nil && s.Status.UpdatedReplicas < want-*ru.Partition {
-			return rollout{message: fmt.Sprintf("waiting for partitioned roll out to finish: %d out of %d new pods have been updated...", s.Status.UpdatedReplicas, want-*ru.Partition)}
+		if ru.Partition == nil {
+			return rollout{done: true, readyPods: want}
 		}
-		return rollout{done: true}
+		updated := max(want-*ru.Partition, 0)
+		if s.Status.UpdatedReplicas < updated {
+			return rollout{message: fmt.Sprintf("waiting for partitioned roll out to finish: %d out of %d new pods have been updated...", s.Status.UpdatedReplicas, updated)}
+		}
+		return rollout{done: true, readyPods: updated}
 	}
 	if s.Status.UpdateRevision != s.Status.CurrentRevision {
 		return rollout{message: fmt.Sprintf("waiting for rolling update to complete %d pods at revision %s...", s.Status.UpdatedReplicas, s.Status.UpdateRevision)}
 	}
-	return rollout{done: true}
+	return rollout{done: true, readyPods: want}
 }
 
 // daemonSetRollout judges a DaemonSet as kubectl does: observed, a pod of
@@ -124,7 +132,7 @@ func daemonSetRollout(d *appsv1.DaemonSet, minGeneration int64) rollout {
 	if s.NumberAvailable < s.DesiredNumberScheduled {
 		return rollout{message: fmt.Sprintf("waiting for rollout to finish: %d of %d updated pods are available...", s.NumberAvailable, s.DesiredNumberScheduled)}
 	}
-	return rollout{done: true}
+	return rollout{done: true, readyPods: s.DesiredNumberScheduled}
 }
 
 // jobRollout judges a Job: done when complete (or suspended, as it will
@@ -163,8 +171,11 @@ func jobRollout(j *batchv1.Job) rollout {
 
 // podRollout judges a standalone pod: done when Ready or Succeeded.
 func podRollout(p *corev1.Pod) rollout {
-	if p.Status.Phase == corev1.PodSucceeded || podReady(p) {
+	if p.Status.Phase == corev1.PodSucceeded {
 		return rollout{done: true}
+	}
+	if podReady(p) {
+		return rollout{done: true, readyPods: 1}
 	}
 	phase := p.Status.Phase
 	if phase == "" {

@@ -28,6 +28,7 @@ func TestDeploymentRollout(t *testing.T) {
 		d             *appsv1.Deployment
 		minGeneration int64
 		done          bool
+		readyPods     int32
 		message       string
 		reason        string
 		stuck         bool
@@ -37,7 +38,7 @@ func TestDeploymentRollout(t *testing.T) {
 		{name: "updating", d: deployment(2, 2, 2, 2, 1, 1), message: "waiting for rollout to finish: 1 out of 2 new replicas have been updated..."},
 		{name: "old replicas", d: deployment(2, 2, 2, 3, 2, 2), message: "waiting for rollout to finish: 1 old replicas are pending termination..."},
 		{name: "unavailable", d: deployment(2, 2, 2, 2, 2, 1), message: "waiting for rollout to finish: 1 of 2 updated replicas are available..."},
-		{name: "done", d: deployment(2, 2, 2, 2, 2, 2), minGeneration: 2, done: true},
+		{name: "done", d: deployment(2, 2, 2, 2, 2, 2), minGeneration: 2, done: true, readyPods: 2},
 		{name: "scaled to zero", d: deployment(1, 1, 0, 0, 0, 0), done: true},
 		{
 			name:    "progress deadline",
@@ -56,8 +57,8 @@ func TestDeploymentRollout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := deploymentRollout(tc.d, tc.minGeneration)
-			if r.done != tc.done || r.message != tc.message {
-				t.Errorf("got done=%v %q, want done=%v %q", r.done, r.message, tc.done, tc.message)
+			if r.done != tc.done || r.message != tc.message || r.readyPods != tc.readyPods {
+				t.Errorf("got done=%v %q %d ready pods, want done=%v %q %d", r.done, r.message, r.readyPods, tc.done, tc.message, tc.readyPods)
 			}
 			checkProblem(t, r.problem, tc.reason, tc.stuck)
 		})
@@ -93,27 +94,28 @@ func TestStatefulSetRollout(t *testing.T) {
 	noPartition := appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType}
 	onDelete := appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
 	for _, tc := range []struct {
-		name    string
-		s       *appsv1.StatefulSet
-		done    bool
-		message string
+		name      string
+		s         *appsv1.StatefulSet
+		done      bool
+		readyPods int32
+		message   string
 	}{
 		{name: "never observed", s: sts(0, rolling, 0, 0, "", ""), message: specNotObserved},
 		{name: "old generation", s: sts(2, rolling, 3, 3, "db-1", "db-1"), message: specNotObserved},
 		{name: "not ready", s: sts(3, rolling, 1, 3, "db-1", "db-2"), message: "waiting for 2 pods to be ready..."},
 		{name: "updating", s: sts(3, rolling, 3, 2, "db-1", "db-2"), message: "waiting for partitioned roll out to finish: 2 out of 3 new pods have been updated..."},
-		{name: "updated", s: sts(3, rolling, 3, 3, "db-1", "db-2"), done: true},
-		{name: "partition reached", s: sts(3, partitioned, 3, 2, "db-1", "db-2"), done: true},
+		{name: "updated", s: sts(3, rolling, 3, 3, "db-1", "db-2"), done: true, readyPods: 3},
+		{name: "partition reached", s: sts(3, partitioned, 3, 2, "db-1", "db-2"), done: true, readyPods: 2},
 		{name: "revisions differ", s: sts(3, noPartition, 3, 1, "db-1", "db-2"), message: "waiting for rolling update to complete 1 pods at revision db-2..."},
-		{name: "revisions equal", s: sts(3, noPartition, 3, 3, "db-2", "db-2"), done: true},
-		{name: "on delete, ready", s: sts(3, onDelete, 3, 0, "db-1", "db-2"), done: true},
+		{name: "revisions equal", s: sts(3, noPartition, 3, 3, "db-2", "db-2"), done: true, readyPods: 3},
+		{name: "on delete, ready", s: sts(3, onDelete, 3, 0, "db-1", "db-2"), done: true, readyPods: 3},
 		{name: "on delete, not ready", s: sts(3, onDelete, 2, 0, "db-1", "db-2"), message: "waiting for 1 pods to be ready..."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := statefulSetRollout(tc.s, 0)
-			if r.done != tc.done || r.message != tc.message || r.problem != nil {
-				t.Errorf("got done=%v %q %v, want done=%v %q", r.done, r.message, r.problem, tc.done, tc.message)
+			if r.done != tc.done || r.message != tc.message || r.problem != nil || r.readyPods != tc.readyPods {
+				t.Errorf("got done=%v %q %v %d ready pods, want done=%v %q %d", r.done, r.message, r.problem, r.readyPods, tc.done, tc.message, tc.readyPods)
 			}
 		})
 	}
@@ -188,21 +190,22 @@ func TestPodRollout(t *testing.T) {
 	t.Parallel()
 	ready := corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}
 	for _, tc := range []struct {
-		name    string
-		status  corev1.PodStatus
-		done    bool
-		message string
+		name      string
+		status    corev1.PodStatus
+		done      bool
+		readyPods int32
+		message   string
 	}{
 		{name: "new", message: "waiting for pod to be ready (phase Pending)..."},
 		{name: "running", status: corev1.PodStatus{Phase: corev1.PodRunning}, message: "waiting for pod to be ready (phase Running)..."},
-		{name: "ready", status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{ready}}, done: true},
+		{name: "ready", status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{ready}}, done: true, readyPods: 1},
 		{name: "succeeded", status: corev1.PodStatus{Phase: corev1.PodSucceeded}, done: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := podRollout(&corev1.Pod{Status: tc.status})
-			if r.done != tc.done || r.message != tc.message {
-				t.Errorf("got done=%v %q, want done=%v %q", r.done, r.message, tc.done, tc.message)
+			if r.done != tc.done || r.message != tc.message || r.readyPods != tc.readyPods {
+				t.Errorf("got done=%v %q %d ready pods, want done=%v %q %d", r.done, r.message, r.readyPods, tc.done, tc.message, tc.readyPods)
 			}
 		})
 	}

@@ -42,7 +42,8 @@ type timing struct {
 	// readyHold is how long a container without a readiness or startup
 	// probe must have been seen running before its pod counts as ready:
 	// the kubelet counts it ready as soon as it runs, and tells that it
-	// exited only at its next look, about a second later.
+	// exited only at its next look, a second later on an idle node (its
+	// relist period), later on a busy one.
 	readyHold time.Duration
 	// tick is how often the watched state is judged again although no
 	// watch reported a change, for stuckGrace, settle and readyHold.
@@ -52,7 +53,7 @@ type timing struct {
 var defaultTiming = timing{
 	stuckGrace: 30 * time.Second,
 	settle:     300 * time.Millisecond,
-	readyHold:  1500 * time.Millisecond,
+	readyHold:  2 * time.Second,
 	tick:       100 * time.Millisecond,
 }
 
@@ -239,7 +240,7 @@ func (c *checker) judge(ctx context.Context, now time.Time) error {
 				return c.failure(ctx, t, p)
 			}
 		}
-		if v.message == "" {
+		if v.quiet {
 			continue
 		}
 		if v.message != t.message {

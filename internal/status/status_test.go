@@ -256,7 +256,7 @@ func TestCheckFollowsADeploymentRollout(t *testing.T) {
 	if _, err := apps.ReplicaSets("ns").Create(ctx, rs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for i, status := range []appsv1.DeploymentStatus{
+	for _, status := range []appsv1.DeploymentStatus{
 		{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 1},
 		{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 1, ReadyReplicas: 1}, // the same message
 		{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2},
@@ -266,12 +266,13 @@ func TestCheckFollowsADeploymentRollout(t *testing.T) {
 		if _, err := apps.Deployments("ns").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if i == 1 {
-			// A pod of the new revision, ready.
-			pod := testPodOf(rs, appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "web-new-1", readyStatus())
-			if _, err := fc.cs.CoreV1().Pods("ns").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+	}
+	// Rolled out, but the news of its pods has not come yet.
+	r.stillRunning(t, 50*time.Millisecond)
+	for _, name := range []string{"web-new-1", "web-new-2"} {
+		pod := testPodOf(rs, appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), name, readyStatus())
+		if _, err := fc.cs.CoreV1().Pods("ns").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	updated := time.Now()
@@ -294,9 +295,9 @@ func TestCheckFollowsADeploymentRollout(t *testing.T) {
 func TestCheckWaitsForTheAppliedGeneration(t *testing.T) {
 	t.Parallel()
 	// The apply made generation 2; the controller's status is of 1.
-	d := testDeployment("ns", "web", 1)
+	d, objs := rolledOutWithPod(readyStatus())
 	d.Generation = 2
-	fc := newFakeCluster(d)
+	fc := newFakeCluster(objs...)
 	r := fc.start(context.Background(), []*unstructured.Unstructured{applied(t, d, deploymentKind)}, Options{}, fastTiming)
 	fc.waitWatches(t, 4)
 	r.stillRunning(t, 100*time.Millisecond)
@@ -407,7 +408,7 @@ func TestCheckToleratesFailuresUntilTheDeadline(t *testing.T) {
 
 func TestCheckDeadlineListsWhatIsNotReady(t *testing.T) {
 	t.Parallel()
-	ready := testDeployment("ns", "web", 1)
+	ready, readyObjs := rolledOutWithPod(readyStatus())
 	slow := testDeployment("ns", "slow", 1)
 	slow.Status.AvailableReplicas = 0
 	pod := testPodOf(slow, podKind, "lonely", corev1.PodStatus{
@@ -421,7 +422,7 @@ func TestCheckDeadlineListsWhatIsNotReady(t *testing.T) {
 		Message:        "Readiness probe failed: HTTP probe failed with statuscode: 503",
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "lonely", UID: pod.UID},
 	}
-	fc := newFakeCluster(ready, slow, pod, probe)
+	fc := newFakeCluster(append(readyObjs, slow, pod, probe)...)
 	objs := []*unstructured.Unstructured{applied(t, ready, deploymentKind), applied(t, slow, deploymentKind), applied(t, pod, podKind)}
 	out, err := runCheck(t, fc, objs, Options{Deadline: 300 * time.Millisecond}, fastTiming)
 	e := asError(t, err)
@@ -620,10 +621,18 @@ func TestCheckIgnoresOtherKinds(t *testing.T) {
 
 func TestCheckNamesNamespacesWhenThereAreSeveral(t *testing.T) {
 	t.Parallel()
-	a, b := testDeployment("a", "web", 1), testDeployment("b", "web", 1)
-	b.UID = "other-uid"
-	objs := []*unstructured.Unstructured{applied(t, a, deploymentKind), applied(t, b, deploymentKind), applied(t, a, deploymentKind)}
-	out, err := runCheck(t, newFakeCluster(a, b), objs, Options{}, fastTiming)
+	var all []runtime.Object
+	var objs []*unstructured.Unstructured
+	for _, ns := range []string{"a", "b"} {
+		d := testDeployment(ns, "web", 1)
+		d.UID = types.UID(ns + "-uid")
+		rs := testReplicaSet(d, "new", d.Spec.Template, time.Now())
+		pod := testPodOf(rs, appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "web-new-1", readyStatus())
+		all = append(all, d, rs, pod)
+		objs = append(objs, applied(t, d, deploymentKind))
+	}
+	objs = append(objs, objs[0]) // applied twice
+	out, err := runCheck(t, newFakeCluster(all...), objs, Options{}, fastTiming)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,6 +73,8 @@ type verdict struct {
 	message string
 	// problem is what keeps the workload from becoming ready, if anything.
 	problem *problem
+	// quiet says that message is too brief a state to print.
+	quiet bool
 }
 
 // maxPodNotes is how many pods a progress line tells about.
@@ -100,7 +102,11 @@ func (s *space) judge(w *workload, settled func(*corev1.Pod) bool) verdict {
 		r := statefulSetRollout(ss, w.minGeneration(ss.UID))
 		var pods []*corev1.Pod
 		if r.message != specNotObserved {
-			pods = withRevision(indexed[*corev1.Pod](s.pods, byController, ss.UID), ss.Status.UpdateRevision)
+			pods = indexed[*corev1.Pod](s.pods, byController, ss.UID)
+			// OnDelete leaves the old pods running: they are current.
+			if ss.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType {
+				pods = withRevision(pods, ss.Status.UpdateRevision)
+			}
 		}
 		return s.withPods(r, pods, settled)
 	case kindDaemonSet:
@@ -111,8 +117,14 @@ func (s *space) judge(w *workload, settled func(*corev1.Pod) bool) verdict {
 		r := daemonSetRollout(ds, w.minGeneration(ds.UID))
 		var pods []*corev1.Pod
 		if r.message != specNotObserved {
-			if rev := newestRevision(indexed[*appsv1.ControllerRevision](s.revisions, byController, ds.UID)); rev != nil {
-				pods = withRevision(indexed[*corev1.Pod](s.pods, byController, ds.UID), rev.Labels[appsv1.DefaultDaemonSetUniqueLabelKey])
+			pods = indexed[*corev1.Pod](s.pods, byController, ds.UID)
+			rev := newestRevision(indexed[*appsv1.ControllerRevision](s.revisions, byController, ds.UID))
+			if ds.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+				// OnDelete leaves the old pods running: they are current.
+			} else if rev != nil {
+				pods = withRevision(pods, rev.Labels[appsv1.DefaultDaemonSetUniqueLabelKey])
+			} else {
+				pods = nil
 			}
 		}
 		return s.withPods(r, pods, settled)
@@ -185,21 +197,21 @@ func withRevision(pods []*corev1.Pod, revision string) []*corev1.Pod {
 }
 
 // withPods completes a rollout's verdict with what the workload's current
-// pods show: their problems and notes. A rollout that looks done is not
-// ready while one of its pods has a problem that is not merely stuck, or
-// is ready but not settled.
+// pods show: their problems and notes. A rollout that looks done is ready
+// once as many of its pods are ready and settled, and none has a problem
+// that is not merely stuck.
 func (s *space) withPods(r rollout, pods []*corev1.Pod, settled func(*corev1.Pod) bool) verdict {
 	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	var notes []string
 	var problems []*problem
-	unsettled := false
+	var ready int32
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		if podReady(p) {
-			if !settled(p) {
-				unsettled = true
+			if settled(p) {
+				ready++
 			}
 			continue
 		}
@@ -224,8 +236,13 @@ func (s *space) withPods(r rollout, pods []*corev1.Pod, settled func(*corev1.Pod
 		}
 	}
 	if r.done && (v.problem == nil || v.problem.stuck) {
-		// Settling takes a moment and needs no progress line.
-		return verdict{ready: !unsettled}
+		// Waiting for the pods' news or for them to settle takes a moment
+		// and needs no progress line.
+		return verdict{
+			ready:   ready >= r.readyPods,
+			message: fmt.Sprintf("rolled out, waiting to see %d of its pods ready and running...", r.readyPods),
+			quiet:   true,
+		}
 	}
 	v.message = withNotes(v.message, notes)
 	return v
