@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/kube"
@@ -25,7 +26,8 @@ import (
 func TestE2EForward(t *testing.T) {
 	c := newE2ECluster(t)
 	ns := c.newNamespace(t)
-	c.createApp(t, ns, "web", "web-"+ns, 2)
+	project := "web-" + ns
+	c.createApp(t, ns, "web", project, 2)
 	out := &syncBuffer{}
 	f := kube.NewForwarder(c.kc, c.cs, out)
 	t.Cleanup(f.Stop)
@@ -77,6 +79,28 @@ func TestE2EForward(t *testing.T) {
 		}
 		if body, err := get(t.Context(), "http://"+addr+"/"); err != nil || !strings.HasPrefix(body, "pod web-") {
 			t.Errorf("GET through the forward: %q, %v", body, err)
+		}
+	})
+	t.Run("pods mode", func(t *testing.T) {
+		out := &syncBuffer{}
+		pods := kube.NewForwarder(c.kc, c.cs, out)
+		defer pods.Stop()
+		if err := pods.ForwardPods(t.Context(), []string{ns}, labels.SelectorFromSet(labels.Set{kube.ProjectLabel: project})); err != nil {
+			t.Fatal(err)
+		}
+		report := regexp.MustCompile(fmt.Sprintf(`Port forwarding deployment/web container server in namespace %s, remote port 8080 -> http://(\S+)`, ns))
+		var addr string
+		waitFor(t, time.Minute, "a forward of the pods' port", func(context.Context) (bool, string) {
+			if m := report.FindStringSubmatch(out.String()); m != nil {
+				addr = m[1]
+			}
+			return addr != "", out.String()
+		})
+		if body, err := get(t.Context(), "http://"+addr+"/"); err != nil || !strings.HasPrefix(body, "pod web-") {
+			t.Fatalf("GET through the pods' forward: %q, %v", body, err)
+		}
+		if n := len(report.FindAllString(out.String(), -1)); n != 1 {
+			t.Errorf("%d forwards for the two replicas' port; want one:\n%s", n, out)
 		}
 	})
 	if service == "" {
