@@ -2,6 +2,7 @@ package status
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ var (
 	}
 	// startFailures are the reasons of a container that ran no program.
 	startFailures = map[string]bool{"StartError": true, "ContainerCannotRun": true}
+	// missingConfig matches the kubelet's message for a volume of a
+	// ConfigMap or Secret that does not exist.
+	missingConfig = regexp.MustCompile(`\b(configmap|secret) "[^"]*" not found`)
 	// pendingReasons are the Warning events that explain a pod stuck in
 	// phase Pending; others (MissingClusterDNS, ...) are noise there.
 	pendingReasons = map[string]bool{
@@ -103,13 +107,18 @@ func diagnosePod(pod *corev1.Pod, w warnings) (string, *problem) {
 			return p.summary(), p
 		}
 	}
-	if e := w.latest("FailedMount", ""); e != nil && pod.Status.Phase == corev1.PodPending {
+	// A mount that failed once (a cache not synced yet) may have worked
+	// on the kubelet's retry; one that keeps failing is repeated. A
+	// missing ConfigMap or Secret stays missing, as it does for env; a
+	// volume may still be provisioned or attached.
+	if e := w.latest("FailedMount", ""); e != nil && eventCount(e) > 1 && pod.Status.Phase == corev1.PodPending {
+		msg := oneLine(e.Message)
 		p := &problem{
 			reason:  ReasonFailedMount,
-			message: "a volume cannot be mounted: " + oneLine(e.Message),
+			message: "a volume cannot be mounted: " + msg,
 			hint:    "create the ConfigMap, Secret or PersistentVolumeClaim the volume refers to, or fix the volume",
 			pod:     pod.Name,
-			stuck:   true,
+			stuck:   !missingConfig.MatchString(msg),
 		}
 		return p.summary(), p
 	}
@@ -133,6 +142,14 @@ func diagnosePod(pod *corev1.Pod, w warnings) (string, *problem) {
 		}
 	}
 	return "", nil
+}
+
+// eventCount is how often an event happened.
+func eventCount(e *corev1.Event) int32 {
+	if e.Series != nil {
+		return max(e.Count, e.Series.Count)
+	}
+	return e.Count
 }
 
 // eventTime is when an event was last seen.

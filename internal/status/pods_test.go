@@ -43,6 +43,11 @@ func warning(reason, fieldPath, message string, at time.Time) *corev1.Event {
 	}
 }
 
+func repeated(e *corev1.Event, n int32) *corev1.Event {
+	e.Count = n
+	return e
+}
+
 func TestDiagnosePod(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
@@ -188,13 +193,26 @@ func TestDiagnosePod(t *testing.T) {
 			hint:    "resources.requests",
 		},
 		{
-			name:    "volume not mounted",
+			name:   "volume not mounted once",
+			pod:    testPod(always, corev1.ContainerStatus{State: waiting("ContainerCreating", "")}),
+			events: warnings{warning("FailedMount", "", `MountVolume.SetUp failed for volume "kube-api-access" : failed to sync configmap cache`, now)},
+		},
+		{
+			name:    "volume of a missing config map",
 			pod:     testPod(always, corev1.ContainerStatus{State: waiting("ContainerCreating", "")}),
-			events:  warnings{warning("FailedMount", "", `MountVolume.SetUp failed for volume "cfg" : configmap "cfg" not found`, now)},
+			events:  warnings{repeated(warning("FailedMount", "", `MountVolume.SetUp failed for volume "cfg" : configmap "cfg" not found`, now), 2)},
 			reason:  ReasonFailedMount,
-			stuck:   true,
 			message: `configmap "cfg" not found`,
 			hint:    "ConfigMap",
+		},
+		{
+			name:    "volume not attached",
+			pod:     testPod(always, corev1.ContainerStatus{State: waiting("ContainerCreating", "")}),
+			events:  warnings{repeated(warning("FailedMount", "", `Unable to attach or mount volumes: unmounted volumes=[data]: timed out waiting for the condition`, now), 3)},
+			reason:  ReasonFailedMount,
+			stuck:   true,
+			message: "unmounted volumes=[data]",
+			hint:    "PersistentVolumeClaim",
 		},
 		{
 			name: "init container crash loop",

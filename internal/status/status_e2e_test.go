@@ -427,6 +427,24 @@ func TestE2EMissingConfigMapFailsFast(t *testing.T) {
 	}
 }
 
+func TestE2EMissingConfigMapVolumeFailsFast(t *testing.T) {
+	t.Parallel()
+	cs := client(t)
+	ns := namespace(t, cs)
+	spec := podSpec(testImage(t))
+	spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "missing"}}}}}
+	spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}
+	obj := createDeployment(t, cs, ns, deployment("novolume", 1, spec))
+	_, err, took := check(t, cs, []*unstructured.Unstructured{obj}, status.Options{})
+	se := asError(t, err)
+	if se.Reason != status.ReasonFailedMount || !strings.Contains(se.Message, `configmap "missing" not found`) {
+		t.Errorf("got %q: %s, want FailedMount naming the ConfigMap", se.Reason, se.Message)
+	}
+	if took > 15*time.Second {
+		t.Errorf("a volume of a missing ConfigMap took %s to detect", took)
+	}
+}
+
 func TestE2EOOMKilled(t *testing.T) {
 	t.Parallel()
 	cs := client(t)
