@@ -3,6 +3,7 @@ package status
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,11 +72,15 @@ var (
 type warnings []*corev1.Event
 
 // latest returns the newest event with the given reason about the given
-// container ("" for any container, or the pod itself).
-func (w warnings) latest(reason, container string) *corev1.Event {
+// container ("" for any container, or the pod itself) whose message
+// starts with one of prefixes (any message when there is none).
+func (w warnings) latest(reason, container string, prefixes ...string) *corev1.Event {
 	var found *corev1.Event
 	for _, e := range w {
 		if e.Reason != reason || (container != "" && !aboutContainer(e, container)) {
+			continue
+		}
+		if len(prefixes) > 0 && !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(e.Message, p) }) {
 			continue
 		}
 		if found == nil || eventTime(e).After(eventTime(found)) {
@@ -322,7 +327,7 @@ func exitProblem(s corev1.ContainerStatus, t *corev1.ContainerStateTerminated, w
 	if t.ExitCode == 0 {
 		hint = "the program ends although its pod restarts it: a Deployment's container must keep running (run-to-completion work belongs in a Job)"
 	}
-	if e := w.latest("Unhealthy", s.Name); e != nil && !strings.HasPrefix(e.Message, "Readiness") {
+	if e := w.latest("Unhealthy", s.Name, "Liveness", "Startup"); e != nil {
 		msg += "; the kubelet killed it: " + oneLine(e.Message)
 		hint = "the probe fails: check its port, path and command, or give the program time to start (a startupProbe, initialDelaySeconds)"
 	}

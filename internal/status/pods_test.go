@@ -137,7 +137,8 @@ func TestDiagnosePod(t *testing.T) {
 			pod:  testPod(always, corev1.ContainerStatus{State: waiting("CrashLoopBackOff", ""), LastTerminationState: corev1.ContainerState{Terminated: terminated(137, "Error")}, RestartCount: 2}),
 			events: warnings{
 				warning("Unhealthy", "spec.containers{app}", "Liveness probe failed: HTTP probe failed with statuscode: 500", now),
-				warning("Unhealthy", "spec.containers{app}", "Readiness probe failed: HTTP probe failed with statuscode: 500", now.Add(-time.Second)),
+				warning("Unhealthy", "spec.containers{app}", "Readiness probe failed: HTTP probe failed with statuscode: 500", now.Add(time.Second)),
+				warning("Unhealthy", "spec.containers{other}", "Liveness probe failed: timeout", now.Add(time.Second)),
 			},
 			reason:   ReasonCrashLoopBackOff,
 			message:  "the kubelet killed it: Liveness probe failed: HTTP probe failed with statuscode: 500",

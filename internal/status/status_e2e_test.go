@@ -445,6 +445,37 @@ func TestE2EMissingConfigMapVolumeFailsFast(t *testing.T) {
 	}
 }
 
+func TestE2EProbes(t *testing.T) {
+	t.Parallel()
+	cs := client(t)
+	ns := namespace(t, cs)
+	wrongPort := corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(9999)}}
+	ready := podSpec(testImage(t))
+	ready.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: wrongPort, PeriodSeconds: 1}
+	live := *ready.DeepCopy()
+	live.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: wrongPort, PeriodSeconds: 1, FailureThreshold: 1}
+
+	// Probes of a port the program does not listen on: the failing
+	// liveness probe makes the kubelet kill the container again and
+	// again, a crash loop caused by the probe.
+	obj := createDeployment(t, cs, ns, deployment("unlive", 1, live))
+	_, err, took := check(t, cs, []*unstructured.Unstructured{obj}, status.Options{})
+	se := asError(t, err)
+	if se.Reason != status.ReasonCrashLoopBackOff || !strings.Contains(se.Message, "Liveness probe failed") || !strings.Contains(se.Hint, "probe") {
+		t.Errorf("got %q: %s (hint: %s), want a crash loop caused by the liveness probe", se.Reason, se.Message, se.Hint)
+	}
+	t.Logf("a failing liveness probe failed the check after %s", took.Round(time.Millisecond))
+
+	// A failing readiness probe may pass later: the check waits, and the
+	// deadline's error shows the probe's message.
+	obj = createDeployment(t, cs, ns, deployment("unready", 1, ready))
+	_, err, _ = check(t, cs, []*unstructured.Unstructured{obj}, status.Options{Deadline: 10 * time.Second})
+	se = asError(t, err)
+	if se.Reason != status.ReasonDeadlineExceeded || len(se.Unready) != 1 || !strings.Contains(se.Unready[0].Message, "Readiness probe failed") {
+		t.Errorf("want a deadline error with the readiness probe's failure, got:\n%v", err)
+	}
+}
+
 func TestE2EOOMKilled(t *testing.T) {
 	t.Parallel()
 	cs := client(t)
