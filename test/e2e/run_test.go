@@ -241,10 +241,11 @@ func TestRunHelloAnswersThroughPortForward(t *testing.T) {
 
 	// The app keeps running after skiff run ends; running it again with
 	// nothing changed restarts no pod.
-	before, err := c.readyPods(ctx, ns, "app=hello")
-	if err != nil {
-		t.Fatal(err)
-	}
+	var before []string
+	waitFor(t, 2*time.Minute, "two ready hello pods again", func(ctx context.Context) (bool, string, error) {
+		before, err = c.readyPods(ctx, ns, "app=hello")
+		return err == nil && len(before) == 2, fmt.Sprint(before, err), nil
+	})
 	_, stderr, err := skiff(t, dir, "run", "-n", ns)
 	if err != nil {
 		t.Fatalf("second skiff run: %v\n%s", err, stderr)
