@@ -10,6 +10,7 @@ import (
 	"skiff.dev/skiff/internal/deploy"
 	dockerdeploy "skiff.dev/skiff/internal/deploy/docker"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/status"
 )
@@ -60,7 +61,7 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 		return err
 	}
 	r.applied = applied
-	fmt.Fprintf(r.opts.ErrOut, "Deploy complete in %s\n", seconds(time.Since(start)))
+	fmt.Fprintf(r.opts.ErrOut, "Deploy complete in %s\n", output.Duration(time.Since(start)))
 	enabled, deadline, tolerate := r.statusCheck()
 	if !enabled {
 		return nil

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"path/filepath"
 	"regexp"
@@ -211,11 +210,3 @@ func (r *Runner) statusCheck() (enabled bool, deadline time.Duration, tolerate b
 
 // Applied returns the objects the last deploy applied.
 func (r *Runner) Applied() []*unstructured.Unstructured { return r.applied }
-
-// seconds formats d the way Skaffold's summaries do: "74ms", "4.81 seconds".
-func seconds(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return fmt.Sprintf("%.2f seconds", d.Seconds())
-}

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
+
+	"skiff.dev/skiff/internal/output"
 )
 
 // DefaultDeadline is how long Check waits when Options.Deadline is 0, as
@@ -141,7 +143,7 @@ func check(ctx context.Context, cs kubernetes.Interface, objs []*unstructured.Un
 			return err
 		}
 		if c.pending == 0 {
-			fmt.Fprintf(c.out, "Deployments stabilized in %s\n", seconds(time.Since(start)))
+			fmt.Fprintf(c.out, "Deployments stabilized in %s\n", output.Duration(time.Since(start)))
 			return nil
 		}
 	}
@@ -326,13 +328,4 @@ func (c *checker) deadlineError(ctx context.Context, deadline time.Duration) *Er
 		e.Unready = append(e.Unready, u)
 	}
 	return e
-}
-
-// seconds formats a duration as Skaffold's summaries do: "74ms", "3.21
-// seconds".
-func seconds(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return fmt.Sprintf("%.2f seconds", d.Seconds())
 }
