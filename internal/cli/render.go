@@ -47,7 +47,7 @@ and none leaves the manifests' image references alone.`,
 	}
 	f := cmd.Flags()
 	imageFlags(f, &opts.Images)
-	f.StringVarP(&opts.Output, "output", "o", "", "write the manifests to this file instead of standard output")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the manifests to this file instead of standard output (default manifests.output)")
 	f.BoolVar(&opts.Offline, "offline", false, "render without contacting a cluster or registry")
 	f.StringVar(&opts.DigestSource, "digest-source", "local", "where image references come from: local, remote, tag or none")
 	f.BoolVar(&opts.Build.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
@@ -76,9 +76,15 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output != "" {
-		if err := fsutil.WriteFileAtomic(opts.Output, data, 0o644); err != nil {
-			return fmt.Errorf("writing --output %s: %w", opts.Output, err)
+	file := opts.Output
+	for _, c := range p.Configs {
+		if file == "" && c.Render.Output != "" {
+			file = c.Render.Output
+		}
+	}
+	if file != "" {
+		if err := fsutil.WriteFileAtomic(file, data, 0o644); err != nil {
+			return fmt.Errorf("writing the rendered manifests to %s: %w", file, err)
 		}
 		return nil
 	}
