@@ -1,0 +1,287 @@
+package sync
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"skiff.dev/skiff/internal/build/deps"
+	"skiff.dev/skiff/internal/config/schema"
+)
+
+const ctxDir = "/src/app"
+
+func local(rel string) string { return filepath.Join(ctxDir, filepath.FromSlash(rel)) }
+
+func manualArtifact(rules ...*schema.SyncRule) *schema.Artifact {
+	return &schema.Artifact{ImageName: "web", Workspace: ctxDir, Sync: &schema.Sync{Manual: rules}}
+}
+
+func TestPlanManual(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		rules            []*schema.SyncRule
+		workDir          string
+		changed, removed []string
+		want             []Op
+		covered          bool
+	}{
+		{
+			name:    "glob into dest with strip",
+			rules:   []*schema.SyncRule{{Src: "static/**/*.css", Dest: "/app/public", Strip: "static/"}},
+			changed: []string{local("static/css/site.css")},
+			want:    []Op{{Kind: Write, Local: local("static/css/site.css"), Dest: "/app/public/css/site.css", Root: "/app/public"}},
+			covered: true,
+		},
+		{
+			name:    "without strip the path is kept",
+			rules:   []*schema.SyncRule{{Src: "static/**", Dest: "/app"}},
+			changed: []string{local("static/a/b.html")},
+			want:    []Op{{Kind: Write, Local: local("static/a/b.html"), Dest: "/app/static/a/b.html", Root: "/app"}},
+			covered: true,
+		},
+		{
+			name:    "trailing slash and dot are directories; relative dest uses the working directory",
+			rules:   []*schema.SyncRule{{Src: "*.js", Dest: "."}, {Src: "*.js", Dest: "lib/"}},
+			workDir: "/srv",
+			changed: []string{local("main.js")},
+			want: []Op{
+				{Kind: Write, Local: local("main.js"), Dest: "/srv/main.js", Root: "/srv"},
+				{Kind: Write, Local: local("main.js"), Dest: "/srv/lib/main.js", Root: "/srv/lib"},
+			},
+			covered: true,
+		},
+		{
+			name:    "relative dest without a working directory is under /",
+			rules:   []*schema.SyncRule{{Src: "*.txt", Dest: "data"}},
+			changed: []string{local("a.txt")},
+			want:    []Op{{Kind: Write, Local: local("a.txt"), Dest: "/data/a.txt", Root: "/data"}},
+			covered: true,
+		},
+		{
+			name:    "deletions of covered files are synced, before writes",
+			rules:   []*schema.SyncRule{{Src: "**/*.html", Dest: "/www"}},
+			changed: []string{local("index.html")},
+			removed: []string{local("old/gone.html")},
+			want: []Op{
+				{Kind: Delete, Local: local("old/gone.html"), Dest: "/www/old/gone.html", Root: "/www"},
+				{Kind: Write, Local: local("index.html"), Dest: "/www/index.html", Root: "/www"},
+			},
+			covered: true,
+		},
+		{
+			name:    "only a deletion",
+			rules:   []*schema.SyncRule{{Src: "*.html", Dest: "/www"}},
+			removed: []string{local("a.html")},
+			want:    []Op{{Kind: Delete, Local: local("a.html"), Dest: "/www/a.html", Root: "/www"}},
+			covered: true,
+		},
+		{
+			name:    "one uncovered change rebuilds",
+			rules:   []*schema.SyncRule{{Src: "*.html", Dest: "/www"}},
+			changed: []string{local("a.html"), local("main.go")},
+		},
+		{
+			name:    "an uncovered deletion rebuilds",
+			rules:   []*schema.SyncRule{{Src: "*.html", Dest: "/www"}},
+			changed: []string{local("a.html")},
+			removed: []string{local("main.go")},
+		},
+		{
+			name:    "a single star does not cross directories",
+			rules:   []*schema.SyncRule{{Src: "*.html", Dest: "/www"}},
+			changed: []string{local("sub/a.html")},
+		},
+		{
+			name:    "paths outside the context are refused",
+			rules:   []*schema.SyncRule{{Src: "**", Dest: "/www"}},
+			changed: []string{"/src/other/a.html"},
+		},
+		{
+			name:    "dot-dot tricks in local paths are refused",
+			rules:   []*schema.SyncRule{{Src: "**", Dest: "/www"}},
+			changed: []string{ctxDir + "/../../etc/passwd"},
+		},
+		{
+			name:    "the context itself is not a file to sync",
+			rules:   []*schema.SyncRule{{Src: "**", Dest: "/www"}},
+			removed: []string{ctxDir},
+		},
+		{
+			name:    "relative local paths are refused",
+			rules:   []*schema.SyncRule{{Src: "**", Dest: "/www"}},
+			changed: []string{"a.html"},
+		},
+		{
+			name:  "no changes, nothing to sync",
+			rules: []*schema.SyncRule{{Src: "**", Dest: "/www"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := NewRules(manualArtifact(tt.rules...), WithWorkDir(tt.workDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops, covered := r.Plan(tt.changed, tt.removed)
+			if covered != tt.covered || !reflect.DeepEqual(ops, tt.want) {
+				t.Errorf("Plan() = %v, %v; want %v, %v", ops, covered, tt.want, tt.covered)
+			}
+		})
+	}
+}
+
+const multiStage = `FROM golang:1.26 AS build
+WORKDIR /go/src
+COPY go.mod main.go ./
+RUN go build -o /out/server .
+
+FROM gcr.io/distroless/static AS base
+WORKDIR /app
+COPY static/ ./static/
+
+FROM base
+COPY --from=build /out/server /app/server
+COPY templates /app/templates
+COPY config.yaml /etc/app/config.yaml
+`
+
+func parse(t *testing.T, dockerfile string) *deps.ParsedDockerfile {
+	t.Helper()
+	df, err := deps.ParseDockerfile(strings.NewReader(dockerfile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return df
+}
+
+func TestPlanInfer(t *testing.T) {
+	t.Parallel()
+	df := parse(t, multiStage)
+	tests := []struct {
+		name             string
+		infer            []string
+		changed, removed []string
+		want             []Op
+		covered          bool
+	}{
+		{
+			name:    "files copied into the final image's stages",
+			infer:   []string{"static/**", "templates/**", "*.yaml"},
+			changed: []string{local("static/css/a.css"), local("templates/index.tmpl"), local("config.yaml")},
+			want: []Op{
+				{Kind: Write, Local: local("static/css/a.css"), Dest: "/app/static/css/a.css", Root: "/app/static"},
+				{Kind: Write, Local: local("templates/index.tmpl"), Dest: "/app/templates/index.tmpl", Root: "/app/templates"},
+				{Kind: Write, Local: local("config.yaml"), Dest: "/etc/app/config.yaml", Root: "/etc/app/config.yaml"},
+			},
+			covered: true,
+		},
+		{
+			name:    "a file copied only into a build stage rebuilds",
+			infer:   []string{"**"},
+			changed: []string{local("main.go")},
+		},
+		{
+			name:    "a file the globs do not match rebuilds",
+			infer:   []string{"static/**"},
+			changed: []string{local("templates/index.tmpl")},
+		},
+		{
+			name:    "a file no COPY reads rebuilds",
+			infer:   []string{"**"},
+			changed: []string{local("README.md")},
+		},
+		{
+			name:    "deleting a covered file is synced",
+			infer:   []string{"static/**"},
+			removed: []string{local("static/old.png")},
+			want:    []Op{{Kind: Delete, Local: local("static/old.png"), Dest: "/app/static/old.png", Root: "/app/static"}},
+			covered: true,
+		},
+		{
+			name:    "deleting an uncovered file rebuilds",
+			infer:   []string{"**"},
+			changed: []string{local("static/a.css")},
+			removed: []string{local("main.go")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			art := &schema.Artifact{ImageName: "web", Workspace: ctxDir, Sync: &schema.Sync{Infer: tt.infer}}
+			r, err := NewRules(art, WithDockerfile(df))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops, covered := r.Plan(tt.changed, tt.removed)
+			if covered != tt.covered || !reflect.DeepEqual(ops, tt.want) {
+				t.Errorf("Plan() = %v, %v; want %v, %v", ops, covered, tt.want, tt.covered)
+			}
+		})
+	}
+}
+
+func TestPlanManualUsesDockerfileWorkdir(t *testing.T) {
+	t.Parallel()
+	r, err := NewRules(manualArtifact(&schema.SyncRule{Src: "*.js", Dest: "."}), WithDockerfile(parse(t, multiStage)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, covered := r.Plan([]string{local("a.js")}, nil)
+	if !covered || len(ops) != 1 || ops[0].Dest != "/app/a.js" {
+		t.Errorf("Plan() = %v, %v; want a write to /app/a.js", ops, covered)
+	}
+}
+
+func TestPlanNotCovered(t *testing.T) {
+	t.Parallel()
+	yes := true
+	auto, err := NewRules(&schema.Artifact{Workspace: ctxDir, Sync: &schema.Sync{Auto: &yes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, err := NewRules(&schema.Artifact{Workspace: ctxDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*Rules{"auto": auto, "no sync section": none} {
+		if ops, covered := r.Plan([]string{local("a.js")}, []string{local("b.js")}); covered || ops != nil {
+			t.Errorf("%s: Plan() = %v, %v; want a rebuild", name, ops, covered)
+		}
+	}
+}
+
+func TestNewRulesErrors(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		art  *schema.Artifact
+		opts []Option
+		want string
+	}{
+		"bad glob": {
+			art:  manualArtifact(&schema.SyncRule{Src: "[a", Dest: "/x"}),
+			want: `sync.manual[0].src "[a" is not a valid glob`,
+		},
+		"infer without Dockerfile": {
+			art:  &schema.Artifact{ImageName: "web", Workspace: ctxDir, Sync: &schema.Sync{Infer: []string{"**"}}},
+			want: "sync.infer needs a Dockerfile",
+		},
+		"relative working directory": {
+			art:  manualArtifact(),
+			opts: []Option{WithWorkDir("app")},
+			want: "not absolute",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewRules(tt.art, tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewRules() error = %v; want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
