@@ -1,0 +1,14 @@
+// Command skiff-agent applies file operations that skiff streams to it in
+// containers that have no tar or shell; skiff runs it through exec as
+// "skiff-agent apply --allow DEST...". Build it static: CGO_ENABLED=0.
+package main
+
+import (
+	"os"
+
+	"skiff.dev/skiff/internal/sync/agent"
+)
+
+func main() {
+	os.Exit(agent.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,311 @@
+// Package agent is skiff-agent's logic: it applies a stream of
+// agentproto operations to a container's file system, allowing only paths
+// under the destinations it is given. It uses only the standard library.
+package agent
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"skiff.dev/skiff/internal/sync/agentproto"
+)
+
+const usage = `usage: skiff-agent apply [--root DIR] --allow DEST [--allow DEST...]
+       skiff-agent version
+
+apply reads file operations (skiff's agent protocol) on stdin, applies them
+to paths under the --allow destinations and writes one result per operation
+on stdout.`
+
+// Run is skiff-agent's command line: it returns the exit code, 0 when every
+// operation succeeded, 1 when one failed or the stream broke, 2 for a usage
+// error.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintf(stdout, "skiff-agent protocol %d\n", agentproto.Version)
+		return 0
+	}
+	if len(args) == 0 || args[0] != "apply" {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	fl := flag.NewFlagSet("apply", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	root := fl.String("root", "/", "the directory the container paths are under")
+	var allow []string
+	fl.Func("allow", "a container directory or file operations may touch (repeatable)", func(s string) error {
+		allow = append(allow, s)
+		return nil
+	})
+	if err := fl.Parse(args[1:]); err != nil {
+		return 2
+	}
+	a, err := New(*root, allow)
+	if err != nil {
+		fmt.Fprintln(stderr, "skiff-agent:", err)
+		return 2
+	}
+	defer a.Close()
+	if err := a.Serve(stdin, stdout); err != nil {
+		fmt.Fprintln(stderr, "skiff-agent:", err)
+		return 1
+	}
+	if a.failed {
+		return 1
+	}
+	return 0
+}
+
+// Applier applies operations under a set of allowed destinations.
+type Applier struct {
+	root   string              // host directory the container paths are under
+	allow  []string            // clean absolute container paths
+	opened map[string]*os.Root // by allowed destination
+	seq    int
+	failed bool
+}
+
+// New returns an Applier for container paths under the host directory root
+// ("/" in a container) that touches only the allow destinations (absolute
+// container paths, directories or single files) and what is below them.
+func New(root string, allow []string) (*Applier, error) {
+	if len(allow) == 0 {
+		return nil, errors.New("no --allow destination: nothing may be written")
+	}
+	a := &Applier{root: root, opened: map[string]*os.Root{}}
+	for _, d := range allow {
+		c, err := cleanPath(d)
+		if err != nil {
+			return nil, fmt.Errorf("--allow %q: %w", d, err)
+		}
+		a.allow = append(a.allow, c)
+	}
+	return a, nil
+}
+
+// Close releases the directories the Applier opened.
+func (a *Applier) Close() {
+	for d, r := range a.opened {
+		r.Close()
+		delete(a.opened, d)
+	}
+}
+
+// Serve applies the operations read from r and writes their results to w,
+// until r ends. A failed operation is reported and the next one applied; a
+// broken stream (one that ends inside a frame, e.g. inside a file's
+// content) is reported as a KindFailed frame with no path and returned.
+func (a *Applier) Serve(r io.Reader, w io.Writer) error {
+	dec, enc := agentproto.NewDecoder(r), agentproto.NewEncoder(w)
+	for {
+		f, payload, err := dec.Next()
+		if err == io.EOF {
+			return enc.Flush()
+		}
+		if err != nil {
+			a.failed = true
+			msg := err.Error()
+			if err == agentproto.ErrTruncated {
+				msg = "the operation stream ended early; files being written were left as they were"
+			}
+			_ = enc.Encode(agentproto.Frame{Kind: agentproto.KindFailed, Size: int64(len(msg))}, strings.NewReader(msg))
+			_ = enc.Flush()
+			return errors.New(msg)
+		}
+		if f.Kind == agentproto.KindEnd {
+			if err := enc.Encode(f, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		res := agentproto.Frame{Kind: agentproto.KindOK, Path: f.Path}
+		var msg string
+		if err := a.Apply(f, payload); err != nil {
+			if errors.Is(err, agentproto.ErrTruncated) {
+				msg = fmt.Sprintf("%s %s: the stream ended inside the file; the old file is intact", f.Kind, f.Path)
+				a.failed = true
+				_ = enc.Encode(agentproto.Frame{Kind: agentproto.KindFailed, Path: f.Path, Size: int64(len(msg))}, strings.NewReader(msg))
+				_ = enc.Flush()
+				return errors.New(msg)
+			}
+			a.failed = true
+			msg = err.Error()
+			res = agentproto.Frame{Kind: agentproto.KindFailed, Path: f.Path, Size: int64(len(msg))}
+		}
+		if err := enc.Encode(res, strings.NewReader(msg)); err != nil {
+			return err
+		}
+	}
+}
+
+// Apply performs one operation; payload is a KindWrite's content.
+func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
+	p, err := cleanPath(f.Path)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", f.Kind, f.Path, err)
+	}
+	dest := a.destFor(p)
+	if dest == "" {
+		return fmt.Errorf("%s %s: refused: the path is outside the allowed destinations %s", f.Kind, p, strings.Join(a.allow, ", "))
+	}
+	rel := "."
+	if p != dest {
+		rel = strings.TrimPrefix(strings.TrimPrefix(p, dest), "/")
+	}
+	switch f.Kind {
+	case agentproto.KindWrite, agentproto.KindMkdir, agentproto.KindChmod:
+	case agentproto.KindDelete:
+		if rel == "." {
+			return a.removeDest(dest)
+		}
+	default:
+		return fmt.Errorf("unknown operation %s on %s: update skiff-agent", f.Kind, p)
+	}
+	// A file destination is opened through its directory.
+	base := dest
+	if rel == "." {
+		base, rel = path.Dir(dest), path.Base(dest)
+		if dest == "/" {
+			return fmt.Errorf("%s /: refused", f.Kind)
+		}
+	}
+	r, err := a.open(base, f.Kind != agentproto.KindChmod)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", f.Kind, p, err)
+	}
+	switch f.Kind {
+	case agentproto.KindWrite:
+		err = a.write(r, rel, f.Mode, payload)
+	case agentproto.KindMkdir:
+		if err = r.MkdirAll(rel, f.Mode.Perm()); err == nil {
+			err = r.Chmod(rel, f.Mode)
+		}
+	case agentproto.KindChmod:
+		err = r.Chmod(rel, f.Mode)
+	case agentproto.KindDelete:
+		err = r.RemoveAll(rel)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", f.Kind, p, unwrapPath(err))
+	}
+	return nil
+}
+
+// write writes content to a temporary file next to rel and renames it over
+// rel, so readers see the old file or the new one, never a part.
+func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Reader) error {
+	dir := path.Dir(rel)
+	if dir != "." {
+		if err := r.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	a.seq++
+	tmp := path.Join(dir, ".skiff-"+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(a.seq)+"-"+path.Base(rel))
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, content)
+	if err == nil {
+		err = f.Chmod(mode) // not subject to the umask, unlike OpenFile's mode
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = r.Rename(tmp, rel)
+	}
+	if err != nil {
+		_ = r.Remove(tmp)
+	}
+	return err
+}
+
+// removeDest removes an allowed destination itself.
+func (a *Applier) removeDest(dest string) error {
+	if dest == "/" {
+		return errors.New("delete /: refused")
+	}
+	if r, ok := a.opened[dest]; ok {
+		r.Close()
+		delete(a.opened, dest)
+	}
+	if err := os.RemoveAll(a.host(dest)); err != nil {
+		return fmt.Errorf("delete %s: %w", dest, unwrapPath(err))
+	}
+	return nil
+}
+
+// open returns the opened directory dest, creating it first if create is
+// set. Paths below it cannot escape it, through ".." or symbolic links.
+func (a *Applier) open(dest string, create bool) (*os.Root, error) {
+	if r, ok := a.opened[dest]; ok {
+		return r, nil
+	}
+	if create {
+		if err := os.MkdirAll(a.host(dest), 0o755); err != nil {
+			return nil, unwrapPath(err)
+		}
+	}
+	r, err := os.OpenRoot(a.host(dest))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	a.opened[dest] = r
+	return r, nil
+}
+
+func (a *Applier) host(p string) string {
+	return filepath.Join(a.root, filepath.FromSlash(p))
+}
+
+// destFor returns the longest allowed destination p is in, or "".
+func (a *Applier) destFor(p string) string {
+	best := ""
+	for _, d := range a.allow {
+		if (d == "/" || p == d || strings.HasPrefix(p, d+"/")) && len(d) > len(best) {
+			best = d
+		}
+	}
+	return best
+}
+
+// cleanPath checks that p is an absolute slash path without ".." elements
+// and returns it cleaned.
+func cleanPath(p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return "", errors.New("refused: not an absolute path")
+	}
+	for _, e := range strings.Split(p, "/") {
+		if e == ".." {
+			return "", errors.New(`refused: the path contains ".."`)
+		}
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", errors.New("refused: the path contains a NUL byte")
+	}
+	return path.Clean(p), nil
+}
+
+// unwrapPath drops the *PathError's host path, which the caller replaces by
+// the container path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %w", le.Op, le.Err)
+	}
+	return err
+}
