@@ -1,0 +1,96 @@
+package sync
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// TarTransport syncs as Skaffold does: it runs "rm -rf --" on the deleted
+// paths, then streams the written files as a tar archive into
+// "tar xmf - -C /". The container needs tar and rm in its PATH; without them
+// Sync returns an error wrapping ErrNoTar, and AgentTransport can take
+// over. tar overwrites files in place, so a reader may see a partly
+// written file; the agent writes atomically.
+type TarTransport struct {
+	Exec Executor
+}
+
+// Sync implements Transport.
+func (t *TarTransport) Sync(ctx context.Context, target Target, ops []Op) error {
+	var deletes []string
+	var writes []Op
+	for _, op := range ops {
+		if op.Kind == Delete {
+			deletes = append(deletes, op.Dest)
+		} else {
+			writes = append(writes, op)
+		}
+	}
+	if len(deletes) > 0 {
+		if err := t.run(ctx, target, append([]string{"rm", "-rf", "--"}, deletes...), nil); err != nil {
+			return err
+		}
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(pw, writes)) }()
+	err := t.run(ctx, target, []string{"tar", "xmf", "-", "-C", "/"}, pr)
+	pr.CloseWithError(io.ErrClosedPipe) // stop the writer if tar stopped reading
+	return err
+}
+
+func (t *TarTransport) run(ctx context.Context, target Target, cmd []string, stdin io.Reader) error {
+	var stderr limitedBuffer
+	err := t.Exec.Exec(ctx, target, cmd, stdin, io.Discard, &stderr)
+	switch {
+	case err == nil:
+		return nil
+	case missing(err):
+		return fmt.Errorf("syncing to %s: could not exec %s: the image has no %s in $PATH; add it to the image, or sync through skiff-agent: %w",
+			target, cmd[0], cmd[0], ErrNoTar)
+	default:
+		return fmt.Errorf("syncing to %s: %s: %s; check that the container is running and that its user may write the destination",
+			target, strings.Join(cmd[:min(len(cmd), 4)], " "), withOutput(err.Error(), &stderr))
+	}
+}
+
+// writeTar writes the Write ops as a tar archive of absolute paths without
+// the leading "/"; a file that no longer exists is left out, and its
+// removal syncs with the next batch.
+func writeTar(w io.Writer, ops []Op) error {
+	tw := tar.NewWriter(w)
+	now := time.Now()
+	for _, op := range ops {
+		lf, err := openLocal(op.Local)
+		if err != nil {
+			return err
+		}
+		if lf == nil {
+			continue
+		}
+		hdr := &tar.Header{Name: strings.TrimPrefix(op.Dest, "/"), Mode: int64(lf.mode.Perm()), ModTime: now, Typeflag: tar.TypeReg, Size: lf.size}
+		if lf.dir {
+			hdr.Typeflag, hdr.Name = tar.TypeDir, hdr.Name+"/"
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			if lf.f != nil {
+				lf.f.Close()
+			}
+			return err
+		}
+		if lf.f != nil {
+			_, err = io.CopyN(tw, lf.f, lf.size)
+			lf.f.Close()
+			if err != nil {
+				return fmt.Errorf("reading %s to sync it: %w", op.Local, err)
+			}
+		}
+	}
+	return tw.Close()
+}

@@ -1,0 +1,249 @@
+package sync
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	utilexec "k8s.io/client-go/util/exec"
+
+	"skiff.dev/skiff/internal/sync/agent"
+)
+
+var target = Target{Namespace: "dev", Pod: "web-7d9f", Container: "app"}
+
+// fakeExec records the commands it runs and their stdin; run, if set,
+// plays the command.
+type fakeExec struct {
+	cmds   [][]string
+	stdins [][]byte
+	run    func(cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+func (f *fakeExec) Exec(_ context.Context, t Target, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if t != target {
+		return fmt.Errorf("exec in %v, want %v", t, target)
+	}
+	var in []byte
+	if stdin != nil {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return err
+		}
+		in = b
+	}
+	f.cmds = append(f.cmds, cmd)
+	f.stdins = append(f.stdins, in)
+	if f.run != nil {
+		return f.run(cmd, bytes.NewReader(in), stdout, stderr)
+	}
+	return nil
+}
+
+func localFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestTarTransport(t *testing.T) {
+	t.Parallel()
+	dir := localFiles(t, map[string]string{"a.js": "alert(1)", "bin/run.sh": "#!/bin/sh"})
+	if err := os.Chmod(filepath.Join(dir, "bin/run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ops := []Op{
+		{Kind: Delete, Local: filepath.Join(dir, "old.js"), Dest: "/app/old.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "bin/run.sh"), Dest: "/app/bin/run.sh", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "vanished.js"), Dest: "/app/vanished.js", Root: "/app"},
+	}
+	fe := &fakeExec{}
+	if err := (&TarTransport{Exec: fe}).Sync(context.Background(), target, ops); err != nil {
+		t.Fatal(err)
+	}
+	wantCmds := [][]string{{"rm", "-rf", "--", "/app/old.js"}, {"tar", "xmf", "-", "-C", "/"}}
+	if !reflect.DeepEqual(fe.cmds, wantCmds) {
+		t.Fatalf("commands = %q, want %q", fe.cmds, wantCmds)
+	}
+	tr := tar.NewReader(bytes.NewReader(fe.stdins[1]))
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got = append(got, fmt.Sprintf("%s %o %s", h.Name, h.Mode, b))
+	}
+	want := []string{"app/a.js 644 alert(1)", "app/bin/run.sh 755 #!/bin/sh"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tar = %q, want %q", got, want)
+	}
+}
+
+func TestTarTransportErrors(t *testing.T) {
+	t.Parallel()
+	dir := localFiles(t, map[string]string{"a.js": "x"})
+	ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"}}
+	tests := map[string]struct {
+		err    error
+		stderr string
+		is     error
+		want   []string
+	}{
+		"no tar": {
+			err:  fmt.Errorf(`%w: exec: "tar": executable file not found in $PATH`, ErrNotFound),
+			is:   ErrNoTar,
+			want: []string{"pod dev/web-7d9f, container app", "no tar in $PATH", "skiff-agent"},
+		},
+		"shell says not found": {
+			err:  &ExitError{Code: 127},
+			is:   ErrNoTar,
+			want: []string{"no tar in $PATH"},
+		},
+		"tar fails": {
+			err:    &ExitError{Code: 2},
+			stderr: "tar: app/a.js: Cannot open: Permission denied",
+			want:   []string{"pod dev/web-7d9f, container app", "Permission denied", "may write the destination"},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fe := &fakeExec{run: func(_ []string, _ io.Reader, _, stderr io.Writer) error {
+				io.WriteString(stderr, tt.stderr)
+				return tt.err
+			}}
+			err := (&TarTransport{Exec: fe}).Sync(context.Background(), target, ops)
+			if err == nil || (tt.is != nil && !errors.Is(err, tt.is)) {
+				t.Fatalf("Sync() = %v, want an error wrapping %v", err, tt.is)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// agentExec runs skiff-agent in process, with root standing for the
+// container's "/".
+func agentExec(root string) *fakeExec {
+	return &fakeExec{run: func(cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		if cmd[0] != DefaultAgentPath {
+			return fmt.Errorf("%w: %s", ErrNotFound, cmd[0])
+		}
+		args := append([]string{cmd[1], "--root", root}, cmd[2:]...)
+		if code := agent.Run(args, stdin, stdout, stderr); code != 0 {
+			return &ExitError{Code: code}
+		}
+		return nil
+	}}
+}
+
+func TestAgentTransport(t *testing.T) {
+	t.Parallel()
+	dir := localFiles(t, map[string]string{"a.js": "new", "static/img/logo.svg": "<svg/>", "conf.yaml": "k: v"})
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "app/old.js"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ops := []Op{
+		{Kind: Delete, Local: filepath.Join(dir, "old.js"), Dest: "/app/old.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "static"), Dest: "/app/static", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "static/img/logo.svg"), Dest: "/app/static/img/logo.svg", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "gone.js"), Dest: "/app/gone.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "conf.yaml"), Dest: "/etc/conf.yaml", Root: "/etc/conf.yaml"},
+	}
+	fe := agentExec(root)
+	if err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops); err != nil {
+		t.Fatal(err)
+	}
+	wantCmd := []string{DefaultAgentPath, "apply", "--allow", "/app", "--allow", "/etc/conf.yaml"}
+	if !reflect.DeepEqual(fe.cmds[0], wantCmd) {
+		t.Errorf("command = %q, want %q", fe.cmds[0], wantCmd)
+	}
+	for p, want := range map[string]string{"app/a.js": "new", "app/static/img/logo.svg": "<svg/>", "etc/conf.yaml": "k: v"} {
+		if b, err := os.ReadFile(filepath.Join(root, p)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", p, b, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "app/old.js")); !os.IsNotExist(err) {
+		t.Errorf("app/old.js was not deleted: %v", err)
+	}
+}
+
+func TestAgentTransportErrors(t *testing.T) {
+	t.Parallel()
+	dir := localFiles(t, map[string]string{"a.js": "x"})
+	root := t.TempDir()
+	t.Run("refused path", func(t *testing.T) {
+		t.Parallel()
+		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/etc/passwd", Root: "/app"}}
+		err := (&AgentTransport{Exec: agentExec(root)}).Sync(context.Background(), target, ops)
+		if err == nil || !strings.Contains(err.Error(), "container app") || !strings.Contains(err.Error(), "outside the allowed destinations") {
+			t.Errorf("Sync() = %v", err)
+		}
+	})
+	t.Run("no agent", func(t *testing.T) {
+		t.Parallel()
+		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"}}
+		err := (&AgentTransport{Exec: agentExec(root), Path: "/nope/skiff-agent"}).Sync(context.Background(), target, ops)
+		if !errors.Is(err, ErrNoAgent) || !strings.Contains(err.Error(), "pod dev/web-7d9f") || !strings.Contains(err.Error(), "init container") {
+			t.Errorf("Sync() = %v", err)
+		}
+	})
+	t.Run("agent dies", func(t *testing.T) {
+		t.Parallel()
+		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"}}
+		fe := &fakeExec{run: func(_ []string, _ io.Reader, _, stderr io.Writer) error {
+			io.WriteString(stderr, "killed")
+			return &ExitError{Code: 137}
+		}}
+		err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops)
+		if err == nil || !strings.Contains(err.Error(), "stopped before answering") || !strings.Contains(err.Error(), "killed") {
+			t.Errorf("Sync() = %v", err)
+		}
+	})
+}
+
+func TestExecError(t *testing.T) {
+	t.Parallel()
+	var ee *ExitError
+	if err := execError(utilexec.CodeExitError{Err: errors.New("x"), Code: 3}); !errors.As(err, &ee) || ee.Code != 3 {
+		t.Errorf("exit code: %v", err)
+	}
+	runc := errors.New(`OCI runtime exec failed: exec failed: unable to start container process: exec: "tar": executable file not found in $PATH: unknown`)
+	if err := execError(runc); !errors.Is(err, ErrNotFound) {
+		t.Errorf("runc not found: %v", err)
+	}
+	if err := execError(errors.New("connection refused")); errors.Is(err, ErrNotFound) || errors.As(err, &ee) {
+		t.Errorf("other: %v", err)
+	}
+}
