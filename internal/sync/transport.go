@@ -42,6 +42,7 @@ type ExitError struct {
 	Code int
 }
 
+// Error says the command failed with its exit code.
 func (e *ExitError) Error() string { return fmt.Sprintf("command exited with code %d", e.Code) }
 
 var (
