@@ -391,7 +391,8 @@ func TestDeployE2EExitsAtOnce(t *testing.T) {
 		t.Fatalf("a container that exits at once deployed:\n%s", p.out)
 	}
 	t.Logf("the error: %v", err)
-	for _, want := range []string{"container web (image " + ref + ") exited with code 3 right after it started", "    starting up\n", "    boom: no config file at /etc/app.conf"} {
+	// stdout and stderr are separate streams: the lines may come in either order.
+	for _, want := range []string{"container web (image " + ref + ") exited with code 3 right after it started", "    starting up", "    boom: no config file at /etc/app.conf"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error lacks %q:\n%v", want, err)
 		}
