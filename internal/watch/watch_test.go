@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // timeout bounds every wait for a batch; a healthy watcher takes
@@ -503,5 +505,29 @@ func TestWatchErrorSaysWhatToDo(t *testing.T) {
 	}
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("%v does not wrap the cause", err)
+	}
+}
+
+// After the kernel's queue overflowed, every file is reported, and new
+// directories are watched.
+func TestOverflowRewalks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.txt"), "a")
+	w, err := New([]string{dir}, Options{})
+	must(t, err)
+	defer w.Close()
+	write(t, filepath.Join(dir, "new/b.txt"), "b") // as if its event were lost
+	must(t, w.recover(fsnotify.ErrEventOverflow))
+	b := w.changes.batch(w.ignored)
+	want := []string{filepath.Join(dir, "a.txt"), filepath.Join(dir, "new/b.txt")}
+	if !slices.Equal(b.Changed, want) || len(b.Removed) != 0 {
+		t.Errorf("batch %+v, want changed %v", b, want)
+	}
+	if _, ok := w.dirs[filepath.Join(dir, "new")]; !ok {
+		t.Error("new directory not watched after the rewalk")
+	}
+	if err := w.recover(errors.New("boom")); err == nil || !strings.Contains(err.Error(), "--trigger=polling") {
+		t.Errorf("recover(other) = %v, want an error that says what to do", err)
 	}
 }
