@@ -108,7 +108,7 @@ func PushFromDaemon(ctx context.Context, d Daemon, ref string, opts ...Option) (
 	if err != nil {
 		return "", fmt.Errorf("pushing %s: not a valid image reference: %w", ref, err)
 	}
-	auth, err := registryAuth(ctx, o.keychain, n.Context().Registry)
+	auth, err := RegistryAuth(ctx, o.keychain, n.Context().Registry)
 	if err != nil {
 		return "", fmt.Errorf("pushing %s: reading the credentials for %s: %w", ref, n.Context().RegistryStr(), err)
 	}
@@ -130,10 +130,11 @@ func PushFromDaemon(ctx context.Context, d Daemon, ref string, opts ...Option) (
 	return digest, nil
 }
 
-// registryAuth encodes the keychain's credentials for reg as the Engine
-// API's X-Registry-Auth header (base64url JSON). Anonymous access is an
-// empty object: the daemon rejects a push without the header.
-func registryAuth(ctx context.Context, kc authn.Keychain, reg name.Registry) (string, error) {
+// RegistryAuth encodes the keychain's credentials for reg as the Engine
+// API's X-Registry-Auth header (base64url JSON) for pushes and pulls.
+// Anonymous access is an empty object: the daemon rejects a push without
+// the header.
+func RegistryAuth(ctx context.Context, kc authn.Keychain, reg name.Registry) (string, error) {
 	a, err := authn.Resolve(ctx, kc, reg)
 	if err != nil {
 		return "", err

@@ -2,16 +2,14 @@ package docker
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
+
+	"skiff.dev/skiff/internal/image"
 )
 
 // ensureImage returns the ID of the daemon's image ref, pulling it first
@@ -80,31 +78,11 @@ func daemonRef(ref string) string {
 }
 
 // registryAuth encodes the keychain's credentials for ref's registry as
-// the Engine API's X-Registry-Auth header (base64url JSON); anonymous
-// access is an empty object.
+// the Engine API's X-Registry-Auth header.
 func (d *Deployer) registryAuth(ctx context.Context, ref string) (string, error) {
 	n, err := name.ParseReference(ref)
 	if err != nil {
 		return "", fmt.Errorf("%q is not a valid image reference: %w", ref, err)
 	}
-	a, err := authn.Resolve(ctx, d.keychain, n.Context().Registry)
-	if err != nil {
-		return "", err
-	}
-	c, err := authn.Authorization(ctx, a)
-	if err != nil {
-		return "", err
-	}
-	b, err := json.Marshal(registry.AuthConfig{
-		Username:      c.Username,
-		Password:      c.Password,
-		Auth:          c.Auth,
-		IdentityToken: c.IdentityToken,
-		RegistryToken: c.RegistryToken,
-		ServerAddress: n.Context().RegistryStr(),
-	})
-	if err != nil {
-		return "", err
-	}
-	return base64.URLEncoding.EncodeToString(b), nil
+	return image.RegistryAuth(ctx, d.keychain, n.Context().Registry)
 }
