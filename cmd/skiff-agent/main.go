@@ -1,6 +1,8 @@
 // Command skiff-agent applies file operations that skiff streams to it in
 // containers that have no tar or shell; skiff runs it through exec as
-// "skiff-agent apply --allow DEST...". Build it static: CGO_ENABLED=0.
+// "skiff-agent apply --allow DEST...". In dev mode an init container runs
+// "skiff-agent install /skiff/skiff-agent" to copy it into an emptyDir the
+// app containers mount. Build it static: CGO_ENABLED=0.
 package main
 
 import (

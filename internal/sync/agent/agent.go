@@ -19,11 +19,13 @@ import (
 )
 
 const usage = `usage: skiff-agent apply [--root DIR] --allow DEST [--allow DEST...]
+       skiff-agent install DEST
        skiff-agent version
 
 apply reads file operations (skiff's agent protocol) on stdin, applies them
 to paths under the --allow destinations and writes one result per operation
-on stdout.`
+on stdout. install copies skiff-agent itself to DEST (mode 0755), as the
+init container skiff injects in dev mode does.`
 
 // Run is skiff-agent's command line: it returns the exit code, 0 when every
 // operation succeeded, 1 when one failed or the stream broke, 2 for a usage
@@ -31,6 +33,21 @@ on stdout.`
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintf(stdout, "skiff-agent protocol %d\n", agentproto.Version)
+		return 0
+	}
+	if len(args) > 0 && args[0] == "install" {
+		if len(args) != 2 {
+			fmt.Fprintln(stderr, usage)
+			return 2
+		}
+		self, err := os.Executable()
+		if err == nil {
+			err = Install(self, args[1])
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "skiff-agent:", err)
+			return 1
+		}
 		return 0
 	}
 	if len(args) == 0 || args[0] != "apply" {

@@ -243,7 +243,7 @@ func TestApplyDeleteDestination(t *testing.T) {
 
 func TestRunUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{nil, {"frobnicate"}, {"apply"}, {"apply", "--allow", "relative"}} {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"apply"}, {"apply", "--allow", "relative"}, {"install"}, {"install", "a", "b"}} {
 		var out, errOut bytes.Buffer
 		if code := Run(args, strings.NewReader(""), &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("Run(%q) = %d, stderr %q; want 2 and a message", args, code, errOut.String())
