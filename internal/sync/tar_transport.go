@@ -3,6 +3,7 @@ package sync
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -54,9 +55,15 @@ func (t *TarTransport) run(ctx context.Context, target Target, cmd []string, std
 	case missing(err):
 		return fmt.Errorf("syncing to %s: could not exec %s: the image has no %s in $PATH; add it to the image, or sync through skiff-agent: %w",
 			target, cmd[0], cmd[0], ErrNoTar)
+	case errors.Is(err, ErrUnavailable):
+		return fmt.Errorf("syncing to %s: %w", target, err)
 	default:
+		shown := cmd
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], "...")
+		}
 		return fmt.Errorf("syncing to %s: %s: %s; check that the container is running and that its user may write the destination",
-			target, strings.Join(cmd[:min(len(cmd), 4)], " "), withOutput(err.Error(), &stderr))
+			target, strings.Join(shown, " "), withOutput(err.Error(), &stderr))
 	}
 }
 
