@@ -13,8 +13,11 @@ LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/s
 
 all: build
 
+# build: skiff, and next to it the static skiff-agent that dev mode
+# delivers into pods whose images have no tar.
 build:
 	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/skiff-agent ./cmd/skiff-agent
 
 # unit: the quick loop: vet, a tidy go.mod, and every test that needs no cluster.
 unit:
