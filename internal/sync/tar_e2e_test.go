@@ -1,0 +1,377 @@
+//go:build e2e
+
+package sync_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/sync"
+)
+
+// TestTarE2E syncs edits, a new nested file, a deletion and an executable
+// through TarTransport into both replicas of a Deployment whose image has
+// busybox's sh and tar, checks the result by exec, checks the errors for a
+// missing pod and a container that is not running, and logs sync timings.
+func TestTarE2E(t *testing.T) {
+	if os.Getenv("KUBECONFIG") == "" {
+		t.Fatal("KUBECONFIG is not set: run `hack/cluster.sh up && eval \"$(hack/cluster.sh env)\"` before go test -tags e2e")
+	}
+	kc, err := kube.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kc.Clientset(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pushBusybox(t, cs)
+	ns := newNamespace(t, cs)
+	pods := createDeployment(t, cs, ns, img)
+
+	ex, err := sync.NewKubeExecutor(kc.REST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &sync.TarTransport{Exec: ex}
+
+	local := t.TempDir()
+	write := func(rel, content string, mode os.FileMode) string {
+		p := filepath.Join(local, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	op := func(kind sync.OpKind, local, dest string) sync.Op {
+		return sync.Op{Kind: kind, Local: local, Dest: dest, Root: "/app"}
+	}
+	ops := []sync.Op{
+		op(sync.Write, write("index.html", "v2\n", 0o644), "/app/index.html"),
+		op(sync.Write, write("a/b/new.txt", "new\n", 0o600), "/app/a/b/new.txt"),
+		op(sync.Write, write("run.sh", "#!/bin/sh\necho ran\n", 0o755), "/app/run.sh"),
+		op(sync.Delete, filepath.Join(local, "old.txt"), "/app/old.txt"),
+	}
+	for _, pod := range pods {
+		target := sync.Target{Namespace: ns, Pod: pod, Container: "web"}
+		if err := tr.Sync(t.Context(), target, ops); err != nil {
+			t.Fatalf("sync to %s: %v", pod, err)
+		}
+	}
+	for _, pod := range pods {
+		target := sync.Target{Namespace: ns, Pod: pod, Container: "web"}
+		for _, c := range []struct {
+			cmd  []string
+			want string
+		}{
+			{[]string{"cat", "/app/index.html"}, "v2\n"},
+			{[]string{"cat", "/app/a/b/new.txt"}, "new\n"},
+			{[]string{"cat", "/app/keep.txt"}, "keep\n"},
+			{[]string{"/app/run.sh"}, "ran\n"},
+			{[]string{"stat", "-c", "%a %n", "/app/index.html", "/app/a/b/new.txt", "/app/run.sh"}, "644 /app/index.html\n600 /app/a/b/new.txt\n755 /app/run.sh\n"},
+			{[]string{"ls", "/app"}, "a\nindex.html\nkeep.txt\nrun.sh\n"},
+		} {
+			if got := execOut(t, ex, target, c.cmd...); got != c.want {
+				t.Errorf("%s: %s = %q, want %q", pod, strings.Join(c.cmd, " "), got, c.want)
+			}
+		}
+	}
+
+	t.Run("missing pod", func(t *testing.T) {
+		target := sync.Target{Namespace: ns, Pod: "web-gone", Container: "web"}
+		err := tr.Sync(t.Context(), target, ops[:1])
+		t.Logf("error: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "web-gone") || !strings.Contains(err.Error(), "container web") || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("sync to a pod that does not exist: %v; want an error naming the pod, its container and saying it does not exist", err)
+		}
+	})
+	t.Run("missing container", func(t *testing.T) {
+		target := sync.Target{Namespace: ns, Pod: pods[0], Container: "nope"}
+		err := tr.Sync(t.Context(), target, ops[:1])
+		t.Logf("error: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "container nope") || !strings.Contains(err.Error(), "no container") {
+			t.Errorf("sync to a container the pod does not have: %v; want an error naming the container and saying the pod has none", err)
+		}
+	})
+	t.Run("container not running", func(t *testing.T) {
+		pod := createWaitingPod(t, cs, ns, img)
+		target := sync.Target{Namespace: ns, Pod: pod, Container: "web"}
+		err := tr.Sync(t.Context(), target, ops[:1])
+		t.Logf("error: %v", err)
+		if err == nil || !strings.Contains(err.Error(), pod) || !strings.Contains(err.Error(), "not running") {
+			t.Errorf("sync to a container that has not started: %v; want an error naming the pod and saying it is not running", err)
+		}
+	})
+
+	t.Run("timing", func(t *testing.T) {
+		two := []sync.Op{
+			op(sync.Write, write("t1.txt", "one\n", 0o644), "/app/t1.txt"),
+			op(sync.Write, write("t2.txt", "two\n", 0o644), "/app/t2.txt"),
+		}
+		targets := []sync.Target{{Namespace: ns, Pod: pods[0], Container: "web"}, {Namespace: ns, Pod: pods[1], Container: "web"}}
+		fresh, err := sync.NewKubeExecutor(kc.REST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := (&sync.TarTransport{Exec: fresh}).Sync(t.Context(), targets[0], two); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("first sync of 2 files to 1 pod with a new executor: %s", time.Since(start).Round(100*time.Microsecond))
+		mixed := append(two[:2:2], op(sync.Delete, filepath.Join(local, "t3.txt"), "/app/t3.txt"))
+		for _, c := range []struct {
+			what string
+			ops  []sync.Op
+			pods int
+		}{
+			{"2 files to 1 pod", two, 1},
+			{"2 files to 2 pods in sequence", two, 2},
+			{"2 files and a deletion to 1 pod", mixed, 1},
+		} {
+			var times []time.Duration
+			for range 20 {
+				start := time.Now()
+				for _, target := range targets[:c.pods] {
+					if err := tr.Sync(t.Context(), target, c.ops); err != nil {
+						t.Fatal(err)
+					}
+				}
+				times = append(times, time.Since(start))
+			}
+			slices.Sort(times)
+			t.Logf("sync of %s: median %s of 20 (min %s, max %s)", c.what,
+				times[len(times)/2].Round(100*time.Microsecond), times[0].Round(100*time.Microsecond), times[len(times)-1].Round(100*time.Microsecond))
+		}
+	})
+}
+
+// execOut runs cmd in target and returns its stdout, failing the test when
+// it fails.
+func execOut(t *testing.T, ex sync.Executor, target sync.Target, cmd ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := ex.Exec(t.Context(), target, cmd, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("exec %s in %s: %v: %s", strings.Join(cmd, " "), target, err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// pushBusybox pushes an image of the host's static busybox, with sh, tar
+// and the usual tools linked to it and an /app directory that its httpd
+// serves, to the cluster's registry and returns it by digest.
+func pushBusybox(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	host, ok, err := image.LocalRegistry(t.Context(), cs)
+	if err != nil || !ok {
+		t.Fatalf("the cluster advertises no local registry (err: %v); hack/cluster.sh up sets one up", err)
+	}
+	program, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatalf("reading the static busybox (Debian package busybox-static): %v", err)
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	for _, d := range []string{"bin/", "app/", "tmp/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(program)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(program); err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"sh", "tar", "rm", "mkdir", "cat", "ls", "stat", "sleep", "httpd"} {
+		if err := tw.WriteHeader(&tar.Header{Name: "bin/" + tool, Linkname: "busybox", Mode: 0o777, Typeflag: tar.TypeSymlink}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range map[string]string{"app/index.html": "v1\n", "app/old.txt": "old\n", "app/keep.txt": "keep\n"} {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config.Env = []string{"PATH=/bin"}
+	cf.Config.Cmd = []string{"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/app"}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	repo := host + "/skiff-e2e/busybox"
+	digest, err := image.NewRegistry([]string{host}).Push(t.Context(), repo+":latest", img)
+	if err != nil {
+		t.Fatalf("pushing the busybox image to %s: %v", host, err)
+	}
+	return repo + "@" + digest
+}
+
+// newNamespace creates a namespace for the test and deletes it when the
+// test ends.
+func newNamespace(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	name := "skiff-e2e-sync-" + hex.EncodeToString(suffix)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"skiff.dev/e2e": "true"}}}
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting namespace %s: %v", name, err)
+		}
+	})
+	waitFor(t, time.Minute, "the default ServiceAccount in "+name, func(ctx context.Context) (bool, string) {
+		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
+	return name
+}
+
+// createDeployment creates a two-replica Deployment "web" of img (container
+// "web") and returns its pods once both run.
+func createDeployment(t *testing.T, cs kubernetes.Interface, ns, img string) []string {
+	t.Helper()
+	replicas, grace := int32(2), int64(1)
+	labels := map[string]string{"app": "web"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					TerminationGracePeriodSeconds: &grace,
+					Containers:                    []corev1.Container{{Name: "web", Image: img}},
+				},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Deployment %s/web: %v", ns, err)
+	}
+	var running []string
+	waitFor(t, 3*time.Minute, "2 running pods of web", func(ctx context.Context) (bool, string) {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, err.Error()
+		}
+		running = nil
+		var states []string
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+				running = append(running, p.Name)
+			}
+			states = append(states, fmt.Sprintf("%s %s", p.Name, p.Status.Phase))
+		}
+		return len(running) == 2, fmt.Sprint(states)
+	})
+	return running
+}
+
+// createWaitingPod creates a pod whose init container sleeps, so that its
+// container "web" is created but never started, and returns its name once
+// the init container runs.
+func createWaitingPod(t *testing.T, cs kubernetes.Interface, ns, img string) string {
+	t.Helper()
+	grace := int64(1)
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "waiting", Namespace: ns},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &grace,
+			InitContainers:                []corev1.Container{{Name: "init", Image: img, Command: []string{"sleep", "3600"}}},
+			Containers:                    []corev1.Container{{Name: "web", Image: img}},
+		},
+	}
+	if _, err := cs.CoreV1().Pods(ns).Create(t.Context(), p, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating pod %s/waiting: %v", ns, err)
+	}
+	waitFor(t, 3*time.Minute, "the init container of waiting to run", func(ctx context.Context) (bool, string) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, "waiting", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, s := range p.Status.InitContainerStatuses {
+			if s.State.Running != nil {
+				return true, ""
+			}
+		}
+		return false, string(p.Status.Phase)
+	})
+	return "waiting"
+}
+
+// waitFor polls check until it is done, failing the test when timeout
+// passes first with what check last said.
+func waitFor(t *testing.T, timeout time.Duration, what string, check func(ctx context.Context) (bool, string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	status := "no answer yet"
+	for {
+		done, s := check(ctx)
+		if done {
+			return
+		}
+		if s != "" {
+			status = s
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: not done within %s: %s", what, timeout, status)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
