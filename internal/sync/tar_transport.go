@@ -10,15 +10,21 @@ import (
 	"time"
 )
 
-// TarTransport syncs as Skaffold does: it runs "rm -rf --" on the deleted
-// paths, then streams the written files as a tar archive into
-// "tar xmf - -C /". The container needs tar and rm in its PATH; without them
-// Sync returns an error wrapping ErrNoTar, and AgentTransport can take
-// over. tar overwrites files in place, so a reader may see a partly
-// written file; the agent writes atomically.
+// TarTransport syncs as Skaffold does, with rm and tar: it removes the
+// deleted paths with "rm -rf --" and streams the written files as a tar
+// archive into "tar xmf - -C /". A batch with both runs them in one exec,
+// through sh, since each exec costs a runc exec in the container (20-40 ms
+// on the local cluster); without sh it runs them one after the other. The
+// container needs tar and rm in its PATH; without them Sync returns an
+// error wrapping ErrNoTar, and AgentTransport can take over. tar overwrites
+// files in place, so a reader may see a partly written file; the agent
+// writes atomically.
 type TarTransport struct {
 	Exec Executor
 }
+
+// untarCmd extracts a tar archive read from stdin at the root.
+var untarCmd = []string{"tar", "xmf", "-", "-C", "/"}
 
 // Sync implements Transport.
 func (t *TarTransport) Sync(ctx context.Context, target Target, ops []Op) error {
@@ -31,17 +37,32 @@ func (t *TarTransport) Sync(ctx context.Context, target Target, ops []Op) error 
 			writes = append(writes, op)
 		}
 	}
-	if len(deletes) > 0 {
-		if err := t.run(ctx, target, append([]string{"rm", "-rf", "--"}, deletes...), nil); err != nil {
-			return err
-		}
-	}
-	if len(writes) == 0 {
+	rm := append([]string{"rm", "-rf", "--"}, deletes...)
+	switch {
+	case len(writes) == 0 && len(deletes) == 0:
 		return nil
+	case len(writes) == 0:
+		return t.run(ctx, target, rm, nil)
+	case len(deletes) == 0:
+		return t.untar(ctx, target, untarCmd, writes)
 	}
+	both := append([]string{"sh", "-c", `rm -rf -- "$@" && exec tar xmf - -C /`, "sh"}, deletes...)
+	if err := t.untar(ctx, target, both, writes); !errors.Is(err, ErrNoTar) {
+		return err
+	}
+	// No sh, rm or tar: run them apart, so that the error names the one
+	// that is missing.
+	if err := t.run(ctx, target, rm, nil); err != nil {
+		return err
+	}
+	return t.untar(ctx, target, untarCmd, writes)
+}
+
+// untar runs cmd with a tar archive of writes on its stdin.
+func (t *TarTransport) untar(ctx context.Context, target Target, cmd []string, writes []Op) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTar(pw, writes)) }()
-	err := t.run(ctx, target, []string{"tar", "xmf", "-", "-C", "/"}, pr)
+	err := t.run(ctx, target, cmd, pr)
 	pr.CloseWithError(io.ErrClosedPipe) // stop the writer if tar stopped reading
 	return err
 }

@@ -79,11 +79,11 @@ func TestTarTransport(t *testing.T) {
 	if err := (&TarTransport{Exec: fe}).Sync(context.Background(), target, ops); err != nil {
 		t.Fatal(err)
 	}
-	wantCmds := [][]string{{"rm", "-rf", "--", "/app/old.js"}, {"tar", "xmf", "-", "-C", "/"}}
+	wantCmds := [][]string{{"sh", "-c", `rm -rf -- "$@" && exec tar xmf - -C /`, "sh", "/app/old.js"}}
 	if !reflect.DeepEqual(fe.cmds, wantCmds) {
 		t.Fatalf("commands = %q, want %q", fe.cmds, wantCmds)
 	}
-	tr := tar.NewReader(bytes.NewReader(fe.stdins[1]))
+	tr := tar.NewReader(bytes.NewReader(fe.stdins[0]))
 	var got []string
 	for {
 		h, err := tr.Next()
