@@ -6,8 +6,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +25,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
@@ -92,7 +89,7 @@ func TestAgentE2E(t *testing.T) {
 	}
 	appRef := pushScratchApp(t, reg, registry)
 
-	ns := agentNamespace(t, cs)
+	ns := newNamespace(t, cs)
 	pods := createAgentDeployment(t, cs, ns, appRef, agentRef)
 
 	ex, err := sync.NewKubeExecutor(kc.REST)
@@ -287,30 +284,6 @@ func pushScratchApp(t *testing.T, reg *image.Registry, registry string) string {
 	return repo + "@" + d
 }
 
-// agentNamespace creates a namespace that is deleted after the test.
-func agentNamespace(t *testing.T, cs kubernetes.Interface) string {
-	t.Helper()
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	name := "skiff-e2e-agent-" + hex.EncodeToString(suffix)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"skiff.dev/e2e": "true"}}}
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating namespace %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("deleting namespace %s: %v", name, err)
-		}
-	})
-	agentPoll(t, time.Minute, "the default ServiceAccount in "+name, func(ctx context.Context) (bool, string) {
-		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, fmt.Sprint(err)
-	})
-	return name
-}
-
 // createAgentDeployment creates a 2-replica Deployment of appRef whose pod
 // template went through deliver.Inject, and returns its ready pods.
 func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, agentRef string) []string {
@@ -351,7 +324,7 @@ func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, ag
 		t.Fatalf("creating Deployment %s/scratch: %v", ns, err)
 	}
 	var ready []string
-	agentPoll(t, 3*time.Minute, "2 ready pods of scratch", func(ctx context.Context) (bool, string) {
+	waitFor(t, 3*time.Minute, "2 ready pods of scratch", func(ctx context.Context) (bool, string) {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=scratch"})
 		if err != nil {
 			return false, err.Error()
@@ -371,29 +344,6 @@ func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, ag
 		return len(ready) == 2, fmt.Sprint(states)
 	})
 	return ready
-}
-
-// agentPoll calls check every 200 ms until it is done, failing the test
-// after timeout with check's last status.
-func agentPoll(t *testing.T, timeout time.Duration, what string, check func(ctx context.Context) (bool, string)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	status := "no answer yet"
-	for {
-		done, s := check(ctx)
-		if done {
-			return
-		}
-		if s != "" {
-			status = s
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: not done within %s: %s", what, timeout, status)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // agentFreePort returns a local port that was free a moment ago.
