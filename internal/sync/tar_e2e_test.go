@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"skiff.dev/skiff/internal/image"
@@ -34,7 +37,8 @@ import (
 
 // TestTarE2E syncs edits, a new nested file, a deletion and an executable
 // through TarTransport into both replicas of a Deployment whose image has
-// busybox's sh and tar, checks the result by exec, checks the errors for a
+// busybox's sh and tar, checks the result by exec and through a
+// port-forward to each pod's httpd, checks the errors for a
 // missing pod and a container that is not running, and logs sync timings.
 func TestTarE2E(t *testing.T) {
 	if os.Getenv("KUBECONFIG") == "" {
@@ -106,6 +110,21 @@ func TestTarE2E(t *testing.T) {
 		}
 	}
 
+	t.Run("served", func(t *testing.T) {
+		f := kube.NewForwarder(kc, cs, io.Discard)
+		t.Cleanup(f.Stop)
+		for _, pod := range pods {
+			addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for path, want := range map[string]string{"/index.html": "200 v2\n", "/a/b/new.txt": "200 new\n", "/old.txt": "404"} {
+				if got := httpGet(t, "http://"+addr+path); !strings.HasPrefix(got, want) {
+					t.Errorf("%s: GET %s = %q, want %q", pod, path, got, want)
+				}
+			}
+		}
+	})
 	t.Run("missing pod", func(t *testing.T) {
 		target := sync.Target{Namespace: ns, Pod: "web-gone", Container: "web"}
 		err := tr.Sync(t.Context(), target, ops[:1])
@@ -172,6 +191,38 @@ func TestTarE2E(t *testing.T) {
 				times[len(times)/2].Round(100*time.Microsecond), times[0].Round(100*time.Microsecond), times[len(times)-1].Round(100*time.Microsecond))
 		}
 	})
+}
+
+// httpGet returns the status code and body of a GET of url, on a new
+// connection.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return fmt.Sprintf("%d %s", resp.StatusCode, body)
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // execOut runs cmd in target and returns its stdout, failing the test when
@@ -294,7 +345,10 @@ func createDeployment(t *testing.T, cs kubernetes.Interface, ns, img string) []s
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
 					TerminationGracePeriodSeconds: &grace,
-					Containers:                    []corev1.Container{{Name: "web", Image: img}},
+					Containers: []corev1.Container{{
+						Name: "web", Image: img,
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+					}},
 				},
 			},
 		},
