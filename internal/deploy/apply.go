@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -170,18 +171,18 @@ func (r *applyRun) applyAll(ctx context.Context, idx []int) []error {
 func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 	o := r.objs[i]
 	client := r.d.client.Resource(o.mapping.Resource).Namespace(o.obj.GetNamespace())
-	// The resourceVersion before tells the three outcomes apart; a no-op
-	// apply leaves it as it was.
-	before := ""
+	// The object before tells the three outcomes apart: a no-op apply
+	// leaves it as it was, apart from what controllers changed meanwhile.
+	var before *unstructured.Unstructured
 	if m, ok := r.members[o.key()]; ok {
-		before = m.obj.GetResourceVersion()
+		before = m.obj
 	} else {
 		live, err := client.Get(ctx, o.obj.GetName(), metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return "", r.d.objectError(o, err)
 		}
 		if err == nil {
-			before = live.GetResourceVersion()
+			before = live
 		}
 	}
 	data, err := json.Marshal(o.obj.Object)
@@ -197,14 +198,29 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 		return "", r.d.objectError(o, err)
 	}
 	r.results[i] = out
-	switch before {
-	case "":
+	switch {
+	case before == nil:
 		return "created", nil
-	case out.GetResourceVersion():
+	case before.GetResourceVersion() == out.GetResourceVersion() || sameContent(before, out):
 		return "unchanged", nil
 	default:
 		return "configured", nil
 	}
+}
+
+// sameContent tells whether a and b are the same object apart from what
+// changes without an apply: status, resourceVersion and managedFields (a
+// controller writing a Deployment's status between two reads bumps the
+// resourceVersion of an object the apply left alone).
+func sameContent(a, b *unstructured.Unstructured) bool {
+	strip := func(u *unstructured.Unstructured) map[string]any {
+		c := u.DeepCopy()
+		unstructured.RemoveNestedField(c.Object, "status")
+		c.SetResourceVersion("")
+		c.SetManagedFields(nil)
+		return c.Object
+	}
+	return equality.Semantic.DeepEqual(strip(a), strip(b))
 }
 
 // establishCRDs waits until every applied CustomResourceDefinition is
