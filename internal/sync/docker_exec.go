@@ -20,6 +20,8 @@ type DockerAPI interface {
 	ExecInspect(ctx context.Context, execID string, options client.ExecInspectOptions) (client.ExecInspectResult, error)
 }
 
+var _ DockerAPI = (*client.Client)(nil)
+
 // DockerExecutor runs commands in containers of the local Docker Engine
 // (the docker deployer's), as docker exec does, through the Engine API.
 // It addresses a container by Target.Container, its name or ID; Namespace

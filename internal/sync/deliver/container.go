@@ -21,6 +21,8 @@ type ContainerCopier interface {
 	CopyToContainer(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 }
 
+var _ ContainerCopier = (*client.Client)(nil)
+
 // CopyToContainer puts the skiff-agent binary at sync.DefaultAgentPath,
 // where AgentTransport execs it by default, in a Docker
 // container (the docker deployer's), by name or ID, through the Engine's
