@@ -61,8 +61,11 @@ func (t *AgentTransport) Sync(ctx context.Context, target Target, ops []Op) erro
 	case err != nil && missing(err):
 		return fmt.Errorf("syncing to %s: could not exec %s: %w; skiff delivers it through an init container in dev mode: redeploy with skiff dev, or use an image with tar",
 			target, bin, ErrNoAgent)
+	case err != nil && errors.Is(err, ErrUnavailable):
+		// The executor's error already says what is wrong with the target.
+		return fmt.Errorf("syncing to %s through skiff-agent: %w", target, err)
 	case err != nil && !errors.As(err, &ee):
-		return fmt.Errorf("syncing to %s through skiff-agent: %s; check that the pod is running", target, withOutput(err.Error(), &stderr))
+		return fmt.Errorf("syncing to %s through skiff-agent: %w%s", target, err, stderrSuffix(&stderr))
 	}
 	rerr := checkResults(&stdout, paths)
 	switch {

@@ -18,6 +18,9 @@ type Target struct {
 
 // String names the target for messages: "pod ns/name, container c".
 func (t Target) String() string {
+	if t.Pod == "" {
+		return "container " + t.Container
+	}
 	return fmt.Sprintf("pod %s/%s, container %s", t.Namespace, t.Pod, t.Container)
 }
 
@@ -108,10 +111,16 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// stderrSuffix is ": " and the command's trimmed stderr, or "" when it
+// wrote none.
+func stderrSuffix(stderr *limitedBuffer) string {
+	if s := strings.TrimSpace(stderr.String()); s != "" {
+		return ": " + s
+	}
+	return ""
+}
+
 // withOutput appends the command's trimmed stderr to msg.
 func withOutput(msg string, stderr *limitedBuffer) string {
-	if s := strings.TrimSpace(stderr.String()); s != "" {
-		return msg + ": " + s
-	}
-	return msg
+	return msg + stderrSuffix(stderr)
 }
