@@ -19,9 +19,8 @@ cluster=$repo/hack/cluster.sh
 state=${SKIFF_LOCALKUBE_STATE:-/var/lib/skiff-localkube}
 export PATH=/usr/local/go/bin:$PATH
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(load)
@@ -96,17 +95,4 @@ $rss_table
 MD
 )
 
-# Replace our section of RESULTS.md, keeping the other sections.
-[ -f "$results" ] || printf '# Benchmark results\n\n' >"$results"
-tmp=$(mktemp)
-printf '%s\n' "$section" >"$tmp.section"
-awk -v heading="$heading" -v file="$tmp.section" '
-	function emit(line) { while ((getline line < file) > 0) print line; print "" }
-	$0 == heading { emit(); skip = 1; done = 1; next }
-	skip && /^## / { skip = 0 }
-	!skip { print }
-	END { if (!done) { print ""; emit() } }
-' "$results" | cat -s >"$tmp"
-rm -f "$tmp.section"
-mv "$tmp" "$results"
-echo "bench: wrote $heading in $results" >&2
+write_section "$results" "$heading" "$section"

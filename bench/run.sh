@@ -32,9 +32,8 @@ if [ -z "$kubectl" ]; then
 fi
 [ -x "$skiff" ] || (cd "$repo" && make build >/dev/null)
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 sk() { (cd "$example" && "$skiff" "$@"); }
 
 namespaces=()
@@ -109,16 +108,4 @@ kubectl fresh ${kubectl_fresh[*]}; kubectl unchanged ${kubectl_same[*]}.
 MD
 )
 
-# Replace our section of RESULTS.md, keeping the other sections.
-tmp=$(mktemp)
-printf '%s\n' "$section" >"$tmp.section"
-awk -v heading="$heading" -v file="$tmp.section" '
-	function emit(line) { while ((getline line < file) > 0) print line; print "" }
-	$0 == heading { emit(); skip = 1; done = 1; next }
-	skip && /^## / { skip = 0 }
-	!skip { print }
-	END { if (!done) { print ""; emit() } }
-' "$results" | cat -s >"$tmp"
-rm -f "$tmp.section"
-mv "$tmp" "$results"
-echo "bench: wrote $heading in $results" >&2
+write_section "$results" "$heading" "$section"

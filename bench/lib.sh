@@ -1,0 +1,28 @@
+# bench/lib.sh: helpers the bench scripts source.
+
+# now prints the time in seconds, with nanoseconds.
+now() { date +%s.%N; }
+# elapsed prints the seconds from $1 to $2 (values of now), to 10 ms.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# median prints the median of the numbers on standard input, one a line.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# write_section RESULTS HEADING SECTION replaces the section of RESULTS
+# that starts at the line HEADING with SECTION (which starts with HEADING),
+# keeping the other sections, or appends it when RESULTS has none.
+write_section() {
+	local results=$1 heading=$2 section=$3 tmp
+	[ -f "$results" ] || printf '# Benchmark results\n\n' >"$results"
+	tmp=$(mktemp)
+	printf '%s\n' "$section" >"$tmp.section"
+	awk -v heading="$heading" -v file="$tmp.section" '
+		function emit(line) { while ((getline line < file) > 0) print line; print "" }
+		$0 == heading { emit(); skip = 1; done = 1; next }
+		skip && /^## / { skip = 0 }
+		!skip { print }
+		END { if (!done) { print ""; emit() } }
+	' "$results" | cat -s >"$tmp"
+	rm -f "$tmp.section"
+	mv "$tmp" "$results"
+	echo "bench: wrote $heading in $results" >&2
+}
