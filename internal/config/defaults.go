@@ -1,10 +1,6 @@
 package config
 
-import (
-	"time"
-
-	"skiff.dev/skiff/internal/config/schema"
-)
+import "skiff.dev/skiff/internal/config/schema"
 
 // Defaults Skaffold applies to a config that leaves them out.
 const (
@@ -12,9 +8,6 @@ const (
 	DefaultManifests        = "k8s/*.yaml"
 	DefaultForwardAddress   = "127.0.0.1"
 	DefaultLocalConcurrency = 1
-	// DefaultStatusCheckDeadline bounds the wait for a rollout when
-	// deploy.statusCheckDeadlineSeconds is unset.
-	DefaultStatusCheckDeadline = 10 * time.Minute
 )
 
 // setDefaults fills in what the config leaves out, as Skaffold does: the

@@ -29,7 +29,7 @@ func (r *Runner) Deploy(ctx context.Context, images []render.Image) error {
 			return err
 		}
 	}
-	if cs := r.dockerConfigs(); len(cs) > 0 {
+	if len(r.dockerConfigs()) > 0 {
 		if err := r.deployDocker(ctx, images); err != nil {
 			return err
 		}

@@ -185,9 +185,10 @@ func (r *Runner) dockerConfigs() []*config.Config {
 	return out
 }
 
-// statusOptions gathers the status check settings of every config: the
-// longest deadline wins, and tolerating failures in any config tolerates
-// them for the whole check.
+// statusCheck gathers the status check settings of every config: the
+// longest deadline wins (0 when no config sets one: status.DefaultDeadline
+// then applies), and tolerating failures in any config tolerates them for
+// the whole check.
 func (r *Runner) statusCheck() (enabled bool, deadline time.Duration, tolerate bool) {
 	enabled = true
 	for _, c := range r.opts.Project.Configs {
@@ -201,9 +202,6 @@ func (r *Runner) statusCheck() (enabled bool, deadline time.Duration, tolerate b
 	}
 	if r.opts.StatusCheck != nil {
 		enabled = *r.opts.StatusCheck
-	}
-	if deadline == 0 {
-		deadline = config.DefaultStatusCheckDeadline
 	}
 	return enabled, deadline, tolerate
 }
