@@ -139,10 +139,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 	}
 
 	push, defaultRepo := a.buildTarget(ctx, p, opts)
-	insecure := slices.Clone(opts.Insecure)
-	for _, c := range p.Configs {
-		insecure = append(insecure, c.Build.InsecureRegistries...)
-	}
+	insecure := insecureRegistries(p, opts.Insecure)
 	repo := image.DefaultRepo{Repo: defaultRepo}
 	registry := image.NewRegistry(insecure)
 	dockerClient, err := docker.NewClient()
@@ -332,6 +329,16 @@ func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact
 		}
 	}
 	return out, nil
+}
+
+// insecureRegistries are the registries reachable over plain HTTP: those
+// of --insecure-registry and of every config's build.insecureRegistries.
+func insecureRegistries(p *config.Project, flag []string) []string {
+	insecure := slices.Clone(flag)
+	for _, c := range p.Configs {
+		insecure = append(insecure, c.Build.InsecureRegistries...)
+	}
+	return insecure
 }
 
 // concurrency is build.local.concurrency of the first config that sets it

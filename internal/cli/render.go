@@ -50,6 +50,7 @@ and none leaves the manifests' image references alone.`,
 	f.StringVarP(&opts.Output, "output", "o", "", "write the manifests to this file instead of standard output (default manifests.output)")
 	f.BoolVar(&opts.Offline, "offline", false, "render without contacting a cluster or registry")
 	f.StringVar(&opts.DigestSource, "digest-source", "local", "where image references come from: local, remote, tag or none")
+	f.StringSliceVar(&opts.Build.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
 	f.BoolVar(&opts.Build.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
 	return cmd
 }
@@ -121,7 +122,7 @@ func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderO
 	if opts.Offline {
 		return nil, fmt.Errorf("--digest-source=remote needs the registry; drop --offline or use --digest-source=tag")
 	}
-	reg := image.NewRegistry(opts.Build.Insecure)
+	reg := image.NewRegistry(insecureRegistries(p, opts.Build.Insecure))
 	for i, im := range imgs {
 		digest, ok, err := reg.Digest(ctx, im.Ref)
 		if err != nil {
