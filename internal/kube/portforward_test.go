@@ -346,6 +346,27 @@ func ask(t *testing.T, addr string) string {
 	return pod
 }
 
+// waitSeen waits until f's cache of namespace ns shows pod name in the
+// state seen says.
+func waitSeen(t *testing.T, f *Forwarder, ns, name string, seen func(*corev1.Pod) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		c := f.caches[ns]
+		f.mu.Unlock()
+		if c != nil {
+			if p, err := c.pods.Pods(ns).Get(name); err == nil && seen(p) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the forwarder's cache did not show the change of pod %s/%s within 10s", ns, name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -386,6 +407,9 @@ func TestForwarderMovesToAReadyPodWhenItsPodGoes(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("ns").Create(t.Context(), webPod("web-b", 8081, false, 0), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Until its watch brings the news, the forwarder rightly still sends
+	// connections to web-a; on a loaded machine that takes a moment.
+	waitSeen(t, f, "ns", "web-a", func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
 	answer := make(chan string)
 	go func() { answer <- ask(t, addr) }()
 	time.Sleep(300 * time.Millisecond)
