@@ -4,25 +4,20 @@ package sync_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,7 +95,7 @@ func TestAgentE2E(t *testing.T) {
 	t.Cleanup(fw.Stop)
 	addrs := map[string]string{}
 	for _, pod := range pods {
-		addr, err := fw.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: agentFreePort(t)})
+		addr, err := fw.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,57 +226,34 @@ func pushScratchApp(t *testing.T, reg *image.Registry, registry string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data string
-	}{
-		{"server", 0o755, string(server)},
-		{"app/", 0o755, ""},
-		{"app/hello.txt", 0o644, "v1\n"},
-		{"app/old.txt", 0o644, "old\n"},
-		{"app/keep.txt", 0o644, "keep\n"},
-	} {
-		h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}
-		if strings.HasSuffix(f.name, "/") {
-			h.Typeflag = tar.TypeDir
+	files := func(tw *tar.Writer) error {
+		for _, f := range []struct {
+			name string
+			mode int64
+			data string
+		}{
+			{"server", 0o755, string(server)},
+			{"app/", 0o755, ""},
+			{"app/hello.txt", 0o644, "v1\n"},
+			{"app/old.txt", 0o644, "old\n"},
+			{"app/keep.txt", 0o644, "keep\n"},
+		} {
+			h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}
+			if strings.HasSuffix(f.name, "/") {
+				h.Typeflag = tar.TypeDir
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			if _, err := tw.Write([]byte(f.data)); err != nil {
+				return err
+			}
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(f.data)); err != nil {
-			t.Fatal(err)
-		}
+		return nil
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Entrypoint = []string{"/server"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	repo := registry + "/skiff-e2e-scratch-app"
-	d, err := reg.Push(t.Context(), repo+":e2e", img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return repo + "@" + d
+	return pushImage(t, reg, registry+"/skiff-e2e-scratch-app", "e2e", files, func(c *v1.Config) {
+		c.Entrypoint = []string{"/server"}
+	})
 }
 
 // createAgentDeployment creates a 2-replica Deployment of appRef whose pod
@@ -344,15 +316,4 @@ func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, ag
 		return len(ready) == 2, fmt.Sprint(states)
 	})
 	return ready
-}
-
-// agentFreePort returns a local port that was free a moment ago.
-func agentFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

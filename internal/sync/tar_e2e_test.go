@@ -14,15 +14,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -249,60 +246,37 @@ func pushBusybox(t *testing.T, cs kubernetes.Interface) string {
 	if err != nil {
 		t.Fatalf("reading the static busybox (Debian package busybox-static): %v", err)
 	}
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	for _, d := range []string{"bin/", "app/", "tmp/"} {
-		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
-			t.Fatal(err)
+	files := func(tw *tar.Writer) error {
+		for _, d := range []string{"bin/", "app/", "tmp/"} {
+			if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(program)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(program); err != nil {
-		t.Fatal(err)
-	}
-	for _, tool := range []string{"sh", "tar", "rm", "mkdir", "cat", "ls", "stat", "sleep", "httpd"} {
-		if err := tw.WriteHeader(&tar.Header{Name: "bin/" + tool, Linkname: "busybox", Mode: 0o777, Typeflag: tar.TypeSymlink}); err != nil {
-			t.Fatal(err)
+		if err := tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(program)), Typeflag: tar.TypeReg}); err != nil {
+			return err
 		}
-	}
-	for name, content := range map[string]string{"app/index.html": "v1\n", "app/old.txt": "old\n", "app/keep.txt": "keep\n"} {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
+		if _, err := tw.Write(program); err != nil {
+			return err
 		}
-		if _, err := io.WriteString(tw, content); err != nil {
-			t.Fatal(err)
+		for _, tool := range []string{"sh", "tar", "rm", "mkdir", "cat", "ls", "stat", "sleep", "httpd"} {
+			if err := tw.WriteHeader(&tar.Header{Name: "bin/" + tool, Linkname: "busybox", Mode: 0o777, Typeflag: tar.TypeSymlink}); err != nil {
+				return err
+			}
 		}
+		for name, content := range map[string]string{"app/index.html": "v1\n", "app/old.txt": "old\n", "app/keep.txt": "keep\n"} {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(tw, content); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/app"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	repo := host + "/skiff-e2e/busybox"
-	digest, err := image.NewRegistry([]string{host}).Push(t.Context(), repo+":latest", img)
-	if err != nil {
-		t.Fatalf("pushing the busybox image to %s: %v", host, err)
-	}
-	return repo + "@" + digest
+	return pushImage(t, image.NewRegistry([]string{host}), host+"/skiff-e2e/busybox", "latest", files, func(c *v1.Config) {
+		c.Env = []string{"PATH=/bin"}
+		c.Cmd = []string{"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/app"}
+	})
 }
 
 // newNamespace creates a namespace for the test and deletes it when the
