@@ -237,7 +237,7 @@ func TestNoUnimplementedCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"dev", "debug"} {
+	for _, cmd := range []string{"debug"} {
 		if strings.Contains(out, "\n  "+cmd+" ") {
 			t.Errorf("help lists %q, which does not work yet", cmd)
 		}

@@ -13,6 +13,7 @@ import (
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/status"
+	"skiff.dev/skiff/internal/sync/deliver"
 )
 
 // Deploy renders the manifests with images, applies them, prunes what an
@@ -20,9 +21,12 @@ import (
 // configs with deploy.docker get their images run as containers instead.
 func (r *Runner) Deploy(ctx context.Context, images []render.Image) error {
 	printTags(r.opts.ErrOut, images)
-	if r.hasManifests() {
+	if r.HasManifests() {
 		ms, err := r.Render(ctx, images, false)
 		if err != nil {
+			return err
+		}
+		if err := r.injectAgent(ms, images); err != nil {
 			return err
 		}
 		if err := r.Apply(ctx, ms); err != nil {
@@ -35,6 +39,27 @@ func (r *Runner) Deploy(ctx context.Context, images []render.Image) error {
 		}
 	}
 	return nil
+}
+
+// injectAgent delivers the skiff-agent image (Options.Agent) into the pods
+// that run an image with sync rules, so that dev mode can sync into
+// containers that have no tar.
+func (r *Runner) injectAgent(ms []render.Manifest, images []render.Image) error {
+	if r.opts.Agent == "" {
+		return nil
+	}
+	synced := r.syncedImages()
+	refs := map[string]bool{}
+	for _, im := range images {
+		if synced[im.Name] {
+			refs[im.Ref] = true
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	_, err := deliver.Inject(ms, r.opts.Agent, func(image string) bool { return refs[image] })
+	return err
 }
 
 // ApplyRendered applies manifests rendered earlier (skiff render -o):
@@ -56,6 +81,7 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	fmt.Fprintln(r.opts.ErrOut, "Starting deploy...")
 	start := time.Now()
 	r.deployedAt = start
+	r.touched = true
 	applied, err := d.Apply(ctx, ms)
 	if err != nil {
 		return err
@@ -111,6 +137,7 @@ func (r *Runner) deployDocker(ctx context.Context, images []render.Image) error 
 		return err
 	}
 	defer closeClient()
+	r.touched = true
 	var dimages []dockerdeploy.Image
 	for _, im := range images {
 		dimages = append(dimages, dockerdeploy.Image{Name: im.Name, Ref: im.Ref})
@@ -150,7 +177,7 @@ func (r *Runner) dockerDeployer() (*dockerdeploy.Deployer, func(), error) {
 // Delete removes everything the project deployed: the objects recorded on
 // the cluster and the docker deployer's containers.
 func (r *Runner) Delete(ctx context.Context) error {
-	if r.hasManifests() {
+	if r.HasManifests() {
 		d, err := r.deployer()
 		if err != nil {
 			return err

@@ -53,29 +53,51 @@ func (r *Runner) Observing() bool { return r.opts.Tail || len(r.opts.PortForward
 // Observe streams the deployed containers' logs (with Tail) and forwards
 // the ports the modes ask for, until ctx ends.
 func (r *Runner) Observe(ctx context.Context) error {
+	stop, err := r.StartObserving(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	<-ctx.Done()
+	return nil
+}
+
+// StartObserving starts what Observe does and returns at once; the log
+// streams and forwards run until ctx ends or stop is called, and they
+// follow the pods of later deploys. stop waits until they have stopped.
+func (r *Runner) StartObserving(ctx context.Context) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if r.hasManifests() && len(r.applied) > 0 {
-		stop, err := r.observeCluster(ctx)
-		if err != nil {
-			return err
+	var stops []func()
+	stop = func() {
+		cancel()
+		for _, s := range slices.Backward(stops) {
+			s()
 		}
-		defer stop()
+	}
+	if r.HasManifests() && len(r.applied) > 0 {
+		s, err := r.observeCluster(ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		stops = append(stops, s)
 	}
 	if len(r.dockerConfigs()) > 0 && r.opts.Tail {
 		d, closeClient, err := r.dockerDeployer()
 		if err != nil {
-			return err
+			stop()
+			return nil, err
 		}
-		defer closeClient()
+		done := make(chan struct{})
+		stops = append(stops, func() { <-done; closeClient() })
 		go func() {
+			defer close(done)
 			if err := d.Logs(ctx, r.opts.Out, r.opts.Color); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(r.opts.ErrOut, "WARN: streaming container logs: %v\n", err)
 			}
 		}()
 	}
-	<-ctx.Done()
-	return nil
+	return stop, nil
 }
 
 // observeCluster starts log streams and port-forwards on the cluster and
@@ -123,7 +145,15 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 	if slices.Contains(r.opts.PortForward, ForwardServices) {
 		forwards = append(forwards, kube.ServiceForwards(r.applied)...)
 	}
+	seen := map[kube.Forward]bool{}
 	for _, fw := range forwards {
+		// user and services may name the same service port; forward it
+		// once, as the user's entry says.
+		key := kube.Forward{Type: fw.Type, Name: fw.Name, Namespace: fw.Namespace, Port: fw.Port}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		if _, err := f.Add(ctx, fw); err != nil {
 			stop()
 			return nil, err

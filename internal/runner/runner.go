@@ -47,6 +47,10 @@ type Options struct {
 	Color bool
 	// Log receives warnings; nil discards them.
 	Log *log.Logger
+	// Agent is the skiff-agent image dev mode delivers into the pods of
+	// the artifacts with sync rules (see deliver.Inject); "" delivers
+	// nothing.
+	Agent string
 }
 
 // Runner renders, deploys, checks, observes and deletes one project.
@@ -62,6 +66,9 @@ type Runner struct {
 	applied []*unstructured.Unstructured
 	// deployedAt is when the last deploy started; logs start there.
 	deployedAt time.Time
+	// touched says a deploy has begun to change the cluster or the
+	// docker daemon, so there may be something to delete.
+	touched bool
 }
 
 // New returns a Runner for opts.Project.
@@ -163,8 +170,21 @@ func (r *Runner) renderOptions(images []render.Image) render.Options {
 	}
 }
 
-// hasManifests reports whether any config renders Kubernetes manifests.
-func (r *Runner) hasManifests() bool {
+// syncedImages are the image names of the artifacts whose changes dev
+// mode syncs: those with manual or infer sync rules.
+func (r *Runner) syncedImages() map[string]bool {
+	out := map[string]bool{}
+	for _, a := range r.opts.Project.Artifacts() {
+		if s := a.Sync; s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0) {
+			out[a.ImageName] = true
+		}
+	}
+	return out
+}
+
+// HasManifests reports whether any config renders Kubernetes manifests,
+// which the runner deploys to the cluster.
+func (r *Runner) HasManifests() bool {
 	for _, c := range r.opts.Project.Configs {
 		m := c.Render
 		if len(m.RawK8s) > 0 || m.Kustomize != nil || m.Helm != nil || c.Deploy.HelmDeploy != nil {
@@ -205,6 +225,17 @@ func (r *Runner) statusCheck() (enabled bool, deadline time.Duration, tolerate b
 	}
 	return enabled, deadline, tolerate
 }
+
+// ID is the project's name on the cluster and the docker daemon (see
+// ProjectID).
+func (r *Runner) ID() string { return r.id }
+
+// Touched reports whether a deploy has begun to change the cluster or the
+// docker daemon: whether there may be something to delete.
+func (r *Runner) Touched() bool { return r.touched }
+
+// SetAgent sets Options.Agent: the skiff-agent image dev mode delivers.
+func (r *Runner) SetAgent(ref string) { r.opts.Agent = ref }
 
 // Applied returns the objects the last deploy applied.
 func (r *Runner) Applied() []*unstructured.Unstructured { return r.applied }

@@ -209,3 +209,12 @@ func sortedKeys(m map[string]struct{}) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Dockerignore returns the .dockerignore patterns BuildKit applies to the
+// context ws of the Dockerfile dockerfile (an absolute path): those of
+// <Dockerfile>.dockerignore, else of ws/.dockerignore, else none. The dev
+// loop leaves the files they exclude unwatched.
+func Dockerignore(ws, dockerfile string) ([]string, error) {
+	_, patterns, err := readDockerignore(ws, dockerfile)
+	return patterns, err
+}

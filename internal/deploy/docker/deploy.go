@@ -436,3 +436,29 @@ func specDigest(imageID, netName, alias string, fwds []forward) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// Running is one running container of the project.
+type Running struct {
+	// ID is the container's id; Name its name without the leading slash.
+	ID, Name string
+}
+
+// Containers returns the project's running containers of the image named
+// image (as deploy.docker.images lists it), for dev mode to sync files
+// into.
+func (d *Deployer) Containers(ctx context.Context, image string) ([]Running, error) {
+	if err := d.checkProject(); err != nil {
+		return nil, err
+	}
+	items, err := d.list(ctx, imageLabel+"="+image)
+	if err != nil {
+		return nil, err
+	}
+	var out []Running
+	for _, c := range items {
+		if c.State == container.StateRunning {
+			out = append(out, Running{ID: c.ID, Name: summaryName(c)})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,322 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/runner"
+	"skiff.dev/skiff/internal/sync/deliver"
+	"skiff.dev/skiff/internal/watch"
+)
+
+// DevOptions are the flags of `skiff dev` beyond those of run.
+type DevOptions struct {
+	Trigger                         string
+	PollInterval                    int // milliseconds, as Skaffold's flag
+	AutoBuild, AutoSync, AutoDeploy bool
+	Cleanup                         bool
+}
+
+// cleanupTimeout bounds the deletion of what dev deployed after Ctrl-C.
+const cleanupTimeout = 2 * time.Minute
+
+func (a *app) newDevCmd() *cobra.Command {
+	bopts := &BuildOptions{}
+	dopts := &DeployOptions{}
+	vopts := &DevOptions{}
+	var push bool
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the application, then sync or rebuild and redeploy it on every change until Ctrl-C",
+		Long: `Build and deploy as skiff run does, stream the logs, then watch the sources.
+A change that an artifact's sync rules cover is copied into every running
+container of the artifact (through tar where the image has it, through
+skiff-agent where it does not; deletions too). Any other change to an
+artifact's files rebuilds it and the artifacts that require it, then
+redeploys; a changed manifest redeploys; a changed skaffold.yaml reloads the
+configuration. A failed build or deploy is reported and the previous version
+keeps running. Ctrl-C deletes what dev deployed (--cleanup) and exits; a
+second Ctrl-C exits at once.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("push") {
+				bopts.Push = &push
+			}
+			switch vopts.Trigger {
+			case watch.Notify, watch.Polling, watch.Manual:
+			default:
+				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
+			}
+			if vopts.PollInterval <= 0 {
+				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
+			}
+			return a.runDev(cmd, bopts, dopts, vopts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&bopts.Images, "build-image", "b", nil, "only build these images (and the images they require)")
+	f.BoolVar(&push, "push", false, "push the images to their registry (default: decided by the config and the cluster)")
+	f.BoolVar(&bopts.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
+	f.StringVar(&bopts.CacheFile, "cache-file", "", "the build cache file (default ~/.skiff/cache)")
+	f.StringSliceVar(&bopts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
+	f.StringSliceVar(&bopts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
+	deployFlags(f, dopts)
+	f.Lookup("tail").DefValue = "true"
+	dopts.Tail = true
+	f.StringVar(&vopts.Trigger, "trigger", watch.Notify, "how changes are noticed: notify (file system events), polling, or manual (press Enter)")
+	f.IntVarP(&vopts.PollInterval, "watch-poll-interval", "i", 1000, "milliseconds between two looks at the files with --trigger=polling")
+	f.BoolVar(&vopts.AutoBuild, "auto-build", true, "rebuild on changes; when false, press Enter to rebuild")
+	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
+	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
+	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what dev deployed when it exits")
+	return cmd
+}
+
+func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptions, vopts *DevOptions) (err error) {
+	ctx := cmd.Context()
+	var deployed []*runner.Runner
+	defer func() {
+		deployed = slices.DeleteFunc(deployed, func(r *runner.Runner) bool { return !r.Touched() })
+		if vopts.Cleanup && len(deployed) > 0 {
+			if cerr := a.cleanup(deployed); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
+	}()
+	manual := a.enterPresses(ctx, vopts)
+	retry := false
+	for {
+		p, err := a.loadConfig("dev")
+		if err != nil {
+			if !retry || ctx.Err() != nil {
+				return err
+			}
+			fmt.Fprintf(a.streams.ErrOut, "ERROR: %v\nThe previous configuration keeps running; fix the file and save it again.\n", err)
+			if err := a.waitForConfigChange(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			continue
+		}
+		r, err := a.newRunner(cmd, p, dopts)
+		if err != nil {
+			if !retry {
+				return err
+			}
+			fmt.Fprintf(a.streams.ErrOut, "ERROR: %v\n", err)
+			if err := a.waitForConfigChange(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			continue
+		}
+		r.SetAgent(a.deliverAgent(ctx, p, r.HasManifests(), bopts))
+		if !slices.ContainsFunc(deployed, func(d *runner.Runner) bool { return d.ID() == r.ID() }) {
+			deployed = append(deployed, r)
+		}
+		if !retry {
+			fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
+		}
+		err = r.Dev(ctx, runner.DevOptions{
+			Build: func(ctx context.Context, names []string) ([]render.Image, error) {
+				o := *bopts
+				if names != nil {
+					o.Images = names
+				}
+				results, err := a.buildProject(ctx, p, &o)
+				return images(results), err
+			},
+			Trigger:      vopts.Trigger,
+			PollInterval: time.Duration(vopts.PollInterval) * time.Millisecond,
+			AutoBuild:    vopts.AutoBuild,
+			AutoSync:     vopts.AutoSync,
+			AutoDeploy:   vopts.AutoDeploy,
+			Manual:       manual,
+			AgentBinary:  a.agentBinary(),
+			Retry:        retry,
+		})
+		if errors.Is(err, runner.ErrConfigChanged) && ctx.Err() == nil {
+			retry = true
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+}
+
+// cleanup deletes what the dev runners deployed, with a context of its
+// own: the command's has ended with Ctrl-C. A second Ctrl-C ends the
+// process (see cmd/skiff).
+func (a *app) cleanup(deployed []*runner.Runner) error {
+	fmt.Fprintln(a.streams.ErrOut, "Cleaning up... (press Ctrl+C again to exit at once)")
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	var errs []error
+	for _, r := range deployed {
+		if err := r.Delete(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cleaning up: %w", err))
+		}
+	}
+	if len(errs) == 0 {
+		fmt.Fprintln(a.streams.ErrOut, "Cleanup complete")
+	}
+	return errors.Join(errs...)
+}
+
+// enterPresses returns a channel that receives a value for every line
+// read from stdin, when a flag makes dev wait for Enter; nil otherwise.
+func (a *app) enterPresses(ctx context.Context, vopts *DevOptions) <-chan struct{} {
+	if vopts.Trigger != watch.Manual && vopts.AutoBuild && vopts.AutoSync && vopts.AutoDeploy {
+		return nil
+	}
+	if vopts.Trigger == watch.Manual {
+		fmt.Fprintln(a.streams.ErrOut, "Press Enter to act on the changes made since the last time (--trigger=manual)")
+	}
+	ch := make(chan struct{})
+	go func() {
+		s := bufio.NewScanner(a.streams.In)
+		for s.Scan() {
+			select {
+			case ch <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// waitForConfigChange waits until the config file is written again; it
+// returns ctx's error when ctx ends first.
+func (a *app) waitForConfigChange(ctx context.Context) error {
+	file, err := config.ResolveFile(a.global.filename)
+	if err != nil {
+		return err
+	}
+	file, err = filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(file)
+	w, err := watch.New([]string{dir}, watch.Options{Ignore: func(p string, isDir bool) bool {
+		return p != file && p != dir
+	}})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := false
+	err = w.Run(wctx, func(watch.Batch) {
+		changed = true
+		cancel()
+	})
+	switch {
+	case changed:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
+}
+
+// getenv reads a variable of the environment skiff runs in.
+func (a *app) getenv(key string) string {
+	for _, kv := range slices.Backward(a.environ) {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// agentBinary is the skiff-agent binary ($SKIFF_AGENT, else next to
+// skiff), or "" when there is none.
+func (a *app) agentBinary() string {
+	bin, err := deliver.FindBinary(a.getenv(deliver.EnvBinary))
+	if err != nil {
+		return ""
+	}
+	return bin
+}
+
+// deliverAgent puts the skiff-agent image where the cluster pulls from
+// (the registry images are pushed to, or the local daemon) when an
+// artifact has sync rules and the project deploys to a cluster, and
+// returns its reference; "" means pods get no agent, and files sync only
+// into images that have tar. What goes wrong is a warning: sync through
+// tar still works.
+func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToCluster bool, bopts *BuildOptions) string {
+	var synced string
+	for _, art := range p.Artifacts() {
+		if s := art.Sync; s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0) {
+			synced = art.ImageName
+			break
+		}
+	}
+	if synced == "" || !deploysToCluster {
+		return ""
+	}
+	warn := func(err error) string {
+		a.log.Warnf("%v; files will sync only into containers that have tar", err)
+		return ""
+	}
+	bin, err := deliver.FindBinary(a.getenv(deliver.EnvBinary))
+	if err != nil {
+		return warn(err)
+	}
+	img, err := deliver.Image(bin)
+	if err != nil {
+		return warn(err)
+	}
+	push, defaultRepo := a.buildTarget(ctx, p, bopts)
+	if !push {
+		cli, err := docker.NewClient()
+		if err != nil {
+			return warn(err)
+		}
+		defer cli.Close()
+		d, err := img.Digest()
+		if err != nil {
+			return warn(err)
+		}
+		ref := deliver.BinaryName + ":" + d.Hex[:16]
+		if _, err := image.Load(ctx, cli, ref, img); err != nil {
+			return warn(fmt.Errorf("loading the skiff-agent image: %w", err))
+		}
+		return ref
+	}
+	named, err := image.DefaultRepo{Repo: defaultRepo}.Apply(synced)
+	if err != nil {
+		return warn(err)
+	}
+	repo := deliver.BinaryName
+	if i := strings.LastIndex(named, "/"); i >= 0 {
+		repo = path.Join(named[:i], deliver.BinaryName)
+	}
+	ref, _, err := deliver.Push(ctx, image.NewRegistry(insecureRegistries(p, bopts.Insecure)), repo, img)
+	if err != nil {
+		return warn(err)
+	}
+	return ref
+}
