@@ -150,7 +150,11 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			AutoDeploy:   vopts.AutoDeploy,
 			Manual:       manual,
 			AgentBinary:  a.agentBinary(),
-			Retry:        retry,
+			CheckConfig: func() error {
+				_, err := a.loadConfig("dev")
+				return err
+			},
+			Retry: retry,
 		})
 		if errors.Is(err, runner.ErrConfigChanged) && ctx.Err() == nil {
 			retry = true

@@ -318,6 +318,14 @@ func (t *LogTailer) stream(ctx context.Context, s *containerStream, pod *corev1.
 		if ctx.Err() != nil {
 			return
 		}
+		if apierrors.IsNotFound(err) {
+			// The pod may have been deleted, as a rollout or a Ctrl-C
+			// cleanup deletes pods: then its log is over, with nothing
+			// to warn about.
+			if pod = t.settle(ctx, s, false); pod == nil {
+				return
+			}
+		}
 		if err != nil {
 			failures++
 			if state != instanceRunning && failures == 5 {

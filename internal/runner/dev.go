@@ -43,6 +43,10 @@ type DevOptions struct {
 	// AgentBinary is the skiff-agent binary, which dev copies into a
 	// docker deployer's container that has no tar; "" when there is none.
 	AgentBinary string
+	// CheckConfig loads the changed configuration: when it fails, the
+	// error is reported and the loop goes on with the configuration it
+	// has; when it succeeds, Dev returns ErrConfigChanged.
+	CheckConfig func() error
 	// Retry keeps the loop going when the first build or deploy fails
 	// (after a reload); without it Dev returns the failure.
 	Retry bool
@@ -147,7 +151,15 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		case b := <-batches:
 			if d.reloads(b) {
 				d.printf("%s changed: reloading the configuration\n", strings.Join(d.changedConfigs(b), ", "))
-				return ErrConfigChanged
+				if opts.CheckConfig == nil {
+					return ErrConfigChanged
+				}
+				err := opts.CheckConfig()
+				if err == nil {
+					return ErrConfigChanged
+				}
+				d.printf("ERROR: %v\nThe previous configuration keeps running; fix the file and save it again.\n", err)
+				b = d.withoutConfigs(b)
 			}
 			d.iterate(ctx, b)
 		case <-opts.Manual:
@@ -389,6 +401,14 @@ func dependents(arts []*schema.Artifact, names map[string]bool) map[string]bool 
 
 // reloads reports whether b changes a config file.
 func (d *dev) reloads(b watch.Batch) bool { return len(d.changedConfigs(b)) > 0 }
+
+// withoutConfigs is b without the config files.
+func (d *dev) withoutConfigs(b watch.Batch) watch.Batch {
+	keep := func(p string) bool { return d.in.configs[p] }
+	b.Changed = slices.DeleteFunc(slices.Clone(b.Changed), keep)
+	b.Removed = slices.DeleteFunc(slices.Clone(b.Removed), keep)
+	return b
+}
 
 func (d *dev) changedConfigs(b watch.Batch) []string {
 	var out []string
