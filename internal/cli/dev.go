@@ -99,26 +99,13 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 	manual := a.enterPresses(ctx, vopts)
 	retry := false
 	for {
-		p, err := a.loadConfig("dev")
+		p, r, err := a.devProject(cmd, dopts)
 		if err != nil {
 			if !retry || ctx.Err() != nil {
 				return err
 			}
-			fmt.Fprintf(a.streams.ErrOut, "ERROR: %v\nThe previous configuration keeps running; fix the file and save it again.\n", err)
-			if err := a.waitForConfigChange(ctx); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			continue
-		}
-		r, err := a.newRunner(cmd, p, dopts)
-		if err != nil {
-			if !retry {
-				return err
-			}
-			fmt.Fprintf(a.streams.ErrOut, "ERROR: %v\n", err)
+			// The file changed again since the session checked it.
+			fmt.Fprintf(a.streams.ErrOut, "ERROR: %v\nFix the file and save it again.\n", err)
 			if err := a.waitForConfigChange(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -151,7 +138,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			Manual:       manual,
 			AgentBinary:  a.agentBinary(),
 			CheckConfig: func() error {
-				_, err := a.loadConfig("dev")
+				_, _, err := a.devProject(cmd, dopts)
 				return err
 			},
 			Retry: retry,
@@ -165,6 +152,19 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 		}
 		return err
 	}
+}
+
+// devProject loads the project and checks that skiff can deploy it.
+func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*config.Project, *runner.Runner, error) {
+	p, err := a.loadConfig("dev")
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := a.newRunner(cmd, p, dopts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, r, nil
 }
 
 // cleanup deletes what the dev runners deployed, with a context of its
