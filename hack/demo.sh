@@ -53,6 +53,44 @@ stop_run
 trap - EXIT
 rm -f "$log"
 
+step "skiff dev on a copy of examples/sync: sync a file into a FROM scratch image, rebuild on a Go change"
+devdir=$(mktemp -d)
+cp -r examples/sync/. "$devdir"
+devlog=$(mktemp)
+(cd "$devdir" && exec "$OLDPWD/$skiff" dev --port-forward) 2> >(tee "$devlog" >&2) &
+dev=$!
+stop_dev() { kill -INT "$dev" 2>/dev/null || true; wait "$dev" 2>/dev/null || true; }
+trap stop_dev EXIT
+# wait_log PATTERN: wait until skiff dev prints PATTERN (a grep -E regexp).
+wait_log() {
+	for _ in $(seq 600); do
+		grep -Eq "$1" "$devlog" && return 0
+		kill -0 "$dev" 2>/dev/null || { echo "skiff dev ended before printing '$1'" >&2; exit 1; }
+		sleep 0.5
+	done
+	echo "skiff dev did not print '$1' within 5 minutes" >&2
+	exit 1
+}
+wait_log 'Watching for changes'
+url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$devlog" | head -n1)
+curl -fsS "$url/" | grep h1
+curl -fsS "$url/version"
+
+step "Edit kodata/index.html: skiff dev syncs it into both replicas (no tar in the image: skiff-agent)"
+sed -i 's#<h1>.*</h1>#<h1>Edited while skiff dev runs</h1>#' "$devdir/kodata/index.html"
+wait_log '^Synced '
+curl -fsS "$url/" | grep h1
+
+step "Edit main.go: skiff dev rebuilds and rolls out"
+sed -i 's/const version = "v1"/const version = "v2"/' "$devdir/main.go"
+wait_log '^Rebuilt '
+curl -fsS "$url/version"
+
+step "Ctrl-C: skiff dev deletes what it deployed"
+stop_dev
+trap - EXIT
+rm -rf "$devdir" "$devlog"
+
 cat <<'MSG'
 
 examples/hello is running on the local cluster (kube context skiff-local):

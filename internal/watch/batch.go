@@ -25,20 +25,37 @@ type Batch struct {
 // Empty reports whether b has no changes.
 func (b Batch) Empty() bool { return len(b.Changed) == 0 && len(b.Removed) == 0 }
 
-// changes is the set of paths changed since the last batch; the value says
-// whether the path was known to be a directory, which matters for the
-// ignore predicate once it is gone.
-type changes map[string]bool
+// changes is the set of paths changed since the last batch.
+type changes map[string]pathChange
 
-// add records a change to path.
-func (c changes) add(path string, dir bool) { c[path] = c[path] || dir }
+// pathChange is what is known of one changed path.
+type pathChange struct {
+	// dir says the path was known to be a directory, which matters for
+	// the ignore predicate once it is gone.
+	dir bool
+	// created says the path's first event since the last batch was its
+	// creation: it did not exist then, so if it is gone again by the
+	// batch (an editor's or sed's temporary file), nothing changed.
+	created bool
+}
+
+// add records a change to path; created says the change is its creation.
+func (c changes) add(path string, dir, created bool) {
+	pc, seen := c[path]
+	if !seen {
+		pc.created = created
+	}
+	pc.dir = pc.dir || dir
+	c[path] = pc
+}
 
 // batch looks at each changed path once, as it is now, so the final state
-// wins: created then removed is removed; removed then created is changed.
-// It empties c.
+// wins: removed then created is changed; existing, then removed (and maybe
+// created and removed again) is removed; created then removed is no
+// change at all. It empties c.
 func (c changes) batch(ignored func(path string, dir bool) bool) Batch {
 	var b Batch
-	for p, wasDir := range c {
+	for p, pc := range c {
 		fi, err := os.Lstat(p)
 		switch {
 		case err == nil && fi.IsDir():
@@ -48,7 +65,7 @@ func (c changes) batch(ignored func(path string, dir bool) bool) Batch {
 				b.Changed = append(b.Changed, p)
 			}
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
-			if !ignored(p, wasDir) {
+			if !pc.created && !ignored(p, pc.dir) {
 				b.Removed = append(b.Removed, p)
 			}
 		default:

@@ -16,15 +16,20 @@ func TestChangesBatch(t *testing.T) {
 		exists  map[string]string // files to create before the batch; "/" suffix: a directory
 		changed []string          // paths noted
 		dirs    []string          // paths noted as directories
+		created []string          // paths noted as created
 		want    Batch
 	}{
-		{"created then removed is removed", nil, []string{"a"}, nil, Batch{Removed: []string{"a"}}},
-		{"removed then re-created is changed", map[string]string{"a": "x"}, []string{"a", "a"}, nil, Batch{Changed: []string{"a"}}},
-		{"directories are not changes", map[string]string{"d/": "", "d/f": "x"}, []string{"d", "d/f"}, nil, Batch{Changed: []string{"d/f"}}},
-		{"a removed directory is listed", nil, nil, []string{"d"}, Batch{Removed: []string{"d"}}},
-		{"a file under a path that became a file is removed", map[string]string{"p": "x"}, []string{"p/f"}, nil, Batch{Removed: []string{"p/f"}}},
-		{"ignored paths are left out", map[string]string{"keep": "x", "skip.log": "x"}, []string{"keep", "skip.log", "gone.log", ".git"}, nil, Batch{Changed: []string{"keep"}}},
-		{"sorted", map[string]string{"b": "", "a": "", "c/a": ""}, []string{"c/a", "b", "a"}, nil, Batch{Changed: []string{"a", "b", "c/a"}}},
+		{"changed then removed is removed", nil, []string{"a"}, nil, nil, Batch{Removed: []string{"a"}}},
+		{"created then removed is nothing", nil, nil, nil, []string{"tmp"}, Batch{}},
+		{"created, then changed, then removed is nothing", nil, nil, nil, []string{"tmp", "tmp"}, Batch{}},
+		{"created and still there is changed", map[string]string{"a": "x"}, nil, nil, []string{"a"}, Batch{Changed: []string{"a"}}},
+		{"removed, then created, then removed again is removed", nil, []string{"a"}, nil, []string{"a"}, Batch{Removed: []string{"a"}}},
+		{"removed then re-created is changed", map[string]string{"a": "x"}, []string{"a", "a"}, nil, nil, Batch{Changed: []string{"a"}}},
+		{"directories are not changes", map[string]string{"d/": "", "d/f": "x"}, []string{"d", "d/f"}, nil, nil, Batch{Changed: []string{"d/f"}}},
+		{"a removed directory is listed", nil, nil, []string{"d"}, nil, Batch{Removed: []string{"d"}}},
+		{"a file under a path that became a file is removed", map[string]string{"p": "x"}, []string{"p/f"}, nil, nil, Batch{Removed: []string{"p/f"}}},
+		{"ignored paths are left out", map[string]string{"keep": "x", "skip.log": "x"}, []string{"keep", "skip.log", "gone.log", ".git"}, nil, nil, Batch{Changed: []string{"keep"}}},
+		{"sorted", map[string]string{"b": "", "a": "", "c/a": ""}, []string{"c/a", "b", "a"}, nil, nil, Batch{Changed: []string{"a", "b", "c/a"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,10 +45,13 @@ func TestChangesBatch(t *testing.T) {
 			}
 			c := changes{}
 			for _, p := range tt.changed {
-				c.add(filepath.Join(dir, p), false)
+				c.add(filepath.Join(dir, p), false, false)
 			}
 			for _, p := range tt.dirs {
-				c.add(filepath.Join(dir, p), true)
+				c.add(filepath.Join(dir, p), true, false)
+			}
+			for _, p := range tt.created {
+				c.add(filepath.Join(dir, p), false, true)
 			}
 			ignoredDir := map[string]bool{}
 			b := c.batch(func(p string, d bool) bool {

@@ -21,7 +21,7 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 		return nil
 	}
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-		w.note(p, w.forget(p))
+		w.note(p, w.forget(p), false)
 		return nil
 	}
 	if ev.Has(fsnotify.Create) {
@@ -29,24 +29,24 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 			if w.ignored(p, true) {
 				return nil
 			}
-			return w.addTree(p, w.changes)
+			return w.addTree(p, true, true)
 		}
 	}
-	w.note(p, false)
+	w.note(p, false, ev.Has(fsnotify.Create))
 	return nil
 }
 
 // addTree watches root and every directory under it that is not ignored.
 // With report set, it records every path it finds as changed.
-func (w *Watcher) addTree(root string, report changes) error {
+func (w *Watcher) addTree(root string, report, created bool) error {
 	return w.walk(root, func(p string, d fs.DirEntry) error {
 		if d.IsDir() {
 			if err := w.watchDir(p); err != nil {
 				return err
 			}
 		}
-		if report != nil {
-			w.note(p, d.IsDir())
+		if report {
+			w.note(p, d.IsDir(), created)
 		}
 		return nil
 	})
@@ -101,7 +101,7 @@ func (w *Watcher) recover(err error) error {
 	roots := append([]string(nil), w.roots...)
 	w.mu.Unlock()
 	for _, r := range roots {
-		if err := w.addTree(r, w.changes); err != nil {
+		if err := w.addTree(r, true, false); err != nil {
 			return err
 		}
 	}

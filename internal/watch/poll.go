@@ -36,12 +36,12 @@ func (w *Watcher) poll() error {
 	}
 	for p, s := range now {
 		if old, ok := w.files[p]; !ok || old != s && !s.mode.IsDir() {
-			w.note(p, s.mode.IsDir())
+			w.note(p, s.mode.IsDir(), !ok)
 		}
 	}
 	for p, s := range w.files {
 		if _, ok := now[p]; !ok {
-			w.note(p, s.mode.IsDir())
+			w.note(p, s.mode.IsDir(), false)
 		}
 	}
 	w.files = now

@@ -147,7 +147,7 @@ func (w *Watcher) Add(root string) error {
 	w.mu.Lock()
 	w.roots = append(w.roots, abs)
 	w.mu.Unlock()
-	return w.addTree(abs, nil)
+	return w.addTree(abs, false, false)
 }
 
 // Trigger asks for the collected changes to be delivered now, without
@@ -289,9 +289,9 @@ func (w *Watcher) Run(ctx context.Context, each func(Batch)) error {
 	}
 }
 
-// note records a change to path.
-func (w *Watcher) note(path string, dir bool) {
-	w.changes.add(path, dir)
+// note records a change to path; created says the change is its creation.
+func (w *Watcher) note(path string, dir, created bool) {
+	w.changes.add(path, dir, created)
 	w.debounce.event(time.Now())
 }
 

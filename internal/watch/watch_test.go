@@ -190,6 +190,14 @@ func TestWatcher(t *testing.T) {
 		act:   func(t *testing.T, h *harness) { must(t, os.Rename(h.path("a.txt"), h.path("b.txt"))) },
 		want:  Batch{Changed: []string{"b.txt"}, Removed: []string{"a.txt"}},
 	}, {
+		name:  "save through a temporary file, as sed -i and editors do",
+		setup: map[string]string{"a.txt": "a"},
+		act: func(t *testing.T, h *harness) {
+			write(t, h.path(".a.txt.tmp"), "edited")
+			must(t, os.Rename(h.path(".a.txt.tmp"), h.path("a.txt")))
+		},
+		want: Batch{Changed: []string{"a.txt"}},
+	}, {
 		name:  "rename a directory",
 		setup: map[string]string{"old/sub/f.txt": "f"},
 		act: func(t *testing.T, h *harness) {
