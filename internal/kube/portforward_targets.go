@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -266,10 +267,27 @@ func readyEndpoints(pods []*corev1.Pod, selector labels.Selector, portOf func(*c
 	return eps, strings.Join(why, ", ")
 }
 
-// sortEndpoints orders eps: pods with an open connection first, then the
-// newest, which a rollout keeps, then by name.
+// sortEndpoints orders eps: pods of the newest revision first (the pod
+// template hash of a Deployment's ReplicaSet, or a StatefulSet's or
+// DaemonSet's revision, of the newest pod), so that a connection made
+// after a rollout's new pod is ready reaches the new version although old
+// pods are still ready; then pods with an open connection, which spare the
+// cost of a new one; then the newest; then by name.
 func sortEndpoints(eps []endpoint, open map[types.UID]bool) {
+	var newest *corev1.Pod
+	for _, ep := range eps {
+		if newest == nil || ep.pod.CreationTimestamp.After(newest.CreationTimestamp.Time) {
+			newest = ep.pod
+		}
+	}
+	current := func(p *corev1.Pod) bool { return newest == nil || revision(p) == revision(newest) }
 	slices.SortStableFunc(eps, func(a, b endpoint) int {
+		if ca, cb := current(a.pod), current(b.pod); ca != cb {
+			if ca {
+				return -1
+			}
+			return 1
+		}
 		if oa, ob := open[a.pod.UID], open[b.pod.UID]; oa != ob {
 			if oa {
 				return -1
@@ -281,6 +299,15 @@ func sortEndpoints(eps []endpoint, open map[types.UID]bool) {
 		}
 		return cmp.Compare(a.pod.Name, b.pod.Name)
 	})
+}
+
+// revision names the template a pod was made from: the label its
+// controller sets for that, or "" for a pod without one.
+func revision(p *corev1.Pod) string {
+	if h, ok := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; ok {
+		return "deployment/" + h
+	}
+	return p.Labels[appsv1.ControllerRevisionHashLabelKey]
 }
 
 // nsCache is what a Forwarder knows of one namespace's pods (and

@@ -165,6 +165,27 @@ func TestSortEndpointsPrefersOpenThenNewest(t *testing.T) {
 	}
 }
 
+func TestSortEndpointsPrefersTheNewestRevision(t *testing.T) {
+	t.Parallel()
+	pod := func(name, hash string, age time.Duration) *corev1.Pod {
+		p := webPod(name, 1, true, age)
+		p.Labels = map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: hash}
+		return p
+	}
+	// A rollout's first new pod is ready; the old one still has the
+	// forward's open connection.
+	oldA, oldB, newA := pod("old-a", "v1", time.Hour), pod("old-b", "v1", time.Hour), pod("new-a", "v2", 0)
+	eps := []endpoint{{pod: oldA}, {pod: oldB}, {pod: newA}}
+	sortEndpoints(eps, map[types.UID]bool{oldA.UID: true})
+	var got []string
+	for _, ep := range eps {
+		got = append(got, ep.pod.Name)
+	}
+	if want := []string{"new-a", "old-a", "old-b"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
+
 func TestServiceForwards(t *testing.T) {
 	t.Parallel()
 	toUnstructured := func(o runtime.Object, kind string) *unstructured.Unstructured {
