@@ -236,6 +236,9 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 		names = slices.Compact(names)
 		start := time.Now()
 		images, err := d.opts.Build(ctx, names)
+		if ctx.Err() != nil {
+			return // Ctrl-C: the caller cleans up
+		}
 		if err != nil {
 			for _, n := range names {
 				d.stale[n] = true
@@ -252,6 +255,9 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 		}
 		start = time.Now()
 		if err := d.deploy(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			d.printf("Rebuilt %s in %s; the deploy failed: %v\nWatching for changes...\n", strings.Join(names, ", "), output.Duration(built), err)
 			return
 		}
@@ -265,6 +271,9 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 	}
 	start := time.Now()
 	if err := d.deploy(ctx); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
 		d.printf("Deploy failed: %v\nWatching for changes...\n", err)
 		return
 	}
@@ -280,6 +289,9 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	start := time.Now()
 	rep, err := d.syncer.Sync(ctx, render.Image{Name: name, Ref: ref}, ops)
 	took := output.Duration(time.Since(start))
+	if ctx.Err() != nil {
+		return
+	}
 	if err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), "permission denied") {
