@@ -346,8 +346,9 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 		if d.in.manifest(path, false) {
 			redeploy = true
 		}
+		dir := removed && slices.Contains(b.RemovedDirs, path)
 		for _, a := range d.in.artifacts {
-			if !a.owns(path, false) && !(removed && a.owns(path, true)) {
+			if !a.owns(path, dir) {
 				continue
 			}
 			c := per[a.art.ImageName]

@@ -38,7 +38,9 @@ type manifestInput struct {
 type artifactInput struct {
 	art *schema.Artifact
 	ws  string // absolute context directory
-	// file is a source outside ws (a Dockerfile elsewhere), or "".
+	// file is the Dockerfile, a source even where the context's
+	// .dockerignore excludes it or outside the context; "" for builders
+	// without one.
 	file string
 	// paths are doublestar globs relative to ws that sources match; nil
 	// means every file of ws.
@@ -133,9 +135,7 @@ func newArtifactInput(a *schema.Artifact) (*artifactInput, error) {
 			p = "Dockerfile"
 		}
 		p = absIn(ws, p)
-		if rel, err := filepath.Rel(ws, p); err != nil || !filepath.IsLocal(rel) {
-			ai.file = p
-		}
+		ai.file = p
 		patterns, err := deps.Dockerignore(ws, p)
 		if err != nil {
 			return fmt.Errorf("artifact %q: %w", a.ImageName, err)
@@ -177,6 +177,7 @@ func newArtifactInput(a *schema.Artifact) (*artifactInput, error) {
 			}
 		}
 	}
+	ai.paths = slices.Clone(ai.paths) // rewritten below; the config's stays
 	for i, p := range ai.paths {
 		if p == "." {
 			ai.paths[i] = "**"
@@ -272,7 +273,9 @@ func (in *inputs) watchRoots() []string {
 	out = slices.Compact(out)
 	var roots []string
 	for _, d := range out {
-		if len(roots) == 0 || !within(d, roots[len(roots)-1]) {
+		// Sorted, a tree's root comes before what is inside it, but not
+		// always right before: "a-b" sorts between "a" and "a/c".
+		if !slices.ContainsFunc(roots, func(r string) bool { return within(d, r) }) {
 			roots = append(roots, d)
 		}
 	}

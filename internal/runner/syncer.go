@@ -48,7 +48,7 @@ type syncer struct {
 type syncHistory struct {
 	image render.Image
 	ops   map[string]seqOp // by Dest
-	seq int              // the latest seq in ops
+	seq   int              // the latest seq in ops
 }
 
 type seqOp struct {

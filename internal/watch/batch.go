@@ -20,6 +20,8 @@ type Batch struct {
 	// A removed directory is listed itself; the files that were in it may
 	// or may not be listed too, depending on how it was removed.
 	Removed []string
+	// RemovedDirs lists the paths of Removed that were directories.
+	RemovedDirs []string
 }
 
 // Empty reports whether b has no changes.
@@ -67,6 +69,9 @@ func (c changes) batch(ignored func(path string, dir bool) bool) Batch {
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 			if !pc.created && !ignored(p, pc.dir) {
 				b.Removed = append(b.Removed, p)
+				if pc.dir {
+					b.RemovedDirs = append(b.RemovedDirs, p)
+				}
 			}
 		default:
 			// Exists but cannot be examined (permissions): whoever reads it
@@ -79,6 +84,7 @@ func (c changes) batch(ignored func(path string, dir bool) bool) Batch {
 	clear(c)
 	slices.Sort(b.Changed)
 	slices.Sort(b.Removed)
+	slices.Sort(b.RemovedDirs)
 	return b
 }
 

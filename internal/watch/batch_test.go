@@ -26,7 +26,7 @@ func TestChangesBatch(t *testing.T) {
 		{"removed, then created, then removed again is removed", nil, []string{"a"}, nil, []string{"a"}, Batch{Removed: []string{"a"}}},
 		{"removed then re-created is changed", map[string]string{"a": "x"}, []string{"a", "a"}, nil, nil, Batch{Changed: []string{"a"}}},
 		{"directories are not changes", map[string]string{"d/": "", "d/f": "x"}, []string{"d", "d/f"}, nil, nil, Batch{Changed: []string{"d/f"}}},
-		{"a removed directory is listed", nil, nil, []string{"d"}, nil, Batch{Removed: []string{"d"}}},
+		{"a removed directory is listed", nil, nil, []string{"d"}, nil, Batch{Removed: []string{"d"}, RemovedDirs: []string{"d"}}},
 		{"a file under a path that became a file is removed", map[string]string{"p": "x"}, []string{"p/f"}, nil, nil, Batch{Removed: []string{"p/f"}}},
 		{"ignored paths are left out", map[string]string{"keep": "x", "skip.log": "x"}, []string{"keep", "skip.log", "gone.log", ".git"}, nil, nil, Batch{Changed: []string{"keep"}}},
 		{"sorted", map[string]string{"b": "", "a": "", "c/a": ""}, []string{"c/a", "b", "a"}, nil, nil, Batch{Changed: []string{"a", "b", "c/a"}}},

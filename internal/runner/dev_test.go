@@ -1,0 +1,259 @@
+package runner
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/watch"
+)
+
+func TestDependents(t *testing.T) {
+	t.Parallel()
+	requires := func(name string, deps ...string) *schema.Artifact {
+		a := &schema.Artifact{ImageName: name}
+		for _, d := range deps {
+			a.Dependencies = append(a.Dependencies, &schema.ArtifactDependency{ImageName: d})
+		}
+		return a
+	}
+	// c comes before b, which it requires: the requirement is found
+	// whatever the order.
+	e := requires("e", "d")
+	e.Dependencies = append([]*schema.ArtifactDependency{nil}, e.Dependencies...)
+	arts := []*schema.Artifact{requires("a"), requires("c", "b"), requires("b", "a"), requires("d"), e, requires("f", "x")}
+	for _, tc := range []struct {
+		names, want []string
+	}{
+		{names: []string{"a"}, want: []string{"a", "b", "c"}},
+		{names: []string{"b"}, want: []string{"b", "c"}},
+		{names: []string{"c"}, want: []string{"c"}},
+		{names: []string{"d"}, want: []string{"d", "e"}},
+		{names: []string{"a", "d"}, want: []string{"a", "b", "c", "d", "e"}},
+		{names: nil, want: nil},
+	} {
+		names := map[string]bool{}
+		for _, n := range tc.names {
+			names[n] = true
+		}
+		got := slices.Sorted(maps.Keys(dependents(arts, names)))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("dependents of %q = %q, want %q", tc.names, got, tc.want)
+		}
+		if len(names) != len(tc.names) {
+			t.Errorf("dependents of %q changed its argument to %v", tc.names, names)
+		}
+	}
+}
+
+// planDev is a dev of a project in dir: base (no sync rules), web
+// (requires base; syncs **/*.js to /app), worker (requires web), api
+// (syncs **/*.py to /srv), svc (ko, no sync rules) and manifests
+// k8s/*.yaml.
+func planDev(t *testing.T, dir string, stale ...string) *dev {
+	t.Helper()
+	withSync := func(a *schema.Artifact, src, dest string, requires ...string) *schema.Artifact {
+		a.Sync = &schema.Sync{Manual: []*schema.SyncRule{{Src: src, Dest: dest}}}
+		for _, r := range requires {
+			a.Dependencies = append(a.Dependencies, &schema.ArtifactDependency{ImageName: r})
+		}
+		return a
+	}
+	worker := dockerArtifact("worker", filepath.Join(dir, "worker"), "")
+	worker.Dependencies = []*schema.ArtifactDependency{{ImageName: "web"}}
+	c := testConfig(dir,
+		dockerArtifact("base", filepath.Join(dir, "base"), ""),
+		withSync(dockerArtifact("web", filepath.Join(dir, "web"), ""), "**/*.js", "/app", "base"),
+		worker,
+		withSync(dockerArtifact("api", filepath.Join(dir, "api"), ""), "**/*.py", "/srv"),
+		&schema.Artifact{ImageName: "svc", Workspace: filepath.Join(dir, "svc"), ArtifactType: schema.ArtifactType{KoArtifact: &schema.KoArtifact{}}},
+	)
+	c.Render.RawK8s = []string{"k8s/*.yaml"}
+	p := &config.Project{Configs: []*config.Config{c}}
+	in, err := newInputs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := syncRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}}
+	for _, n := range stale {
+		d.stale[n] = true
+	}
+	return d
+}
+
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	at := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+	writeJS := func(rel, dest string) sync.Op {
+		return sync.Op{Kind: sync.Write, Local: at(rel), Dest: dest, Root: "/app"}
+	}
+	for _, tc := range []struct {
+		name             string
+		stale            []string
+		changed, removed []string
+		removedDirs      []string // of removed, those that were directories
+		wantSyncs        map[string][]sync.Op
+		wantRebuild      []string
+		wantRedeploy     bool
+	}{
+		{
+			name:      "covered changes sync",
+			changed:   []string{"web/a.js", "web/lib/b.js", "api/main.py"},
+			wantSyncs: map[string][]sync.Op{"web": {writeJS("web/a.js", "/app/a.js"), writeJS("web/lib/b.js", "/app/lib/b.js")}, "api": {{Kind: sync.Write, Local: at("api/main.py"), Dest: "/srv/main.py", Root: "/srv"}}},
+		},
+		{
+			name:        "an uncovered change rebuilds the artifact and those that require it",
+			changed:     []string{"web/Dockerfile", "api/main.py"},
+			wantSyncs:   map[string][]sync.Op{"api": {{Kind: sync.Write, Local: at("api/main.py"), Dest: "/srv/main.py", Root: "/srv"}}},
+			wantRebuild: []string{"web", "worker"},
+		},
+		{
+			name:        "a rebuilt requirement drops the syncs of what requires it",
+			changed:     []string{"base/go.mod", "web/a.js"},
+			wantRebuild: []string{"base", "web", "worker"},
+		},
+		{
+			name:        "one uncovered file rebuilds even with covered ones",
+			changed:     []string{"web/a.js", "web/package.json"},
+			wantRebuild: []string{"web", "worker"},
+		},
+		{
+			name:      "removing a covered file deletes it",
+			removed:   []string{"web/old.js"},
+			wantSyncs: map[string][]sync.Op{"web": {{Kind: sync.Delete, Local: at("web/old.js"), Dest: "/app/old.js", Root: "/app"}}},
+		},
+		{
+			name:      "deletions come before writes",
+			changed:   []string{"web/a.js"},
+			removed:   []string{"web/old.js"},
+			wantSyncs: map[string][]sync.Op{"web": {{Kind: sync.Delete, Local: at("web/old.js"), Dest: "/app/old.js", Root: "/app"}, writeJS("web/a.js", "/app/a.js")}},
+		},
+		{
+			name:        "a stale artifact is rebuilt even when its change is covered",
+			stale:       []string{"web"},
+			changed:     []string{"web/a.js"},
+			wantRebuild: []string{"web", "worker"},
+		},
+		{
+			// A removed directory is listed alone: the Go files that were
+			// in it are gone with it.
+			name:        "removing a directory that held sources rebuilds",
+			removed:     []string{"svc/pkg"},
+			removedDirs: []string{"svc/pkg"},
+			wantRebuild: []string{"svc"},
+		},
+		{
+			name:    "removing a file that is no source of a ko artifact does nothing",
+			removed: []string{"svc/NOTES.md"},
+		},
+		{
+			name:    "a file that is no source of a ko artifact does nothing",
+			changed: []string{"svc/README.md"},
+		},
+		{
+			name:         "a manifest change redeploys",
+			changed:      []string{"k8s/web.yaml"},
+			wantRedeploy: true,
+		},
+		{
+			name:         "a removed manifest redeploys",
+			removed:      []string{"k8s/old.yaml"},
+			wantRedeploy: true,
+		},
+		{
+			name:    "a file of nothing does nothing",
+			changed: []string{"README.md", "k8s/notes.txt"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := planDev(t, dir, tc.stale...)
+			var b watch.Batch
+			for _, p := range tc.changed {
+				b.Changed = append(b.Changed, at(p))
+			}
+			for _, p := range tc.removed {
+				b.Removed = append(b.Removed, at(p))
+			}
+			for _, p := range tc.removedDirs {
+				b.RemovedDirs = append(b.RemovedDirs, at(p))
+			}
+			syncs, rebuild, redeploy := d.plan(b)
+			if !maps.EqualFunc(syncs, tc.wantSyncs, slices.Equal) {
+				t.Errorf("syncs %v, want %v", syncs, tc.wantSyncs)
+			}
+			if !slices.Equal(rebuild, tc.wantRebuild) {
+				t.Errorf("rebuild %q, want %q", rebuild, tc.wantRebuild)
+			}
+			if redeploy != tc.wantRedeploy {
+				t.Errorf("redeploy %v, want %v", redeploy, tc.wantRedeploy)
+			}
+		})
+	}
+}
+
+func TestReloads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := planDev(t, dir)
+	cfg := filepath.Join(dir, "skaffold.yaml")
+	for _, tc := range []struct {
+		b    watch.Batch
+		want bool
+	}{
+		{b: watch.Batch{Changed: []string{cfg}}, want: true},
+		{b: watch.Batch{Removed: []string{cfg}}, want: true},
+		{b: watch.Batch{Changed: []string{filepath.Join(dir, "web", "skaffold.yaml"), filepath.Join(dir, "k8s", "web.yaml")}}, want: false},
+	} {
+		if got := d.reloads(tc.b); got != tc.want {
+			t.Errorf("reloads(%v) = %v, want %v", tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestFiles(t *testing.T) {
+	t.Parallel()
+	op := func(local, dest string) sync.Op { return sync.Op{Kind: sync.Write, Local: local, Dest: dest} }
+	for _, tc := range []struct {
+		ops  []sync.Op
+		want string
+	}{
+		{ops: []sync.Op{op("/src/a", "/app/a")}, want: "1 file"},
+		// One file synced to two destinations is one file.
+		{ops: []sync.Op{op("/src/a", "/app/a"), op("/src/a", "/srv/a")}, want: "1 file"},
+		{ops: []sync.Op{op("/src/a", "/app/a"), op("/src/b", "/app/b"), {Kind: sync.Delete, Local: "/src/c", Dest: "/app/c"}}, want: "3 files"},
+		{ops: nil, want: "0 files"},
+	} {
+		if got := files(tc.ops); got != tc.want {
+			t.Errorf("files(%v) = %q, want %q", tc.ops, got, tc.want)
+		}
+	}
+}
+
+func TestContainersWording(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int
+		pods bool
+		want string
+	}{
+		{n: 1, pods: true, want: "1 pod"},
+		{n: 2, pods: true, want: "2 pods"},
+		{n: 0, pods: true, want: "0 pods"},
+		{n: 1, pods: false, want: "1 container"},
+		{n: 2, pods: false, want: "2 containers"},
+	} {
+		if got := containers(tc.n, tc.pods); got != tc.want {
+			t.Errorf("containers(%d, %v) = %q, want %q", tc.n, tc.pods, got, tc.want)
+		}
+	}
+}
