@@ -37,6 +37,9 @@
 # Needs the cluster (hack/cluster.sh up), bin/skiff and bin/skiff-agent
 # (make build), curl. kubectl is as in bench/run.sh ($KUBECTL, else the
 # newest /usr/lib/google-cloud-sdk/bin/kubectl.1.*).
+# With SYNC_RULES=0 the copy has no sync rules, so its pods get no
+# skiff-agent init container; only the rebuild is measured then, into the
+# section "## skiff dev rebuild without sync rules (issue 6)".
 # Usage: bench/dev.sh [EDITS]   (EDITS, also from the environment, defaults
 # to 20; REBUILD_EDITS defaults to EDITS; GOBUILD_RUNS to 5; RESULTS to
 # bench/RESULTS.md; LOG=FILE keeps skiff's stderr there)
@@ -46,9 +49,14 @@ edits=${1:-${EDITS:-20}}
 rebuild_edits=${REBUILD_EDITS:-$edits}
 gobuild_runs=${GOBUILD_RUNS:-5}
 replicas=${REPLICAS:-1}
+sync_rules=${SYNC_RULES:-1}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 results=${RESULTS:-$repo/bench/RESULTS.md}
 heading="## skiff dev edit-to-served (issue 6)"
+if [ "$sync_rules" = 0 ]; then
+	heading="## skiff dev rebuild without sync rules (issue 6)"
+	edits=0
+fi
 skiff=$repo/bin/skiff
 example=$repo/examples/sync
 eval "$("$repo/hack/cluster.sh" env)"
@@ -180,6 +188,10 @@ if ! grep -q "localPort: $port" "$app/skaffold.yaml" || ! grep -q "inputDigest" 
 	fail "examples/sync/skaffold.yaml changed: update bench/dev.sh"
 fi
 grep -q "replicas: $replicas" "$app/k8s/deployment.yaml" || fail "examples/sync/k8s/deployment.yaml changed: update bench/dev.sh"
+if [ "$sync_rules" = 0 ]; then
+	sed -i '/^    # Files under kodata/,/^        strip: kodata\/$/d' "$app/skaffold.yaml"
+	! grep -q 'sync:' "$app/skaffold.yaml" || fail "could not remove the sync rules from examples/sync/skaffold.yaml: update bench/dev.sh"
+fi
 index=$(<"$app/kodata/index.html")
 main=$(<"$app/main.go")
 [[ $main == *'const version = "v1"'* ]] || fail "examples/sync/main.go has no 'const version = \"v1\"': update bench/dev.sh"
@@ -271,8 +283,19 @@ warns=$(grep -c '^WARN' "$errlog" || true)
 stop_skiff 150
 grep -q '^Cleanup complete$' "$errlog" || fail "skiff did not print 'Cleanup complete' after Ctrl-C"
 
-sync_med=$(med "${served_sync[@]}")
-skiff_sync_med=$(medms "${skiff_sync[@]}")
+sync_rows=
+if [ "$edits" -gt 0 ]; then
+	sync_rows="| kodata/index.html edit, served (sync) | $(med "${served_sync[@]}") s | $edits |
+| skiff's own \"$sync_line in X\" for those edits | $(medms "${skiff_sync[@]}") ms | ${#skiff_sync[@]} |
+"
+fi
+raw_sync= raw_skiff_sync=
+if [ "$edits" -gt 0 ]; then
+	raw_sync="sync served ${served_sync[*]}; "
+	raw_skiff_sync="skiff synced ${skiff_sync[*]}; "
+fi
+rules="kodata synced through skiff-agent"
+[ "$sync_rules" = 1 ] || rules="its sync rules removed, so no skiff-agent init container"
 rebuild_med=$(med "${served_rebuild[@]}")
 gobuild_med=$(med "${gobuild[@]}")
 build_med=$(medms "${skiff_build[@]}")
@@ -288,18 +311,16 @@ $heading
 
 $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $mem, $(go version | cut -d' ' -f3);
 the local cluster (hack/cluster.sh); load average $load at the start.
-\`bench/dev.sh\` (EDITS=$edits REBUILD_EDITS=$rebuild_edits): one
+\`bench/dev.sh\` (EDITS=$edits REBUILD_EDITS=$rebuild_edits SYNC_RULES=$sync_rules): one
 \`skiff dev --port-forward=user\` session on a copy of examples/sync (ko Go
-app, FROM scratch, kodata synced through skiff-agent) with replicas: $replicas,
+app, FROM scratch, $rules) with replicas: $replicas,
 a free localPort and inputDigest tags. Edit-to-served: from just before an
 edit is written until an HTTP poll (every 10 ms, to 127.0.0.1 through
 skiff's port-forward) answers the change. One edit at a time.
 
 | what | median | edits |
 |---|---|---|
-| kodata/index.html edit, served (sync) | $sync_med s | $edits |
-| skiff's own "$sync_line in X" for those edits | $skiff_sync_med ms | ${#skiff_sync[@]} |
-| main.go one-line edit, /version served (rebuild + redeploy + rollout) | $rebuild_med s | $rebuild_edits |
+$sync_rows| main.go one-line edit, /version served (rebuild + redeploy + rollout) | $rebuild_med s | $rebuild_edits |
 | skiff's own "Rebuilt sync in X" (ko build + push) | $build_med ms | $rebuild_edits |
 | skiff's own "redeployed in Y" (render, apply, status check) | $deploy_med ms | $rebuild_edits |
 | of which "Deploy complete in" (server-side apply, prune) | $apply_med ms | $rebuild_edits |
@@ -313,9 +334,8 @@ changes...", cold skiff build cache, warm Go cache): $startup s; Ctrl-C to
 exit with cleanup: $stopped s. Extra Synced lines (an edit synced twice):
 $extra_syncs; WARN lines from skiff: $warns.
 
-Raw, in seconds: sync served ${served_sync[*]}; rebuild served
-${served_rebuild[*]}; go build ${gobuild[*]}. In ms: skiff synced
-${skiff_sync[*]}; skiff rebuilt ${skiff_build[*]}; redeployed
+Raw, in seconds: ${raw_sync}rebuild served
+${served_rebuild[*]}; go build ${gobuild[*]}. In ms: ${raw_skiff_sync}skiff rebuilt ${skiff_build[*]}; redeployed
 ${skiff_deploy[*]}; applied ${skiff_apply[*]}; stabilized ${skiff_stable[*]}.
 MD
 )
