@@ -298,6 +298,18 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 			hint = "\nThe container's user may not write there: make the destination writable by it (chown in the Dockerfile, or run the container as root while developing)."
 		}
 		d.printf("Syncing %s of %s failed after %s: %v%s\n", files(ops), name, took, err, hint)
+		if errors.Is(err, sync.ErrNoAgent) && d.r.opts.Agent != "" && d.r.HasManifests() {
+			// The image lost its tar since the last deploy, which left
+			// the agent out: deploy again with it, and the new pods get
+			// the changes synced so far as they start.
+			d.printf("Redeploying %s with skiff-agent...\n", name)
+			start := time.Now()
+			if err := d.deploy(ctx); err != nil {
+				d.printf("Deploy failed: %v\n", err)
+				return
+			}
+			d.printf("Redeployed in %s\n", output.Duration(time.Since(start)))
+		}
 		return
 	}
 	d.printf("Synced %s to %s in %s\n", files(ops), containers(rep.Containers, d.r.HasManifests()), took)
@@ -468,6 +480,7 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 			return nil, err
 		}
 		kubeT = newFallbackTransport(&sync.TarTransport{Exec: exec}, &sync.AgentTransport{Exec: exec})
+		kubeT.learned = d.r.syncsThroughTar
 	}
 	closeDocker := func() {}
 	if len(d.r.dockerConfigs()) > 0 {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -66,6 +67,11 @@ type Runner struct {
 	applied []*unstructured.Unstructured
 	// deployedAt is when the last deploy started; logs start there.
 	deployedAt time.Time
+	// agentless are the images whose containers sync through tar: later
+	// deploys leave skiff-agent out of their pods, whose start it slows
+	// by a kubelet relist (about 1 s).
+	agentless   map[string]bool
+	agentlessMu gosync.Mutex
 	// touched says a deploy has begun to change the cluster or the
 	// docker daemon, so there may be something to delete.
 	touched bool
@@ -171,15 +177,30 @@ func (r *Runner) renderOptions(images []render.Image) render.Options {
 }
 
 // syncedImages are the image names of the artifacts whose changes dev
-// mode syncs: those with manual or infer sync rules.
+// mode syncs (those with manual or infer sync rules) and whose containers
+// may need skiff-agent: all but those seen to sync through tar.
 func (r *Runner) syncedImages() map[string]bool {
+	r.agentlessMu.Lock()
+	defer r.agentlessMu.Unlock()
 	out := map[string]bool{}
 	for _, a := range r.opts.Project.Artifacts() {
-		if s := a.Sync; s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0) {
+		if s := a.Sync; s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0) && !r.agentless[a.ImageName] {
 			out[a.ImageName] = true
 		}
 	}
 	return out
+}
+
+// syncsThroughTar records whether the containers of the image named name
+// sync through tar, which spares their pods the agent from the next
+// deploy on.
+func (r *Runner) syncsThroughTar(name string, tar bool) {
+	r.agentlessMu.Lock()
+	defer r.agentlessMu.Unlock()
+	if r.agentless == nil {
+		r.agentless = map[string]bool{}
+	}
+	r.agentless[name] = tar
 }
 
 // HasManifests reports whether any config renders Kubernetes manifests,

@@ -162,6 +162,8 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 // fails with sync.ErrNoTar and the agent takes over again.
 type fallbackTransport struct {
 	tar, agent sync.Transport
+	// learned, if set, hears whether tar worked for an image.
+	learned func(name string, tar bool)
 
 	mu       gosync.Mutex
 	useAgent map[string]bool // by image name
@@ -180,11 +182,17 @@ func (f *fallbackTransport) For(name string) sync.Transport {
 		if !agent {
 			err := f.tar.Sync(ctx, t, ops)
 			if !errors.Is(err, sync.ErrNoTar) {
+				if err == nil && f.learned != nil {
+					f.learned(name, true)
+				}
 				return err
 			}
 			f.mu.Lock()
 			f.useAgent[name] = true
 			f.mu.Unlock()
+			if f.learned != nil {
+				f.learned(name, false)
+			}
 		}
 		if err := f.agent.Sync(ctx, t, ops); err != nil {
 			if errors.Is(err, sync.ErrNoAgent) {

@@ -287,16 +287,30 @@ func TestFallbackTransport(t *testing.T) {
 		wantTar, wantAgent int // calls over two syncs
 		wantErr            error
 		wantMsg            string
+		wantLearned        []string // what the learned hook heard
 	}{
-		{name: "tar works", wantTar: 2, wantAgent: 0},
-		{name: "no tar: the agent, remembered", tarErr: noTar, wantTar: 1, wantAgent: 2},
+		{name: "tar works", wantTar: 2, wantAgent: 0, wantLearned: []string{"web tar", "web tar"}},
+		{name: "no tar: the agent, remembered", tarErr: noTar, wantTar: 1, wantAgent: 2, wantLearned: []string{"web no tar"}},
 		{name: "another tar error is returned", tarErr: denied, wantTar: 2, wantAgent: 0, wantErr: denied},
-		{name: "neither tar nor agent", tarErr: noTar, agentErr: noAgent, wantTar: 1, wantAgent: 2, wantErr: sync.ErrNoAgent, wantMsg: "no tar either"},
+		{name: "neither tar nor agent", tarErr: noTar, agentErr: noAgent, wantTar: 1, wantAgent: 2, wantErr: sync.ErrNoAgent, wantMsg: "no tar either", wantLearned: []string{"web no tar"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var tarCalls, agentCalls int
 			f := newFallbackTransport(countingTransport(&tarCalls, tc.tarErr), countingTransport(&agentCalls, tc.agentErr))
+			var learned []string
+			f.learned = func(name string, tar bool) {
+				if tar {
+					learned = append(learned, name+" tar")
+				} else {
+					learned = append(learned, name+" no tar")
+				}
+			}
+			t.Cleanup(func() {
+				if !slices.Equal(learned, tc.wantLearned) {
+					t.Errorf("learned %q, want %q", learned, tc.wantLearned)
+				}
+			})
 			target := sync.Target{Namespace: "dev", Pod: "a", Container: "app"}
 			for i := range 2 {
 				err := f.For("web").Sync(context.Background(), target, []sync.Op{write("x")})

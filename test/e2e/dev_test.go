@@ -427,11 +427,39 @@ func TestDevSyncWithTar(t *testing.T) {
 	expectServed(t, forwards, "/index.html", "<h1>tar v1</h1>\n")
 	expectServed(t, forwards, "/css/site.css", "body { color: black; }\n")
 
-	editAddDelete(t, r, filepath.Join(dir, "app", "www"), forwards)
+	index := editAddDelete(t, r, filepath.Join(dir, "app", "www"), forwards)
 	c.expectSamePods(t, ns, "app=web", before)
 	if strings.Contains(r.errOut.String(), "Rebuilt") {
 		t.Errorf("www changes should only sync, never rebuild:\n%s", r.errOut)
 	}
+
+	// The image has tar: from the next deploy on, its pods start without
+	// the agent's init container. A Dockerfile change rebuilds.
+	m := r.mark()
+	dockerfile := filepath.Join(dir, "app", "Dockerfile")
+	df, err := os.ReadFile(dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, filepath.Join(dir, "app"), map[string]string{"Dockerfile": string(df) + "ENV REBUILT=1\n"})
+	r.waitSince(t, m, devStepTimeout, rebuiltLine)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := c.client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inits := d.Spec.Template.Spec.InitContainers; len(inits) != 0 {
+		t.Errorf("after syncing through tar, deployment web still has init containers %v", inits)
+	}
+	pods = c.waitReady(t, ns, "app=web", 2)
+	forwards = c.forwardEach(t, ns, pods, 8080)
+	expectServed(t, forwards, "/index.html", index)
+	edited := "<h1>after the rebuild " + randomSuffix(t) + "</h1>\n"
+	m = r.mark()
+	writeTree(t, filepath.Join(dir, "app", "www"), map[string]string{"index.html": edited})
+	r.waitSince(t, m, devStepTimeout, syncedLine)
+	expectServed(t, forwards, "/index.html", edited)
 	c.stopAndCheckCleanup(t, r, ns)
 }
 
