@@ -204,7 +204,7 @@ func (d *dev) iterate(ctx context.Context, b watch.Batch) {
 		d.printf("%s changed; press Enter to rebuild (--auto-build=false)\n", strings.Join(rebuild, ", "))
 		rebuild = nil
 	}
-	d.run(ctx, syncs, rebuild, redeploy)
+	d.run(ctx, syncs, rebuild, redeploy, false)
 }
 
 // release runs what the --auto-* flags held back, on Manual.
@@ -217,12 +217,13 @@ func (d *dev) release(ctx context.Context) {
 	redeploy := d.heldDeploy
 	d.heldDeploy = false
 	if len(syncs)+len(rebuild) > 0 || redeploy {
-		d.run(ctx, syncs, rebuild, redeploy)
+		d.run(ctx, syncs, rebuild, redeploy, true)
 	}
 }
 
-// run syncs, rebuilds and redeploys, printing one line for each.
-func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy bool) {
+// run syncs, rebuilds and redeploys, printing one line for each. now says
+// the user asked for it (Enter): nothing is held back for --auto-deploy.
+func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) {
 	for _, name := range slices.Sorted(maps.Keys(syncs)) {
 		d.sync(ctx, name, syncs[name])
 	}
@@ -248,7 +249,7 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 		}
 		d.record(images)
 		built := time.Since(start)
-		if !d.opts.AutoDeploy {
+		if !d.opts.AutoDeploy && !now {
 			d.heldDeploy = true
 			d.printf("Rebuilt %s in %s; press Enter to redeploy (--auto-deploy=false)\n", strings.Join(names, ", "), output.Duration(built))
 			return
@@ -264,7 +265,7 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 		d.printf("Rebuilt %s in %s, redeployed in %s\nWatching for changes...\n", strings.Join(names, ", "), output.Duration(built), output.Duration(time.Since(start)))
 		return
 	}
-	if !d.opts.AutoDeploy {
+	if !d.opts.AutoDeploy && !now {
 		d.heldDeploy = true
 		d.printf("The manifests changed; press Enter to redeploy (--auto-deploy=false)\n")
 		return

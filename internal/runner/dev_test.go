@@ -1,13 +1,17 @@
 package runner
 
 import (
+	"bytes"
+	"context"
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/watch"
 )
@@ -255,5 +259,78 @@ func TestContainersWording(t *testing.T) {
 		if got := containers(tc.n, tc.pods); got != tc.want {
 			t.Errorf("containers(%d, %v) = %q, want %q", tc.n, tc.pods, got, tc.want)
 		}
+	}
+}
+
+// With --auto-sync, --auto-build and --auto-deploy off, changes wait for
+// Enter (release) instead of being synced, built or deployed.
+func TestHeldBackUntilRelease(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	at := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+	d := planDev(t, dir)
+	var errOut bytes.Buffer
+	d.r.opts.ErrOut = &errOut
+	// The deploy must fail before it reaches any cluster.
+	d.r.opts.KubeContext = "skiff-unit-test-no-such-context"
+	var built [][]string
+	d.opts = DevOptions{Build: func(_ context.Context, names []string) ([]render.Image, error) {
+		built = append(built, names)
+		var out []render.Image
+		for _, n := range names {
+			out = append(out, render.Image{Name: n, Ref: "registry/" + n + ":2"})
+		}
+		return out, nil
+	}}
+	d.images = map[string]string{"web": "registry/web:1", "api": "registry/api:1"}
+	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
+	source := &fakeSource{}
+	source.set(map[string][]string{"registry/api:1": {"api-0"}})
+	transport := &fakeTransport{}
+	d.syncer = newSyncer(source, func(container) sync.Transport { return transport })
+
+	ctx := context.Background()
+	d.iterate(ctx, watch.Batch{Changed: []string{at("api/main.py"), at("svc/main.go")}})
+	if sent := transport.take(); len(sent) != 0 || len(built) != 0 {
+		t.Fatalf("with everything held back, sent %v and built %v", sent, built)
+	}
+	for _, want := range []string{"api: 1 file ready to sync; press Enter", "svc changed; press Enter to rebuild"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("output does not say %q:\n%s", want, errOut.String())
+		}
+	}
+
+	// Enter does everything held back: the sync, then the build and the
+	// deploy (which fails here: the kube context does not exist).
+	d.release(ctx)
+	if sent := transport.take(); len(sent["api-0"]) != 1 || sent["api-0"][0].Dest != "/srv/main.py" {
+		t.Errorf("after Enter, sent %v, want /srv/main.py to api-0", sent)
+	}
+	if len(built) != 1 || !slices.Equal(built[0], []string{"svc"}) {
+		t.Errorf("after Enter, built %v, want [svc]", built)
+	}
+	if d.images["svc"] != "registry/svc:2" {
+		t.Errorf("svc's image is %q after the build, want registry/svc:2", d.images["svc"])
+	}
+	if d.heldDeploy || strings.Contains(errOut.String(), "press Enter to redeploy") || !strings.Contains(errOut.String(), "the deploy failed") {
+		t.Errorf("Enter should build and deploy at once:\n%s", errOut.String())
+	}
+}
+
+// A rebuild held back by --auto-deploy=false waits for Enter to deploy.
+func TestDeployHeldBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := planDev(t, dir)
+	var errOut bytes.Buffer
+	d.r.opts.ErrOut = &errOut
+	d.opts = DevOptions{AutoBuild: true, AutoSync: true, Build: func(_ context.Context, names []string) ([]render.Image, error) {
+		return []render.Image{{Name: "svc", Ref: "registry/svc:2"}}, nil
+	}}
+	d.images = map[string]string{}
+	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
+	d.iterate(context.Background(), watch.Batch{Changed: []string{filepath.Join(dir, "svc", "main.go")}})
+	if !d.heldDeploy || !strings.Contains(errOut.String(), "Rebuilt svc in ") || !strings.Contains(errOut.String(), "press Enter to redeploy (--auto-deploy=false)") {
+		t.Errorf("the deploy after the build should wait for Enter:\n%s", errOut.String())
 	}
 }
