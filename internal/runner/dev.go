@@ -71,6 +71,9 @@ type dev struct {
 	undeployed bool
 
 	syncer *syncer
+	// stopObserving stops the log streams and port-forwards, once they
+	// have started after the first deploy that worked.
+	stopObserving func()
 
 	// Held back by --auto-*=false until Manual.
 	heldSyncs  map[string][]sync.Op
@@ -117,11 +120,16 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stopObserving, err := r.StartObserving(ctx)
-	if err != nil {
-		return err
+	if !d.undeployed {
+		if err := d.observe(ctx); err != nil {
+			return err
+		}
 	}
-	defer stopObserving()
+	defer func() {
+		if d.stopObserving != nil {
+			d.stopObserving()
+		}
+	}()
 	stopSyncer, err := d.startSyncer(ctx)
 	if err != nil {
 		return err
@@ -316,13 +324,27 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	d.printf("Synced %s to %s in %s\n", files(ops), containers(rep.Containers, d.r.HasManifests()), took)
 }
 
-// deploy redeploys every image as it is now.
+// deploy redeploys every image as it is now, and starts the log streams
+// and port-forwards if no deploy has worked before.
 func (d *dev) deploy(ctx context.Context) error {
 	if err := d.r.Deploy(ctx, d.deployImages()); err != nil {
 		d.undeployed = true
 		return err
 	}
 	d.undeployed = false
+	if d.stopObserving == nil {
+		return d.observe(ctx)
+	}
+	return nil
+}
+
+// observe starts streaming logs and forwarding ports (see Observe).
+func (d *dev) observe(ctx context.Context) error {
+	stop, err := d.r.StartObserving(ctx)
+	if err != nil {
+		return err
+	}
+	d.stopObserving = stop
 	return nil
 }
 
