@@ -321,6 +321,10 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		}
 		return
 	}
+	if rep.Containers == 0 {
+		d.printf("No running container of %s to sync %s to; those that start get it\n", name, files(ops))
+		return
+	}
 	d.printf("Synced %s to %s in %s\n", files(ops), containers(rep.Containers, d.r.HasManifests()), took)
 }
 

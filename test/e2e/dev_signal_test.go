@@ -1,0 +1,126 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"skiff.dev/skiff/internal/sync/deliver"
+)
+
+// skiffProcess is the skiff binary running as a user runs it, so that
+// signals reach it as they do from a terminal.
+type skiffProcess struct {
+	cmd    *exec.Cmd
+	errOut *syncBuffer
+	done   chan error
+}
+
+// startSkiff runs bin with args; the process is killed when the test ends.
+func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
+	t.Helper()
+	p := &skiffProcess{cmd: exec.Command(bin, args...), errOut: &syncBuffer{}, done: make(chan error, 1)}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, deliver.EnvBinary+"=") {
+			env = append(env, kv) // the agent is found next to skiff
+		}
+	}
+	p.cmd.Env = env
+	p.cmd.Stderr = p.errOut
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// waitFor waits until skiff's stderr matches re.
+func (p *skiffProcess) waitFor(t *testing.T, timeout time.Duration, re *regexp.Regexp) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !re.MatchString(p.errOut.String()) {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("skiff ended (%v) before printing %q\nstderr:\n%s", err, re, p.errOut)
+		case <-deadline:
+			t.Fatalf("skiff did not print %q within %s\nstderr:\n%s", re, timeout, p.errOut)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// wait waits for skiff to exit.
+func (p *skiffProcess) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("skiff did not exit within %s\nstderr:\n%s", timeout, p.errOut)
+		return nil
+	}
+}
+
+// The skiff binary ends skiff dev on SIGTERM as on Ctrl-C, deleting what
+// it deployed, and a second Ctrl-C during that cleanup ends it at once.
+func TestDevSignals(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	bin := filepath.Join(t.TempDir(), "skiff")
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devGoBuild(t, root, "./cmd/skiff", bin)
+	devGoBuild(t, root, "./cmd/skiff-agent", filepath.Join(filepath.Dir(bin), deliver.BinaryName))
+	project := filepath.Join(syncExample(t), "skaffold.yaml")
+
+	p := startSkiff(t, bin, "dev", "-n", ns, "-f", project)
+	p.waitFor(t, devStartTimeout, watchingLine)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t, 2*time.Minute); err != nil {
+		t.Fatalf("skiff dev after SIGTERM: %v\nstderr:\n%s", err, p.errOut)
+	}
+	if !strings.Contains(p.errOut.String(), "Cleanup complete") {
+		t.Errorf("no cleanup after SIGTERM:\nstderr:\n%s", p.errOut)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if left, err := c.managedObjects(ctx, ns); err != nil || len(left) > 0 {
+		t.Errorf("after SIGTERM, skiff dev left %v (%v)", left, err)
+	}
+
+	p = startSkiff(t, bin, "dev", "-n", ns, "-f", project)
+	p.waitFor(t, devStartTimeout, watchingLine)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, time.Minute, regexp.MustCompile(`Cleaning up\.\.\.`))
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = p.wait(t, 5*time.Second)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+		t.Errorf("after a second Ctrl-C: %v, want skiff killed by SIGINT\nstderr:\n%s", err, p.errOut)
+	}
+}
