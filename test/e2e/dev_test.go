@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -72,13 +73,20 @@ func devGoBuild(t testing.TB, dir, pkg, out string) {
 // (Ctrl-C) or when it ends.
 func devBackground(t testing.TB, dir, namespace string, args ...string) *running {
 	t.Helper()
+	return devBackgroundWithInput(t, dir, namespace, strings.NewReader(""), args...)
+}
+
+// devBackgroundWithInput is devBackground with in as skiff's stdin, where
+// the test presses Enter.
+func devBackgroundWithInput(t testing.TB, dir, namespace string, in io.Reader, args ...string) *running {
+	t.Helper()
 	env := append(os.Environ(), deliver.EnvBinary+"="+agentBinaryForDev(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	r := &running{cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errOut: &syncBuffer{}}
 	args = append([]string{"dev", "-n", namespace}, args...)
 	args = append(args, "-f", filepath.Join(dir, "skaffold.yaml"))
 	go func() {
-		r.done <- cli.Run(ctx, cli.IOStreams{In: strings.NewReader(""), Out: r.out, ErrOut: r.errOut}, args, cli.WithEnviron(env))
+		r.done <- cli.Run(ctx, cli.IOStreams{In: in, Out: r.out, ErrOut: r.errOut}, args, cli.WithEnviron(env))
 	}()
 	t.Cleanup(func() { r.stop(t) })
 	r.waitFor(t, devStartTimeout, watchingLine)
@@ -650,5 +658,31 @@ func TestDevReloadsConfig(t *testing.T) {
 	writeTree(t, dir, map[string]string{"extra/configmap.yaml": configMap("reloaded")})
 	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Redeployed in `))
 	greeting("reloaded")
+	c.stopAndCheckCleanup(t, r, ns)
+}
+
+// With --trigger=manual, changes wait for Enter.
+func TestDevManualTrigger(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	enter, press := io.Pipe()
+	t.Cleanup(func() { press.Close() })
+	r := devBackgroundWithInput(t, dir, ns, enter, "--trigger=manual")
+	pods := c.waitReady(t, ns, "app=sync", 2)
+	forwards := c.forwardEach(t, ns, pods, 8080)
+
+	index := "<h1>manual " + randomSuffix(t) + "</h1>\n"
+	m := r.mark()
+	writeTree(t, filepath.Join(dir, "kodata"), map[string]string{"index.html": index})
+	time.Sleep(time.Second) // notify would have synced by now
+	if strings.Contains(r.errOut.String()[m:], "Synced") {
+		t.Fatalf("--trigger=manual synced before Enter:\n%s", r.errOut)
+	}
+	if _, err := io.WriteString(press, "\n"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSince(t, m, devStepTimeout, syncedLine)
+	expectServed(t, forwards, "/index.html", index)
 	c.stopAndCheckCleanup(t, r, ns)
 }
