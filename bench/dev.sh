@@ -62,18 +62,11 @@ example=$repo/examples/sync
 eval "$("$repo/hack/cluster.sh" env)"
 export KUBECONFIG
 
-kubectl=${KUBECTL:-}
-if [ -z "$kubectl" ]; then
-	kubectl=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -V | tail -n1 || true)
-	if [ -z "$kubectl" ]; then
-		apt-get install -y -qq kubectl >/dev/null
-		kubectl=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* | sort -V | tail -n1)
-	fi
-fi
 if [ ! -x "$skiff" ] || [ ! -x "$repo/bin/skiff-agent" ]; then (cd "$repo" && make build >/dev/null); fi
 
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
+kubectl=$(find_kubectl)
 med() { printf '%s\n' "$@" | median; }
 # medms is med of milliseconds, to the millisecond.
 medms() { med "$@" | awk '{ printf "%.0f", $1 }'; }

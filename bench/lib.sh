@@ -7,6 +7,21 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # median prints the median of the numbers on standard input, one a line.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# find_kubectl prints the kubectl to compare skiff with: $KUBECTL, else
+# the newest of Debian's google-cloud-sdk kubectl packages (installed when
+# missing).
+find_kubectl() {
+	local k=${KUBECTL:-}
+	if [ -z "$k" ]; then
+		k=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -V | tail -n1 || true)
+		if [ -z "$k" ]; then
+			apt-get install -y -qq kubectl >/dev/null
+			k=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* | sort -V | tail -n1)
+		fi
+	fi
+	echo "$k"
+}
+
 # write_section RESULTS HEADING SECTION replaces the section of RESULTS
 # that starts at the line HEADING with SECTION (which starts with HEADING),
 # keeping the other sections, or appends it when RESULTS has none.

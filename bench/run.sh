@@ -22,18 +22,11 @@ example=$repo/examples/hello
 eval "$("$repo/hack/cluster.sh" env)"
 export KUBECONFIG
 
-kubectl=${KUBECTL:-}
-if [ -z "$kubectl" ]; then
-	kubectl=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -V | tail -n1 || true)
-	if [ -z "$kubectl" ]; then
-		apt-get install -y -qq kubectl >/dev/null
-		kubectl=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* | sort -V | tail -n1)
-	fi
-fi
 [ -x "$skiff" ] || (cd "$repo" && make build >/dev/null)
 
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
+kubectl=$(find_kubectl)
 sk() { (cd "$example" && "$skiff" "$@"); }
 
 namespaces=()
