@@ -38,6 +38,7 @@ write_section() {
 		END { if (!done) { print ""; emit() } }
 	' "$results" | cat -s >"$tmp"
 	rm -f "$tmp.section"
-	mv "$tmp" "$results"
+	cat "$tmp" >"$results" # keeps the file's mode (mktemp's is 0600)
+	rm -f "$tmp"
 	echo "bench: wrote $heading in $results" >&2
 }
