@@ -118,7 +118,9 @@ func (d *Deployer) checkNamespaces(ctx context.Context, objs []*object) error {
 		}
 		if name := o.obj.GetName(); o.key().gk == namespaceKind {
 			created[name] = true
-			users[name] = users[name] // looked at too: it may be being deleted
+			if _, ok := users[name]; !ok {
+				users[name] = nil // looked at too: it may be being deleted
+			}
 		}
 	}
 	var errs []error

@@ -19,10 +19,7 @@ import (
 	"skiff.dev/skiff/internal/kube"
 )
 
-var (
-	deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-	crds        = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-)
+var deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 
 const appYAML = `apiVersion: v1
 kind: Namespace

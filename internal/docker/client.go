@@ -10,10 +10,10 @@ import (
 )
 
 // NewClient connects to the Docker Engine named by DOCKER_HOST (default
-// the local socket), negotiating the API version so that older engines
-// (Debian's 20.10, API 1.41) work.
+// the local socket). The client negotiates the API version, so that older
+// engines (Debian's 20.10, API 1.41) work.
 func NewClient() (*client.Client, error) {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker Engine: %w", err)
 	}

@@ -290,7 +290,7 @@ func TestBuildErrorsBeforeTheDaemon(t *testing.T) {
 func TestDaemonNotRunning(t *testing.T) {
 	t.Parallel()
 	sock := "unix://" + filepath.Join(t.TempDir(), "docker.sock")
-	c, err := client.New(client.WithHost(sock), client.WithAPIVersionNegotiation())
+	c, err := client.New(client.WithHost(sock))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,12 +49,6 @@ func lookup(m *yaml.Node, key string) (k, v *yaml.Node, i int) {
 	return nil, nil, -1
 }
 
-// has reports whether mapping m has key with a value that is not null.
-func has(m *yaml.Node, key string) bool {
-	_, v, _ := lookup(m, key)
-	return !isNull(v)
-}
-
 // remove deletes key from mapping m and returns its key and value nodes.
 func remove(m *yaml.Node, key string) (k, v *yaml.Node) {
 	k, v, i := lookup(m, key)

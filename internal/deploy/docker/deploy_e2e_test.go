@@ -39,7 +39,7 @@ import (
 // newDockerE2E connects to the daemon DOCKER_HOST names.
 func newDockerE2E(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatalf("connecting to the Docker Engine: %v", err)
 	}
