@@ -67,7 +67,7 @@ func TestEngineAPI(t *testing.T) {
 	e := &fakeEngine{images: map[string]string{}, digest: "sha256:" + strings.Repeat("e", 64)}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	c, err := client.New(client.WithHost("tcp://"+strings.TrimPrefix(srv.URL, "http://")))
+	c, err := client.New(client.WithHost("tcp://" + strings.TrimPrefix(srv.URL, "http://")))
 	if err != nil {
 		t.Fatal(err)
 	}
