@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // These tests run against the local cluster of hack/cluster.sh:
@@ -74,9 +75,9 @@ func uniqueName(t *testing.T, prefix string) string {
 }
 
 // deployer returns a Deployer for project in namespace ns, and its output.
-func (c *e2eCluster) deployer(t *testing.T, project, ns string) (*Deployer, *syncBuffer) {
+func (c *e2eCluster) deployer(t *testing.T, project, ns string) (*Deployer, *testutil.Buffer) {
 	t.Helper()
-	var out syncBuffer
+	var out testutil.Buffer
 	d, err := New(c.kc, Options{Project: project, Namespace: ns, Out: &out})
 	if err != nil {
 		t.Fatal(err)
@@ -105,15 +106,6 @@ func (c *e2eCluster) removeNamespace(t *testing.T, ns string) {
 			t.Errorf("cleaning up namespace %s: %v", ns, err)
 		}
 	})
-}
-
-// printed returns what out received since the last call.
-func printed(out *syncBuffer) string {
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	s := out.buf.String()
-	out.buf.Reset()
-	return s
 }
 
 // eventually polls check until it returns "" or a minute passes.
@@ -188,7 +180,7 @@ func TestE2EApplyReapplyPruneDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - namespace/NS created\n - configmap/cfg created\n - deployment.apps/web created\n - service/web created\n", ns)
+	wantOutput(t, out.Take(), " - namespace/NS created\n - configmap/cfg created\n - deployment.apps/web created\n - service/web created\n", ns)
 	if len(applied) != 4 || applied[2].GetUID() == "" {
 		t.Fatalf("Apply returned %d objects, want the 4 live ones", len(applied))
 	}
@@ -213,18 +205,18 @@ func TestE2EApplyReapplyPruneDelete(t *testing.T) {
 	if _, err := d.Apply(t.Context(), ms); err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - namespace/NS unchanged\n - configmap/cfg unchanged\n - deployment.apps/web unchanged\n - service/web unchanged\n", ns)
+	wantOutput(t, out.Take(), " - namespace/NS unchanged\n - configmap/cfg unchanged\n - deployment.apps/web unchanged\n - service/web unchanged\n", ns)
 
 	changed := manifests(t, "k8s/app.yaml", strings.Replace(yaml, "greeting: hello", "greeting: hi", 1))
 	if _, err := d.Apply(t.Context(), changed); err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - namespace/NS unchanged\n - configmap/cfg configured\n - deployment.apps/web unchanged\n - service/web unchanged\n", ns)
+	wantOutput(t, out.Take(), " - namespace/NS unchanged\n - configmap/cfg configured\n - deployment.apps/web unchanged\n - service/web unchanged\n", ns)
 
 	if _, err := d.Apply(t.Context(), changed[:3]); err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - namespace/NS unchanged\n - configmap/cfg unchanged\n - deployment.apps/web unchanged\n - service/web pruned\n", ns)
+	wantOutput(t, out.Take(), " - namespace/NS unchanged\n - configmap/cfg unchanged\n - deployment.apps/web unchanged\n - service/web pruned\n", ns)
 	eventually(t, "the pruned service to be gone", func(ctx context.Context) string {
 		_, err := c.cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -253,7 +245,7 @@ func TestE2EApplyReapplyPruneDelete(t *testing.T) {
 	if err := d.Delete(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Split(strings.TrimSuffix(printed(out), "\n"), "\n")
+	got := strings.Split(strings.TrimSuffix(out.Take(), "\n"), "\n")
 	slices.Sort(got)
 	want := []string{" - configmap/cfg deleted", " - deployment.apps/web deleted", " - namespace/" + ns + " deleted"}
 	if !slices.Equal(got, want) {
@@ -350,19 +342,19 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP created\n - widget.GROUP/w created\n", group)
+	wantOutput(t, out.Take(), " - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP created\n - widget.GROUP/w created\n", group)
 	if size, _, _ := unstructured.NestedInt64(applied[0].Object, "spec", "size"); size != 3 {
 		t.Errorf("the widget the server returned has spec.size %d, want 3", size)
 	}
 	if _, err := d.Apply(t.Context(), ms); err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP unchanged\n - widget.GROUP/w unchanged\n", group)
+	wantOutput(t, out.Take(), " - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP unchanged\n - widget.GROUP/w unchanged\n", group)
 
 	if err := d.Delete(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, printed(out), " - widget.GROUP/w deleted\n - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP deleted\n", group)
+	wantOutput(t, out.Take(), " - widget.GROUP/w deleted\n - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP deleted\n", group)
 }
 
 func TestE2EErrorsNameTheManifestAndWhatToDo(t *testing.T) {
@@ -488,7 +480,7 @@ spec:
 		t.Fatal(err)
 	}
 	want := "Warning: spec.template.spec.nodeSelector[beta.kubernetes.io/arch]: deprecated since v1.14; use \"kubernetes.io/arch\" instead\n"
-	if got := printed(out); !strings.Contains(got, want) || !strings.Contains(got, " - deployment.apps/web created\n") {
+	if got := out.Take(); !strings.Contains(got, want) || !strings.Contains(got, " - deployment.apps/web created\n") {
 		t.Errorf("printed\n%s\nwant the server's warning\n%s", got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // fakeCluster is an in-memory API server good enough for the deployer:
@@ -32,7 +32,7 @@ type fakeCluster struct {
 	t      *testing.T
 	client *dynamicfake.FakeDynamicClient
 	disc   *discoveryfake.FakeDiscovery
-	out    syncBuffer
+	out    testutil.Buffer
 
 	mu      sync.Mutex
 	version int
@@ -205,28 +205,13 @@ func (f *fakeCluster) patched() []string {
 
 // lines returns the progress lines printed since the last call, sorted.
 func (f *fakeCluster) lines() []string {
-	f.out.mu.Lock()
-	defer f.out.mu.Unlock()
-	s := strings.TrimSuffix(f.out.buf.String(), "\n")
-	f.out.buf.Reset()
+	s := strings.TrimSuffix(f.out.Take(), "\n")
 	if s == "" {
 		return nil
 	}
 	lines := strings.Split(s, "\n")
 	slices.Sort(lines)
 	return lines
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
 }
 
 // manifests parses a multi-document YAML stream, each document one

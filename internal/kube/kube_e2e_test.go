@@ -32,6 +32,7 @@ import (
 
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // e2eCluster is the cluster of the current KUBECONFIG context.
@@ -56,29 +57,6 @@ func newE2ECluster(t *testing.T) *e2eCluster {
 	return &e2eCluster{kc: kc, cs: cs}
 }
 
-// waitFor polls check until it is done, failing the test when timeout
-// passes first with what check last said.
-func waitFor(t *testing.T, timeout time.Duration, what string, check func(ctx context.Context) (bool, string)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	status := "no answer yet"
-	for {
-		done, s := check(ctx)
-		if done {
-			return
-		}
-		if s != "" {
-			status = s
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: not done within %s: %s", what, timeout, status)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 // newNamespace creates a namespace for one test and deletes it when the
 // test ends.
 func (c *e2eCluster) newNamespace(t *testing.T) string {
@@ -90,7 +68,7 @@ func (c *e2eCluster) newNamespace(t *testing.T) string {
 	if _, err := c.cs.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
 	}
-	waitFor(t, time.Minute, "the default ServiceAccount in "+name, func(ctx context.Context) (bool, string) {
+	testutil.WaitFor(t, time.Minute, "the default ServiceAccount in "+name, func(ctx context.Context) (bool, string) {
 		_, err := c.cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, fmt.Sprint(err)
 	})
@@ -244,7 +222,7 @@ func (c *e2eCluster) createApp(t *testing.T, ns, name, project string, replicas 
 func (c *e2eCluster) waitReady(t *testing.T, ns, name string, n int) []string {
 	t.Helper()
 	var ready []string
-	waitFor(t, 3*time.Minute, fmt.Sprintf("%d ready pods of %s", n, name), func(ctx context.Context) (bool, string) {
+	testutil.WaitFor(t, 3*time.Minute, fmt.Sprintf("%d ready pods of %s", n, name), func(ctx context.Context) (bool, string) {
 		pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
 		if err != nil {
 			return false, err.Error()
@@ -286,22 +264,4 @@ func get(ctx context.Context, url string) (string, error) {
 		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return strings.TrimSpace(string(body)), nil
-}
-
-// syncBuffer is an io.Writer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

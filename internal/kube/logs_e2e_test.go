@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // TestE2ELogTailer tails a two-replica Deployment from before it exists:
@@ -23,7 +24,7 @@ func TestE2ELogTailer(t *testing.T) {
 	c := newE2ECluster(t)
 	ns := c.newNamespace(t)
 	project := "logs-" + ns
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &testutil.Buffer{}, &testutil.Buffer{}
 	tailer := kube.NewLogTailer(c.cs, out, kube.LogOptions{
 		Namespaces: []string{ns},
 		Selector:   labels.SelectorFromSet(labels.Set{kube.ProjectLabel: project}),
@@ -53,12 +54,12 @@ func TestE2ELogTailer(t *testing.T) {
 		waitLog(t, out, fmt.Sprintf("[%s server] start %s\n", p, p), 1)
 	}
 
-	f := kube.NewForwarder(c.kc, c.cs, &syncBuffer{})
+	f := kube.NewForwarder(c.kc, c.cs, &testutil.Buffer{})
 	t.Cleanup(f.Stop)
 	addrs := map[string]string{}
 	const burst = 500
 	for _, p := range pods {
-		addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: p, Namespace: ns, Port: intstr.FromString("http"), LocalPort: freePort(t)})
+		addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: p, Namespace: ns, Port: intstr.FromString("http"), LocalPort: testutil.FreePort(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,9 +118,9 @@ func TestE2ELogTailer(t *testing.T) {
 }
 
 // waitLog waits until out holds line n times.
-func waitLog(t *testing.T, out *syncBuffer, line string, n int) {
+func waitLog(t *testing.T, out *testutil.Buffer, line string, n int) {
 	t.Helper()
-	waitFor(t, 2*time.Minute, fmt.Sprintf("%q %d times in the logs", line, n), func(context.Context) (bool, string) {
+	testutil.WaitFor(t, 2*time.Minute, fmt.Sprintf("%q %d times in the logs", line, n), func(context.Context) (bool, string) {
 		got := strings.Count(out.String(), line)
 		return got >= n, fmt.Sprintf("%d times so far", got)
 	})

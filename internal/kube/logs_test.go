@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 func TestLogPrefix(t *testing.T) {
@@ -190,34 +191,17 @@ func (k *fakeKubelet) open(ctx context.Context, namespace, pod string, o *corev1
 	return r, nil
 }
 
-// syncBuffer is an io.Writer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) lines() []string {
-	return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+// lines splits what out holds into lines.
+func lines(out *testutil.Buffer) []string {
+	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 }
 
 // waitLines waits until out holds want lines.
-func waitLines(t *testing.T, out *syncBuffer, want int) []string {
+func waitLines(t *testing.T, out *testutil.Buffer, want int) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := out.lines()
+		got := lines(out)
 		if out.String() != "" && len(got) >= want {
 			return got
 		}
@@ -281,7 +265,7 @@ func TestLogTailerResumesDroppedStreamWithoutDuplicates(t *testing.T) {
 			k.write("c1", 7*333, "line 8\n")
 			k.cut["c1"] = 5
 			k.cutClean = clean
-			out := &syncBuffer{}
+			out := &testutil.Buffer{}
 			startTailer(t, cs, k, out)
 			waitLines(t, out, 9)
 			k.write("c1", 4000, "line 9\n")
@@ -313,7 +297,7 @@ func TestLogTailerFollowsRestartsAndNewContainers(t *testing.T) {
 	k.write("i1", 0, "init done\n")
 	k.setRunning("c1", true)
 	k.write("c1", 100, "first start\n")
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	tailer := startTailer(t, cs, k, out)
 	waitLines(t, out, 2)
 
@@ -347,7 +331,7 @@ func TestLogTailerFollowsRestartsAndNewContainers(t *testing.T) {
 	// Stop prints the line that has no newline yet, once its stream has it.
 	time.Sleep(200 * time.Millisecond)
 	tailer.Stop()
-	got := out.lines()
+	got := lines(out)
 	slices.Sort(got)
 	want := []string{
 		"[web-1 app] first start",
@@ -382,7 +366,7 @@ func TestLogTailerWholeLinesFromConcurrentContainers(t *testing.T) {
 			k.write(id, i, fmt.Sprintf("web-%d line %d %s\n", p, i, long))
 		}
 	}
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	startTailer(t, cs, k, out)
 	got := waitLines(t, out, pods*lines)
 	next := map[string]int{}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // TestE2EForward forwards to a two-replica Deployment and its Service by
@@ -28,7 +29,7 @@ func TestE2EForward(t *testing.T) {
 	ns := c.newNamespace(t)
 	project := "web-" + ns
 	c.createApp(t, ns, "web", project, 2)
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	f := kube.NewForwarder(c.kc, c.cs, out)
 	t.Cleanup(f.Stop)
 	defer func() { t.Logf("forwarder output:\n%s", out) }()
@@ -39,10 +40,10 @@ func TestE2EForward(t *testing.T) {
 		fw     kube.Forward
 		remote string
 	}{
-		{"service by number", kube.Forward{Type: "service", Name: "web", Namespace: ns, Port: intstr.FromInt32(80), LocalPort: freePort(t)}, "80"},
-		{"service by name", kube.Forward{Type: "service", Name: "web", Namespace: ns, Port: intstr.FromString("http"), LocalPort: freePort(t)}, `http \(80\)`},
+		{"service by number", kube.Forward{Type: "service", Name: "web", Namespace: ns, Port: intstr.FromInt32(80), LocalPort: testutil.FreePort(t)}, "80"},
+		{"service by name", kube.Forward{Type: "service", Name: "web", Namespace: ns, Port: intstr.FromString("http"), LocalPort: testutil.FreePort(t)}, `http \(80\)`},
 		{"deployment by number", kube.Forward{Type: "deployment", Name: "web", Namespace: ns, Port: intstr.FromInt32(8080)}, "8080"},
-		{"deployment by name", kube.Forward{Type: "deployment", Name: "web", Namespace: ns, Port: intstr.FromString("http"), LocalPort: freePort(t)}, `http \(8080\)`},
+		{"deployment by name", kube.Forward{Type: "deployment", Name: "web", Namespace: ns, Port: intstr.FromString("http"), LocalPort: testutil.FreePort(t)}, `http \(8080\)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, err := f.Add(t.Context(), tc.fw)
@@ -82,7 +83,7 @@ func TestE2EForward(t *testing.T) {
 		}
 	})
 	t.Run("pods mode", func(t *testing.T) {
-		out := &syncBuffer{}
+		out := &testutil.Buffer{}
 		pods := kube.NewForwarder(c.kc, c.cs, out)
 		defer pods.Stop()
 		if err := pods.ForwardPods(t.Context(), []string{ns}, labels.SelectorFromSet(labels.Set{kube.ProjectLabel: project})); err != nil {
@@ -90,7 +91,7 @@ func TestE2EForward(t *testing.T) {
 		}
 		report := regexp.MustCompile(fmt.Sprintf(`Port forwarding deployment/web container server in namespace %s, remote port 8080 -> http://(\S+)`, ns))
 		var addr string
-		waitFor(t, time.Minute, "a forward of the pods' port", func(context.Context) (bool, string) {
+		testutil.WaitFor(t, time.Minute, "a forward of the pods' port", func(context.Context) (bool, string) {
 			if m := report.FindStringSubmatch(out.String()); m != nil {
 				addr = m[1]
 			}
@@ -213,14 +214,4 @@ func hammer(t *testing.T, url string, d time.Duration, done func(context.Context
 		t.Errorf("not done within %s", d)
 	}
 	return answers
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // webPod is a pod of app=web with a container port named http.
@@ -335,10 +336,10 @@ func (s *fakeStream) Headers() http.Header { return s.headers }
 func (s *fakeStream) Identifier() uint32   { return 0 }
 
 // newTestForwarder is a Forwarder whose pods are fakePods.
-func newTestForwarder(t *testing.T, objs ...runtime.Object) (*Forwarder, *fake.Clientset, *fakePods, *syncBuffer) {
+func newTestForwarder(t *testing.T, objs ...runtime.Object) (*Forwarder, *fake.Clientset, *fakePods, *testutil.Buffer) {
 	t.Helper()
 	cs := fake.NewClientset(objs...)
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	f := NewForwarder(&Config{Namespace: "ns"}, cs, out)
 	pods := &fakePods{refuse: map[string]bool{}, down: map[string]bool{}}
 	f.dial = pods.dial
@@ -388,20 +389,10 @@ func waitSeen(t *testing.T, f *Forwarder, ns, name string, seen func(*corev1.Pod
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestForwarderMovesToAReadyPodWhenItsPodGoes(t *testing.T) {
 	t.Parallel()
 	f, cs, pods, out := newTestForwarder(t, webService(), webPod("web-a", 8080, true, time.Hour))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	addr, err := f.Add(t.Context(), Forward{Type: "service", Name: "web", Port: intstr.FromString("http"), LocalPort: port})
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +444,7 @@ func TestForwarderReplaysToAnotherPodWhenRefused(t *testing.T) {
 	pods.mu.Lock()
 	pods.down["web-b"] = true
 	pods.mu.Unlock()
-	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
+	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +493,7 @@ func TestForwarderWarnsWhenNoPodIsReady(t *testing.T) {
 	t.Parallel()
 	f, _, pods, out := newTestForwarder(t, webDeployment())
 	f.readyWait = 200 * time.Millisecond
-	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
+	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,7 +545,7 @@ func TestForwarderTakesTheNextFreeLocalPort(t *testing.T) {
 func TestForwarderSharesOnePodConnection(t *testing.T) {
 	t.Parallel()
 	f, _, pods, _ := newTestForwarder(t, webService(), webPod("web-a", 8080, true, 0))
-	addr, err := f.Add(t.Context(), Forward{Type: "service", Name: "web", Port: intstr.FromInt32(80), LocalPort: freePort(t)})
+	addr, err := f.Add(t.Context(), Forward{Type: "service", Name: "web", Port: intstr.FromInt32(80), LocalPort: testutil.FreePort(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +624,7 @@ func TestForwardPodsOnePerWorkloadAndPort(t *testing.T) {
 }
 
 // waitOutput waits until done accepts what out holds.
-func waitOutput(t *testing.T, out *syncBuffer, done func(string) bool) {
+func waitOutput(t *testing.T, out *testutil.Buffer, done func(string) bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

@@ -1,11 +1,9 @@
 package status
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // fastTiming judges often and fails stuck problems soon.
@@ -49,33 +48,15 @@ func newFakeCluster(objs ...runtime.Object) *fakeCluster {
 	return fc
 }
 
-// A syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A running check is a check run in the background.
 type running struct {
-	out  *syncBuffer
+	out  *testutil.Buffer
 	done chan error
 }
 
 // start runs check on the objects in the background.
 func (fc *fakeCluster) start(ctx context.Context, objs []*unstructured.Unstructured, opts Options, t timing) *running {
-	r := &running{out: &syncBuffer{}, done: make(chan error, 1)}
+	r := &running{out: &testutil.Buffer{}, done: make(chan error, 1)}
 	opts.Out = r.out
 	go func() { r.done <- check(ctx, fc.cs, objs, opts, t) }()
 	return r

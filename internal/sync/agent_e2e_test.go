@@ -31,6 +31,7 @@ import (
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // agentAppServer is the FROM scratch app: it serves the files under /app.
@@ -84,7 +85,7 @@ func TestAgentE2E(t *testing.T) {
 	}
 	appRef := pushScratchApp(t, reg, registry)
 
-	ns := newNamespace(t, cs)
+	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createAgentDeployment(t, cs, ns, appRef, agentRef)
 
 	ex, err := sync.NewKubeExecutor(kc.REST)
@@ -95,7 +96,7 @@ func TestAgentE2E(t *testing.T) {
 	t.Cleanup(fw.Stop)
 	addrs := map[string]string{}
 	for _, pod := range pods {
-		addr, err := fw.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
+		addr, err := fw.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +297,7 @@ func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, ag
 		t.Fatalf("creating Deployment %s/scratch: %v", ns, err)
 	}
 	var ready []string
-	waitFor(t, 3*time.Minute, "2 ready pods of scratch", func(ctx context.Context) (bool, string) {
+	testutil.WaitFor(t, 3*time.Minute, "2 ready pods of scratch", func(ctx context.Context) (bool, string) {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=scratch"})
 		if err != nil {
 			return false, err.Error()

@@ -28,6 +28,7 @@ import (
 	"skiff.dev/skiff/internal/docker"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // TestDockerE2E syncs into containers of the local Docker Engine, as the
@@ -269,7 +270,7 @@ func runDockerContainer(t *testing.T, cli *client.Client, img, name string) (str
 		t.Fatalf("container %s publishes no port for %s: %+v", name, port, in.Container.NetworkSettings.Ports)
 	}
 	addr := "127.0.0.1:" + bs[0].HostPort
-	waitFor(t, 30*time.Second, "container "+name+" serving on "+addr, func(ctx context.Context) (bool, string) {
+	testutil.WaitFor(t, 30*time.Second, "container "+name+" serving on "+addr, func(ctx context.Context) (bool, string) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/keep.txt", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -6,11 +6,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,7 +19,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -30,6 +26,7 @@ import (
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // TestTarE2E syncs edits, a new nested file, a deletion and an executable
@@ -50,7 +47,7 @@ func TestTarE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := pushBusybox(t, cs)
-	ns := newNamespace(t, cs)
+	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createDeployment(t, cs, ns, img)
 
 	ex, err := sync.NewKubeExecutor(kc.REST)
@@ -111,7 +108,7 @@ func TestTarE2E(t *testing.T) {
 		f := kube.NewForwarder(kc, cs, io.Discard)
 		t.Cleanup(f.Stop)
 		for _, pod := range pods {
-			addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: freePort(t)})
+			addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,17 +208,6 @@ func httpGet(t *testing.T, url string) string {
 	return fmt.Sprintf("%d %s", resp.StatusCode, body)
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // execOut runs cmd in target and returns its stdout, failing the test when
 // it fails.
 func execOut(t *testing.T, ex sync.Executor, target sync.Target, cmd ...string) string {
@@ -279,31 +265,6 @@ func pushBusybox(t *testing.T, cs kubernetes.Interface) string {
 	})
 }
 
-// newNamespace creates a namespace for the test and deletes it when the
-// test ends.
-func newNamespace(t *testing.T, cs kubernetes.Interface) string {
-	t.Helper()
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	name := "skiff-e2e-sync-" + hex.EncodeToString(suffix)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"skiff.dev/e2e": "true"}}}
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating namespace %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("deleting namespace %s: %v", name, err)
-		}
-	})
-	waitFor(t, time.Minute, "the default ServiceAccount in "+name, func(ctx context.Context) (bool, string) {
-		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, fmt.Sprint(err)
-	})
-	return name
-}
-
 // createDeployment creates a two-replica Deployment "web" of img (container
 // "web") and returns its pods once both run.
 func createDeployment(t *testing.T, cs kubernetes.Interface, ns, img string) []string {
@@ -331,7 +292,7 @@ func createDeployment(t *testing.T, cs kubernetes.Interface, ns, img string) []s
 		t.Fatalf("creating Deployment %s/web: %v", ns, err)
 	}
 	var running []string
-	waitFor(t, 3*time.Minute, "2 running pods of web", func(ctx context.Context) (bool, string) {
+	testutil.WaitFor(t, 3*time.Minute, "2 running pods of web", func(ctx context.Context) (bool, string) {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
 			return false, err.Error()
@@ -366,7 +327,7 @@ func createWaitingPod(t *testing.T, cs kubernetes.Interface, ns, img string) str
 	if _, err := cs.CoreV1().Pods(ns).Create(t.Context(), p, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating pod %s/waiting: %v", ns, err)
 	}
-	waitFor(t, 3*time.Minute, "the init container of waiting to run", func(ctx context.Context) (bool, string) {
+	testutil.WaitFor(t, 3*time.Minute, "the init container of waiting to run", func(ctx context.Context) (bool, string) {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, "waiting", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -379,27 +340,4 @@ func createWaitingPod(t *testing.T, cs kubernetes.Interface, ns, img string) str
 		return false, string(p.Status.Phase)
 	})
 	return "waiting"
-}
-
-// waitFor polls check until it is done, failing the test when timeout
-// passes first with what check last said.
-func waitFor(t *testing.T, timeout time.Duration, what string, check func(ctx context.Context) (bool, string)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	status := "no answer yet"
-	for {
-		done, s := check(ctx)
-		if done {
-			return
-		}
-		if s != "" {
-			status = s
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: not done within %s: %s", what, timeout, status)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // skiff dev with the docker deployer: the images run as containers on the
@@ -25,7 +26,7 @@ func TestDevDockerDeployerSyncs(t *testing.T) {
 	docker := newDocker(t)
 	base := dockerBuildBase(t, docker)
 	name := "devdock-" + randomSuffix(t)
-	scratchPort, tarPort := freePort(t), freePort(t)
+	scratchPort, tarPort := testutil.FreePort(t), testutil.FreePort(t)
 	dir := t.TempDir()
 	app := func(image, from string, port int) (artifact, forward string) {
 		artifact = `  - image: ` + image + `

@@ -15,20 +15,21 @@ import (
 	"time"
 
 	"skiff.dev/skiff/internal/sync/deliver"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // skiffProcess is the skiff binary running as a user runs it, so that
 // signals reach it as they do from a terminal.
 type skiffProcess struct {
 	cmd    *exec.Cmd
-	errOut *syncBuffer
+	errOut *testutil.Buffer
 	done   chan error
 }
 
 // startSkiff runs bin with args; the process is killed when the test ends.
 func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 	t.Helper()
-	p := &skiffProcess{cmd: exec.Command(bin, args...), errOut: &syncBuffer{}, done: make(chan error, 1)}
+	p := &skiffProcess{cmd: exec.Command(bin, args...), errOut: &testutil.Buffer{}, done: make(chan error, 1)}
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, deliver.EnvBinary+"=") {

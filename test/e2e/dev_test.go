@@ -22,6 +22,7 @@ import (
 	"skiff.dev/skiff/internal/cli"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/sync/deliver"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // skiff dev against the real cluster, Docker and registry: the tests edit
@@ -82,7 +83,7 @@ func devBackgroundWithInput(t testing.TB, dir, namespace string, in io.Reader, a
 	t.Helper()
 	env := append(os.Environ(), deliver.EnvBinary+"="+agentBinaryForDev(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	r := &running{cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errOut: &syncBuffer{}}
+	r := &running{cancel: cancel, done: make(chan error, 1), out: &testutil.Buffer{}, errOut: &testutil.Buffer{}}
 	args = append([]string{"dev", "-n", namespace}, args...)
 	args = append(args, "-f", filepath.Join(dir, "skaffold.yaml"))
 	go func() {

@@ -3,16 +3,13 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,33 +19,15 @@ import (
 
 	"skiff.dev/skiff/internal/cli"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer that a running command writes while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // running is a skiff command running in process in the background, as a
 // user runs `skiff run --tail` in a terminal until Ctrl-C.
 type running struct {
 	cancel      context.CancelFunc
 	done        chan error
-	out, errOut *syncBuffer
+	out, errOut *testutil.Buffer
 }
 
 // skiffBackground starts skiff with args on dir's skaffold.yaml; the test
@@ -56,7 +35,7 @@ type running struct {
 func skiffBackground(t testing.TB, dir string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	r := &running{cancel: cancel, done: make(chan error, 1), out: &syncBuffer{}, errOut: &syncBuffer{}}
+	r := &running{cancel: cancel, done: make(chan error, 1), out: &testutil.Buffer{}, errOut: &testutil.Buffer{}}
 	args = append(args, "-f", filepath.Join(dir, "skaffold.yaml"))
 	go func() {
 		r.done <- cli.Run(ctx, cli.IOStreams{In: strings.NewReader(""), Out: r.out, ErrOut: r.errOut}, args)
@@ -532,7 +511,7 @@ func TestRunFailsFastOnUnpullableImage(t *testing.T) {
 func TestDockerDeployer(t *testing.T) {
 	docker := newDocker(t)
 	name := "dock-" + randomSuffix(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
 		"skaffold.yaml": `apiVersion: skaffold/v4beta14
@@ -601,15 +580,4 @@ portForward:
 			t.Errorf("skiff delete left network %s", n.Name)
 		}
 	}
-}
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

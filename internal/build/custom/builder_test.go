@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 func artifact(t *testing.T, command string) *schema.Artifact {
@@ -142,7 +142,7 @@ func TestBuildCancelled(t *testing.T) {
 	t.Parallel()
 	a := artifact(t, `trap 'echo interrupted; exit 130' INT; sleep 30 & wait`)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out safeBuffer
+	var out testutil.Buffer
 	done := make(chan error, 1)
 	go func() {
 		_, err := New().Build(ctx, a, build.Request{Tag: "app:1", Out: &out, Env: config.Env{"PATH": os.Getenv("PATH")}})
@@ -165,21 +165,4 @@ func TestBuildCancelled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the cancelled build did not stop")
 	}
-}
-
-type safeBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/testutil"
 
 	"skiff.dev/skiff/internal/kube"
 )
@@ -143,28 +144,17 @@ func suffix(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
-// freePort returns a loopback port nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // project is a deployer for a fresh project, whose containers and network
 // are deleted when the test ends.
 type project struct {
 	name string
-	out  *syncBuffer
+	out  *testutil.Buffer
 	d    *Deployer
 	cli  *client.Client
 }
 
 func newProject(t *testing.T, cli *client.Client, forwards ...schema.PortForwardResource) *project {
-	p := &project{name: "e2e-" + suffix(t), out: &syncBuffer{}, cli: cli}
+	p := &project{name: "e2e-" + suffix(t), out: &testutil.Buffer{}, cli: cli}
 	p.d = New(cli, Options{Project: p.name, RunID: "run-" + suffix(t), PortForwards: forwards, Out: p.out})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -262,7 +252,7 @@ func TestDeployE2ELifecycle(t *testing.T) {
 	repo := "skiff-e2e-deploy-" + suffix(t)
 	buildImage(t, cli, server, repo+":v1", "ENV GREETING=v1\n")
 	buildImage(t, cli, server, repo+":v2", "ENV GREETING=v2\n")
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	p := newProject(t, cli, webForward(port))
 
 	if err := p.deploy(t, Image{Name: "web", Ref: repo + ":v1"}); err != nil {
@@ -297,7 +287,7 @@ func TestDeployE2ELifecycle(t *testing.T) {
 
 	logsCtx, stopLogs := context.WithCancel(context.Background())
 	defer stopLogs()
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	logsDone := make(chan error, 1)
 	go func() { logsDone <- p.d.Logs(logsCtx, logs, false) }()
 	waitFor(t, "the v1 container's log", func() bool { return strings.Contains(logs.String(), "[web] listening on :8080 (v1)\n") })
@@ -336,7 +326,7 @@ func TestDeployE2ELifecycle(t *testing.T) {
 	t.Logf("deploy output:\n%s", p.out)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p.out = &syncBuffer{}
+	p.out = &testutil.Buffer{}
 	p.d.opts.Out = p.out
 	if err := p.d.Delete(ctx); err != nil {
 		t.Fatalf("Delete: %v", err)
@@ -462,7 +452,7 @@ func TestDeployE2EPull(t *testing.T) {
 		t.Fatalf("the daemon still has %s%s@%s (err %v)", registry, repo, digest, err)
 	}
 	t.Cleanup(func() { removeImage(t, cli, registry+repo+"@"+digest) })
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	p := newProject(t, cli, webForward(port))
 
 	if err := p.deploy(t, Image{Name: "web", Ref: remote + "@" + digest}); err != nil {

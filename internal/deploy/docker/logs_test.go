@@ -9,6 +9,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 func TestLogs(t *testing.T) {
@@ -29,7 +30,7 @@ func TestLogs(t *testing.T) {
 			f.add("db", true, map[string]string{kube.ProjectLabel: "another"}).output = multiplexed("1:not ours\n")
 			f.add("old", false, map[string]string{kube.ProjectLabel: "shop"}).output = multiplexed("1:stopped long ago\n")
 			d, _ := testDeployer(f, nil)
-			var out syncBuffer
+			var out testutil.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := make(chan error, 1)
@@ -68,7 +69,7 @@ func TestLogs(t *testing.T) {
 }
 
 // waitUntil waits until out has want.
-func waitUntil(t *testing.T, out *syncBuffer, want string) {
+func waitUntil(t *testing.T, out *testutil.Buffer, want string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if strings.Contains(out.String(), want) {
