@@ -136,7 +136,6 @@ if [ ! -x "$skiff" ] || [ ! -x "$repo/bin/skiff-agent" ]; then (cd "$repo" && ma
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 kubectl=$(find_kubectl)
-med() { printf '%s\n' "$@" | median; }
 
 work=$(mktemp -d)
 pid=
@@ -144,7 +143,6 @@ tool=
 log=
 namespaces=()
 images=()
-fail() { echo "bench: $*" >&2; exit 1; }
 
 # stop_tool sends the tool started here one SIGINT (Ctrl-C) and waits for
 # it to clean up and exit, up to $1 seconds; then a second SIGINT. It sets
@@ -263,19 +261,6 @@ func main() {
 GO
 (cd "$work/server" && GOWORK=off GOFLAGS='' CGO_ENABLED=0 GOOS=linux go build -trimpath -o "$work/server.bin" main.go)
 
-# free_port prints a loopback port where nothing listens.
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	fail "no free port found"
-}
-
 # gen_project DIR IMAGE FROM writes the project into DIR.
 gen_project() {
 	local dir=$1 image=$2 from=$3
@@ -338,24 +323,6 @@ spec:
 YAML
 }
 
-# alive fails when the tool started here has exited.
-alive() { kill -0 "$pid" 2>/dev/null || fail "$tool exited"; }
-# count prints how many lines of the tool's output match the regexp $1.
-count() {
-	local c
-	c=$(grep -cE -- "$1" "$log" 2>/dev/null) || true
-	echo "${c:-0}"
-}
-# wait_log waits up to $3 seconds until more than $2 lines of the tool's
-# output match $1.
-wait_log() {
-	local end=$((SECONDS + $3))
-	while [ "$(count "$1")" -le "$2" ]; do
-		alive
-		[ "$SECONDS" -lt "$end" ] || fail "no line matching '$1' from $tool within $3 s"
-		sleep 0.02
-	done
-}
 # poll_body polls the URL $1 every 10 ms, up to $3 seconds, until its body
 # contains $2; it returns 1 on timeout.
 poll_body() {

@@ -67,13 +67,13 @@ if [ ! -x "$skiff" ] || [ ! -x "$repo/bin/skiff-agent" ]; then (cd "$repo" && ma
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 kubectl=$(find_kubectl)
-med() { printf '%s\n' "$@" | median; }
 # medms is med of milliseconds, to the millisecond.
 medms() { med "$@" | awk '{ printf "%.0f", $1 }'; }
 
 work=$(mktemp -d)
 app=$work/app
-errlog=$work/skiff.err
+log=$work/skiff.err
+tool=skiff
 outlog=$work/skiff.out
 ns=skiff-bench-dev-$$
 pid=
@@ -86,7 +86,7 @@ stop_skiff() {
 	local t0 end
 	t0=$(now)
 	end=$((SECONDS + $1))
-	grep -q '^Cleaning up' "$errlog" 2>/dev/null || kill -INT "$pid" 2>/dev/null || true
+	grep -q '^Cleaning up' "$log" 2>/dev/null || kill -INT "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "bench: skiff did not exit within $1 s of Ctrl-C; a second Ctrl-C" >&2
@@ -102,12 +102,12 @@ cleanup() {
 	if [ -n "$pid" ]; then
 		stop_skiff 150
 	fi
-	if [ "$rc" -ne 0 ] && [ -f "$errlog" ]; then
+	if [ "$rc" -ne 0 ] && [ -f "$log" ]; then
 		echo "bench: failed; the end of skiff's output:" >&2
-		tail -n 30 "$errlog" >&2
+		tail -n 30 "$log" >&2
 	fi
-	if [ -n "${LOG:-}" ] && [ -f "$errlog" ]; then
-		cp "$errlog" "$LOG"
+	if [ -n "${LOG:-}" ] && [ -f "$log" ]; then
+		cp "$log" "$LOG"
 	fi
 	if [ -n "$nscreated" ]; then
 		"$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
@@ -118,25 +118,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { echo "bench: $*" >&2; exit 1; }
-# alive fails when the skiff started here has exited.
-alive() { kill -0 "$pid" 2>/dev/null || fail "skiff exited"; }
-# count prints how many lines of skiff's stderr match the regexp $1.
-count() {
-	local c
-	c=$(grep -cE -- "$1" "$errlog" 2>/dev/null) || true
-	echo "${c:-0}"
-}
-# wait_log waits up to $3 seconds until more than $2 lines of skiff's
-# stderr match $1.
-wait_log() {
-	local end=$((SECONDS + $3))
-	while [ "$(count "$1")" -le "$2" ]; do
-		alive
-		[ "$SECONDS" -lt "$end" ] || fail "no line matching '$1' from skiff within $3 s"
-		sleep 0.02
-	done
-}
 # wait_http polls the URL $1 up to $3 seconds until its body contains $2.
 wait_http() {
 	local body end=$((SECONDS + $3))
@@ -158,19 +139,6 @@ ms() {
 	*) fail "unexpected duration '$1' from skiff" ;;
 	esac
 }
-# free_port prints a loopback port where nothing listens.
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	fail "no free port found"
-}
-
 # The copy of the example.
 cp -r "$example/." "$app"
 port=$(free_port)
@@ -206,15 +174,15 @@ until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: skiff dev -n $ns in $app" >&2
-: >"$errlog"
+: >"$log"
 t0=$(now)
-(cd "$app" && exec "$skiff" dev -n "$ns" --port-forward=user --cache-file "$work/cache") </dev/null >"$outlog" 2>"$errlog" &
+(cd "$app" && exec "$skiff" dev -n "$ns" --port-forward=user --cache-file "$work/cache") </dev/null >"$outlog" 2>"$log" &
 pid=$!
 wait_log '^Watching for changes\.\.\.$' 0 300
 startup=$(elapsed "$t0" "$(now)")
 wait_log '^Port forwarding service/sync ' 0 30
-url=$(grep -m1 '^Port forwarding service/sync ' "$errlog" | sed -n 's|.* -> \(http://127\.0\.0\.1:[0-9]*\).*|\1|p')
-[ -n "$url" ] || fail "no http://127.0.0.1:PORT in skiff's port-forward line: $(grep -m1 '^Port forwarding' "$errlog")"
+url=$(grep -m1 '^Port forwarding service/sync ' "$log" | sed -n 's|.* -> \(http://127\.0\.0\.1:[0-9]*\).*|\1|p')
+[ -n "$url" ] || fail "no http://127.0.0.1:PORT in skiff's port-forward line: $(grep -m1 '^Port forwarding' "$log")"
 wait_http "$url/" "Hello from skiff dev" 60
 echo "bench: serving at $url after $startup s" >&2
 
@@ -234,7 +202,7 @@ for i in $(seq "$edits"); do
 	while read -r line; do
 		sync_lines+=("$line")
 		skiff_sync+=("$(ms "$(sed -n 's/^Synced .* in \(.*\)$/\1/p' <<<"$line")")")
-	done < <(grep -E '^Synced [0-9]' "$errlog" | tail -n +"$((n + 1))")
+	done < <(grep -E '^Synced [0-9]' "$log" | tail -n +"$((n + 1))")
 	echo "bench: sync $i of $edits: served in ${served_sync[-1]} s; skiff: ${sync_lines[-1]}" >&2
 done
 [ "$(count '^Rebuilt ')" -eq "$rebuilt0" ] || fail "a kodata edit rebuilt instead of syncing"
@@ -251,15 +219,15 @@ for i in $(seq "$rebuild_edits"); do
 	wait_http "$url/version" "$version (pod" 180
 	served_rebuild+=("$(elapsed "$t0" "$(now)")")
 	wait_log '^Rebuilt ' "$n" 60
-	line=$(grep -E '^Rebuilt ' "$errlog" | tail -n1)
+	line=$(grep -E '^Rebuilt ' "$log" | tail -n1)
 	[[ $line =~ ^Rebuilt\ .*\ in\ (.*),\ redeployed\ in\ (.*)$ ]] || fail "unexpected line from skiff: $line"
 	skiff_build+=("$(ms "${BASH_REMATCH[1]}")")
 	skiff_deploy+=("$(ms "${BASH_REMATCH[2]}")")
 	# Its parts: "Deploy complete in X" (apply, prune) and "Deployments
 	# stabilized in Y" (the status check: rollout until ready).
-	part=$(grep -E '^Deploy complete in ' "$errlog" | tail -n1)
+	part=$(grep -E '^Deploy complete in ' "$log" | tail -n1)
 	skiff_apply+=("$(ms "${part#Deploy complete in }")")
-	part=$(grep -E '^Deployments stabilized in ' "$errlog" | tail -n1)
+	part=$(grep -E '^Deployments stabilized in ' "$log" | tail -n1)
 	skiff_stable+=("$(ms "${part#Deployments stabilized in }")")
 	echo "bench: rebuild $i of $rebuild_edits: served in ${served_rebuild[-1]} s; skiff: $line" >&2
 	# The next edit starts once the old pod is gone.
@@ -270,11 +238,11 @@ for i in $(seq "$rebuild_edits"); do
 	done
 done
 [ "$(count '^(Build of|Rebuilt .*deploy failed|Syncing .* failed|Deploy failed)')" -eq 0 ] ||
-	fail "skiff reported a failure: $(grep -E '^(Build of|Rebuilt .*deploy failed|Syncing .* failed|Deploy failed)' "$errlog" | head -n1)"
-warns=$(grep -c '^WARN' "$errlog" || true)
+	fail "skiff reported a failure: $(grep -E '^(Build of|Rebuilt .*deploy failed|Syncing .* failed|Deploy failed)' "$log" | head -n1)"
+warns=$(grep -c '^WARN' "$log" || true)
 
 stop_skiff 150
-grep -q '^Cleanup complete$' "$errlog" || fail "skiff did not print 'Cleanup complete' after Ctrl-C"
+grep -q '^Cleanup complete$' "$log" || fail "skiff did not print 'Cleanup complete' after Ctrl-C"
 
 sync_rows=
 if [ "$edits" -gt 0 ]; then

@@ -7,6 +7,47 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # median prints the median of the numbers on standard input, one a line.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# med prints the median of its arguments.
+med() { printf '%s\n' "$@" | median; }
+
+# fail ends the script with a message.
+fail() { echo "bench: $*" >&2; exit 1; }
+
+# The helpers below watch the process the script started: its PID is in
+# $pid, its name (skiff, skaffold) in $tool, its output in the file $log.
+
+# alive fails when the process has exited.
+alive() { kill -0 "$pid" 2>/dev/null || fail "$tool exited"; }
+# count prints how many lines of the process's output match the regexp $1.
+count() {
+	local c
+	c=$(grep -cE -- "$1" "$log" 2>/dev/null) || true
+	echo "${c:-0}"
+}
+# wait_log waits up to $3 seconds until more than $2 lines of the
+# process's output match $1.
+wait_log() {
+	local end=$((SECONDS + $3))
+	while [ "$(count "$1")" -le "$2" ]; do
+		alive
+		[ "$SECONDS" -lt "$end" ] || fail "no line matching '$1' from $tool within $3 s"
+		sleep 0.02
+	done
+}
+
+# free_port prints a loopback port where nothing listens.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	fail "no free port found"
+}
+
 # find_kubectl prints the kubectl to compare skiff with: $KUBECTL, else
 # the newest of Debian's google-cloud-sdk kubectl packages (installed when
 # missing).

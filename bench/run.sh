@@ -67,7 +67,6 @@ for i in $(seq "$runs"); do
 done
 rm -f "$manifests"
 
-med() { printf '%s\n' "$@" | median; }
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 section=$(
