@@ -40,11 +40,18 @@ func (f *fakeDockerAPI) ExecAttach(context.Context, string, client.ExecAttachOpt
 		f.t.Fatal(err)
 	}
 	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	// Accept before the listener closes: closing it with the connection
+	// still in its backlog would reset the connection.
+	srv, err := l.Accept()
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
+		c := srv
 		defer c.Close()
 		in, _ := io.ReadAll(c) // until the executor closes stdin
 		frame := func(stream byte, p []byte) {
@@ -56,10 +63,6 @@ func (f *fakeDockerAPI) ExecAttach(context.Context, string, client.ExecAttachOpt
 		frame(1, in)
 		frame(2, []byte("warning\n"))
 	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		f.t.Fatal(err)
-	}
 	return client.ExecAttachResult{HijackedResponse: client.NewHijackedResponse(c, "application/vnd.docker.multiplexed-stream")}, nil
 }
 
