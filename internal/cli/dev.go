@@ -18,6 +18,7 @@ import (
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/runner"
+	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
 	"skiff.dev/skiff/internal/watch"
 )
@@ -114,7 +115,8 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			}
 			continue
 		}
-		r.SetAgent(a.deliverAgent(ctx, p, r.HasManifests(), bopts))
+		agentBin, agentErr := deliver.FindBinary(a.getenv(deliver.EnvBinary))
+		r.SetAgent(a.deliverAgent(ctx, p, r.HasManifests(), bopts, agentBin, agentErr))
 		if !slices.ContainsFunc(deployed, func(d *runner.Runner) bool { return d.ID() == r.ID() }) {
 			deployed = append(deployed, r)
 		}
@@ -136,7 +138,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			AutoSync:     vopts.AutoSync,
 			AutoDeploy:   vopts.AutoDeploy,
 			Manual:       manual,
-			AgentBinary:  a.agentBinary(),
+			AgentBinary:  agentBin,
 			CheckConfig: func() error {
 				_, _, err := a.devProject(cmd, dopts)
 				return err
@@ -254,26 +256,16 @@ func (a *app) getenv(key string) string {
 	return ""
 }
 
-// agentBinary is the skiff-agent binary ($SKIFF_AGENT, else next to
-// skiff), or "" when there is none.
-func (a *app) agentBinary() string {
-	bin, err := deliver.FindBinary(a.getenv(deliver.EnvBinary))
-	if err != nil {
-		return ""
-	}
-	return bin
-}
-
 // deliverAgent puts the skiff-agent image where the cluster pulls from
 // (the registry images are pushed to, or the local daemon) when an
 // artifact has sync rules and the project deploys to a cluster, and
 // returns its reference; "" means pods get no agent, and files sync only
-// into images that have tar. What goes wrong is a warning: sync through
-// tar still works.
-func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToCluster bool, bopts *BuildOptions) string {
+// into images that have tar. bin and binErr are what deliver.FindBinary
+// found. What goes wrong is a warning: sync through tar still works.
+func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToCluster bool, bopts *BuildOptions, bin string, binErr error) string {
 	var synced string
 	for _, art := range p.Artifacts() {
-		if s := art.Sync; s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0) {
+		if sync.Syncs(art) {
 			synced = art.ImageName
 			break
 		}
@@ -285,9 +277,8 @@ func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToClus
 		a.log.Warnf("%v; files will sync only into containers that have tar", err)
 		return ""
 	}
-	bin, err := deliver.FindBinary(a.getenv(deliver.EnvBinary))
-	if err != nil {
-		return warn(err)
+	if binErr != nil {
+		return warn(binErr)
 	}
 	img, err := deliver.Image(bin)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/sync"
 )
 
 // Options configure a Runner. The CLI fills them from flags and the
@@ -184,7 +185,7 @@ func (r *Runner) syncedImages() map[string]bool {
 	defer r.agentlessMu.Unlock()
 	out := map[string]bool{}
 	for _, a := range r.opts.Project.Artifacts() {
-		if s := a.Sync; s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0) && !r.agentless[a.ImageName] {
+		if sync.Syncs(a) && !r.agentless[a.ImageName] {
 			out[a.ImageName] = true
 		}
 	}

@@ -71,6 +71,13 @@ func WithWorkDir(dir string) Option {
 	}
 }
 
+// Syncs reports whether art has rules that sync files (manual or infer);
+// auto rules sync nothing yet.
+func Syncs(art *schema.Artifact) bool {
+	s := art.Sync
+	return s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0)
+}
+
 // NewRules checks the sync rules of art, whose Workspace is its local
 // context directory. It returns nil Rules, which cover nothing, when art
 // has no sync section.
