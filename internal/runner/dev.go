@@ -539,9 +539,9 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 	}
 	d.syncer = newSyncer(srcs, func(c container) sync.Transport {
 		if c.Pod == "" {
-			return dockerT.For(c.Image.Name)
+			return dockerT.For(c)
 		}
-		return kubeT.For(c.Image.Name)
+		return kubeT.For(c)
 	})
 	done := make(chan struct{})
 	go func() {
@@ -552,11 +552,19 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 				return
 			case <-changed:
 				start := time.Now()
-				n, err := d.syncer.CatchUp(ctx)
-				if err != nil && ctx.Err() == nil {
-					d.printf("Syncing the changes so far to a new container failed: %v\n", err)
-				} else if n > 0 {
-					d.printf("Synced the changes so far to %s that started since, in %s\n", containers(n, true), output.Duration(time.Since(start)))
+				rep, err := d.syncer.CatchUp(ctx)
+				took := output.Duration(time.Since(start))
+				switch {
+				case err != nil && ctx.Err() == nil:
+					d.printf("Syncing the changes so far to a container that lacked them failed: %v\n", err)
+				case rep.Containers == 0:
+				case rep.Started == rep.Containers:
+					d.printf("Synced the changes so far to %s that started since, in %s\n", containers(rep.Started, d.r.HasManifests()), took)
+				case rep.Started == 0:
+					d.printf("Synced the changes that an earlier sync missed to %s, in %s\n", containers(rep.Containers, d.r.HasManifests()), took)
+				default:
+					d.printf("Synced the changes so far to %s (%d started since, %d missed an earlier sync), in %s\n",
+						containers(rep.Containers, d.r.HasManifests()), rep.Started, rep.Containers-rep.Started, took)
 				}
 			}
 		}
@@ -617,27 +625,40 @@ func parseDockerfile(a *schema.Artifact, env config.Env) (*deps.ParsedDockerfile
 	return df, nil
 }
 
-// files says "1 file" or "3 files": how many local paths ops come from.
+// files says what ops do: "1 file", "3 files", "1 deletion" or "2 files
+// and 1 deletion", counting the local paths they come from.
 func files(ops []sync.Op) string {
-	seen := map[string]bool{}
+	written, deleted := map[string]bool{}, map[string]bool{}
 	for _, op := range ops {
-		seen[op.Local] = true
+		if op.Kind == sync.Delete {
+			deleted[op.Local] = true
+		} else {
+			written[op.Local] = true
+		}
 	}
-	if len(seen) == 1 {
-		return "1 file"
+	w := plural(len(written), "file")
+	switch {
+	case len(deleted) == 0:
+		return w
+	case len(written) == 0:
+		return plural(len(deleted), "deletion")
 	}
-	return fmt.Sprintf("%d files", len(seen))
+	return w + " and " + plural(len(deleted), "deletion")
+}
+
+// plural says "1 file" or "2 files".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // containers says "1 pod" or "2 pods" (or containers, for the docker
 // deployer).
 func containers(n int, pods bool) string {
-	unit := "container"
 	if pods {
-		unit = "pod"
+		return plural(n, "pod")
 	}
-	if n != 1 {
-		unit += "s"
-	}
-	return fmt.Sprintf("%d %s", n, unit)
+	return plural(n, "container")
 }

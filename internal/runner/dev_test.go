@@ -234,7 +234,9 @@ func TestFiles(t *testing.T) {
 		{ops: []sync.Op{op("/src/a", "/app/a")}, want: "1 file"},
 		// One file synced to two destinations is one file.
 		{ops: []sync.Op{op("/src/a", "/app/a"), op("/src/a", "/srv/a")}, want: "1 file"},
-		{ops: []sync.Op{op("/src/a", "/app/a"), op("/src/b", "/app/b"), {Kind: sync.Delete, Local: "/src/c", Dest: "/app/c"}}, want: "3 files"},
+		// Deletions are not counted as synced files.
+		{ops: []sync.Op{op("/src/a", "/app/a"), op("/src/b", "/app/b"), {Kind: sync.Delete, Local: "/src/c", Dest: "/app/c"}}, want: "2 files and 1 deletion"},
+		{ops: []sync.Op{{Kind: sync.Delete, Local: "/src/c", Dest: "/app/c"}, {Kind: sync.Delete, Local: "/src/d", Dest: "/app/d"}}, want: "2 deletions"},
 		{ops: nil, want: "0 files"},
 	} {
 		if got := files(tc.ops); got != tc.want {

@@ -41,6 +41,7 @@ type syncer struct {
 	seq     int                     // numbers operations in the order they are planned
 	history map[string]*syncHistory // by image reference (render.Image.Ref)
 	synced  map[string]int          // container Key -> seq it is up to date with
+	seen    map[string]bool         // container Keys found running at an earlier sync
 }
 
 // syncHistory is what has been synced into one image's containers: the
@@ -57,13 +58,17 @@ type seqOp struct {
 }
 
 func newSyncer(source containerSource, transport func(c container) sync.Transport) *syncer {
-	return &syncer{source: source, transport: transport, history: map[string]*syncHistory{}, synced: map[string]int{}}
+	return &syncer{source: source, transport: transport, history: map[string]*syncHistory{}, synced: map[string]int{}, seen: map[string]bool{}}
 }
 
 // syncReport says what one sync did.
 type syncReport struct {
 	// Containers is how many containers received operations.
 	Containers int
+	// Started is how many of them had not been seen running at an
+	// earlier sync: they started since (a restart, a new pod). The others
+	// were up to date, or missed a sync that failed.
+	Started int
 }
 
 // Sync records ops for the containers of image and brings every running
@@ -88,18 +93,20 @@ func (s *syncer) Sync(ctx context.Context, image render.Image, ops []sync.Op) (s
 
 // CatchUp syncs the history of every image into its running containers
 // that do not have all of it yet: containers that restarted or started
-// since the last sync. It reports how many containers it synced.
-func (s *syncer) CatchUp(ctx context.Context) (int, error) {
+// since the last sync, and those a failed sync left behind. It reports
+// how many containers it synced, and how many of them started since.
+func (s *syncer) CatchUp(ctx context.Context) (syncReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var n int
+	var rep syncReport
 	var errs []error
 	for _, ref := range slices.Sorted(maps.Keys(s.history)) {
 		r, err := s.catchUp(ctx, s.history[ref])
-		n += r.Containers
+		rep.Containers += r.Containers
+		rep.Started += r.Started
 		errs = append(errs, err)
 	}
-	return n, errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }
 
 // Forget drops what was synced into the image ref: a rebuilt image has
@@ -122,7 +129,10 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		ops []sync.Op
 	}
 	var jobs []job
+	started := 0
 	for _, c := range cs {
+		seen := s.seen[c.Key]
+		s.seen[c.Key] = true
 		since := s.synced[c.Key]
 		if since >= h.seq {
 			continue
@@ -134,6 +144,9 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 			}
 		}
 		slices.SortFunc(todo, func(a, b seqOp) int { return cmp.Compare(a.seq, b.seq) })
+		if !seen {
+			started++
+		}
 		j := job{c: c}
 		for _, op := range todo {
 			j.ops = append(j.ops, op.Op)
@@ -153,55 +166,98 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 			s.synced[j.c.Key] = h.seq
 		}
 	}
-	return syncReport{Containers: len(jobs)}, errors.Join(errs...)
+	return syncReport{Containers: len(jobs), Started: started}, errors.Join(errs...)
 }
 
-// fallbackTransport syncs through tar where the image has it and through
-// skiff-agent where it does not, remembering per artifact which one
-// works: a rebuild seldom takes tar out of an image, and if it does, tar
-// fails with sync.ErrNoTar and the agent takes over again.
+// fallbackTransport syncs each container through tar where its image has
+// tar and through skiff-agent where it does not. Which one a container
+// uses is decided from what that container answered (a tar sync that the
+// container confirmed, or a missing tar), and decided again for every new
+// container, so a rollout to an image without tar is noticed at its first
+// sync. The answer for an image's earlier containers only chooses which
+// transport a new container tries first.
 type fallbackTransport struct {
 	tar, agent sync.Transport
-	// learned, if set, hears whether tar worked for an image.
+	// learned, if set, hears whether tar worked for an image: true once a
+	// container confirmed a tar sync, false when a container has no tar.
 	learned func(name string, tar bool)
 
 	mu       gosync.Mutex
-	useAgent map[string]bool // by image name
+	decided  map[string]bool // container Key -> syncs through the agent
+	agentRef map[string]bool // image ref -> its last decided container used the agent
 }
 
 func newFallbackTransport(tar, agent sync.Transport) *fallbackTransport {
-	return &fallbackTransport{tar: tar, agent: agent, useAgent: map[string]bool{}}
+	return &fallbackTransport{tar: tar, agent: agent, decided: map[string]bool{}, agentRef: map[string]bool{}}
 }
 
-// For returns the transport for a container of the image named name.
-func (f *fallbackTransport) For(name string) sync.Transport {
+// For returns the transport for the container c.
+func (f *fallbackTransport) For(c container) sync.Transport {
 	return transportFunc(func(ctx context.Context, t sync.Target, ops []sync.Op) error {
 		f.mu.Lock()
-		agent := f.useAgent[name]
-		f.mu.Unlock()
-		if !agent {
-			err := f.tar.Sync(ctx, t, ops)
-			if !errors.Is(err, sync.ErrNoTar) {
-				if err == nil && f.learned != nil {
-					f.learned(name, true)
-				}
-				return err
-			}
-			f.mu.Lock()
-			f.useAgent[name] = true
-			f.mu.Unlock()
-			if f.learned != nil {
-				f.learned(name, false)
-			}
+		agent, known := f.decided[c.Key]
+		if !known {
+			agent = f.agentRef[c.Image.Ref]
 		}
-		if err := f.agent.Sync(ctx, t, ops); err != nil {
-			if errors.Is(err, sync.ErrNoAgent) {
-				return fmt.Errorf("%w (the image has no tar either)", err)
+		f.mu.Unlock()
+		first, second := f.tar, f.agent
+		if agent {
+			first, second = f.agent, f.tar
+		}
+		err := first.Sync(ctx, t, ops)
+		if !missingTransport(err) {
+			if err == nil {
+				f.decide(c, agent)
 			}
 			return err
 		}
-		return nil
+		// The container lacks what it was thought to have: ask it the
+		// other way.
+		err2 := second.Sync(ctx, t, ops)
+		switch {
+		case err2 == nil:
+			f.decide(c, !agent)
+			return nil
+		case missingTransport(err2):
+			// Neither: the pod needs the agent, which the next deploy
+			// delivers once the runner hears the image has no tar.
+			f.forget(c)
+			if f.learned != nil {
+				f.learned(c.Image.Name, false)
+			}
+			noAgent := err2
+			if agent {
+				noAgent = err
+			}
+			return fmt.Errorf("%w (the image has no tar either)", noAgent)
+		}
+		return err2
 	})
+}
+
+// missingTransport reports whether err says the container lacks tar or
+// skiff-agent.
+func missingTransport(err error) bool {
+	return errors.Is(err, sync.ErrNoTar) || errors.Is(err, sync.ErrNoAgent)
+}
+
+// decide records that container c syncs through the agent (or tar), as it
+// just confirmed.
+func (f *fallbackTransport) decide(c container, agent bool) {
+	f.mu.Lock()
+	f.decided[c.Key] = agent
+	f.agentRef[c.Image.Ref] = agent
+	f.mu.Unlock()
+	if f.learned != nil {
+		f.learned(c.Image.Name, !agent)
+	}
+}
+
+// forget drops what is known of container c.
+func (f *fallbackTransport) forget(c container) {
+	f.mu.Lock()
+	delete(f.decided, c.Key)
+	f.mu.Unlock()
 }
 
 // transportFunc is a function that is a sync.Transport.

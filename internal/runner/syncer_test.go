@@ -98,6 +98,7 @@ type syncStep struct {
 
 	want     map[string][]sync.Op // key -> ops sent in this step
 	wantN    int                  // containers reported when none fails
+	started  int                  // of them, those that started since
 	wantFail []string             // keys the error names; none means no error
 }
 
@@ -139,7 +140,7 @@ func TestSyncer(t *testing.T) {
 				{catchUp: true, want: nil, wantN: 0},
 				// a restarted (a new key) and another replica started.
 				{running: map[string][]string{"web:1": {"a2", "b"}}, catchUp: true,
-					want: map[string][]sync.Op{"a2": {write("x")}, "b": {write("x")}}, wantN: 2},
+					want: map[string][]sync.Op{"a2": {write("x")}, "b": {write("x")}}, wantN: 2, started: 2},
 				{catchUp: true, want: nil, wantN: 0},
 			},
 		},
@@ -158,7 +159,8 @@ func TestSyncer(t *testing.T) {
 				{running: map[string][]string{"web:1": {"a", "b"}}, fail: []string{"a"}, syncRef: "web:1", ops: []sync.Op{write("x")},
 					want: map[string][]sync.Op{"b": {write("x")}}, wantFail: []string{"a"}},
 				{catchUp: true, fail: []string{"a"}, want: nil, wantFail: []string{"a"}},
-				{catchUp: true, want: map[string][]sync.Op{"a": {write("x")}}, wantN: 1},
+				// a did not start since: it is behind because its sync failed.
+				{catchUp: true, want: map[string][]sync.Op{"a": {write("x")}}, wantN: 1, started: 0},
 			},
 		},
 		{
@@ -180,7 +182,7 @@ func TestSyncer(t *testing.T) {
 				{syncRef: "api:1", ops: []sync.Op{write("y")},
 					want: map[string][]sync.Op{"p": {write("y")}}, wantN: 1},
 				{running: map[string][]string{"web:1": {"w", "w2"}, "api:1": {"p", "p2"}}, catchUp: true,
-					want: map[string][]sync.Op{"w2": {write("x")}, "p2": {write("y")}}, wantN: 2},
+					want: map[string][]sync.Op{"w2": {write("x")}, "p2": {write("y")}}, wantN: 2, started: 2},
 			},
 		},
 	} {
@@ -199,18 +201,20 @@ func TestSyncer(t *testing.T) {
 					tr.fail[k] = true
 				}
 				tr.mu.Unlock()
-				var n int
+				var rep syncReport
 				var err error
 				switch {
 				case st.syncRef != "":
-					var rep syncReport
 					rep, err = s.Sync(context.Background(), imageOf(st.syncRef), st.ops)
-					n = rep.Containers
 				case st.catchUp:
-					n, err = s.CatchUp(context.Background())
+					rep, err = s.CatchUp(context.Background())
+					if len(st.wantFail) == 0 && rep.Started != st.started {
+						t.Errorf("step %d reported %d containers that started since, want %d", i, rep.Started, st.started)
+					}
 				case st.forget != "":
 					s.Forget(st.forget)
 				}
+				n := rep.Containers
 				if got := tr.take(); !maps.EqualFunc(got, st.want, slices.Equal) {
 					t.Errorf("step %d sent %v, want %v", i, got, st.want)
 				}
@@ -259,9 +263,9 @@ func TestSyncerSourceError(t *testing.T) {
 	src.mu.Lock()
 	src.err, src.running = nil, map[string][]string{"web:1": {"a"}}
 	src.mu.Unlock()
-	n, err := s.CatchUp(context.Background())
-	if err != nil || n != 1 {
-		t.Fatalf("CatchUp = %d, %v; want 1 container", n, err)
+	rep, err := s.CatchUp(context.Background())
+	if err != nil || rep.Containers != 1 {
+		t.Fatalf("CatchUp = %+v, %v; want 1 container", rep, err)
 	}
 	if got, want := tr.take(), map[string][]sync.Op{"a": {write("x")}}; !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("sent %v, want %v", got, want)
@@ -274,6 +278,11 @@ func countingTransport(calls *int, err error) sync.Transport {
 		*calls++
 		return err
 	})
+}
+
+// ctr is the container with Key key of the image ref.
+func ctr(key, ref string) container {
+	return container{Target: sync.Target{Namespace: "dev", Pod: key, Container: "app"}, Key: key, Image: imageOf(ref)}
 }
 
 func TestFallbackTransport(t *testing.T) {
@@ -290,9 +299,9 @@ func TestFallbackTransport(t *testing.T) {
 		wantLearned        []string // what the learned hook heard
 	}{
 		{name: "tar works", wantTar: 2, wantAgent: 0, wantLearned: []string{"web tar", "web tar"}},
-		{name: "no tar: the agent, remembered", tarErr: noTar, wantTar: 1, wantAgent: 2, wantLearned: []string{"web no tar"}},
+		{name: "no tar: the agent, remembered", tarErr: noTar, wantTar: 1, wantAgent: 2, wantLearned: []string{"web no tar", "web no tar"}},
 		{name: "another tar error is returned", tarErr: denied, wantTar: 2, wantAgent: 0, wantErr: denied},
-		{name: "neither tar nor agent", tarErr: noTar, agentErr: noAgent, wantTar: 1, wantAgent: 2, wantErr: sync.ErrNoAgent, wantMsg: "no tar either", wantLearned: []string{"web no tar"}},
+		{name: "neither tar nor agent", tarErr: noTar, agentErr: noAgent, wantTar: 2, wantAgent: 2, wantErr: sync.ErrNoAgent, wantMsg: "no tar either", wantLearned: []string{"web no tar", "web no tar"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -311,9 +320,9 @@ func TestFallbackTransport(t *testing.T) {
 					t.Errorf("learned %q, want %q", learned, tc.wantLearned)
 				}
 			})
-			target := sync.Target{Namespace: "dev", Pod: "a", Container: "app"}
+			c := ctr("a", "web:1")
 			for i := range 2 {
-				err := f.For("web").Sync(context.Background(), target, []sync.Op{write("x")})
+				err := f.For(c).Sync(context.Background(), c.Target, []sync.Op{write("x")})
 				switch {
 				case tc.wantErr == nil && err != nil:
 					t.Errorf("sync %d: %v", i, err)
@@ -330,19 +339,68 @@ func TestFallbackTransport(t *testing.T) {
 	}
 }
 
+// switchable is a transport whose answer per container key the test sets.
+type switchable struct {
+	mu    gosync.Mutex
+	err   map[string]error // by pod (the key in these tests)
+	calls []string
+}
+
+func (s *switchable) Sync(_ context.Context, t sync.Target, _ []sync.Op) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, t.Pod)
+	return s.err[t.Pod]
+}
+
+func TestFallbackTransportDecidesPerContainer(t *testing.T) {
+	t.Parallel()
+	noTar := fmt.Errorf("no tar: %w", sync.ErrNoTar)
+	noAgent := fmt.Errorf("no agent: %w", sync.ErrNoAgent)
+	tar := &switchable{err: map[string]error{"b": noTar, "c": noTar}}
+	agent := &switchable{err: map[string]error{"a": noAgent}}
+	f := newFallbackTransport(tar, agent)
+	var learned []string
+	f.learned = func(name string, ok bool) { learned = append(learned, fmt.Sprintf("%s %v", name, ok)) }
+	sync1 := func(c container) error { return f.For(c).Sync(context.Background(), c.Target, nil) }
+
+	// Pod a of web:1 has tar (and no agent: it was deployed without it).
+	if err := sync1(ctr("a", "web:1")); err != nil {
+		t.Fatal(err)
+	}
+	// A rollout to web:2 lost tar: its pod b is asked again, not assumed
+	// to have tar because a had it, and syncs through the agent.
+	if err := sync1(ctr("b", "web:2")); err != nil {
+		t.Fatal(err)
+	}
+	// Pod c of web:2 tries the agent first, as b did.
+	if err := sync1(ctr("c", "web:2")); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b"}; !slices.Equal(tar.calls, want) {
+		t.Errorf("tar was asked for %v, want %v", tar.calls, want)
+	}
+	if want := []string{"b", "c"}; !slices.Equal(agent.calls, want) {
+		t.Errorf("the agent was asked for %v, want %v", agent.calls, want)
+	}
+	if want := []string{"web true", "web false", "web false"}; !slices.Equal(learned, want) {
+		t.Errorf("learned %v, want %v", learned, want)
+	}
+}
+
 func TestFallbackTransportRemembersPerImage(t *testing.T) {
 	t.Parallel()
 	var tarCalls, agentCalls int
 	f := newFallbackTransport(countingTransport(&tarCalls, fmt.Errorf("no: %w", sync.ErrNoTar)), countingTransport(&agentCalls, nil))
-	target := sync.Target{Namespace: "dev", Pod: "a", Container: "app"}
 
-	for _, name := range []string{"web", "web", "api"} {
-		if err := f.For(name).Sync(context.Background(), target, nil); err != nil {
+	for _, c := range []container{ctr("a", "web:1"), ctr("a", "web:1"), ctr("b", "web:1"), ctr("c", "api:1")} {
+		if err := f.For(c).Sync(context.Background(), c.Target, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// web tries tar once; api, another image, tries it too.
-	if tarCalls != 2 || agentCalls != 3 {
-		t.Errorf("tar called %d times and the agent %d, want 2 and 3", tarCalls, agentCalls)
+	// web tries tar once: its second pod starts with the agent; api,
+	// another image, tries tar too.
+	if tarCalls != 2 || agentCalls != 4 {
+		t.Errorf("tar called %d times and the agent %d, want 2 and 4", tarCalls, agentCalls)
 	}
 }

@@ -71,7 +71,7 @@ portForward:
 	}
 
 	r := devBackground(t, dir, "default")
-	synced := regexp.MustCompile(`Synced \d+ files? to 1 container in `)
+	synced := regexp.MustCompile(`Synced \d+ (files?|deletions?)( and \d+ deletions?)? to 1 container in `)
 	for image, port := range map[string]int{name + "-scratch": scratchPort, name + "-tar": tarPort} {
 		forwards := map[string]int{"container " + image: port}
 		expectServed(t, forwards, "/index.html", "<h1>"+image+" v1</h1>\n")

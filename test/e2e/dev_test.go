@@ -37,7 +37,7 @@ const devStepTimeout = 3 * time.Minute
 
 var (
 	watchingLine = regexp.MustCompile(`Watching for changes\.\.\.`)
-	syncedLine   = regexp.MustCompile(`Synced \d+ files? to 2 pods in `)
+	syncedLine   = regexp.MustCompile(`Synced \d+ (files?|deletions?)( and \d+ deletions?)? to 2 pods in `)
 	rebuiltLine  = regexp.MustCompile(`Rebuilt \S+ in .*, redeployed in `)
 	catchUpLine  = regexp.MustCompile(`Synced the changes so far to 1 pod that started since, in `)
 )
