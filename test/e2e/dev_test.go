@@ -203,6 +203,13 @@ manifests:
 // Deployment web has 2 replicas.
 func tarProject(t *testing.T) string {
 	t.Helper()
+	return tarProjectSyncing(t, `infer: ["www/**"]`)
+}
+
+// tarProjectSyncing is tarProject with other sync rules: rules is the
+// artifact's sync section as one YAML line (e.g. `infer: ["www/**"]`).
+func tarProjectSyncing(t *testing.T, rules string) string {
+	t.Helper()
 	base := dockerBuildBase(t, newDocker(t))
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
@@ -219,7 +226,7 @@ build:
       buildArgs:
         BASE: ` + base + `
     sync:
-      infer: ["www/**"]
+      ` + rules + `
 manifests:
   rawYaml: [k8s/*.yaml]
 deploy:
