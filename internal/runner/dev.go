@@ -408,6 +408,19 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 	for _, p := range b.Removed {
 		note(p, true)
 	}
+	// A removed directory may have gone without its files being listed
+	// (moved away): what was synced from below it is deleted too.
+	for _, dir := range b.RemovedDirs {
+		for name, c := range per {
+			if ref, ok := d.images[name]; ok && d.syncer != nil && slices.Contains(c.removed, dir) {
+				for _, f := range d.syncer.SyncedUnder(ref, dir) {
+					if !slices.Contains(c.removed, f) {
+						c.removed = append(c.removed, f)
+					}
+				}
+			}
+		}
+	}
 	syncs = map[string][]sync.Op{}
 	need := map[string]bool{}
 	for name, c := range per {

@@ -336,3 +336,51 @@ func TestDeployHeldBack(t *testing.T) {
 		t.Errorf("the deploy after the build should wait for Enter:\n%s", errOut.String())
 	}
 }
+
+func TestPlanRemovedDirectoryDeletesWhatWasSynced(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	at := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+	site := dockerArtifact("site", dir, "")
+	site.Sync = &schema.Sync{Manual: []*schema.SyncRule{{Src: "data/**", Dest: "/", Strip: "data"}}}
+	p := &config.Project{Configs: []*config.Config{testConfig(dir, site)}}
+	in, err := newInputs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := syncRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSyncer(&fakeSource{}, func(container) sync.Transport { return &fakeTransport{} })
+	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}, images: map[string]string{"site": "site:1"}, syncer: s}
+	// a.txt and sub/b.txt were synced; then data was moved away whole, so
+	// the watcher lists only the directory.
+	synced, covered := rules["site"].Plan([]string{at("data/a.txt"), at("data/sub/b.txt")}, nil)
+	if !covered {
+		t.Fatal("the rule does not cover data/a.txt and data/sub/b.txt")
+	}
+	if _, err := s.Sync(context.Background(), render.Image{Name: "site", Ref: "site:1"}, synced); err != nil {
+		t.Fatal(err)
+	}
+	syncs, rebuild, _ := d.plan(watch.Batch{Removed: []string{at("data")}, RemovedDirs: []string{at("data")}})
+	if len(rebuild) > 0 {
+		t.Fatalf("rebuild %v, want the removal synced", rebuild)
+	}
+	var deleted []string
+	for _, op := range syncs["site"] {
+		if op.Kind != sync.Delete {
+			t.Errorf("unexpected %v", op)
+			continue
+		}
+		if op.Dest == "/" || op.Dest == op.Root {
+			t.Errorf("the plan deletes the rule's destination: %v", op)
+		}
+		deleted = append(deleted, op.Dest)
+	}
+	for _, want := range []string{"/a.txt", "/sub/b.txt"} {
+		if !slices.Contains(deleted, want) {
+			t.Errorf("the plan deletes %v, want %s among them", deleted, want)
+		}
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	gosync "sync"
 
 	"skiff.dev/skiff/internal/render"
@@ -107,6 +109,27 @@ func (s *syncer) CatchUp(ctx context.Context) (syncReport, error) {
 		errs = append(errs, err)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// SyncedUnder returns the local files below dir whose latest operation
+// in the history of the image ref wrote them into its containers: when
+// dir is removed, they are to be deleted there, even if dir as a whole
+// maps to no path that may be deleted.
+func (s *syncer) SyncedUnder(ref, dir string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.history[ref]
+	if h == nil {
+		return nil
+	}
+	var out []string
+	for _, op := range h.ops {
+		if op.Kind == sync.Write && strings.HasPrefix(op.Local, dir+string(filepath.Separator)) && !slices.Contains(out, op.Local) {
+			out = append(out, op.Local)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Forget drops what was synced into the image ref: a rebuilt image has
