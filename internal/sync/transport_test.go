@@ -16,6 +16,7 @@ import (
 	utilexec "k8s.io/client-go/util/exec"
 
 	"skiff.dev/skiff/internal/sync/agent"
+	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
 var target = Target{Namespace: "dev", Pod: "web-7d9f", Container: "app"}
@@ -250,5 +251,88 @@ func TestExecError(t *testing.T) {
 	}
 	if err := execError(errors.New("connection refused")); errors.Is(err, ErrNotFound) || errors.As(err, &ee) {
 		t.Errorf("other: %v", err)
+	}
+}
+
+// TestAgentTransportBoundsAnswers checks that the agent's answers are read
+// with bounds: a failure message is cut, and an endless stream of answers
+// is an error, not a buffer that grows with it.
+func TestAgentTransportBoundsAnswers(t *testing.T) {
+	t.Parallel()
+	dir := localFiles(t, map[string]string{"a.js": "x"})
+	ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"}}
+	for name, tt := range map[string]struct {
+		answer func(w io.Writer) error
+		want   string
+	}{
+		"huge failure message": {
+			answer: func(w io.Writer) error {
+				enc := agentproto.NewEncoder(w)
+				msg := strings.Repeat("m", 1<<20)
+				if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindFailed, Path: "/app/a.js", Size: int64(len(msg))}, strings.NewReader(msg)); err != nil {
+					return err
+				}
+				return enc.Encode(agentproto.Frame{Kind: agentproto.KindEnd}, nil)
+			},
+			want: "not a skiff-agent answer",
+		},
+		"endless answers": {
+			answer: func(w io.Writer) error {
+				enc := agentproto.NewEncoder(w)
+				for range 10_000 {
+					if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindOK, Path: "/app/" + strings.Repeat("a", 4000)}, nil); err != nil {
+						return err
+					}
+				}
+				return enc.Flush()
+			},
+			want: "more answers than the 1 operations sent",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fe := &fakeExec{run: func(_ []string, _ io.Reader, stdout, _ io.Writer) error {
+				return tt.answer(stdout)
+			}}
+			err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Sync() = %v, want an error saying %q", err, tt.want)
+			}
+			if len(err.Error()) > 2*maxOutput {
+				t.Errorf("error is %d bytes long", len(err.Error()))
+			}
+		})
+	}
+}
+
+// TestAgentTransportSymlink checks that a relative link inside the synced
+// tree reaches the container as a link, and that one leading out of the
+// context is skipped without being read.
+func TestAgentTransportSymlink(t *testing.T) {
+	t.Parallel()
+	outside := localFiles(t, map[string]string{"secret": "host secret"})
+	dir := localFiles(t, map[string]string{"kodata/index.html": "hi"})
+	if err := os.Symlink("index.html", filepath.Join(dir, "kodata/home.html")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "kodata/shadow")); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	at := func(name string) Op {
+		return Op{Kind: Write, Local: filepath.Join(dir, "kodata", name), Base: dir, Dest: "/app/" + name, Root: "/app"}
+	}
+	fe := agentExec(root)
+	if err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, []Op{at("index.html"), at("home.html"), at("shadow")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.Readlink(filepath.Join(root, "app/home.html")); err != nil || got != "index.html" {
+		t.Errorf("app/home.html -> %q, %v", got, err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "app/shadow")); !os.IsNotExist(err) {
+		t.Errorf("app/shadow was synced: %v", err)
+	}
+	if bytes.Contains(fe.stdins[0], []byte("host secret")) {
+		t.Error("the agent was sent a file from outside the context")
 	}
 }
