@@ -173,13 +173,13 @@ func TestAgentRestrictedE2E(t *testing.T) {
 	}
 
 	nonRoot, id, no := true, int64(uid), false
+	// The app sets its security context on its container, not the pod, so
+	// the injected init container must bring its own.
 	pods := createAgentDeployment(t, cs, ns, appRef, agentRef, func(spec *corev1.PodSpec) {
-		spec.SecurityContext = &corev1.PodSecurityContext{
-			RunAsNonRoot: &nonRoot, RunAsUser: &id, RunAsGroup: &id,
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		}
 		for i := range spec.Containers {
 			spec.Containers[i].SecurityContext = &corev1.SecurityContext{
+				RunAsNonRoot: &nonRoot, RunAsUser: &id, RunAsGroup: &id,
+				SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 				AllowPrivilegeEscalation: &no,
 				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			}
