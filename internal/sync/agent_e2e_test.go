@@ -152,6 +152,18 @@ func TestAgentE2E(t *testing.T) {
 		if !errors.Is(err, sync.ErrNoTar) {
 			t.Errorf("tar sync into a FROM scratch image: %v; want ErrNoTar", err)
 		}
+		// Issue 11: with 2,000 files (2 MB) on stdin, an exec of the
+		// missing program sometimes reported success. Every try must fail.
+		var many []sync.Op
+		for i := range 2000 {
+			rel := fmt.Sprintf("many/f%04d.txt", i)
+			many = append(many, op(sync.Write, write(rel, strings.Repeat("x", 1000)), "/app/"+rel))
+		}
+		for i := range 10 {
+			if err := (&sync.TarTransport{Exec: ex}).Sync(t.Context(), target, many); !errors.Is(err, sync.ErrNoTar) {
+				t.Errorf("try %d: tar sync of 2,000 files into a FROM scratch image: %v; want ErrNoTar", i, err)
+			}
+		}
 	})
 	t.Run("timing", func(t *testing.T) {
 		two := []sync.Op{op(sync.Write, write("t1.txt", "one\n"), "/app/t1.txt"), op(sync.Write, write("t2.txt", "two\n"), "/app/t2.txt")}
