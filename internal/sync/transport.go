@@ -232,9 +232,7 @@ func (c rootCache) open(op Op) (*localFile, error) {
 		}
 		return &localFile{link: filepath.ToSlash(target), mode: 0o777}, nil
 	}
-	// O_NONBLOCK: a FIFO that replaced the file since Lstat does not
-	// block the open; O_NOFOLLOW: nor does a link.
-	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	f, err := r.OpenFile(rel, os.O_RDONLY|openFlags, 0)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
 		return nil, nil
 	}

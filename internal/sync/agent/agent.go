@@ -203,7 +203,7 @@ func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
 	case agentproto.KindWrite:
 		err = a.write(r, rel, mode, payload)
 	case agentproto.KindLink:
-		err = a.symlink(r, dest, rel, payload)
+		err = a.symlink(r, p, dest, rel, payload)
 	case agentproto.KindMkdir:
 		if err = r.MkdirAll(rel, mode); err == nil {
 			err = r.Chmod(rel, mode)
@@ -260,10 +260,11 @@ func (a *Applier) tempName(dir string) string {
 // maxLink is the longest symbolic link target the agent makes.
 const maxLink = agentproto.MaxPath
 
-// symlink makes rel (below the allowed destination dest) a symbolic link
-// to the target read from payload, through a temporary link and a rename.
-// The target must be relative and lead to dest or below it.
-func (a *Applier) symlink(r *os.Root, dest, rel string, payload io.Reader) error {
+// symlink makes the container path p (rel in r) a symbolic link to the
+// target read from payload, through a temporary link and a rename. The
+// target must be relative and lead to the allowed destination dest or
+// below it.
+func (a *Applier) symlink(r *os.Root, p, dest, rel string, payload io.Reader) error {
 	b, err := io.ReadAll(io.LimitReader(payload, maxLink+1))
 	if err != nil {
 		return err
@@ -275,7 +276,7 @@ func (a *Applier) symlink(r *os.Root, dest, rel string, payload io.Reader) error
 	case target == "" || strings.HasPrefix(target, "/") || strings.ContainsRune(target, 0):
 		return fmt.Errorf("refused: the link target %q is not a relative path", target)
 	}
-	if to := path.Join(dest, path.Dir(rel), target); to != dest && !strings.HasPrefix(to, strings.TrimSuffix(dest, "/")+"/") {
+	if to := path.Join(path.Dir(p), target); to != dest && !strings.HasPrefix(to, strings.TrimSuffix(dest, "/")+"/") {
 		return fmt.Errorf("refused: the link target %s leads out of the allowed destination %s", target, dest)
 	}
 	dir := path.Dir(rel)

@@ -317,13 +317,14 @@ func TestApplySymlink(t *testing.T) {
 		link("/app/abs", "/etc/passwd"),
 		link("/app/up", "../etc/passwd"),
 		link("/app/sub/up", "../../etc"),
+		link("/cfg/app.yaml", "other.yaml"), // a file destination: the target is beside it, outside
 		other(agentproto.KindEnd, "", 0),
 	)
-	code, rs, _ := run(t, root, in, "/app")
-	if code != 1 || len(rs) != 6 {
+	code, rs, _ := run(t, root, in, "/app", "/cfg/app.yaml")
+	if code != 1 || len(rs) != 7 {
 		t.Fatalf("exit %d, results %v", code, rs)
 	}
-	for i, r := range rs[:5] {
+	for i, r := range rs[:6] {
 		if wantOK := i < 2; (r.kind == "ok") != wantOK || !wantOK && !strings.Contains(r.msg, "refused") {
 			t.Errorf("%s: %s %q", r.path, r.kind, r.msg)
 		}
@@ -333,7 +334,7 @@ func TestApplySymlink(t *testing.T) {
 			t.Errorf("%s -> %q, %v; want %q", p, got, err, want)
 		}
 	}
-	for _, p := range []string{"app/abs", "app/up", "app/sub/up"} {
+	for _, p := range []string{"app/abs", "app/up", "app/sub/up", "cfg/app.yaml"} {
 		if _, err := os.Lstat(filepath.Join(root, p)); !os.IsNotExist(err) {
 			t.Errorf("%s was made: %v", p, err)
 		}

@@ -2,9 +2,11 @@ package agentproto
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -111,5 +113,30 @@ func TestEncodeShortPayload(t *testing.T) {
 	err := NewEncoder(io.Discard).Encode(Frame{Kind: KindWrite, Path: "/a", Size: 10}, strings.NewReader("abc"))
 	if err == nil || !strings.Contains(err.Error(), "changed while it was sent") {
 		t.Errorf("Encode() = %v", err)
+	}
+}
+
+// TestDecoderBoundedAllocation checks that frames claiming huge paths or
+// payloads make the decoder allocate nothing near those sizes.
+func TestDecoderBoundedAllocation(t *testing.T) {
+	huge := binary.AppendUvarint(nil, 1<<40)
+	for name, stream := range map[string][]byte{
+		"huge path":    append(append([]byte(Magic), Version, byte(KindWrite)), huge...),
+		"huge payload": append(append([]byte(Magic), Version, byte(KindWrite), 1, '/', 0), huge...),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		dec := NewDecoder(bytes.NewReader(stream))
+		for {
+			if _, payload, err := dec.Next(); err != nil {
+				break
+			} else if _, err := io.Copy(io.Discard, payload); err != nil {
+				break
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+			t.Errorf("%s: decoding allocated %d bytes", name, got)
+		}
 	}
 }
