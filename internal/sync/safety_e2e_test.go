@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,7 +27,9 @@ import (
 // rule {src: "data/**", dest: "/", strip: "data"}, removing the directory
 // data (which data/** matches, and which maps to "/") once planned
 // "delete /", and the tar transport wiped the container's root file
-// system. It syncs two files through the rule into a busybox container,
+// system. It syncs files through the rule into a busybox container (with a
+// relative link, which arrives as a link, a setuid file, which arrives
+// without the bit, and a FIFO, which Screen and the transport skip),
 // removes data locally, plans and applies the removal with TarTransport,
 // and checks that the container still runs and that only the synced files
 // are gone.
@@ -61,6 +64,21 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A relative link inside the tree syncs as a link, a setuid file
+	// without its setuid bit, and a FIFO not at all (opening it would
+	// block the sync).
+	if err := os.Symlink("synced.txt", filepath.Join(project, "data/link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(project, "data/suid.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Chmod(filepath.Join(project, "data/suid.sh"), 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(project, "data/pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rules, err := sync.NewRules(&schema.Artifact{ImageName: "web", Workspace: project, Sync: &schema.Sync{
 		Manual: []*schema.SyncRule{{Src: "data/**", Dest: "/", Strip: "data"}},
 	}})
@@ -75,30 +93,39 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 		return out
 	}
 	tr := &sync.TarTransport{Exec: ex}
-	apply := func(changed, removed []string) {
+	apply := func(changed, removed []string) []sync.Skipped {
 		t.Helper()
 		ops, covered := rules.Plan(changed, removed)
 		if !covered {
 			t.Fatalf("Plan(%q, %q) is not covered", changed, removed)
 		}
 		keep, skipped := sync.Screen(ops)
-		if len(skipped) > 0 {
-			t.Fatalf("Screen skipped %v", skipped)
-		}
 		t.Logf("ops: %v", keep)
-		if err := tr.Sync(t.Context(), target, keep); err != nil {
+		// The transport gets every op: it must skip the FIFO itself.
+		if err := tr.Sync(t.Context(), target, ops); err != nil {
 			t.Fatal(err)
 		}
+		return skipped
 	}
-	apply(at("data", "data/synced.txt", "data/sub", "data/sub/deep.txt"), nil)
-	if got := execOut(t, ex, target, "cat", "/synced.txt", "/sub/deep.txt"); got != "synced\ndeep\n" {
+	files := []string{"data/synced.txt", "data/sub", "data/sub/deep.txt", "data/link.txt", "data/suid.sh", "data/pipe"}
+	skipped := apply(at(append([]string{"data"}, files...)...), nil)
+	if len(skipped) != 1 || skipped[0].Local != filepath.Join(project, "data/pipe") || !strings.Contains(skipped[0].Reason, "FIFO") {
+		t.Errorf("Screen skipped %v, want the FIFO data/pipe", skipped)
+	}
+	if got := execOut(t, ex, target, "cat", "/synced.txt", "/sub/deep.txt", "/link.txt"); got != "synced\ndeep\nsynced\n" {
 		t.Fatalf("after the first sync: %q", got)
+	}
+	if got := execOut(t, ex, target, "stat", "-c", "%a %F", "/suid.sh", "/link.txt"); got != "755 regular file\n777 symbolic link\n" {
+		t.Errorf("stat = %q, want a 755 file (no setuid) and a symbolic link", got)
+	}
+	if got := execOut(t, ex, target, "ls", "/"); strings.Contains(got, "pipe") {
+		t.Errorf("ls / = %q: the FIFO was synced", got)
 	}
 
 	if err := os.RemoveAll(filepath.Join(project, "data")); err != nil {
 		t.Fatal(err)
 	}
-	apply(nil, at("data", "data/synced.txt", "data/sub", "data/sub/deep.txt"))
+	apply(nil, at(append([]string{"data"}, files...)...))
 
 	// The container still runs commands, its own files are there, and the
 	// synced ones are gone.
@@ -108,7 +135,7 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 			t.Errorf("ls / = %q: %s is gone", got, want)
 		}
 	}
-	for _, gone := range []string{"synced.txt", "sub"} {
+	for _, gone := range []string{"synced.txt", "sub", "link.txt", "suid.sh"} {
 		if strings.Contains("\n"+got, "\n"+gone+"\n") {
 			t.Errorf("ls / = %q: the synced %s is still there", got, gone)
 		}
