@@ -28,9 +28,12 @@ func (t Target) String() string {
 
 // Transport applies planned operations to one container.
 type Transport interface {
-	// Sync applies ops in order. A Write whose local file no longer exists
-	// is skipped: the file was removed after it was planned, and the
-	// removal comes in a later batch.
+	// Sync applies ops in order, and returns nil only when the container
+	// confirmed every one. A Write whose local file no longer exists is
+	// skipped: the file was removed after it was planned, and the removal
+	// comes in a later batch; so is one Screen would skip. An Op that
+	// would leave its rule's destination, or delete it, is refused before
+	// anything runs.
 	Sync(ctx context.Context, target Target, ops []Op) error
 }
 
@@ -53,8 +56,8 @@ func (e *ExitError) Error() string { return fmt.Sprintf("command exited with cod
 var (
 	// ErrNotFound means the command to exec is not in the container.
 	ErrNotFound = errors.New("executable not found in the container")
-	// ErrNoTar means the container has no tar (or rm) to sync through:
-	// use AgentTransport.
+	// ErrNoTar means the container has no tar (or rm, or sh) to sync
+	// through: use AgentTransport.
 	ErrNoTar = errors.New("the container has no tar")
 	// ErrNoAgent means the container has no skiff-agent at the expected
 	// path: the agent was not delivered into the pod.

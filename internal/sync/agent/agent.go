@@ -229,7 +229,7 @@ func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Rea
 		}
 	}
 	tmp := a.tempName(dir)
-	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
