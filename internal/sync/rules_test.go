@@ -74,6 +74,13 @@ func TestPlanManual(t *testing.T) {
 			covered: true,
 		},
 		{
+			name:    "a created directory that maps to / gets no Write",
+			rules:   []*schema.SyncRule{{Src: "data/**", Dest: "/", Strip: "data"}},
+			changed: []string{local("data"), local("data/a.txt")},
+			want:    []Op{{Kind: Write, Local: local("data/a.txt"), Dest: "/a.txt", Root: "/"}},
+			covered: true,
+		},
+		{
 			name:    "the same with a directory destination",
 			rules:   []*schema.SyncRule{{Src: "static/**", Dest: "/app/public", Strip: "static/"}},
 			removed: []string{local("static"), local("static/a.css")},
