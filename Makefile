@@ -53,10 +53,12 @@ cluster-down:
 cluster-env:
 	@hack/cluster.sh env
 
-# fuzz: run the config loader's fuzz target for FUZZTIME (default 30s).
+# fuzz: run the fuzz targets (config loader, sync planner, agent stream decoder) for FUZZTIME each (default 30s).
 FUZZTIME ?= 30s
 fuzz:
 	go test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./internal/config/
+	go test -run '^$$' -fuzz FuzzPlan -fuzztime $(FUZZTIME) ./internal/sync/
+	go test -run '^$$' -fuzz FuzzDecoder -fuzztime $(FUZZTIME) ./internal/sync/agentproto/
 
 bench:
 	go test -run '^$$' -bench . -benchmem -count 5 ./internal/config/ ./internal/build/... ./internal/tag/

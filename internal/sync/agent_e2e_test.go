@@ -83,10 +83,10 @@ func TestAgentE2E(t *testing.T) {
 	if _, pushed, err := deliver.Push(t.Context(), reg, registry+"/skiff-agent", agentImg); err != nil || pushed {
 		t.Errorf("second push of the agent image: pushed=%v, %v; want it skipped", pushed, err)
 	}
-	appRef := pushScratchApp(t, reg, registry)
+	appRef := pushScratchApp(t, reg, registry, 0)
 
 	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
-	pods := createAgentDeployment(t, cs, ns, appRef, agentRef)
+	pods := createAgentDeployment(t, cs, ns, appRef, agentRef, nil)
 
 	ex, err := sync.NewKubeExecutor(kc.REST)
 	if err != nil {
@@ -115,8 +115,9 @@ func TestAgentE2E(t *testing.T) {
 		}
 		return p
 	}
+	base := local
 	op := func(kind sync.OpKind, local, dest string) sync.Op {
-		return sync.Op{Kind: kind, Local: local, Dest: dest, Root: "/app"}
+		return sync.Op{Kind: kind, Local: local, Base: base, Dest: dest, Root: "/app"}
 	}
 	ops := []sync.Op{
 		op(sync.Write, write("new.txt", "new\n"), "/app/new.txt"),
@@ -140,7 +141,7 @@ func TestAgentE2E(t *testing.T) {
 		for _, dest := range []string{"/etc/evil", "/app/../etc/evil"} {
 			err := tr.Sync(t.Context(), target, []sync.Op{op(sync.Write, evil, dest)})
 			t.Logf("error: %v", err)
-			if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), pods[0]) {
+			if err == nil || !strings.Contains(err.Error(), "refus") || !strings.Contains(err.Error(), pods[0]) {
 				t.Errorf("writing %s with root /app: %v; want a refusal naming the pod", dest, err)
 			}
 		}
@@ -150,6 +151,18 @@ func TestAgentE2E(t *testing.T) {
 		t.Logf("error: %v", err)
 		if !errors.Is(err, sync.ErrNoTar) {
 			t.Errorf("tar sync into a FROM scratch image: %v; want ErrNoTar", err)
+		}
+		// Issue 11: with 2,000 files (2 MB) on stdin, an exec of the
+		// missing program sometimes reported success. Every try must fail.
+		var many []sync.Op
+		for i := range 2000 {
+			rel := fmt.Sprintf("many/f%04d.txt", i)
+			many = append(many, op(sync.Write, write(rel, strings.Repeat("x", 1000)), "/app/"+rel))
+		}
+		for i := range 10 {
+			if err := (&sync.TarTransport{Exec: ex}).Sync(t.Context(), target, many); !errors.Is(err, sync.ErrNoTar) {
+				t.Errorf("try %d: tar sync of 2,000 files into a FROM scratch image: %v; want ErrNoTar", i, err)
+			}
 		}
 	})
 	t.Run("timing", func(t *testing.T) {
@@ -220,8 +233,9 @@ func goBuildStatic(t *testing.T, pkg, src string) string {
 }
 
 // pushScratchApp builds the file server into a FROM scratch image with
-// /server and /app/{hello,old,keep}.txt, pushes it and returns it by digest.
-func pushScratchApp(t *testing.T, reg *image.Registry, registry string) string {
+// /server and /app/{hello,old,keep}.txt, /app and its files owned by uid
+// (and gid) owner, pushes it and returns it by digest.
+func pushScratchApp(t *testing.T, reg *image.Registry, registry string, owner int) string {
 	t.Helper()
 	server, err := os.ReadFile(goBuildStatic(t, "server", agentAppServer))
 	if err != nil {
@@ -240,6 +254,9 @@ func pushScratchApp(t *testing.T, reg *image.Registry, registry string) string {
 			{"app/keep.txt", 0o644, "keep\n"},
 		} {
 			h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}
+			if strings.HasPrefix(f.name, "app/") {
+				h.Uid, h.Gid = owner, owner
+			}
 			if strings.HasSuffix(f.name, "/") {
 				h.Typeflag = tar.TypeDir
 			}
@@ -252,14 +269,15 @@ func pushScratchApp(t *testing.T, reg *image.Registry, registry string) string {
 		}
 		return nil
 	}
-	return pushImage(t, reg, registry+"/skiff-e2e-scratch-app", "e2e", files, func(c *v1.Config) {
+	return pushImage(t, reg, registry+"/skiff-e2e-scratch-app", fmt.Sprintf("e2e-owner%d", owner), files, func(c *v1.Config) {
 		c.Entrypoint = []string{"/server"}
 	})
 }
 
 // createAgentDeployment creates a 2-replica Deployment of appRef whose pod
-// template went through deliver.Inject, and returns its ready pods.
-func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, agentRef string) []string {
+// template went through deliver.Inject, and returns its ready pods; secure,
+// if not nil, changes the pod spec before Inject.
+func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, agentRef string, secure func(*corev1.PodSpec)) []string {
 	t.Helper()
 	replicas, grace := int32(2), int64(1)
 	labels := map[string]string{"app": "scratch"}
@@ -277,6 +295,9 @@ func createAgentDeployment(t *testing.T, cs kubernetes.Interface, ns, appRef, ag
 				},
 			},
 		},
+	}
+	if secure != nil {
+		secure(&d.Spec.Template.Spec)
 	}
 	obj, err := kruntime.DefaultUnstructuredConverter.ToUnstructured(d)
 	if err != nil {

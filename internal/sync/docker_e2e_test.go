@@ -78,7 +78,7 @@ func TestDockerE2E(t *testing.T) {
 			dockerOp(t, local, "new.txt", "new\n"),
 			dockerOp(t, local, "hello.txt", "v2\n"),
 			dockerOp(t, local, "a/b/c.txt", "nested\n"),
-			{Kind: sync.Delete, Local: filepath.Join(local, "old.txt"), Dest: "/app/old.txt", Root: "/app"},
+			{Kind: sync.Delete, Local: filepath.Join(local, "old.txt"), Base: local, Dest: "/app/old.txt", Root: "/app"},
 		}
 		if err := tr.Sync(t.Context(), target, ops); err != nil {
 			t.Fatal(err)
@@ -109,7 +109,7 @@ func TestDockerE2E(t *testing.T) {
 			dockerOp(t, local, "new.txt", "new\n"),
 			dockerOp(t, local, "hello.txt", "v2\n"),
 			dockerOp(t, local, "a/b/c.txt", "nested\n"),
-			{Kind: sync.Delete, Local: filepath.Join(local, "old.txt"), Dest: "/app/old.txt", Root: "/app"},
+			{Kind: sync.Delete, Local: filepath.Join(local, "old.txt"), Base: local, Dest: "/app/old.txt", Root: "/app"},
 		}
 		if err := tr.Sync(t.Context(), target, ops); err != nil {
 			t.Fatal(err)
@@ -160,7 +160,7 @@ func dockerOp(t *testing.T, local, rel, content string) sync.Op {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return sync.Op{Kind: sync.Write, Local: p, Dest: "/app/" + rel, Root: "/app"}
+	return sync.Op{Kind: sync.Write, Local: p, Base: local, Dest: "/app/" + rel, Root: "/app"}
 }
 
 // timeTwoFiles times 5 syncs of 2 files through tr and logs them.

@@ -11,10 +11,14 @@ type OpKind int
 
 const (
 	// Write copies the local file Local to Dest, creating parent
-	// directories; a local directory becomes a directory at Dest.
+	// directories; a local directory becomes a directory at Dest, and a
+	// symbolic link whose relative target stays inside both Base and Root
+	// becomes the same link at Dest. Anything else (a link leaving the
+	// synced tree, a socket, FIFO or device) is skipped: see Screen.
 	Write OpKind = iota + 1
 	// Delete removes Dest, a file or a directory tree; a missing Dest is
-	// not an error.
+	// not an error. Dest is always strictly inside Root: a Delete never
+	// removes its rule's destination itself, nor "/".
 	Delete
 )
 
@@ -38,6 +42,10 @@ type Op struct {
 	// Local is the absolute local path the Op comes from: the file to copy
 	// for a Write, the removed file for a Delete.
 	Local string
+	// Base is the absolute local directory Local is in, the artifact's
+	// context: a Transport reads Local through Base opened as an os.Root,
+	// so nothing outside Base is ever read, whatever symbolic links say.
+	Base string
 	// Dest is the absolute, clean path in the container.
 	Dest string
 	// Root is the container directory (or file) the sync rule grants: Dest
@@ -52,6 +60,43 @@ func (o Op) String() string {
 		return fmt.Sprintf("delete %s (%s removed)", o.Dest, o.Local)
 	}
 	return fmt.Sprintf("%s %s -> %s", o.Kind, o.Local, o.Dest)
+}
+
+// check refuses an Op that could touch the container outside its rule's
+// destination: Dest must be a clean absolute path inside Root, and a
+// Delete strictly inside it, so that neither Root itself nor "/" is ever
+// removed. Both transports check every Op before they exec anything.
+func (o Op) check() error {
+	root, ok := cleanAbs(o.Root)
+	if !ok || root != o.Root {
+		return fmt.Errorf("refusing to %s %s: its rule destination %q is not a clean absolute path", o.Kind, o.Dest, o.Root)
+	}
+	if d, ok := cleanAbs(o.Dest); !ok || d != o.Dest {
+		return fmt.Errorf("refusing to %s %q (rule destination %s): not a clean absolute path", o.Kind, o.Dest, o.Root)
+	}
+	switch o.Kind {
+	case Write:
+		if !within(o.Dest, o.Root) {
+			return fmt.Errorf("refusing to write %s: it is outside its rule destination %s", o.Dest, o.Root)
+		}
+	case Delete:
+		if o.Dest == "/" || o.Dest == o.Root || !within(o.Dest, o.Root) {
+			return fmt.Errorf("refusing to delete %s (for the removed %s): a deletion must be strictly inside its rule destination %s, never the destination itself nor /", o.Dest, o.Local, o.Root)
+		}
+	default:
+		return fmt.Errorf("refusing %s on %s: unknown operation", o.Kind, o.Dest)
+	}
+	return nil
+}
+
+// checkOps checks every op (see Op.check).
+func checkOps(ops []Op) error {
+	for _, op := range ops {
+		if err := op.check(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // within reports whether the clean absolute path p is root or below it.

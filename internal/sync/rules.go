@@ -133,9 +133,14 @@ func NewRules(art *schema.Artifact, opts ...Option) (*Rules, error) {
 // covered, the artifact must be rebuilt, and Plan returns no operations.
 //
 // A removed path is covered when a rule matches it, and becomes a Delete:
-// deleting a covered file never forces a rebuild, in every mode. A path
-// outside the context, or one whose destination would leave the rule's
-// destination, is not covered. Nil Rules cover nothing.
+// deleting a covered file never forces a rebuild, in every mode. A Delete
+// is only ever planned strictly inside its rule's destination: a removed
+// path that maps to the destination itself (say the directory data under
+// {src: "data/**", dest: "/", strip: "data"}, since data/** matches data)
+// gets no Delete, and the files that were in it are deleted one by one as
+// the watcher lists them. A path outside the context, or one whose
+// destination would leave the rule's destination, is not covered. Every
+// Op's Base is the context. Nil Rules cover nothing.
 func (r *Rules) Plan(changed, removed []string) (ops []Op, covered bool) {
 	if r == nil || r.auto || len(changed)+len(removed) == 0 {
 		return nil, false
@@ -146,7 +151,10 @@ func (r *Rules) Plan(changed, removed []string) (ops []Op, covered bool) {
 			return nil, false
 		}
 		for _, d := range dests {
-			ops = append(ops, Op{Kind: Delete, Local: f, Dest: d.path, Root: d.root})
+			if d.path == d.root || d.path == "/" {
+				continue // never the destination itself: see above
+			}
+			ops = append(ops, Op{Kind: Delete, Local: f, Base: r.context, Dest: d.path, Root: d.root})
 		}
 	}
 	for _, f := range changed {
@@ -155,7 +163,10 @@ func (r *Rules) Plan(changed, removed []string) (ops []Op, covered bool) {
 			return nil, false
 		}
 		for _, d := range dests {
-			ops = append(ops, Op{Kind: Write, Local: f, Dest: d.path, Root: d.root})
+			if d.path == "/" {
+				continue // a directory mapped to "/", which exists
+			}
+			ops = append(ops, Op{Kind: Write, Local: f, Base: r.context, Dest: d.path, Root: d.root})
 		}
 	}
 	return ops, true
@@ -180,6 +191,9 @@ func (r *Rules) destinations(f string) ([]dest, bool) {
 			continue
 		}
 		p := path.Join(m.dest, strings.TrimPrefix(rel, m.strip))
+		if m.strip != "" && rel == strings.TrimSuffix(m.strip, "/") {
+			p = m.dest // the stripped directory itself is the destination
+		}
 		if !within(p, m.dest) {
 			return nil, false
 		}

@@ -14,6 +14,14 @@ const ctxDir = "/src/app"
 
 func local(rel string) string { return filepath.Join(ctxDir, filepath.FromSlash(rel)) }
 
+// withBase sets the Base of ops to the context, as Plan does.
+func withBase(ops []Op) []Op {
+	for i := range ops {
+		ops[i].Base = ctxDir
+	}
+	return ops
+}
+
 func manualArtifact(rules ...*schema.SyncRule) *schema.Artifact {
 	return &schema.Artifact{ImageName: "web", Workspace: ctxDir, Sync: &schema.Sync{Manual: rules}}
 }
@@ -51,6 +59,32 @@ func TestPlanManual(t *testing.T) {
 				{Kind: Write, Local: local("main.js"), Dest: "/srv/main.js", Root: "/srv"},
 				{Kind: Write, Local: local("main.js"), Dest: "/srv/lib/main.js", Root: "/srv/lib"},
 			},
+			covered: true,
+		},
+		{
+			// data/** matches data itself, which maps to the rule's
+			// destination "/": no Delete of "/", only of the files.
+			name:    "a removed directory that maps to its rule destination is not deleted itself",
+			rules:   []*schema.SyncRule{{Src: "data/**", Dest: "/", Strip: "data"}},
+			removed: []string{local("data"), local("data/keep.txt"), local("data/sub")},
+			want: []Op{
+				{Kind: Delete, Local: local("data/keep.txt"), Dest: "/keep.txt", Root: "/"},
+				{Kind: Delete, Local: local("data/sub"), Dest: "/sub", Root: "/"},
+			},
+			covered: true,
+		},
+		{
+			name:    "a created directory that maps to / gets no Write",
+			rules:   []*schema.SyncRule{{Src: "data/**", Dest: "/", Strip: "data"}},
+			changed: []string{local("data"), local("data/a.txt")},
+			want:    []Op{{Kind: Write, Local: local("data/a.txt"), Dest: "/a.txt", Root: "/"}},
+			covered: true,
+		},
+		{
+			name:    "the same with a directory destination",
+			rules:   []*schema.SyncRule{{Src: "static/**", Dest: "/app/public", Strip: "static/"}},
+			removed: []string{local("static"), local("static/a.css")},
+			want:    []Op{{Kind: Delete, Local: local("static/a.css"), Dest: "/app/public/a.css", Root: "/app/public"}},
 			covered: true,
 		},
 		{
@@ -127,8 +161,8 @@ func TestPlanManual(t *testing.T) {
 				t.Fatal(err)
 			}
 			ops, covered := r.Plan(tt.changed, tt.removed)
-			if covered != tt.covered || !reflect.DeepEqual(ops, tt.want) {
-				t.Errorf("Plan() = %v, %v; want %v, %v", ops, covered, tt.want, tt.covered)
+			if want := withBase(tt.want); covered != tt.covered || !reflect.DeepEqual(ops, want) {
+				t.Errorf("Plan() = %v, %v; want %v, %v", ops, covered, want, tt.covered)
 			}
 		})
 	}
@@ -217,8 +251,8 @@ func TestPlanInfer(t *testing.T) {
 				t.Fatal(err)
 			}
 			ops, covered := r.Plan(tt.changed, tt.removed)
-			if covered != tt.covered || !reflect.DeepEqual(ops, tt.want) {
-				t.Errorf("Plan() = %v, %v; want %v, %v", ops, covered, tt.want, tt.covered)
+			if want := withBase(tt.want); covered != tt.covered || !reflect.DeepEqual(ops, want) {
+				t.Errorf("Plan() = %v, %v; want %v, %v", ops, covered, want, tt.covered)
 			}
 		})
 	}

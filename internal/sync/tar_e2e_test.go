@@ -70,8 +70,9 @@ func TestTarE2E(t *testing.T) {
 		}
 		return p
 	}
+	base := local
 	op := func(kind sync.OpKind, local, dest string) sync.Op {
-		return sync.Op{Kind: kind, Local: local, Dest: dest, Root: "/app"}
+		return sync.Op{Kind: kind, Local: local, Base: base, Dest: dest, Root: "/app"}
 	}
 	ops := []sync.Op{
 		op(sync.Write, write("index.html", "v2\n", 0o644), "/app/index.html"),

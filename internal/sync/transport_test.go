@@ -16,6 +16,7 @@ import (
 	utilexec "k8s.io/client-go/util/exec"
 
 	"skiff.dev/skiff/internal/sync/agent"
+	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
 var target = Target{Namespace: "dev", Pod: "web-7d9f", Container: "app"}
@@ -70,18 +71,17 @@ func TestTarTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops := []Op{
-		{Kind: Delete, Local: filepath.Join(dir, "old.js"), Dest: "/app/old.js", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "bin/run.sh"), Dest: "/app/bin/run.sh", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "vanished.js"), Dest: "/app/vanished.js", Root: "/app"},
+		{Kind: Delete, Local: filepath.Join(dir, "old.js"), Base: dir, Dest: "/app/old.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "bin/run.sh"), Base: dir, Dest: "/app/bin/run.sh", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "vanished.js"), Base: dir, Dest: "/app/vanished.js", Root: "/app"},
 	}
-	fe := &fakeExec{}
+	fe := shellExec(nil)
 	if err := (&TarTransport{Exec: fe}).Sync(context.Background(), target, ops); err != nil {
 		t.Fatal(err)
 	}
-	wantCmds := [][]string{{"sh", "-c", `rm -rf -- "$@" && exec tar xmf - -C /`, "sh", "/app/old.js"}}
-	if !reflect.DeepEqual(fe.cmds, wantCmds) {
-		t.Fatalf("commands = %q, want %q", fe.cmds, wantCmds)
+	if len(fe.cmds) != 1 || len(fe.cmds[0]) != 5 || !strings.HasPrefix(fe.cmds[0][2], `rm -rf -- "$@" && tar xmf - -C / && echo skiff-synced-`) || fe.cmds[0][4] != "/app/old.js" {
+		t.Fatalf("commands = %q, want one sh -c 'rm ... && tar ... && echo TOKEN' sh /app/old.js", fe.cmds)
 	}
 	tr := tar.NewReader(bytes.NewReader(fe.stdins[0]))
 	var got []string
@@ -105,36 +105,38 @@ func TestTarTransport(t *testing.T) {
 func TestTarTransportErrors(t *testing.T) {
 	t.Parallel()
 	dir := localFiles(t, map[string]string{"a.js": "x"})
-	ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"}}
+	ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"}}
 	tests := map[string]struct {
 		err    error
 		stderr string
 		is     error
 		want   []string
 	}{
-		"no tar": {
-			err:  fmt.Errorf(`%w: exec: "tar": executable file not found in $PATH`, ErrNotFound),
-			is:   ErrNoTar,
-			want: []string{"pod dev/web-7d9f, container app", "no tar in $PATH", "skiff-agent"},
-		},
-		"shell says not found": {
+		"shell says not found, but the probe finds tar and rm": {
 			err:  &ExitError{Code: 127},
-			is:   ErrNoTar,
-			want: []string{"no tar in $PATH"},
+			want: []string{"did not confirm", "sync again"},
 		},
 		"tar fails": {
 			err:    &ExitError{Code: 2},
 			stderr: "tar: app/a.js: Cannot open: Permission denied",
 			want:   []string{"pod dev/web-7d9f, container app", "Permission denied", "may write the destination"},
 		},
+		"huge stderr is cut": {
+			err:    &ExitError{Code: 2},
+			stderr: strings.Repeat("tar: error\n", 200_000),
+			want:   []string{"may write the destination"},
+		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fe := &fakeExec{run: func(_ []string, _ io.Reader, _, stderr io.Writer) error {
+			fe := shellExec(func(cmd []string, _ io.Reader, _, stderr io.Writer) (bool, error) {
+				if strings.Contains(cmd[2], "command -v") { // the probe
+					return true, nil
+				}
 				io.WriteString(stderr, tt.stderr)
-				return tt.err
-			}}
+				return false, tt.err
+			})
 			err := (&TarTransport{Exec: fe}).Sync(context.Background(), target, ops)
 			if err == nil || (tt.is != nil && !errors.Is(err, tt.is)) {
 				t.Fatalf("Sync() = %v, want an error wrapping %v", err, tt.is)
@@ -143,6 +145,9 @@ func TestTarTransportErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			if len(err.Error()) > 2*maxOutput {
+				t.Errorf("error is %d bytes long, want at most about %d", len(err.Error()), maxOutput)
 			}
 		})
 	}
@@ -174,12 +179,12 @@ func TestAgentTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops := []Op{
-		{Kind: Delete, Local: filepath.Join(dir, "old.js"), Dest: "/app/old.js", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "static"), Dest: "/app/static", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "static/img/logo.svg"), Dest: "/app/static/img/logo.svg", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "gone.js"), Dest: "/app/gone.js", Root: "/app"},
-		{Kind: Write, Local: filepath.Join(dir, "conf.yaml"), Dest: "/etc/conf.yaml", Root: "/etc/conf.yaml"},
+		{Kind: Delete, Local: filepath.Join(dir, "old.js"), Base: dir, Dest: "/app/old.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "static"), Base: dir, Dest: "/app/static", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "static/img/logo.svg"), Base: dir, Dest: "/app/static/img/logo.svg", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "gone.js"), Base: dir, Dest: "/app/gone.js", Root: "/app"},
+		{Kind: Write, Local: filepath.Join(dir, "conf.yaml"), Base: dir, Dest: "/etc/conf.yaml", Root: "/etc/conf.yaml"},
 	}
 	fe := agentExec(root)
 	if err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops); err != nil {
@@ -205,15 +210,16 @@ func TestAgentTransportErrors(t *testing.T) {
 	root := t.TempDir()
 	t.Run("refused path", func(t *testing.T) {
 		t.Parallel()
-		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/etc/passwd", Root: "/app"}}
-		err := (&AgentTransport{Exec: agentExec(root)}).Sync(context.Background(), target, ops)
-		if err == nil || !strings.Contains(err.Error(), "container app") || !strings.Contains(err.Error(), "outside the allowed destinations") {
+		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/etc/passwd", Root: "/app"}}
+		fe := agentExec(root)
+		err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops)
+		if err == nil || !strings.Contains(err.Error(), "container app") || !strings.Contains(err.Error(), "outside its rule destination /app") || len(fe.cmds) != 0 {
 			t.Errorf("Sync() = %v", err)
 		}
 	})
 	t.Run("no agent", func(t *testing.T) {
 		t.Parallel()
-		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"}}
+		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"}}
 		err := (&AgentTransport{Exec: agentExec(root), Path: "/nope/skiff-agent"}).Sync(context.Background(), target, ops)
 		if !errors.Is(err, ErrNoAgent) || !strings.Contains(err.Error(), "pod dev/web-7d9f") || !strings.Contains(err.Error(), "init container") {
 			t.Errorf("Sync() = %v", err)
@@ -221,7 +227,7 @@ func TestAgentTransportErrors(t *testing.T) {
 	})
 	t.Run("agent dies", func(t *testing.T) {
 		t.Parallel()
-		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Dest: "/app/a.js", Root: "/app"}}
+		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"}}
 		fe := &fakeExec{run: func(_ []string, _ io.Reader, _, stderr io.Writer) error {
 			io.WriteString(stderr, "killed")
 			return &ExitError{Code: 137}
@@ -245,5 +251,88 @@ func TestExecError(t *testing.T) {
 	}
 	if err := execError(errors.New("connection refused")); errors.Is(err, ErrNotFound) || errors.As(err, &ee) {
 		t.Errorf("other: %v", err)
+	}
+}
+
+// TestAgentTransportBoundsAnswers checks that the agent's answers are read
+// with bounds: a failure message is cut, and an endless stream of answers
+// is an error, not a buffer that grows with it.
+func TestAgentTransportBoundsAnswers(t *testing.T) {
+	t.Parallel()
+	dir := localFiles(t, map[string]string{"a.js": "x"})
+	ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"}}
+	for name, tt := range map[string]struct {
+		answer func(w io.Writer) error
+		want   string
+	}{
+		"huge failure message": {
+			answer: func(w io.Writer) error {
+				enc := agentproto.NewEncoder(w)
+				msg := strings.Repeat("m", 1<<20)
+				if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindFailed, Path: "/app/a.js", Size: int64(len(msg))}, strings.NewReader(msg)); err != nil {
+					return err
+				}
+				return enc.Encode(agentproto.Frame{Kind: agentproto.KindEnd}, nil)
+			},
+			want: "not a skiff-agent answer",
+		},
+		"endless answers": {
+			answer: func(w io.Writer) error {
+				enc := agentproto.NewEncoder(w)
+				for range 10_000 {
+					if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindOK, Path: "/app/" + strings.Repeat("a", 4000)}, nil); err != nil {
+						return err
+					}
+				}
+				return enc.Flush()
+			},
+			want: "more answers than the 1 operations sent",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fe := &fakeExec{run: func(_ []string, _ io.Reader, stdout, _ io.Writer) error {
+				return tt.answer(stdout)
+			}}
+			err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Sync() = %v, want an error saying %q", err, tt.want)
+			}
+			if len(err.Error()) > 2*maxOutput {
+				t.Errorf("error is %d bytes long", len(err.Error()))
+			}
+		})
+	}
+}
+
+// TestAgentTransportSymlink checks that a relative link inside the synced
+// tree reaches the container as a link, and that one leading out of the
+// context is skipped without being read.
+func TestAgentTransportSymlink(t *testing.T) {
+	t.Parallel()
+	outside := localFiles(t, map[string]string{"secret": "host secret"})
+	dir := localFiles(t, map[string]string{"kodata/index.html": "hi"})
+	if err := os.Symlink("index.html", filepath.Join(dir, "kodata/home.html")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "kodata/shadow")); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	at := func(name string) Op {
+		return Op{Kind: Write, Local: filepath.Join(dir, "kodata", name), Base: dir, Dest: "/app/" + name, Root: "/app"}
+	}
+	fe := agentExec(root)
+	if err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, []Op{at("index.html"), at("home.html"), at("shadow")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.Readlink(filepath.Join(root, "app/home.html")); err != nil || got != "index.html" {
+		t.Errorf("app/home.html -> %q, %v", got, err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "app/shadow")); !os.IsNotExist(err) {
+		t.Errorf("app/shadow was synced: %v", err)
+	}
+	if bytes.Contains(fe.stdins[0], []byte("host secret")) {
+		t.Error("the agent was sent a file from outside the context")
 	}
 }

@@ -178,10 +178,10 @@ func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
 		rel = strings.TrimPrefix(strings.TrimPrefix(p, dest), "/")
 	}
 	switch f.Kind {
-	case agentproto.KindWrite, agentproto.KindMkdir, agentproto.KindChmod:
+	case agentproto.KindWrite, agentproto.KindMkdir, agentproto.KindChmod, agentproto.KindLink:
 	case agentproto.KindDelete:
 		if rel == "." {
-			return a.removeDest(dest)
+			return fmt.Errorf("delete %s: refused: it is the allowed destination %s itself; a deletion must be strictly inside a destination, never the destination nor /", p, dest)
 		}
 	default:
 		return fmt.Errorf("unknown operation %s on %s: update skiff-agent", f.Kind, p)
@@ -198,15 +198,18 @@ func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", f.Kind, p, err)
 	}
+	mode := f.Mode.Perm() // never setuid, setgid nor sticky
 	switch f.Kind {
 	case agentproto.KindWrite:
-		err = a.write(r, rel, f.Mode, payload)
+		err = a.write(r, rel, mode, payload)
+	case agentproto.KindLink:
+		err = a.symlink(r, p, dest, rel, payload)
 	case agentproto.KindMkdir:
-		if err = r.MkdirAll(rel, f.Mode.Perm()); err == nil {
-			err = r.Chmod(rel, f.Mode)
+		if err = r.MkdirAll(rel, mode); err == nil {
+			err = r.Chmod(rel, mode)
 		}
 	case agentproto.KindChmod:
-		err = r.Chmod(rel, f.Mode)
+		err = r.Chmod(rel, mode)
 	case agentproto.KindDelete:
 		err = r.RemoveAll(rel)
 	}
@@ -225,8 +228,7 @@ func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Rea
 			return err
 		}
 	}
-	a.seq++
-	tmp := path.Join(dir, ".skiff-"+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(a.seq)+"-"+path.Base(rel))
+	tmp := a.tempName(dir)
 	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
@@ -247,17 +249,49 @@ func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Rea
 	return err
 }
 
-// removeDest removes an allowed destination itself.
-func (a *Applier) removeDest(dest string) error {
-	if dest == "/" {
-		return errors.New("delete /: refused")
+// tempName returns a new temporary name in dir, short whatever the name
+// of the file it stands for, so that names up to the file system's limit
+// (255 bytes) can be written.
+func (a *Applier) tempName(dir string) string {
+	a.seq++
+	return path.Join(dir, ".skiff-"+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(a.seq))
+}
+
+// maxLink is the longest symbolic link target the agent makes.
+const maxLink = agentproto.MaxPath
+
+// symlink makes the container path p (rel in r) a symbolic link to the
+// target read from payload, through a temporary link and a rename. The
+// target must be relative and lead to the allowed destination dest or
+// below it.
+func (a *Applier) symlink(r *os.Root, p, dest, rel string, payload io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(payload, maxLink+1))
+	if err != nil {
+		return err
 	}
-	if r, ok := a.opened[dest]; ok {
-		r.Close()
-		delete(a.opened, dest)
+	target := string(b)
+	switch {
+	case len(b) > maxLink:
+		return fmt.Errorf("refused: the link target is longer than %d bytes", maxLink)
+	case target == "" || strings.HasPrefix(target, "/") || strings.ContainsRune(target, 0):
+		return fmt.Errorf("refused: the link target %q is not a relative path", target)
 	}
-	if err := os.RemoveAll(a.host(dest)); err != nil {
-		return fmt.Errorf("delete %s: %w", dest, unwrapPath(err))
+	if to := path.Join(path.Dir(p), target); to != dest && !strings.HasPrefix(to, strings.TrimSuffix(dest, "/")+"/") {
+		return fmt.Errorf("refused: the link target %s leads out of the allowed destination %s", target, dest)
+	}
+	dir := path.Dir(rel)
+	if dir != "." {
+		if err := r.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := a.tempName(dir)
+	if err := r.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := r.Rename(tmp, rel); err != nil {
+		_ = r.Remove(tmp)
+		return err
 	}
 	return nil
 }

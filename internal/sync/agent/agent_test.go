@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"io/fs"
@@ -224,21 +225,121 @@ func TestApplyPartialWrite(t *testing.T) {
 	assertNoTemp(t, root)
 }
 
+// TestApplyDeleteDestination checks that the agent never removes an
+// allowed destination itself, nor "/", and says why.
 func TestApplyDeleteDestination(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	mustWrite(t, filepath.Join(root, "app/static/a.css"), "a")
+	mustWrite(t, filepath.Join(root, "keep.txt"), "k")
 	in := encode(t,
 		write("/app/static/b.css", 0o644, "b"), // opens /app/static
 		other(agentproto.KindDelete, "/app/static", 0),
+		other(agentproto.KindDelete, "/", 0),
 		other(agentproto.KindEnd, "", 0),
 	)
-	if code, rs, stderr := run(t, root, in, "/app/static"); code != 0 {
+	code, rs, _ := run(t, root, in, "/app/static", "/")
+	if code != 1 || len(rs) != 4 {
+		t.Fatalf("exit %d, results %v; want 1 and 4 results", code, rs)
+	}
+	for _, r := range rs[1:3] {
+		if r.kind != "failed" || !strings.Contains(r.msg, "refused: it is the allowed destination "+r.path+" itself") {
+			t.Errorf("%s: %s %q, want a refusal saying why", r.path, r.kind, r.msg)
+		}
+	}
+	for _, p := range []string{"app/static/a.css", "app/static/b.css", "keep.txt"} {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+// TestApplyModes checks that the agent sets permission bits only, never
+// setuid, setgid or sticky, even when a frame asks for them.
+func TestApplyModes(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	// The encoder drops the bits; write frames that have them by hand.
+	frame := []byte(agentproto.Magic)
+	frame = append(frame, agentproto.Version)
+	for _, f := range []struct {
+		kind agentproto.Kind
+		path string
+		mode fs.FileMode
+	}{
+		{agentproto.KindWrite, "/app/suid", 0o755 | fs.ModeSetuid | fs.ModeSetgid},
+		{agentproto.KindMkdir, "/app/dir", 0o755 | fs.ModeSticky | fs.ModeSetgid},
+	} {
+		frame = append(frame, byte(f.kind), byte(len(f.path)))
+		frame = append(frame, f.path...)
+		frame = binary.AppendUvarint(frame, uint64(f.mode))
+		frame = append(frame, 0)
+	}
+	if code, rs, stderr := run(t, root, frame, "/app"); code != 0 {
 		t.Fatalf("exit %d: %s %v", code, stderr, rs)
 	}
-	if _, err := os.Stat(filepath.Join(root, "app/static")); !os.IsNotExist(err) {
-		t.Errorf("app/static was not deleted: %v", err)
+	for p, want := range map[string]fs.FileMode{"app/suid": 0o755, "app/dir": 0o755 | fs.ModeDir} {
+		st, err := os.Stat(filepath.Join(root, p))
+		if err != nil || st.Mode() != want {
+			t.Errorf("%s: mode %v, %v; want %v", p, st.Mode(), err, want)
+		}
 	}
+}
+
+// TestApplyLongName checks that a file whose name is 255 bytes, the
+// usual limit, can be written: the temporary name must not be longer.
+func TestApplyLongName(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	name := "/app/" + strings.Repeat("n", 255)
+	in := encode(t, write(name, 0o644, "long"), other(agentproto.KindEnd, "", 0))
+	if code, rs, stderr := run(t, root, in, "/app"); code != 0 {
+		t.Fatalf("exit %d: %s %v", code, stderr, rs)
+	}
+	if got := readFile(t, filepath.Join(root, name)); got != "long" {
+		t.Errorf("content %q", got)
+	}
+	assertNoTemp(t, root)
+}
+
+// TestApplySymlink checks that the agent makes relative links that stay
+// in their destination, replacing what was there, and refuses others.
+func TestApplySymlink(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	mustWrite(t, filepath.Join(root, "app/home.html"), "old file")
+	link := func(p, target string) op {
+		return op{agentproto.Frame{Kind: agentproto.KindLink, Path: p, Size: int64(len(target))}, target}
+	}
+	in := encode(t,
+		link("/app/home.html", "index.html"),
+		link("/app/sub/b.txt", "../b.txt"),
+		link("/app/abs", "/etc/passwd"),
+		link("/app/up", "../etc/passwd"),
+		link("/app/sub/up", "../../etc"),
+		link("/cfg/app.yaml", "other.yaml"), // a file destination: the target is beside it, outside
+		other(agentproto.KindEnd, "", 0),
+	)
+	code, rs, _ := run(t, root, in, "/app", "/cfg/app.yaml")
+	if code != 1 || len(rs) != 7 {
+		t.Fatalf("exit %d, results %v", code, rs)
+	}
+	for i, r := range rs[:6] {
+		if wantOK := i < 2; (r.kind == "ok") != wantOK || !wantOK && !strings.Contains(r.msg, "refused") {
+			t.Errorf("%s: %s %q", r.path, r.kind, r.msg)
+		}
+	}
+	for p, want := range map[string]string{"app/home.html": "index.html", "app/sub/b.txt": "../b.txt"} {
+		if got, err := os.Readlink(filepath.Join(root, p)); err != nil || got != want {
+			t.Errorf("%s -> %q, %v; want %q", p, got, err, want)
+		}
+	}
+	for _, p := range []string{"app/abs", "app/up", "app/sub/up", "cfg/app.yaml"} {
+		if _, err := os.Lstat(filepath.Join(root, p)); !os.IsNotExist(err) {
+			t.Errorf("%s was made: %v", p, err)
+		}
+	}
+	assertNoTemp(t, root)
 }
 
 func TestRunUsage(t *testing.T) {
@@ -250,7 +351,7 @@ func TestRunUsage(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if code := Run([]string{"version"}, nil, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "protocol 1") {
+	if code := Run([]string{"version"}, nil, &out, io.Discard); code != 0 || !strings.Contains(out.String(), fmt.Sprintf("protocol %d", agentproto.Version)) {
 		t.Errorf("version: %d %q", code, out.String())
 	}
 }

@@ -7,11 +7,12 @@
 //
 //	kind   1 byte (a Kind)
 //	path   uvarint length, then that many bytes (an absolute slash path)
-//	mode   uvarint (fs.FileMode permission and setuid/setgid/sticky bits)
+//	mode   uvarint (fs.FileMode permission bits; no others are carried)
 //	size   uvarint, then that many bytes of payload
 //
 // skiff sends operations (KindWrite with the file's content as payload,
-// KindMkdir, KindDelete, KindChmod) and ends each batch with KindEnd. The
+// KindSymlink with the link's target as payload, KindMkdir, KindDelete,
+// KindChmod) and ends each batch with KindEnd. The
 // agent answers each operation, in order, with KindOK or KindFailed (the
 // payload is the error message), and each KindEnd with KindEnd, so one
 // exec session may carry several batches. A stream that ends at a frame
@@ -31,7 +32,9 @@ import (
 const Magic = "SKIFFAGT"
 
 // Version is the protocol version this package speaks.
-const Version = 1
+// Version 2 added KindSymlink and dropped the setuid, setgid and sticky
+// bits.
+const Version = 2
 
 // MaxPath is the longest path a frame may carry.
 const MaxPath = 4096
@@ -43,6 +46,7 @@ type Kind byte
 // of a batch in both directions.
 const (
 	KindWrite  Kind = 'W' // write the payload to Path atomically, with Mode
+	KindLink   Kind = 'L' // make Path a symbolic link to the payload, a relative target
 	KindMkdir  Kind = 'M' // create directory Path and its parents, with Mode
 	KindDelete Kind = 'D' // remove Path, a file or a tree; missing is fine
 	KindChmod  Kind = 'C' // set Path's mode to Mode
@@ -56,6 +60,8 @@ func (k Kind) String() string {
 	switch k {
 	case KindWrite:
 		return "write"
+	case KindLink:
+		return "symlink"
 	case KindMkdir:
 		return "mkdir"
 	case KindDelete:
@@ -72,8 +78,9 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind %q", byte(k))
 }
 
-// modeBits are the mode bits a frame carries.
-const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+// modeBits are the mode bits a frame carries: permission bits alone, so
+// that a sync never makes a setuid or setgid file.
+const modeBits = fs.ModePerm
 
 // Frame is a frame's header; its payload of Size bytes follows it.
 type Frame struct {

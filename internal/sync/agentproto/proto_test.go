@@ -2,9 +2,11 @@ package agentproto
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -18,6 +20,7 @@ func TestRoundTrip(t *testing.T) {
 		{Frame{Kind: KindWrite, Path: "/app/a.txt", Mode: 0o644, Size: 5}, "hello"},
 		{Frame{Kind: KindWrite, Path: "/app/run.sh", Mode: 0o755 | fs.ModeSetuid, Size: 0}, ""},
 		{Frame{Kind: KindMkdir, Path: "/app/dir", Mode: 0o750}, ""},
+		{Frame{Kind: KindLink, Path: "/app/home.html", Size: 10}, "index.html"},
 		{Frame{Kind: KindDelete, Path: "/app/old"}, ""},
 		{Frame{Kind: KindChmod, Path: "/app/a.txt", Mode: 0o600}, ""},
 		{Frame{Kind: KindEnd}, ""},
@@ -39,6 +42,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
+		want.f.Mode &= fs.ModePerm // setuid, setgid and sticky are never carried
 		if f != want.f {
 			t.Errorf("frame %d = %+v, want %+v", i, f, want.f)
 		}
@@ -109,5 +113,30 @@ func TestEncodeShortPayload(t *testing.T) {
 	err := NewEncoder(io.Discard).Encode(Frame{Kind: KindWrite, Path: "/a", Size: 10}, strings.NewReader("abc"))
 	if err == nil || !strings.Contains(err.Error(), "changed while it was sent") {
 		t.Errorf("Encode() = %v", err)
+	}
+}
+
+// TestDecoderBoundedAllocation checks that frames claiming huge paths or
+// payloads make the decoder allocate nothing near those sizes.
+func TestDecoderBoundedAllocation(t *testing.T) {
+	huge := binary.AppendUvarint(nil, 1<<40)
+	for name, stream := range map[string][]byte{
+		"huge path":    append(append([]byte(Magic), Version, byte(KindWrite)), huge...),
+		"huge payload": append(append([]byte(Magic), Version, byte(KindWrite), 1, '/', 0), huge...),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		dec := NewDecoder(bytes.NewReader(stream))
+		for {
+			if _, payload, err := dec.Next(); err != nil {
+				break
+			} else if _, err := io.Copy(io.Discard, payload); err != nil {
+				break
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+			t.Errorf("%s: decoding allocated %d bytes", name, got)
+		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 // imageUser is the agent image's user, distroless's nonroot: the init
 // container copies the agent as it into the emptyDir (mode 0777).
-const imageUser = "65532:65532"
+var imageUser = fmt.Sprintf("%d:%d", agentUID, agentUID)
 
 // epoch is the time of the layer's file and of the image config, fixed so
 // that the digest changes only when the binary does.

@@ -130,9 +130,16 @@ func checkMounts(c map[string]any) error {
 	return nil
 }
 
+// agentUID is the user and group the init container runs as, the agent
+// image's (imageUser), set on the container so that a pod-level runAsUser
+// (even 0) does not apply to it.
+const agentUID = 65532
+
 // initContainer is the init container that copies the agent into the
-// volume. It runs as the agent image's user (65532) and needs no
-// privileges, so restricted pod security admits it.
+// volume (an emptyDir, writable by any user). It runs as agentUID, non-root,
+// with no privileges, no capabilities and the runtime's default seccomp
+// profile, so the restricted Pod Security Standard admits it; the copy it
+// installs has mode 0755, so any user of the app containers can run it.
 func initContainer(agentRef string) map[string]any {
 	return map[string]any{
 		"name":            InitContainerName,
@@ -141,9 +148,13 @@ func initContainer(agentRef string) map[string]any {
 		"command":         []any{imagePath, "install", sync.DefaultAgentPath},
 		"volumeMounts":    []any{mount()},
 		"securityContext": map[string]any{
+			"runAsNonRoot":             true,
+			"runAsUser":                int64(agentUID),
+			"runAsGroup":               int64(agentUID),
 			"allowPrivilegeEscalation": false,
 			"readOnlyRootFilesystem":   true,
 			"capabilities":             map[string]any{"drop": []any{"ALL"}},
+			"seccompProfile":           map[string]any{"type": "RuntimeDefault"},
 		},
 	}
 }

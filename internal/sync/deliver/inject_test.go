@@ -5,8 +5,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"skiff.dev/skiff/internal/render"
 )
@@ -106,4 +109,32 @@ func yamlOf(t *testing.T, ms []render.Manifest) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestInjectRestricted checks that the init container meets the
+// restricted Pod Security Standard on its own, whatever the pod says: the
+// first workload sets runAsUser 0 for the pod.
+func TestInjectRestricted(t *testing.T) {
+	t.Parallel()
+	ms, _ := parse(t, "workloads.yaml")
+	if _, err := Inject(ms, agentRef, synced); err != nil {
+		t.Fatal(err)
+	}
+	inits, _, err := unstructured.NestedSlice(ms[0].Object.Object, "spec", "template", "spec", "initContainers")
+	if err != nil || len(inits) == 0 {
+		t.Fatalf("init containers: %v, %v", inits, err)
+	}
+	sc, _ := inits[0].(map[string]any)["securityContext"].(map[string]any)
+	for field, want := range map[string]any{
+		"runAsNonRoot":             true,
+		"runAsUser":                int64(65532),
+		"runAsGroup":               int64(65532),
+		"allowPrivilegeEscalation": false,
+		"capabilities":             map[string]any{"drop": []any{"ALL"}},
+		"seccompProfile":           map[string]any{"type": "RuntimeDefault"},
+	} {
+		if got := sc[field]; !reflect.DeepEqual(got, want) {
+			t.Errorf("securityContext.%s = %v, want %v", field, got, want)
+		}
+	}
 }
