@@ -295,6 +295,13 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	if !ok {
 		return
 	}
+	ops, skipped := sync.Screen(ops)
+	for _, s := range skipped {
+		d.printf("WARN: not syncing %s: %s\n", s.Local, s.Reason)
+	}
+	if len(ops) == 0 {
+		return
+	}
 	start := time.Now()
 	rep, err := d.syncer.Sync(ctx, render.Image{Name: name, Ref: ref}, ops)
 	took := output.Duration(time.Since(start))

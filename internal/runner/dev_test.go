@@ -98,7 +98,7 @@ func TestPlan(t *testing.T) {
 	dir := t.TempDir()
 	at := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
 	writeJS := func(rel, dest string) sync.Op {
-		return sync.Op{Kind: sync.Write, Local: at(rel), Dest: dest, Root: "/app"}
+		return sync.Op{Kind: sync.Write, Local: at(rel), Base: at("web"), Dest: dest, Root: "/app"}
 	}
 	for _, tc := range []struct {
 		name             string
@@ -112,12 +112,12 @@ func TestPlan(t *testing.T) {
 		{
 			name:      "covered changes sync",
 			changed:   []string{"web/a.js", "web/lib/b.js", "api/main.py"},
-			wantSyncs: map[string][]sync.Op{"web": {writeJS("web/a.js", "/app/a.js"), writeJS("web/lib/b.js", "/app/lib/b.js")}, "api": {{Kind: sync.Write, Local: at("api/main.py"), Dest: "/srv/main.py", Root: "/srv"}}},
+			wantSyncs: map[string][]sync.Op{"web": {writeJS("web/a.js", "/app/a.js"), writeJS("web/lib/b.js", "/app/lib/b.js")}, "api": {{Kind: sync.Write, Local: at("api/main.py"), Base: at("api"), Dest: "/srv/main.py", Root: "/srv"}}},
 		},
 		{
 			name:        "an uncovered change rebuilds the artifact and those that require it",
 			changed:     []string{"web/Dockerfile", "api/main.py"},
-			wantSyncs:   map[string][]sync.Op{"api": {{Kind: sync.Write, Local: at("api/main.py"), Dest: "/srv/main.py", Root: "/srv"}}},
+			wantSyncs:   map[string][]sync.Op{"api": {{Kind: sync.Write, Local: at("api/main.py"), Base: at("api"), Dest: "/srv/main.py", Root: "/srv"}}},
 			wantRebuild: []string{"web", "worker"},
 		},
 		{
@@ -133,13 +133,13 @@ func TestPlan(t *testing.T) {
 		{
 			name:      "removing a covered file deletes it",
 			removed:   []string{"web/old.js"},
-			wantSyncs: map[string][]sync.Op{"web": {{Kind: sync.Delete, Local: at("web/old.js"), Dest: "/app/old.js", Root: "/app"}}},
+			wantSyncs: map[string][]sync.Op{"web": {{Kind: sync.Delete, Local: at("web/old.js"), Base: at("web"), Dest: "/app/old.js", Root: "/app"}}},
 		},
 		{
 			name:      "deletions come before writes",
 			changed:   []string{"web/a.js"},
 			removed:   []string{"web/old.js"},
-			wantSyncs: map[string][]sync.Op{"web": {{Kind: sync.Delete, Local: at("web/old.js"), Dest: "/app/old.js", Root: "/app"}, writeJS("web/a.js", "/app/a.js")}},
+			wantSyncs: map[string][]sync.Op{"web": {{Kind: sync.Delete, Local: at("web/old.js"), Base: at("web"), Dest: "/app/old.js", Root: "/app"}, writeJS("web/a.js", "/app/a.js")}},
 		},
 		{
 			name:        "a stale artifact is rebuilt even when its change is covered",
