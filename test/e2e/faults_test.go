@@ -45,7 +45,7 @@ import (
 // its own, with one build of skiff and skiff-agent.
 func TestFault(t *testing.T) {
 	c := newCluster(t)
-	bin := skiffBinary(t)
+	bin := faultSkiffBinary(t)
 	t.Run("KilledPod", func(t *testing.T) { faultKilledPod(t, c, bin) })
 	t.Run("FailedBuild", func(t *testing.T) { faultFailedBuild(t, c, bin) })
 	t.Run("RegistryOutage", func(t *testing.T) { faultRegistryOutage(t, c, bin) })
@@ -221,7 +221,7 @@ func faultCtrlCDuringBuild(t *testing.T, c *cluster, bin string) {
 	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v2"), "slow.go": slowSource(t)})
 	var compiler process
 	waitFor(t, devStepTimeout, "go build to compile the change", func(context.Context) (bool, string, error) {
-		for _, p := range processesWith("TMPDIR=" + tmp) {
+		for _, p := range processesWithEnv("TMPDIR=" + tmp) {
 			if len(p.argv) > 0 && filepath.Base(p.argv[0]) == "compile" {
 				compiler = p
 				return true, "", nil
@@ -305,9 +305,9 @@ func faultKilledDev(t *testing.T, c *cluster, bin string) {
 // buildFailedLine is what dev prints when a rebuild fails and it goes on.
 var buildFailedLine = regexp.MustCompile(`Build of sync failed: (?s:.*)The previous version keeps running\. Watching for changes\.\.\.`)
 
-// skiffBinary builds skiff, and skiff-agent next to it where skiff dev
+// faultSkiffBinary builds skiff, and skiff-agent next to it where skiff dev
 // finds it, into a temporary directory.
-func skiffBinary(t *testing.T) string {
+func faultSkiffBinary(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -399,9 +399,9 @@ type process struct {
 
 func (p process) String() string { return fmt.Sprintf("pid %d: %s", p.pid, strings.Join(p.argv, " ")) }
 
-// processesWith returns the live processes, other than the test's own,
+// processesWithEnv returns the live processes, other than the test's own,
 // whose environment holds kv ("NAME=value").
-func processesWith(kv string) []process {
+func processesWithEnv(kv string) []process {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -430,7 +430,7 @@ func processesWith(kv string) []process {
 // nothing in tmp, their TMPDIR. It kills what it finds still running.
 func expectNothingLeft(t *testing.T, tmp string) {
 	t.Helper()
-	if left := processesWith("TMPDIR=" + tmp); len(left) > 0 {
+	if left := processesWithEnv("TMPDIR=" + tmp); len(left) > 0 {
 		t.Errorf("processes skiff started outlive it: %v", left)
 		for _, p := range left {
 			_ = syscall.Kill(p.pid, syscall.SIGKILL)
