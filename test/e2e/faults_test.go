@@ -156,7 +156,7 @@ func faultRegistryOutage(t *testing.T, c *cluster, bin string) {
 	expectVersionServed(t, v1, "v1")
 	clusterComponent(t, "start", "registry")
 	up := time.Now()
-	figure(t, "registry outage: down for %s; %s", up.Sub(down).Round(100*time.Millisecond), load.between(down, up))
+	figure(t, "registry outage: the rebuild failed and the registry was back %s after it stopped; %s", up.Sub(down).Round(100*time.Millisecond), load.between(down, up))
 
 	m = r.mark()
 	changed := time.Now()
@@ -268,7 +268,8 @@ func faultKilledDev(t *testing.T, c *cluster, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	figure(t, "killed dev: SIGKILL left %d objects and pods: %v", len(left), left)
+	slices.Sort(left)
+	figure(t, "killed dev: SIGKILL left %v", slices.Compact(left))
 
 	latest := "<h1>changed while no skiff ran " + randomSuffix(t) + "</h1>\n"
 	writeTree(t, dir, map[string]string{"kodata/index.html": latest})
@@ -347,8 +348,9 @@ func startDev(t *testing.T, bin, dir, namespace string, args ...string) (*runnin
 }
 
 // clusterComponent runs hack/cluster.sh action (stop, start or restart)
-// on component (apiserver or registry). A stopped component is started
-// again when the test ends, whatever happened.
+// on component (apiserver or registry). After a stop or a restart, the
+// component is started again (if it is not running) when the test ends,
+// whatever happened.
 func clusterComponent(t *testing.T, action, component string) {
 	t.Helper()
 	script, err := filepath.Abs("../../hack/cluster.sh")
@@ -368,11 +370,13 @@ func clusterComponent(t *testing.T, action, component string) {
 		t.Logf("hack/cluster.sh %s %s:\n%s", action, component, out)
 		return nil
 	}
-	t.Cleanup(func() {
-		if err := run("start"); err != nil {
-			t.Errorf("bringing the %s back: %v", component, err)
-		}
-	})
+	if action != "start" {
+		t.Cleanup(func() {
+			if err := run("start"); err != nil {
+				t.Errorf("bringing the %s back: %v", component, err)
+			}
+		})
+	}
 	if err := run(action); err != nil {
 		t.Fatal(err)
 	}
