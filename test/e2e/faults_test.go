@@ -181,15 +181,17 @@ func faultAPIServerRestart(t *testing.T, c *cluster, bin string) {
 
 	load := c.startTraffic(t, ns, "app=sync", "/version")
 	restart := time.Now()
+	m := r.mark()
 	clusterComponent(t, "restart", "apiserver")
 	back := time.Now()
 	if !r.alive() {
 		t.Fatalf("skiff dev ended when the API server restarted:\n%s", r.errOut)
 	}
+	t.Logf("while the API server was away, skiff dev said:\n%s", r.errOut.String()[m:])
 	figure(t, "API server restart: away and back in %s; %s", back.Sub(restart).Round(100*time.Millisecond), load.between(restart, back))
 
 	index := "<h1>after the restart " + randomSuffix(t) + "</h1>\n"
-	m := r.mark()
+	m = r.mark()
 	writeTree(t, dir, map[string]string{"kodata/index.html": index})
 	r.waitSince(t, m, devStepTimeout, syncedLine)
 	pods := c.waitReady(t, ns, "app=sync", 2)
