@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hack/cluster.sh up|down|env: skiff's local single-node Kubernetes cluster,
+# hack/cluster.sh up|down|env|stop|start|restart: skiff's local single-node Kubernetes cluster,
 # with a plain-HTTP registry on loopback and a Docker Engine, for the demo and
 # the end-to-end tests. hack/localkube/README.md explains what runs and how.
 #
@@ -12,6 +12,11 @@
 #         made. Logs stay for debugging. Safe to run on a stopped cluster.
 #   env   print `export VAR=...` lines for the cluster's kubeconfig and the
 #         registry: eval "$(hack/cluster.sh env)"
+#   stop|start|restart apiserver|registry
+#         stop, start (and wait until it answers) or restart one component of
+#         a running cluster, the processes up started and recorded in
+#         $SKIFF_LOCALKUBE_STATE/pids: the fault-injection tests
+#         (test/e2e/faults_test.go) take the API server or the registry away.
 #
 # Needs root. State and logs live in $SKIFF_LOCALKUBE_STATE
 # (/var/lib/skiff-localkube); the built binary in $SKIFF_LOCALKUBE_CACHE
@@ -620,6 +625,33 @@ remove_pods() {
 	done
 }
 
+# component NAME: the process that hack/cluster.sh stop|start|restart NAME
+# acts on.
+component() {
+	case "${1:-}" in
+	apiserver) echo kube-apiserver ;;
+	registry) echo docker-registry ;;
+	*) die "unknown component '${1:-}': stop, start and restart take apiserver or registry" ;;
+	esac
+}
+
+cmd_stop() {
+	stop "$(component "${1:-}")"
+}
+
+cmd_start() {
+	component "${1:-}" >/dev/null
+	case "$1" in
+	apiserver) ensure_apiserver ;;
+	registry) ensure_registry ;;
+	esac
+}
+
+cmd_restart() {
+	cmd_stop "${1:-}"
+	cmd_start "$1"
+}
+
 cmd_env() {
 	echo "export KUBECONFIG=$KUBECONFIG_FILE"
 	echo "export SKIFF_LOCAL_REGISTRY=$REGISTRY"
@@ -632,8 +664,12 @@ main() {
 		return
 		;;
 	up | down) ;;
+	stop | start | restart)
+		component "${2:-}" >/dev/null
+		[ -s "$KUBECONFIG_FILE" ] || die "hack/cluster.sh $1 $2: the cluster is not up ($KUBECONFIG_FILE is missing): run hack/cluster.sh up first"
+		;;
 	*)
-		echo "usage: hack/cluster.sh up|down|env" >&2
+		echo "usage: hack/cluster.sh up|down|env|stop|start|restart [apiserver|registry]" >&2
 		exit 2
 		;;
 	esac
@@ -643,7 +679,7 @@ main() {
 	# One up or down at a time.
 	exec 9>"$STATE/lock"
 	flock -w 900 9 || die "another hack/cluster.sh has held $STATE/lock for 15 minutes"
-	"cmd_$1"
+	"cmd_$1" "${@:2}"
 }
 
 main "$@"
