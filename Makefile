@@ -28,7 +28,9 @@ unit:
 
 # test: everything. Unit tests, then the end-to-end tests against real Docker,
 # a real registry and the local cluster, which is brought up first and always
-# taken down afterwards, also when a test fails.
+# taken down afterwards, also when a test fails. The fault-injection suite
+# (TestFault) runs alone afterwards: it stops the API server and the
+# registry that the other packages' tests use.
 test: unit e2e
 
 e2e: build
@@ -36,7 +38,8 @@ e2e: build
 	hack/cluster.sh up || status=$$?; \
 	if [ $$status -eq 0 ]; then \
 		eval "$$(hack/cluster.sh env)"; \
-		go test -count=1 -tags e2e -timeout 60m ./... || status=$$?; \
+		go test -count=1 -tags e2e -timeout 60m -skip '^TestFault$$' ./... || status=$$?; \
+		go test -count=1 -tags e2e -timeout 20m -run '^TestFault$$' ./test/e2e/ || status=$$?; \
 	fi; \
 	hack/cluster.sh down || { echo "cluster-down failed" >&2; [ $$status -ne 0 ] || status=1; }; \
 	exit $$status
