@@ -15,12 +15,17 @@ import (
 	"text/template/parse"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // EnvFile is the file of KEY=value lines, next to the root config, whose
 // values templates (and SKAFFOLD_*/SKIFF_* flag defaults) see when the
 // process environment does not set them.
 const EnvFile = "skaffold.env"
+
+// maxEnvFileSize bounds skaffold.env, a file of a few KEY=value lines.
+const maxEnvFileSize = 1 << 20
 
 // Env is what templated fields see as their dot: environment variables
 // first, then the values of skaffold.env that the environment lacks.
@@ -32,7 +37,7 @@ func NewEnv(environ []string, dir string) (Env, error) {
 	env := Env{}
 	if dir != "" {
 		file := filepath.Join(dir, EnvFile)
-		data, err := os.ReadFile(file)
+		data, err := fsutil.ReadRegular(file, maxEnvFileSize)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
