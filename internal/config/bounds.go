@@ -8,16 +8,17 @@ import (
 	"skiff.dev/skiff/internal/fsutil"
 )
 
-// Limits bound what one YAML file may expand to once parsed, counting
+// Limits bound what a config's YAML files may expand to once parsed, counting
 // every use of an alias (*name) as a full copy of what it names: skiff's
 // own walks of the tree (flattening Helm values, upgrading, checking,
 // patching) follow aliases, so without a bound a 1 KB file of nested
 // aliases expands to gigabytes.
 type Limits struct {
-	// Nodes is the most YAML nodes (scalars, lists, mappings) a file may
-	// expand to.
+	// Nodes is the most YAML nodes (scalars, lists, mappings) the files
+	// may expand to. skiff diagnose keeps about 2 KB per node at its peak
+	// (the YAML encoder holds every event of a document).
 	Nodes int64
-	// ScalarBytes is the most scalar text a file may expand to.
+	// ScalarBytes is the most scalar text the files may expand to.
 	ScalarBytes int64
 	// MappingEntries is the most keys one mapping may have: the YAML
 	// decoder checks keys for duplicates pairwise, so its time grows with
@@ -25,9 +26,9 @@ type Limits struct {
 	MappingEntries int
 }
 
-// ConfigLimits are the bounds of a config file. Real Skaffold configs are
-// a few KB: a few thousand nodes, mappings of tens of keys.
-var ConfigLimits = Limits{Nodes: 200_000, ScalarBytes: 8 << 20, MappingEntries: 1000}
+// ConfigLimits are the bounds of a project's config files. Real Skaffold
+// configs are a few KB: a few thousand nodes, mappings of tens of keys.
+var ConfigLimits = Limits{Nodes: 40_000, ScalarBytes: 4 * MaxConfigSize, MappingEntries: 1000}
 
 // LimitError is a YAML tree that expands past a Limits bound.
 type LimitError struct {
@@ -40,7 +41,7 @@ type LimitError struct {
 func (e *LimitError) Error() string { return fmt.Sprintf("line %d:%d: %s", e.Line, e.Column, e.Msg) }
 
 // Budget counts the expansion of YAML trees against Limits; one Budget is
-// shared by the documents of one file.
+// shared by the files of one project.
 type Budget struct {
 	lim   Limits
 	nodes int64
@@ -108,9 +109,9 @@ func (b *Budget) charge(n *yaml.Node, c cost) error {
 	const what = "write the repeated parts out, or use fewer aliases (*name) of large anchors"
 	switch {
 	case b.nodes > b.lim.Nodes:
-		return b.fail(n, fmt.Sprintf("the file expands to more than %d YAML values here, counting each alias (*name) as a full copy of its anchor", b.lim.Nodes), what)
+		return b.fail(n, fmt.Sprintf("the config expands to more than %d YAML values by here (its files together, each alias (*name) counted as a full copy of its anchor)", b.lim.Nodes), what)
 	case b.bytes > b.lim.ScalarBytes:
-		return b.fail(n, fmt.Sprintf("the file's text expands to more than %s here, counting each alias (*name) as a full copy of its anchor", fsutil.Size(b.lim.ScalarBytes)), what)
+		return b.fail(n, fmt.Sprintf("the config's text expands to more than %s by here (its files together, each alias (*name) counted as a full copy of its anchor)", fsutil.Size(b.lim.ScalarBytes)), what)
 	}
 	return nil
 }

@@ -134,6 +134,7 @@ func Load(opts Options) (*Project, error) {
 	l := &loader{
 		opts:   opts,
 		env:    env,
+		budget: NewBudget(ConfigLimits),
 		files:  map[string][]*document{},
 		loaded: map[docKey]*Config{},
 		named:  map[string]*Config{},
@@ -179,6 +180,7 @@ type loader struct {
 	named   map[string]*Config
 	order   []*Config // dependencies first
 	notes   []string
+	budget  *Budget // shared by all files of the project
 	seenCLI map[string]bool // -p names some config defines
 	kubeCtx *string
 }
@@ -343,7 +345,7 @@ func (l *loader) parse(file, abs string) ([]*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, notes, err := ParseDocuments(file, data)
+	docs, notes, err := parseDocuments(file, data, l.budget)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +357,7 @@ func (l *loader) parse(file, abs string) ([]*document, error) {
 // MaxConfigSize bounds what is read as a config file. Skaffold configs
 // are a few KB; at this size `skiff diagnose` stays well under 200 MB (see
 // docs/limits.md).
-const MaxConfigSize = 2 << 20
+const MaxConfigSize = 1 << 20
 
 // ReadFile reads a config file, refusing anything but a regular file of at
 // most MaxConfigSize (a requires path naming a device or a pipe must not
@@ -375,7 +377,12 @@ func ReadFile(path string) ([]byte, error) {
 // to the newest apiVersion, checks it against the schema and decodes it.
 // All problems of the file are returned together.
 func ParseDocuments(file string, data []byte) ([]*document, []string, error) {
-	nodes, err := SplitDocuments(file, data)
+	return parseDocuments(file, data, NewBudget(ConfigLimits))
+}
+
+// parseDocuments is ParseDocuments counting the file against budget.
+func parseDocuments(file string, data []byte, budget *Budget) ([]*document, []string, error) {
+	nodes, err := splitDocuments(file, data, budget)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -416,10 +423,15 @@ func ParseDocuments(file string, data []byte) ([]*document, []string, error) {
 }
 
 // SplitDocuments parses data into one mapping node per YAML document,
-// skipping empty documents.
+// skipping empty documents. A file that expands past ConfigLimits is an
+// error.
 func SplitDocuments(file string, data []byte) ([]*yaml.Node, error) {
+	return splitDocuments(file, data, NewBudget(ConfigLimits))
+}
+
+// splitDocuments is SplitDocuments counting the file against budget.
+func splitDocuments(file string, data []byte, budget *Budget) ([]*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	budget := NewBudget(ConfigLimits)
 	var out []*yaml.Node
 	for {
 		var doc yaml.Node

@@ -6,10 +6,17 @@ import (
 	"strings"
 )
 
+// MaxArtifacts bounds the artifacts of one project: each costs work and
+// memory in every command (diagnose parses each one's Dockerfile).
+const MaxArtifacts = 1000
+
 // validate checks what the schema cannot: image names unique across the
 // project, artifact requires that name a known image and form no cycle,
 // and aliases that can be used as build args.
 func validate(p *Project) error {
+	if n := len(p.Artifacts()); n > MaxArtifacts {
+		return fmt.Errorf("the project has %d artifacts, more than the %d skiff builds in one project; split it into modules (requires) and build them with -m", n, MaxArtifacts)
+	}
 	var errs Errors
 	type seenAt struct {
 		c *Config
