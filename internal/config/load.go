@@ -180,7 +180,7 @@ type loader struct {
 	named   map[string]*Config
 	order   []*Config // dependencies first
 	notes   []string
-	budget  *Budget // shared by all files of the project
+	budget  *Budget         // shared by all files of the project
 	seenCLI map[string]bool // -p names some config defines
 	kubeCtx *string
 }
