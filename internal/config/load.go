@@ -291,7 +291,7 @@ func (l *loader) loadDoc(file, abs string, index int, d *document, parentActive 
 			case err != nil:
 				return nil, where.errorf("required config %s does not exist; fix requires[%d].path", dep.Path, i)
 			case !st.Mode().IsRegular():
-				return nil, where.errorf("required config %s is not a regular file (%s); point requires[%d].path at a config file or its directory", dep.Path, st.Mode().Type(), i)
+				return nil, where.errorf("required config %s is %s, not a config file; point requires[%d].path at a config file or its directory", dep.Path, fsutil.TypeName(st.Mode()), i)
 			}
 			target = l.displayPath(target)
 		} else if len(dep.Names) > 0 && slices.Contains(dep.Names, c.Metadata.Name) {

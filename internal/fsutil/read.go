@@ -56,7 +56,7 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 
 func checkRegular(path string, st fs.FileInfo, limit int64) error {
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is %s, %w: skiff reads only regular files from a config; point it at a file", path, typeName(st.Mode()), ErrNotRegular)
+		return fmt.Errorf("%s is %s, %w: skiff reads only regular files from a config; point it at a file", path, TypeName(st.Mode()), ErrNotRegular)
 	}
 	if st.Size() > limit {
 		return tooLarge(path, st.Size(), limit, "")
@@ -71,8 +71,9 @@ func tooLarge(path string, size, limit int64, why string) error {
 	return fmt.Errorf("%s is %s%s, more than the %s skiff reads (%w); split it or point the config at a smaller file", path, Size(size), why, Size(limit), ErrTooLarge)
 }
 
-// typeName says what kind of non-regular file mode describes.
-func typeName(m fs.FileMode) string {
+// TypeName says what kind of non-regular file mode describes ("a named
+// pipe (FIFO)", "a socket", ...), for messages.
+func TypeName(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"

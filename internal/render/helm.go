@@ -311,7 +311,7 @@ func checkChartFiles(dir string) error {
 			mode = st.Mode().Type()
 		}
 		if mode&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0 {
-			return fmt.Errorf("%s is not a regular file (%s); remove it from the chart", p, mode)
+			return fmt.Errorf("%s is %s, not a regular file; remove it from the chart", p, fsutil.TypeName(mode))
 		}
 		return nil
 	})
