@@ -15,7 +15,14 @@ const MaxArtifacts = 1000
 // and aliases that can be used as build args.
 func validate(p *Project) error {
 	if n := len(p.Artifacts()); n > MaxArtifacts {
-		return fmt.Errorf("the project has %d artifacts, more than the %d skiff builds in one project; split it into modules (requires) and build them with -m", n, MaxArtifacts)
+		// Point at the first artifact past the bound.
+		seen := 0
+		for _, c := range p.Configs {
+			if i := MaxArtifacts - seen; i < len(c.Build.Artifacts) {
+				return locate(c, "build", "artifacts", i).errorf("the project has %d artifacts, more than the %d skiff builds in one project; split it into modules (requires) and build them with -m", n, MaxArtifacts)
+			}
+			seen += len(c.Build.Artifacts)
+		}
 	}
 	var errs Errors
 	type seenAt struct {
