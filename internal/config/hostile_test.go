@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -197,26 +196,13 @@ func setupHostile(t *testing.T, dir, setup string) {
 	}
 }
 
-var skiffBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "skiff-hostile-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "skiff")
-	out, err := exec.Command("go", "build", "-o", bin, "skiff.dev/skiff/cmd/skiff").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// buildSkiff builds the skiff binary once for the test binary's run.
+// buildSkiff builds the skiff binary into a directory of the test's.
 func buildSkiff(t *testing.T) string {
 	t.Helper()
-	bin, err := skiffBinary()
+	bin := filepath.Join(t.TempDir(), "skiff")
+	out, err := exec.Command("go", "build", "-o", bin, "skiff.dev/skiff/cmd/skiff").CombinedOutput()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(bin)) })
 	return bin
 }
