@@ -84,3 +84,17 @@ func TestRenderBoundsGlobMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderBoundsTemplatesTogether checks that many templated fields,
+// each within its own bound, cannot expand to gigabytes together.
+func TestRenderBoundsTemplatesTogether(t *testing.T) {
+	t.Parallel()
+	tmpl := schema.FlatMap{}
+	for i := range 20 {
+		tmpl[fmt.Sprintf("k%d", i)] = `{{repeat 1000000 "x"}}`
+	}
+	_, _, err := renderIn(t, testFiles, releases(schema.HelmRelease{Name: "r", ChartPath: "chart", SetValueTemplates: tmpl}), Options{})
+	if err == nil || !strings.Contains(err.Error(), "expand to more than 16.0 MiB together") {
+		t.Fatalf("Render error = %.300v; want the bound on all templated fields", err)
+	}
+}
