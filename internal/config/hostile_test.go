@@ -151,7 +151,29 @@ func generatedHostile() []hostileCase {
 	bigName := func(size int) string {
 		return "metadata:\n  name: " + strings.Repeat("x", size-len(head)-len("metadata:\n  name: \n")) + "\n"
 	}
+	deepSetValues := func(depth, maps, leaves int) string {
+		var b strings.Builder
+		b.WriteString("manifests:\n  helm:\n    releases:\n    - name: r\n      chartPath: c\n      setValues: ")
+		b.WriteString(strings.Repeat("{a: ", depth) + "{")
+		for m := range maps {
+			if m > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "b%d: {", m)
+			for l := range leaves {
+				if l > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "k%d: v", l)
+			}
+			b.WriteString("}")
+		}
+		b.WriteString("}" + strings.Repeat("}", depth) + "\n")
+		return b.String()
+	}
 	return []hostileCase{
+		// 145 KB whose flattened keys were 135 MB (diagnose: 409 MB, 20 s).
+		{name: "deep-setvalues.yaml", text: head + deepSetValues(5000, 15, 900), args: diagnose, want: "the flattened keys"},
 		// The largest configs accepted, by each bound.
 		{name: "near-limit-values.yaml", text: head + flowList(int(ConfigLimits.Nodes)-100), args: diagnose},
 		{name: "near-limit-keys.yaml", text: head + buildArgs(int(ConfigLimits.Nodes)/(2*ConfigLimits.MappingEntries)-1, ConfigLimits.MappingEntries), args: diagnose},
