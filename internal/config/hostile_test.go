@@ -171,7 +171,14 @@ func generatedHostile() []hostileCase {
 		b.WriteString("}" + strings.Repeat("}", depth) + "\n")
 		return b.String()
 	}
+	deepOverrides := func(depth, maps, leaves int) string {
+		v := deepSetValues(depth, maps, leaves)
+		_, v, _ = strings.Cut(v, "setValues: ")
+		return "apiVersion: skaffold/v2beta28\nkind: Config\ndeploy:\n  helm:\n    releases:\n    - name: r\n      chartPath: c\n      artifactOverrides: " + v
+	}
 	return []hostileCase{
+		// The same in an old config's artifactOverrides, which the upgrade flattens.
+		{name: "deep-artifactoverrides.yaml", text: deepOverrides(5000, 15, 900), args: diagnose, want: "artifactOverrides: the flattened keys"},
 		// 145 KB whose flattened keys were 135 MB (diagnose: 409 MB, 20 s).
 		{name: "deep-setvalues.yaml", text: head + deepSetValues(5000, 15, 900), args: diagnose, want: "the flattened keys"},
 		// The largest configs accepted, by each bound.
