@@ -19,6 +19,7 @@ import (
 
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/config/upgrade"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // DefaultFile is the config file looked for when none is named; AltFile is
@@ -133,6 +134,7 @@ func Load(opts Options) (*Project, error) {
 	l := &loader{
 		opts:   opts,
 		env:    env,
+		budget: NewBudget(ConfigLimits),
 		files:  map[string][]*document{},
 		loaded: map[docKey]*Config{},
 		named:  map[string]*Config{},
@@ -178,6 +180,7 @@ type loader struct {
 	named   map[string]*Config
 	order   []*Config // dependencies first
 	notes   []string
+	budget  *Budget         // shared by all files of the project
 	seenCLI map[string]bool // -p names some config defines
 	kubeCtx *string
 }
@@ -283,8 +286,12 @@ func (l *loader) loadDoc(file, abs string, index int, d *document, parentActive 
 					}
 				}
 			}
-			if !fileExists(target) {
+			st, err := os.Stat(target)
+			switch {
+			case err != nil:
 				return nil, where.errorf("required config %s does not exist; fix requires[%d].path", dep.Path, i)
+			case !st.Mode().IsRegular():
+				return nil, where.errorf("required config %s is %s, not a config file; point requires[%d].path at a config file or its directory", dep.Path, fsutil.TypeName(st.Mode()), i)
 			}
 			target = l.displayPath(target)
 		} else if len(dep.Names) > 0 && slices.Contains(dep.Names, c.Metadata.Name) {
@@ -338,7 +345,7 @@ func (l *loader) parse(file, abs string) ([]*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, notes, err := ParseDocuments(file, data)
+	docs, notes, err := parseDocuments(file, data, l.budget)
 	if err != nil {
 		return nil, err
 	}
@@ -347,35 +354,35 @@ func (l *loader) parse(file, abs string) ([]*document, error) {
 	return docs, nil
 }
 
-// maxConfigSize bounds what is read as a config file.
-const maxConfigSize = 16 << 20
+// MaxConfigSize bounds what is read as a config file. Skaffold configs
+// are a few KB; at this size `skiff diagnose` stays well under 200 MB (see
+// docs/limits.md).
+const MaxConfigSize = 1 << 20
 
-// ReadFile reads a config file, refusing anything but a regular file of a
-// sensible size (a requires path naming a device or a pipe must not hang).
+// ReadFile reads a config file, refusing anything but a regular file of at
+// most MaxConfigSize (a requires path naming a device or a pipe must not
+// hang).
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := fsutil.ReadRegular(path, MaxConfigSize)
+	switch {
+	case errors.Is(err, fsutil.ErrTooLarge):
+		return nil, fmt.Errorf("config %w", err)
+	case err != nil:
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("config %s is not a regular file", path)
-	}
-	if st.Size() > maxConfigSize {
-		return nil, fmt.Errorf("config %s is %d bytes, more than a config can be (%d)", path, st.Size(), maxConfigSize)
-	}
-	return io.ReadAll(io.LimitReader(f, maxConfigSize))
+	return data, nil
 }
 
 // ParseDocuments parses every YAML document of a config file, upgrades each
 // to the newest apiVersion, checks it against the schema and decodes it.
 // All problems of the file are returned together.
 func ParseDocuments(file string, data []byte) ([]*document, []string, error) {
-	nodes, err := SplitDocuments(file, data)
+	return parseDocuments(file, data, NewBudget(ConfigLimits))
+}
+
+// parseDocuments is ParseDocuments counting the file against budget.
+func parseDocuments(file string, data []byte, budget *Budget) ([]*document, []string, error) {
+	nodes, err := splitDocuments(file, data, budget)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -416,8 +423,14 @@ func ParseDocuments(file string, data []byte) ([]*document, []string, error) {
 }
 
 // SplitDocuments parses data into one mapping node per YAML document,
-// skipping empty documents.
+// skipping empty documents. A file that expands past ConfigLimits is an
+// error.
 func SplitDocuments(file string, data []byte) ([]*yaml.Node, error) {
+	return splitDocuments(file, data, NewBudget(ConfigLimits))
+}
+
+// splitDocuments is SplitDocuments counting the file against budget.
+func splitDocuments(file string, data []byte, budget *Budget) ([]*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []*yaml.Node
 	for {
@@ -427,7 +440,7 @@ func SplitDocuments(file string, data []byte) ([]*yaml.Node, error) {
 			break
 		}
 		if err != nil {
-			return nil, syntaxError(file, err)
+			return nil, syntaxError(file, data, err)
 		}
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 			continue
@@ -436,8 +449,21 @@ func SplitDocuments(file string, data []byte) ([]*yaml.Node, error) {
 		if isNull(n) {
 			continue
 		}
+		if err := budget.Add(n); err != nil {
+			var le *LimitError
+			if errors.As(err, &le) {
+				return nil, &Error{File: file, Line: le.Line, Column: le.Column, Msg: le.Msg}
+			}
+			return nil, err
+		}
 		if n.Kind != yaml.MappingNode {
-			return nil, &Error{File: file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("a config document must be a mapping with apiVersion and kind, got %s", describe(n))}
+			got := describe(n)
+			if n.Kind == yaml.ScalarNode {
+				// Quote the line as written, not the scalar: a file that is
+				// no config at all (/etc/passwd) reads as one long scalar.
+				got = fmt.Sprintf("%q", fsutil.Excerpt(lineAt(data, n.Line)))
+			}
+			return nil, &Error{File: file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("a config document must be a mapping with apiVersion and kind, got %s; is %s a config file?", got, file)}
 		}
 		out = append(out, n)
 	}
@@ -476,17 +502,98 @@ func UpgradeDocument(file string, n *yaml.Node) ([]string, error) {
 	return notes, nil
 }
 
-func syntaxError(file string, err error) error {
+// syntaxError turns a YAML parse error into an Error at its position.
+// The YAML library says only "line N", and for its parser's errors (as
+// opposed to its scanner's) N is the line before the one it means (it
+// prints a 0-based line) and no column; both are recovered from data.
+func syntaxError(file string, data []byte, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimSpace(strings.TrimPrefix(msg, "unmarshal errors:\n"))
-	e := &Error{File: file, Msg: "invalid YAML: " + msg}
-	var line int
+	line := 0
 	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		_, msg, _ = strings.Cut(msg, ": ")
+	}
+	if slices.Contains(parserProblems, msg) {
+		line++ // the library's 0-based line; a missing line is line 0
+	}
+	e := &Error{File: file, Msg: "invalid YAML: " + msg}
+	if line > 0 {
 		e.Line, e.Column = line, 1
-		_, rest, _ := strings.Cut(msg, ": ")
-		e.Msg = "invalid YAML: " + rest
+		text := lineAt(data, line)
+		if col := unclosedFlow(text, msg); col > 0 {
+			e.Column = col
+			e.Msg += fmt.Sprintf(" (the %c here is never closed)", text[col-1])
+		} else if col := len(text) - len(strings.TrimLeft(text, " \t")) + 1; col <= len(text) {
+			e.Column = col
+		}
 	}
 	return e
+}
+
+// parserProblems are the messages of the YAML library's parser, which it
+// reports at a 0-based line (its scanner's messages carry a 1-based one).
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// unclosedFlow returns the column (from 1) of the last [ (or {) on line
+// that is not closed on it, when msg is the parser's complaint about a
+// missing ] (or }), or 0. Quoted text and comments are skipped.
+func unclosedFlow(line, msg string) int {
+	var open, close byte
+	switch {
+	case strings.HasSuffix(msg, "']'"):
+		open, close = '[', ']'
+	case strings.HasSuffix(msg, "'}'"):
+		open, close = '{', '}'
+	default:
+		return 0
+	}
+	var stack []int
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			i = len(line)
+		case c == open:
+			stack = append(stack, i+1)
+		case c == close && len(stack) > 0:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if len(stack) == 0 {
+		return 0
+	}
+	return stack[len(stack)-1]
+}
+
+// lineAt returns line n (from 1) of data, or "".
+func lineAt(data []byte, n int) string {
+	for i := 1; len(data) > 0; i++ {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		if i == n {
+			return string(line)
+		}
+		data = rest
+	}
+	return ""
 }
 
 // mappingValue returns the scalar value and value node of key in mapping n.

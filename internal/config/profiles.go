@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // splitProfiles turns -p values (comma lists, "-name" to deactivate) into
@@ -260,6 +261,10 @@ func overlay(base, prof reflect.Value) {
 	}
 }
 
+// maxPatchedSize bounds a config as JSON after each patch of a profile:
+// twice the largest config file.
+const maxPatchedSize = 2 * MaxConfigSize
+
 // applyPatches applies profile p's JSON patches (RFC 6902: add, remove,
 // replace, move, copy, test; op defaults to replace) to the whole config,
 // one at a time so that a failing patch is reported at its own line.
@@ -296,11 +301,24 @@ func applyPatches(c *Config, index int, p schema.Profile) error {
 		if err != nil {
 			return where.errorf("profile %q: patch %s %s failed: %v; check the path against the config (paths are JSON pointers such as /build/artifacts/0/image)", p.Name, kind, op.Path, err)
 		}
+		if len(out) > maxPatchedSize {
+			// Each copy can double the config: 40 of them would make it
+			// a terabyte. Stop at the first patch past the bound.
+			return where.errorf("profile %q: after this patch (%s %s) the config is %s as JSON, more than the %s skiff allows; a config patched this large is a mistake (copy ops copying the config into itself?): remove or narrow the patches",
+				p.Name, kind, op.Path, fsutil.Size(int64(len(out))), fsutil.Size(maxPatchedSize))
+		}
 		doc = out
 	}
 	var n yaml.Node
 	if err := yaml.Unmarshal(doc, &n); err != nil || len(n.Content) == 0 {
 		return locate(c, "profiles", index).errorf("profile %q: patched config cannot be read back: %v", p.Name, err)
+	}
+	if err := NewBudget(ConfigLimits).Add(n.Content[0]); err != nil {
+		msg := err.Error()
+		if le, ok := err.(*LimitError); ok {
+			msg = le.Msg // its line is one of the patched JSON, not of the file
+		}
+		return locate(c, "profiles", index, "patches").errorf("profile %q: the patched config is too large: %s", p.Name, msg)
 	}
 	ck := &checker{}
 	ck.check(n.Content[0], reflect.TypeFor[schema.SkaffoldConfig](), "")

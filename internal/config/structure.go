@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // checker compares a YAML node tree with the Go type it will be decoded
@@ -223,7 +225,9 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
+		// The file may be no config at all (a requires naming
+		// /etc/passwd): quote only its first line.
+		return fmt.Sprintf("%q", fsutil.Excerpt(n.Value))
 	default:
 		return "an unexpected node"
 	}

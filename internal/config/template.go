@@ -15,12 +15,17 @@ import (
 	"text/template/parse"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // EnvFile is the file of KEY=value lines, next to the root config, whose
 // values templates (and SKAFFOLD_*/SKIFF_* flag defaults) see when the
 // process environment does not set them.
 const EnvFile = "skaffold.env"
+
+// maxEnvFileSize bounds skaffold.env, a file of a few KEY=value lines.
+const maxEnvFileSize = 1 << 20
 
 // Env is what templated fields see as their dot: environment variables
 // first, then the values of skaffold.env that the environment lacks.
@@ -32,7 +37,7 @@ func NewEnv(environ []string, dir string) (Env, error) {
 	env := Env{}
 	if dir != "" {
 		file := filepath.Join(dir, EnvFile)
-		data, err := os.ReadFile(file)
+		data, err := fsutil.ReadRegular(file, maxEnvFileSize)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
@@ -121,8 +126,107 @@ var templateFuncNames = sync.OnceValue(func() map[string]any {
 var templateFuncs = sync.OnceValue(func() template.FuncMap {
 	funcs := sprig.TxtFuncMap()
 	funcs["cmd"] = runCmd
+	boundSprig(funcs)
 	return funcs
 })
+
+// MaxTemplateOutput bounds what one templated field may expand to.
+const MaxTemplateOutput = 1 << 20
+
+// boundSprig replaces the Sprig functions that build a value as large as
+// an argument says ({{repeat 1000000000 "x"}} is a gigabyte before
+// anything is written) with ones that refuse to go past
+// MaxTemplateOutput.
+func boundSprig(funcs template.FuncMap) {
+	check := func(name string, size int64) error {
+		if size < 0 || size > MaxTemplateOutput {
+			return fmt.Errorf("%s would make a value of %d bytes or items, more than the %s a templated field may expand to; use a smaller count", name, size, fsutil.Size(MaxTemplateOutput))
+		}
+		return nil
+	}
+	repeat := funcs["repeat"].(func(int, string) string)
+	funcs["repeat"] = func(count int, str string) (string, error) {
+		if err := check("repeat", int64(count)*int64(max(len(str), 1))); err != nil && count > 0 {
+			return "", err
+		}
+		return repeat(count, str), nil
+	}
+	untilStep := funcs["untilStep"].(func(int, int, int) []int)
+	span := func(start, stop, step int) int64 {
+		if step == 0 {
+			return 0
+		}
+		n := (int64(stop) - int64(start)) / int64(step)
+		return max(n, -n)
+	}
+	funcs["untilStep"] = func(start, stop, step int) ([]int, error) {
+		if err := check("untilStep", span(start, stop, step)); err != nil {
+			return nil, err
+		}
+		return untilStep(start, stop, step), nil
+	}
+	until := funcs["until"].(func(int) []int)
+	funcs["until"] = func(count int) ([]int, error) {
+		if err := check("until", span(0, count, 1)); err != nil {
+			return nil, err
+		}
+		return until(count), nil
+	}
+	seq := funcs["seq"].(func(...int) string)
+	funcs["seq"] = func(params ...int) (string, error) {
+		for _, p := range params {
+			if err := check("seq", span(0, p, 1)); err != nil {
+				return "", err
+			}
+		}
+		return seq(params...), nil
+	}
+	indent := funcs["indent"].(func(int, string) string)
+	indentSize := func(spaces int, v string) int64 {
+		return int64(spaces)*int64(strings.Count(v, "\n")+1) + int64(len(v))
+	}
+	funcs["indent"] = func(spaces int, v string) (string, error) {
+		if err := check("indent", indentSize(spaces, v)); err != nil {
+			return "", err
+		}
+		return indent(spaces, v), nil
+	}
+	funcs["nindent"] = func(spaces int, v string) (string, error) {
+		if err := check("nindent", indentSize(spaces, v)); err != nil {
+			return "", err
+		}
+		return "\n" + indent(spaces, v), nil
+	}
+	for _, name := range []string{"randAlphaNum", "randAlpha", "randAscii", "randNumeric"} {
+		f := funcs[name].(func(int) string)
+		funcs[name] = func(count int) (string, error) {
+			if err := check(name, int64(count)); err != nil {
+				return "", err
+			}
+			return f(count), nil
+		}
+	}
+	randBytes := funcs["randBytes"].(func(int) (string, error))
+	funcs["randBytes"] = func(count int) (string, error) {
+		if err := check("randBytes", int64(count)); err != nil {
+			return "", err
+		}
+		return randBytes(count)
+	}
+}
+
+// limitedWriter fails a write that would take it past max bytes.
+type limitedWriter struct {
+	strings.Builder
+	max int
+}
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if w.Len()+len(p) > w.max {
+		return 0, fmt.Errorf("the field expands to more than %s; make the template produce less", fsutil.Size(int64(w.max)))
+	}
+	return w.Builder.Write(p)
+}
 
 // Expand evaluates a templated field against env. A missing variable
 // expands to the empty string, as in Skaffold.
@@ -134,9 +238,9 @@ func Expand(text string, env Env) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template %q: %w", text, err)
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, map[string]string(env)); err != nil {
-		return "", fmt.Errorf("template %q: %w", text, err)
+	b := &limitedWriter{max: MaxTemplateOutput}
+	if err := t.Execute(b, map[string]string(env)); err != nil {
+		return "", fmt.Errorf("template %q: %w", fsutil.Excerpt(text), err)
 	}
 	return b.String(), nil
 }

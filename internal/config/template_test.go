@@ -100,3 +100,26 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("suggest(zzz) = %q", got)
 	}
 }
+
+func TestExpandBoundsOutput(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{
+		`{{repeat 1000000000 "x"}}`,
+		`{{range until 1000000000}}x{{end}}`,
+		`{{range untilStep 0 2000000000 1}}{{end}}`,
+		`{{seq 1000000000}}`,
+		`{{indent 1000000000 "x"}}`,
+		`{{nindent 100000 "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk"}}`,
+		`{{randAlphaNum 1000000000}}`,
+		`{{randBytes 1000000000}}`,
+		`{{range until 2000}}{{repeat 1000 "x"}}{{end}}`,
+	} {
+		_, err := Expand(text, Env{})
+		if err == nil || !strings.Contains(err.Error(), "1.0 MiB") {
+			t.Errorf("Expand(%s) = %v; want an error naming the 1.0 MiB bound", text, err)
+		}
+	}
+	if got, err := Expand(`{{repeat 3 "ab"}}{{until 3}}{{indent 2 "x"}}`, Env{}); err != nil || got != "ababab[0 1 2]  x" {
+		t.Errorf("small templates: %q, %v", got, err)
+	}
+}

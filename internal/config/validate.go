@@ -6,10 +6,24 @@ import (
 	"strings"
 )
 
+// MaxArtifacts bounds the artifacts of one project: each costs work and
+// memory in every command (diagnose parses each one's Dockerfile).
+const MaxArtifacts = 1000
+
 // validate checks what the schema cannot: image names unique across the
 // project, artifact requires that name a known image and form no cycle,
 // and aliases that can be used as build args.
 func validate(p *Project) error {
+	if n := len(p.Artifacts()); n > MaxArtifacts {
+		// Point at the first artifact past the bound.
+		seen := 0
+		for _, c := range p.Configs {
+			if i := MaxArtifacts - seen; i < len(c.Build.Artifacts) {
+				return locate(c, "build", "artifacts", i).errorf("the project has %d artifacts, more than the %d skiff builds in one project; split it into modules (requires) and build them with -m", n, MaxArtifacts)
+			}
+			seen += len(c.Build.Artifacts)
+		}
+	}
 	var errs Errors
 	type seenAt struct {
 		c *Config

@@ -40,6 +40,13 @@ var testFiles = map[string]string{
 func renderIn(t *testing.T, files map[string]string, p schema.Pipeline, opts Options) ([]Manifest, string, error) {
 	t.Helper()
 	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	return renderAt(t, dir, p, opts)
+}
+
+// writeFiles writes files (name -> text) under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
 	for name, text := range files {
 		f := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
@@ -49,6 +56,11 @@ func renderIn(t *testing.T, files map[string]string, p schema.Pipeline, opts Opt
 			t.Fatal(err)
 		}
 	}
+}
+
+// renderAt renders one config of dir built from p.
+func renderAt(t *testing.T, dir string, p schema.Pipeline, opts Options) ([]Manifest, string, error) {
+	t.Helper()
 	var warnings bytes.Buffer
 	opts.WorkDir = dir
 	opts.Log = log.New(&warnings, log.LevelWarn)
@@ -103,7 +115,7 @@ func TestRenderErrors(t *testing.T) {
 		{"invalid values file", releases(schema.HelmRelease{Name: "r", ChartPath: "chart", ValuesFiles: []string{"values/bad-values.yaml"}}),
 			"values file values/bad-values.yaml: invalid YAML"},
 		{"missing values file", releases(schema.HelmRelease{Name: "r", ChartPath: "chart", ValuesFiles: []string{"values/nope.yaml"}}),
-			"valuesFiles[0]: open "},
+			"valuesFiles[0]: stat "},
 		{"bad --set", releases(schema.HelmRelease{Name: "r", ChartPath: "chart", SetValues: schema.FlatMap{"a": "b,c"}}),
 			"setValues a: key \"c\" has no value"},
 		{"helm template flags", schema.Pipeline{Render: schema.RenderConfig{Generate: schema.Generate{Helm: &schema.Helm{

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // DefaultKubeVersion is the Kubernetes version Helm charts see when
@@ -241,6 +243,9 @@ func splitRendered(manifest string) []renderedBlock {
 // checks it can be installed with its dependencies.
 func (r *renderer) loadChart(path string, rel schema.HelmRelease) (*chart.Chart, error) {
 	shown := r.display(path)
+	if err := checkChartFiles(path); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", shown, err)
+	}
 	ch, err := loader.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart %s: %w; check chartPath", shown, err)
@@ -279,6 +284,39 @@ func (r *renderer) loadChart(path string, rel schema.HelmRelease) (*chart.Chart,
 	return ch, nil
 }
 
+// maxChartFiles bounds the files of a chart directory.
+const maxChartFiles = 10_000
+
+// checkChartFiles refuses a chart directory holding a FIFO, socket or
+// device (directly or through a symlink), which Helm's loader would open
+// and hang on, or more files than a chart has.
+func checkChartFiles(dir string) error {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil // a packaged chart, or an error loader.Load reports
+	}
+	n := 0
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if n++; n > maxChartFiles {
+			return fmt.Errorf("more than %d files under %s; is chartPath the chart's directory?", maxChartFiles, dir)
+		}
+		mode := d.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				return nil // a dangling link; Helm says what it makes of it
+			}
+			mode = st.Mode().Type()
+		}
+		if mode&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0 {
+			return fmt.Errorf("%s is %s, not a regular file; remove it from the chart", p, fsutil.TypeName(mode))
+		}
+		return nil
+	})
+}
+
 // addLocalDependencies adds to ch, loaded from dir, the file://
 // dependencies missing from its charts/ directory, as helm dependency
 // build would, but in memory.
@@ -311,6 +349,9 @@ func addLocalDependencies(ch *chart.Chart, dir string) error {
 	return nil
 }
 
+// maxValuesSize bounds a values file and a setFiles file.
+const maxValuesSize = 16 << 20
+
 // helmValues computes a release's values the way helm combines its flags:
 // values files in order (valuesFiles, then overrides), then --set
 // (setValues, then setValueTemplates, each sorted by key), then
@@ -329,7 +370,7 @@ func (r *renderer) helmValues(c *config.Config, rel schema.HelmRelease) (map[str
 		if p, err = abs(c, p); err != nil {
 			return nil, fmt.Errorf("valuesFiles[%d]: %w", i, err)
 		}
-		data, err := os.ReadFile(p)
+		data, err := fsutil.ReadRegular(p, maxValuesSize)
 		if err != nil {
 			return nil, fmt.Errorf("valuesFiles[%d]: %w", i, err)
 		}
@@ -379,7 +420,7 @@ func (r *renderer) helmValues(c *config.Config, rel schema.HelmRelease) (map[str
 			return nil, fmt.Errorf("setFiles %s: %w", k, err)
 		}
 		read := func(rs []rune) (any, error) {
-			data, err := os.ReadFile(string(rs))
+			data, err := fsutil.ReadRegular(string(rs), maxValuesSize)
 			return string(data), err
 		}
 		if err := strvals.ParseIntoFile(k+"="+p, vals, read); err != nil {

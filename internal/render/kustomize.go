@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // kustomize builds manifests.kustomize's paths (default ".") in process,
@@ -27,7 +28,7 @@ func (r *renderer) kustomize(_ context.Context, c *config.Config) error {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	fsys := filesys.MakeFsOnDisk()
+	fsys := regularFS{filesys.MakeFsOnDisk()}
 	for i, raw := range paths {
 		where := fmt.Sprintf("%s: manifests.kustomize.paths[%d] (%s)", c.File, i, raw)
 		p, err := r.expand(raw, nil)
@@ -58,6 +59,19 @@ func (r *renderer) kustomize(_ context.Context, c *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// maxKustomizeFileSize bounds each file a kustomization reads.
+const maxKustomizeFileSize = 64 << 20
+
+// regularFS is the disk as kustomize sees it, except that it reads only
+// regular files of a bounded size: a kustomization naming a FIFO must not
+// hang rendering.
+type regularFS struct{ filesys.FileSystem }
+
+// ReadFile reads path when it is a regular file of a sensible size.
+func (fsys regularFS) ReadFile(path string) ([]byte, error) {
+	return fsutil.ReadRegular(path, maxKustomizeFileSize)
 }
 
 // kustomizeOptions reads manifests.kustomize.buildArgs, the extra

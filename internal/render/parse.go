@@ -11,6 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // Error is a problem with one manifest, located at its source.
@@ -190,5 +192,6 @@ func describe(n *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	}
-	return fmt.Sprintf("the value %q", n.Value)
+	// The file may be no manifest at all (/etc/passwd): quote a line.
+	return fmt.Sprintf("the value %q", fsutil.Excerpt(n.Value))
 }

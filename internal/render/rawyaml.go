@@ -3,17 +3,21 @@ package render
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // maxManifestSize bounds what is read as one manifest file.
 const maxManifestSize = 64 << 20
+
+// maxManifestFiles bounds the files one rawYaml entry (a glob or a
+// directory) may name.
+const maxManifestFiles = 10_000
 
 // manifestExts are the file names a glob or a directory contributes, as
 // in Skaffold; a file named directly is read whatever its name.
@@ -77,6 +81,9 @@ func (r *renderer) expandManifestPath(p string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid glob: %w", err)
 	}
+	if len(matches) > maxManifestFiles {
+		return nil, fmt.Errorf("%s matches %d files, more than the %d manifest files skiff reads; narrow the glob", r.display(p), len(matches), maxManifestFiles)
+	}
 	if len(matches) == 0 {
 		r.opts.Log.Warnf("manifests: %s matches no file", r.display(p))
 	}
@@ -99,6 +106,9 @@ func manifestFilesUnder(p string) ([]string, error) {
 			return err
 		}
 		if !d.IsDir() && hasManifestExt(f) {
+			if len(out) == maxManifestFiles {
+				return fmt.Errorf("%s holds more than the %d manifest files skiff reads; point rawYaml at the directories or globs you deploy", p, maxManifestFiles)
+			}
 			out = append(out, f)
 		}
 		return nil
@@ -127,24 +137,9 @@ func hasGlobMeta(p string) bool {
 // rendering).
 func (r *renderer) readManifests(file string) ([]Manifest, error) {
 	name := r.display(file)
-	f, err := os.Open(file)
+	data, err := fsutil.ReadRegular(file, maxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading manifests: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("manifest %s is not a regular file", name)
-	}
-	if st.Size() > maxManifestSize {
-		return nil, fmt.Errorf("manifest %s is %d bytes, more than skiff reads (%d); split it", name, st.Size(), maxManifestSize)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize))
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", name, err)
 	}
 	return Parse(name, data)
 }

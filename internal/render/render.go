@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/log"
 )
 
@@ -155,7 +156,14 @@ func transform(ms []Manifest, sel *selector, opts Options, sc scopes) {
 type renderer struct {
 	opts  Options
 	items []item
+	// expanded is how many bytes templated fields have expanded to so
+	// far; each is bounded, and so is their sum.
+	expanded int64
 }
+
+// maxExpanded bounds what all templated fields of a render expand to
+// together: each may make 1 MiB, and a release may have a thousand.
+const maxExpanded = 16 << 20
 
 // item is a rendered manifest and the namespace of the Helm release that
 // made it, which it goes into when it names none.
@@ -177,7 +185,14 @@ func (r *renderer) expand(text string, extra map[string]string) (string, error) 
 	if len(extra) > 0 {
 		env = env.With(extra)
 	}
-	return config.Expand(text, env)
+	out, err := config.Expand(text, env)
+	if err != nil {
+		return "", err
+	}
+	if r.expanded += int64(len(out)); r.expanded > maxExpanded {
+		return "", fmt.Errorf("the templated fields expand to more than %s together; make the templates produce less", fsutil.Size(maxExpanded))
+	}
+	return out, nil
 }
 
 // path expands a templated path of config c and makes it absolute.

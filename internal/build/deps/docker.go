@@ -1,6 +1,7 @@
 package deps
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/moby/patternmatcher/ignorefile"
+
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // Dockerfile lists the files under workspace that a Docker build of
@@ -42,7 +45,7 @@ func Dockerfile(workspace, dockerfilePath, target string, buildArgs map[string]*
 		dfAbs = filepath.Join(ws, dockerfilePath)
 		display = filepath.Join(workspace, dockerfilePath)
 	}
-	content, err := os.ReadFile(dfAbs)
+	content, err := fsutil.ReadRegular(dfAbs, maxDockerfileSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no Dockerfile: looked for %s (%q in the workspace %s); fix the artifact's dockerfile setting or create the file: %w", dfAbs, dockerfilePath, ws, fs.ErrNotExist)
@@ -80,20 +83,22 @@ func Dockerfile(workspace, dockerfilePath, target string, buildArgs map[string]*
 	return sortedKeys(files), nil
 }
 
+// maxDockerfileSize bounds a Dockerfile and a .dockerignore file.
+const maxDockerfileSize = 16 << 20
+
 // readDockerignore reads the ignore file BuildKit uses for a Dockerfile:
 // <Dockerfile>.dockerignore beside it, else .dockerignore in the context.
 // It returns the file's path ("" if there is none) and its patterns.
 func readDockerignore(ws, dockerfile string) (string, []string, error) {
 	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(ws, ".dockerignore")} {
-		f, err := os.Open(p)
+		data, err := fsutil.ReadRegular(p, maxDockerfileSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return "", nil, fmt.Errorf("reading %s: %w", p, err)
 		}
-		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
+		patterns, err := ignorefile.ReadAll(bytes.NewReader(data))
 		if err != nil {
 			return "", nil, fmt.Errorf("reading %s: %w", p, err)
 		}

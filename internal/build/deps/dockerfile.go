@@ -13,6 +13,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // ParsedDockerfile is a Dockerfile with its build arguments applied: its
@@ -168,9 +170,12 @@ func ParseDockerfile(r io.Reader, buildArgs map[string]*string, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	content, err := io.ReadAll(r)
+	content, err := io.ReadAll(io.LimitReader(r, maxDockerfileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", o.filename, err)
+	}
+	if len(content) > maxDockerfileSize {
+		return nil, fmt.Errorf("%s is more than the %s skiff reads as a Dockerfile; is it the Dockerfile?", o.filename, fsutil.Size(maxDockerfileSize))
 	}
 	return parseDockerfile(content, buildArgs, o)
 }

@@ -316,3 +316,23 @@ func TestParseDockerfileImageConfigLookups(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// TestParseDockerfileBoundsItsInput checks that a reader that never ends
+// (a FIFO, a device) is read only to the Dockerfile bound.
+func TestParseDockerfileBoundsItsInput(t *testing.T) {
+	t.Parallel()
+	_, err := ParseDockerfile(endless{}, nil, WithFilename("Dockerfile"))
+	if err == nil || !strings.Contains(err.Error(), "more than the 16.0 MiB") {
+		t.Fatalf("got %v; want the size bound", err)
+	}
+}
+
+// endless reads as an infinite run of comment bytes.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '#'
+	}
+	return len(p), nil
+}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -340,5 +341,22 @@ gone: null
 	}
 	if err := yaml.Unmarshal([]byte("[a]"), &m); err == nil {
 		t.Error("a list decoded as a FlatMap")
+	}
+}
+
+// TestFlatMapBoundsKeys checks that flattening a deep mapping with many
+// leaves stops at the bound on its keys' total length, instead of making
+// a thousand times the YAML.
+func TestFlatMapBoundsKeys(t *testing.T) {
+	t.Parallel()
+	leaves := make([]string, 900)
+	for i := range leaves {
+		leaves[i] = fmt.Sprintf("k%d: v", i)
+	}
+	text := strings.Repeat("{a: ", 2000) + "{" + strings.Join(leaves, ", ") + "}" + strings.Repeat("}", 2000)
+	var m FlatMap
+	err := yaml.Unmarshal([]byte(text), &m)
+	if err == nil || !strings.Contains(err.Error(), "flattened keys") {
+		t.Fatalf("got %v (%d keys); want the bound on flattened keys", err, len(m))
 	}
 }

@@ -80,15 +80,25 @@ func (m *FlatMap) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("line %d: expected a mapping, got a %s", n.Line, kindName(n))
 	}
 	out := FlatMap{}
-	if err := out.flatten(n, ""); err != nil {
+	size := 0
+	if err := out.flatten(n, "", &size); err != nil {
 		return err
 	}
 	*m = out
 	return nil
 }
 
-func (m FlatMap) flatten(n *yaml.Node, key string) error {
+// maxFlatKeys bounds the total length of a FlatMap's flattened keys: each
+// repeats the keys of every level above it, so a deep mapping with many
+// leaves makes keys far larger than the YAML (145 KB made 135 MB).
+const maxFlatKeys = 1 << 20
+
+// flatten adds n's values under key, counting the keys' bytes in size.
+func (m FlatMap) flatten(n *yaml.Node, key string, size *int) error {
 	n = resolveAlias(n)
+	if *size += len(key); *size > maxFlatKeys {
+		return fmt.Errorf("line %d: the flattened keys (such as %.60q...) add up to more than %d bytes; nest the values less deeply, or move them into a values file", n.Line, key, maxFlatKeys)
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -100,13 +110,13 @@ func (m FlatMap) flatten(n *yaml.Node, key string) error {
 			if key != "" {
 				name = key + "." + name
 			}
-			if err := m.flatten(n.Content[i+1], name); err != nil {
+			if err := m.flatten(n.Content[i+1], name, size); err != nil {
 				return err
 			}
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
-			if err := m.flatten(item, fmt.Sprintf("%s[%d]", key, i)); err != nil {
+			if err := m.flatten(item, fmt.Sprintf("%s[%d]", key, i), size); err != nil {
 				return err
 			}
 		}

@@ -349,20 +349,33 @@ type flatEntry struct {
 	value *yaml.Node
 }
 
-func flatten(n *yaml.Node, prefix string, keyN *yaml.Node, out []flatEntry) []flatEntry {
+// maxFlatKeys bounds the total length of the keys one flatten makes: each
+// repeats the keys of every level above it, so a deep mapping with many
+// leaves makes keys far larger than the YAML.
+const maxFlatKeys = 1 << 20
+
+// flatten appends n's values under prefix to out, counting the keys'
+// bytes in size.
+func flatten(n *yaml.Node, prefix string, keyN *yaml.Node, out []flatEntry, size *int, path string) ([]flatEntry, error) {
+	if *size += len(prefix); *size > maxFlatKeys {
+		return nil, errorf(n, path, "the flattened keys (such as %.60q...) add up to more than %d bytes; nest the values less deeply", prefix, maxFlatKeys)
+	}
+	var err error
 	switch n.Kind {
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			out = flatten(n.Content[i+1], prefix+n.Content[i].Value+".", n.Content[i], out)
+		for i := 0; i+1 < len(n.Content) && err == nil; i += 2 {
+			out, err = flatten(n.Content[i+1], prefix+n.Content[i].Value+".", n.Content[i], out, size, path)
 		}
 	case yaml.SequenceNode:
 		for i, it := range n.Content {
-			out = flatten(it, fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i), keyN, out)
+			if out, err = flatten(it, fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i), keyN, out, size, path); err != nil {
+				break
+			}
 		}
 	default:
 		out = append(out, flatEntry{key: strings.TrimSuffix(prefix, "."), keyN: keyN, value: n})
 	}
-	return out
+	return out, err
 }
 
 // convertRelease turns a release's artifactOverrides and imageStrategy
@@ -387,7 +400,11 @@ func convertRelease(u *upgrader, r *yaml.Node, path string) error {
 	if av.Kind != yaml.MappingNode {
 		return wrongKind(av, path+"artifactOverrides", yaml.MappingNode)
 	}
-	entries := flatten(av, "", ak, nil)
+	size := 0
+	entries, err := flatten(av, "", ak, nil, &size, path+"artifactOverrides")
+	if err != nil {
+		return err
+	}
 
 	tk, tv, _ := lookup(r, "setValueTemplates")
 	existing := map[string]*yaml.Node{}
@@ -404,7 +421,12 @@ func convertRelease(u *upgrader, r *yaml.Node, path string) error {
 	case tv.Kind != yaml.MappingNode:
 		return wrongKind(tv, path+"setValueTemplates", yaml.MappingNode)
 	default:
-		for _, e := range flatten(tv, "", tk, nil) {
+		size := 0
+		flat, err := flatten(tv, "", tk, nil, &size, path+"setValueTemplates")
+		if err != nil {
+			return err
+		}
+		for _, e := range flat {
 			existing[e.key] = e.value
 		}
 	}
