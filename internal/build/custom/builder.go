@@ -16,20 +16,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"syscall"
 
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/proc"
 )
 
 // tailLines is how many of the command's last output lines an error
 // repeats.
 const tailLines = 15
-
-// gracePeriod is how long a cancelled command has to exit after SIGINT
-// before it is killed, as in Skaffold.
-const gracePeriod = 2 * time.Second
 
 // Builder runs custom build commands; it implements build.Builder.
 type Builder struct {
@@ -83,17 +80,19 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 		out = io.Discard
 	}
 	t := &tailWriter{w: out}
-	cmd := exec.CommandContext(ctx, b.shell, "-c", command)
+	// The command runs in a process group of its own: cancelling the
+	// build sends the group SIGINT, as Ctrl-C in a terminal would, and
+	// kills what is left of it after proc.Grace.
+	cmd := proc.Command(ctx, b.shell, "-c", command)
+	cmd.Signal = syscall.SIGINT
 	cmd.Dir = dir
 	cmd.Env = Environ(req, dir)
 	cmd.Stdout = t
 	cmd.Stderr = t
-	setProcessGroup(cmd)
 	err = cmd.Run()
 	t.flush()
 	if err != nil {
 		if ctx.Err() != nil {
-			killProcessGroup(cmd)
 			return build.Built{}, ctx.Err()
 		}
 		ce := &CommandError{Command: command, Dir: dir, Output: t.lines(), Err: err, ExitCode: -1}
