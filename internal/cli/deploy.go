@@ -132,7 +132,7 @@ func (a *app) newDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return r.Delete(cmd.Context())
+			return r.Delete(cmd.Context(), 0)
 		},
 	}
 	return cmd

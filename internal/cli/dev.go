@@ -31,8 +31,9 @@ type DevOptions struct {
 	Cleanup                         bool
 }
 
-// cleanupTimeout bounds the deletion of what dev deployed after Ctrl-C.
-const cleanupTimeout = 2 * time.Minute
+// cleanupWait bounds the wait for what dev deployed to be gone after
+// Ctrl-C; whatever is still there then is named, for skiff delete.
+const cleanupWait = 15 * time.Second
 
 func (a *app) newDevCmd() *cobra.Command {
 	bopts := &BuildOptions{}
@@ -170,15 +171,16 @@ func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*config.Proj
 }
 
 // cleanup deletes what the dev runners deployed, with a context of its
-// own: the command's has ended with Ctrl-C. A second Ctrl-C ends the
-// process (see cmd/skiff).
+// own: the command's has ended with Ctrl-C. It says what it waits for and
+// for how long (cleanupWait), and gives up then; a second Ctrl-C ends the
+// process at once (see cmd/skiff).
 func (a *app) cleanup(deployed []*runner.Runner) error {
-	fmt.Fprintln(a.streams.ErrOut, "Cleaning up... (press Ctrl+C again to exit at once)")
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	fmt.Fprintf(a.streams.ErrOut, "Cleaning up: deleting what dev deployed; waiting up to %s for it to go (press Ctrl+C again to stop waiting and exit)\n", cleanupWait)
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait+time.Second)
 	defer cancel()
 	var errs []error
 	for _, r := range deployed {
-		if err := r.Delete(ctx); err != nil {
+		if err := r.Delete(ctx, cleanupWait); err != nil {
 			errs = append(errs, fmt.Errorf("cleaning up: %w", err))
 		}
 	}

@@ -115,7 +115,7 @@ func TestDevSignals(t *testing.T) {
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	p.waitFor(t, time.Minute, regexp.MustCompile(`Cleaning up\.\.\.`))
+	p.waitFor(t, time.Minute, regexp.MustCompile(`Cleaning up: .* waiting up to 15s`))
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func (c *cluster) stopAndCheckCleanup(t testing.TB, r *running, namespace string
 		t.Fatalf("skiff dev after Ctrl-C: %v\nstderr:\n%s", err, r.errOut)
 	}
 	stderr := r.errOut.String()
-	if !strings.Contains(stderr, "Cleaning up...") || !strings.Contains(stderr, "Cleanup complete") {
+	if !strings.Contains(stderr, "Cleaning up: ") || !strings.Contains(stderr, "Cleanup complete") {
 		t.Errorf("skiff dev did not report its cleanup after Ctrl-C:\n%s", stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
