@@ -92,7 +92,7 @@ a local registry (KEP-1755), which then is the default repo.`,
 }
 
 func (a *app) runBuild(ctx context.Context, opts *BuildOptions) error {
-	p, err := a.loadConfig("build")
+	p, err := a.loadConfig(ctx, "build")
 	if err != nil {
 		return err
 	}

@@ -196,8 +196,14 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// loadConfig loads the project for command with the global flags.
-func (a *app) loadConfig(command string) (*config.Project, error) {
+// loadConfig loads the project for command with the global flags; it
+// returns when ctx ends (see interruptible).
+func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, error) {
+	return interruptible(ctx, func() (*config.Project, error) { return a.load(command) })
+}
+
+// load loads the project for command with the global flags.
+func (a *app) load(command string) (*config.Project, error) {
 	return config.Load(config.Options{
 		File:               a.global.filename,
 		Profiles:           a.global.profiles,

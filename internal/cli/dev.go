@@ -124,7 +124,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 		if !retry {
 			fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
 		}
-		err = r.Dev(ctx, runner.DevOptions{
+		devOpts := runner.DevOptions{
 			Build: func(ctx context.Context, names []string) ([]render.Image, error) {
 				o := *bopts
 				if names != nil {
@@ -145,7 +145,10 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 				return err
 			},
 			Retry: retry,
-		})
+		}
+		// Dev renders on every redeploy, and rendering may not notice
+		// Ctrl-C: the cleanup must not wait for it.
+		err = interruptibleErr(ctx, func() error { return r.Dev(ctx, devOpts) })
 		if errors.Is(err, runner.ErrConfigChanged) && ctx.Err() == nil {
 			retry = true
 			continue
@@ -159,7 +162,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 
 // devProject loads the project and checks that skiff can deploy it.
 func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*config.Project, *runner.Runner, error) {
-	p, err := a.loadConfig("dev")
+	p, err := a.loadConfig(cmd.Context(), "dev")
 	if err != nil {
 		return nil, nil, err
 	}

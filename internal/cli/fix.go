@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -26,14 +27,14 @@ With --overwrite, rewrite the file instead and keep the original as <file>.bak.`
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.File = a.global.filename
-			return a.runFix(opts)
+			return a.runFix(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "rewrite the config file in place, keeping a backup as <file>.bak")
 	return cmd
 }
 
-func (a *app) runFix(opts *FixOptions) error {
+func (a *app) runFix(ctx context.Context, opts *FixOptions) error {
 	file, err := config.ResolveFile(opts.File)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (a *app) runFix(opts *FixOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := config.Fix(file, data)
+	res, err := interruptible(ctx, func() (*config.FixResult, error) { return config.Fix(file, data) })
 	if err != nil {
 		return err
 	}

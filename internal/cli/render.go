@@ -57,7 +57,7 @@ and none leaves the manifests' image references alone.`,
 
 func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	ctx := cmd.Context()
-	p, err := a.loadConfig("render")
+	p, err := a.loadConfig(ctx, "render")
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	if err != nil {
 		return err
 	}
-	ms, err := r.Render(ctx, imgs, opts.Offline)
+	ms, err := interruptible(ctx, func() ([]render.Manifest, error) { return r.Render(ctx, imgs, opts.Offline) })
 	if err != nil {
 		return err
 	}
