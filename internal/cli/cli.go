@@ -7,10 +7,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -185,9 +187,10 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		return &UsageError{Command: cmd.Name(), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)
-	// client-go logs through klog straight to stderr; its lines are only
-	// wanted when debugging.
-	klog.LogToStderr(false)
+	// client-go logs through klog (an exec's "Copying stdin failed", a
+	// watch that restarts) to the process's stderr; its lines are only
+	// wanted when debugging, and then on ErrOut.
+	routeKlog()
 	klogOut := io.Discard
 	if a.log.Enabled(log.LevelDebug) {
 		klogOut = a.streams.ErrOut
@@ -195,6 +198,20 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 	klog.SetOutput(klogOut)
 	return nil
 }
+
+// routeKlog makes klog write only to the writer klog.SetOutput gives, each
+// line once: not to stderr (by default it writes its errors there even
+// when told not to log to stderr), and not once per severity at or below
+// the line's.
+var routeKlog = sync.OnceFunc(func() {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for name, value := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+		if err := fs.Set(name, value); err != nil {
+			panic(fmt.Sprintf("klog flag %s=%s: %v", name, value, err))
+		}
+	}
+})
 
 // loadConfig loads the project for command with the global flags; it
 // returns when ctx ends (see interruptible).
