@@ -53,7 +53,8 @@ func New() *Builder { return &Builder{shell: "sh"} }
 //
 // These win over variables of the same name in req.Env (in Skaffold the
 // process environment wins). Output goes to req.Out; the command's failure
-// comes back as a *CommandError. The image is the command's to build and
+// comes back as a *CommandError (which repeats the end of the output only
+// when req.Out is nil). The image is the command's to build and
 // push, so Build returns Built{External: true}.
 func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Request) (build.Built, error) {
 	c := a.CustomArtifact
@@ -95,7 +96,7 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 		if ctx.Err() != nil {
 			return build.Built{}, ctx.Err()
 		}
-		ce := &CommandError{Command: command, Dir: dir, Output: t.lines(), Err: err, ExitCode: -1}
+		ce := &CommandError{Command: command, Dir: dir, Output: t.lines(), Streamed: req.Out != nil, Err: err, ExitCode: -1}
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			ce.ExitCode = exitErr.ExitCode()
@@ -152,6 +153,9 @@ type CommandError struct {
 	ExitCode int
 	// Output are its last lines of output.
 	Output []string
+	// Streamed says the output went to the build's writer (the user has
+	// seen it): Error then does not repeat it.
+	Streamed bool
 	// Err is the error of running it.
 	Err error
 }
@@ -165,7 +169,9 @@ func (e *CommandError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "the build command failed (%v): %s", e.Err, e.Command)
 	}
-	if len(e.Output) > 0 {
+	if e.Streamed {
+		b.WriteString(" (its output is above)")
+	} else if len(e.Output) > 0 {
 		b.WriteString("\n  last output:")
 		for _, l := range e.Output {
 			b.WriteString("\n    " + l)

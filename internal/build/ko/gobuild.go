@@ -29,7 +29,9 @@ type compiled struct {
 }
 
 // compile runs `go build` for the main package of s and platform p,
-// streaming its output to out, and returns the executable.
+// streaming its output to out, and returns the executable. The error of a
+// failed build repeats the end of the output only when out is
+// io.Discard.
 func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Writer) (*compiled, error) {
 	penv, err := platformEnv(p)
 	if err != nil {
@@ -53,6 +55,12 @@ func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Wr
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
 			return nil, fmt.Errorf("running %s build for artifact %q: %w; the ko builder needs Go: install it (https://go.dev/dl) or put the go command in PATH", b.opts.goBin, s.image, err)
+		}
+		if out != io.Discard {
+			// The output went to out, which the user reads: the error
+			// does not repeat it.
+			return nil, fmt.Errorf("compiling artifact %q: go build %s for %s in %s: %w (the compiler's messages are in the build output above): fix the code and build again",
+				s.image, s.main, p, s.workdir, err)
 		}
 		return nil, fmt.Errorf("compiling artifact %q: go build %s for %s in %s: %w:\n%s",
 			s.image, s.main, p, s.workdir, err, strings.TrimRight(tail.String(), "\n"))
