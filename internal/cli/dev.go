@@ -314,7 +314,7 @@ func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToClus
 	if i := strings.LastIndex(named, "/"); i >= 0 {
 		repo = path.Join(named[:i], deliver.BinaryName)
 	}
-	ref, _, err := deliver.Push(ctx, image.NewRegistry(insecureRegistries(p, bopts.Insecure)), repo, img)
+	ref, _, err := deliver.Push(ctx, a.registry(insecureRegistries(p, bopts.Insecure)), repo, img)
 	if err != nil {
 		return warn(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/fsutil"
-	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/render"
 )
 
@@ -122,7 +121,7 @@ func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderO
 	if opts.Offline {
 		return nil, fmt.Errorf("--digest-source=remote needs the registry; drop --offline or use --digest-source=tag")
 	}
-	reg := image.NewRegistry(insecureRegistries(p, opts.Build.Insecure))
+	reg := a.registry(insecureRegistries(p, opts.Build.Insecure))
 	for i, im := range imgs {
 		digest, ok, err := reg.Digest(ctx, im.Ref)
 		if err != nil {
