@@ -29,6 +29,13 @@ type skiffProcess struct {
 // startSkiff runs bin with args; the process is killed when the test ends.
 func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 	t.Helper()
+	return startSkiffEnv(t, bin, nil, args...)
+}
+
+// startSkiffEnv is startSkiff with the variables extra added to the
+// test's environment.
+func startSkiffEnv(t *testing.T, bin string, extra []string, args ...string) *skiffProcess {
+	t.Helper()
 	p := &skiffProcess{cmd: exec.Command(bin, args...), errOut: &testutil.Buffer{}, done: make(chan error, 1)}
 	var env []string
 	for _, kv := range os.Environ() {
@@ -36,8 +43,11 @@ func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 			env = append(env, kv) // the agent is found next to skiff
 		}
 	}
-	p.cmd.Env = env
+	p.cmd.Env = append(env, extra...)
 	p.cmd.Stderr = p.errOut
+	// A process group of its own, as a shell gives a foreground job: a
+	// terminal's Ctrl-C reaches the whole group (see ctrlC).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +59,15 @@ func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 		}
 	})
 	return p
+}
+
+// ctrlC sends SIGINT to skiff's process group, as Ctrl-C in a terminal
+// does; what skiff started in groups of their own does not get it.
+func (p *skiffProcess) ctrlC(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitFor waits until skiff's stderr matches re.
