@@ -154,7 +154,9 @@ unchanged.`,
 // are read from SKIFF_<FLAG> or SKAFFOLD_<FLAG> (from the environment,
 // then skaffold.env), then the logger is set up.
 func (a *app) prepare(cmd *cobra.Command, _ []string) error {
-	env, err := config.NewEnv(a.environ, ".")
+	// skaffold.env is read here, before any command: Ctrl-C stops
+	// skiff even when reading it hangs.
+	env, err := interruptible(cmd.Context(), func() (config.Env, error) { return config.NewEnv(a.environ, ".") })
 	if err != nil {
 		return err
 	}

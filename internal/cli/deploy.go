@@ -85,13 +85,21 @@ until the workloads are ready. "-" reads standard input.`,
 			if err != nil {
 				return err
 			}
-			var ms []render.Manifest
-			for _, file := range args {
-				m, err := a.readManifests(file)
-				if err != nil {
-					return err
+			// Reading stdin (or a FIFO) waits for its writer: Ctrl-C
+			// must still stop skiff.
+			ms, err := interruptible(ctx, func() ([]render.Manifest, error) {
+				var ms []render.Manifest
+				for _, file := range args {
+					m, err := a.readManifests(file)
+					if err != nil {
+						return nil, err
+					}
+					ms = append(ms, m...)
 				}
-				ms = append(ms, m...)
+				return ms, nil
+			})
+			if err != nil {
+				return err
 			}
 			if err := interruptibleErr(ctx, func() error { return r.ApplyRendered(ctx, ms) }); err != nil {
 				return err

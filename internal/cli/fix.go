@@ -35,18 +35,29 @@ With --overwrite, rewrite the file instead and keep the original as <file>.bak.`
 }
 
 func (a *app) runFix(ctx context.Context, opts *FixOptions) error {
-	file, err := config.ResolveFile(opts.File)
+	type fixed struct {
+		file string
+		data []byte
+		res  *config.FixResult
+	}
+	// Reading and upgrading a config takes no context: Ctrl-C must
+	// still stop skiff.
+	f, err := interruptible(ctx, func() (fixed, error) {
+		file, err := config.ResolveFile(opts.File)
+		if err != nil {
+			return fixed{}, err
+		}
+		data, err := config.ReadFile(file)
+		if err != nil {
+			return fixed{}, err
+		}
+		res, err := config.Fix(file, data)
+		return fixed{file, data, res}, err
+	})
 	if err != nil {
 		return err
 	}
-	data, err := config.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	res, err := interruptible(ctx, func() (*config.FixResult, error) { return config.Fix(file, data) })
-	if err != nil {
-		return err
-	}
+	file, data, res := f.file, f.data, f.res
 	for _, n := range res.Notes {
 		a.log.Infof("%s", n)
 	}

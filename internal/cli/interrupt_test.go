@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,5 +86,28 @@ func TestInterruptible(t *testing.T) {
 	err = interruptibleErr(ctx, func() error { <-release; return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a step that does not stop: %v, want context.Canceled", err)
+	}
+}
+
+// Ctrl-C stops `skiff apply -` while it waits for its input.
+func TestCancelStopsApplyReadingStdin(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, "apiVersion: skaffold/v4beta11\nkind: Config\nmanifests:\n  rawYaml: [k8s/*.yaml]\n")
+	in, w := io.Pipe() // a writer that never writes
+	defer w.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- Run(ctx, IOStreams{In: in, Out: &out, ErrOut: &errOut}, []string{"apply", "-", "-f", file}, WithEnviron(nil))
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("apply after the cancellation: %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("apply did not return within a minute of the cancellation")
 	}
 }
