@@ -98,6 +98,47 @@ build:
 	}
 }
 
+// Ctrl-C during a ko build ends skiff, go build and the compilers it
+// started, and leaves no temporary directory (issue 11 item 13).
+func TestCtrlCDuringAKoBuild(t *testing.T) {
+	bin := skiffBinary(t)
+	dir := syncExample(t)
+	// An empty build cache makes go build compile the standard library,
+	// long enough to interrupt; its path marks this build's processes.
+	cache := t.TempDir()
+	tmp := t.TempDir()
+	marker := "GOCACHE=" + cache
+	p := startSkiffEnv(t, bin, []string{marker, "TMPDIR=" + tmp}, "build", "-f", filepath.Join(dir, "skaffold.yaml"))
+	deadline := time.After(2 * time.Minute)
+	for !slices.ContainsFunc(processesWith(t, marker), func(p testutil.Process) bool {
+		return len(p.Cmdline) > 0 && filepath.Base(p.Cmdline[0]) == "compile"
+	}) {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("skiff ended (%v) before a compiler ran\nstderr:\n%s", err, p.errOut)
+		case <-deadline:
+			t.Fatalf("no compiler ran within 2 minutes\nstderr:\n%s", p.errOut)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	took, err := p.stopTime(t)
+	t.Logf("skiff build (ko) exited %s after Ctrl-C (%v)", took, err)
+	if err == nil {
+		t.Errorf("skiff build succeeded after Ctrl-C\nstderr:\n%s", p.errOut)
+	}
+	for _, left := range processesWith(t, marker) {
+		t.Errorf("process %d %v outlived skiff build", left.Pid, left.Cmdline)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("skiff build left %s in its temporary directory", e.Name())
+	}
+}
+
 // Ctrl-C during a render that does not notice it (a template command that
 // ignores SIGINT and sleeps) still ends skiff at once.
 func TestCtrlCDuringASlowRender(t *testing.T) {
