@@ -30,7 +30,7 @@ func (d *Deployer) Delete(ctx context.Context) error {
 	defer cancel()
 	inv, exists, err := d.set.read(wctx, d)
 	if err != nil {
-		return d.deleteFailed(ctx, err)
+		return d.interrupted(ctx, err)
 	}
 	if !exists {
 		d.printf(" - nothing to delete: no record of project %s in namespace %s\n", d.opts.Project, d.opts.Namespace)
@@ -38,7 +38,7 @@ func (d *Deployer) Delete(ctx context.Context) error {
 	}
 	members, err := d.listMembers(wctx, inv)
 	if err != nil {
-		return d.deleteFailed(ctx, err)
+		return d.interrupted(ctx, err)
 	}
 	var stages [tiers][]member
 	n := 0
@@ -60,7 +60,10 @@ func (d *Deployer) Delete(ctx context.Context) error {
 			errs[i] = d.remove(wctx, stage[i], propagationOf(t))
 		})
 		if err := errors.Join(errs...); err != nil {
-			return d.deleteFailed(ctx, err)
+			if ctx.Err() != nil {
+				return d.interrupted(ctx, err)
+			}
+			return fmt.Errorf("deleting project %s: %w\n%s is kept, so `skiff delete` can try again", d.opts.Project, err, d.set)
 		}
 		if left := d.waitGone(wctx, stage); len(left) > 0 {
 			if ctx.Err() == nil {
@@ -107,12 +110,13 @@ func (d *Deployer) requestRest(ctx context.Context, stages [][]member) {
 	}
 }
 
-// deleteFailed is Delete's error when a request failed: what to do next.
-func (d *Deployer) deleteFailed(ctx context.Context, err error) error {
+// interrupted is Delete's error err when ctx has ended (Ctrl-C): the
+// deletion was interrupted and skiff delete finishes it.
+func (d *Deployer) interrupted(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("deleting project %s was interrupted (%w): run `skiff delete` to finish", d.opts.Project, context.Cause(ctx))
 	}
-	return fmt.Errorf("deleting project %s: %w\n%s is kept, so `skiff delete` can try again", d.opts.Project, err, d.set)
+	return err
 }
 
 // waitGone waits until the objects ms are gone, printing each as it goes,
