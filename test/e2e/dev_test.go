@@ -530,6 +530,11 @@ func TestDevRebuildsAndKeepsServingOnBrokenBuild(t *testing.T) {
 	if !r.alive() {
 		t.Fatalf("skiff dev ended after a failed build:\n%s", r.errOut)
 	}
+	// The compiler's message is printed once, in the build's output, not
+	// again in the failure line (issue 11 item 14).
+	if n := strings.Count(r.errOut.String()[m:end], "syntax error"); n != 1 {
+		t.Errorf("the compile error is printed %d times, want once:\n%s", n, r.errOut.String()[m:end])
+	}
 	expectVersionServed(t, v2, "v2")
 	if got := c.waitReady(t, ns, "app=sync", 2); !slices.Equal(got, slices.Sorted(maps.Keys(v2))) {
 		t.Errorf("the failed build changed the pods: %v, want %v", got, slices.Sorted(maps.Keys(v2)))
