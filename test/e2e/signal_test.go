@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
 	"skiff.dev/skiff/internal/sync/deliver"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -206,5 +209,52 @@ func TestCtrlCDuringTheStatusWait(t *testing.T) {
 	defer cancel()
 	if left, err := c.managedObjects(ctx, ns); err != nil || len(left) > 0 {
 		t.Errorf("after Ctrl-C, skiff dev left %v (%v)", left, err)
+	}
+}
+
+// When what dev deployed does not go (a finalizer nobody removes holds a
+// ConfigMap, as a dead controller or an API server without its garbage
+// collector would), Ctrl-C's cleanup says what it waits for, gives up
+// after the time it stated, and names what is left and how to remove it
+// (issue 11 item 12).
+func TestCtrlCCleanupGivesUpAfterTheStatedWait(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	bin := skiffBinary(t)
+	dir := syncExample(t, "held/*.yaml")
+	writeTree(t, dir, map[string]string{"held/held.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: held
+  finalizers: [skiff.dev/e2e-hold]
+data: {a: b}
+`})
+	t.Cleanup(func() {
+		// Let the namespace go.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		patch := []byte(`{"metadata":{"finalizers":null}}`)
+		_, _ = c.client.CoreV1().ConfigMaps(ns).Patch(ctx, "held", types.MergePatchType, patch, metav1.PatchOptions{})
+	})
+
+	p := startSkiff(t, bin, "dev", "-n", ns, "-f", filepath.Join(dir, "skaffold.yaml"))
+	p.waitFor(t, devStartTimeout, watchingLine)
+	start := time.Now()
+	p.ctrlC(t)
+	p.waitFor(t, time.Minute, regexp.MustCompile(`Cleaning up: .* waiting up to 15s`))
+	err := p.wait(t, 2*time.Minute)
+	t.Logf("skiff dev exited %s after Ctrl-C (%v)", time.Since(start), err)
+	stderr := p.errOut.String()
+	for _, want := range []string{
+		"deleting 3 objects of project sync-",
+		"still there after 15s: configmap/held in namespace " + ns + " (finalizers: skiff.dev/e2e-hold)",
+		"run `skiff delete`",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	if err == nil {
+		t.Errorf("skiff dev exited 0 although the cleanup left an object\nstderr:\n%s", stderr)
 	}
 }
