@@ -103,13 +103,7 @@ func (p *skiffProcess) wait(t *testing.T, timeout time.Duration) error {
 func TestDevSignals(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
-	bin := filepath.Join(t.TempDir(), "skiff")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	devGoBuild(t, root, "./cmd/skiff", bin)
-	devGoBuild(t, root, "./cmd/skiff-agent", filepath.Join(filepath.Dir(bin), deliver.BinaryName))
+	bin := skiffBinary(t)
 	project := filepath.Join(syncExample(t), "skaffold.yaml")
 
 	p := startSkiff(t, bin, "dev", "-n", ns, "-f", project)
@@ -138,7 +132,7 @@ func TestDevSignals(t *testing.T) {
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	err = p.wait(t, 5*time.Second)
+	err := p.wait(t, 5*time.Second)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
 		t.Errorf("after a second Ctrl-C: %v, want skiff killed by SIGINT\nstderr:\n%s", err, p.errOut)
