@@ -15,6 +15,9 @@ type ImagePublisher struct {
 	// Daemon is the local Docker Engine; it may be nil when every image is
 	// pushed and no builder needs it.
 	Daemon image.Daemon
+	// PushOptions configure pushes from the daemon (credentials, the
+	// docker config file errors name).
+	PushOptions []image.Option
 }
 
 var errNoDaemon = errors.New("the Docker Engine is needed to keep images local; start dockerd, or push to a registry (--push, --default-repo)")
@@ -37,7 +40,7 @@ func (p *ImagePublisher) Publish(ctx context.Context, ref string, b Built, push 
 		id, err := image.Load(ctx, p.Daemon, ref, b.Image)
 		return Published{ImageID: id}, err
 	case b.DaemonID != "" && push:
-		d, err := image.PushFromDaemon(ctx, p.Daemon, ref)
+		d, err := image.PushFromDaemon(ctx, p.Daemon, ref, p.PushOptions...)
 		return Published{Digest: d}, err
 	case b.DaemonID != "":
 		return Published{ImageID: b.DaemonID}, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -92,7 +93,7 @@ a local registry (KEP-1755), which then is the default repo.`,
 }
 
 func (a *app) runBuild(ctx context.Context, opts *BuildOptions) error {
-	p, err := a.loadConfig("build")
+	p, err := a.loadConfig(ctx, "build")
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 	push, defaultRepo := a.buildTarget(ctx, p, opts)
 	insecure := insecureRegistries(p, opts.Insecure)
 	repo := image.DefaultRepo{Repo: defaultRepo}
-	registry := image.NewRegistry(insecure)
+	registry := a.registry(insecure)
 	dockerClient, err := docker.NewClient()
 	if err != nil {
 		return nil, err
@@ -195,7 +196,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 		Builders:    map[string]build.Builder{"docker": dockerBuilder, "ko": koBuilder, "custom": customBuilder},
 		Tagger:      tagger,
 		Tag:         opts.Tag,
-		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient},
+		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(a.dockerConfigFile())}},
 		Cache:       cache,
 		Concurrency: concurrency(p),
 		Push:        push,
@@ -400,4 +401,20 @@ func memoizeDeps(list func(context.Context, *schema.Artifact) ([]string, error))
 		r.once.Do(func() { r.files, r.err = list(ctx, a) })
 		return r.files, r.err
 	}
+}
+
+// registry is a registry client with the docker config file credentials
+// come from named in its errors.
+func (a *app) registry(insecure []string) *image.Registry {
+	return image.NewRegistry(insecure, image.WithDockerConfig(a.dockerConfigFile()))
+}
+
+// dockerConfigFile is the docker config file credentials come from, as the
+// environment names it: $DOCKER_CONFIG/config.json, else
+// ~/.docker/config.json.
+func (a *app) dockerConfigFile() string {
+	if dir := a.getenv("DOCKER_CONFIG"); dir != "" {
+		return filepath.Join(dir, "config.json")
+	}
+	return image.DefaultDockerConfig
 }

@@ -7,10 +7,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -152,7 +154,9 @@ unchanged.`,
 // are read from SKIFF_<FLAG> or SKAFFOLD_<FLAG> (from the environment,
 // then skaffold.env), then the logger is set up.
 func (a *app) prepare(cmd *cobra.Command, _ []string) error {
-	env, err := config.NewEnv(a.environ, ".")
+	// skaffold.env is read here, before any command: Ctrl-C stops
+	// skiff even when reading it hangs.
+	env, err := interruptible(cmd.Context(), func() (config.Env, error) { return config.NewEnv(a.environ, ".") })
 	if err != nil {
 		return err
 	}
@@ -185,9 +189,10 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		return &UsageError{Command: cmd.Name(), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)
-	// client-go logs through klog straight to stderr; its lines are only
-	// wanted when debugging.
-	klog.LogToStderr(false)
+	// client-go logs through klog (an exec's "Copying stdin failed", a
+	// watch that restarts) to the process's stderr; its lines are only
+	// wanted when debugging, and then on ErrOut.
+	routeKlog()
 	klogOut := io.Discard
 	if a.log.Enabled(log.LevelDebug) {
 		klogOut = a.streams.ErrOut
@@ -196,8 +201,28 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// loadConfig loads the project for command with the global flags.
-func (a *app) loadConfig(command string) (*config.Project, error) {
+// routeKlog makes klog write only to the writer klog.SetOutput gives, each
+// line once: not to stderr (by default it writes its errors there even
+// when told not to log to stderr), and not once per severity at or below
+// the line's.
+var routeKlog = sync.OnceFunc(func() {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for name, value := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+		if err := fs.Set(name, value); err != nil {
+			panic(fmt.Sprintf("klog flag %s=%s: %v", name, value, err))
+		}
+	}
+})
+
+// loadConfig loads the project for command with the global flags; it
+// returns when ctx ends (see interruptible).
+func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, error) {
+	return interruptible(ctx, func() (*config.Project, error) { return a.load(command) })
+}
+
+// load loads the project for command with the global flags.
+func (a *app) load(command string) (*config.Project, error) {
 	return config.Load(config.Options{
 		File:               a.global.filename,
 		Profiles:           a.global.profiles,

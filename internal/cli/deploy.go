@@ -41,7 +41,7 @@ are ready.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			p, err := a.loadConfig("deploy")
+			p, err := a.loadConfig(ctx, "deploy")
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ are ready.`,
 			if err != nil {
 				return err
 			}
-			if err := r.Deploy(ctx, imgs); err != nil {
+			if err := interruptibleErr(ctx, func() error { return r.Deploy(ctx, imgs) }); err != nil {
 				return err
 			}
 			return a.observe(ctx, r, "deploy")
@@ -77,7 +77,7 @@ until the workloads are ready. "-" reads standard input.`,
 				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("apply needs the manifest files to apply")}
 			}
 			ctx := cmd.Context()
-			p, err := a.loadConfig("apply")
+			p, err := a.loadConfig(ctx, "apply")
 			if err != nil {
 				return err
 			}
@@ -85,15 +85,23 @@ until the workloads are ready. "-" reads standard input.`,
 			if err != nil {
 				return err
 			}
-			var ms []render.Manifest
-			for _, file := range args {
-				m, err := a.readManifests(file)
-				if err != nil {
-					return err
+			// Reading stdin (or a FIFO) waits for its writer: Ctrl-C
+			// must still stop skiff.
+			ms, err := interruptible(ctx, func() ([]render.Manifest, error) {
+				var ms []render.Manifest
+				for _, file := range args {
+					m, err := a.readManifests(file)
+					if err != nil {
+						return nil, err
+					}
+					ms = append(ms, m...)
 				}
-				ms = append(ms, m...)
+				return ms, nil
+			})
+			if err != nil {
+				return err
 			}
-			if err := r.ApplyRendered(ctx, ms); err != nil {
+			if err := interruptibleErr(ctx, func() error { return r.ApplyRendered(ctx, ms) }); err != nil {
 				return err
 			}
 			return a.observe(ctx, r, "apply")
@@ -124,7 +132,7 @@ func (a *app) newDeleteCmd() *cobra.Command {
 		Short: "Delete everything the project deployed and wait until it is gone",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.loadConfig("delete")
+			p, err := a.loadConfig(cmd.Context(), "delete")
 			if err != nil {
 				return err
 			}
@@ -132,7 +140,7 @@ func (a *app) newDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return r.Delete(cmd.Context())
+			return r.Delete(cmd.Context(), 0)
 		},
 	}
 	return cmd

@@ -31,8 +31,9 @@ type DevOptions struct {
 	Cleanup                         bool
 }
 
-// cleanupTimeout bounds the deletion of what dev deployed after Ctrl-C.
-const cleanupTimeout = 2 * time.Minute
+// cleanupWait bounds the wait for what dev deployed to be gone after
+// Ctrl-C; whatever is still there then is named, for skiff delete.
+const cleanupWait = 15 * time.Second
 
 func (a *app) newDevCmd() *cobra.Command {
 	bopts := &BuildOptions{}
@@ -123,7 +124,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 		if !retry {
 			fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
 		}
-		err = r.Dev(ctx, runner.DevOptions{
+		devOpts := runner.DevOptions{
 			Build: func(ctx context.Context, names []string) ([]render.Image, error) {
 				o := *bopts
 				if names != nil {
@@ -144,7 +145,10 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 				return err
 			},
 			Retry: retry,
-		})
+		}
+		// Dev renders on every redeploy, and rendering may not notice
+		// Ctrl-C: the cleanup must not wait for it.
+		err = interruptibleErr(ctx, func() error { return r.Dev(ctx, devOpts) })
 		if errors.Is(err, runner.ErrConfigChanged) && ctx.Err() == nil {
 			retry = true
 			continue
@@ -158,7 +162,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 
 // devProject loads the project and checks that skiff can deploy it.
 func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*config.Project, *runner.Runner, error) {
-	p, err := a.loadConfig("dev")
+	p, err := a.loadConfig(cmd.Context(), "dev")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -170,15 +174,16 @@ func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*config.Proj
 }
 
 // cleanup deletes what the dev runners deployed, with a context of its
-// own: the command's has ended with Ctrl-C. A second Ctrl-C ends the
-// process (see cmd/skiff).
+// own: the command's has ended with Ctrl-C. It says what it waits for and
+// for how long (cleanupWait), and gives up then; a second Ctrl-C ends the
+// process at once (see cmd/skiff).
 func (a *app) cleanup(deployed []*runner.Runner) error {
-	fmt.Fprintln(a.streams.ErrOut, "Cleaning up... (press Ctrl+C again to exit at once)")
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	fmt.Fprintf(a.streams.ErrOut, "Cleaning up: deleting what dev deployed; waiting up to %s for it to go (press Ctrl+C again to stop waiting and exit)\n", cleanupWait)
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait+time.Second)
 	defer cancel()
 	var errs []error
 	for _, r := range deployed {
-		if err := r.Delete(ctx); err != nil {
+		if err := r.Delete(ctx, cleanupWait); err != nil {
 			errs = append(errs, fmt.Errorf("cleaning up: %w", err))
 		}
 	}
@@ -309,7 +314,7 @@ func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToClus
 	if i := strings.LastIndex(named, "/"); i >= 0 {
 		repo = path.Join(named[:i], deliver.BinaryName)
 	}
-	ref, _, err := deliver.Push(ctx, image.NewRegistry(insecureRegistries(p, bopts.Insecure)), repo, img)
+	ref, _, err := deliver.Push(ctx, a.registry(insecureRegistries(p, bopts.Insecure)), repo, img)
 	if err != nil {
 		return warn(err)
 	}

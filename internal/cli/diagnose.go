@@ -28,7 +28,10 @@ func (a *app) newDiagnoseCmd() *cobra.Command {
 each artifact its context, builder and number of dependency files.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runDiagnose(cmd.Context(), opts)
+			// Summing up a config runs through its files; a huge one
+			// takes long, and Ctrl-C must still stop skiff.
+			ctx := cmd.Context()
+			return interruptibleErr(ctx, func() error { return a.runDiagnose(ctx, opts) })
 		},
 	}
 	cmd.Flags().BoolVar(&opts.YAMLOnly, "yaml-only", false, "print only the effective configuration")
@@ -36,7 +39,7 @@ each artifact its context, builder and number of dependency files.`,
 }
 
 func (a *app) runDiagnose(ctx context.Context, opts *DiagnoseOptions) error {
-	p, err := a.loadConfig("diagnose")
+	p, err := a.loadConfig(ctx, "diagnose")
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -26,26 +27,37 @@ With --overwrite, rewrite the file instead and keep the original as <file>.bak.`
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.File = a.global.filename
-			return a.runFix(opts)
+			return a.runFix(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "rewrite the config file in place, keeping a backup as <file>.bak")
 	return cmd
 }
 
-func (a *app) runFix(opts *FixOptions) error {
-	file, err := config.ResolveFile(opts.File)
+func (a *app) runFix(ctx context.Context, opts *FixOptions) error {
+	type fixed struct {
+		file string
+		data []byte
+		res  *config.FixResult
+	}
+	// Reading and upgrading a config takes no context: Ctrl-C must
+	// still stop skiff.
+	f, err := interruptible(ctx, func() (fixed, error) {
+		file, err := config.ResolveFile(opts.File)
+		if err != nil {
+			return fixed{}, err
+		}
+		data, err := config.ReadFile(file)
+		if err != nil {
+			return fixed{}, err
+		}
+		res, err := config.Fix(file, data)
+		return fixed{file, data, res}, err
+	})
 	if err != nil {
 		return err
 	}
-	data, err := config.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	res, err := config.Fix(file, data)
-	if err != nil {
-		return err
-	}
+	file, data, res := f.file, f.data, f.res
 	for _, n := range res.Notes {
 		a.log.Infof("%s", n)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/fsutil"
-	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/render"
 )
 
@@ -57,7 +56,7 @@ and none leaves the manifests' image references alone.`,
 
 func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	ctx := cmd.Context()
-	p, err := a.loadConfig("render")
+	p, err := a.loadConfig(ctx, "render")
 	if err != nil {
 		return err
 	}
@@ -69,7 +68,7 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	if err != nil {
 		return err
 	}
-	ms, err := r.Render(ctx, imgs, opts.Offline)
+	ms, err := interruptible(ctx, func() ([]render.Manifest, error) { return r.Render(ctx, imgs, opts.Offline) })
 	if err != nil {
 		return err
 	}
@@ -122,7 +121,7 @@ func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderO
 	if opts.Offline {
 		return nil, fmt.Errorf("--digest-source=remote needs the registry; drop --offline or use --digest-source=tag")
 	}
-	reg := image.NewRegistry(insecureRegistries(p, opts.Build.Insecure))
+	reg := a.registry(insecureRegistries(p, opts.Build.Insecure))
 	for i, im := range imgs {
 		digest, ok, err := reg.Digest(ctx, im.Ref)
 		if err != nil {

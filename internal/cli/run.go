@@ -67,7 +67,7 @@ streams logs and forwards ports until Ctrl-C.`,
 
 func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptions) error {
 	ctx := cmd.Context()
-	p, err := a.loadConfig("run")
+	p, err := a.loadConfig(ctx, "run")
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 	if err != nil {
 		return err
 	}
-	if err := r.Deploy(ctx, images(results)); err != nil {
+	if err := interruptibleErr(ctx, func() error { return r.Deploy(ctx, images(results)) }); err != nil {
 		return err
 	}
 	return a.observe(ctx, r, "run")

@@ -20,23 +20,28 @@ import (
 // the background; their controllers clean up what they made.)
 // Objects go in the reverse of the apply order, each stage gone before
 // the next is deleted (custom resources before the controllers that
-// finalize them, namespaces last). When Options.Timeout passes first,
-// the error lists what is still there and the record is kept, so Delete
-// can be run again.
+// finalize them, namespaces last). Delete first says how many objects it
+// deletes and how long it waits for them (Options.Timeout, for the whole
+// of Delete). When that time passes first, the deletion of the stages not
+// reached yet is requested without waiting, and the error lists what is
+// still there; the record is kept, so `skiff delete` can finish the job.
 func (d *Deployer) Delete(ctx context.Context) error {
-	inv, exists, err := d.set.read(ctx, d)
+	wctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	inv, exists, err := d.set.read(wctx, d)
 	if err != nil {
-		return err
+		return d.interrupted(ctx, err)
 	}
 	if !exists {
 		d.printf(" - nothing to delete: no record of project %s in namespace %s\n", d.opts.Project, d.opts.Namespace)
 		return nil
 	}
-	members, err := d.listMembers(ctx, inv)
+	members, err := d.listMembers(wctx, inv)
 	if err != nil {
-		return err
+		return d.interrupted(ctx, err)
 	}
 	var stages [tiers][]member
+	n := 0
 	for k, m := range members {
 		if owner := m.owner(); owner != "" {
 			d.progress(m.ref(), "not deleted: it is owned by "+owner)
@@ -44,36 +49,74 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		}
 		t := tierOf(k.gk)
 		stages[t] = append(stages[t], m)
+		n++
 	}
+	d.printf(" - deleting %d objects of project %s; waiting up to %s for them to go\n", n, d.opts.Project, d.opts.Timeout)
 
-	wctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-	defer cancel()
 	for t := tiers - 1; t >= 0; t-- {
 		stage := stages[t]
-		// Foreground: a workload is gone once its pods are. Custom
-		// resources go in the background: the garbage collector notices
-		// a new kind only at its next resync (up to 30 s), and until then
-		// a foreground deletion of its objects waits.
-		propagation := metav1.DeletePropagationForeground
-		if t == tierCustom {
-			propagation = metav1.DeletePropagationBackground
-		}
 		errs := make([]error, len(stage))
 		forEach(len(stage), func(i int) {
-			errs[i] = d.remove(wctx, stage[i], propagation)
+			errs[i] = d.remove(wctx, stage[i], propagationOf(t))
 		})
 		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("deleting project %s: %w\n%s is kept, so skiff delete can try again", d.opts.Project, err, d.set)
+			if ctx.Err() != nil {
+				return d.interrupted(ctx, err)
+			}
+			return fmt.Errorf("deleting project %s: %w\n%s is kept, so `skiff delete` can try again", d.opts.Project, err, d.set)
 		}
 		if left := d.waitGone(wctx, stage); len(left) > 0 {
+			if ctx.Err() == nil {
+				d.requestRest(ctx, stages[:t])
+			}
 			return d.stillThere(ctx, left)
 		}
 	}
-	err = d.client.Resource(configMaps).Namespace(d.set.namespace).Delete(ctx, d.set.name, metav1.DeleteOptions{})
+	err = d.client.Resource(configMaps).Namespace(d.set.namespace).Delete(wctx, d.set.name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return d.requestError(fmt.Sprintf("deleting project %s's record (%s)", d.opts.Project, d.set), err)
 	}
 	return nil
+}
+
+// propagationOf is how the objects of tier t are deleted. Foreground: a
+// workload is gone once its pods are. Custom resources go in the
+// background: the garbage collector notices a new kind only at its next
+// resync (up to 30 s), and until then a foreground deletion of its
+// objects waits.
+func propagationOf(t int) metav1.DeletionPropagation {
+	if t == tierCustom {
+		return metav1.DeletePropagationBackground
+	}
+	return metav1.DeletePropagationForeground
+}
+
+// restRequestTimeout bounds the requests that ask for the deletion of
+// the stages Delete did not reach in time.
+const restRequestTimeout = 2 * time.Second
+
+// requestRest requests the deletion of the objects of stages without
+// waiting for them to go, once Delete's wait is over: the cluster
+// finishes the job, and skiff delete checks it.
+func (d *Deployer) requestRest(ctx context.Context, stages [][]member) {
+	rctx, cancel := context.WithTimeout(ctx, restRequestTimeout)
+	defer cancel()
+	for t := len(stages) - 1; t >= 0; t-- {
+		forEach(len(stages[t]), func(i int) {
+			if err := d.remove(rctx, stages[t][i], propagationOf(t)); err == nil {
+				d.progress(stages[t][i].ref(), "deletion requested")
+			}
+		})
+	}
+}
+
+// interrupted is Delete's error err when ctx has ended (Ctrl-C): the
+// deletion was interrupted and skiff delete finishes it.
+func (d *Deployer) interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("deleting project %s was interrupted (%w): run `skiff delete` to finish", d.opts.Project, context.Cause(ctx))
+	}
+	return err
 }
 
 // waitGone waits until the objects ms are gone, printing each as it goes,
@@ -126,8 +169,8 @@ func (d *Deployer) stillThere(ctx context.Context, left []member) error {
 	}
 	slices.Sort(names)
 	if ctx.Err() != nil {
-		return fmt.Errorf("deleting project %s was interrupted (%w); still there: %s", d.opts.Project, context.Cause(ctx), strings.Join(names, "; "))
+		return fmt.Errorf("deleting project %s was interrupted (%w); still there: %s; run `skiff delete` to finish", d.opts.Project, context.Cause(ctx), strings.Join(names, "; "))
 	}
-	return fmt.Errorf("deleting project %s: still there after %s: %s: their deletion waits for pods to stop or for finalizers, whose controller may be gone; look with `kubectl describe`, then run skiff delete again (%s is kept)",
+	return fmt.Errorf("deleting project %s: still there after %s: %s: their deletion waits for pods to stop or for finalizers, whose controller may be gone; the cluster goes on deleting them: run `skiff delete` to wait for the rest and remove the record (%s is kept), and if they stay, look with `kubectl describe`",
 		d.opts.Project, d.opts.Timeout, strings.Join(names, "; "), d.set)
 }

@@ -247,7 +247,7 @@ func TestE2EApplyReapplyPruneDelete(t *testing.T) {
 	}
 	got := strings.Split(strings.TrimSuffix(out.Take(), "\n"), "\n")
 	slices.Sort(got)
-	want := []string{" - configmap/cfg deleted", " - deployment.apps/web deleted", " - namespace/" + ns + " deleted"}
+	want := []string{" - configmap/cfg deleted", " - deleting 3 objects of project " + ns + "; waiting up to 2m0s for them to go", " - deployment.apps/web deleted", " - namespace/" + ns + " deleted"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Delete printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -287,7 +287,7 @@ func TestDeleteRemovesTheSetInReverseOrder(t *testing.T) {
 	if err := d.Delete(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantLines(t, f.lines(), " - configmap/cfg deleted", " - deployment.apps/web deleted", " - namespace/apps deleted")
+	wantLines(t, f.lines(), " - configmap/cfg deleted", " - deleting 3 objects of project demo; waiting up to 2m0s for them to go", " - deployment.apps/web deleted", " - namespace/apps deleted")
 	var deleted []string
 	for _, a := range f.client.Actions() {
 		if da, ok := a.(k8stesting.DeleteActionImpl); ok {
@@ -319,10 +319,20 @@ func TestDeleteReportsWhatOutlastsTheTimeout(t *testing.T) {
 		return true, nil, nil
 	})
 	d.opts.Timeout = 50 * time.Millisecond
+	f.lines()
 	err := d.Delete(t.Context())
-	wantError(t, err, "deleting project demo: still there after 50ms: deployment.apps/web in namespace apps:", "(ConfigMap apps/skiff-applyset-demo is kept)")
+	wantError(t, err, "deleting project demo: still there after 50ms: deployment.apps/web in namespace apps:", "run `skiff delete`", "(ConfigMap apps/skiff-applyset-demo is kept)")
 	if f.get(configMaps, "apps", "skiff-applyset-demo") == nil {
 		t.Error("the record was deleted although objects are left")
+	}
+	// Delete says what it waits for and how long, and once that time is
+	// over it still asks for the deletion of what it had not reached.
+	wantLines(t, f.lines(),
+		" - configmap/cfg deletion requested",
+		" - deleting 3 objects of project demo; waiting up to 50ms for them to go",
+		" - namespace/apps deletion requested")
+	if f.get(configMaps, "apps", "cfg") != nil {
+		t.Error("the configmap's deletion was not requested after the wait")
 	}
 }
 

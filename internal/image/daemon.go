@@ -114,7 +114,7 @@ func PushFromDaemon(ctx context.Context, d Daemon, ref string, opts ...Option) (
 	}
 	res, err := d.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
 	if err != nil {
-		return "", pushError(ref, n, d, err)
+		return "", pushError(ref, n, d, o.dockerConfig, err)
 	}
 	var digest string
 	if err := readStream(res, func(m jsonstream.Message) {
@@ -122,7 +122,7 @@ func PushFromDaemon(ctx context.Context, d Daemon, ref string, opts ...Option) (
 			digest = dg
 		}
 	}); err != nil {
-		return "", pushError(ref, n, d, err)
+		return "", pushError(ref, n, d, o.dockerConfig, err)
 	}
 	if digest == "" {
 		return "", fmt.Errorf("pushing %s: the Docker daemon reported no digest for the push; is the daemon's API older than 1.24?", ref)
@@ -238,8 +238,9 @@ func daemonError(what string, d Daemon, err error) error {
 }
 
 // pushError explains a failed push from the daemon: the daemon itself, the
-// image, or the registry behind it.
-func pushError(ref string, n name.Reference, d Daemon, err error) error {
+// image, or the registry behind it (whose credentials come from the
+// docker config file dockerConfig).
+func pushError(ref string, n name.Reference, d Daemon, dockerConfig string, err error) error {
 	host := n.Context().RegistryStr()
 	msg := err.Error()
 	var serr *streamError
@@ -251,7 +252,7 @@ func pushError(ref string, n name.Reference, d Daemon, err error) error {
 		return fmt.Errorf("pushing %s: the Docker daemon has no image %s (%w); build it first", ref, ref, join(ErrNotFound, err))
 	case cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err) ||
 		(isStream && (serr.code == 401 || serr.code == 403 || containsAny(msg, "unauthorized", "denied", "authentication required"))):
-		return fmt.Errorf("pushing %s from the Docker daemon: registry %s rejected the credentials (%w): %s", ref, host, join(ErrUnauthorized, err), loginHint(host))
+		return fmt.Errorf("pushing %s from the Docker daemon: registry %s rejected the credentials (%w): %s", ref, host, join(ErrUnauthorized, err), loginHint(host, dockerConfig))
 	case containsAny(msg, "connection refused", "no such host", "i/o timeout", "dial tcp"):
 		hint := "check its name and your network"
 		if isLoopback(host) {

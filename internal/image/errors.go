@@ -32,8 +32,9 @@ func (e *plainHTTPError) Error() string {
 }
 
 // registryError explains err, which op on ref in reg returned: what
-// failed, why, and what to do next.
-func registryError(op string, ref string, reg name.Registry, err error) error {
+// failed, why, and what to do next; dockerConfig is the docker config
+// file the credentials came from.
+func registryError(dockerConfig, op string, ref string, reg name.Registry, err error) error {
 	host := reg.RegistryStr()
 	var terr *transport.Error
 	var perr *plainHTTPError
@@ -42,10 +43,10 @@ func registryError(op string, ref string, reg name.Registry, err error) error {
 	switch {
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
 		return fmt.Errorf("%s %s: registry %s rejected the credentials (%d %s: %w): %s",
-			op, ref, host, terr.StatusCode, http.StatusText(terr.StatusCode), join(ErrUnauthorized, err), loginHint(host))
+			op, ref, host, terr.StatusCode, http.StatusText(terr.StatusCode), join(ErrUnauthorized, err), loginHint(host, dockerConfig))
 	case isUnauthorizedCode(err):
 		return fmt.Errorf("%s %s: registry %s rejected the credentials (%w): %s",
-			op, ref, host, join(ErrUnauthorized, err), loginHint(host))
+			op, ref, host, join(ErrUnauthorized, err), loginHint(host, dockerConfig))
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound, isNotFoundCode(err):
 		return fmt.Errorf("%s %s: the image is not in registry %s (%w); check the name and tag, or build and push it first",
 			op, ref, host, join(ErrNotFound, err))
@@ -66,13 +67,15 @@ func registryError(op string, ref string, reg name.Registry, err error) error {
 	return fmt.Errorf("%s %s: %w", op, ref, err)
 }
 
-func loginHint(host string) string {
+// loginHint says how to give registry host credentials kept in the
+// docker config file dockerConfig.
+func loginHint(host, dockerConfig string) string {
 	if host == name.DefaultRegistry {
 		host = ""
 	} else {
 		host = " " + host
 	}
-	return fmt.Sprintf("log in with `docker login%s` (or fix the credential helper for it in ~/.docker/config.json), or push to a repository you may write to (--default-repo)", host)
+	return fmt.Sprintf("log in with `docker login%s` (or fix the credential helper for it in %s), or push to a repository you may write to (--default-repo)", host, dockerConfig)
 }
 
 // join wraps err and marks it as sentinel without repeating the

@@ -21,6 +21,8 @@ import (
 // safe for concurrent use.
 type Registry struct {
 	insecure map[string]bool
+	// dockerConfig is the docker config file errors name.
+	dockerConfig string
 	pusher   *remote.Pusher
 	puller   *remote.Puller
 }
@@ -30,13 +32,18 @@ type Registry struct {
 type Option func(*options)
 
 type options struct {
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	userAgent string
+	keychain     authn.Keychain
+	transport    http.RoundTripper
+	userAgent    string
+	dockerConfig string
 }
 
+// DefaultDockerConfig is the docker config file errors name when
+// WithDockerConfig sets none.
+const DefaultDockerConfig = "~/.docker/config.json"
+
 func makeOptions(opts []Option) options {
-	o := options{keychain: authn.DefaultKeychain, userAgent: "skiff"}
+	o := options{keychain: authn.DefaultKeychain, userAgent: "skiff", dockerConfig: DefaultDockerConfig}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -47,6 +54,18 @@ func makeOptions(opts []Option) options {
 // authn.DefaultKeychain: ~/.docker/config.json and its credential helpers).
 func WithKeychain(k authn.Keychain) Option {
 	return func(o *options) { o.keychain = k }
+}
+
+// WithDockerConfig names the docker config file the credentials come
+// from (the keychain's: with the default one, $DOCKER_CONFIG/config.json,
+// else ~/.docker/config.json), for the errors that tell how to log in.
+// "" keeps DefaultDockerConfig.
+func WithDockerConfig(file string) Option {
+	return func(o *options) {
+		if file != "" {
+			o.dockerConfig = file
+		}
+	}
 }
 
 // WithTransport sets the HTTP transport requests go through (default
@@ -81,7 +100,7 @@ func NewRegistry(insecure []string, opts ...Option) *Registry {
 	if err != nil {
 		panic(err)
 	}
-	return &Registry{insecure: set, pusher: pusher, puller: puller}
+	return &Registry{insecure: set, dockerConfig: o.dockerConfig, pusher: pusher, puller: puller}
 }
 
 // parse reads an image reference, marking registries the user listed as
@@ -128,7 +147,7 @@ func (r *Registry) push(ctx context.Context, ref string, t pushable) (string, er
 		return "", fmt.Errorf("pushing %s: computing the digest: %w", ref, err)
 	}
 	if err := r.pusher.Push(ctx, n, t); err != nil {
-		return "", registryError("pushing", ref, n.Context().Registry, err)
+		return "", registryError(r.dockerConfig, "pushing", ref, n.Context().Registry, err)
 	}
 	return d.String(), nil
 }
@@ -145,7 +164,7 @@ func (r *Registry) Digest(ctx context.Context, ref string) (digest string, ok bo
 		if notFound(err) {
 			return "", false, nil
 		}
-		return "", false, registryError("looking up", ref, n.Context().Registry, err)
+		return "", false, registryError(r.dockerConfig, "looking up", ref, n.Context().Registry, err)
 	}
 	return desc.Digest.String(), true, nil
 }
@@ -169,7 +188,7 @@ func (r *Registry) Tag(ctx context.Context, digestRef, ref string) error {
 	}
 	desc, err := r.puller.Get(ctx, src)
 	if err != nil {
-		return registryError("tagging", digestRef, src.Context().Registry, err)
+		return registryError(r.dockerConfig, "tagging", digestRef, src.Context().Registry, err)
 	}
 	if src.Context().String() == tag.Context().String() {
 		err = r.pusher.Put(ctx, tag, desc)
@@ -177,7 +196,7 @@ func (r *Registry) Tag(ctx context.Context, digestRef, ref string) error {
 		err = r.pusher.Push(ctx, tag, desc)
 	}
 	if err != nil {
-		return registryError("tagging", ref, tag.Context().Registry, err)
+		return registryError(r.dockerConfig, "tagging", ref, tag.Context().Registry, err)
 	}
 	return nil
 }
@@ -196,7 +215,7 @@ func (r *Registry) Image(ctx context.Context, ref string, platform *v1.Platform)
 	}
 	img, err := remote.Image(n, remote.Reuse(r.puller), remote.WithPlatform(p), remote.WithContext(ctx))
 	if err != nil {
-		return nil, registryError("reading", ref, n.Context().Registry, err)
+		return nil, registryError(r.dockerConfig, "reading", ref, n.Context().Registry, err)
 	}
 	return img, nil
 }

@@ -364,7 +364,16 @@ func TestRegistryErrors(t *testing.T) {
 			ref:      denyHost + "/app:v1",
 			opts:     []Option{WithKeychain(staticKeychain{secret})},
 			sentinel: ErrUnauthorized,
-			want:     []string{"registry " + denyHost + " rejected the credentials", "docker login " + denyHost},
+			want:     []string{"registry " + denyHost + " rejected the credentials", "docker login " + denyHost, "in ~/.docker/config.json"},
+		},
+		{
+			// The hint names the config file the credentials came from
+			// (issue 11 item 15).
+			name:     "rejected credentials from another docker config",
+			ref:      denyHost + "/app:v1",
+			opts:     []Option{WithKeychain(staticKeychain{secret}), WithDockerConfig("/work/creds/config.json")},
+			sentinel: ErrUnauthorized,
+			want:     []string{"rejected the credentials", "credential helper for it in /work/creds/config.json"},
 		},
 		{
 			name: "plain HTTP to a private address not listed as insecure",

@@ -74,7 +74,7 @@ func (r *Runner) ApplyRendered(ctx context.Context, ms []render.Manifest) error 
 
 // Apply applies rendered manifests, prunes, and runs the status check.
 func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
-	d, err := r.deployer()
+	d, err := r.deployer(0)
 	if err != nil {
 		return err
 	}
@@ -103,8 +103,9 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	})
 }
 
-// deployer connects the Kubernetes deployer to the cluster.
-func (r *Runner) deployer() (*deploy.Deployer, error) {
+// deployer connects the Kubernetes deployer to the cluster; timeout is
+// deploy.Options.Timeout.
+func (r *Runner) deployer(timeout time.Duration) (*deploy.Deployer, error) {
 	kc, err := r.kubeConfig()
 	if err != nil {
 		return nil, err
@@ -113,6 +114,7 @@ func (r *Runner) deployer() (*deploy.Deployer, error) {
 		Project:   r.id,
 		Namespace: r.namespace(),
 		Out:       r.opts.ErrOut,
+		Timeout:   timeout,
 	})
 }
 
@@ -175,10 +177,12 @@ func (r *Runner) dockerDeployer() (*dockerdeploy.Deployer, func(), error) {
 }
 
 // Delete removes everything the project deployed: the objects recorded on
-// the cluster and the docker deployer's containers.
-func (r *Runner) Delete(ctx context.Context) error {
+// the cluster and the docker deployer's containers. It waits up to wait
+// (0: deploy.DefaultTimeout) for the cluster's objects to go, and says so;
+// see deploy.Deployer.Delete for what happens when they outlast it.
+func (r *Runner) Delete(ctx context.Context, wait time.Duration) error {
 	if r.HasManifests() {
-		d, err := r.deployer()
+		d, err := r.deployer(wait)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/proc"
 )
 
 // ErrNotGitRepo is wrapped by the error of a gitCommit tagger whose artifact
@@ -149,7 +150,7 @@ func (g *gitCommit) unborn(ctx context.Context, dir string) bool {
 
 // git runs git in dir and returns its trimmed standard output.
 func (g *gitCommit) git(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd := proc.Command(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = g.env
 	var stdout, stderr bytes.Buffer

@@ -29,6 +29,13 @@ type skiffProcess struct {
 // startSkiff runs bin with args; the process is killed when the test ends.
 func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 	t.Helper()
+	return startSkiffEnv(t, bin, nil, args...)
+}
+
+// startSkiffEnv is startSkiff with the variables extra added to the
+// test's environment.
+func startSkiffEnv(t *testing.T, bin string, extra []string, args ...string) *skiffProcess {
+	t.Helper()
 	p := &skiffProcess{cmd: exec.Command(bin, args...), errOut: &testutil.Buffer{}, done: make(chan error, 1)}
 	var env []string
 	for _, kv := range os.Environ() {
@@ -36,8 +43,11 @@ func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 			env = append(env, kv) // the agent is found next to skiff
 		}
 	}
-	p.cmd.Env = env
+	p.cmd.Env = append(env, extra...)
 	p.cmd.Stderr = p.errOut
+	// A process group of its own, as a shell gives a foreground job: a
+	// terminal's Ctrl-C reaches the whole group (see ctrlC).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +59,15 @@ func startSkiff(t *testing.T, bin string, args ...string) *skiffProcess {
 		}
 	})
 	return p
+}
+
+// ctrlC sends SIGINT to skiff's process group, as Ctrl-C in a terminal
+// does; what skiff started in groups of their own does not get it.
+func (p *skiffProcess) ctrlC(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitFor waits until skiff's stderr matches re.
@@ -84,13 +103,7 @@ func (p *skiffProcess) wait(t *testing.T, timeout time.Duration) error {
 func TestDevSignals(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
-	bin := filepath.Join(t.TempDir(), "skiff")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	devGoBuild(t, root, "./cmd/skiff", bin)
-	devGoBuild(t, root, "./cmd/skiff-agent", filepath.Join(filepath.Dir(bin), deliver.BinaryName))
+	bin := skiffBinary(t)
 	project := filepath.Join(syncExample(t), "skaffold.yaml")
 
 	p := startSkiff(t, bin, "dev", "-n", ns, "-f", project)
@@ -115,11 +128,11 @@ func TestDevSignals(t *testing.T) {
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	p.waitFor(t, time.Minute, regexp.MustCompile(`Cleaning up\.\.\.`))
+	p.waitFor(t, time.Minute, regexp.MustCompile(`Cleaning up: .* waiting up to 15s`))
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	err = p.wait(t, 5*time.Second)
+	err := p.wait(t, 5*time.Second)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
 		t.Errorf("after a second Ctrl-C: %v, want skiff killed by SIGINT\nstderr:\n%s", err, p.errOut)

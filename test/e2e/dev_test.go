@@ -139,7 +139,7 @@ func (c *cluster) stopAndCheckCleanup(t testing.TB, r *running, namespace string
 		t.Fatalf("skiff dev after Ctrl-C: %v\nstderr:\n%s", err, r.errOut)
 	}
 	stderr := r.errOut.String()
-	if !strings.Contains(stderr, "Cleaning up...") || !strings.Contains(stderr, "Cleanup complete") {
+	if !strings.Contains(stderr, "Cleaning up: ") || !strings.Contains(stderr, "Cleanup complete") {
 		t.Errorf("skiff dev did not report its cleanup after Ctrl-C:\n%s", stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -536,6 +536,11 @@ func TestDevRebuildsAndKeepsServingOnBrokenBuild(t *testing.T) {
 	end := r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Build of sync failed: (?s:.*)The previous version keeps running\. Watching for changes\.\.\.`))
 	if !r.alive() {
 		t.Fatalf("skiff dev ended after a failed build:\n%s", r.errOut)
+	}
+	// The compiler's message is printed once, in the build's output, not
+	// again in the failure line (issue 11 item 14).
+	if n := strings.Count(r.errOut.String()[m:end], "syntax error"); n != 1 {
+		t.Errorf("the compile error is printed %d times, want once:\n%s", n, r.errOut.String()[m:end])
 	}
 	expectVersionServed(t, v2, "v2")
 	if got := c.waitReady(t, ns, "app=sync", 2); !slices.Equal(got, slices.Sorted(maps.Keys(v2))) {

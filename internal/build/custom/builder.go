@@ -16,20 +16,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"syscall"
 
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/proc"
 )
 
 // tailLines is how many of the command's last output lines an error
 // repeats.
 const tailLines = 15
-
-// gracePeriod is how long a cancelled command has to exit after SIGINT
-// before it is killed, as in Skaffold.
-const gracePeriod = 2 * time.Second
 
 // Builder runs custom build commands; it implements build.Builder.
 type Builder struct {
@@ -56,7 +53,8 @@ func New() *Builder { return &Builder{shell: "sh"} }
 //
 // These win over variables of the same name in req.Env (in Skaffold the
 // process environment wins). Output goes to req.Out; the command's failure
-// comes back as a *CommandError. The image is the command's to build and
+// comes back as a *CommandError (which repeats the end of the output only
+// when req.Out is nil). The image is the command's to build and
 // push, so Build returns Built{External: true}.
 func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Request) (build.Built, error) {
 	c := a.CustomArtifact
@@ -83,20 +81,22 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 		out = io.Discard
 	}
 	t := &tailWriter{w: out}
-	cmd := exec.CommandContext(ctx, b.shell, "-c", command)
+	// The command runs in a process group of its own: cancelling the
+	// build sends the group SIGINT, as Ctrl-C in a terminal would, and
+	// kills what is left of it after proc.Grace.
+	cmd := proc.Command(ctx, b.shell, "-c", command)
+	cmd.Signal = syscall.SIGINT
 	cmd.Dir = dir
 	cmd.Env = Environ(req, dir)
 	cmd.Stdout = t
 	cmd.Stderr = t
-	setProcessGroup(cmd)
 	err = cmd.Run()
 	t.flush()
 	if err != nil {
 		if ctx.Err() != nil {
-			killProcessGroup(cmd)
 			return build.Built{}, ctx.Err()
 		}
-		ce := &CommandError{Command: command, Dir: dir, Output: t.lines(), Err: err, ExitCode: -1}
+		ce := &CommandError{Command: command, Dir: dir, Output: t.lines(), Streamed: req.Out != nil, Err: err, ExitCode: -1}
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			ce.ExitCode = exitErr.ExitCode()
@@ -153,6 +153,9 @@ type CommandError struct {
 	ExitCode int
 	// Output are its last lines of output.
 	Output []string
+	// Streamed says the output went to the build's writer (the user has
+	// seen it): Error then does not repeat it.
+	Streamed bool
 	// Err is the error of running it.
 	Err error
 }
@@ -166,7 +169,9 @@ func (e *CommandError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "the build command failed (%v): %s", e.Err, e.Command)
 	}
-	if len(e.Output) > 0 {
+	if e.Streamed {
+		b.WriteString(" (its output is above)")
+	} else if len(e.Output) > 0 {
 		b.WriteString("\n  last output:")
 		for _, l := range e.Output {
 			b.WriteString("\n    " + l)

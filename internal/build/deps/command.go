@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"skiff.dev/skiff/internal/proc"
 )
 
 // Command runs command in workspace and returns the dependencies it prints:
@@ -30,7 +31,7 @@ func Command(ctx context.Context, workspace, command string, env []string) ([]st
 	if len(args) == 0 {
 		return nil, errors.New("dependencies.command is empty: give a command that prints a JSON list of paths")
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd := proc.Command(ctx, args[0], args[1:]...)
 	cmd.Dir = ws
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer

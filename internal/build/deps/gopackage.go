@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"skiff.dev/skiff/internal/proc"
 )
 
 // goListFields are the `go list -json` fields GoPackage reads.
@@ -69,7 +71,7 @@ func GoPackage(ctx context.Context, workspace, main string, env []string) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("listing the Go files of %s needs the go command, which is not in PATH: install Go or add it to PATH: %w", main, err)
 	}
-	cmd := exec.CommandContext(ctx, goBin, "list", "-e", "-deps", "-json="+goListFields, "--", main)
+	cmd := proc.Command(ctx, goBin, "list", "-e", "-deps", "-json="+goListFields, "--", main)
 	cmd.Dir = ws
 	cmd.Env = append(append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0"), env...)
 	var stdout, stderr bytes.Buffer

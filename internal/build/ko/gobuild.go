@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"skiff.dev/skiff/internal/proc"
 )
 
 // compiled is the output of one `go build`.
@@ -27,7 +29,9 @@ type compiled struct {
 }
 
 // compile runs `go build` for the main package of s and platform p,
-// streaming its output to out, and returns the executable.
+// streaming its output to out, and returns the executable. The error of a
+// failed build repeats the end of the output only when out is
+// io.Discard.
 func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Writer) (*compiled, error) {
 	penv, err := platformEnv(p)
 	if err != nil {
@@ -42,19 +46,21 @@ func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Wr
 
 	args := append([]string{"build"}, s.flags...)
 	args = append(args, "-o", file, s.main)
-	cmd := exec.CommandContext(ctx, b.opts.goBin, args...)
-	cmd.Dir = s.workdir
-	cmd.Env = b.buildEnv(penv, s.env)
 	tail := &tailWriter{max: 8 << 10}
 	w := io.MultiWriter(out, tail)
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Run(); err != nil {
+	if err := b.runGo(ctx, s, penv, tmp, w, w, args...); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
 			return nil, fmt.Errorf("running %s build for artifact %q: %w; the ko builder needs Go: install it (https://go.dev/dl) or put the go command in PATH", b.opts.goBin, s.image, err)
+		}
+		if out != io.Discard {
+			// The output went to out, which the user reads: the error
+			// does not repeat it.
+			return nil, fmt.Errorf("compiling artifact %q: go build %s for %s in %s: %w (the compiler's messages are in the build output above): fix the code and build again",
+				s.image, s.main, p, s.workdir, err)
 		}
 		return nil, fmt.Errorf("compiling artifact %q: go build %s for %s in %s: %w:\n%s",
 			s.image, s.main, p, s.workdir, err, strings.TrimRight(tail.String(), "\n"))
@@ -68,6 +74,23 @@ func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Wr
 		return nil, fmt.Errorf("artifact %q: go build %s in %s made no executable (%v): the ko builder's main must name a `package main`; fix build.artifacts[].ko.main", s.image, s.main, s.workdir, err)
 	}
 	return &compiled{bin: bin, name: appName(info.Path)}, nil
+}
+
+// runGo runs the go command with args in s's workdir for the platform
+// env penv, with stdout and stderr as given. It runs in a process group
+// of its own and with a GOTMPDIR of its own under dir (which the caller
+// removes), so that when a cancelled build returns, no process of it is
+// left and its temporary files are under dir.
+func (b *Builder) runGo(ctx context.Context, s *spec, penv []string, dir string, stdout, stderr io.Writer, args ...string) error {
+	gotmp := filepath.Join(dir, "gotmp")
+	if err := os.Mkdir(gotmp, 0o700); err != nil {
+		return fmt.Errorf("making a temporary directory for go: %w", err)
+	}
+	cmd := proc.Command(ctx, b.opts.goBin, args...)
+	cmd.Dir = s.workdir
+	cmd.Env = append(b.buildEnv(penv, s.env), "GOTMPDIR="+gotmp)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd.Run()
 }
 
 // appName is ko's name for the binary of the main package importPath.

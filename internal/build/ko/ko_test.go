@@ -453,13 +453,26 @@ func TestCompileError(t *testing.T) {
 	if err == nil {
 		t.Fatal("Build succeeded, want a compile error")
 	}
-	for _, want := range []string{`artifact "app"`, "go build", "broken.go:3", "undefined: nope"} {
+	for _, want := range []string{`artifact "app"`, "go build", "build output above"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
 	}
+	// The compiler's message is printed once: in the output, not again
+	// in the error (issue 11 item 14).
+	if strings.Contains(err.Error(), "undefined: nope") {
+		t.Errorf("error %q repeats the compiler's output", err)
+	}
 	if !strings.Contains(out.String(), "undefined: nope") {
 		t.Errorf("the compiler's output did not reach the build's writer: %q", out.String())
+	}
+
+	// Without a writer for the output, the error carries its end.
+	_, err = b.Build(context.Background(), koArtifact(app, schema.KoArtifact{}), build.Request{})
+	for _, want := range []string{`artifact "app"`, "go build", "broken.go:3", "undefined: nope"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not contain %q", err, want)
+		}
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -220,12 +219,13 @@ func (b *Builder) findMain(ctx context.Context, s *spec, main string, p v1.Platf
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, b.opts.goBin, "list", "-f", "{{.Name}}\t{{.ImportPath}}\t{{.Dir}}", main)
-	cmd.Dir = s.workdir
-	cmd.Env = b.buildEnv(penv, s.env)
+	tmp, err := os.MkdirTemp("", "skiff-ko-")
+	if err != nil {
+		return fmt.Errorf("making a temporary directory for go list: %w", err)
+	}
+	defer os.RemoveAll(tmp)
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	if err := b.runGo(ctx, s, penv, tmp, &stdout, &stderr, "list", "-f", "{{.Name}}\t{{.ImportPath}}\t{{.Dir}}", main); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
