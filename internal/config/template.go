@@ -215,15 +215,18 @@ func boundSprig(funcs template.FuncMap) {
 	}
 }
 
-// limitedWriter fails a write that would take it past max bytes.
+// limitedWriter fails a write that would take it past max bytes, and
+// keeps that error.
 type limitedWriter struct {
 	strings.Builder
 	max int
+	err error
 }
 
 func (w *limitedWriter) Write(p []byte) (int, error) {
 	if w.Len()+len(p) > w.max {
-		return 0, fmt.Errorf("the field expands to more than %s; make the template produce less", fsutil.Size(int64(w.max)))
+		w.err = fmt.Errorf("the field expands to more than %s; make the template produce less", fsutil.Size(int64(w.max)))
+		return 0, w.err
 	}
 	return w.Builder.Write(p)
 }
@@ -246,15 +249,21 @@ func Expand(text string, env Env) (string, error) {
 }
 
 func runCmd(name string, args ...string) (string, error) {
-	out, err := exec.CommandContext(context.Background(), name, args...).Output()
-	if err != nil {
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) && len(exitErr.Stderr) > 0 {
-			return "", fmt.Errorf("running %s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(exitErr.Stderr))
+	// What the command prints is bounded: its output as a templated
+	// field's, its error output as what an error quotes.
+	out, errOut := &limitedWriter{max: MaxTemplateOutput}, &limitedWriter{max: 4096}
+	cmd := exec.CommandContext(context.Background(), name, args...)
+	cmd.Stdout, cmd.Stderr = out, errOut
+	if err := cmd.Run(); err != nil {
+		if out.err != nil {
+			return "", fmt.Errorf("running %s %s: %w", name, strings.Join(args, " "), out.err)
+		}
+		if msg := strings.TrimSpace(errOut.String()); msg != "" {
+			return "", fmt.Errorf("running %s %s: %w: %s", name, strings.Join(args, " "), err, msg)
 		}
 		return "", fmt.Errorf("running %s %s: %w", name, strings.Join(args, " "), err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	return strings.TrimSpace(out.String()), nil
 }
 
 // ExpandBuildArgs expands the templated values of Docker build args; an

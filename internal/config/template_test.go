@@ -123,3 +123,13 @@ func TestExpandBoundsOutput(t *testing.T) {
 		t.Errorf("small templates: %q, %v", got, err)
 	}
 }
+
+func TestCmdOutputIsBounded(t *testing.T) {
+	t.Parallel()
+	// yes prints forever: the field stops it at the bound instead of
+	// keeping all of it.
+	_, err := Expand(`{{cmd "yes"}}`, Env{})
+	if err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("Expand of a command that prints forever: %v, want an error saying the output is too large", err)
+	}
+}

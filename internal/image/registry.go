@@ -23,8 +23,8 @@ type Registry struct {
 	insecure map[string]bool
 	// dockerConfig is the docker config file errors name.
 	dockerConfig string
-	pusher   *remote.Pusher
-	puller   *remote.Puller
+	pusher       *remote.Pusher
+	puller       *remote.Puller
 }
 
 // Option configures a Registry (and the daemon functions that need

@@ -1,11 +1,11 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/render"
@@ -633,12 +634,11 @@ func parseDockerfile(a *schema.Artifact, env config.Env) (*deps.ParsedDockerfile
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 	}
-	f, err := os.Open(p)
+	content, err := fsutil.ReadRegular(p, deps.MaxDockerfileSize)
 	if err != nil {
-		return nil, fmt.Errorf("artifact %q: sync.infer: %w", a.ImageName, err)
+		return nil, fmt.Errorf("artifact %q: sync.infer: reading the Dockerfile: %w", a.ImageName, err)
 	}
-	defer f.Close()
-	df, err := deps.ParseDockerfile(f, args, deps.WithFilename(p), deps.WithTarget(da.Target))
+	df, err := deps.ParseDockerfile(bytes.NewReader(content), args, deps.WithFilename(p), deps.WithTarget(da.Target))
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: sync.infer: %w", a.ImageName, err)
 	}

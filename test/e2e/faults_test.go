@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +19,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"skiff.dev/skiff/internal/sync/deliver"
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // The fault-injection suite: `skiff dev`, the binary as a user runs it,
@@ -45,7 +44,7 @@ import (
 // its own, with one build of skiff and skiff-agent.
 func TestFault(t *testing.T) {
 	c := newCluster(t)
-	bin := faultSkiffBinary(t)
+	bin := skiffBinary(t)
 	t.Run("KilledPod", func(t *testing.T) { faultKilledPod(t, c, bin) })
 	t.Run("FailedBuild", func(t *testing.T) { faultFailedBuild(t, c, bin) })
 	t.Run("RegistryOutage", func(t *testing.T) { faultRegistryOutage(t, c, bin) })
@@ -221,10 +220,10 @@ func faultCtrlCDuringBuild(t *testing.T, c *cluster, bin string) {
 
 	m := r.mark()
 	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v2"), "slow.go": slowSource(t)})
-	var compiler process
+	var compiler testutil.Process
 	waitFor(t, devStepTimeout, "go build to compile the change", func(context.Context) (bool, string, error) {
-		for _, p := range processesWithEnv("TMPDIR=" + tmp) {
-			if len(p.argv) > 0 && filepath.Base(p.argv[0]) == "compile" {
+		for _, p := range processesWith(t, "TMPDIR="+tmp) {
+			if len(p.Cmdline) > 0 && filepath.Base(p.Cmdline[0]) == "compile" {
 				compiler = p
 				return true, "", nil
 			}
@@ -233,7 +232,7 @@ func faultCtrlCDuringBuild(t *testing.T, c *cluster, bin string) {
 	})
 	interrupted := time.Now()
 	c.stopAndCheckCleanup(t, r, ns)
-	figure(t, "Ctrl-C during a build: skiff (compiler pid %d running) exited, cleaned up, %s after the signal", compiler.pid, time.Since(interrupted).Round(100*time.Millisecond))
+	figure(t, "Ctrl-C during a build: skiff (compiler pid %d running) exited, cleaned up, %s after the signal", compiler.Pid, time.Since(interrupted).Round(100*time.Millisecond))
 	if strings.Contains(r.errOut.String()[m:], "Rebuilt") {
 		t.Logf("the build finished before Ctrl-C reached it:\n%s", r.errOut.String()[m:])
 	}
@@ -307,20 +306,6 @@ func faultKilledDev(t *testing.T, c *cluster, bin string) {
 
 // buildFailedLine is what dev prints when a rebuild fails and it goes on.
 var buildFailedLine = regexp.MustCompile(`Build of sync failed: (?s:.*)The previous version keeps running\. Watching for changes\.\.\.`)
-
-// faultSkiffBinary builds skiff, and skiff-agent next to it where skiff dev
-// finds it, into a temporary directory.
-func faultSkiffBinary(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "skiff")
-	devGoBuild(t, root, "./cmd/skiff", bin)
-	devGoBuild(t, root, "./cmd/skiff-agent", filepath.Join(filepath.Dir(bin), deliver.BinaryName))
-	return bin
-}
 
 // skiffTempDir makes an empty directory and sets TMPDIR to it until the
 // test ends, so that the skiff processes the test starts, and everything
@@ -397,49 +382,15 @@ func slowSource(t *testing.T) string {
 	return b.String()
 }
 
-// process is a running process: its pid and command line.
-type process struct {
-	pid  int
-	argv []string
-}
-
-func (p process) String() string { return fmt.Sprintf("pid %d: %s", p.pid, strings.Join(p.argv, " ")) }
-
-// processesWithEnv returns the live processes, other than the test's own,
-// whose environment holds kv ("NAME=value").
-func processesWithEnv(kv string) []process {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), kv) {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(cmdline) == 0 { // gone, or a zombie
-			continue
-		}
-		out = append(out, process{pid: pid, argv: strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")})
-	}
-	return out
-}
-
 // expectNothingLeft checks, once the skiff processes the test started
 // have exited, that nothing they started still runs and that they left
 // nothing in tmp, their TMPDIR. It kills what it finds still running.
 func expectNothingLeft(t *testing.T, tmp string) {
 	t.Helper()
-	if left := processesWithEnv("TMPDIR=" + tmp); len(left) > 0 {
+	if left := processesWith(t, "TMPDIR="+tmp); len(left) > 0 {
 		t.Errorf("processes skiff started outlive it: %v", left)
 		for _, p := range left {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
 		}
 	}
 	entries, err := os.ReadDir(tmp)

@@ -45,7 +45,7 @@ func Dockerfile(workspace, dockerfilePath, target string, buildArgs map[string]*
 		dfAbs = filepath.Join(ws, dockerfilePath)
 		display = filepath.Join(workspace, dockerfilePath)
 	}
-	content, err := fsutil.ReadRegular(dfAbs, maxDockerfileSize)
+	content, err := fsutil.ReadRegular(dfAbs, MaxDockerfileSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no Dockerfile: looked for %s (%q in the workspace %s); fix the artifact's dockerfile setting or create the file: %w", dfAbs, dockerfilePath, ws, fs.ErrNotExist)
@@ -83,15 +83,16 @@ func Dockerfile(workspace, dockerfilePath, target string, buildArgs map[string]*
 	return sortedKeys(files), nil
 }
 
-// maxDockerfileSize bounds a Dockerfile and a .dockerignore file.
-const maxDockerfileSize = 16 << 20
+// MaxDockerfileSize bounds what skiff reads of a Dockerfile or a
+// .dockerignore file.
+const MaxDockerfileSize = 16 << 20
 
 // readDockerignore reads the ignore file BuildKit uses for a Dockerfile:
 // <Dockerfile>.dockerignore beside it, else .dockerignore in the context.
 // It returns the file's path ("" if there is none) and its patterns.
 func readDockerignore(ws, dockerfile string) (string, []string, error) {
 	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(ws, ".dockerignore")} {
-		data, err := fsutil.ReadRegular(p, maxDockerfileSize)
+		data, err := fsutil.ReadRegular(p, MaxDockerfileSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

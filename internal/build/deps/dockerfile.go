@@ -170,12 +170,12 @@ func ParseDockerfile(r io.Reader, buildArgs map[string]*string, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	content, err := io.ReadAll(io.LimitReader(r, maxDockerfileSize+1))
+	content, err := io.ReadAll(io.LimitReader(r, MaxDockerfileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", o.filename, err)
 	}
-	if len(content) > maxDockerfileSize {
-		return nil, fmt.Errorf("%s is more than the %s skiff reads as a Dockerfile; is it the Dockerfile?", o.filename, fsutil.Size(maxDockerfileSize))
+	if len(content) > MaxDockerfileSize {
+		return nil, fmt.Errorf("%s is more than the %s skiff reads as a Dockerfile; is it the Dockerfile?", o.filename, fsutil.Size(MaxDockerfileSize))
 	}
 	return parseDockerfile(content, buildArgs, o)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"skiff.dev/skiff/internal/build/deps"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/fsutil"
 )
 
 // Client is the part of the Docker Engine API client that the builder
@@ -111,7 +111,7 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req skbuild.Req
 	if err != nil {
 		return skbuild.Built{}, err
 	}
-	dockerfile, err := os.ReadFile(bc.dockerfile)
+	dockerfile, err := fsutil.ReadRegular(bc.dockerfile, deps.MaxDockerfileSize)
 	if err != nil {
 		return skbuild.Built{}, fmt.Errorf("reading the Dockerfile: %w", err)
 	}
@@ -254,7 +254,7 @@ func checkDockerfile(bc *buildContext, opts client.ImageBuildOptions, env config
 	if _, err := deps.Dockerfile(bc.dir, bc.dockerfile, opts.Target, opts.BuildArgs, dopts...); err != nil {
 		return nil, err
 	}
-	content, err := os.ReadFile(bc.dockerfile)
+	content, err := fsutil.ReadRegular(bc.dockerfile, deps.MaxDockerfileSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading the Dockerfile: %w", err)
 	}
