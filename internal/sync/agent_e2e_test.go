@@ -54,20 +54,10 @@ func main() {
 // pod; a path outside the sync root is refused, and TarTransport fails
 // with ErrNoTar.
 func TestAgentE2E(t *testing.T) {
-	if os.Getenv("KUBECONFIG") == "" {
-		t.Fatal("KUBECONFIG is not set: run `hack/cluster.sh up && eval \"$(hack/cluster.sh env)\"` before go test -tags e2e")
-	}
+	kc, cs := clusterE2E(t)
 	registry := os.Getenv("SKIFF_LOCAL_REGISTRY")
 	if registry == "" {
 		registry = "127.0.0.1:5001"
-	}
-	kc, err := kube.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kc.Clientset(0)
-	if err != nil {
-		t.Fatal(err)
 	}
 	reg := image.NewRegistry(nil)
 

@@ -34,17 +34,7 @@ import (
 // and checks that the container still runs and that only the synced files
 // are gone.
 func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
-	if os.Getenv("KUBECONFIG") == "" {
-		t.Fatal("KUBECONFIG is not set: run `hack/cluster.sh up && eval \"$(hack/cluster.sh env)\"` before go test -tags e2e")
-	}
-	kc, err := kube.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kc.Clientset(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kc, cs := clusterE2E(t)
 	img := pushBusybox(t, cs)
 	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createDeployment(t, cs, ns, img)
@@ -160,20 +150,10 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 // Standard: the pods must be admitted, the init container must install
 // the agent, and a sync through AgentTransport must work.
 func TestAgentRestrictedE2E(t *testing.T) {
-	if os.Getenv("KUBECONFIG") == "" {
-		t.Fatal("KUBECONFIG is not set: run `hack/cluster.sh up && eval \"$(hack/cluster.sh env)\"` before go test -tags e2e")
-	}
+	kc, cs := clusterE2E(t)
 	registry := os.Getenv("SKIFF_LOCAL_REGISTRY")
 	if registry == "" {
 		registry = "127.0.0.1:5001"
-	}
-	kc, err := kube.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kc.Clientset(0)
-	if err != nil {
-		t.Fatal(err)
 	}
 	reg := image.NewRegistry(nil)
 	agentImg, err := deliver.Image(goBuildStatic(t, "skiff.dev/skiff/cmd/skiff-agent", ""))

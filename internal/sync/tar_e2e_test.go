@@ -35,17 +35,7 @@ import (
 // port-forward to each pod's httpd, checks the errors for a
 // missing pod and a container that is not running, and logs sync timings.
 func TestTarE2E(t *testing.T) {
-	if os.Getenv("KUBECONFIG") == "" {
-		t.Fatal("KUBECONFIG is not set: run `hack/cluster.sh up && eval \"$(hack/cluster.sh env)\"` before go test -tags e2e")
-	}
-	kc, err := kube.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kc.Clientset(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kc, cs := clusterE2E(t)
 	img := pushBusybox(t, cs)
 	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createDeployment(t, cs, ns, img)
@@ -341,4 +331,22 @@ func createWaitingPod(t *testing.T, cs kubernetes.Interface, ns, img string) str
 		return false, string(p.Status.Phase)
 	})
 	return "waiting"
+}
+
+// clusterE2E connects to the local cluster that `hack/cluster.sh env`
+// points KUBECONFIG to.
+func clusterE2E(t *testing.T) (*kube.Config, kubernetes.Interface) {
+	t.Helper()
+	if os.Getenv("KUBECONFIG") == "" {
+		t.Fatal("KUBECONFIG is not set: run `hack/cluster.sh up && eval \"$(hack/cluster.sh env)\"` before go test -tags e2e")
+	}
+	kc, err := kube.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kc.Clientset(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc, cs
 }
