@@ -354,7 +354,7 @@ spec:
 	if err := d.Delete(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantOutput(t, out.Take(), " - widget.GROUP/w deleted\n - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP deleted\n", group)
+	wantOutput(t, out.Take(), " - deleting 2 objects of project "+ns+"; waiting up to 2m0s for them to go\n - widget.GROUP/w deleted\n - customresourcedefinition.apiextensions.k8s.io/widgets.GROUP deleted\n", group)
 }
 
 func TestE2EErrorsNameTheManifestAndWhatToDo(t *testing.T) {
