@@ -165,7 +165,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 	customBuilder := custom.New()
 
 	listDeps := memoizeDeps(func(ctx context.Context, art *schema.Artifact) ([]string, error) {
-		return deps.ForArtifact(ctx, art, p.Env)
+		return deps.ForArtifact(ctx, art, p.Env, a.environ)
 	})
 	tagger, err := a.taggers(p, listDeps)
 	if err != nil {
