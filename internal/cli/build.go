@@ -280,7 +280,7 @@ func (a *app) taggers(p *config.Project, listDeps func(context.Context, *schema.
 	perImage := tag.PerImage{}
 	all := p.Artifacts()
 	for _, c := range p.Configs {
-		t, err := tag.New(c.Build.TagPolicy, p.Env, listDeps, tag.WithArtifacts(all))
+		t, err := tag.New(c.Build.TagPolicy, p.Env, listDeps, tag.WithArtifacts(all), tag.WithEnviron(a.environ))
 		if err != nil {
 			return nil, fmt.Errorf("%s: build.tagPolicy: %w", c.File, err)
 		}
