@@ -200,7 +200,6 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 		Cache:       cache,
 		Concurrency: concurrency(p),
 		Push:        push,
-		DefaultRepo: defaultRepo,
 		Platforms:   opts.Platforms,
 		Insecure:    insecure,
 		Env:         p.Env,
