@@ -60,7 +60,6 @@ type Options struct {
 	// Concurrency is how many artifacts build at once; 0 means no limit.
 	Concurrency int
 	Push        bool
-	DefaultRepo string
 	Platforms   []string
 	Insecure    []string
 	Env         config.Env

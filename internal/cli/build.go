@@ -165,7 +165,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 	customBuilder := custom.New()
 
 	listDeps := memoizeDeps(func(ctx context.Context, art *schema.Artifact) ([]string, error) {
-		return deps.ForArtifact(ctx, art, p.Env)
+		return deps.ForArtifact(ctx, art, p.Env, a.environ)
 	})
 	tagger, err := a.taggers(p, listDeps)
 	if err != nil {
@@ -200,7 +200,6 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 		Cache:       cache,
 		Concurrency: concurrency(p),
 		Push:        push,
-		DefaultRepo: defaultRepo,
 		Platforms:   opts.Platforms,
 		Insecure:    insecure,
 		Env:         p.Env,
@@ -280,7 +279,7 @@ func (a *app) taggers(p *config.Project, listDeps func(context.Context, *schema.
 	perImage := tag.PerImage{}
 	all := p.Artifacts()
 	for _, c := range p.Configs {
-		t, err := tag.New(c.Build.TagPolicy, p.Env, listDeps, tag.WithArtifacts(all))
+		t, err := tag.New(c.Build.TagPolicy, p.Env, listDeps, tag.WithArtifacts(all), tag.WithEnviron(a.environ))
 		if err != nil {
 			return nil, fmt.Errorf("%s: build.tagPolicy: %w", c.File, err)
 		}

@@ -79,10 +79,7 @@ func Main(ctx context.Context, streams IOStreams, args []string) int {
 	if err == nil {
 		return 0
 	}
-	var silent *SilentError
-	if !errors.As(err, &silent) {
-		fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
-	}
+	fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		fmt.Fprintf(streams.ErrOut, "Run 'skiff %s --help' for usage.\n", usage.Command)
@@ -100,13 +97,6 @@ type UsageError struct {
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
-
-// SilentError only sets the exit code: the command has already said what
-// went wrong.
-type SilentError struct{ Err error }
-
-func (e *SilentError) Error() string { return e.Err.Error() }
-func (e *SilentError) Unwrap() error { return e.Err }
 
 func (a *app) newRootCmd() *cobra.Command {
 	root := &cobra.Command{

@@ -77,7 +77,7 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 		fmt.Fprintf(out, "\nArtifact %d: %s\n", i+1, art.ImageName)
 		fmt.Fprintf(out, "  Builder: %s\n", art.BuilderType())
 		fmt.Fprintf(out, "  Context: %s\n", art.Workspace)
-		files, err := deps.ForArtifact(ctx, art, p.Env)
+		files, err := deps.ForArtifact(ctx, art, p.Env, a.environ)
 		if err != nil {
 			fmt.Fprintf(out, "  Dependencies: unknown (%v)\n", err)
 			continue

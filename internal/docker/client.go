@@ -13,6 +13,9 @@ import (
 // the local socket). The client negotiates the API version, so that older
 // engines (Debian's 20.10, API 1.41) work.
 func NewClient() (*client.Client, error) {
+	// client.FromEnv reads DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH
+	// and DOCKER_API_VERSION from the process environment itself, as the
+	// docker CLI does; skiff passes no environment of its own here.
 	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker Engine: %w", err)

@@ -26,24 +26,13 @@ type DefaultRepo struct {
 	// Repo is the repository images move under, e.g. gcr.io/my-project or
 	// localhost:5000; empty leaves names unchanged.
 	Repo string
-	// MultiLevel says whether the registry takes nested paths (the
-	// global config's multi-level-repo). nil means only GCR and Artifact
-	// Registry do; they always do.
-	MultiLevel *bool
-}
-
-// ApplyDefaultRepo rewrites image for --default-repo defaultRepo with
-// Skaffold's rules (DefaultRepo.Apply with no multi-level setting).
-func ApplyDefaultRepo(defaultRepo, image string) (string, error) {
-	return DefaultRepo{Repo: defaultRepo}.Apply(image)
 }
 
 // Apply rewrites image as Skaffold does:
 //   - no default repo: the name is unchanged;
 //   - a "ko://" prefix is dropped and the name (not the tag) lower-cased;
 //   - a name already under the default repo is unchanged;
-//   - registries that take nested paths (GCR, Artifact Registry, or any
-//     with MultiLevel) get the whole name appended: gcr.io/p/a with
+//   - registries that take nested paths (GCR, Artifact Registry) get the whole name appended: gcr.io/p/a with
 //     gcr.io/q gives gcr.io/q/gcr.io/p/a; when both are in the same GCP
 //     project, the project prefix is replaced instead;
 //   - other registries (Docker Hub, ECR, local registries) get one path
@@ -76,8 +65,7 @@ func (d DefaultRepo) rewrite(repo, base string) string {
 		return base
 	}
 	repoPrefix := gcpPrefix.FindString(repo)
-	multiLevel := strings.Contains(repoPrefix, "gcr.io") || strings.Contains(repoPrefix, "-docker.pkg.dev") ||
-		(d.MultiLevel != nil && *d.MultiLevel)
+	multiLevel := strings.Contains(repoPrefix, "gcr.io") || strings.Contains(repoPrefix, "-docker.pkg.dev")
 	if !multiLevel {
 		return repo + "/" + escapeChars.ReplaceAllString(base, "_")
 	}

@@ -22,6 +22,8 @@ type Config struct {
 // Load reads the kubeconfig (KUBECONFIG or ~/.kube/config) for kubeContext,
 // or for the current context when kubeContext is empty.
 func Load(kubeContext string) (*Config, error) {
+	// client-go reads KUBECONFIG (and HOME, for ~/.kube/config) from the
+	// process environment itself, as kubectl does.
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)

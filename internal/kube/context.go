@@ -11,6 +11,8 @@ import (
 // CurrentContext returns the current context of the kubeconfig (KUBECONFIG
 // or ~/.kube/config), as kubectl would use it.
 func CurrentContext() (string, error) {
+	// client-go reads KUBECONFIG and HOME from the process environment
+	// itself, as kubectl does.
 	cfg, err := clientcmd.NewDefaultClientConfigLoadingRules().Load()
 	if err != nil {
 		return "", fmt.Errorf("reading kubeconfig: %w", err)

@@ -70,6 +70,3 @@ func (l *Logger) Infof(format string, args ...any) { l.logf(LevelInfo, "", forma
 
 // Debugf reports detail useful when something goes wrong.
 func (l *Logger) Debugf(format string, args ...any) { l.logf(LevelDebug, "DEBUG: ", format, args...) }
-
-// Tracef reports everything.
-func (l *Logger) Tracef(format string, args ...any) { l.logf(LevelTrace, "TRACE: ", format, args...) }

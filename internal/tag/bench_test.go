@@ -3,6 +3,7 @@ package tag
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func BenchmarkGitCommit(b *testing.B) {
 	}
 	// The same two commands one after the other, as Skaffold runs them.
 	b.Run("Tags/sequential", func(b *testing.B) {
-		g, err := newGitCommit(&schema.GitTagger{}, &options{gitEnv: r.env})
+		g, err := newGitCommit(&schema.GitTagger{}, &options{environ: append(os.Environ(), r.env...)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,12 +46,12 @@ func newGitCommit(c *schema.GitTagger, o *options) (*gitCommit, error) {
 	if !known {
 		return nil, fmt.Errorf("variant %q is not one of Tags (the default), CommitSha, AbbrevCommitSha, TreeSha, AbbrevTreeSha or Branches", c.Variant)
 	}
-	env := append(os.Environ(),
+	env := append(slices.Clip(o.environ),
 		"GIT_OPTIONAL_LOCKS=0", // status must not take index.lock from the user's own git commands
 		"GIT_TERMINAL_PROMPT=0",
 		"LC_ALL=C", // git's messages are matched below
 	)
-	return &gitCommit{variant: v, prefix: c.Prefix, ignoreChanges: c.IgnoreChanges, env: append(env, o.gitEnv...)}, nil
+	return &gitCommit{variant: v, prefix: c.Prefix, ignoreChanges: c.IgnoreChanges, env: env}, nil
 }
 
 // generate runs at most two git commands, side by side: one names the

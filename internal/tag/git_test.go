@@ -15,7 +15,7 @@ import (
 // tests do.
 func gitTagger(tb testing.TB, r *testRepo, c schema.GitTagger) Tagger {
 	tb.Helper()
-	tg, err := New(schema.TagPolicy{GitTagger: &c}, nil, nil, withGitEnv(r.env...))
+	tg, err := New(schema.TagPolicy{GitTagger: &c}, nil, nil, WithEnviron(append(os.Environ(), r.env...)))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type Option func(*options) error
 type options struct {
 	now       func() time.Time
 	artifacts map[string]*schema.Artifact
-	gitEnv    []string
+	environ   []string
 }
 
 // WithClock makes dateTime tags read the time from now instead of
@@ -56,11 +56,13 @@ func WithArtifacts(all []*schema.Artifact) Option {
 	}
 }
 
-// withGitEnv adds KEY=value entries to the environment git runs in (tests
-// use it to keep the machine's git configuration out).
-func withGitEnv(env ...string) Option {
+// WithEnviron sets the environment (KEY=value entries) git runs in for the
+// gitCommit tagger: the one skiff was started in, so that git finds the
+// user's configuration (HOME, GIT_*). Without it git sees only the few
+// variables the tagger sets itself.
+func WithEnviron(environ []string) Option {
 	return func(o *options) error {
-		o.gitEnv = append(o.gitEnv, env...)
+		o.environ = environ
 		return nil
 	}
 }

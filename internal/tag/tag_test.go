@@ -3,6 +3,7 @@ package tag
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestNewDefaultsToGitCommit(t *testing.T) {
 	r.write("main.go", "package main")
 	r.commit("one")
 	r.git("tag", "v9")
-	tg, err := New(schema.TagPolicy{}, nil, nil, withGitEnv(r.env...))
+	tg, err := New(schema.TagPolicy{}, nil, nil, WithEnviron(append(os.Environ(), r.env...)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package tag
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -248,7 +249,7 @@ func TestCustomTemplate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tg, err := New(schema.TagPolicy{CustomTemplateTagger: &tc.c}, env, tc.deps, WithClock(fixedClock), withGitEnv(r.env...))
+			tg, err := New(schema.TagPolicy{CustomTemplateTagger: &tc.c}, env, tc.deps, WithClock(fixedClock), WithEnviron(append(os.Environ(), r.env...)))
 			if tc.wantNewErr {
 				checkResult(t, "", err, "", tc.wantErr)
 				return

@@ -10,8 +10,12 @@ import (
 )
 
 // ForArtifact lists the files artifact a is built from, relative to its
-// context directory, as its builder sees them.
-func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]string, error) {
+// context directory, as its builder sees them. env is what templated fields
+// and build args without a value see (as the build sees them); environ
+// (KEY=value entries, the environment skiff was started in) is the
+// environment of the commands it runs: go list for ko, a custom artifact's
+// dependencies.command.
+func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env, environ []string) ([]string, error) {
 	ws := a.Workspace
 	if st, err := os.Stat(ws); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("artifact %q: context %s is not a directory; fix build.artifacts[].context", a.ImageName, ws)
@@ -23,7 +27,7 @@ func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]str
 		if err != nil {
 			return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 		}
-		return Dockerfile(ws, d.DockerfilePath, d.Target, withRequiredArgs(args, a))
+		return Dockerfile(ws, d.DockerfilePath, d.Target, withRequiredArgs(args, a), WithLookupEnv(env.Lookup))
 	case "buildpacks":
 		paths, ignore := []string{"."}, []string(nil)
 		if d := a.BuildpackArtifact.Dependencies; d != nil {
@@ -37,7 +41,7 @@ func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]str
 		if d := a.KoArtifact.Dependencies; d != nil && len(d.Paths) > 0 {
 			return Paths(ws, d.Paths, d.Ignore)
 		}
-		return GoPackage(ctx, ws, a.KoArtifact.Main, a.KoArtifact.Env)
+		return GoPackage(ctx, ws, a.KoArtifact.Main, environ, a.KoArtifact.Env)
 	case "custom":
 		d := a.CustomArtifact.Dependencies
 		switch {
@@ -48,9 +52,9 @@ func ForArtifact(ctx context.Context, a *schema.Artifact, env config.Env) ([]str
 			if err != nil {
 				return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 			}
-			return Dockerfile(ws, d.Dockerfile.Path, "", args)
+			return Dockerfile(ws, d.Dockerfile.Path, "", args, WithLookupEnv(env.Lookup))
 		case d.Command != "":
-			return Command(ctx, ws, d.Command, os.Environ())
+			return Command(ctx, ws, d.Command, environ)
 		default:
 			return Paths(ws, d.Paths, d.Ignore)
 		}

@@ -17,12 +17,13 @@ import (
 // Command runs command in workspace and returns the dependencies it prints:
 // a JSON list of paths, relative to workspace or absolute (a custom
 // artifact's dependencies.command). As in Skaffold the command is split on
-// spaces and run without a shell ("sh -c '...'" gives one); env is added
-// to the process environment. A listed directory stands for every file
+// spaces and run without a shell ("sh -c '...'" gives one), with environ
+// (KEY=value entries, the environment skiff was started in) as its whole
+// environment. A listed directory stands for every file
 // under it; a listed path that does not exist is kept, so that creating it
 // is noticed. Paths inside the workspace come back workspace-relative, the
 // others absolute.
-func Command(ctx context.Context, workspace, command string, env []string) ([]string, error) {
+func Command(ctx context.Context, workspace, command string, environ []string) ([]string, error) {
 	ws, err := filepath.Abs(workspace)
 	if err != nil {
 		return nil, fmt.Errorf("finding the workspace %q: %w", workspace, err)
@@ -33,7 +34,7 @@ func Command(ctx context.Context, workspace, command string, env []string) ([]st
 	}
 	cmd := proc.Command(ctx, args[0], args[1:]...)
 	cmd.Dir = ws
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = environ
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

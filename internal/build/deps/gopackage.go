@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"skiff.dev/skiff/internal/proc"
@@ -45,12 +46,13 @@ type goPackage struct {
 // go.work.sum if present, and the files under the main package's kodata/
 // directory, which ko puts in the image.
 //
-// It runs `go list -deps` in workspace with env added to the process
-// environment; GOOS defaults to linux and CGO_ENABLED to 0, as ko builds,
+// It runs `go list -deps` in workspace with env added to environ (KEY=value
+// entries, the environment skiff was started in, which should keep HOME or
+// GOCACHE and GOPATH as the user's go command sees them); GOOS defaults to linux and CGO_ENABLED to 0, as ko builds,
 // so build constraints select the files a container build compiles. main
 // is a package pattern as ko takes it: "./cmd/app" or an import path; a
 // plain relative directory such as "cmd/app" is read as "./cmd/app".
-func GoPackage(ctx context.Context, workspace, main string, env []string) ([]string, error) {
+func GoPackage(ctx context.Context, workspace, main string, environ, env []string) ([]string, error) {
 	ws, err := filepath.Abs(workspace)
 	if err != nil {
 		return nil, fmt.Errorf("finding the workspace %q: %w", workspace, err)
@@ -73,7 +75,7 @@ func GoPackage(ctx context.Context, workspace, main string, env []string) ([]str
 	}
 	cmd := proc.Command(ctx, goBin, "list", "-e", "-deps", "-json="+goListFields, "--", main)
 	cmd.Dir = ws
-	cmd.Env = append(append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0"), env...)
+	cmd.Env = append(append(slices.Clip(environ), "GOOS=linux", "CGO_ENABLED=0"), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

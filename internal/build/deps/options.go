@@ -2,7 +2,6 @@ package deps
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 )
@@ -46,9 +45,8 @@ func (p platform) String() string {
 
 func newOptions(opts []Option) (*options, error) {
 	o := &options{
-		filename:  "Dockerfile",
-		platform:  platform{os: "linux", arch: runtime.GOARCH},
-		lookupEnv: os.LookupEnv,
+		filename: "Dockerfile",
+		platform: platform{os: "linux", arch: runtime.GOARCH},
 	}
 	if runtime.GOARCH == "arm" {
 		o.platform.variant = "v7"
@@ -96,9 +94,10 @@ func WithPlatform(p string) Option {
 }
 
 // WithLookupEnv sets where a build argument given without a value (a nil
-// pointer) takes its value from; the default is the process environment. A
-// name the function does not find leaves the ARG at its default, as with
-// `docker build --build-arg NAME`.
+// pointer) takes its value from, as `docker build --build-arg NAME` takes it
+// from the environment: callers pass the environment the build sees. A name
+// the function does not find, or any name without this option, leaves the
+// ARG at its default.
 func WithLookupEnv(lookup func(string) (string, bool)) Option {
 	return func(o *options) error {
 		o.lookupEnv = lookup

@@ -2,6 +2,7 @@ package deps
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -117,7 +118,7 @@ func TestCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Command(context.Background(), ws, tt.command, tt.env)
+			got, err := Command(context.Background(), ws, tt.command, append(os.Environ(), tt.env...))
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("Command() = %q, want an error", got)

@@ -54,7 +54,7 @@ func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Wr
 		}
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
-			return nil, fmt.Errorf("running %s build for artifact %q: %w; the ko builder needs Go: install it (https://go.dev/dl) or put the go command in PATH", b.opts.goBin, s.image, err)
+			return nil, fmt.Errorf("running go build for artifact %q: %w; the ko builder needs Go: install it (https://go.dev/dl) or put the go command in PATH", s.image, err)
 		}
 		if out != io.Discard {
 			// The output went to out, which the user reads: the error
@@ -86,7 +86,7 @@ func (b *Builder) runGo(ctx context.Context, s *spec, penv []string, dir string,
 	if err := os.Mkdir(gotmp, 0o700); err != nil {
 		return fmt.Errorf("making a temporary directory for go: %w", err)
 	}
-	cmd := proc.Command(ctx, b.opts.goBin, args...)
+	cmd := proc.Command(ctx, "go", args...)
 	cmd.Dir = s.workdir
 	cmd.Env = append(b.buildEnv(penv, s.env), "GOTMPDIR="+gotmp)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -109,9 +109,6 @@ func appName(importPath string) string {
 // binary always matches the platform the image claims.
 func (b *Builder) buildEnv(platform, artifact []string) []string {
 	environ := b.opts.environ
-	if environ == nil {
-		environ = os.Environ()
-	}
 	env := make([]string, 0, 1+len(environ)+len(platform)+len(artifact))
 	env = append(env, "CGO_ENABLED=0")
 	env = append(env, environ...)

@@ -41,7 +41,6 @@ var _ build.Builder = (*Builder)(nil)
 
 type options struct {
 	environ []string
-	goBin   string
 	debug   bool
 }
 
@@ -49,23 +48,13 @@ type options struct {
 type Option func(*options) error
 
 // WithEnviron sets the environment (KEY=value entries) `go build` starts
-// from, before the target platform and the artifact's env are added; by
-// default it is the process's environment, read at each build. It should
-// keep GOCACHE (or HOME) so that rebuilds are incremental.
+// from, before the target platform and the artifact's env are added: the
+// environment skiff was started in. It should keep GOCACHE (or HOME) so
+// that rebuilds are incremental; without it `go build` sees only the
+// variables the builder sets.
 func WithEnviron(environ []string) Option {
 	return func(o *options) error {
 		o.environ = environ
-		return nil
-	}
-}
-
-// WithGo sets the go command to run; by default it is "go", found in PATH.
-func WithGo(goBin string) Option {
-	return func(o *options) error {
-		if goBin == "" {
-			return fmt.Errorf("the go command must not be empty")
-		}
-		o.goBin = goBin
 		return nil
 	}
 }
@@ -85,7 +74,7 @@ func New(base BaseFunc, opts ...Option) (*Builder, error) {
 	if base == nil {
 		return nil, fmt.Errorf("the ko builder needs a source of base images")
 	}
-	o := options{goBin: "go"}
+	o := options{}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err

@@ -73,7 +73,7 @@ func (r *baseRecorder) base(_ context.Context, ref string, _ v1.Platform) (v1.Im
 
 func newBuilder(t testing.TB, base BaseFunc, opts ...Option) *Builder {
 	t.Helper()
-	b, err := New(base, opts...)
+	b, err := New(base, append([]Option{WithEnviron(os.Environ())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
