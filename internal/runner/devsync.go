@@ -30,7 +30,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	}
 	ops, skipped := sync.Screen(ops)
 	for _, s := range skipped {
-		d.printf("WARN: not syncing %s: %s\n", s.Local, s.Reason)
+		d.r.opts.Log.Warnf("not syncing %s: %s", s.Local, s.Reason)
 	}
 	if len(ops) == 0 {
 		return

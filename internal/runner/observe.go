@@ -93,7 +93,7 @@ func (r *Runner) StartObserving(ctx context.Context) (stop func(), err error) {
 		go func() {
 			defer close(done)
 			if err := d.Logs(ctx, r.opts.Out, r.opts.Color); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(r.opts.ErrOut, "WARN: streaming container logs: %v\n", err)
+				r.opts.Log.Warnf("streaming container logs: %v", err)
 			}
 		}()
 	}
