@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+
+	"skiff.dev/skiff/internal/log"
 )
 
 // DefaultForwardAddress is the local address a Forward listens on when it
@@ -50,6 +52,7 @@ type Forwarder struct {
 	kc  *Config
 	cs  kubernetes.Interface
 	out io.Writer
+	log *log.Logger
 	// dial opens a port-forward connection to a pod; tests replace it.
 	dial func(namespace, pod string) (httpstream.Connection, error)
 	// readyWait is how long a local connection waits for a ready pod.
@@ -71,14 +74,15 @@ type Forwarder struct {
 }
 
 // NewForwarder returns a Forwarder for the cluster kc; cs is a client for
-// it. It reports each forward on out, with warnings about connections it
-// could not forward.
-func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer) *Forwarder {
+// it. It reports each forward on out, and warns on lg (nil drops the
+// warnings) about connections and pods it could not forward.
+func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer, lg *log.Logger) *Forwarder {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Forwarder{
 		kc:          kc,
 		cs:          cs,
 		out:         out,
+		log:         lg,
 		readyWait:   30 * time.Second,
 		ctx:         ctx,
 		cancel:      cancel,

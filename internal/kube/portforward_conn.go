@@ -144,7 +144,7 @@ func (f *Forwarder) warn(t *target, text string) {
 	}
 	f.warned[t] = warning{text: text, at: time.Now()}
 	f.mu.Unlock()
-	fmt.Fprintf(f.out, "WARN: port-forward %s in namespace %s (%s): %s\n", t.desc, t.namespace, t.local, text)
+	f.log.Warnf("port-forward %s in namespace %s (%s): %s", t.desc, t.namespace, t.local, text)
 }
 
 // pipeOutcome is how forwarding a local connection over a pod connection

@@ -126,7 +126,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 			Color:      r.opts.Color,
 			Since:      r.deployedAt,
 			Prefix:     r.logPrefix(),
-			ErrOut:     r.opts.ErrOut,
+			Log:        r.opts.Log,
 		})
 		if err := t.Start(ctx); err != nil {
 			return nil, err
@@ -136,7 +136,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 	if len(r.opts.PortForward) == 0 {
 		return stop, nil
 	}
-	f := kube.NewForwarder(kc, cs, r.opts.ErrOut)
+	f := kube.NewForwarder(kc, cs, r.opts.ErrOut, r.opts.Log)
 	stops = append(stops, f.Stop)
 	var forwards []kube.Forward
 	if slices.Contains(r.opts.PortForward, ForwardUser) {
