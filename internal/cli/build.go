@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/build/custom"
@@ -78,18 +79,25 @@ a local registry (KEP-1755), which then is the default repo.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&opts.Images, "build-image", "b", nil, "only build these images (and the images they require)")
-	f.BoolVar(&push, "push", false, "push the images to their registry (default: decided by the config and the cluster)")
+	buildFlags(f, opts, &push)
 	f.StringVar(&opts.FileOutput, "file-output", "", "write the built images to this file as JSON ({\"builds\":[{\"imageName\",\"tag\"}]}), for skiff deploy -a")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress or build output, only the results")
 	outputFlag(cmd, &opts.Output)
 	f.BoolVar(&opts.DryRun, "dry-run", false, "compute the tags without building anything")
 	f.StringVarP(&opts.Tag, "tag", "t", "", "use this tag for every image instead of the tag policy's")
+	return cmd
+}
+
+// buildFlags binds the flags that say what to build and how, shared by
+// build, run and dev; push is set by --push, which the command applies only
+// when the flag is given (the default is the config's and the cluster's).
+func buildFlags(f *pflag.FlagSet, opts *BuildOptions, push *bool) {
+	f.StringSliceVarP(&opts.Images, "build-image", "b", nil, "only build these images (and the images they require)")
+	f.BoolVar(push, "push", false, "push the images to their registry (default: decided by the config and the cluster)")
 	f.BoolVar(&opts.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
 	f.StringVar(&opts.CacheFile, "cache-file", "", "the build cache file (default ~/.skiff/cache)")
 	f.StringSliceVar(&opts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
 	f.StringSliceVar(&opts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
-	return cmd
 }
 
 func (a *app) runBuild(ctx context.Context, opts *BuildOptions) error {

@@ -69,12 +69,7 @@ second Ctrl-C exits at once.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&bopts.Images, "build-image", "b", nil, "only build these images (and the images they require)")
-	f.BoolVar(&push, "push", false, "push the images to their registry (default: decided by the config and the cluster)")
-	f.BoolVar(&bopts.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
-	f.StringVar(&bopts.CacheFile, "cache-file", "", "the build cache file (default ~/.skiff/cache)")
-	f.StringSliceVar(&bopts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
-	f.StringSliceVar(&bopts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
+	buildFlags(f, bopts, &push)
 	deployFlags(f, dopts)
 	f.Lookup("tail").DefValue = "true"
 	dopts.Tail = true

@@ -54,13 +54,8 @@ streams logs and forwards ports until Ctrl-C.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&bopts.Images, "build-image", "b", nil, "only build these images (and the images they require)")
-	f.BoolVar(&push, "push", false, "push the images to their registry (default: decided by the config and the cluster)")
+	buildFlags(f, bopts, &push)
 	f.StringVarP(&bopts.Tag, "tag", "t", "", "use this tag for every image instead of the tag policy's")
-	f.BoolVar(&bopts.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
-	f.StringVar(&bopts.CacheFile, "cache-file", "", "the build cache file (default ~/.skiff/cache)")
-	f.StringSliceVar(&bopts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
-	f.StringSliceVar(&bopts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
 	deployFlags(f, dopts)
 	return cmd
 }

@@ -20,6 +20,7 @@ import (
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/config/upgrade"
 	"skiff.dev/skiff/internal/fsutil"
+	"skiff.dev/skiff/internal/yamlnode"
 )
 
 // DefaultFile is the config file looked for when none is named; AltFile is
@@ -457,7 +458,7 @@ func splitDocuments(file string, data []byte, budget *Budget) ([]*yaml.Node, err
 			return nil, err
 		}
 		if n.Kind != yaml.MappingNode {
-			got := describe(n)
+			got := yamlnode.Describe(n)
 			if n.Kind == yaml.ScalarNode {
 				// Quote the line as written, not the scalar: a file that is
 				// no config at all (/etc/passwd) reads as one long scalar.

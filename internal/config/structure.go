@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"skiff.dev/skiff/internal/fsutil"
+	"skiff.dev/skiff/internal/yamlnode"
 )
 
 // checker compares a YAML node tree with the Go type it will be decoded
@@ -111,7 +111,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 		c.checkStruct(n, t, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			c.addf(n, path, "expected a list, got %s", describe(n))
+			c.addf(n, path, "expected a list, got %s", yamlnode.Describe(n))
 			return
 		}
 		for i, item := range n.Content {
@@ -119,7 +119,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			c.addf(n, path, "expected a mapping, got %s", describe(n))
+			c.addf(n, path, "expected a mapping, got %s", yamlnode.Describe(n))
 			return
 		}
 		keys := map[string]*yaml.Node{}
@@ -130,7 +130,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
-			c.addf(n, path, "expected %s, got %s", kindName(t), describe(n))
+			c.addf(n, path, "expected %s, got %s", kindName(t), yamlnode.Describe(n))
 			return
 		}
 		if err := n.Decode(reflect.New(t).Interface()); err != nil {
@@ -141,7 +141,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 
 func (c *checker) checkStruct(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind != yaml.MappingNode {
-		c.addf(n, path, "expected a mapping, got %s", describe(n))
+		c.addf(n, path, "expected a mapping, got %s", yamlnode.Describe(n))
 		return
 	}
 	info := infoFor(t)
@@ -168,7 +168,7 @@ func (c *checker) checkMapping(n *yaml.Node, info *structInfo, t reflect.Type, p
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			c.addf(k, path, "expected a field name, got %s", describe(k))
+			c.addf(k, path, "expected a field name, got %s", yamlnode.Describe(k))
 			continue
 		}
 		c.checkDuplicate(k, path, keys)
@@ -203,7 +203,7 @@ func (c *checker) checkMerge(v *yaml.Node, info *structInfo, t reflect.Type, pat
 			c.checkMerge(item, info, t, path, seen)
 		}
 	default:
-		c.addf(v, path, "a merge key (<<) needs a mapping, got %s", describe(v))
+		c.addf(v, path, "a merge key (<<) needs a mapping, got %s", yamlnode.Describe(v))
 	}
 }
 
@@ -216,21 +216,6 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		// The file may be no config at all (a requires naming
-		// /etc/passwd): quote only its first line.
-		return fmt.Sprintf("%q", fsutil.Excerpt(n.Value))
-	default:
-		return "an unexpected node"
-	}
 }
 
 func kindName(t reflect.Type) string {

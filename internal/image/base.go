@@ -4,17 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // hostCACerts is the host's CA bundle (Debian's ca-certificates) that the
@@ -82,46 +77,22 @@ func staticBase(platform v1.Platform, caFile string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assembling the static base image: %w", err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(tarBytes)), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, fmt.Errorf("assembling the static base image: %w", err)
-	}
-	// Hide the tarball layer's descriptor, whose empty annotations map
-	// would make the in-memory manifest differ from the serialized one.
-	layer = plainLayer{layer}
-	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
-	img, err := mutate.Append(base, mutate.Addendum{
-		Layer:     layer,
-		MediaType: types.OCILayer,
-		History: v1.History{
-			Created:   v1.Time{Time: baseTime},
-			CreatedBy: "skiff static base",
-			Comment:   "CA certificates, passwd, group, nsswitch.conf, /tmp, /home/nonroot",
-		},
+	img, err := SingleLayer(tarBytes, v1.History{
+		Created:   v1.Time{Time: baseTime},
+		CreatedBy: "skiff static base",
+		Comment:   "CA certificates, passwd, group, nsswitch.conf, /tmp, /home/nonroot",
+	}, func(cf *v1.ConfigFile) {
+		cf.OS = platform.OS
+		cf.Architecture = platform.Architecture
+		cf.Variant = platform.Variant
+		cf.OSVersion = platform.OSVersion
+		cf.OSFeatures = platform.OSFeatures
+		cf.Config.Env = []string{
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"SSL_CERT_FILE=" + hostCACerts,
+		}
+		cf.Config.WorkingDir = "/"
 	})
-	if err != nil {
-		return nil, fmt.Errorf("assembling the static base image: %w", err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("assembling the static base image: %w", err)
-	}
-	cf = cf.DeepCopy()
-	cf.Created = v1.Time{Time: baseTime}
-	cf.OS = platform.OS
-	cf.Architecture = platform.Architecture
-	cf.Variant = platform.Variant
-	cf.OSVersion = platform.OSVersion
-	cf.OSFeatures = platform.OSFeatures
-	cf.Config.Env = []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"SSL_CERT_FILE=" + hostCACerts,
-	}
-	cf.Config.WorkingDir = "/"
-	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("assembling the static base image: %w", err)
 	}
@@ -179,6 +150,3 @@ func baseTar(certs []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// plainLayer exposes only the v1.Layer methods of the layer it wraps.
-type plainLayer struct{ v1.Layer }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/output"
 )
 
@@ -50,8 +51,8 @@ type LogOptions struct {
 	Since time.Time
 	// Prefix is one of the LogPrefix values; empty means LogPrefixAuto.
 	Prefix string
-	// ErrOut receives warnings about streams that fail; nil drops them.
-	ErrOut io.Writer
+	// Log receives warnings about streams that fail; nil drops them.
+	Log *log.Logger
 }
 
 // LogTailer streams the logs of every container (init and ephemeral
@@ -385,9 +386,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (t *LogTailer) warn(format string, args ...any) {
-	if t.opts.ErrOut != nil {
-		fmt.Fprintf(t.opts.ErrOut, "WARN: "+format+"\n", args...)
-	}
+	t.opts.Log.Warnf(format, args...)
 }
 
 // copyLog reads one log stream to its end, printing the lines not printed

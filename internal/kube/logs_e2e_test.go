@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -28,7 +29,7 @@ func TestE2ELogTailer(t *testing.T) {
 	tailer := kube.NewLogTailer(c.cs, out, kube.LogOptions{
 		Namespaces: []string{ns},
 		Selector:   labels.SelectorFromSet(labels.Set{kube.ProjectLabel: project}),
-		ErrOut:     errOut,
+		Log:        log.New(errOut, log.LevelWarn),
 	})
 	if err := tailer.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestE2ELogTailer(t *testing.T) {
 		waitLog(t, out, fmt.Sprintf("[%s server] start %s\n", p, p), 1)
 	}
 
-	f := kube.NewForwarder(c.kc, c.cs, &testutil.Buffer{})
+	f := kube.NewForwarder(c.kc, c.cs, &testutil.Buffer{}, nil)
 	t.Cleanup(f.Stop)
 	addrs := map[string]string{}
 	const burst = 500

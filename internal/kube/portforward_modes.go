@@ -104,7 +104,7 @@ func (f *Forwarder) forwardPod(ctx context.Context, c *nsCache, selector labels.
 			}
 			t := f.podsTarget(c, selector, owner, container.Name, p.ContainerPort)
 			if _, err := f.start(t, DefaultForwardAddress, int(p.ContainerPort), fmt.Sprint(p.ContainerPort)); err != nil {
-				fmt.Fprintf(f.out, "WARN: %v\n", err)
+				f.log.Warnf("%v", err)
 			}
 		}
 	}

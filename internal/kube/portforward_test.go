@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
+	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -87,7 +88,7 @@ func TestForwardTargets(t *testing.T) {
 		webPod("web-c", 8080, false, time.Second),
 		terminating,
 	)
-	f := NewForwarder(nil, cs, io.Discard)
+	f := NewForwarder(nil, cs, io.Discard, nil)
 	t.Cleanup(f.Stop)
 
 	for _, tc := range []struct {
@@ -340,7 +341,7 @@ func newTestForwarder(t *testing.T, objs ...runtime.Object) (*Forwarder, *fake.C
 	t.Helper()
 	cs := fake.NewClientset(objs...)
 	out := &testutil.Buffer{}
-	f := NewForwarder(&Config{Namespace: "ns"}, cs, out)
+	f := NewForwarder(&Config{Namespace: "ns"}, cs, out, log.New(out, log.LevelWarn))
 	pods := &fakePods{refuse: map[string]bool{}, down: map[string]bool{}}
 	f.dial = pods.dial
 	f.readyWait = 10 * time.Second

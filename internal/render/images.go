@@ -94,27 +94,16 @@ func (r imageReplacer) replaceImages(obj map[string]any, gk schema.GroupKind, s 
 	if len(r) == 0 || !(s.transformable(gk) || configConnector.MatchString(gk.Group)) {
 		return
 	}
-	var visit func(path string, v any)
-	visit = func(path string, v any) {
-		switch v := v.(type) {
-		case []any:
-			for _, e := range v {
-				visit(path, e)
-			}
-		case map[string]any:
-			for k, e := range v {
-				p := path + "." + k
-				if str, ok := e.(string); ok {
-					if s.imageField(gk, p, k) {
-						if to, ok := r.replace(str); ok {
-							v[k] = to
-						}
-					}
-					continue
-				}
-				visit(p, e)
+	walkFields(obj, func(m map[string]any, path, key string) bool {
+		str, ok := m[key].(string)
+		if !ok {
+			return true
+		}
+		if s.imageField(gk, path, key) {
+			if to, ok := r.replace(str); ok {
+				m[key] = to
 			}
 		}
-	}
-	visit("", obj)
+		return false
+	})
 }

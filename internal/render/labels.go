@@ -40,30 +40,18 @@ func setLabels(obj map[string]any, gk schema.GroupKind, s *selector, labels, pod
 				tmpl["metadata"] = map[string]any{}
 			}
 		}
-		var visit func(path string, v any)
-		visit = func(path string, v any) {
-			switch v := v.(type) {
-			case []any:
-				for _, e := range v {
-					visit(path, e)
-				}
-			case map[string]any:
-				for k, e := range v {
-					p := path + "." + k
-					if p == ".metadata" {
-						continue // the object's own: labels, not pod labels
-					}
-					if field, ok := s.labelsField(gk, p, k); ok {
-						if _, isMap := e.(map[string]any); isMap {
-							mergeLabels(v, k, field, podLabels)
-							continue
-						}
-					}
-					visit(p, e)
+		walkFields(obj, func(m map[string]any, path, key string) bool {
+			if path == ".metadata" {
+				return false // the object's own: labels, not pod labels
+			}
+			if field, ok := s.labelsField(gk, path, key); ok {
+				if _, isMap := m[key].(map[string]any); isMap {
+					mergeLabels(m, key, field, podLabels)
+					return false
 				}
 			}
-		}
-		visit("", obj)
+			return true
+		})
 	}
 	mergeLabels(obj, "metadata", "labels", labels)
 }

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 
-	"skiff.dev/skiff/internal/fsutil"
+	"skiff.dev/skiff/internal/yamlnode"
 )
 
 // Error is a problem with one manifest, located at its source.
@@ -178,20 +178,9 @@ func entry(n *yaml.Node, key string) (k, v *yaml.Node) {
 	return nil, nil
 }
 
+// describe names a node for error messages.
+var describe = yamlnode.Words{Scalar: "the value "}.Describe
+
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-// describe names a node's kind for error messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	// The file may be no manifest at all (/etc/passwd): quote a line.
-	return fmt.Sprintf("the value %q", fsutil.Excerpt(n.Value))
 }

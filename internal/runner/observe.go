@@ -93,7 +93,7 @@ func (r *Runner) StartObserving(ctx context.Context) (stop func(), err error) {
 		go func() {
 			defer close(done)
 			if err := d.Logs(ctx, r.opts.Out, r.opts.Color); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(r.opts.ErrOut, "WARN: streaming container logs: %v\n", err)
+				r.opts.Log.Warnf("streaming container logs: %v", err)
 			}
 		}()
 	}
@@ -126,7 +126,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 			Color:      r.opts.Color,
 			Since:      r.deployedAt,
 			Prefix:     r.logPrefix(),
-			ErrOut:     r.opts.ErrOut,
+			Log:        r.opts.Log,
 		})
 		if err := t.Start(ctx); err != nil {
 			return nil, err
@@ -136,7 +136,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 	if len(r.opts.PortForward) == 0 {
 		return stop, nil
 	}
-	f := kube.NewForwarder(kc, cs, r.opts.ErrOut)
+	f := kube.NewForwarder(kc, cs, r.opts.ErrOut, r.opts.Log)
 	stops = append(stops, f.Stop)
 	var forwards []kube.Forward
 	if slices.Contains(r.opts.PortForward, ForwardUser) {

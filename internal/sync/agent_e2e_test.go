@@ -82,7 +82,7 @@ func TestAgentE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fw := kube.NewForwarder(kc, cs, io.Discard)
+	fw := kube.NewForwarder(kc, cs, io.Discard, nil)
 	t.Cleanup(fw.Stop)
 	addrs := map[string]string{}
 	for _, pod := range pods {

@@ -133,7 +133,7 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 	if got := execOut(t, ex, target, "cat", "/app/index.html"); got != "v1\n" {
 		t.Errorf("/app/index.html = %q, want the image's v1", got)
 	}
-	f := kube.NewForwarder(kc, cs, io.Discard)
+	f := kube.NewForwarder(kc, cs, io.Discard, nil)
 	t.Cleanup(f.Stop)
 	addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pods[0], Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
 	if err != nil {
@@ -210,7 +210,7 @@ func TestAgentRestrictedE2E(t *testing.T) {
 		{Kind: sync.Write, Local: filepath.Join(local, "link.txt"), Base: local, Dest: "/app/link.txt", Root: "/app"},
 	}
 	tr := &sync.AgentTransport{Exec: ex}
-	fw := kube.NewForwarder(kc, cs, io.Discard)
+	fw := kube.NewForwarder(kc, cs, io.Discard, nil)
 	t.Cleanup(fw.Stop)
 	for _, pod := range pods {
 		if err := tr.Sync(t.Context(), sync.Target{Namespace: ns, Pod: pod, Container: "app"}, ops); err != nil {

@@ -96,7 +96,7 @@ func TestTarE2E(t *testing.T) {
 	}
 
 	t.Run("served", func(t *testing.T) {
-		f := kube.NewForwarder(kc, cs, io.Discard)
+		f := kube.NewForwarder(kc, cs, io.Discard, nil)
 		t.Cleanup(f.Stop)
 		for _, pod := range pods {
 			addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})

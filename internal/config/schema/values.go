@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"skiff.dev/skiff/internal/yamlnode"
 )
 
 // IntOrStringType says which value an IntOrString holds.
@@ -48,7 +50,7 @@ func (v IntOrString) String() string {
 func (v *IntOrString) UnmarshalYAML(n *yaml.Node) error {
 	n = resolveAlias(n)
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: expected a number or a name, got a %s", n.Line, kindName(n))
+		return fmt.Errorf("line %d: expected a number or a name, got %s", n.Line, yamlnode.Describe(n))
 	}
 	if i, err := strconv.Atoi(n.Value); err == nil {
 		*v = FromInt(i)
@@ -77,7 +79,7 @@ type FlatMap map[string]string
 func (m *FlatMap) UnmarshalYAML(n *yaml.Node) error {
 	n = resolveAlias(n)
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: expected a mapping, got a %s", n.Line, kindName(n))
+		return fmt.Errorf("line %d: expected a mapping, got %s", n.Line, yamlnode.Describe(n))
 	}
 	out := FlatMap{}
 	size := 0
@@ -104,7 +106,7 @@ func (m FlatMap) flatten(n *yaml.Node, key string, size *int) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolveAlias(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: expected a scalar key, got a %s", k.Line, kindName(k))
+				return fmt.Errorf("line %d: expected a scalar key, got %s", k.Line, yamlnode.Describe(k))
 			}
 			name := k.Value
 			if key != "" {
@@ -136,16 +138,4 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "mapping"
-	case yaml.SequenceNode:
-		return "list"
-	case yaml.ScalarNode:
-		return "scalar"
-	}
-	return "document"
 }

@@ -6,32 +6,18 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"skiff.dev/skiff/internal/yamlnode"
 )
+
+// describe names a node for an error message, in the words of Skaffold's
+// schema.
+var describe = yamlnode.Words{Sequence: "a sequence", Scalar: "the scalar ", Null: "null"}.Describe
 
 // isNull reports whether n is absent or a YAML null (~, null or nothing),
 // which every step treats like a missing field, as Skaffold's decoder does.
 func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
-}
-
-// describe names the kind of n for an error message.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "null"
-		}
-		return fmt.Sprintf("the scalar %q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	return "an unknown node"
 }
 
 // lookup finds key in mapping m and returns its key and value nodes and

@@ -5,16 +5,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"skiff.dev/skiff/internal/image"
 )
@@ -59,42 +54,17 @@ func Image(binary string) (v1.Image, error) {
 	if err := tw.Close(); err != nil {
 		return nil, fmt.Errorf("packing skiff-agent: %w", err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, fmt.Errorf("packing skiff-agent: %w", err)
-	}
-	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err := mutate.Append(base, mutate.Addendum{
-		Layer:     plainLayer{layer},
-		MediaType: types.OCILayer,
-		History:   v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "skiff: skiff-agent"},
+	img, err := image.SingleLayer(buf.Bytes(), v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "skiff: skiff-agent"}, func(cf *v1.ConfigFile) {
+		cf.OS = "linux"
+		cf.Architecture = arch
+		cf.Config.Entrypoint = []string{imagePath}
+		cf.Config.User = imageUser
 	})
-	if err != nil {
-		return nil, fmt.Errorf("packing skiff-agent: %w", err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("packing skiff-agent: %w", err)
-	}
-	cf = cf.DeepCopy()
-	cf.Created = v1.Time{Time: epoch}
-	cf.OS = "linux"
-	cf.Architecture = arch
-	cf.Config.Entrypoint = []string{imagePath}
-	cf.Config.User = imageUser
-	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("packing skiff-agent: %w", err)
 	}
 	return img, nil
 }
-
-// plainLayer exposes only the v1.Layer methods of the layer it wraps,
-// hiding the tarball layer's descriptor, whose empty annotations map
-// would make the in-memory manifest differ from the pushed one.
-type plainLayer struct{ v1.Layer }
 
 // Push pushes the agent image img to the repository repo (e.g. the
 // cluster's local registry, "127.0.0.1:5001/skiff-agent") with the tag

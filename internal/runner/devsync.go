@@ -1,0 +1,255 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"skiff.dev/skiff/internal/build/deps"
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/fsutil"
+	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/output"
+	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/deliver"
+)
+
+// sync copies one artifact's planned operations into its containers.
+func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
+	ref, ok := d.images[name]
+	if !ok {
+		return
+	}
+	ops, skipped := sync.Screen(ops)
+	for _, s := range skipped {
+		d.r.opts.Log.Warnf("not syncing %s: %s", s.Local, s.Reason)
+	}
+	if len(ops) == 0 {
+		return
+	}
+	start := time.Now()
+	rep, err := d.syncer.Sync(ctx, render.Image{Name: name, Ref: ref}, ops)
+	took := output.Duration(time.Since(start))
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		hint := ""
+		if strings.Contains(err.Error(), "permission denied") {
+			hint = "\nThe container's user may not write there: make the destination writable by it (chown in the Dockerfile, or run the container as root while developing)."
+		}
+		d.printf("Syncing %s of %s failed after %s: %v%s\n", files(ops), name, took, err, hint)
+		if errors.Is(err, sync.ErrNoAgent) && d.r.opts.Agent != "" && d.r.HasManifests() {
+			// The image lost its tar since the last deploy, which left
+			// the agent out: deploy again with it, and the new pods get
+			// the changes synced so far as they start.
+			d.printf("Redeploying %s with skiff-agent...\n", name)
+			start := time.Now()
+			if err := d.deploy(ctx); err != nil {
+				d.printf("Deploy failed: %v\n", err)
+				return
+			}
+			d.printf("Redeployed in %s\n", output.Duration(time.Since(start)))
+		}
+		return
+	}
+	if rep.Containers == 0 {
+		d.printf("No running container of %s to sync %s to; those that start get it\n", name, files(ops))
+		return
+	}
+	d.printf("Synced %s to %s in %s\n", files(ops), containers(rep.Containers, d.r.HasManifests()), took)
+}
+
+// startSyncer connects the syncer to the containers it syncs into: the
+// project's pods on the cluster and the docker deployer's containers.
+func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var srcs sources
+	var kubeT, dockerT *fallbackTransport
+	changed := make(chan struct{}, 1)
+	if d.r.HasManifests() {
+		kc, err := d.r.kubeConfig()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		cs, err := kc.Clientset(0)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		pods, err := watchPods(ctx, cs, d.r.namespaces(), labels.SelectorFromSet(labels.Set{kube.ProjectLabel: d.r.id}), func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		srcs = append(srcs, pods)
+		exec, err := sync.NewKubeExecutor(kc.REST)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		kubeT = newFallbackTransport(&sync.TarTransport{Exec: exec}, &sync.AgentTransport{Exec: exec})
+		kubeT.learned = d.r.syncsThroughTar
+	}
+	closeDocker := func() {}
+	if len(d.r.dockerConfigs()) > 0 {
+		dd, closeDeployer, err := d.r.dockerDeployer()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		cli, err := docker.NewClient()
+		if err != nil {
+			closeDeployer()
+			cancel()
+			return nil, err
+		}
+		closeDocker = func() { closeDeployer(); cli.Close() }
+		srcs = append(srcs, &dockerContainers{deployer: dd})
+		exec := sync.NewDockerExecutor(cli)
+		agent := &sync.AgentTransport{Exec: exec}
+		dockerT = newFallbackTransport(&sync.TarTransport{Exec: exec}, transportFunc(func(ctx context.Context, t sync.Target, ops []sync.Op) error {
+			err := agent.Sync(ctx, t, ops)
+			if !errors.Is(err, sync.ErrNoAgent) || d.opts.AgentBinary == "" {
+				return err
+			}
+			if err := deliver.CopyToContainer(ctx, cli, t.Container, d.opts.AgentBinary); err != nil {
+				return err
+			}
+			return agent.Sync(ctx, t, ops)
+		}))
+	}
+	d.syncer = newSyncer(srcs, func(c container) sync.Transport {
+		if c.Pod == "" {
+			return dockerT.For(c)
+		}
+		return kubeT.For(c)
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+				start := time.Now()
+				rep, err := d.syncer.CatchUp(ctx)
+				took := output.Duration(time.Since(start))
+				switch {
+				case err != nil && ctx.Err() == nil:
+					d.printf("Syncing the changes so far to a container that lacked them failed: %v\n", err)
+				case rep.Containers == 0:
+				case rep.Started == rep.Containers:
+					d.printf("Synced the changes so far to %s that started since, in %s\n", containers(rep.Started, d.r.HasManifests()), took)
+				case rep.Started == 0:
+					d.printf("Synced the changes that an earlier sync missed to %s, in %s\n", containers(rep.Containers, d.r.HasManifests()), took)
+				default:
+					d.printf("Synced the changes so far to %s (%d started since, %d missed an earlier sync), in %s\n",
+						containers(rep.Containers, d.r.HasManifests()), rep.Started, rep.Containers-rep.Started, took)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done; closeDocker() }, nil
+}
+
+// syncRules reads the sync rules of every artifact.
+func syncRules(p *config.Project) (map[string]*sync.Rules, error) {
+	out := map[string]*sync.Rules{}
+	for _, a := range p.Artifacts() {
+		if a.Sync == nil {
+			continue
+		}
+		var opts []sync.Option
+		if d := a.DockerArtifact; d != nil && len(a.Sync.Infer) > 0 {
+			df, err := parseDockerfile(a, p.Env)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, sync.WithDockerfile(df))
+		}
+		r, err := sync.NewRules(a, opts...)
+		if err != nil {
+			return nil, err
+		}
+		out[a.ImageName] = r
+	}
+	return out, nil
+}
+
+// parseDockerfile parses the Dockerfile of the docker artifact a, for the
+// destinations of its infer rules.
+func parseDockerfile(a *schema.Artifact, env config.Env) (*deps.ParsedDockerfile, error) {
+	da := a.DockerArtifact
+	p := da.DockerfilePath
+	if p == "" {
+		p = "Dockerfile"
+	}
+	p = absIn(a.Workspace, p)
+	args, err := config.ExpandBuildArgs(da.BuildArgs, env)
+	if err != nil {
+		return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
+	}
+	content, err := fsutil.ReadRegular(p, deps.MaxDockerfileSize)
+	if err != nil {
+		return nil, fmt.Errorf("artifact %q: sync.infer: reading the Dockerfile: %w", a.ImageName, err)
+	}
+	df, err := deps.ParseDockerfile(bytes.NewReader(content), args, deps.WithFilename(p), deps.WithTarget(da.Target))
+	if err != nil {
+		return nil, fmt.Errorf("artifact %q: sync.infer: %w", a.ImageName, err)
+	}
+	return df, nil
+}
+
+// files says what ops do: "1 file", "3 files", "1 deletion" or "2 files
+// and 1 deletion", counting the local paths they come from.
+func files(ops []sync.Op) string {
+	written, deleted := map[string]bool{}, map[string]bool{}
+	for _, op := range ops {
+		if op.Kind == sync.Delete {
+			deleted[op.Local] = true
+		} else {
+			written[op.Local] = true
+		}
+	}
+	w := plural(len(written), "file")
+	switch {
+	case len(deleted) == 0:
+		return w
+	case len(written) == 0:
+		return plural(len(deleted), "deletion")
+	}
+	return w + " and " + plural(len(deleted), "deletion")
+}
+
+// plural says "1 file" or "2 files".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// containers says "1 pod" or "2 pods" (or containers, for the docker
+// deployer).
+func containers(n int, pods bool) string {
+	if pods {
+		return plural(n, "pod")
+	}
+	return plural(n, "container")
+}
