@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -382,5 +383,25 @@ func TestPlanRemovedDirectoryDeletesWhatWasSynced(t *testing.T) {
 		if !slices.Contains(deleted, want) {
 			t.Errorf("the plan deletes %v, want %s among them", deleted, want)
 		}
+	}
+}
+
+func TestSyncRulesInferTakesBuildArgsFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nARG DEST=/default\nCOPY www $DEST\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	site := dockerArtifact("site", dir, "")
+	site.DockerArtifact.BuildArgs = map[string]*string{"DEST": nil} // a build arg without a value: Docker takes it from the environment
+	site.Sync = &schema.Sync{Infer: []string{"www/**"}}
+	p := &config.Project{Configs: []*config.Config{testConfig(dir, site)}, Env: config.Env{"DEST": "/srv"}}
+	rules, err := syncRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, covered := rules["site"].Plan([]string{filepath.Join(dir, "www", "index.html")}, nil)
+	if !covered || len(ops) != 1 || ops[0].Dest != "/srv/index.html" {
+		t.Errorf("plan %v (covered %v), want www/index.html written to /srv/index.html as the build would put it", ops, covered)
 	}
 }

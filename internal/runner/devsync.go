@@ -209,7 +209,7 @@ func parseDockerfile(a *schema.Artifact, env config.Env) (*deps.ParsedDockerfile
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: sync.infer: reading the Dockerfile: %w", a.ImageName, err)
 	}
-	df, err := deps.ParseDockerfile(bytes.NewReader(content), args, deps.WithFilename(p), deps.WithTarget(da.Target))
+	df, err := deps.ParseDockerfile(bytes.NewReader(content), args, deps.WithFilename(p), deps.WithTarget(da.Target), deps.WithLookupEnv(env.Lookup))
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: sync.infer: %w", a.ImageName, err)
 	}
