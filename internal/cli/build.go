@@ -157,7 +157,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 	}
 	defer dockerClient.Close()
 
-	dockerBuilder, err := dockerbuild.New(dockerClient, dockerbuild.WithBuildKit(useBuildkit(p)))
+	dockerBuilder, err := dockerbuild.New(dockerClient, dockerbuild.WithBuildKit(p.UseBuildkit()))
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOp
 		Tag:         opts.Tag,
 		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(a.dockerConfigFile())}},
 		Cache:       cache,
-		Concurrency: concurrency(p),
+		Concurrency: p.Concurrency(),
 		Push:        push,
 		Platforms:   opts.Platforms,
 		Insecure:    insecure,
@@ -245,10 +245,8 @@ func (a *app) buildTarget(ctx context.Context, p *config.Project, opts *BuildOpt
 	if opts.Push != nil {
 		return *opts.Push, defaultRepo
 	}
-	for _, c := range p.Configs {
-		if c.Build.LocalBuild != nil && c.Build.LocalBuild.Push != nil {
-			return *c.Build.LocalBuild.Push, defaultRepo
-		}
+	if push := p.Push(); push != nil {
+		return *push, defaultRepo
 	}
 	if host, ok := a.clusterRegistry(ctx); ok {
 		if defaultRepo == "" {
@@ -342,31 +340,7 @@ func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact
 // insecureRegistries are the registries reachable over plain HTTP: those
 // of --insecure-registry and of every config's build.insecureRegistries.
 func insecureRegistries(p *config.Project, flag []string) []string {
-	insecure := slices.Clone(flag)
-	for _, c := range p.Configs {
-		insecure = append(insecure, c.Build.InsecureRegistries...)
-	}
-	return insecure
-}
-
-// concurrency is build.local.concurrency of the first config that sets it
-// (0 = no limit; default 1).
-func concurrency(p *config.Project) int {
-	for _, c := range p.Configs {
-		if l := c.Build.LocalBuild; l != nil && l.Concurrency != nil {
-			return *l.Concurrency
-		}
-	}
-	return config.DefaultLocalConcurrency
-}
-
-func useBuildkit(p *config.Project) *bool {
-	for _, c := range p.Configs {
-		if l := c.Build.LocalBuild; l != nil && l.UseBuildkit != nil {
-			return l.UseBuildkit
-		}
-	}
-	return nil
+	return append(slices.Clone(flag), p.InsecureRegistries()...)
 }
 
 // unsupportedIn fails when the project uses a feature of stage that skiff

@@ -77,10 +77,8 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 		return err
 	}
 	file := opts.Output
-	for _, c := range p.Configs {
-		if file == "" && c.Render.Output != "" {
-			file = c.Render.Output
-		}
+	if file == "" {
+		file = p.RenderOutput()
 	}
 	if file != "" {
 		if err := fsutil.WriteFileAtomic(file, data, 0o644); err != nil {

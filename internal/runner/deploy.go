@@ -88,8 +88,11 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	}
 	r.applied = applied
 	fmt.Fprintf(r.opts.ErrOut, "Deploy complete in %s\n", output.Duration(time.Since(start)))
-	enabled, deadline, tolerate := r.statusCheck()
-	if !enabled {
+	check := r.opts.Project.StatusCheck()
+	if r.opts.StatusCheck != nil {
+		check.Enabled = *r.opts.StatusCheck
+	}
+	if !check.Enabled {
 		return nil
 	}
 	cs, err := r.kc.Clientset(0)
@@ -97,8 +100,8 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 		return err
 	}
 	return status.Check(ctx, cs, applied, status.Options{
-		Deadline:         deadline,
-		TolerateFailures: tolerate,
+		Deadline:         check.Deadline,
+		TolerateFailures: check.TolerateFailures,
 		Out:              r.opts.ErrOut,
 	})
 }
@@ -124,10 +127,8 @@ func (r *Runner) namespace() string {
 	if r.opts.Namespace != "" {
 		return r.opts.Namespace
 	}
-	for _, c := range r.opts.Project.Configs {
-		if k := c.Deploy.KubectlDeploy; k != nil && k.DefaultNamespace != nil && *k.DefaultNamespace != "" {
-			return *k.DefaultNamespace
-		}
+	if ns := r.opts.Project.DefaultNamespace(); ns != "" {
+		return ns
 	}
 	return r.kc.Namespace
 }

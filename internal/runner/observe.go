@@ -125,7 +125,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 			Selector:   selector,
 			Color:      r.opts.Color,
 			Since:      r.deployedAt,
-			Prefix:     r.logPrefix(),
+			Prefix:     r.opts.Project.LogPrefix(),
 			Log:        r.opts.Log,
 		})
 		if err := t.Start(ctx); err != nil {
@@ -166,16 +166,6 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 		}
 	}
 	return stop, nil
-}
-
-// logPrefix is the first deploy.logs.prefix a config sets.
-func (r *Runner) logPrefix() string {
-	for _, c := range r.opts.Project.Configs {
-		if c.Deploy.Logs.Prefix != "" {
-			return c.Deploy.Logs.Prefix
-		}
-	}
-	return ""
 }
 
 // userForwards are the config's portForward entries for cluster resources.

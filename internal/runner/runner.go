@@ -127,12 +127,7 @@ func (r *Runner) kubeConfig() (*kube.Config, error) {
 	}
 	name := r.opts.KubeContext
 	if name == "" {
-		for _, c := range r.opts.Project.Configs {
-			if c.Deploy.KubeContext != "" {
-				name = c.Deploy.KubeContext
-				break
-			}
-		}
+		name = r.opts.Project.KubeContext()
 	}
 	kc, err := kube.Load(name)
 	if err != nil {
@@ -225,27 +220,6 @@ func (r *Runner) dockerConfigs() []*config.Config {
 		}
 	}
 	return out
-}
-
-// statusCheck gathers the status check settings of every config: the
-// longest deadline wins (0 when no config sets one: status.DefaultDeadline
-// then applies), and tolerating failures in any config tolerates them for
-// the whole check.
-func (r *Runner) statusCheck() (enabled bool, deadline time.Duration, tolerate bool) {
-	enabled = true
-	for _, c := range r.opts.Project.Configs {
-		if c.Deploy.StatusCheck != nil && !*c.Deploy.StatusCheck {
-			enabled = false
-		}
-		if d := time.Duration(c.Deploy.StatusCheckDeadlineSeconds) * time.Second; d > deadline {
-			deadline = d
-		}
-		tolerate = tolerate || c.Deploy.TolerateFailuresUntilDeadline
-	}
-	if r.opts.StatusCheck != nil {
-		enabled = *r.opts.StatusCheck
-	}
-	return enabled, deadline, tolerate
 }
 
 // ID is the project's name on the cluster and the docker daemon (see
