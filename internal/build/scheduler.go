@@ -9,19 +9,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/output"
 )
-
-// Result is one built artifact, as `skiff build --file-output` writes it
-// and `skiff deploy -a` reads it.
-type Result struct {
-	ImageName string `json:"imageName"`
-	// Tag is the reference to deploy: repository:tag@sha256:digest when
-	// pushed, repository:tag when loaded into the local daemon.
-	Tag string `json:"tag"`
-}
 
 // Tagger names the tag of an artifact's next image.
 type Tagger interface {
@@ -82,7 +74,7 @@ type Options struct {
 // returns the results in the order of artifacts. Every artifact required
 // must be among artifacts. The first failure cancels the builds still
 // running and is returned, naming its artifact.
-func Run(ctx context.Context, artifacts []*schema.Artifact, opts Options) ([]Result, error) {
+func Run(ctx context.Context, artifacts []*schema.Artifact, opts Options) ([]artifact.Image, error) {
 	byName := map[string]*node{}
 	nodes := make([]*node, len(artifacts))
 	for i, a := range artifacts {
@@ -141,7 +133,7 @@ func Run(ctx context.Context, artifacts []*schema.Artifact, opts Options) ([]Res
 	if err := g.Wait(); err != nil {
 		return nil, firstRealError(nodes, err)
 	}
-	results := make([]Result, len(nodes))
+	results := make([]artifact.Image, len(nodes))
 	for i, n := range nodes {
 		results[i] = n.result
 	}
@@ -165,7 +157,7 @@ type node struct {
 	done     chan struct{}
 	err      error
 	key      string
-	result   Result
+	result   artifact.Image
 }
 
 type required struct {
@@ -200,14 +192,14 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 	ref := repo + ":" + tag
 	fmt.Fprintf(progress, " - %s -> %s\n", a.ImageName, ref)
 	if opts.DryRun {
-		n.result = Result{ImageName: a.ImageName, Tag: ref}
+		n.result = artifact.Image{Name: a.ImageName, Ref: ref}
 		return nil
 	}
 
 	var reqs []Required
 	var reqKeys []string
 	for _, r := range n.requires {
-		reqs = append(reqs, Required{ImageName: r.node.a.ImageName, Alias: r.alias, Ref: r.node.result.Tag})
+		reqs = append(reqs, Required{ImageName: r.node.a.ImageName, Alias: r.alias, Ref: r.node.result.Ref})
 		reqKeys = append(reqKeys, r.node.key)
 	}
 	platforms := a.Platforms
@@ -237,7 +229,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 			}
 			if ok {
 				fmt.Fprintf(progress, " - %s: Found in cache, not rebuilt\n", a.ImageName)
-				n.result = Result{ImageName: a.ImageName, Tag: finalRef(ref, p)}
+				n.result = artifact.Image{Name: a.ImageName, Ref: finalRef(ref, p)}
 				opts.Cache.Put(n.key, CacheEntry{Digest: p.Digest, ImageID: p.ImageID, Ref: ref})
 				return nil
 			}
@@ -269,7 +261,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 	if err != nil {
 		return fmt.Errorf("publishing artifact %q as %s: %w", a.ImageName, ref, err)
 	}
-	n.result = Result{ImageName: a.ImageName, Tag: finalRef(ref, p)}
+	n.result = artifact.Image{Name: a.ImageName, Ref: finalRef(ref, p)}
 	if opts.Cache != nil {
 		opts.Cache.Put(n.key, CacheEntry{Digest: p.Digest, ImageID: p.ImageID, Ref: ref})
 	}

@@ -96,7 +96,8 @@ func (t fixedTagger) GenerateTag(context.Context, *schema.Artifact) (string, err
 	return string(t), nil
 }
 
-func artifact(dir, name string, requires ...string) *schema.Artifact {
+// dockerArtifact is a Docker artifact named name in dir/name that requires the named artifacts.
+func dockerArtifact(dir, name string, requires ...string) *schema.Artifact {
 	a := &schema.Artifact{ImageName: name, Workspace: filepath.Join(dir, name)}
 	a.DockerArtifact = &schema.DockerArtifact{DockerfilePath: "Dockerfile"}
 	for _, r := range requires {
@@ -144,7 +145,7 @@ func TestRunBuildsInDependencyOrder(t *testing.T) {
 	t.Parallel()
 	dir, opts, fb, _ := project(t, "app", "base", "tools")
 	opts.Concurrency = 0
-	arts := []*schema.Artifact{artifact(dir, "app", "base", "tools"), artifact(dir, "base"), artifact(dir, "tools", "base")}
+	arts := []*schema.Artifact{dockerArtifact(dir, "app", "base", "tools"), dockerArtifact(dir, "base"), dockerArtifact(dir, "tools", "base")}
 	res, err := Run(context.Background(), arts, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestRunBuildsInDependencyOrder(t *testing.T) {
 	if want := []string{"base", "tools", "app"}; !slices.Equal(fb.built, want) {
 		t.Errorf("built %v, want %v", fb.built, want)
 	}
-	if res[0].ImageName != "app" || !strings.HasPrefix(res[0].Tag, "localhost:5000/app:v1@sha256:") {
+	if res[0].Name != "app" || !strings.HasPrefix(res[0].Ref, "localhost:5000/app:v1@sha256:") {
 		t.Errorf("result[0] = %+v", res[0])
 	}
 	req := fb.reqs["app"]
-	if len(req.Requires) != 2 || req.Requires[0].Alias != "BASE" || req.Requires[0].Ref != res[1].Tag {
-		t.Errorf("app's requires = %+v, want BASE -> %s", req.Requires, res[1].Tag)
+	if len(req.Requires) != 2 || req.Requires[0].Alias != "BASE" || req.Requires[0].Ref != res[1].Ref {
+		t.Errorf("app's requires = %+v, want BASE -> %s", req.Requires, res[1].Ref)
 	}
 }
 
@@ -168,7 +169,7 @@ func TestRunHonoursConcurrency(t *testing.T) {
 	fb.delay = 20 * time.Millisecond
 	var arts []*schema.Artifact
 	for _, n := range names {
-		arts = append(arts, artifact(dir, n))
+		arts = append(arts, dockerArtifact(dir, n))
 	}
 	opts.Concurrency = 2
 	if _, err := Run(context.Background(), arts, opts); err != nil {
@@ -183,7 +184,7 @@ func TestRunStopsAtFirstFailure(t *testing.T) {
 	t.Parallel()
 	dir, opts, fb, _ := project(t, "app", "base", "other")
 	fb.fail = map[string]error{"base": errors.New("step 2 failed")}
-	arts := []*schema.Artifact{artifact(dir, "app", "base"), artifact(dir, "base"), artifact(dir, "other")}
+	arts := []*schema.Artifact{dockerArtifact(dir, "app", "base"), dockerArtifact(dir, "base"), dockerArtifact(dir, "other")}
 	_, err := Run(context.Background(), arts, opts)
 	if err == nil || !strings.Contains(err.Error(), `building artifact "base": step 2 failed`) {
 		t.Fatalf("error = %v, want base's failure", err)
@@ -197,7 +198,7 @@ func TestRunCache(t *testing.T) {
 	t.Parallel()
 	dir, opts, fb, fp := project(t, "app", "base")
 	arts := func() []*schema.Artifact {
-		return []*schema.Artifact{artifact(dir, "app", "base"), artifact(dir, "base")}
+		return []*schema.Artifact{dockerArtifact(dir, "app", "base"), dockerArtifact(dir, "base")}
 	}
 	first, err := Run(context.Background(), arts(), opts)
 	if err != nil {
@@ -246,7 +247,7 @@ func TestRunCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fb.built) != 0 || len(fp.tagged) != 2 || !strings.Contains(res[0].Tag, ":v2@sha256:") {
+	if len(fb.built) != 0 || len(fp.tagged) != 2 || !strings.Contains(res[0].Ref, ":v2@sha256:") {
 		t.Errorf("retag built %v, tagged %v, results %v", fb.built, fp.tagged, res)
 	}
 	// An image deleted from the registry is rebuilt.
@@ -264,11 +265,11 @@ func TestRunDryRunBuildsNothing(t *testing.T) {
 	t.Parallel()
 	dir, opts, fb, _ := project(t, "app")
 	opts.DryRun = true
-	res, err := Run(context.Background(), []*schema.Artifact{artifact(dir, "app")}, opts)
+	res, err := Run(context.Background(), []*schema.Artifact{dockerArtifact(dir, "app")}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fb.built) != 0 || res[0].Tag != "localhost:5000/app:v1" {
+	if len(fb.built) != 0 || res[0].Ref != "localhost:5000/app:v1" {
 		t.Errorf("dry run built %v, result %v", fb.built, res)
 	}
 }
@@ -276,7 +277,7 @@ func TestRunDryRunBuildsNothing(t *testing.T) {
 func TestRunRejectsMissingRequirement(t *testing.T) {
 	t.Parallel()
 	dir, opts, _, _ := project(t, "app")
-	_, err := Run(context.Background(), []*schema.Artifact{artifact(dir, "app", "base")}, opts)
+	_, err := Run(context.Background(), []*schema.Artifact{dockerArtifact(dir, "app", "base")}, opts)
 	if err == nil || !strings.Contains(err.Error(), `requires "base"`) {
 		t.Fatalf("error = %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/build/custom"
 	"skiff.dev/skiff/internal/build/deps"
@@ -51,7 +52,7 @@ type BuildOptions struct {
 // BuildReport is what `skiff build --output json` and --file-output write,
 // in Skaffold's build.json format.
 type BuildReport struct {
-	Builds []build.Result `json:"builds"`
+	Builds []artifact.Image `json:"builds"`
 }
 
 func (a *app) newBuildCmd() *cobra.Command {
@@ -123,14 +124,14 @@ func (a *app) runBuild(ctx context.Context, opts *BuildOptions) error {
 		return json.NewEncoder(a.streams.Out).Encode(report)
 	}
 	for _, r := range results {
-		fmt.Fprintln(a.streams.Out, r.Tag)
+		fmt.Fprintln(a.streams.Out, r.Ref)
 	}
 	return nil
 }
 
 // buildProject builds the selected artifacts of p; later commands (run,
 // dev) build through it too.
-func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOptions) ([]build.Result, error) {
+func (a *app) buildProject(ctx context.Context, p *config.Project, opts *BuildOptions) ([]artifact.Image, error) {
 	if err := unsupportedIn(p, "build"); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/render"
 )
@@ -147,8 +148,8 @@ func (a *app) newDeleteCmd() *cobra.Command {
 }
 
 // prebuiltImages returns the images commands that do not build deploy.
-func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageSource) ([]render.Image, error) {
-	var out []render.Image
+func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageSource) ([]artifact.Image, error) {
+	var out []artifact.Image
 	if src.BuildArtifacts != "" {
 		data, err := os.ReadFile(src.BuildArtifacts)
 		if err != nil {
@@ -158,7 +159,7 @@ func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageS
 		if err := json.Unmarshal(data, &report); err != nil {
 			return nil, fmt.Errorf("%s: not a skiff build --file-output file: %w", src.BuildArtifacts, err)
 		}
-		out = images(report.Builds)
+		out = report.Builds
 	}
 	for _, s := range src.Images {
 		name, ref, ok := strings.Cut(s, "=")
@@ -168,16 +169,12 @@ func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageS
 		if name == "" || ref == "" {
 			return nil, fmt.Errorf("--images %q: use a reference (web:v1) or name=reference", s)
 		}
-		out = append(out, render.Image{Name: name, Ref: ref})
+		out = append(out, artifact.Image{Name: name, Ref: ref})
 	}
 	if src.BuildArtifacts != "" || len(src.Images) > 0 {
 		return out, nil
 	}
-	results, err := a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
-	if err != nil {
-		return nil, err
-	}
-	return images(results), nil
+	return a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
 }
 
 // repository strips the tag and digest from an image reference.

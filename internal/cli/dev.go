@@ -13,10 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/docker"
 	"skiff.dev/skiff/internal/image"
-	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/runner"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
@@ -120,13 +120,12 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
 		}
 		devOpts := runner.DevOptions{
-			Build: func(ctx context.Context, names []string) ([]render.Image, error) {
+			Build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
 				o := *bopts
 				if names != nil {
 					o.Images = names
 				}
-				results, err := a.buildProject(ctx, p, &o)
-				return images(results), err
+				return a.buildProject(ctx, p, &o)
 			},
 			Trigger:      vopts.Trigger,
 			PollInterval: time.Duration(vopts.PollInterval) * time.Millisecond,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/render"
@@ -91,7 +92,7 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 }
 
 // renderImages picks render's images by -a/--images or --digest-source.
-func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderOptions) ([]render.Image, error) {
+func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderOptions) ([]artifact.Image, error) {
 	if opts.Images.BuildArtifacts != "" || len(opts.Images.Images) > 0 {
 		return a.prebuiltImages(ctx, p, &opts.Images)
 	}
@@ -102,17 +103,12 @@ func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderO
 		if opts.Offline {
 			return nil, fmt.Errorf("--offline cannot build and push images; use --digest-source=tag or none, or pass -a/--images")
 		}
-		results, err := a.buildProject(ctx, p, &opts.Build)
-		if err != nil {
-			return nil, err
-		}
-		return images(results), nil
+		return a.buildProject(ctx, p, &opts.Build)
 	}
-	results, err := a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
+	imgs, err := a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
 	if err != nil {
 		return nil, err
 	}
-	imgs := images(results)
 	if opts.DigestSource == "tag" {
 		return imgs, nil
 	}

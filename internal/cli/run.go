@@ -12,9 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
-	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/runner"
 )
 
@@ -74,7 +72,7 @@ func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 	if err != nil {
 		return err
 	}
-	if err := interruptibleErr(ctx, func() error { return r.Deploy(ctx, images(results)) }); err != nil {
+	if err := interruptibleErr(ctx, func() error { return r.Deploy(ctx, results) }); err != nil {
 		return err
 	}
 	return a.observe(ctx, r, "run")
@@ -119,15 +117,6 @@ func (a *app) observe(ctx context.Context, r *runner.Runner, command string) err
 	}
 	fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
 	return r.Observe(ctx)
-}
-
-// images turns build results into the images render substitutes.
-func images(results []build.Result) []render.Image {
-	out := make([]render.Image, 0, len(results))
-	for _, r := range results {
-		out = append(out, render.Image{Name: r.ImageName, Ref: r.Tag})
-	}
-	return out
 }
 
 // newRunID returns a fresh id for one invocation.

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/fsutil"
@@ -455,7 +456,7 @@ func mergeValues(a, b map[string]any) map[string]any {
 // image name with '.', '-', '/' and ':' turned into '_'; the first image's
 // values are also there without a suffix, the second's with suffix 2, and
 // so on.
-func imageVars(images []Image) map[string]string {
+func imageVars(images []artifact.Image) map[string]string {
 	out := map[string]string{}
 	sanitize := strings.NewReplacer(".", "_", "-", "_", "/", "_", ":", "_")
 	for i, im := range images {
@@ -472,7 +473,7 @@ func imageVars(images []Image) map[string]string {
 	return out
 }
 
-func varsForImage(im Image) map[string]string {
+func varsForImage(im artifact.Image) map[string]string {
 	vars := map[string]string{"IMAGE_NAME": im.Name, "DIGEST": im.Ref}
 	if im.Ref == "" {
 		return vars

@@ -6,16 +6,9 @@ import (
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-)
 
-// Image is a built image.
-type Image struct {
-	// Name is the artifact's image name as written in skaffold.yaml, such
-	// as "hello" or "gcr.io/x/web".
-	Name string
-	// Ref is the reference to deploy: repo:tag@sha256:... or repo:tag.
-	Ref string
-}
+	"skiff.dev/skiff/internal/artifact"
+)
 
 // imageRef is an image reference taken apart as Skaffold does: without
 // normalizing ("nginx" stays "nginx", not docker.io/library/nginx).
@@ -67,7 +60,7 @@ func parseImage(image string) (imageRef, bool) {
 // imageReplacer maps artifact image names to the references to deploy.
 type imageReplacer map[string]string
 
-func newImageReplacer(images []Image) imageReplacer {
+func newImageReplacer(images []artifact.Image) imageReplacer {
 	r := imageReplacer{}
 	for _, im := range images {
 		r[sanitizeImage(im.Name)] = im.Ref

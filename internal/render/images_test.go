@@ -5,13 +5,14 @@ import (
 
 	k8s "k8s.io/apimachinery/pkg/runtime/schema"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 )
 
 func TestImageReplace(t *testing.T) {
 	t.Parallel()
-	r := newImageReplacer([]Image{
+	r := newImageReplacer([]artifact.Image{
 		{Name: "hello", Ref: "reg.local/hello:v1@sha256:aaaa"},
 		{Name: "gcr.io/x/web", Ref: "gcr.io/x/web:v2"},
 		{Name: "ko://example.com/cmd/App", Ref: "reg.local/app:v3"},
@@ -58,7 +59,7 @@ func TestReplaceImagesSelector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newImageReplacer([]Image{{Name: "app", Ref: "reg/app:v1"}})
+	r := newImageReplacer([]artifact.Image{{Name: "app", Ref: "reg/app:v1"}})
 	pod := func() map[string]any {
 		return map[string]any{"spec": map[string]any{
 			"image":      "app",
@@ -108,7 +109,7 @@ const hex64 = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 
 func TestImageVars(t *testing.T) {
 	t.Parallel()
-	vars := imageVars([]Image{
+	vars := imageVars([]artifact.Image{
 		{Name: "web", Ref: "localhost:5000/web:v1"},
 		{Name: "gcr.io/x/my-api", Ref: "gcr.io/x/my-api:v2@sha256:" + hex64},
 	})
@@ -140,7 +141,7 @@ func TestImageVars(t *testing.T) {
 func TestSetValueTemplates(t *testing.T) {
 	t.Parallel()
 	r := &renderer{opts: Options{
-		Images: []Image{{Name: "web", Ref: "reg/web:v1"}, {Name: "api", Ref: "reg/api:v2@sha256:" + hex64}},
+		Images: []artifact.Image{{Name: "web", Ref: "reg/web:v1"}, {Name: "api", Ref: "reg/api:v2@sha256:" + hex64}},
 		Env:    config.Env{"TEAM": "shop"},
 	}}
 	vals, err := r.helmValues(&config.Config{Dir: t.TempDir()}, schema.HelmRelease{

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/log"
@@ -19,7 +20,7 @@ import (
 type Options struct {
 	// Images are the built images; manifests naming an artifact's image get
 	// its Ref.
-	Images []Image
+	Images []artifact.Image
 	// Namespace is the -n flag. Helm releases are rendered into it, and,
 	// unless Offline, objects of namespaced kinds that name no namespace
 	// get it, as skaffold render --namespace does; an object naming another

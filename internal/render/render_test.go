@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/log"
 )
@@ -117,7 +118,7 @@ func testOptions(t *testing.T, file string) Options {
 			if !ok {
 				t.Fatalf("%s: --image %s: want NAME=REF", file, v)
 			}
-			opts.Images = append(opts.Images, Image{Name: name, Ref: ref})
+			opts.Images = append(opts.Images, artifact.Image{Name: name, Ref: ref})
 		default:
 			t.Fatalf("%s: unknown test flag %s", file, flag)
 		}

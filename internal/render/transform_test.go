@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/log"
 )
 
@@ -84,7 +85,7 @@ func TestTransform(t *testing.T) {
 			}
 			var warnings bytes.Buffer
 			tc.opts.Log = log.New(&warnings, log.LevelWarn)
-			tc.opts.Images = []Image{{Name: "app", Ref: "reg/app:v1"}}
+			tc.opts.Images = []artifact.Image{{Name: "app", Ref: "reg/app:v1"}}
 			tc.opts.Labels = map[string]string{"run": "1"}
 			tc.opts.PodLabels = map[string]string{"project": "p"}
 			if err := Transform(ms, nil, tc.opts); err != nil {

@@ -16,8 +16,8 @@ import (
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"skiff.dev/skiff/internal/artifact"
 	dockerdeploy "skiff.dev/skiff/internal/deploy/docker"
-	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 )
 
@@ -63,7 +63,7 @@ func watchPods(ctx context.Context, cs kubernetes.Interface, namespaces []string
 
 // containers implements containerSource: the running containers, in pods
 // that are not being deleted, whose image is image.
-func (p *podContainers) containers(_ context.Context, image render.Image) ([]container, error) {
+func (p *podContainers) containers(_ context.Context, image artifact.Image) ([]container, error) {
 	var out []container
 	for _, l := range p.listers {
 		pods, err := l.List(labels.Everything())
@@ -79,7 +79,7 @@ func (p *podContainers) containers(_ context.Context, image render.Image) ([]con
 }
 
 // runningContainers are pod's running containers of image.
-func runningContainers(pod *corev1.Pod, image render.Image) []container {
+func runningContainers(pod *corev1.Pod, image artifact.Image) []container {
 	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
 		return nil
 	}
@@ -109,7 +109,7 @@ type dockerContainers struct {
 }
 
 // containers implements containerSource.
-func (d *dockerContainers) containers(ctx context.Context, image render.Image) ([]container, error) {
+func (d *dockerContainers) containers(ctx context.Context, image artifact.Image) ([]container, error) {
 	running, err := d.deployer.Containers(ctx, image.Name)
 	if err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func (d *dockerContainers) containers(ctx context.Context, image render.Image) (
 type sources []containerSource
 
 // containers implements containerSource.
-func (s sources) containers(ctx context.Context, image render.Image) ([]container, error) {
+func (s sources) containers(ctx context.Context, image artifact.Image) ([]container, error) {
 	var out []container
 	for _, src := range s {
 		cs, err := src.containers(ctx, image)

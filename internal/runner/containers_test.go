@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/sync"
 )
 
@@ -36,16 +36,16 @@ func testPod(change func(p *corev1.Pod)) *corev1.Pod {
 
 func TestRunningContainers(t *testing.T) {
 	t.Parallel()
-	web := render.Image{Name: "web", Ref: "web:1"}
+	web := artifact.Image{Name: "web", Ref: "web:1"}
 	app := container{Target: sync.Target{Namespace: "dev", Pod: "web-1", Container: "app"}, Key: "uid-1/app/2", Image: web}
 	for _, tc := range []struct {
 		name  string
 		pod   *corev1.Pod
-		image render.Image
+		image artifact.Image
 		want  []container
 	}{
 		{name: "running", pod: testPod(nil), image: web, want: []container{app}},
-		{name: "another image", pod: testPod(nil), image: render.Image{Name: "web", Ref: "web:2"}},
+		{name: "another image", pod: testPod(nil), image: artifact.Image{Name: "web", Ref: "web:2"}},
 		{name: "pending", pod: testPod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending }), image: web},
 		{name: "succeeded", pod: testPod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }), image: web},
 		{name: "being deleted", pod: testPod(func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{} }), image: web},
@@ -71,7 +71,7 @@ func TestRunningContainers(t *testing.T) {
 
 func TestRunningContainersKey(t *testing.T) {
 	t.Parallel()
-	web := render.Image{Name: "web", Ref: "web:1"}
+	web := artifact.Image{Name: "web", Ref: "web:1"}
 	key := func(p *corev1.Pod) string {
 		cs := runningContainers(p, web)
 		if len(cs) != 1 {

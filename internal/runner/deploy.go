@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/deploy"
 	dockerdeploy "skiff.dev/skiff/internal/deploy/docker"
@@ -19,7 +20,7 @@ import (
 // Deploy renders the manifests with images, applies them, prunes what an
 // earlier deploy of the project left behind, and waits for the rollout;
 // configs with deploy.docker get their images run as containers instead.
-func (r *Runner) Deploy(ctx context.Context, images []render.Image) error {
+func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 	printTags(r.opts.ErrOut, images)
 	if r.HasManifests() {
 		ms, err := r.Render(ctx, images, false)
@@ -44,7 +45,7 @@ func (r *Runner) Deploy(ctx context.Context, images []render.Image) error {
 // injectAgent delivers the skiff-agent image (Options.Agent) into the pods
 // that run an image with sync rules, so that dev mode can sync into
 // containers that have no tar.
-func (r *Runner) injectAgent(ms []render.Manifest, images []render.Image) error {
+func (r *Runner) injectAgent(ms []render.Manifest, images []artifact.Image) error {
 	if r.opts.Agent == "" {
 		return nil
 	}
@@ -134,19 +135,15 @@ func (r *Runner) namespace() string {
 }
 
 // deployDocker runs the docker deployer's images as containers.
-func (r *Runner) deployDocker(ctx context.Context, images []render.Image) error {
+func (r *Runner) deployDocker(ctx context.Context, images []artifact.Image) error {
 	d, closeClient, err := r.dockerDeployer()
 	if err != nil {
 		return err
 	}
 	defer closeClient()
 	r.touched = true
-	var dimages []dockerdeploy.Image
-	for _, im := range images {
-		dimages = append(dimages, dockerdeploy.Image{Name: im.Name, Ref: im.Ref})
-	}
 	for _, c := range r.dockerConfigs() {
-		if err := d.Deploy(ctx, c.Deploy.DockerDeploy, dimages); err != nil {
+		if err := d.Deploy(ctx, c.Deploy.DockerDeploy, images); err != nil {
 			return err
 		}
 	}
@@ -203,7 +200,7 @@ func (r *Runner) Delete(ctx context.Context, wait time.Duration) error {
 }
 
 // printTags lists the images a deploy uses, as Skaffold does.
-func printTags(w io.Writer, images []render.Image) {
+func printTags(w io.Writer, images []artifact.Image) {
 	if len(images) == 0 {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/render"
@@ -25,7 +26,7 @@ func TestInjectAgentLeavesOutImagesThatSyncThroughTar(t *testing.T) {
 		dockerArtifact("db", dir, ""),
 	)}}
 	r := New(Options{Project: p, Agent: "registry/skiff-agent@sha256:0"})
-	images := []render.Image{{Name: "web", Ref: "registry/web:1"}, {Name: "api", Ref: "registry/api:1"}, {Name: "db", Ref: "registry/db:1"}}
+	images := []artifact.Image{{Name: "web", Ref: "registry/web:1"}, {Name: "api", Ref: "registry/api:1"}, {Name: "db", Ref: "registry/db:1"}}
 	deployment := func(name, image string) string {
 		return `apiVersion: apps/v1
 kind: Deployment

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/output"
-	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/watch"
 )
@@ -19,7 +19,7 @@ import (
 type DevOptions struct {
 	// Build builds the images named (all of them when names is nil) and
 	// those they require, and returns every image it built.
-	Build func(ctx context.Context, names []string) ([]render.Image, error)
+	Build func(ctx context.Context, names []string) ([]artifact.Image, error)
 	// Trigger is watch.Notify, watch.Polling or watch.Manual.
 	Trigger string
 	// PollInterval is how often Polling looks at the files.
@@ -53,8 +53,8 @@ type dev struct {
 	opts DevOptions
 	in   *inputs
 
-	rules  map[string]*sync.Rules // by image name; nil rules sync nothing
-	images map[string]string      // image name -> the reference deployed
+	rules  map[string]*sync.Rules    // by image name; nil rules sync nothing
+	images map[string]artifact.Image // by image name: the images deployed
 	// stale are the images whose last build failed: any later rebuild
 	// retries them.
 	stale map[string]bool
@@ -87,7 +87,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	}
 	d := &dev{
 		r: r, opts: opts, in: in,
-		images:     map[string]string{},
+		images:     map[string]artifact.Image{},
 		stale:      map[string]bool{},
 		heldSyncs:  map[string][]sync.Op{},
 		heldBuilds: map[string]bool{},
@@ -306,22 +306,22 @@ func (d *dev) observe(ctx context.Context) error {
 
 // record notes newly built images: what was synced into the previous
 // image of each is in the new one.
-func (d *dev) record(built []render.Image) {
+func (d *dev) record(built []artifact.Image) {
 	for _, im := range built {
-		if old, ok := d.images[im.Name]; ok && old != im.Ref && d.syncer != nil {
-			d.syncer.Forget(old)
+		if old, ok := d.images[im.Name]; ok && old.Ref != im.Ref && d.syncer != nil {
+			d.syncer.Forget(old.Ref)
 		}
-		d.images[im.Name] = im.Ref
+		d.images[im.Name] = im
 		delete(d.stale, im.Name)
 	}
 }
 
 // deployImages are the images to deploy, in the project's order.
-func (d *dev) deployImages() []render.Image {
-	var out []render.Image
+func (d *dev) deployImages() []artifact.Image {
+	var out []artifact.Image
 	for _, a := range d.r.opts.Project.Artifacts() {
-		if ref, ok := d.images[a.ImageName]; ok {
-			out = append(out, render.Image{Name: a.ImageName, Ref: ref})
+		if im, ok := d.images[a.ImageName]; ok {
+			out = append(out, im)
 		}
 	}
 	return out

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
-	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/watch"
 )
@@ -277,15 +277,15 @@ func TestHeldBackUntilRelease(t *testing.T) {
 	// The deploy must fail before it reaches any cluster.
 	d.r.opts.KubeContext = "skiff-unit-test-no-such-context"
 	var built [][]string
-	d.opts = DevOptions{Build: func(_ context.Context, names []string) ([]render.Image, error) {
+	d.opts = DevOptions{Build: func(_ context.Context, names []string) ([]artifact.Image, error) {
 		built = append(built, names)
-		var out []render.Image
+		var out []artifact.Image
 		for _, n := range names {
-			out = append(out, render.Image{Name: n, Ref: "registry/" + n + ":2"})
+			out = append(out, artifact.Image{Name: n, Ref: "registry/" + n + ":2"})
 		}
 		return out, nil
 	}}
-	d.images = map[string]string{"web": "registry/web:1", "api": "registry/api:1"}
+	d.images = map[string]artifact.Image{"web": {Name: "web", Ref: "registry/web:1"}, "api": {Name: "api", Ref: "registry/api:1"}}
 	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
 	source := &fakeSource{}
 	source.set(map[string][]string{"registry/api:1": {"api-0"}})
@@ -312,8 +312,8 @@ func TestHeldBackUntilRelease(t *testing.T) {
 	if len(built) != 1 || !slices.Equal(built[0], []string{"svc"}) {
 		t.Errorf("after Enter, built %v, want [svc]", built)
 	}
-	if d.images["svc"] != "registry/svc:2" {
-		t.Errorf("svc's image is %q after the build, want registry/svc:2", d.images["svc"])
+	if d.images["svc"].Ref != "registry/svc:2" {
+		t.Errorf("svc's image is %q after the build, want registry/svc:2", d.images["svc"].Ref)
 	}
 	if d.heldDeploy || strings.Contains(errOut.String(), "press Enter to redeploy") || !strings.Contains(errOut.String(), "the deploy failed") {
 		t.Errorf("Enter should build and deploy at once:\n%s", errOut.String())
@@ -327,10 +327,10 @@ func TestDeployHeldBack(t *testing.T) {
 	d := planDev(t, dir)
 	var errOut bytes.Buffer
 	d.r.opts.ErrOut = &errOut
-	d.opts = DevOptions{AutoBuild: true, AutoSync: true, Build: func(_ context.Context, names []string) ([]render.Image, error) {
-		return []render.Image{{Name: "svc", Ref: "registry/svc:2"}}, nil
+	d.opts = DevOptions{AutoBuild: true, AutoSync: true, Build: func(_ context.Context, names []string) ([]artifact.Image, error) {
+		return []artifact.Image{{Name: "svc", Ref: "registry/svc:2"}}, nil
 	}}
-	d.images = map[string]string{}
+	d.images = map[string]artifact.Image{}
 	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
 	d.iterate(context.Background(), watch.Batch{Changed: []string{filepath.Join(dir, "svc", "main.go")}})
 	if !d.heldDeploy || !strings.Contains(errOut.String(), "Rebuilt svc in ") || !strings.Contains(errOut.String(), "press Enter to redeploy (--auto-deploy=false)") {
@@ -354,14 +354,14 @@ func TestPlanRemovedDirectoryDeletesWhatWasSynced(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSyncer(&fakeSource{}, func(container) sync.Transport { return &fakeTransport{} })
-	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}, images: map[string]string{"site": "site:1"}, syncer: s}
+	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}, images: map[string]artifact.Image{"site": {Name: "site", Ref: "site:1"}}, syncer: s}
 	// a.txt and sub/b.txt were synced; then data was moved away whole, so
 	// the watcher lists only the directory.
 	synced, covered := rules["site"].Plan([]string{at("data/a.txt"), at("data/sub/b.txt")}, nil)
 	if !covered {
 		t.Fatal("the rule does not cover data/a.txt and data/sub/b.txt")
 	}
-	if _, err := s.Sync(context.Background(), render.Image{Name: "site", Ref: "site:1"}, synced); err != nil {
+	if _, err := s.Sync(context.Background(), artifact.Image{Name: "site", Ref: "site:1"}, synced); err != nil {
 		t.Fatal(err)
 	}
 	syncs, rebuild, _ := d.plan(watch.Batch{Removed: []string{at("data")}, RemovedDirs: []string{at("data")}})

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/log"
@@ -47,7 +48,7 @@ func TestDevSyncSkipsSpecialFilesWithAWarning(t *testing.T) {
 	var errOut bytes.Buffer
 	tr := &fakeTransport{}
 	src := &fakeSource{running: map[string][]string{"site:1": {"a"}}}
-	d := &dev{r: New(Options{Project: p, ErrOut: &errOut, Log: log.New(&errOut, log.LevelWarn)}), rules: rules, images: map[string]string{"site": "site:1"}, syncer: newSyncer(src, func(container) sync.Transport { return tr })}
+	d := &dev{r: New(Options{Project: p, ErrOut: &errOut, Log: log.New(&errOut, log.LevelWarn)}), rules: rules, images: map[string]artifact.Image{"site": {Name: "site", Ref: "site:1"}}, syncer: newSyncer(src, func(container) sync.Transport { return tr })}
 	d.sync(context.Background(), "site", ops)
 
 	sent := tr.take()["a"]

@@ -46,8 +46,8 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 	// (moved away): what was synced from below it is deleted too.
 	for _, dir := range b.RemovedDirs {
 		for name, c := range per {
-			if ref, ok := d.images[name]; ok && d.syncer != nil && slices.Contains(c.removed, dir) {
-				for _, f := range d.syncer.SyncedUnder(ref, dir) {
+			if im, ok := d.images[name]; ok && d.syncer != nil && slices.Contains(c.removed, dir) {
+				for _, f := range d.syncer.SyncedUnder(im.Ref, dir) {
 					if !slices.Contains(c.removed, f) {
 						c.removed = append(c.removed, f)
 					}

@@ -17,14 +17,13 @@ import (
 	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/output"
-	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
 )
 
 // sync copies one artifact's planned operations into its containers.
 func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
-	ref, ok := d.images[name]
+	im, ok := d.images[name]
 	if !ok {
 		return
 	}
@@ -36,7 +35,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		return
 	}
 	start := time.Now()
-	rep, err := d.syncer.Sync(ctx, render.Image{Name: name, Ref: ref}, ops)
+	rep, err := d.syncer.Sync(ctx, im, ops)
 	took := output.Duration(time.Since(start))
 	if ctx.Err() != nil {
 		return

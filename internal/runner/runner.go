@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
@@ -140,7 +141,7 @@ func (r *Runner) kubeConfig() (*kube.Config, error) {
 // Render renders the project's manifests with images substituted and
 // skiff's labels added. Offline renders without asking the kubeconfig
 // for the default namespace.
-func (r *Runner) Render(ctx context.Context, images []render.Image, offline bool) ([]render.Manifest, error) {
+func (r *Runner) Render(ctx context.Context, images []artifact.Image, offline bool) ([]render.Manifest, error) {
 	opts := r.renderOptions(images)
 	opts.Offline = offline
 	if !offline {
@@ -154,7 +155,7 @@ func (r *Runner) Render(ctx context.Context, images []render.Image, offline bool
 // renderOptions are what render adds to every manifest: the images and
 // skiff's labels. The run id stays out of pod templates, so that a run
 // that changes nothing restarts no pod.
-func (r *Runner) renderOptions(images []render.Image) render.Options {
+func (r *Runner) renderOptions(images []artifact.Image) render.Options {
 	return render.Options{
 		Images:    images,
 		Namespace: r.opts.Namespace,

@@ -11,7 +11,7 @@ import (
 	"strings"
 	gosync "sync"
 
-	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/sync"
 )
 
@@ -23,12 +23,12 @@ type container struct {
 	// be synced again.
 	Key string
 	// Image is the image the container runs.
-	Image render.Image
+	Image artifact.Image
 }
 
 // containerSource finds the running containers of an image.
 type containerSource interface {
-	containers(ctx context.Context, image render.Image) ([]container, error)
+	containers(ctx context.Context, image artifact.Image) ([]container, error)
 }
 
 // syncer sends planned file operations to every running container of an
@@ -41,7 +41,7 @@ type syncer struct {
 
 	mu      gosync.Mutex
 	seq     int                     // numbers operations in the order they are planned
-	history map[string]*syncHistory // by image reference (render.Image.Ref)
+	history map[string]*syncHistory // by image reference (artifact.Image.Ref)
 	synced  map[string]int          // container Key -> seq it is up to date with
 	seen    map[string]bool         // container Keys found running at an earlier sync
 }
@@ -49,7 +49,7 @@ type syncer struct {
 // syncHistory is what has been synced into one image's containers: the
 // latest operation for each destination.
 type syncHistory struct {
-	image render.Image
+	image artifact.Image
 	ops   map[string]seqOp // by Dest
 	seq   int              // the latest seq in ops
 }
@@ -77,7 +77,7 @@ type syncReport struct {
 // one up to date: those that already had everything earlier receive ops,
 // new ones the whole history. It sends to the containers in parallel and
 // returns an error naming each container that failed.
-func (s *syncer) Sync(ctx context.Context, image render.Image, ops []sync.Op) (syncReport, error) {
+func (s *syncer) Sync(ctx context.Context, image artifact.Image, ops []sync.Op) (syncReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.history[image.Ref]

@@ -10,7 +10,7 @@ import (
 	gosync "sync"
 	"testing"
 
-	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/sync"
 )
 
@@ -27,7 +27,7 @@ func (f *fakeSource) set(running map[string][]string) {
 	f.running = running
 }
 
-func (f *fakeSource) containers(_ context.Context, image render.Image) ([]container, error) {
+func (f *fakeSource) containers(_ context.Context, image artifact.Image) ([]container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -80,9 +80,9 @@ func remove(name string) sync.Op {
 }
 
 // imageOf is the image whose reference is ref ("web:1" is image web).
-func imageOf(ref string) render.Image {
+func imageOf(ref string) artifact.Image {
 	name, _, _ := strings.Cut(ref, ":")
-	return render.Image{Name: name, Ref: ref}
+	return artifact.Image{Name: name, Ref: ref}
 }
 
 // syncStep is one call to the syncer: Sync (sync is the image ref),

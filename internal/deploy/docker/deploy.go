@@ -33,6 +33,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/kube"
 )
@@ -53,17 +54,6 @@ const (
 	// it is replaced or deleted, before it is killed.
 	stopTimeout = 2 // seconds
 )
-
-// Image is one built image to run.
-type Image struct {
-	// Name is the image's name in skaffold.yaml (an artifact's image), as
-	// deploy.docker.images lists it.
-	Name string
-	// Ref is the built image's reference: an image loaded into the
-	// daemon, or pushed to a registry, from which the daemon pulls it when
-	// it does not have it.
-	Ref string
-}
 
 // Options configures a Deployer.
 type Options struct {
@@ -116,7 +106,7 @@ func New(cli Client, opts Options) *Deployer {
 
 // deployed is one container Deploy made or kept.
 type deployed struct {
-	image     Image
+	image     artifact.Image
 	name, id  string
 	unchanged bool
 	ports     []binding
@@ -129,7 +119,7 @@ type deployed struct {
 // changed. Deploy returns once every container runs (and, when its image
 // has a HEALTHCHECK, is healthy); a container that exits right away fails
 // the deploy with its last lines of output.
-func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images []Image) error {
+func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images []artifact.Image) error {
 	if cfg == nil {
 		return nil
 	}
@@ -190,10 +180,10 @@ func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images 
 }
 
 // selectImages returns the images names lists, in its order.
-func selectImages(names []string, images []Image) ([]Image, error) {
-	var out []Image
+func selectImages(names []string, images []artifact.Image) ([]artifact.Image, error) {
+	var out []artifact.Image
 	for _, n := range names {
-		i := slices.IndexFunc(images, func(im Image) bool { return im.Name == n })
+		i := slices.IndexFunc(images, func(im artifact.Image) bool { return im.Name == n })
 		if i < 0 {
 			return nil, fmt.Errorf("deploy.docker.images lists %q, but no image of that name was built; each entry must be the image of an artifact in build.artifacts", n)
 		}
@@ -207,7 +197,7 @@ func selectImages(names []string, images []Image) ([]Image, error) {
 
 // deployOne keeps the project's container for im when it is running what
 // Deploy would create, and otherwise replaces it with a new one.
-func (d *Deployer) deployOne(ctx context.Context, netName string, im Image, fwds []forward, used map[hostPort]bool) (*deployed, error) {
+func (d *Deployer) deployOne(ctx context.Context, netName string, im artifact.Image, fwds []forward, used map[hostPort]bool) (*deployed, error) {
 	ref := daemonRef(im.Ref)
 	imageID, err := d.ensureImage(ctx, im, ref)
 	if err != nil {
@@ -289,7 +279,7 @@ func (d *Deployer) deployOne(ctx context.Context, netName string, im Image, fwds
 
 // keep returns the running container s as deployed, with its published
 // ports, unless it is unhealthy (ok is then false: replace it).
-func (d *Deployer) keep(ctx context.Context, im Image, s container.Summary, fwds []forward) (*deployed, bool, error) {
+func (d *Deployer) keep(ctx context.Context, im artifact.Image, s container.Summary, fwds []forward) (*deployed, bool, error) {
 	res, err := d.cli.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, false, daemonError(d.cli, "inspecting container "+summaryName(s), err)

@@ -27,6 +27,7 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/testutil"
 
@@ -166,7 +167,7 @@ func newProject(t *testing.T, cli *client.Client, forwards ...schema.PortForward
 	return p
 }
 
-func (p *project) deploy(t *testing.T, images ...Image) error {
+func (p *project) deploy(t *testing.T, images ...artifact.Image) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -255,7 +256,7 @@ func TestDeployE2ELifecycle(t *testing.T) {
 	port := testutil.FreePort(t)
 	p := newProject(t, cli, webForward(port))
 
-	if err := p.deploy(t, Image{Name: "web", Ref: repo + ":v1"}); err != nil {
+	if err := p.deploy(t, artifact.Image{Name: "web", Ref: repo + ":v1"}); err != nil {
 		t.Fatalf("first deploy: %v\n%s", err, p.out)
 	}
 	for _, want := range []string{" - container web started\n", "Port forwarding container web, remote port 8080 -> http://127.0.0.1:" + strconv.Itoa(port) + "\n"} {
@@ -275,7 +276,7 @@ func TestDeployE2ELifecycle(t *testing.T) {
 	}
 
 	// The same image again: the container stays.
-	if err := p.deploy(t, Image{Name: "web", Ref: repo + ":v1"}); err != nil {
+	if err := p.deploy(t, artifact.Image{Name: "web", Ref: repo + ":v1"}); err != nil {
 		t.Fatalf("unchanged deploy: %v\n%s", err, p.out)
 	}
 	if !strings.Contains(p.out.String(), " - container web unchanged\n") {
@@ -293,7 +294,7 @@ func TestDeployE2ELifecycle(t *testing.T) {
 	waitFor(t, "the v1 container's log", func() bool { return strings.Contains(logs.String(), "[web] listening on :8080 (v1)\n") })
 
 	// A new image replaces the container.
-	if err := p.deploy(t, Image{Name: "web", Ref: repo + ":v2"}); err != nil {
+	if err := p.deploy(t, artifact.Image{Name: "web", Ref: repo + ":v2"}); err != nil {
 		t.Fatalf("second deploy: %v\n%s", err, p.out)
 	}
 	if got := get(t, port); got != "hello from v2\n" {
@@ -351,7 +352,7 @@ func TestDeployE2ETakenPort(t *testing.T) {
 	taken := l.Addr().(*net.TCPAddr).Port
 	p := newProject(t, cli, webForward(taken))
 
-	if err := p.deploy(t, Image{Name: "web", Ref: ref}); err != nil {
+	if err := p.deploy(t, artifact.Image{Name: "web", Ref: ref}); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, p.out)
 	}
 	prefix := "Port forwarding container web, remote port 8080 -> http://127.0.0.1:"
@@ -376,7 +377,7 @@ func TestDeployE2EExitsAtOnce(t *testing.T) {
 	buildImage(t, cli, serverBinary(t), ref, "CMD [\"-crash\"]\n")
 	p := newProject(t, cli)
 
-	err := p.deploy(t, Image{Name: "web", Ref: ref})
+	err := p.deploy(t, artifact.Image{Name: "web", Ref: ref})
 	if err == nil {
 		t.Fatalf("a container that exits at once deployed:\n%s", p.out)
 	}
@@ -395,7 +396,7 @@ func TestDeployE2EHealthcheck(t *testing.T) {
 	buildImage(t, cli, serverBinary(t), ref, "ENV GREETING=healthy\nHEALTHCHECK --interval=300ms --timeout=2s --retries=5 CMD [\"/app\", \"-health\"]\n")
 	p := newProject(t, cli)
 
-	if err := p.deploy(t, Image{Name: "web", Ref: ref}); err != nil {
+	if err := p.deploy(t, artifact.Image{Name: "web", Ref: ref}); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, p.out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -455,7 +456,7 @@ func TestDeployE2EPull(t *testing.T) {
 	port := testutil.FreePort(t)
 	p := newProject(t, cli, webForward(port))
 
-	if err := p.deploy(t, Image{Name: "web", Ref: remote + "@" + digest}); err != nil {
+	if err := p.deploy(t, artifact.Image{Name: "web", Ref: remote + "@" + digest}); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, p.out)
 	}
 	if want := " - pulling " + registry + repo + "@" + digest + "\n"; !strings.Contains(p.out.String(), want) {

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config/schema"
 
 	"skiff.dev/skiff/internal/kube"
@@ -47,7 +48,7 @@ func forwardWeb(port, local int) schema.PortForwardResource {
 
 func deployWeb(t *testing.T, d *Deployer, ref string) error {
 	t.Helper()
-	return d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"web"}}, []Image{{Name: "web", Ref: ref}})
+	return d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"web"}}, []artifact.Image{{Name: "web", Ref: ref}})
 }
 
 func TestDeployRunsTheImage(t *testing.T) {
@@ -144,7 +145,7 @@ func TestDeployNamesAroundOthersContainers(t *testing.T) {
 	f.add("gcr.io-acme-web", true, map[string]string{kube.ProjectLabel: "another"})
 	d, out := testDeployer(f, nil, schema.PortForwardResource{Type: "Container", Name: "GCR.io/acme/web", Port: schema.FromInt(80), LocalPort: 9000})
 
-	err := d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"gcr.io/acme/web"}}, []Image{{Name: "gcr.io/acme/web", Ref: "gcr.io/acme/web:v1"}})
+	err := d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"gcr.io/acme/web"}}, []artifact.Image{{Name: "gcr.io/acme/web", Ref: "gcr.io/acme/web:v1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,20 +307,20 @@ func TestDeployErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		cfg     schema.DockerDeploy
-		images  []Image
+		images  []artifact.Image
 		forward schema.PortForwardResource
 		wantErr string
 	}{
 		{"compose", schema.DockerDeploy{UseCompose: true, Images: []string{"web"}}, nil, schema.PortForwardResource{},
 			"deploy.docker.useCompose: docker compose is not supported by skiff yet"},
-		{"unbuilt image", schema.DockerDeploy{Images: []string{"api"}}, []Image{{Name: "web", Ref: "web:v1"}}, schema.PortForwardResource{},
+		{"unbuilt image", schema.DockerDeploy{Images: []string{"api"}}, []artifact.Image{{Name: "web", Ref: "web:v1"}}, schema.PortForwardResource{},
 			`deploy.docker.images lists "api", but no image of that name was built`},
-		{"missing image", schema.DockerDeploy{Images: []string{"web"}}, []Image{{Name: "web", Ref: "web:gone"}}, schema.PortForwardResource{},
+		{"missing image", schema.DockerDeploy{Images: []string{"web"}}, []artifact.Image{{Name: "web", Ref: "web:gone"}}, schema.PortForwardResource{},
 			"running web: the Docker daemon has no image web:gone and could not pull it: manifest for web:gone not found: manifest unknown; build it with `skiff build`"},
-		{"named port", schema.DockerDeploy{Images: []string{"web"}}, []Image{{Name: "web", Ref: "web:v1"}},
+		{"named port", schema.DockerDeploy{Images: []string{"web"}}, []artifact.Image{{Name: "web", Ref: "web:v1"}},
 			schema.PortForwardResource{Type: "container", Name: "web", Port: schema.FromString("http")},
 			"portForward of container web, port http: a container's port must be a number"},
-		{"bad address", schema.DockerDeploy{Images: []string{"web"}}, []Image{{Name: "web", Ref: "web:v1"}},
+		{"bad address", schema.DockerDeploy{Images: []string{"web"}}, []artifact.Image{{Name: "web", Ref: "web:v1"}},
 			schema.PortForwardResource{Type: "container", Name: "web", Port: schema.FromInt(80), Address: "my-laptop"},
 			`portForward of container web, port 80: address "my-laptop" is not an IP address`},
 	} {
@@ -347,7 +348,7 @@ func TestDeployTellsHowToStartTheDaemon(t *testing.T) {
 	}
 	defer cli.Close()
 	d := New(cli, Options{Project: "shop"})
-	err = d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"web"}}, []Image{{Name: "web", Ref: "web:v1"}})
+	err = d.Deploy(context.Background(), &schema.DockerDeploy{Images: []string{"web"}}, []artifact.Image{{Name: "web", Ref: "web:v1"}})
 	if err == nil || !strings.Contains(err.Error(), "does not answer") || !strings.Contains(err.Error(), "start dockerd") {
 		t.Errorf("error %v, want one saying the daemon does not answer and how to start it", err)
 	}

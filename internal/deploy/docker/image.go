@@ -9,12 +9,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/moby/client"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/image"
 )
 
 // ensureImage returns the ID of the daemon's image ref, pulling it first
 // when the daemon does not have it.
-func (d *Deployer) ensureImage(ctx context.Context, im Image, ref string) (string, error) {
+func (d *Deployer) ensureImage(ctx context.Context, im artifact.Image, ref string) (string, error) {
 	id, ok, err := d.imageID(ctx, ref)
 	if err != nil || ok {
 		return id, err
