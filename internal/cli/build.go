@@ -249,7 +249,7 @@ func (a *app) buildTarget(ctx context.Context, p *config.Project, opts *BuildOpt
 	if push := p.Push(); push != nil {
 		return *push, defaultRepo
 	}
-	if host, ok := a.clusterRegistry(ctx); ok {
+	if host, ok := a.clusterRegistry(ctx, p); ok {
 		if defaultRepo == "" {
 			defaultRepo = host
 		}
@@ -259,10 +259,15 @@ func (a *app) buildTarget(ctx context.Context, p *config.Project, opts *BuildOpt
 	return defaultRepo != "", defaultRepo
 }
 
-// clusterRegistry asks the current kube context's cluster for the
-// registry it advertises (KEP-1755); no cluster means no registry.
-func (a *app) clusterRegistry(ctx context.Context) (string, bool) {
-	kc, err := kube.Load(a.global.kubeContext)
+// clusterRegistry asks the cluster skiff deploys to (--kube-context, else
+// deploy.kubeContext, else the current context, as the deploy chooses)
+// for the registry it advertises (KEP-1755); no cluster means no registry.
+func (a *app) clusterRegistry(ctx context.Context, p *config.Project) (string, bool) {
+	name := a.global.kubeContext
+	if name == "" {
+		name = p.KubeContext()
+	}
+	kc, err := kube.Load(name)
 	if err != nil {
 		a.log.Debugf("no cluster to ask for a local registry: %v", err)
 		return "", false
