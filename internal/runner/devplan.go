@@ -44,13 +44,23 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 	}
 	// A removed directory may have gone without its files being listed
 	// (moved away): what was synced from below it is deleted too.
-	for _, dir := range b.RemovedDirs {
-		for name, c := range per {
-			if im, ok := d.images[name]; ok && d.syncer != nil && slices.Contains(c.removed, dir) {
-				for _, f := range d.syncer.SyncedUnder(im.Ref, dir) {
-					if !slices.Contains(c.removed, f) {
-						c.removed = append(c.removed, f)
-					}
+	for name, c := range per {
+		im, ok := d.images[name]
+		if !ok || d.syncer == nil {
+			continue
+		}
+		listed := map[string]bool{}
+		for _, p := range c.removed {
+			listed[p] = true
+		}
+		for _, dir := range b.RemovedDirs {
+			if !listed[dir] {
+				continue
+			}
+			for _, f := range d.syncer.SyncedUnder(im.Ref, dir) {
+				if !listed[f] {
+					listed[f] = true
+					c.removed = append(c.removed, f)
 				}
 			}
 		}

@@ -122,14 +122,13 @@ func (s *syncer) SyncedUnder(ref, dir string) []string {
 	if h == nil {
 		return nil
 	}
-	var out []string
+	files := map[string]bool{} // one local file may go to several destinations
 	for _, op := range h.ops {
-		if op.Kind == sync.Write && strings.HasPrefix(op.Local, dir+string(filepath.Separator)) && !slices.Contains(out, op.Local) {
-			out = append(out, op.Local)
+		if op.Kind == sync.Write && strings.HasPrefix(op.Local, dir+string(filepath.Separator)) {
+			files[op.Local] = true
 		}
 	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(files))
 }
 
 // Forget drops what was synced into the image ref: a rebuilt image has
@@ -193,12 +192,12 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 }
 
 // fallbackTransport syncs each container through tar where its image has
-// tar and through skiff-agent where it does not. Which one a container
-// uses is decided from what that container answered (a tar sync that the
-// container confirmed, or a missing tar), and decided again for every new
-// container, so a rollout to an image without tar is noticed at its first
-// sync. The answer for an image's earlier containers only chooses which
-// transport a new container tries first.
+// tar and through skiff-agent where it does not. Whether an image has tar
+// is learned from what its containers answered (a tar sync a container
+// confirmed, or a missing tar), never assumed from another image, so a
+// rollout to an image without tar is noticed at its first sync. What is
+// learned only picks the transport a container tries first: one that
+// lacks it is asked the other way.
 type fallbackTransport struct {
 	tar, agent sync.Transport
 	// learned, if set, hears whether tar worked for an image: true once a
@@ -206,22 +205,18 @@ type fallbackTransport struct {
 	learned func(name string, tar bool)
 
 	mu       gosync.Mutex
-	decided  map[string]bool // container Key -> syncs through the agent
-	agentRef map[string]bool // image ref -> its last decided container used the agent
+	agentRef map[string]bool // image ref -> its containers sync through the agent
 }
 
 func newFallbackTransport(tar, agent sync.Transport) *fallbackTransport {
-	return &fallbackTransport{tar: tar, agent: agent, decided: map[string]bool{}, agentRef: map[string]bool{}}
+	return &fallbackTransport{tar: tar, agent: agent, agentRef: map[string]bool{}}
 }
 
 // For returns the transport for the container c.
 func (f *fallbackTransport) For(c container) sync.Transport {
 	return transportFunc(func(ctx context.Context, t sync.Target, ops []sync.Op) error {
 		f.mu.Lock()
-		agent, known := f.decided[c.Key]
-		if !known {
-			agent = f.agentRef[c.Image.Ref]
-		}
+		agent := f.agentRef[c.Image.Ref]
 		f.mu.Unlock()
 		first, second := f.tar, f.agent
 		if agent {
@@ -244,7 +239,6 @@ func (f *fallbackTransport) For(c container) sync.Transport {
 		case missingTransport(err2):
 			// Neither: the pod needs the agent, which the next deploy
 			// delivers once the runner hears the image has no tar.
-			f.forget(c)
 			if f.learned != nil {
 				f.learned(c.Image.Name, false)
 			}
@@ -264,23 +258,15 @@ func missingTransport(err error) bool {
 	return errors.Is(err, sync.ErrNoTar) || errors.Is(err, sync.ErrNoAgent)
 }
 
-// decide records that container c syncs through the agent (or tar), as it
-// just confirmed.
+// decide records that the containers of c's image sync through the agent
+// (or tar), as c just confirmed.
 func (f *fallbackTransport) decide(c container, agent bool) {
 	f.mu.Lock()
-	f.decided[c.Key] = agent
 	f.agentRef[c.Image.Ref] = agent
 	f.mu.Unlock()
 	if f.learned != nil {
 		f.learned(c.Image.Name, !agent)
 	}
-}
-
-// forget drops what is known of container c.
-func (f *fallbackTransport) forget(c container) {
-	f.mu.Lock()
-	delete(f.decided, c.Key)
-	f.mu.Unlock()
 }
 
 // transportFunc is a function that is a sync.Transport.

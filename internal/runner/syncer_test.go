@@ -353,7 +353,7 @@ func (s *switchable) Sync(_ context.Context, t sync.Target, _ []sync.Op) error {
 	return s.err[t.Pod]
 }
 
-func TestFallbackTransportDecidesPerContainer(t *testing.T) {
+func TestFallbackTransportAsksEachNewImage(t *testing.T) {
 	t.Parallel()
 	noTar := fmt.Errorf("no tar: %w", sync.ErrNoTar)
 	noAgent := fmt.Errorf("no agent: %w", sync.ErrNoAgent)
