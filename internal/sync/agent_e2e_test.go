@@ -55,10 +55,7 @@ func main() {
 // with ErrNoTar.
 func TestAgentE2E(t *testing.T) {
 	kc, cs := clusterE2E(t)
-	registry := os.Getenv("SKIFF_LOCAL_REGISTRY")
-	if registry == "" {
-		registry = "127.0.0.1:5001"
-	}
+	registry := registryE2E()
 	reg := image.NewRegistry(nil)
 
 	agentImg, err := deliver.Image(goBuildStatic(t, "skiff.dev/skiff/cmd/skiff-agent", ""))

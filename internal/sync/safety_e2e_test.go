@@ -151,10 +151,7 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 // the agent, and a sync through AgentTransport must work.
 func TestAgentRestrictedE2E(t *testing.T) {
 	kc, cs := clusterE2E(t)
-	registry := os.Getenv("SKIFF_LOCAL_REGISTRY")
-	if registry == "" {
-		registry = "127.0.0.1:5001"
-	}
+	registry := registryE2E()
 	reg := image.NewRegistry(nil)
 	agentImg, err := deliver.Image(goBuildStatic(t, "skiff.dev/skiff/cmd/skiff-agent", ""))
 	if err != nil {

@@ -350,3 +350,12 @@ func clusterE2E(t *testing.T) (*kube.Config, kubernetes.Interface) {
 	}
 	return kc, cs
 }
+
+// registryE2E is the local cluster's registry: $SKIFF_LOCAL_REGISTRY, which
+// `hack/cluster.sh env` sets, else hack/cluster.sh's default.
+func registryE2E() string {
+	if r := os.Getenv("SKIFF_LOCAL_REGISTRY"); r != "" {
+		return r
+	}
+	return "127.0.0.1:5001"
+}
