@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -429,6 +430,22 @@ func TestE2EErrorsNameTheManifestAndWhatToDo(t *testing.T) {
 		limited := *c.kc
 		limited.REST = rest.CopyConfig(c.kc.REST)
 		limited.REST.Impersonate = rest.ImpersonationConfig{UserName: user}
+		// The API server's authorizer learns of the binding through a watch:
+		// wait until it lets the user read ConfigMaps, so that what is
+		// forbidden below is the Deployment, as the test means.
+		limitedCS, err := kubernetes.NewForConfig(limited.REST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.WaitFor(t, 30*time.Second, "the role binding to take effect", func(ctx context.Context) (bool, string) {
+			r, err := limitedCS.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "configmaps"}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return r.Status.Allowed, "not allowed to get configmaps yet"
+		})
 		d, err := New(&limited, Options{Project: uniqueName(t, "p"), Namespace: ns})
 		if err != nil {
 			t.Fatal(err)
