@@ -19,8 +19,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"skiff.dev/skiff/internal/config"
-	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
+	"skiff.dev/skiff/internal/runner"
 )
 
 // IOStreams are the standard streams a command reads and writes.
@@ -219,7 +219,7 @@ func (a *app) load(command string) (*config.Project, error) {
 		Modules:            a.global.modules,
 		Command:            command,
 		KubeContext:        a.global.kubeContext,
-		CurrentKubeContext: kube.CurrentContext,
+		CurrentKubeContext: runner.CurrentKubeContext,
 		Environ:            a.environ,
 	})
 }

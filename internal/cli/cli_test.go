@@ -243,22 +243,3 @@ func TestNoUnimplementedCommands(t *testing.T) {
 		}
 	}
 }
-
-// The docker config file errors name is the one the environment selects
-// (issue 11 item 15).
-func TestDockerConfigFile(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		environ []string
-		want    string
-	}{
-		{nil, "~/.docker/config.json"},
-		{[]string{"DOCKER_CONFIG=/work/creds"}, "/work/creds/config.json"},
-		{[]string{"DOCKER_CONFIG="}, "~/.docker/config.json"},
-	} {
-		a := &app{environ: tc.environ}
-		if got := a.dockerConfigFile(); got != tc.want {
-			t.Errorf("environment %q: %s, want %s", tc.environ, got, tc.want)
-		}
-	}
-}

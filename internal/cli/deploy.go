@@ -12,8 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/skiff/internal/artifact"
-	"skiff.dev/skiff/internal/config"
-	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/runner"
 )
 
 // ImageSource says where commands that do not build take their images
@@ -50,7 +49,7 @@ are ready.`,
 			if err != nil {
 				return err
 			}
-			imgs, err := a.prebuiltImages(ctx, p, src)
+			imgs, err := a.prebuiltImages(ctx, r, src)
 			if err != nil {
 				return err
 			}
@@ -88,21 +87,21 @@ until the workloads are ready. "-" reads standard input.`,
 			}
 			// Reading stdin (or a FIFO) waits for its writer: Ctrl-C
 			// must still stop skiff.
-			ms, err := interruptible(ctx, func() ([]render.Manifest, error) {
-				var ms []render.Manifest
+			files, err := interruptible(ctx, func() ([]runner.ManifestFile, error) {
+				var files []runner.ManifestFile
 				for _, file := range args {
-					m, err := a.readManifests(file)
+					f, err := a.readManifests(file)
 					if err != nil {
 						return nil, err
 					}
-					ms = append(ms, m...)
+					files = append(files, f)
 				}
-				return ms, nil
+				return files, nil
 			})
 			if err != nil {
 				return err
 			}
-			if err := interruptibleErr(ctx, func() error { return r.ApplyRendered(ctx, ms) }); err != nil {
+			if err := interruptibleErr(ctx, func() error { return r.ApplyRendered(ctx, files) }); err != nil {
 				return err
 			}
 			return a.observe(ctx, r, "apply")
@@ -112,7 +111,8 @@ until the workloads are ready. "-" reads standard input.`,
 	return cmd
 }
 
-func (a *app) readManifests(file string) ([]render.Manifest, error) {
+// readManifests reads a file of rendered manifests ("-": stdin).
+func (a *app) readManifests(file string) (runner.ManifestFile, error) {
 	var data []byte
 	var err error
 	if file == "-" {
@@ -122,9 +122,9 @@ func (a *app) readManifests(file string) ([]render.Manifest, error) {
 		data, err = os.ReadFile(file)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading manifests: %w", err)
+		return runner.ManifestFile{}, fmt.Errorf("reading manifests: %w", err)
 	}
-	return render.Parse(file, data)
+	return runner.ManifestFile{Name: file, Data: data}, nil
 }
 
 func (a *app) newDeleteCmd() *cobra.Command {
@@ -148,7 +148,7 @@ func (a *app) newDeleteCmd() *cobra.Command {
 }
 
 // prebuiltImages returns the images commands that do not build deploy.
-func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageSource) ([]artifact.Image, error) {
+func (a *app) prebuiltImages(ctx context.Context, r *runner.Runner, src *ImageSource) ([]artifact.Image, error) {
 	var out []artifact.Image
 	if src.BuildArtifacts != "" {
 		data, err := os.ReadFile(src.BuildArtifacts)
@@ -174,7 +174,7 @@ func (a *app) prebuiltImages(ctx context.Context, p *config.Project, src *ImageS
 	if src.BuildArtifacts != "" || len(src.Images) > 0 {
 		return out, nil
 	}
-	return a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
+	return r.Tags(ctx)
 }
 
 // repository strips the tag and digest from an image reference.

@@ -5,22 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
-	"skiff.dev/skiff/internal/docker"
-	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/runner"
-	"skiff.dev/skiff/internal/sync"
-	"skiff.dev/skiff/internal/sync/deliver"
-	"skiff.dev/skiff/internal/watch"
 )
 
 // DevOptions are the flags of `skiff dev` beyond those of run.
@@ -36,7 +27,7 @@ type DevOptions struct {
 const cleanupWait = 15 * time.Second
 
 func (a *app) newDevCmd() *cobra.Command {
-	bopts := &BuildOptions{}
+	bopts := &runner.BuildOptions{}
 	dopts := &DeployOptions{}
 	vopts := &DevOptions{}
 	var push bool
@@ -58,7 +49,7 @@ second Ctrl-C exits at once.`,
 				bopts.Push = &push
 			}
 			switch vopts.Trigger {
-			case watch.Notify, watch.Polling, watch.Manual:
+			case runner.TriggerNotify, runner.TriggerPolling, runner.TriggerManual:
 			default:
 				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
 			}
@@ -73,7 +64,7 @@ second Ctrl-C exits at once.`,
 	deployFlags(f, dopts)
 	f.Lookup("tail").DefValue = "true"
 	dopts.Tail = true
-	f.StringVar(&vopts.Trigger, "trigger", watch.Notify, "how changes are noticed: notify (file system events), polling, or manual (press Enter)")
+	f.StringVar(&vopts.Trigger, "trigger", runner.TriggerNotify, "how changes are noticed: notify (file system events), polling, or manual (press Enter)")
 	f.IntVarP(&vopts.PollInterval, "watch-poll-interval", "i", 1000, "milliseconds between two looks at the files with --trigger=polling")
 	f.BoolVar(&vopts.AutoBuild, "auto-build", true, "rebuild on changes; when false, press Enter to rebuild")
 	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
@@ -82,7 +73,7 @@ second Ctrl-C exits at once.`,
 	return cmd
 }
 
-func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptions, vopts *DevOptions) (err error) {
+func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *DeployOptions, vopts *DevOptions) (err error) {
 	ctx := cmd.Context()
 	var deployed []*runner.Runner
 	defer func() {
@@ -96,7 +87,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 	manual := a.enterPresses(ctx, vopts)
 	retry := false
 	for {
-		p, r, err := a.devProject(cmd, dopts)
+		r, err := a.devProject(cmd, dopts)
 		if err != nil {
 			if !retry || ctx.Err() != nil {
 				return err
@@ -111,8 +102,6 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			}
 			continue
 		}
-		agentBin, agentErr := deliver.FindBinary(a.getenv(deliver.EnvBinary))
-		r.SetAgent(a.deliverAgent(ctx, p, r.HasManifests(), bopts, agentBin, agentErr))
 		if !slices.ContainsFunc(deployed, func(d *runner.Runner) bool { return d.ID() == r.ID() }) {
 			deployed = append(deployed, r)
 		}
@@ -120,22 +109,15 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 			fmt.Fprintln(a.streams.ErrOut, "Press Ctrl+C to exit")
 		}
 		devOpts := runner.DevOptions{
-			Build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
-				o := *bopts
-				if names != nil {
-					o.Images = names
-				}
-				return a.buildProject(ctx, p, &o)
-			},
+			Build:        *bopts,
 			Trigger:      vopts.Trigger,
 			PollInterval: time.Duration(vopts.PollInterval) * time.Millisecond,
 			AutoBuild:    vopts.AutoBuild,
 			AutoSync:     vopts.AutoSync,
 			AutoDeploy:   vopts.AutoDeploy,
 			Manual:       manual,
-			AgentBinary:  agentBin,
 			CheckConfig: func() error {
-				_, _, err := a.devProject(cmd, dopts)
+				_, err := a.devProject(cmd, dopts)
 				return err
 			},
 			Retry: retry,
@@ -155,16 +137,12 @@ func (a *app) runDev(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 }
 
 // devProject loads the project and checks that skiff can deploy it.
-func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*config.Project, *runner.Runner, error) {
+func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*runner.Runner, error) {
 	p, err := a.loadConfig(cmd.Context(), "dev")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	r, err := a.newRunner(cmd, p, dopts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, r, nil
+	return a.newRunner(cmd, p, dopts)
 }
 
 // cleanup deletes what the dev runners deployed, with a context of its
@@ -190,10 +168,10 @@ func (a *app) cleanup(deployed []*runner.Runner) error {
 // enterPresses returns a channel that receives a value for every line
 // read from stdin, when a flag makes dev wait for Enter; nil otherwise.
 func (a *app) enterPresses(ctx context.Context, vopts *DevOptions) <-chan struct{} {
-	if vopts.Trigger != watch.Manual && vopts.AutoBuild && vopts.AutoSync && vopts.AutoDeploy {
+	if vopts.Trigger != runner.TriggerManual && vopts.AutoBuild && vopts.AutoSync && vopts.AutoDeploy {
 		return nil
 	}
-	if vopts.Trigger == watch.Manual {
+	if vopts.Trigger == runner.TriggerManual {
 		fmt.Fprintln(a.streams.ErrOut, "Press Enter to act on the changes made since the last time (--trigger=manual)")
 	}
 	ch := make(chan struct{})
@@ -217,100 +195,5 @@ func (a *app) waitForConfigChange(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	file, err = filepath.Abs(file)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(file)
-	w, err := watch.New([]string{dir}, watch.Options{Ignore: func(p string, isDir bool) bool {
-		return p != file && p != dir
-	}})
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changed := false
-	err = w.Run(wctx, func(watch.Batch) {
-		changed = true
-		cancel()
-	})
-	switch {
-	case changed:
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return err
-}
-
-// getenv reads a variable of the environment skiff runs in.
-func (a *app) getenv(key string) string {
-	for _, kv := range slices.Backward(a.environ) {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
-
-// deliverAgent puts the skiff-agent image where the cluster pulls from
-// (the registry images are pushed to, or the local daemon) when an
-// artifact has sync rules and the project deploys to a cluster, and
-// returns its reference; "" means pods get no agent, and files sync only
-// into images that have tar. bin and binErr are what deliver.FindBinary
-// found. What goes wrong is a warning: sync through tar still works.
-func (a *app) deliverAgent(ctx context.Context, p *config.Project, deploysToCluster bool, bopts *BuildOptions, bin string, binErr error) string {
-	var synced string
-	for _, art := range p.Artifacts() {
-		if sync.Syncs(art) {
-			synced = art.ImageName
-			break
-		}
-	}
-	if synced == "" || !deploysToCluster {
-		return ""
-	}
-	warn := func(err error) string {
-		a.log.Warnf("%v; files will sync only into containers that have tar", err)
-		return ""
-	}
-	if binErr != nil {
-		return warn(binErr)
-	}
-	img, err := deliver.Image(bin)
-	if err != nil {
-		return warn(err)
-	}
-	push, defaultRepo := a.buildTarget(ctx, p, bopts)
-	if !push {
-		cli, err := docker.NewClient()
-		if err != nil {
-			return warn(err)
-		}
-		defer cli.Close()
-		d, err := img.Digest()
-		if err != nil {
-			return warn(err)
-		}
-		ref := deliver.BinaryName + ":" + d.Hex[:16]
-		if _, err := image.Load(ctx, cli, ref, img); err != nil {
-			return warn(fmt.Errorf("loading the skiff-agent image: %w", err))
-		}
-		return ref
-	}
-	named, err := image.DefaultRepo{Repo: defaultRepo}.Apply(synced)
-	if err != nil {
-		return warn(err)
-	}
-	repo := deliver.BinaryName
-	if i := strings.LastIndex(named, "/"); i >= 0 {
-		repo = path.Join(named[:i], deliver.BinaryName)
-	}
-	ref, _, err := deliver.Push(ctx, a.registry(insecureRegistries(p, bopts.Insecure)), repo, img)
-	if err != nil {
-		return warn(err)
-	}
-	return ref
+	return runner.WaitForChange(ctx, file)
 }

@@ -30,14 +30,3 @@ func TestDevReadsFlagsFromTheEnvironment(t *testing.T) {
 		t.Fatalf("SKAFFOLD_TRIGGER=sometimes: got %v, want the trigger rejected", err)
 	}
 }
-
-func TestGetenvTakesTheLastValue(t *testing.T) {
-	t.Parallel()
-	a := &app{environ: []string{"SKIFF_AGENT=/a", "OTHER=x", "SKIFF_AGENT=/b"}}
-	if got := a.getenv("SKIFF_AGENT"); got != "/b" {
-		t.Errorf("getenv(SKIFF_AGENT) = %q, want /b", got)
-	}
-	if got := a.getenv("MISSING"); got != "" {
-		t.Errorf("getenv(MISSING) = %q, want empty", got)
-	}
-}

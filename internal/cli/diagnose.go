@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"skiff.dev/skiff/internal/build/deps"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/upgrade"
 	"skiff.dev/skiff/internal/version"
@@ -71,13 +70,14 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 		}
 		fmt.Fprintf(out, " - %s (%s): active profiles: %s\n", c.Name(), c.File, profiles)
 	}
+	r := a.newEngine(p)
 	arts := p.Artifacts()
 	fmt.Fprintf(out, "Number of artifacts: %d\n", len(arts))
 	for i, art := range arts {
 		fmt.Fprintf(out, "\nArtifact %d: %s\n", i+1, art.ImageName)
 		fmt.Fprintf(out, "  Builder: %s\n", art.BuilderType())
 		fmt.Fprintf(out, "  Context: %s\n", art.Workspace)
-		files, err := deps.ForArtifact(ctx, art, p.Env, a.environ)
+		files, err := r.Dependencies(ctx, art)
 		if err != nil {
 			fmt.Fprintf(out, "  Dependencies: unknown (%v)\n", err)
 			continue
@@ -87,11 +87,7 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 			a.log.Debugf("  %s: %s", art.ImageName, f)
 		}
 	}
-	var unsupported config.Errors
-	for _, c := range p.Configs {
-		unsupported = append(unsupported, config.Unsupported(c)...)
-	}
-	if len(unsupported) > 0 {
+	if unsupported := r.Unsupported(); len(unsupported) > 0 {
 		fmt.Fprintln(out, "\nNot supported by skiff yet (commands that need these stop with an error):")
 		for _, e := range unsupported {
 			fmt.Fprintf(out, "  %s\n", e)

@@ -8,9 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"skiff.dev/skiff/internal/artifact"
-	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/fsutil"
-	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/runner"
 )
 
 // Digest sources of skiff render --digest-source, as in Skaffold.
@@ -19,7 +18,7 @@ var digestSources = []string{"local", "remote", "tag", "none"}
 // RenderOptions are the inputs of `skiff render`.
 type RenderOptions struct {
 	Images       ImageSource
-	Build        BuildOptions
+	Build        runner.BuildOptions
 	Output       string
 	Offline      bool
 	DigestSource string
@@ -65,15 +64,11 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	if err != nil {
 		return err
 	}
-	imgs, err := a.renderImages(ctx, p, opts)
+	imgs, err := a.renderImages(ctx, r, opts)
 	if err != nil {
 		return err
 	}
-	ms, err := interruptible(ctx, func() ([]render.Manifest, error) { return r.Render(ctx, imgs, opts.Offline) })
-	if err != nil {
-		return err
-	}
-	data, err := render.YAML(ms)
+	data, err := interruptible(ctx, func() ([]byte, error) { return r.RenderYAML(ctx, imgs, opts.Offline) })
 	if err != nil {
 		return err
 	}
@@ -92,9 +87,9 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 }
 
 // renderImages picks render's images by -a/--images or --digest-source.
-func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderOptions) ([]artifact.Image, error) {
+func (a *app) renderImages(ctx context.Context, r *runner.Runner, opts *RenderOptions) ([]artifact.Image, error) {
 	if opts.Images.BuildArtifacts != "" || len(opts.Images.Images) > 0 {
-		return a.prebuiltImages(ctx, p, &opts.Images)
+		return a.prebuiltImages(ctx, r, &opts.Images)
 	}
 	switch opts.DigestSource {
 	case "none":
@@ -103,9 +98,9 @@ func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderO
 		if opts.Offline {
 			return nil, fmt.Errorf("--offline cannot build and push images; use --digest-source=tag or none, or pass -a/--images")
 		}
-		return a.buildProject(ctx, p, &opts.Build)
+		return r.Build(ctx, opts.Build)
 	}
-	imgs, err := a.buildProject(ctx, p, &BuildOptions{DryRun: true, Quiet: true})
+	imgs, err := r.Tags(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -115,16 +110,8 @@ func (a *app) renderImages(ctx context.Context, p *config.Project, opts *RenderO
 	if opts.Offline {
 		return nil, fmt.Errorf("--digest-source=remote needs the registry; drop --offline or use --digest-source=tag")
 	}
-	reg := a.registry(insecureRegistries(p, opts.Build.Insecure))
-	for i, im := range imgs {
-		digest, ok, err := reg.Digest(ctx, im.Ref)
-		if err != nil {
-			return nil, fmt.Errorf("resolving %s in its registry: %w", im.Ref, err)
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s is not in its registry; build and push it first (skiff build --push) or use --digest-source=local", im.Ref)
-		}
-		imgs[i].Ref = im.Ref + "@" + digest
+	if err := r.ResolveDigests(ctx, imgs, opts.Build); err != nil {
+		return nil, err
 	}
 	return imgs, nil
 }

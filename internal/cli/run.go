@@ -32,7 +32,7 @@ func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 }
 
 func (a *app) newRunCmd() *cobra.Command {
-	bopts := &BuildOptions{}
+	bopts := &runner.BuildOptions{}
 	dopts := &DeployOptions{}
 	var push bool
 	cmd := &cobra.Command{
@@ -58,7 +58,7 @@ streams logs and forwards ports until Ctrl-C.`,
 	return cmd
 }
 
-func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptions) error {
+func (a *app) runRun(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *DeployOptions) error {
 	ctx := cmd.Context()
 	p, err := a.loadConfig(ctx, "run")
 	if err != nil {
@@ -68,7 +68,7 @@ func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 	if err != nil {
 		return err
 	}
-	results, err := a.buildProject(ctx, p, bopts)
+	results, err := r.Build(ctx, *bopts)
 	if err != nil {
 		return err
 	}
@@ -79,33 +79,46 @@ func (a *app) runRun(cmd *cobra.Command, bopts *BuildOptions, dopts *DeployOptio
 }
 
 // newRunner checks that the project only uses what skiff can deploy and
-// sets up a runner from the global and deploy flags.
+// sets up the engine from the global and deploy flags.
 func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOptions) (*runner.Runner, error) {
-	for _, stage := range []string{"manifests", "deploy", "portForward"} {
-		if err := unsupportedIn(p, stage); err != nil {
-			return nil, err
-		}
-	}
 	modes, err := runner.ParsePortForward(dopts.PortForward)
 	if err != nil {
 		return nil, &UsageError{Command: cmd.Name(), Err: err}
 	}
-	opts := runner.Options{
+	opts := a.engineOptions(p)
+	opts.Tail = dopts.Tail
+	opts.PortForward = modes
+	if cmd.Flags().Changed("status-check") {
+		opts.StatusCheck = &dopts.StatusCheck
+	}
+	r := runner.New(opts)
+	if err := r.Check("manifests", "deploy", "portForward"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newEngine sets up the engine from the global flags, for commands that
+// do not deploy.
+func (a *app) newEngine(p *config.Project) *runner.Runner {
+	return runner.New(a.engineOptions(p))
+}
+
+// engineOptions are the engine's options that the global flags and the
+// environment set.
+func (a *app) engineOptions(p *config.Project) runner.Options {
+	return runner.Options{
 		Project:     p,
 		RunID:       newRunID(),
 		KubeContext: a.global.kubeContext,
 		Namespace:   a.global.namespace,
-		Tail:        dopts.Tail,
-		PortForward: modes,
+		DefaultRepo: a.global.defaultRepo,
+		Environ:     a.environ,
 		Out:         a.streams.Out,
 		ErrOut:      a.streams.ErrOut,
 		Color:       isTerminal(a.streams.Out),
 		Log:         a.log,
 	}
-	if cmd.Flags().Changed("status-check") {
-		opts.StatusCheck = &dopts.StatusCheck
-	}
-	return runner.New(opts), nil
 }
 
 // observe streams logs and forwards ports until Ctrl-C when asked to, or

@@ -149,9 +149,10 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Unsupported lists, located, the features c uses that skiff does not
-// implement yet. Commands report them before they would be needed, so a
-// setting is never silently ignored.
-func Unsupported(c *Config) Errors {
+// implement yet, artifacts of a builder other than builders among them.
+// Commands report them before they would be needed, so a setting is never
+// silently ignored.
+func Unsupported(c *Config, builders []string) Errors {
 	var errs Errors
 	add := func(what string, path ...any) {
 		errs = append(errs, locate(c, path...).errorf("%s is not supported by skiff yet", what))
@@ -160,8 +161,7 @@ func Unsupported(c *Config) Errors {
 		if a == nil {
 			continue
 		}
-		switch t := a.BuilderType(); t {
-		case "jib", "bazel", "kaniko":
+		if t := a.BuilderType(); t != "" && !slices.Contains(builders, t) {
 			add(fmt.Sprintf("the %s builder (artifact %q)", t, a.ImageName), "build", "artifacts", i, t)
 		}
 	}

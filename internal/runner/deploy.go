@@ -46,7 +46,7 @@ func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 // that run an image with sync rules, so that dev mode can sync into
 // containers that have no tar.
 func (r *Runner) injectAgent(ms []render.Manifest, images []artifact.Image) error {
-	if r.opts.Agent == "" {
+	if r.agent == "" {
 		return nil
 	}
 	synced := r.syncedImages()
@@ -59,14 +59,29 @@ func (r *Runner) injectAgent(ms []render.Manifest, images []artifact.Image) erro
 	if len(refs) == 0 {
 		return nil
 	}
-	_, err := deliver.Inject(ms, r.opts.Agent, func(image string) bool { return refs[image] })
+	_, err := deliver.Inject(ms, r.agent, func(image string) bool { return refs[image] })
 	return err
+}
+
+// ManifestFile is a file of manifests rendered earlier: its name (for
+// errors) and its content, a multi-document YAML stream.
+type ManifestFile struct {
+	Name string
+	Data []byte
 }
 
 // ApplyRendered applies manifests rendered earlier (skiff render -o):
 // skiff's labels are added, so that they join the project's deployment
 // set, then they are applied as Apply does.
-func (r *Runner) ApplyRendered(ctx context.Context, ms []render.Manifest) error {
+func (r *Runner) ApplyRendered(ctx context.Context, files []ManifestFile) error {
+	var ms []render.Manifest
+	for _, f := range files {
+		m, err := render.Parse(f.Name, f.Data)
+		if err != nil {
+			return err
+		}
+		ms = append(ms, m...)
+	}
 	if err := render.Transform(ms, r.opts.Project.Configs, r.renderOptions(nil)); err != nil {
 		return err
 	}

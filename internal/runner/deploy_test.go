@@ -25,7 +25,8 @@ func TestInjectAgentLeavesOutImagesThatSyncThroughTar(t *testing.T) {
 		synced(dockerArtifact("api", dir, "")),
 		dockerArtifact("db", dir, ""),
 	)}}
-	r := New(Options{Project: p, Agent: "registry/skiff-agent@sha256:0"})
+	r := New(Options{Project: p})
+	r.agent = "registry/skiff-agent@sha256:0"
 	images := []artifact.Image{{Name: "web", Ref: "registry/web:1"}, {Name: "api", Ref: "registry/api:1"}, {Name: "db", Ref: "registry/db:1"}}
 	deployment := func(name, image string) string {
 		return `apiVersion: apps/v1

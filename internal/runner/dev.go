@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,15 +13,17 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/deliver"
 	"skiff.dev/skiff/internal/watch"
 )
 
 // DevOptions configure Dev.
 type DevOptions struct {
-	// Build builds the images named (all of them when names is nil) and
-	// those they require, and returns every image it built.
-	Build func(ctx context.Context, names []string) ([]artifact.Image, error)
-	// Trigger is watch.Notify, watch.Polling or watch.Manual.
+	// Build says how to build: the first build builds every artifact
+	// (or Build.Images), a rebuild the artifacts that changed and those
+	// that require them.
+	Build BuildOptions
+	// Trigger is TriggerNotify, TriggerPolling or TriggerManual.
 	Trigger string
 	// PollInterval is how often Polling looks at the files.
 	PollInterval time.Duration
@@ -31,9 +34,6 @@ type DevOptions struct {
 	// (Enter): it delivers the changes that the manual trigger holds and
 	// runs what AutoBuild, AutoSync or AutoDeploy held back.
 	Manual <-chan struct{}
-	// AgentBinary is the skiff-agent binary, which dev copies into a
-	// docker deployer's container that has no tar; "" when there is none.
-	AgentBinary string
 	// CheckConfig loads the changed configuration: when it fails, the
 	// error is reported and the loop goes on with the configuration it
 	// has; when it succeeds, Dev returns ErrConfigChanged.
@@ -42,6 +42,14 @@ type DevOptions struct {
 	// (after a reload); without it Dev returns the failure.
 	Retry bool
 }
+
+// The triggers of DevOptions.Trigger: file system events, polling, or
+// Enter (DevOptions.Manual).
+const (
+	TriggerNotify  = watch.Notify
+	TriggerPolling = watch.Polling
+	TriggerManual  = watch.Manual
+)
 
 // ErrConfigChanged is what Dev returns when a config file changed: the
 // caller loads the project again and calls Dev on a new Runner.
@@ -52,6 +60,12 @@ type dev struct {
 	r    *Runner
 	opts DevOptions
 	in   *inputs
+	// build builds the images named (all of them when names is nil) and
+	// those they require, and returns every image it built.
+	build func(ctx context.Context, names []string) ([]artifact.Image, error)
+	// agentBinary is the skiff-agent binary, which dev copies into a
+	// docker deployer's container that has no tar; "" when there is none.
+	agentBinary string
 
 	rules  map[string]*sync.Rules    // by image name; nil rules sync nothing
 	images map[string]artifact.Image // by image name: the images deployed
@@ -81,16 +95,26 @@ type dev struct {
 // Dev returns ErrConfigChanged when a config file changes, and nil when
 // ctx ends; deleting what it deployed is the caller's (Delete).
 func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
-	in, err := newInputs(r.opts.Project)
+	in, err := newInputs(r.opts.Project, r.kinds, r.buildEnv())
 	if err != nil {
 		return err
 	}
+	agentBin, agentErr := deliver.FindBinary(r.getenv(deliver.EnvBinary))
+	r.deliverAgent(ctx, opts.Build, agentBin, agentErr)
 	d := &dev{
 		r: r, opts: opts, in: in,
-		images:     map[string]artifact.Image{},
-		stale:      map[string]bool{},
-		heldSyncs:  map[string][]sync.Op{},
-		heldBuilds: map[string]bool{},
+		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
+			o := opts.Build
+			if names != nil {
+				o.Images = names
+			}
+			return r.Build(ctx, o)
+		},
+		agentBinary: agentBin,
+		images:      map[string]artifact.Image{},
+		stale:       map[string]bool{},
+		heldSyncs:   map[string][]sync.Op{},
+		heldBuilds:  map[string]bool{},
 	}
 	if d.rules, err = syncRules(r.opts.Project); err != nil {
 		return err
@@ -170,7 +194,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 
 // first builds everything and deploys it.
 func (d *dev) first(ctx context.Context) error {
-	built, err := d.opts.Build(ctx, nil)
+	built, err := d.build(ctx, nil)
 	if err != nil {
 		for _, a := range d.r.opts.Project.Artifacts() {
 			d.stale[a.ImageName] = true
@@ -235,7 +259,7 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 		slices.Sort(names)
 		names = slices.Compact(names)
 		start := time.Now()
-		images, err := d.opts.Build(ctx, names)
+		images, err := d.build(ctx, names)
 		if ctx.Err() != nil {
 			return // Ctrl-C: the caller cleans up
 		}
@@ -329,4 +353,36 @@ func (d *dev) deployImages() []artifact.Image {
 
 func (d *dev) printf(format string, args ...any) {
 	fmt.Fprintf(d.r.opts.ErrOut, format, args...)
+}
+
+// WaitForChange waits until file is written again (or created, renamed
+// into place, removed); it returns ctx's error when ctx ends first. Dev's
+// caller waits so for a config file that failed to load.
+func WaitForChange(ctx context.Context, file string) error {
+	file, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(file)
+	w, err := watch.New([]string{dir}, watch.Options{Ignore: func(p string, isDir bool) bool {
+		return p != file && p != dir
+	}})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := false
+	err = w.Run(wctx, func(watch.Batch) {
+		changed = true
+		cancel()
+	})
+	switch {
+	case changed:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
 }

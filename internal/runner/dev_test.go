@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/build/builders"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/sync"
@@ -79,7 +81,7 @@ func planDev(t *testing.T, dir string, stale ...string) *dev {
 	)
 	c.Render.RawK8s = []string{"k8s/*.yaml"}
 	p := &config.Project{Configs: []*config.Config{c}}
-	in, err := newInputs(p)
+	in, err := newInputs(p, builders.All, build.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,14 +279,14 @@ func TestHeldBackUntilRelease(t *testing.T) {
 	// The deploy must fail before it reaches any cluster.
 	d.r.opts.KubeContext = "skiff-unit-test-no-such-context"
 	var built [][]string
-	d.opts = DevOptions{Build: func(_ context.Context, names []string) ([]artifact.Image, error) {
+	d.build = (func(_ context.Context, names []string) ([]artifact.Image, error) {
 		built = append(built, names)
 		var out []artifact.Image
 		for _, n := range names {
 			out = append(out, artifact.Image{Name: n, Ref: "registry/" + n + ":2"})
 		}
 		return out, nil
-	}}
+	})
 	d.images = map[string]artifact.Image{"web": {Name: "web", Ref: "registry/web:1"}, "api": {Name: "api", Ref: "registry/api:1"}}
 	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
 	source := &fakeSource{}
@@ -327,9 +329,10 @@ func TestDeployHeldBack(t *testing.T) {
 	d := planDev(t, dir)
 	var errOut bytes.Buffer
 	d.r.opts.ErrOut = &errOut
-	d.opts = DevOptions{AutoBuild: true, AutoSync: true, Build: func(_ context.Context, names []string) ([]artifact.Image, error) {
+	d.opts = DevOptions{AutoBuild: true, AutoSync: true}
+	d.build = (func(_ context.Context, names []string) ([]artifact.Image, error) {
 		return []artifact.Image{{Name: "svc", Ref: "registry/svc:2"}}, nil
-	}}
+	})
 	d.images = map[string]artifact.Image{}
 	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
 	d.iterate(context.Background(), watch.Batch{Changed: []string{filepath.Join(dir, "svc", "main.go")}})
@@ -345,7 +348,7 @@ func TestPlanRemovedDirectoryDeletesWhatWasSynced(t *testing.T) {
 	site := dockerArtifact("site", dir, "")
 	site.Sync = &schema.Sync{Manual: []*schema.SyncRule{{Src: "data/**", Dest: "/", Strip: "data"}}}
 	p := &config.Project{Configs: []*config.Config{testConfig(dir, site)}}
-	in, err := newInputs(p)
+	in, err := newInputs(p, builders.All, build.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 			hint = "\nThe container's user may not write there: make the destination writable by it (chown in the Dockerfile, or run the container as root while developing)."
 		}
 		d.printf("Syncing %s of %s failed after %s: %v%s\n", files(ops), name, took, err, hint)
-		if errors.Is(err, sync.ErrNoAgent) && d.r.opts.Agent != "" && d.r.HasManifests() {
+		if errors.Is(err, sync.ErrNoAgent) && d.r.agent != "" && d.r.HasManifests() {
 			// The image lost its tar since the last deploy, which left
 			// the agent out: deploy again with it, and the new pods get
 			// the changes synced so far as they start.
@@ -123,10 +123,10 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 		agent := &sync.AgentTransport{Exec: exec}
 		dockerT = newFallbackTransport(&sync.TarTransport{Exec: exec}, transportFunc(func(ctx context.Context, t sync.Target, ops []sync.Op) error {
 			err := agent.Sync(ctx, t, ops)
-			if !errors.Is(err, sync.ErrNoAgent) || d.opts.AgentBinary == "" {
+			if !errors.Is(err, sync.ErrNoAgent) || d.agentBinary == "" {
 				return err
 			}
-			if err := deliver.CopyToContainer(ctx, cli, t.Container, d.opts.AgentBinary); err != nil {
+			if err := deliver.CopyToContainer(ctx, cli, t.Container, d.agentBinary); err != nil {
 				return err
 			}
 			return agent.Sync(ctx, t, ops)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
-	"skiff.dev/skiff/internal/build/deps"
+	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/watch"
@@ -49,8 +49,9 @@ type artifactInput struct {
 	ignored func(path string, dir bool) bool
 }
 
-// newInputs gathers the inputs of the project.
-func newInputs(p *config.Project) (*inputs, error) {
+// newInputs gathers the inputs of the project; kinds say which files
+// each artifact is built from.
+func newInputs(p *config.Project, kinds build.Kinds, env build.Env) (*inputs, error) {
 	in := &inputs{configs: map[string]bool{}}
 	for _, c := range p.Configs {
 		if f, err := filepath.Abs(c.File); err == nil {
@@ -58,7 +59,7 @@ func newInputs(p *config.Project) (*inputs, error) {
 		}
 		in.manifests = append(in.manifests, manifestInputs(c)...)
 		for _, a := range c.Build.Artifacts {
-			ai, err := newArtifactInput(a)
+			ai, err := newArtifactInput(a, kinds, env)
 			if err != nil {
 				return nil, err
 			}
@@ -117,74 +118,22 @@ func absIn(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// koDefaultPaths are a ko artifact's sources when it lists none: its Go
-// code, module files and kodata.
-var koDefaultPaths = []string{"**/*.go", "**/go.mod", "**/go.sum", "**/kodata/**"}
-
-// newArtifactInput reads what decides the sources of a: its builder's
-// dependencies and its context's .dockerignore.
-func newArtifactInput(a *schema.Artifact) (*artifactInput, error) {
-	ws, err := filepath.Abs(a.Workspace)
+// newArtifactInput reads what decides the sources of a, as its builder
+// says (build.Sources).
+func newArtifactInput(a *schema.Artifact, kinds build.Kinds, env build.Env) (*artifactInput, error) {
+	src, err := kinds.Sources(a, env)
 	if err != nil {
-		return nil, fmt.Errorf("artifact %q: context %s: %w", a.ImageName, a.Workspace, err)
+		return nil, err
 	}
-	ai := &artifactInput{art: a, ws: ws}
-	var ignore []string
-	dockerfile := func(p string) error {
-		if p == "" {
-			p = "Dockerfile"
-		}
-		p = absIn(ws, p)
-		ai.file = p
-		patterns, err := deps.Dockerignore(ws, p)
-		if err != nil {
-			return fmt.Errorf("artifact %q: %w", a.ImageName, err)
-		}
-		ignore = patterns
-		return nil
-	}
-	switch {
-	case a.DockerArtifact != nil:
-		if err := dockerfile(a.DockerArtifact.DockerfilePath); err != nil {
-			return nil, err
-		}
-	case a.KoArtifact != nil:
-		ai.paths = koDefaultPaths
-		if d := a.KoArtifact.Dependencies; d != nil {
-			if len(d.Paths) > 0 {
-				ai.paths = d.Paths
-			}
-			ignore = d.Ignore
-		}
-	case a.BuildpackArtifact != nil:
-		if d := a.BuildpackArtifact.Dependencies; d != nil {
-			ai.paths = d.Paths
-			ignore = d.Ignore
-		}
-	case a.CustomArtifact != nil:
-		if d := a.CustomArtifact.Dependencies; d != nil {
-			switch {
-			case d.Dockerfile != nil:
-				if err := dockerfile(d.Dockerfile.Path); err != nil {
-					return nil, err
-				}
-			case d.Command != "":
-				// The command's list is only known by running it: every
-				// file of the context counts.
-			default:
-				ai.paths = d.Paths
-				ignore = d.Ignore
-			}
-		}
-	}
-	ai.paths = slices.Clone(ai.paths) // rewritten below; the config's stays
+	ai := &artifactInput{art: a, ws: src.Dir, file: src.File}
+	ai.paths = slices.Clone(src.Paths) // rewritten below; the builder's stays
 	for i, p := range ai.paths {
 		if p == "." {
 			ai.paths[i] = "**"
 		}
 	}
-	if len(ignore) > 0 {
-		if ai.ignored, err = watch.Patterns(ws, ignore); err != nil {
+	if len(src.Ignore) > 0 {
+		if ai.ignored, err = watch.Patterns(src.Dir, src.Ignore); err != nil {
 			return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 		}
 	}

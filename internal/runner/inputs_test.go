@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/build/builders"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 )
@@ -152,7 +154,7 @@ func TestArtifactInputOwns(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			writeFiles(t, dir, tc.files)
-			ai, err := newArtifactInput(tc.art(dir))
+			ai, err := newArtifactInput(tc.art(dir), builders.All, build.Env{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +180,7 @@ func TestNewArtifactInputKeepsTheConfig(t *testing.T) {
 	dir := t.TempDir()
 	deps := &schema.CustomDependencies{Paths: []string{".", "src"}}
 	a := &schema.Artifact{ImageName: "ui", Workspace: dir, ArtifactType: schema.ArtifactType{CustomArtifact: &schema.CustomArtifact{Dependencies: deps}}}
-	if _, err := newArtifactInput(a); err != nil {
+	if _, err := newArtifactInput(a, builders.All, build.Env{}); err != nil {
 		t.Fatal(err)
 	}
 	// The builder reads dependencies.paths after dev mode reads them.
@@ -195,7 +197,7 @@ func TestNewArtifactInputErrors(t *testing.T) {
 		dockerArtifact("web", filepath.Join(dir, "bad"), ""),
 		{ImageName: "web", Workspace: dir, ArtifactType: schema.ArtifactType{KoArtifact: &schema.KoArtifact{Dependencies: &schema.KoDependencies{Ignore: []string{"["}}}}},
 	} {
-		_, err := newArtifactInput(a)
+		_, err := newArtifactInput(a, builders.All, build.Env{})
 		if err == nil || !strings.Contains(err.Error(), `artifact "web"`) {
 			t.Errorf("error %v, want one naming artifact web", err)
 		}
@@ -300,7 +302,7 @@ func rootsProject(t *testing.T) (base string, p *config.Project) {
 func TestWatchRoots(t *testing.T) {
 	t.Parallel()
 	base, p := rootsProject(t)
-	in, err := newInputs(p)
+	in, err := newInputs(p, builders.All, build.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +318,7 @@ func TestWatchRoots(t *testing.T) {
 func TestIgnored(t *testing.T) {
 	t.Parallel()
 	base, p := rootsProject(t)
-	in, err := newInputs(p)
+	in, err := newInputs(p, builders.All, build.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +356,7 @@ func TestIgnoredLeadsToRoots(t *testing.T) {
 	base := t.TempDir()
 	writeFiles(t, base, map[string]string{"a/b/proj/skaffold.yaml": "", "a/lib/x.js": "", "a/c/": ""})
 	c := testConfig(filepath.Join(base, "a", "b", "proj"), dockerArtifact("lib", filepath.Join(base, "a", "lib"), ""))
-	in, err := newInputs(&config.Project{Configs: []*config.Config{c}})
+	in, err := newInputs(&config.Project{Configs: []*config.Config{c}}, builders.All, build.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +370,7 @@ func TestIgnoredLeadsToRoots(t *testing.T) {
 func TestNewInputsConfigs(t *testing.T) {
 	t.Parallel()
 	base, p := rootsProject(t)
-	in, err := newInputs(p)
+	in, err := newInputs(p, builders.All, build.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

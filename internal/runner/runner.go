@@ -1,8 +1,11 @@
-// Package runner drives the pipeline after the build: render the
+// Package runner is skiff's engine: it drives the whole pipeline. Build
+// the artifacts (through the builders of build.Kinds), render the
 // manifests, deploy them (server-side apply, or containers on the docker
 // daemon), wait until the rollout is healthy, then stream logs and forward
-// ports. `skiff run`, `deploy`, `apply` and `delete` are thin commands over
-// it.
+// ports; Dev runs that loop on every change, syncing files instead of
+// rebuilding where sync rules allow. The CLI's commands (build, render,
+// run, deploy, apply, delete, dev, diagnose) parse flags into Options and
+// call one Runner.
 package runner
 
 import (
@@ -12,6 +15,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -19,6 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/build/builders"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
@@ -48,12 +54,17 @@ type Options struct {
 	Out, ErrOut io.Writer
 	// Color colours log prefixes (the caller checks for a terminal).
 	Color bool
-	// Log receives warnings; nil discards them.
+	// Log receives warnings and progress details; nil discards them.
 	Log *log.Logger
-	// Agent is the skiff-agent image dev mode delivers into the pods of
-	// the artifacts with sync rules (see deliver.Inject); "" delivers
-	// nothing.
-	Agent string
+	// Environ (KEY=value entries) is the environment skiff runs in: the
+	// commands builders run get it, credentials and skiff-agent are found
+	// through it.
+	Environ []string
+	// DefaultRepo is --default-repo: the registry images are pushed to.
+	DefaultRepo string
+	// Builders are the builders to build with; nil means all of skiff's
+	// (builders.All).
+	Builders build.Kinds
 }
 
 // Runner renders, deploys, checks, observes and deletes one project.
@@ -61,6 +72,12 @@ type Runner struct {
 	opts Options
 	// id is the project's stable name on the cluster (see ProjectID).
 	id string
+	// kinds are the builders (Options.Builders).
+	kinds build.Kinds
+	// agent is the skiff-agent image dev mode delivers into the pods of
+	// the artifacts with sync rules (see deliver.Inject); "" delivers
+	// nothing.
+	agent string
 
 	kc *kube.Config // loaded on first use
 
@@ -87,7 +104,14 @@ func New(opts Options) *Runner {
 	if opts.ErrOut == nil {
 		opts.ErrOut = io.Discard
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project)}
+	if opts.Log == nil {
+		opts.Log = log.New(io.Discard, log.LevelError)
+	}
+	kinds := opts.Builders
+	if kinds == nil {
+		kinds = builders.All
+	}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the
@@ -121,6 +145,10 @@ func ProjectID(p *config.Project) string {
 
 var invalidLabelChars = regexp.MustCompile(`[^a-z0-9.-]+`)
 
+// CurrentKubeContext returns the kubeconfig's current context (KUBECONFIG
+// or ~/.kube/config), which kubeContext profile activation compares.
+func CurrentKubeContext() (string, error) { return kube.CurrentContext() }
+
 // kubeConfig loads the cluster connection once.
 func (r *Runner) kubeConfig() (*kube.Config, error) {
 	if r.kc != nil {
@@ -150,6 +178,16 @@ func (r *Runner) Render(ctx context.Context, images []artifact.Image, offline bo
 		}
 	}
 	return render.Render(ctx, r.opts.Project.Configs, opts)
+}
+
+// RenderYAML renders as Render does and returns the manifests as one
+// multi-document YAML stream (skiff render).
+func (r *Runner) RenderYAML(ctx context.Context, images []artifact.Image, offline bool) ([]byte, error) {
+	ms, err := r.Render(ctx, images, offline)
+	if err != nil {
+		return nil, err
+	}
+	return render.YAML(ms)
 }
 
 // renderOptions are what render adds to every manifest: the images and
@@ -200,6 +238,34 @@ func (r *Runner) syncsThroughTar(name string, tar bool) {
 	r.agentless[name] = tar
 }
 
+// Check fails when the project uses a feature of one of stages ("build",
+// "manifests", "deploy", "portForward") that skiff does not implement
+// yet, or an artifact whose builder skiff does not have.
+func (r *Runner) Check(stages ...string) error {
+	var errs config.Errors
+	for _, c := range r.opts.Project.Configs {
+		for _, e := range config.Unsupported(c, r.kinds.Names()) {
+			if slices.ContainsFunc(stages, func(s string) bool { return strings.HasPrefix(e.Path, s) }) {
+				errs = append(errs, e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// Unsupported lists the features of the whole project that skiff does not
+// implement yet (skiff diagnose).
+func (r *Runner) Unsupported() config.Errors {
+	var errs config.Errors
+	for _, c := range r.opts.Project.Configs {
+		errs = append(errs, config.Unsupported(c, r.kinds.Names())...)
+	}
+	return errs
+}
+
 // HasManifests reports whether any config renders Kubernetes manifests,
 // which the runner deploys to the cluster.
 func (r *Runner) HasManifests() bool {
@@ -230,9 +296,6 @@ func (r *Runner) ID() string { return r.id }
 // Touched reports whether a deploy has begun to change the cluster or the
 // docker daemon: whether there may be something to delete.
 func (r *Runner) Touched() bool { return r.touched }
-
-// SetAgent sets Options.Agent: the skiff-agent image dev mode delivers.
-func (r *Runner) SetAgent(ref string) { r.opts.Agent = ref }
 
 // Applied returns the objects the last deploy applied.
 func (r *Runner) Applied() []*unstructured.Unstructured { return r.applied }

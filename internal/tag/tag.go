@@ -20,7 +20,7 @@ type Tagger interface {
 
 // DepsFunc lists the files an artifact is built from, relative to its
 // context directory (absolute paths are allowed for files outside it), as
-// deps.ForArtifact does.
+// the builder's build.Sources list them.
 type DepsFunc func(ctx context.Context, a *schema.Artifact) ([]string, error)
 
 // Option configures New.

@@ -1,8 +1,7 @@
-package cli
+package runner
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"skiff.dev/skiff/internal/config"
-	"skiff.dev/skiff/internal/log"
 )
 
 // TestBuildTargetAsksTheClusterDeployedTo checks that the images go to the
@@ -56,15 +54,43 @@ current-context: current
 	c := &config.Config{}
 	c.Deploy.KubeContext = "deployed"
 	p := &config.Project{Configs: []*config.Config{c}}
-	a := &app{log: log.New(io.Discard, log.LevelWarn)}
-	push, repo := a.buildTarget(t.Context(), p, &BuildOptions{})
+	push, repo := New(Options{Project: p}).buildTarget(t.Context(), BuildOptions{})
 	if !push || repo != "127.0.0.1:5999" {
 		t.Errorf("buildTarget = push %v, default repo %q; want a push to 127.0.0.1:5999, the registry of deploy.kubeContext's cluster", push, repo)
 	}
 
 	// --kube-context wins over deploy.kubeContext, as for the deploy.
-	a.global.kubeContext = "current"
-	if push, repo := a.buildTarget(t.Context(), p, &BuildOptions{}); push || repo != "" {
+	if push, repo := New(Options{Project: p, KubeContext: "current"}).buildTarget(t.Context(), BuildOptions{}); push || repo != "" {
 		t.Errorf("with --kube-context current, buildTarget = push %v, default repo %q; want a load into the daemon (that cluster advertises no registry)", push, repo)
+	}
+}
+
+// The docker config file errors name is the one the environment selects
+// (issue 11 item 15).
+func TestDockerConfigFile(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		environ []string
+		want    string
+	}{
+		{nil, "~/.docker/config.json"},
+		{[]string{"DOCKER_CONFIG=/work/creds"}, "/work/creds/config.json"},
+		{[]string{"DOCKER_CONFIG="}, "~/.docker/config.json"},
+	} {
+		r := New(Options{Project: &config.Project{}, Environ: tc.environ})
+		if got := r.dockerConfigFile(); got != tc.want {
+			t.Errorf("environment %q: %s, want %s", tc.environ, got, tc.want)
+		}
+	}
+}
+
+func TestGetenvTakesTheLastValue(t *testing.T) {
+	t.Parallel()
+	r := New(Options{Project: &config.Project{}, Environ: []string{"SKIFF_AGENT=/a", "OTHER=x", "SKIFF_AGENT=/b"}})
+	if got := r.getenv("SKIFF_AGENT"); got != "/b" {
+		t.Errorf("getenv(SKIFF_AGENT) = %q, want /b", got)
+	}
+	if got := r.getenv("MISSING"); got != "" {
+		t.Errorf("getenv(MISSING) = %q, want empty", got)
 	}
 }

@@ -1,0 +1,82 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/deliver"
+)
+
+// deliverAgent puts the skiff-agent image where the cluster pulls from
+// (the registry images are pushed to, or the local daemon) when an
+// artifact has sync rules and the project deploys to a cluster, and sets
+// r.agent to its reference; "" means pods get no agent, and files sync
+// only into images that have tar. bin and binErr are what
+// deliver.FindBinary found. What goes wrong is a warning: sync through
+// tar still works.
+func (r *Runner) deliverAgent(ctx context.Context, opts BuildOptions, bin string, binErr error) {
+	r.agent = ""
+	var synced string
+	for _, art := range r.opts.Project.Artifacts() {
+		if sync.Syncs(art) {
+			synced = art.ImageName
+			break
+		}
+	}
+	if synced == "" || !r.HasManifests() {
+		return
+	}
+	warn := func(err error) {
+		r.opts.Log.Warnf("%v; files will sync only into containers that have tar", err)
+	}
+	if binErr != nil {
+		warn(binErr)
+		return
+	}
+	img, err := deliver.Image(bin)
+	if err != nil {
+		warn(err)
+		return
+	}
+	push, defaultRepo := r.buildTarget(ctx, opts)
+	if !push {
+		cli, err := docker.NewClient()
+		if err != nil {
+			warn(err)
+			return
+		}
+		defer cli.Close()
+		d, err := img.Digest()
+		if err != nil {
+			warn(err)
+			return
+		}
+		ref := deliver.BinaryName + ":" + d.Hex[:16]
+		if _, err := image.Load(ctx, cli, ref, img); err != nil {
+			warn(fmt.Errorf("loading the skiff-agent image: %w", err))
+			return
+		}
+		r.agent = ref
+		return
+	}
+	named, err := image.DefaultRepo{Repo: defaultRepo}.Apply(synced)
+	if err != nil {
+		warn(err)
+		return
+	}
+	repo := deliver.BinaryName
+	if i := strings.LastIndex(named, "/"); i >= 0 {
+		repo = path.Join(named[:i], deliver.BinaryName)
+	}
+	ref, _, err := deliver.Push(ctx, r.registry(r.insecureRegistries(opts)), repo, img)
+	if err != nil {
+		warn(err)
+		return
+	}
+	r.agent = ref
+}

@@ -1,0 +1,338 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/output"
+	"skiff.dev/skiff/internal/tag"
+)
+
+// BuildOptions say what to build and how: the build flags of build, run,
+// render and dev.
+type BuildOptions struct {
+	// Images limits the build to these artifacts (-b) and those they
+	// require.
+	Images []string
+	// Push pushes to a registry (true), loads into the local daemon
+	// (false), or decides from the config and the cluster (nil).
+	Push *bool
+	// Quiet prints no progress and no build output.
+	Quiet bool
+	// DryRun computes the tags without building anything.
+	DryRun bool
+	// Tag replaces the tag policy's tag for every image (-t).
+	Tag string
+	// CacheArtifacts reuses the images of artifacts whose inputs have not
+	// changed; CacheFile is the cache (default ~/.skiff/cache).
+	CacheArtifacts bool
+	CacheFile      string
+	// Insecure are registries reachable over plain HTTP, beyond the
+	// config's build.insecureRegistries.
+	Insecure []string
+	// Platforms are the target platforms (os/arch); empty means the host's.
+	Platforms []string
+}
+
+// Build builds the selected artifacts of the project in dependency order,
+// tags them, and pushes or loads the images (see build.Run). It prints
+// progress to ErrOut, each artifact's output prefixed with its name.
+func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image, error) {
+	if err := r.Check("build"); err != nil {
+		return nil, err
+	}
+	p := r.opts.Project
+	arts, err := selectArtifacts(p.Artifacts(), opts.Images)
+	if err != nil {
+		return nil, err
+	}
+	progress := r.opts.ErrOut
+	if opts.Quiet {
+		progress = io.Discard
+	}
+	if len(arts) == 0 {
+		fmt.Fprintln(progress, "No artifacts to build.")
+		return nil, nil
+	}
+
+	push, defaultRepo := r.buildTarget(ctx, opts)
+	insecure := r.insecureRegistries(opts)
+	registry := r.registry(insecure)
+	dockerClient, err := docker.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	defer dockerClient.Close()
+	builders, err := r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit()})
+	if err != nil {
+		return nil, err
+	}
+	// The tagger (inputDigest) and the cache key both need each
+	// artifact's files: list them once per build.
+	listDeps := memoize(r.Dependencies)
+	tagger, err := r.taggers(listDeps)
+	if err != nil {
+		return nil, err
+	}
+	var cache *build.Cache
+	if opts.CacheArtifacts && !opts.DryRun {
+		file := opts.CacheFile
+		if file == "" {
+			if file, err = build.DefaultCacheFile(); err != nil {
+				return nil, err
+			}
+		}
+		if cache, err = build.OpenCache(file); err != nil {
+			r.opts.Log.Warnf("%v; building without the cache", err)
+			cache = nil
+		}
+	}
+
+	lines := output.NewLines(progress)
+	var outs []*output.PrefixWriter
+	fmt.Fprintln(progress, "Generating tags...")
+	start := time.Now()
+	results, err := build.Run(ctx, arts, build.Options{
+		Builders:    builders,
+		Tagger:      tagger,
+		Tag:         opts.Tag,
+		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(r.dockerConfigFile())}},
+		Cache:       cache,
+		Concurrency: p.Concurrency(),
+		Push:        push,
+		Platforms:   opts.Platforms,
+		Insecure:    insecure,
+		Env:         p.Env,
+		DryRun:      opts.DryRun,
+		Deps:        listDeps,
+		Repo:        image.DefaultRepo{Repo: defaultRepo}.Apply,
+		Progress:    progress,
+		Output: func(art *schema.Artifact) io.Writer {
+			w := lines.Prefixed("[" + art.ImageName + "] ")
+			outs = append(outs, w)
+			return w
+		},
+	})
+	for _, w := range outs {
+		w.Flush()
+	}
+	if cache != nil {
+		if serr := cache.Save(); serr != nil {
+			r.opts.Log.Warnf("%v", serr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !opts.DryRun {
+		fmt.Fprintf(progress, "Built %d artifacts in %s\n", len(results), time.Since(start).Round(time.Millisecond))
+	}
+	return results, nil
+}
+
+// Tags computes the images the tag policy names now, without building:
+// what deploy and render use when given no built images.
+func (r *Runner) Tags(ctx context.Context) ([]artifact.Image, error) {
+	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true})
+}
+
+// ResolveDigests pins each image's reference to the digest its registry
+// has for it (render --digest-source=remote); an image missing from its
+// registry is an error that says how to push it.
+func (r *Runner) ResolveDigests(ctx context.Context, imgs []artifact.Image, opts BuildOptions) error {
+	reg := r.registry(r.insecureRegistries(opts))
+	for i, im := range imgs {
+		digest, ok, err := reg.Digest(ctx, im.Ref)
+		if err != nil {
+			return fmt.Errorf("resolving %s in its registry: %w", im.Ref, err)
+		}
+		if !ok {
+			return fmt.Errorf("%s is not in its registry; build and push it first (skiff build --push) or use --digest-source=local", im.Ref)
+		}
+		imgs[i].Ref = im.Ref + "@" + digest
+	}
+	return nil
+}
+
+// Dependencies lists the files artifact a is built from, relative to its
+// context, as its builder says (build.Sources).
+func (r *Runner) Dependencies(ctx context.Context, a *schema.Artifact) ([]string, error) {
+	s, err := r.kinds.Sources(a, r.buildEnv())
+	if err != nil {
+		return nil, err
+	}
+	return s.Files(ctx)
+}
+
+// buildEnv is the environment builders see.
+func (r *Runner) buildEnv() build.Env {
+	return build.Env{Vars: r.opts.Project.Env, Environ: r.opts.Environ}
+}
+
+// buildTarget decides where images go: pushed to a registry or loaded
+// into the local daemon, and under which default repo.
+func (r *Runner) buildTarget(ctx context.Context, opts BuildOptions) (push bool, defaultRepo string) {
+	defaultRepo = r.opts.DefaultRepo
+	if opts.Push != nil {
+		return *opts.Push, defaultRepo
+	}
+	if push := r.opts.Project.Push(); push != nil {
+		return *push, defaultRepo
+	}
+	if host, ok := r.clusterRegistry(ctx); ok {
+		if defaultRepo == "" {
+			defaultRepo = host
+		}
+		r.opts.Log.Infof("The cluster advertises a local registry (%s): pushing there", host)
+		return true, defaultRepo
+	}
+	return defaultRepo != "", defaultRepo
+}
+
+// clusterRegistry asks the cluster skiff deploys to (--kube-context, else
+// deploy.kubeContext, else the current context, as the deploy chooses)
+// for the registry it advertises (KEP-1755); no cluster means no registry.
+func (r *Runner) clusterRegistry(ctx context.Context) (string, bool) {
+	kc, err := r.kubeConfig()
+	if err != nil {
+		r.opts.Log.Debugf("no cluster to ask for a local registry: %v", err)
+		return "", false
+	}
+	cs, err := kc.Clientset(3 * time.Second)
+	if err != nil {
+		return "", false
+	}
+	host, ok, err := image.LocalRegistry(ctx, cs)
+	if err != nil {
+		r.opts.Log.Debugf("kube context %s: no local registry: %v", kc.Context, err)
+		return "", false
+	}
+	return host, ok
+}
+
+// taggers returns a tagger that tags each artifact with its own config's
+// tag policy; a tagger that fails falls back to "latest" with a warning,
+// as in Skaffold.
+func (r *Runner) taggers(listDeps func(context.Context, *schema.Artifact) ([]string, error)) (build.Tagger, error) {
+	p := r.opts.Project
+	perImage := tag.PerImage{}
+	all := p.Artifacts()
+	for _, c := range p.Configs {
+		t, err := tag.New(c.Build.TagPolicy, p.Env, listDeps, tag.WithArtifacts(all), tag.WithEnviron(r.opts.Environ))
+		if err != nil {
+			return nil, fmt.Errorf("%s: build.tagPolicy: %w", c.File, err)
+		}
+		t = tag.Fallback(t, func(art *schema.Artifact, err error) {
+			r.opts.Log.Warnf("tagging %s: %v; using the tag \"latest\"", art.ImageName, err)
+		})
+		for _, art := range c.Build.Artifacts {
+			perImage[art.ImageName] = t
+		}
+	}
+	return perImage, nil
+}
+
+// selectArtifacts keeps the artifacts named with -b and, transitively,
+// those they require.
+func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	byName := map[string]*schema.Artifact{}
+	var known []string
+	for _, a := range all {
+		byName[a.ImageName] = a
+		known = append(known, a.ImageName)
+	}
+	keep := map[string]bool{}
+	var mark func(name string)
+	mark = func(name string) {
+		if keep[name] {
+			return
+		}
+		keep[name] = true
+		for _, d := range byName[name].Dependencies {
+			mark(d.ImageName)
+		}
+	}
+	for _, n := range names {
+		if _, ok := byName[n]; !ok {
+			return nil, fmt.Errorf("no artifact builds image %q (-b); the images are: %s", n, strings.Join(known, ", "))
+		}
+		mark(n)
+	}
+	var out []*schema.Artifact
+	for _, a := range all {
+		if keep[a.ImageName] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// insecureRegistries are the registries reachable over plain HTTP: those
+// of --insecure-registry and of every config's build.insecureRegistries.
+func (r *Runner) insecureRegistries(opts BuildOptions) []string {
+	return append(slices.Clone(opts.Insecure), r.opts.Project.InsecureRegistries()...)
+}
+
+// memoize makes list answer once per artifact, however often and
+// concurrently it is asked.
+func memoize(list func(context.Context, *schema.Artifact) ([]string, error)) func(context.Context, *schema.Artifact) ([]string, error) {
+	type result struct {
+		once  gosync.Once
+		files []string
+		err   error
+	}
+	var mu gosync.Mutex
+	memo := map[*schema.Artifact]*result{}
+	return func(ctx context.Context, a *schema.Artifact) ([]string, error) {
+		mu.Lock()
+		res, ok := memo[a]
+		if !ok {
+			res = &result{}
+			memo[a] = res
+		}
+		mu.Unlock()
+		res.once.Do(func() { res.files, res.err = list(ctx, a) })
+		return res.files, res.err
+	}
+}
+
+// registry is a registry client with the docker config file credentials
+// come from named in its errors.
+func (r *Runner) registry(insecure []string) *image.Registry {
+	return image.NewRegistry(insecure, image.WithDockerConfig(r.dockerConfigFile()))
+}
+
+// dockerConfigFile is the docker config file credentials come from, as the
+// environment names it: $DOCKER_CONFIG/config.json, else
+// ~/.docker/config.json.
+func (r *Runner) dockerConfigFile() string {
+	if dir := r.getenv("DOCKER_CONFIG"); dir != "" {
+		return filepath.Join(dir, "config.json")
+	}
+	return image.DefaultDockerConfig
+}
+
+// getenv reads a variable of the environment skiff runs in (the last
+// value of Options.Environ).
+func (r *Runner) getenv(key string) string {
+	for _, kv := range slices.Backward(r.opts.Environ) {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
