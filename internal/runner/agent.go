@@ -14,12 +14,10 @@ import (
 
 // deliverAgent puts the skiff-agent image where the cluster pulls from
 // (the registry images are pushed to, or the local daemon) when an
-// artifact has sync rules and the project deploys to a cluster, and sets
-// r.agent to its reference; "" means pods get no agent, and files sync
-// only into images that have tar. bin and binErr are what
-// deliver.FindBinary found. What goes wrong is a warning: sync through
-// tar still works.
-func (r *Runner) deliverAgent(ctx context.Context, opts BuildOptions, bin string, binErr error) {
+// artifact has sync rules, and sets r.agent to its reference; "" means
+// pods get no agent, and files sync only into images that have tar. What
+// goes wrong is a warning: sync through tar still works.
+func (r *Runner) deliverAgent(ctx context.Context, opts BuildOptions) {
 	r.agent = ""
 	var synced string
 	for _, art := range r.opts.Project.Artifacts() {
@@ -28,12 +26,13 @@ func (r *Runner) deliverAgent(ctx context.Context, opts BuildOptions, bin string
 			break
 		}
 	}
-	if synced == "" || !r.HasManifests() {
+	if synced == "" {
 		return
 	}
 	warn := func(err error) {
 		r.opts.Log.Warnf("%v; files will sync only into containers that have tar", err)
 	}
+	bin, binErr := deliver.FindBinary(r.getenv(deliver.EnvBinary))
 	if binErr != nil {
 		warn(binErr)
 		return

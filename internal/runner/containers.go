@@ -120,19 +120,3 @@ func (d *dockerContainers) containers(ctx context.Context, image artifact.Image)
 	}
 	return out, nil
 }
-
-// sources combines container sources.
-type sources []containerSource
-
-// containers implements containerSource.
-func (s sources) containers(ctx context.Context, image artifact.Image) ([]container, error) {
-	var out []container
-	for _, src := range s {
-		cs, err := src.containers(ctx, image)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
-}

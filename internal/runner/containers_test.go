@@ -94,18 +94,32 @@ func TestRunningContainersKey(t *testing.T) {
 	}
 }
 
-func TestSources(t *testing.T) {
+// Sync paths find the containers of every target, and each container's
+// operations go through the transport of the target it was found in.
+func TestSyncPaths(t *testing.T) {
 	t.Parallel()
 	web := imageOf("web:1")
 	a := &fakeSource{running: map[string][]string{"web:1": {"a"}}}
 	b := &fakeSource{running: map[string][]string{"web:1": {"b1", "b2"}, "api:1": {"x"}}}
-	got, err := sources{a, b}.containers(context.Background(), web)
+	ta, tb := &fakeTransport{}, &fakeTransport{}
+	paths := syncPaths{
+		{source: a, transport: func(container) sync.Transport { return ta }},
+		{source: b, transport: func(container) sync.Transport { return tb }},
+	}
+	got, err := paths.containers(context.Background(), web)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
 	for _, c := range got {
 		keys = append(keys, c.Key)
+		want := sync.Transport(tb)
+		if c.Key == "a" {
+			want = ta
+		}
+		if paths.transport(c) != want {
+			t.Errorf("container %s goes through the other target's transport", c.Key)
+		}
 	}
 	if want := []string{"a", "b1", "b2"}; !slices.Equal(keys, want) {
 		t.Errorf("containers %q, want %q", keys, want)
@@ -113,7 +127,7 @@ func TestSources(t *testing.T) {
 
 	boom := errors.New("the daemon is gone")
 	b.err = boom
-	if _, err := (sources{a, b}).containers(context.Background(), web); !errors.Is(err, boom) {
+	if _, err := paths.containers(context.Background(), web); !errors.Is(err, boom) {
 		t.Errorf("error %v, want %v", err, boom)
 	}
 }

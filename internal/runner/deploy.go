@@ -7,35 +7,20 @@ import (
 	"time"
 
 	"skiff.dev/skiff/internal/artifact"
-	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/deploy"
-	dockerdeploy "skiff.dev/skiff/internal/deploy/docker"
-	"skiff.dev/skiff/internal/docker"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/status"
 	"skiff.dev/skiff/internal/sync/deliver"
 )
 
-// Deploy renders the manifests with images, applies them, prunes what an
-// earlier deploy of the project left behind, and waits for the rollout;
-// configs with deploy.docker get their images run as containers instead.
+// Deploy deploys images to every target of the project: the configs'
+// manifests rendered, applied with pruning and status-checked on the
+// cluster; deploy.docker's images run as containers on the Docker daemon.
 func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 	printTags(r.opts.ErrOut, images)
-	if r.HasManifests() {
-		ms, err := r.Render(ctx, images, false)
-		if err != nil {
-			return err
-		}
-		if err := r.injectAgent(ms, images); err != nil {
-			return err
-		}
-		if err := r.Apply(ctx, ms); err != nil {
-			return err
-		}
-	}
-	if len(r.dockerConfigs()) > 0 {
-		if err := r.deployDocker(ctx, images); err != nil {
+	for _, t := range r.targets() {
+		if err := t.deploy(ctx, images); err != nil {
 			return err
 		}
 	}
@@ -149,67 +134,15 @@ func (r *Runner) namespace() string {
 	return r.kc.Namespace
 }
 
-// deployDocker runs the docker deployer's images as containers.
-func (r *Runner) deployDocker(ctx context.Context, images []artifact.Image) error {
-	d, closeClient, err := r.dockerDeployer()
-	if err != nil {
-		return err
-	}
-	defer closeClient()
-	r.touched = true
-	for _, c := range r.dockerConfigs() {
-		if err := d.Deploy(ctx, c.Deploy.DockerDeploy, images); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dockerDeployer connects the docker deployer to the daemon; the caller
-// closes the client.
-func (r *Runner) dockerDeployer() (*dockerdeploy.Deployer, func(), error) {
-	cli, err := docker.NewClient()
-	if err != nil {
-		return nil, nil, err
-	}
-	var forwards []schema.PortForwardResource
-	for _, c := range r.dockerConfigs() {
-		for _, pf := range c.PortForward {
-			if pf != nil && pf.Type == "container" {
-				forwards = append(forwards, *pf)
-			}
-		}
-	}
-	d := dockerdeploy.New(cli, dockerdeploy.Options{
-		Project:      r.id,
-		RunID:        r.opts.RunID,
-		PortForwards: forwards,
-		Out:          r.opts.ErrOut,
-	})
-	return d, func() { cli.Close() }, nil
-}
-
 // Delete removes everything the project deployed: the objects recorded on
 // the cluster and the docker deployer's containers. It waits up to wait
 // (0: deploy.DefaultTimeout) for the cluster's objects to go, and says so;
 // see deploy.Deployer.Delete for what happens when they outlast it.
 func (r *Runner) Delete(ctx context.Context, wait time.Duration) error {
-	if r.HasManifests() {
-		d, err := r.deployer(wait)
-		if err != nil {
+	for _, t := range r.targets() {
+		if err := t.delete(ctx, wait); err != nil {
 			return err
 		}
-		if err := d.Delete(ctx); err != nil {
-			return err
-		}
-	}
-	if len(r.dockerConfigs()) > 0 {
-		d, closeClient, err := r.dockerDeployer()
-		if err != nil {
-			return err
-		}
-		defer closeClient()
-		return d.Delete(ctx)
 	}
 	return nil
 }

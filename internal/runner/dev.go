@@ -13,7 +13,6 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
-	"skiff.dev/skiff/internal/sync/deliver"
 	"skiff.dev/skiff/internal/watch"
 )
 
@@ -63,9 +62,6 @@ type dev struct {
 	// build builds the images named (all of them when names is nil) and
 	// those they require, and returns every image it built.
 	build func(ctx context.Context, names []string) ([]artifact.Image, error)
-	// agentBinary is the skiff-agent binary, which dev copies into a
-	// docker deployer's container that has no tar; "" when there is none.
-	agentBinary string
 
 	rules  map[string]*sync.Rules    // by image name; nil rules sync nothing
 	images map[string]artifact.Image // by image name: the images deployed
@@ -99,8 +95,9 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	if err != nil {
 		return err
 	}
-	agentBin, agentErr := deliver.FindBinary(r.getenv(deliver.EnvBinary))
-	r.deliverAgent(ctx, opts.Build, agentBin, agentErr)
+	for _, t := range r.targets() {
+		t.prepareSync(ctx, opts.Build)
+	}
 	d := &dev{
 		r: r, opts: opts, in: in,
 		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
@@ -110,11 +107,10 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 			}
 			return r.Build(ctx, o)
 		},
-		agentBinary: agentBin,
-		images:      map[string]artifact.Image{},
-		stale:       map[string]bool{},
-		heldSyncs:   map[string][]sync.Op{},
-		heldBuilds:  map[string]bool{},
+		images:     map[string]artifact.Image{},
+		stale:      map[string]bool{},
+		heldSyncs:  map[string][]sync.Op{},
+		heldBuilds: map[string]bool{},
 	}
 	if d.rules, err = syncRules(r.opts.Project); err != nil {
 		return err

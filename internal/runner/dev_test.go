@@ -252,17 +252,17 @@ func TestContainersWording(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		n    int
-		pods bool
+		unit string
 		want string
 	}{
-		{n: 1, pods: true, want: "1 pod"},
-		{n: 2, pods: true, want: "2 pods"},
-		{n: 0, pods: true, want: "0 pods"},
-		{n: 1, pods: false, want: "1 container"},
-		{n: 2, pods: false, want: "2 containers"},
+		{n: 1, unit: kubeTarget{}.unit(), want: "1 pod"},
+		{n: 2, unit: kubeTarget{}.unit(), want: "2 pods"},
+		{n: 0, unit: kubeTarget{}.unit(), want: "0 pods"},
+		{n: 1, unit: dockerTarget{}.unit(), want: "1 container"},
+		{n: 2, unit: dockerTarget{}.unit(), want: "2 containers"},
 	} {
-		if got := containers(tc.n, tc.pods); got != tc.want {
-			t.Errorf("containers(%d, %v) = %q, want %q", tc.n, tc.pods, got, tc.want)
+		if got := plural(tc.n, tc.unit); got != tc.want {
+			t.Errorf("plural(%d, %q) = %q, want %q", tc.n, tc.unit, got, tc.want)
 		}
 	}
 }

@@ -8,17 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/labels"
-
 	"skiff.dev/skiff/internal/build/deps"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
-	"skiff.dev/skiff/internal/docker"
 	"skiff.dev/skiff/internal/fsutil"
-	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
-	"skiff.dev/skiff/internal/sync/deliver"
 )
 
 // sync copies one artifact's planned operations into its containers.
@@ -46,7 +41,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 			hint = "\nThe container's user may not write there: make the destination writable by it (chown in the Dockerfile, or run the container as root while developing)."
 		}
 		d.printf("Syncing %s of %s failed after %s: %v%s\n", files(ops), name, took, err, hint)
-		if errors.Is(err, sync.ErrNoAgent) && d.r.agent != "" && d.r.HasManifests() {
+		if errors.Is(err, sync.ErrNoAgent) && d.r.agent != "" {
 			// The image lost its tar since the last deploy, which left
 			// the agent out: deploy again with it, and the new pods get
 			// the changes synced so far as they start.
@@ -64,80 +59,31 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		d.printf("No running container of %s to sync %s to; those that start get it\n", name, files(ops))
 		return
 	}
-	d.printf("Synced %s to %s in %s\n", files(ops), containers(rep.Containers, d.r.HasManifests()), took)
+	d.printf("Synced %s to %s in %s\n", files(ops), plural(rep.Containers, d.r.unit()), took)
 }
 
 // startSyncer connects the syncer to the containers it syncs into: the
 // project's pods on the cluster and the docker deployer's containers.
 func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	var srcs sources
-	var kubeT, dockerT *fallbackTransport
 	changed := make(chan struct{}, 1)
-	if d.r.HasManifests() {
-		kc, err := d.r.kubeConfig()
-		if err != nil {
-			cancel()
-			return nil, err
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
 		}
-		cs, err := kc.Clientset(0)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		pods, err := watchPods(ctx, cs, d.r.namespaces(), labels.SelectorFromSet(labels.Set{kube.ProjectLabel: d.r.id}), func() {
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		})
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		srcs = append(srcs, pods)
-		exec, err := sync.NewKubeExecutor(kc.REST)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		kubeT = newFallbackTransport(&sync.TarTransport{Exec: exec}, &sync.AgentTransport{Exec: exec})
-		kubeT.learned = d.r.syncsThroughTar
 	}
-	closeDocker := func() {}
-	if len(d.r.dockerConfigs()) > 0 {
-		dd, closeDeployer, err := d.r.dockerDeployer()
+	var paths syncPaths
+	for _, t := range d.r.targets() {
+		p, err := t.syncPath(ctx, notify)
 		if err != nil {
 			cancel()
+			paths.stop()
 			return nil, err
 		}
-		cli, err := docker.NewClient()
-		if err != nil {
-			closeDeployer()
-			cancel()
-			return nil, err
-		}
-		closeDocker = func() { closeDeployer(); cli.Close() }
-		srcs = append(srcs, &dockerContainers{deployer: dd})
-		exec := sync.NewDockerExecutor(cli)
-		agent := &sync.AgentTransport{Exec: exec}
-		dockerT = newFallbackTransport(&sync.TarTransport{Exec: exec}, transportFunc(func(ctx context.Context, t sync.Target, ops []sync.Op) error {
-			err := agent.Sync(ctx, t, ops)
-			if !errors.Is(err, sync.ErrNoAgent) || d.agentBinary == "" {
-				return err
-			}
-			if err := deliver.CopyToContainer(ctx, cli, t.Container, d.agentBinary); err != nil {
-				return err
-			}
-			return agent.Sync(ctx, t, ops)
-		}))
+		paths = append(paths, p)
 	}
-	d.syncer = newSyncer(srcs, func(c container) sync.Transport {
-		if c.Pod == "" {
-			return dockerT.For(c)
-		}
-		return kubeT.For(c)
-	})
+	d.syncer = newSyncer(paths, paths.transport)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -154,17 +100,17 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 					d.printf("Syncing the changes so far to a container that lacked them failed: %v\n", err)
 				case rep.Containers == 0:
 				case rep.Started == rep.Containers:
-					d.printf("Synced the changes so far to %s that started since, in %s\n", containers(rep.Started, d.r.HasManifests()), took)
+					d.printf("Synced the changes so far to %s that started since, in %s\n", plural(rep.Started, d.r.unit()), took)
 				case rep.Started == 0:
-					d.printf("Synced the changes that an earlier sync missed to %s, in %s\n", containers(rep.Containers, d.r.HasManifests()), took)
+					d.printf("Synced the changes that an earlier sync missed to %s, in %s\n", plural(rep.Containers, d.r.unit()), took)
 				default:
 					d.printf("Synced the changes so far to %s (%d started since, %d missed an earlier sync), in %s\n",
-						containers(rep.Containers, d.r.HasManifests()), rep.Started, rep.Containers-rep.Started, took)
+						plural(rep.Containers, d.r.unit()), rep.Started, rep.Containers-rep.Started, took)
 				}
 			}
 		}
 	}()
-	return func() { cancel(); <-done; closeDocker() }, nil
+	return func() { cancel(); <-done; paths.stop() }, nil
 }
 
 // syncRules reads the sync rules of every artifact.
@@ -242,13 +188,4 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-// containers says "1 pod" or "2 pods" (or containers, for the docker
-// deployer).
-func containers(n int, pods bool) string {
-	if pods {
-		return plural(n, "pod")
-	}
-	return plural(n, "container")
 }

@@ -74,28 +74,13 @@ func (r *Runner) StartObserving(ctx context.Context) (stop func(), err error) {
 			s()
 		}
 	}
-	if r.HasManifests() && len(r.applied) > 0 {
-		s, err := r.observeCluster(ctx)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		stops = append(stops, s)
-	}
-	if len(r.dockerConfigs()) > 0 && r.opts.Tail {
-		d, closeClient, err := r.dockerDeployer()
+	for _, t := range r.targets() {
+		s, err := t.observe(ctx)
 		if err != nil {
 			stop()
 			return nil, err
 		}
-		done := make(chan struct{})
-		stops = append(stops, func() { <-done; closeClient() })
-		go func() {
-			defer close(done)
-			if err := d.Logs(ctx, r.opts.Out, r.opts.Color); err != nil && ctx.Err() == nil {
-				r.opts.Log.Warnf("streaming container logs: %v", err)
-			}
-		}()
+		stops = append(stops, s)
 	}
 	return stop, nil
 }

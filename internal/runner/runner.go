@@ -78,6 +78,9 @@ type Runner struct {
 	// the artifacts with sync rules (see deliver.Inject); "" delivers
 	// nothing.
 	agent string
+	// agentBinary is the skiff-agent binary, which dev copies into a
+	// docker deployer's container that has no tar; "" when there is none.
+	agentBinary string
 
 	kc *kube.Config // loaded on first use
 
@@ -266,9 +269,9 @@ func (r *Runner) Unsupported() config.Errors {
 	return errs
 }
 
-// HasManifests reports whether any config renders Kubernetes manifests,
+// hasManifests reports whether any config renders Kubernetes manifests,
 // which the runner deploys to the cluster.
-func (r *Runner) HasManifests() bool {
+func (r *Runner) hasManifests() bool {
 	for _, c := range r.opts.Project.Configs {
 		m := c.Render
 		if len(m.RawK8s) > 0 || m.Kustomize != nil || m.Helm != nil || c.Deploy.HelmDeploy != nil {

@@ -24,6 +24,8 @@ type container struct {
 	Key string
 	// Image is the image the container runs.
 	Image artifact.Image
+	// path is the index of the target's syncPath it was found through.
+	path int
 }
 
 // containerSource finds the running containers of an image.
