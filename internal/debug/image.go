@@ -149,9 +149,10 @@ func (l *layer) file(name string, data []byte, mode int64) {
 	}
 }
 
-// link adds name as a hard link to target, another entry of the layer.
+// link adds name as a hard link to target, another entry of the layer,
+// an executable: Docker applies a link's mode to the file it links to.
 func (l *layer) link(name, target string) {
-	l.header(&tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target})
+	l.header(&tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target, Mode: 0o755})
 }
 
 // tree adds the directory src under prefix, in name order: directories,

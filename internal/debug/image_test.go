@@ -2,6 +2,7 @@ package debug
 
 import (
 	"archive/tar"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -63,7 +64,7 @@ func layerEntries(t *testing.T, img v1.Image) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := h.Name + " " + string(h.Typeflag)
+		e := fmt.Sprintf("%s %c %o", h.Name, h.Typeflag, h.Mode)
 		if h.Linkname != "" {
 			e += " " + h.Linkname
 		}
@@ -77,10 +78,10 @@ func TestSupportImage(t *testing.T) {
 	t.Parallel()
 	dir := supportDir(t)
 	for rt, want := range map[Runtime][]string{
-		Go:     {"files/ 5", "skiff-debug-support 0", "files/go/ 5", "files/go/bin/ 5", "files/go/bin/dlv 0"},
-		NodeJS: {"files/ 5", "skiff-debug-support 0", "files/nodejs/ 5", "files/nodejs/bin/ 5", "files/nodejs/bin/node 1 skiff-debug-support"},
-		Python: {"files/ 5", "skiff-debug-support 0", "files/python/ 5", "files/python/launcher 1 skiff-debug-support", "files/python/lib/ 5",
-			"files/python/lib/debugpy/ 5", "files/python/lib/debugpy/__init__.py 0", "files/python/lib/debugpy/pydevd.py 2 ../pydevd.py", "files/python/lib/pydevd.py 0"},
+		Go:     {"files/ 5 755", "skiff-debug-support 0 755", "files/go/ 5 755", "files/go/bin/ 5 755", "files/go/bin/dlv 0 755"},
+		NodeJS: {"files/ 5 755", "skiff-debug-support 0 755", "files/nodejs/ 5 755", "files/nodejs/bin/ 5 755", "files/nodejs/bin/node 1 755 skiff-debug-support"},
+		Python: {"files/ 5 755", "skiff-debug-support 0 755", "files/python/ 5 755", "files/python/launcher 1 755 skiff-debug-support", "files/python/lib/ 5 755",
+			"files/python/lib/debugpy/ 5 755", "files/python/lib/debugpy/__init__.py 0 755", "files/python/lib/debugpy/pydevd.py 2 777 ../pydevd.py", "files/python/lib/pydevd.py 0 755"},
 	} {
 		img, err := SupportImage(dir, rt)
 		if err != nil {
