@@ -41,8 +41,9 @@ func main() {
 `
 
 // goImage builds goApp static with -gcflags=all=-N -l, as skiff debug's
-// builds do, into a FROM scratch image at /app (ko's layout is /ko-app/;
-// any entrypoint works) and returns it loaded, with its config.
+// builds do (and -trimpath, so that the image, and the daemon's copy, is
+// the same from run to run), into a FROM scratch image at /app, and
+// returns it loaded, with its config.
 func goImage(t *testing.T, cli *client.Client) (string, debug.ImageConfig) {
 	t.Helper()
 	dir := t.TempDir()
@@ -51,7 +52,7 @@ func goImage(t *testing.T, cli *client.Client) (string, debug.ImageConfig) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", "app", ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-gcflags=all=-N -l", "-o", "app", ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -212,8 +212,16 @@ func runDebugged(t *testing.T, cli *client.Client, appRef string, runtimeType st
 	c := spec["containers"].([]any)[0].(map[string]any)
 	cc := &container.Config{Image: appRef, ExposedPorts: network.PortSet{}}
 	hc := &container.HostConfig{PortBindings: network.PortMap{}}
-	cc.Entrypoint = stringList(c["command"])
-	cc.Cmd = stringList(c["args"])
+	// cfg is the image's config as Transform sees it; the container gets
+	// its entrypoint and cmd where Transform set no command or args, so
+	// that one image can stand for images with different commands.
+	cc.Entrypoint, cc.Cmd = stringList(c["command"]), stringList(c["args"])
+	if _, ok := c["command"]; !ok {
+		cc.Entrypoint = cfg.Entrypoint
+		if _, ok := c["args"]; !ok {
+			cc.Cmd = cfg.Cmd
+		}
+	}
 	if envs, ok := c["env"].([]any); ok {
 		for _, e := range envs {
 			e := e.(map[string]any)
@@ -371,7 +379,8 @@ func (r *rootfs) tree(at, host string, skip ...string) {
 }
 
 // image packs the files into a one-layer image with cfg's entrypoint,
-// cmd, env and working directory.
+// cmd, env and working directory; added data starting with #! is
+// executable.
 func (r *rootfs) image(cfg debug.ImageConfig) v1.Image {
 	r.t.Helper()
 	var buf bytes.Buffer
@@ -404,6 +413,9 @@ func (r *rootfs) image(cfg debug.ImageConfig) v1.Image {
 	for _, n := range names {
 		b, ok := r.data[n]
 		mode := int64(0o644)
+		if bytes.HasPrefix(b, []byte("#!")) {
+			mode = 0o755
+		}
 		if !ok {
 			var err error
 			if b, err = os.ReadFile(r.files[n]); err != nil {
