@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -340,7 +341,9 @@ func (r *rootfs) libs(host string) {
 		case len(f) >= 1 && bytes.HasPrefix(f[0], []byte("/")):
 			lib = string(f[0])
 		}
-		if lib != "" {
+		// Only the system's libraries: a library ldd finds next to the
+		// program (a JDK's libjli) comes with the program's tree.
+		if strings.HasPrefix(lib, "/lib") || strings.HasPrefix(lib, "/usr/lib") {
 			r.files[lib] = lib
 		}
 	}
