@@ -3,6 +3,7 @@ package debug
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -226,7 +227,7 @@ func (t *transformer) podTemplate(obj, ns string, meta, spec map[string]any) (bo
 			continue
 		}
 		if needsSupportFiles(rt) && !ct.keptDebugger {
-			if !containsRuntime(runtimes, rt) {
+			if !slices.Contains(runtimes, rt) {
 				runtimes = append(runtimes, rt)
 			}
 			ct.mountSupport()
@@ -265,15 +266,6 @@ func (t *transformer) podTemplate(obj, ns string, meta, spec map[string]any) (bo
 	}
 	annotations[ConfigAnnotation] = string(data)
 	return true, nil
-}
-
-func containsRuntime(l []Runtime, rt Runtime) bool {
-	for _, r := range l {
-		if r == rt {
-			return true
-		}
-	}
-	return false
 }
 
 // needsSupportFiles reports whether rt's debugger comes from /dbg.

@@ -3,6 +3,7 @@ package debug
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -48,15 +49,9 @@ var buildpackIDs = []struct {
 	{JVM, regexp.MustCompile(`(^|[./-])(java|jvm|maven|gradle|jdk|jre)([./-]|$)`)},
 }
 
+// oneOf matches the keys given.
 func oneOf(keys ...string) func(string) bool {
-	return func(k string) bool {
-		for _, want := range keys {
-			if k == want {
-				return true
-			}
-		}
-		return false
-	}
+	return func(k string) bool { return slices.Contains(keys, k) }
 }
 
 func isDlv(cmd string) bool { return cmd == "dlv" }

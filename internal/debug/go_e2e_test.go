@@ -111,14 +111,7 @@ func TestGoE2E(t *testing.T) {
 			t.Fatalf("breakpoint on main.handler: %v", err)
 		}
 		cont := c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &st, nil)
-		answered := make(chan string, 1)
-		go func() {
-			body, err := get(context.Background(), d.addr["http"], "/?name=dlv")
-			if err != nil {
-				body = err.Error()
-			}
-			answered <- body
-		}()
+		answered := getLater(d.addr["http"], "/?name=dlv")
 		if r := <-cont.Done; r.Error != nil {
 			t.Fatalf("continue to the breakpoint: %v", r.Error)
 		}

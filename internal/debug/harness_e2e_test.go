@@ -293,6 +293,20 @@ func get(ctx context.Context, addr, path string) (string, error) {
 	return string(b), err
 }
 
+// getLater requests path of the app in the background, for a request that
+// a breakpoint pauses, and sends the body, or the error, when it is done.
+func getLater(addr, path string) <-chan string {
+	answered := make(chan string, 1)
+	go func() {
+		body, err := get(context.Background(), addr, path)
+		if err != nil {
+			body = err.Error()
+		}
+		answered <- body
+	}()
+	return answered
+}
+
 // waitServing waits until the app answers GET / with a body containing want.
 func waitServing(t *testing.T, addr, want string) {
 	t.Helper()

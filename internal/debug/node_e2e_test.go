@@ -108,15 +108,10 @@ func TestNodeE2E(t *testing.T) {
 			if err := json.Unmarshal(c.call("Debugger.setBreakpointByUrl", map[string]any{"lineNumber": 3, "urlRegex": `server\.js$`}), &bp); err != nil {
 				t.Fatal(err)
 			}
-			answered := make(chan string, 1)
-			go func() {
-				body, err := get(context.Background(), d.addr["http"], "/?name=cdp")
-				if err != nil {
-					body = err.Error()
-				}
-				answered <- body
-			}()
-			var paused struct{ CallFrames []struct{ CallFrameID string } }
+			answered := getLater(d.addr["http"], "/?name=cdp")
+			var paused struct {
+				CallFrames []struct{ CallFrameID string }
+			}
 			if err := json.Unmarshal(c.event("Debugger.paused"), &paused); err != nil || len(paused.CallFrames) == 0 {
 				t.Fatalf("Debugger.paused: %v, %+v", err, paused)
 			}

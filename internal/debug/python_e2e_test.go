@@ -217,14 +217,7 @@ func TestPythonE2E(t *testing.T) {
 		}
 		c.call("configurationDone", map[string]any{})
 		c.response(attachSeq, "attach")
-		answered := make(chan string, 1)
-		go func() {
-			body, err := get(context.Background(), d.addr["http"], "/?name=dap")
-			if err != nil {
-				body = err.Error()
-			}
-			answered <- body
-		}()
+		answered := getLater(d.addr["http"], "/?name=dap")
 		var stopped struct {
 			Reason   string
 			ThreadID int `json:"threadId"`

@@ -2,17 +2,20 @@ package support
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"skiff.dev/skiff/internal/sync/agent"
 )
 
 // Install copies the tree src into dest (created if missing): directories,
-// regular files with their modes, and symbolic links that stay inside the
-// tree. An earlier copy is replaced file by file, through a temporary
-// file and a rename, so a container that restarts finds whole files.
+// regular files (mode 0755, so any user of the app containers can run the
+// programs among them), and symbolic links that stay inside the tree. An
+// earlier copy is replaced file by file, through skiff-agent's install (a
+// temporary file and a rename), so a container that restarts finds whole
+// files.
 func Install(src, dest string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -23,10 +26,6 @@ func Install(src, dest string) error {
 			return fmt.Errorf("install: %w", err)
 		}
 		to := filepath.Join(dest, rel)
-		info, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("install: %w", err)
-		}
 		switch {
 		case d.IsDir():
 			if err := os.MkdirAll(to, 0o755); err != nil {
@@ -45,39 +44,12 @@ func Install(src, dest string) error {
 				return fmt.Errorf("install: %w", err)
 			}
 		case d.Type().IsRegular():
-			if err := copyFile(p, to, info.Mode().Perm()); err != nil {
-				return fmt.Errorf("install %s: %w", to, err)
+			if err := agent.Install(p, to); err != nil {
+				return err
 			}
 		default:
 			return fmt.Errorf("install: %s is not a file, directory or link", p)
 		}
 		return nil
 	})
-}
-
-// copyFile copies src to dest with mode perm through a temporary file.
-func copyFile(src, dest string, perm fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(tmp, in)
-	if err == nil {
-		err = tmp.Chmod(perm)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dest)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-	}
-	return err
 }
