@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"skiff.dev/skiff/internal/debug"
 	"skiff.dev/skiff/internal/testutil"
@@ -40,11 +40,11 @@ func main() {
 }
 `
 
-// goImage builds goApp static with -gcflags=all=-N -l, as skiff debug's
-// builds do (and -trimpath, so that the image, and the daemon's copy, is
-// the same from run to run), into a FROM scratch image at /app, and
-// returns it loaded, with its config.
-func goImage(t *testing.T, cli *client.Client) (string, debug.ImageConfig) {
+// goAppImage builds goApp static with -gcflags=all=-N -l, as skiff
+// debug's builds do (and -trimpath, so that the image is the same from run
+// to run), into a FROM scratch image at /app, and returns it with its
+// config.
+func goAppImage(t *testing.T) (v1.Image, debug.ImageConfig) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range map[string]string{"go.mod": "module app\n\ngo 1.26\n", "main.go": goApp} {
@@ -61,7 +61,7 @@ func goImage(t *testing.T, cli *client.Client) (string, debug.ImageConfig) {
 	r := newRootfs(t)
 	r.files["/app"] = filepath.Join(dir, "app")
 	cfg := debug.ImageConfig{Entrypoint: []string{"/app"}, Env: []string{"GOTRACEBACK=all"}}
-	return load(t, cli, "skiff-e2e-debug-go", r.image(cfg)), cfg
+	return r.image(cfg), cfg
 }
 
 // dlvClient dials Delve's JSON-RPC API (api-version 2) at addr, waiting
@@ -92,7 +92,8 @@ func dlvClient(t *testing.T, addr string) *rpc.Client {
 // Suspended, the app does not serve until the debugger continues it.
 func TestGoE2E(t *testing.T) {
 	cli := dockerClient(t)
-	ref, cfg := goImage(t, cli)
+	img, cfg := goAppImage(t)
+	ref := load(t, cli, "skiff-e2e-debug-go", img)
 
 	t.Run("breakpoint", func(t *testing.T) {
 		d := runDebugged(t, cli, ref, "", cfg, false)
@@ -100,38 +101,7 @@ func TestGoE2E(t *testing.T) {
 			t.Fatalf("debugged as %+v; want go with a dlv port", d.c)
 		}
 		waitServing(t, d.addr["http"], "hello probe 1")
-		c := dlvClient(t, d.addr["dlv"])
-		defer c.Close()
-		var st map[string]any
-		if err := c.Call("RPCServer.Command", map[string]any{"name": "halt"}, &st); err != nil {
-			t.Fatalf("halt: %v", err)
-		}
-		var bp struct{ Breakpoint struct{ ID int } }
-		if err := c.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": map[string]any{"functionName": "main.handler"}}, &bp); err != nil {
-			t.Fatalf("breakpoint on main.handler: %v", err)
-		}
-		cont := c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &st, nil)
-		answered := getLater(d.addr["http"], "/?name=dlv")
-		if r := <-cont.Done; r.Error != nil {
-			t.Fatalf("continue to the breakpoint: %v", r.Error)
-		}
-		var v struct{ Variable struct{ Value string } }
-		if err := c.Call("RPCServer.Eval", map[string]any{"Scope": map[string]any{"GoroutineID": -1, "Frame": 0}, "Expr": "r.URL.RawQuery"}, &v); err != nil {
-			t.Fatalf("reading r.URL.RawQuery at the breakpoint: %v", err)
-		}
-		if v.Variable.Value != "name=dlv" {
-			t.Errorf("r.URL.RawQuery = %q at the breakpoint; want name=dlv", v.Variable.Value)
-		}
-		if err := c.Call("RPCServer.ClearBreakpoint", map[string]any{"Id": bp.Breakpoint.ID}, &map[string]any{}); err != nil {
-			t.Fatalf("clearing the breakpoint: %v", err)
-		}
-		c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &map[string]any{}, nil)
-		if body := <-answered; body != "hello dlv 2\n" {
-			t.Errorf("the paused request got %q; want hello dlv 2", body)
-		}
-		if body, err := get(t.Context(), d.addr["http"], "/?name=again"); err != nil || body != "hello again 3\n" {
-			t.Errorf("after the debugger continued: %q, %v; want hello again 3", body, err)
-		}
+		breakInHandler(t, d.addr["dlv"], d.addr["http"])
 	})
 
 	t.Run("suspend", func(t *testing.T) {
@@ -154,4 +124,44 @@ func TestGoE2E(t *testing.T) {
 		c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &map[string]any{}, nil)
 		waitServing(t, d.addr["http"], "hello probe 1")
 	})
+}
+
+// breakInHandler drives Delve at dlvAddr while the app serves the second
+// and third requests on httpAddr: halt, a breakpoint on main.handler, a
+// request that stops there, the request's query read, the breakpoint
+// cleared, continue; the paused request is answered, and so is the next.
+func breakInHandler(t *testing.T, dlvAddr, httpAddr string) {
+	t.Helper()
+	c := dlvClient(t, dlvAddr)
+	defer c.Close()
+	var st map[string]any
+	if err := c.Call("RPCServer.Command", map[string]any{"name": "halt"}, &st); err != nil {
+		t.Fatalf("halt: %v", err)
+	}
+	var bp struct{ Breakpoint struct{ ID int } }
+	if err := c.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": map[string]any{"functionName": "main.handler"}}, &bp); err != nil {
+		t.Fatalf("breakpoint on main.handler: %v", err)
+	}
+	cont := c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &st, nil)
+	answered := getLater(httpAddr, "/?name=dlv")
+	if r := <-cont.Done; r.Error != nil {
+		t.Fatalf("continue to the breakpoint: %v", r.Error)
+	}
+	var v struct{ Variable struct{ Value string } }
+	if err := c.Call("RPCServer.Eval", map[string]any{"Scope": map[string]any{"GoroutineID": -1, "Frame": 0}, "Expr": "r.URL.RawQuery"}, &v); err != nil {
+		t.Fatalf("reading r.URL.RawQuery at the breakpoint: %v", err)
+	}
+	if v.Variable.Value != "name=dlv" {
+		t.Errorf("r.URL.RawQuery = %q at the breakpoint; want name=dlv", v.Variable.Value)
+	}
+	if err := c.Call("RPCServer.ClearBreakpoint", map[string]any{"Id": bp.Breakpoint.ID}, &map[string]any{}); err != nil {
+		t.Fatalf("clearing the breakpoint: %v", err)
+	}
+	c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &map[string]any{}, nil)
+	if body := <-answered; body != "hello dlv 2\n" {
+		t.Errorf("the paused request got %q; want hello dlv 2", body)
+	}
+	if body, err := get(t.Context(), httpAddr, "/?name=again"); err != nil || body != "hello again 3\n" {
+		t.Errorf("after the debugger continued: %q, %v; want hello again 3", body, err)
+	}
 }
