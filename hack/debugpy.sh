@@ -7,6 +7,11 @@
 # them (PYDEVD_USE_CYTHON=NO). Runs on Python 3.10 to 3.13.
 set -euo pipefail
 dest=${1:?usage: hack/debugpy.sh DEST}
+if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+	# Not Debian: skiff builds, and debugs every runtime but Python.
+	echo "debugpy.sh: no apt-get or dpkg-deb here, so no Python debug support files in $dest; skiff debug will name them missing for Python containers (or set debug-helpers-registry)" >&2
+	exit 0
+fi
 packages=(python3-debugpy python3-pydevd python3-bytecode)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
