@@ -34,11 +34,12 @@ $(DEBUG)/go/bin/dlv: tools/dlv/go.mod tools/dlv/go.sum
 $(DEBUG)/python/lib/.debian-packages: hack/debugpy.sh
 	hack/debugpy.sh $(DEBUG)/python/lib
 
-# unit: the quick loop: vet, a tidy go.mod, and every test that needs no cluster.
+# unit: the quick loop: vet, tidy go.mods (skiff's and Delve's), and every test that needs no cluster.
 unit:
 	go vet ./...
 	go vet -tags e2e ./...
 	go mod tidy -diff
+	cd tools/dlv && go mod tidy -diff
 	go test -count=1 ./...
 
 # test: everything. Unit tests, then the end-to-end tests against real Docker,
