@@ -42,8 +42,8 @@ func main() {
 
 // goAppImage builds goApp static with -gcflags=all=-N -l, as skiff
 // debug's builds do (and -trimpath, so that the image is the same from run
-// to run), into a FROM scratch image at /app, and returns it with its
-// config.
+// to run), into a FROM scratch image at /app and, as ko lays it out, at
+// /ko-app/app, and returns it with its config.
 func goAppImage(t *testing.T) (v1.Image, debug.ImageConfig) {
 	t.Helper()
 	dir := t.TempDir()
@@ -60,6 +60,7 @@ func goAppImage(t *testing.T) (v1.Image, debug.ImageConfig) {
 	}
 	r := newRootfs(t)
 	r.files["/app"] = filepath.Join(dir, "app")
+	r.files["/ko-app/app"] = filepath.Join(dir, "app")
 	cfg := debug.ImageConfig{Entrypoint: []string{"/app"}, Env: []string{"GOTRACEBACK=all"}}
 	return r.image(cfg), cfg
 }
@@ -88,7 +89,8 @@ func dlvClient(t *testing.T, addr string) *rpc.Client {
 // TestGoE2E runs the Go app under the support image's Delve (v1.27.2,
 // built by make build): a client sets a breakpoint on main.handler, a
 // request stops there, the client reads the request's query and
-// continues, the request is answered and the app serves the next one.
+// continues, the request is answered and the app serves the next one; so
+// too for the same program laid out as ko does, told as Go by that alone.
 // Suspended, the app does not serve until the debugger continues it.
 func TestGoE2E(t *testing.T) {
 	cli := dockerClient(t)
@@ -99,6 +101,16 @@ func TestGoE2E(t *testing.T) {
 		d := runDebugged(t, cli, ref, "", cfg, false)
 		if d.c.Runtime != debug.Go || d.addr["dlv"] == "" {
 			t.Fatalf("debugged as %+v; want go with a dlv port", d.c)
+		}
+		waitServing(t, d.addr["http"], "hello probe 1")
+		breakInHandler(t, d.addr["dlv"], d.addr["http"])
+	})
+
+	t.Run("ko", func(t *testing.T) {
+		ko := debug.ImageConfig{Entrypoint: []string{"/ko-app/app"}, Env: []string{"KO_DATA_PATH=/var/run/ko"}}
+		d := runDebugged(t, cli, ref, "", ko, false)
+		if d.c.Runtime != debug.Go {
+			t.Fatalf("ko image debugged as %+v; want go", d.c)
 		}
 		waitServing(t, d.addr["http"], "hello probe 1")
 		breakInHandler(t, d.addr["dlv"], d.addr["http"])

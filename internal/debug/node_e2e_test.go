@@ -77,8 +77,8 @@ func inspectorTarget(t *testing.T, addr string) (url, ws string) {
 // writes it, in a Docker container, with the support image's node
 // wrapper first on PATH: /json/version answers, and a breakpoint set over
 // the DevTools protocol pauses a request, where the request's URL is
-// read before it resumes. Started through npm (NODE_OPTIONS), the
-// inspector is the app's, not npm's. Suspended (--inspect-brk), the app
+// read before it resumes; so too when node starts in a sh -c script, and
+// through npm (NODE_OPTIONS), where the inspector is the app's, not npm's. Suspended (--inspect-brk), the app
 // serves only once a debugger lets it run.
 func TestNodeE2E(t *testing.T) {
 	cli := dockerClient(t)
@@ -91,6 +91,7 @@ func TestNodeE2E(t *testing.T) {
 	}{
 		{"node", []string{"node", "server.js"}},
 		{"npm", []string{"npm", "start"}},
+		{"sh -c", []string{"/bin/sh", "-c", "cd /app && PORT=8080 exec node server.js"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := runDebugged(t, cli, ref, "", debug.ImageConfig{Env: env, Cmd: tc.cmd, WorkingDir: "/app"}, false)
