@@ -158,6 +158,11 @@ func splitShell(script string) []token {
 				i++
 			}
 			i--
+		case c == '&' && (inWord && (strings.HasSuffix(raw.String(), ">") || strings.HasSuffix(raw.String(), "<")) || i+1 < len(script) && script[i+1] == '>'):
+			// A redirection (2>&1, <&3, &>file), not an operator.
+			inWord = true
+			raw.WriteByte(c)
+			plain.WriteByte(c)
 		case c == '\n' || c == ';' || c == '&' || c == '|':
 			flush()
 			op := string(c)
