@@ -254,7 +254,7 @@ func (t *transformer) podTemplate(obj, ns string, meta, spec map[string]any) (bo
 		if err != nil {
 			return false, err
 		}
-		addSupport(spec, rt, ref)
+		addSupport(spec, rt, ref, t.opts.HelpersRegistry == "")
 	}
 	data, err := json.Marshal(config)
 	if err != nil {
@@ -272,17 +272,35 @@ func (t *transformer) podTemplate(obj, ns string, meta, spec map[string]any) (bo
 func needsSupportFiles(rt Runtime) bool { return rt != JVM }
 
 // addSupport adds the emptyDir SupportVolume and the init container that
-// fills it with rt's support files from image ref, once per pod.
-func addSupport(spec map[string]any, rt Runtime, ref string) {
+// fills it with rt's support files from image ref, once per pod. skiff's
+// own support images (own) are pulled by digest if not present, and their
+// copy runs as their user, non-root, with no privileges, no capabilities,
+// a read-only root and the runtime's default seccomp profile, so a pod
+// the restricted Pod Security Standard admits stays admitted; prebuilt
+// images of a helpers registry run as they are, as in Skaffold.
+func addSupport(spec map[string]any, rt Runtime, ref string, own bool) {
 	spec["volumes"] = upsertNamed(spec["volumes"], SupportVolume, map[string]any{
 		"name":     SupportVolume,
 		"emptyDir": map[string]any{},
 	})
-	spec["initContainers"] = upsertNamed(spec["initContainers"], "install-"+string(rt)+"-debug-support", map[string]any{
+	c := map[string]any{
 		"name":         "install-" + string(rt) + "-debug-support",
 		"image":        ref,
 		"volumeMounts": []any{map[string]any{"name": SupportVolume, "mountPath": SupportMountPath}},
-	})
+	}
+	if own {
+		c["imagePullPolicy"] = "IfNotPresent"
+		c["securityContext"] = map[string]any{
+			"runAsNonRoot":             true,
+			"runAsUser":                int64(supportUID),
+			"runAsGroup":               int64(supportUID),
+			"allowPrivilegeEscalation": false,
+			"readOnlyRootFilesystem":   true,
+			"capabilities":             map[string]any{"drop": []any{"ALL"}},
+			"seccompProfile":           map[string]any{"type": "RuntimeDefault"},
+		}
+	}
+	spec["initContainers"] = upsertNamed(spec["initContainers"], c["name"].(string), c)
 }
 
 // upsertNamed replaces the element of list named name by v, or appends v.
