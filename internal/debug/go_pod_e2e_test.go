@@ -61,8 +61,9 @@ spec:
 
 // TestGoPodE2E debugs the Go app in a pod of the local cluster, the way
 // skiff debug will: the support image and the app are pushed to the
-// cluster's registry, the Deployment is transformed and applied, the init
-// container fills the emptyDir (as the pod's non-root user), and through
+// cluster's registry, the Deployment is transformed and applied in a
+// namespace that enforces the restricted Pod Security Standard, the init
+// container fills the emptyDir (as its non-root user), and through
 // port-forwards a Delve client stops a request in main.handler, reads the
 // request, and continues; the app answers again, and no container has
 // restarted (the transform removed the one-second liveness probe).
@@ -120,6 +121,16 @@ func TestGoPodE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := testutil.Namespace(t, cs, "skiff-e2e-debug-")
+	// The restricted Pod Security Standard, enforced: the init container
+	// the transform adds must not get the pod refused.
+	nsObj, err := cs.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsObj.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	if _, err := cs.CoreV1().Namespaces().Update(t.Context(), nsObj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cs.AppsV1().Deployments(ns).Create(t.Context(), &dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
