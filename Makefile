@@ -9,21 +9,37 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build unit test e2e demo cluster-up cluster-down cluster-env fuzz bench clean
+.PHONY: all build debug-support unit test e2e demo cluster-up cluster-down cluster-env fuzz bench clean
 
 all: build
 
 # build: skiff, and next to it the static skiff-agent that dev mode
-# delivers into pods whose images have no tar.
-build:
+# delivers into pods whose images have no tar, and bin/debug, the support
+# files skiff debug packs into its support images.
+build: debug-support
 	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/skiff-agent ./cmd/skiff-agent
 
-# unit: the quick loop: vet, a tidy go.mod, and every test that needs no cluster.
+# debug-support: bin/debug holds the support program (copier, node wrapper,
+# python launcher), Delve (its own module, tools/dlv, kept out of skiff's
+# go.mod) and debugpy from Debian's packages. Delve and debugpy are
+# rebuilt only when their pins change: a cold Delve build takes a minute.
+DEBUG := bin/debug
+debug-support: $(DEBUG)/go/bin/dlv $(DEBUG)/python/lib/.debian-packages
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(DEBUG)/skiff-debug-support ./cmd/skiff-debug-support
+
+$(DEBUG)/go/bin/dlv: tools/dlv/go.mod tools/dlv/go.sum
+	cd tools/dlv && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(CURDIR)/$@ github.com/go-delve/delve/cmd/dlv
+
+$(DEBUG)/python/lib/.debian-packages: hack/debugpy.sh
+	hack/debugpy.sh $(DEBUG)/python/lib
+
+# unit: the quick loop: vet, tidy go.mods (skiff's and Delve's), and every test that needs no cluster.
 unit:
 	go vet ./...
 	go vet -tags e2e ./...
 	go mod tidy -diff
+	cd tools/dlv && go mod tidy -diff
 	go test -count=1 ./...
 
 # test: everything. Unit tests, then the end-to-end tests against real Docker,

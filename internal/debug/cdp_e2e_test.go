@@ -1,0 +1,181 @@
+//go:build e2e
+
+package debug_test
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cdp is a Chrome DevTools Protocol client over a minimal WebSocket
+// (RFC 6455: text frames, client masking), enough to drive Node's
+// inspector without a WebSocket module.
+type cdp struct {
+	t      *testing.T
+	conn   net.Conn
+	r      *bufio.Reader
+	id     int
+	events []cdpMessage
+}
+
+// cdpMessage is a response (ID set) or an event (Method set).
+type cdpMessage struct {
+	ID     int             `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// dialCDP opens the WebSocket at path on addr. Its reads and writes give
+// up after a minute, so a test that waits for an event that never comes
+// fails instead of hanging.
+func dialCDP(t *testing.T, addr, path string) *cdp {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr, base64.StdEncoding.EncodeToString(key))
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("WebSocket handshake with %s%s: %v", addr, path, err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("WebSocket handshake with %s%s: %s", addr, path, resp.Status)
+	}
+	return &cdp{t: t, conn: conn, r: r}
+}
+
+// call sends method with params and returns its result, keeping the
+// events that arrive before it.
+func (c *cdp) call(method string, params any) json.RawMessage {
+	c.t.Helper()
+	c.id++
+	msg, err := json.Marshal(map[string]any{"id": c.id, "method": method, "params": params})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.write(msg)
+	for {
+		m := c.read()
+		switch {
+		case m.ID == c.id && len(m.Error) > 0:
+			c.t.Fatalf("%s: %s", method, m.Error)
+		case m.ID == c.id:
+			return m.Result
+		case m.Method != "":
+			c.events = append(c.events, m)
+		}
+	}
+}
+
+// event returns the first event named method, waiting for it.
+func (c *cdp) event(method string) json.RawMessage {
+	c.t.Helper()
+	for i, m := range c.events {
+		if m.Method == method {
+			c.events = append(c.events[:i], c.events[i+1:]...)
+			return m.Params
+		}
+	}
+	for {
+		if m := c.read(); m.Method == method {
+			return m.Params
+		} else if m.Method != "" {
+			c.events = append(c.events, m)
+		}
+	}
+}
+
+// write sends one masked text frame.
+func (c *cdp) write(payload []byte) {
+	c.t.Helper()
+	hdr := []byte{0x81}
+	switch n := len(payload); {
+	case n < 126:
+		hdr = append(hdr, 0x80|byte(n))
+	case n < 1<<16:
+		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
+	default:
+		hdr = binary.BigEndian.AppendUint64(append(hdr, 0x80|127), uint64(n))
+	}
+	mask := make([]byte, 4)
+	_, _ = rand.Read(mask)
+	masked := make([]byte, len(payload))
+	for i, b := range payload {
+		masked[i] = b ^ mask[i%4]
+	}
+	if _, err := c.conn.Write(append(append(hdr, mask...), masked...)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// read returns the next message, joining continuation frames.
+func (c *cdp) read() cdpMessage {
+	c.t.Helper()
+	var payload []byte
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(c.r, h[:]); err != nil {
+			c.t.Fatalf("reading from the inspector: %v", err)
+		}
+		n := uint64(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var b [2]byte
+			_, _ = io.ReadFull(c.r, b[:])
+			n = uint64(binary.BigEndian.Uint16(b[:]))
+		case 127:
+			var b [8]byte
+			_, _ = io.ReadFull(c.r, b[:])
+			n = binary.BigEndian.Uint64(b[:])
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(c.r, data); err != nil {
+			c.t.Fatalf("reading from the inspector: %v", err)
+		}
+		switch op := h[0] & 0x0f; op {
+		case 0x8:
+			c.t.Fatalf("the inspector closed the WebSocket: %q", data)
+		case 0x9, 0xa:
+			continue
+		}
+		payload = append(payload, data...)
+		if h[0]&0x80 != 0 {
+			break
+		}
+	}
+	var m cdpMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		c.t.Fatalf("inspector message %q: %v", payload, err)
+	}
+	return m
+}
+
+// wsPath is the path of a webSocketDebuggerUrl (ws://HOST:PORT/PATH),
+// whose host is the container's.
+func wsPath(url string) string {
+	rest := strings.TrimPrefix(url, "ws://")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return "/"
+}
