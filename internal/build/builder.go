@@ -39,6 +39,9 @@ type Request struct {
 	// InsecureRegistries may be reached over plain HTTP (loopback
 	// registries always may).
 	InsecureRegistries []string
+	// Debug builds for a debugger (skiff debug): Go without optimizations
+	// or inlining; each builder says how it passes that on.
+	Debug bool
 }
 
 // Required is a built artifact another artifact depends on; its reference

@@ -106,6 +106,7 @@ type keyInputs struct {
 	platforms []string
 	requires  []string // cache keys of the required artifacts, in order
 	push      bool
+	debug     bool
 }
 
 // cacheKey hashes the artifact's config, the path, mode and content of
@@ -142,6 +143,9 @@ func cacheKey(in keyInputs) (string, error) {
 		}
 	}
 	fmt.Fprintf(h, "platforms %q\nrequires %q\npush %t\n", in.platforms, in.requires, in.push)
+	if in.debug {
+		fmt.Fprintf(h, "debug\n")
+	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 

@@ -57,6 +57,9 @@ type Options struct {
 	Env         config.Env
 	// DryRun computes the tags without building anything.
 	DryRun bool
+	// Debug builds for a debugger (Request.Debug); such images are cached
+	// apart from the others.
+	Debug bool
 	// Deps lists an artifact's dependency files, relative to its context.
 	Deps func(ctx context.Context, a *schema.Artifact) ([]string, error)
 	// Repo maps an image name to the repository it is published to
@@ -218,7 +221,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 				return fmt.Errorf("artifact %q: %w", a.ImageName, err)
 			}
 		}
-		n.key, err = cacheKey(keyInputs{artifact: a, files: files, buildArgs: args, platforms: platforms, requires: reqKeys, push: opts.Push})
+		n.key, err = cacheKey(keyInputs{artifact: a, files: files, buildArgs: args, platforms: platforms, requires: reqKeys, push: opts.Push, debug: opts.Debug})
 		if err != nil {
 			return err
 		}
@@ -249,7 +252,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 	}
 	built, err := builder.Build(ctx, a, Request{
 		Tag: ref, Push: opts.Push, Platforms: platforms, Requires: reqs,
-		Env: opts.Env, Out: out, InsecureRegistries: opts.Insecure,
+		Env: opts.Env, Out: out, InsecureRegistries: opts.Insecure, Debug: opts.Debug,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -39,7 +39,22 @@ func buildArgs(d *schema.DockerArtifact, req build.Request, dockerfile []byte) (
 		}
 		args[k] = v
 	}
+	if req.Debug {
+		for k, v := range debugArgs {
+			if _, set := args[k]; !set && declared[k] {
+				args[k] = &v
+			}
+		}
+	}
 	return args, nil
+}
+
+// debugArgs are the build args of a build for a debugger, as Skaffold
+// passes them, each only to Dockerfiles that declare it: the Go compiler
+// flags for `go build -gcflags="${SKAFFOLD_GO_GCFLAGS}"`, and the run mode.
+var debugArgs = map[string]string{
+	"SKAFFOLD_GO_GCFLAGS": "all=-N -l",
+	"SKAFFOLD_RUN_MODE":   "debug",
 }
 
 // declaredArgs returns the names the Dockerfile's ARG instructions declare.

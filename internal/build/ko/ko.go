@@ -41,7 +41,6 @@ var _ build.Builder = (*Builder)(nil)
 
 type options struct {
 	environ []string
-	debug   bool
 }
 
 // Option configures a Builder.
@@ -55,16 +54,6 @@ type Option func(*options) error
 func WithEnviron(environ []string) Option {
 	return func(o *options) error {
 		o.environ = environ
-		return nil
-	}
-}
-
-// WithDebug builds binaries for a debugger, as `skaffold debug` does:
-// optimizations and inlining off (-gcflags=all=-N -l) and no -trimpath, so
-// the file names in the binary are those of the workspace.
-func WithDebug() Option {
-	return func(o *options) error {
-		o.debug = true
 		return nil
 	}
 }

@@ -666,16 +666,16 @@ func TestFlags(t *testing.T) {
 	k := &schema.KoArtifact{Flags: []string{"-v", "-tags={{.T}}"}, Ldflags: []string{"-s", "-w", "-X main.v={{.V}}"}}
 	env := config.Env{"T": "a", "V": "1"}
 	for _, tc := range []struct {
-		name string
-		opts []Option
-		want []string
+		name  string
+		debug bool
+		want  []string
 	}{
-		{"default", nil, []string{"-v", "-tags=a", "-trimpath", "-ldflags=-s -w -X main.v=1"}},
-		{"debug", []Option{WithDebug()}, []string{"-v", "-tags=a", "-gcflags=all=-N -l", "-ldflags=-s -w -X main.v=1"}},
+		{"default", false, []string{"-v", "-tags=a", "-trimpath", "-ldflags=-s -w -X main.v=1"}},
+		{"debug", true, []string{"-v", "-tags=a", "-gcflags=all=-N -l", "-ldflags=-s -w -X main.v=1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := newBuilder(t, (&baseRecorder{}).base, tc.opts...).flags(k, env)
+			got, err := flags(k, env, tc.debug)
 			if err != nil {
 				t.Fatal(err)
 			}

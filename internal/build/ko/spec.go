@@ -77,7 +77,7 @@ func (b *Builder) resolve(ctx context.Context, a *schema.Artifact, req build.Req
 	if s.env, err = expandEnv(k.Env, req.Env); err != nil {
 		return nil, fmt.Errorf("artifact %q: ko.env: %w", a.ImageName, err)
 	}
-	if s.flags, err = b.flags(k, req.Env); err != nil {
+	if s.flags, err = flags(k, req.Env, req.Debug); err != nil {
 		return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 	}
 	if len(k.Labels) > 0 {
@@ -132,8 +132,10 @@ func (b *Builder) resolve(ctx context.Context, a *schema.Artifact, req build.Req
 }
 
 // flags are ko's `go build` flags: the artifact's flags, -trimpath (or,
-// for a debugger, no optimizations), then its ldflags as one -ldflags.
-func (b *Builder) flags(k *schema.KoArtifact, env config.Env) ([]string, error) {
+// for a debugger, optimizations and inlining off and no -trimpath, so the
+// file names in the binary are those of the workspace, as `skaffold
+// debug` builds), then its ldflags as one -ldflags.
+func flags(k *schema.KoArtifact, env config.Env, debug bool) ([]string, error) {
 	var flags []string
 	for _, f := range k.Flags {
 		v, err := config.Expand(f, env)
@@ -146,7 +148,7 @@ func (b *Builder) flags(k *schema.KoArtifact, env config.Env) ([]string, error) 
 		}
 		flags = append(flags, v)
 	}
-	if b.opts.debug {
+	if debug {
 		flags = append(flags, "-gcflags=all=-N -l")
 	} else {
 		flags = append(flags, "-trimpath")
