@@ -57,6 +57,16 @@ var (
 	buildPackages = []string{"bash", "libtinfo6"}
 )
 
+// The builder's buildpacks (directories of the repository) and its order:
+// a group per language, tried in turn.
+var (
+	defaultBuildpacks = []string{"buildpacks/go", "buildpacks/nodejs"}
+	defaultOrder      = []orderEntry{
+		{Group: []moduleRef{{ID: "skiff/go", Version: "0.1.0"}}},
+		{Group: []moduleRef{{ID: "skiff/nodejs", Version: "0.1.0"}}},
+	}
+)
+
 // goCacheDir is where the build image keeps the Go build cache of the
 // standard library that the Go buildpack starts from.
 const goCacheDir = "var/cache/skiff-go"
@@ -82,11 +92,7 @@ func main() {
 	flag.StringVar(&o.nodeBin, "node", "/usr/bin/node", "the node binary to install in the build image")
 	flag.StringVar(&o.nodeLib, "node-modules", "/usr/lib/node_modules", "the global node_modules (npm) to install beside node")
 	flag.Parse()
-	o.buildpacks = []string{"buildpacks/go", "buildpacks/nodejs"}
-	o.order = []orderEntry{
-		{Group: []moduleRef{{ID: "skiff/go", Version: "0.1.0"}}},
-		{Group: []moduleRef{{ID: "skiff/nodejs", Version: "0.1.0"}}},
-	}
+	o.buildpacks, o.order = defaultBuildpacks, defaultOrder
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, o); err != nil {
