@@ -199,11 +199,11 @@ func (c layerCache) layer(name string, fill func(*layerWriter) error) (v1.Layer,
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return nil, err
 	}
-	tmp := gz + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.CreateTemp(c.dir, name+".*.tmp")
 	if err != nil {
 		return nil, err
 	}
+	tmp := f.Name()
 	defer os.Remove(tmp)
 	defer f.Close()
 	again, digest, size, err := writeLayer(f, fill)

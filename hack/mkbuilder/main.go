@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -107,6 +108,22 @@ func (o options) logf(format string, args ...any) {
 
 func run(ctx context.Context, o options) error {
 	start := time.Now()
+	if err := os.MkdirAll(o.cache, 0o755); err != nil {
+		return err
+	}
+	// One make builder at a time per cache (make builder and the e2e test
+	// may overlap).
+	lock, err := os.OpenFile(filepath.Join(o.cache, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", lock.Name(), err)
+	}
+	if _, err := os.Stat(filepath.Join(o.nodeLib, "npm", "package.json")); err != nil {
+		return fmt.Errorf("npm is not in %s (%w): the build image takes node and the npm that comes with it from this machine (NodeSource's nodejs package has both); pass -node-modules DIR where npm is", o.nodeLib, err)
+	}
 	runRef, err := name.ParseReference(o.registry + "/skiff/run:latest")
 	if err != nil {
 		return err
