@@ -125,8 +125,8 @@ func unpackDeb(ctx context.Context, l *layerWriter, deb string, got *debContents
 }
 
 // copyDebTar copies a package's data tar into the layer, moving paths
-// below /usr (see mergeUsr). A relative symbolic link that moves is made
-// absolute so that it still points where it did.
+// below /usr (see mergeUsr). A relative symbolic link that would point
+// elsewhere from its new place is made absolute.
 func copyDebTar(l *layerWriter, tr *tar.Reader, got *debContents) error {
 	for {
 		hdr, err := tr.Next()
@@ -139,7 +139,10 @@ func copyDebTar(l *layerWriter, tr *tar.Reader, got *debContents) error {
 		orig := cleanPath(hdr.Name)
 		name := mergeUsr(orig)
 		if hdr.Typeflag == tar.TypeSymlink && name != orig && !path.IsAbs(hdr.Linkname) {
-			hdr.Linkname = path.Join("/", path.Dir(orig), hdr.Linkname)
+			was := path.Join("/", path.Dir(orig), hdr.Linkname)
+			if mergeUsr(was) != mergeUsr(path.Join("/", path.Dir(name), hdr.Linkname)) {
+				hdr.Linkname = was
+			}
 		}
 		if hdr.Typeflag == tar.TypeLink {
 			hdr.Linkname = mergeUsr(hdr.Linkname)
