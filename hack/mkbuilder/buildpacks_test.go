@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,16 @@ func nextBuild(t *testing.T, layers string) {
 	}
 }
 
+func hasDWARF(t *testing.T, bin string) bool {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return f.Section(".debug_info") != nil
+}
+
 func exampleCopy(t *testing.T, src string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -92,6 +103,9 @@ func TestGoBuildpack(t *testing.T) {
 	if !strings.Contains(string(info), "-trimpath=true") {
 		t.Errorf("the default build is not -trimpath:\n%s", info)
 	}
+	if hasDWARF(t, bin) {
+		t.Errorf("the default build kept its DWARF (want -ldflags \"-s -w\")")
+	}
 	if toml := mustRead(t, filepath.Join(layers, "app.toml")); !strings.Contains(toml, "launch = true") || !strings.Contains(toml, "source = ") {
 		t.Errorf("app.toml:\n%s", toml)
 	}
@@ -127,6 +141,9 @@ func TestGoBuildpack(t *testing.T) {
 	}
 	if strings.Contains(string(info), "-trimpath") || !strings.Contains(string(info), "-gcflags=\"-N -l\"") {
 		t.Errorf("SKAFFOLD_GO_GCFLAGS=-N -l: the binary was built with:\n%s", info)
+	}
+	if !hasDWARF(t, bin) {
+		t.Errorf("SKAFFOLD_GO_GCFLAGS=-N -l: the binary has no DWARF for a debugger")
 	}
 	nextBuild(t, layers)
 	out, err = bpRun(t, "go", "build", app, layers, cacheEnv, "GOOGLE_GOGCFLAGS=-l", "SKAFFOLD_GO_GCFLAGS=-N")
