@@ -177,7 +177,10 @@ func (l *layerWriter) close() error { return l.tw.Close() }
 
 // layerCache keeps compressed layers in dir, named by their diffID (the
 // digest of the uncompressed tar), with their digest and size beside them.
-type layerCache struct{ dir string }
+type layerCache struct {
+	dir  string
+	used map[string]bool // file names of the layers this run asked for
+}
 
 // layer returns the layer that fill writes. fill runs once to learn the
 // layer's diffID (the digest of the uncompressed tar, which names it in the
@@ -189,6 +192,7 @@ func (c layerCache) layer(name string, fill func(*layerWriter) error) (v1.Layer,
 		return nil, fmt.Errorf("layer %s: %w", name, err)
 	}
 	gz := filepath.Join(c.dir, diffID.Hex+".tar.gz")
+	c.used[filepath.Base(gz)], c.used[filepath.Base(gz)+".digest"] = true, true
 	digest, size, err := readDigestFile(gz + ".digest")
 	if err == nil {
 		return &cachedLayer{path: gz, diffID: diffID, digest: digest, size: size}, nil
@@ -216,6 +220,9 @@ func (c layerCache) layer(name string, fill func(*layerWriter) error) (v1.Layer,
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return nil, err
+	}
 	if err := os.Rename(tmp, gz); err != nil {
 		return nil, err
 	}
@@ -223,6 +230,23 @@ func (c layerCache) layer(name string, fill func(*layerWriter) error) (v1.Layer,
 		return nil, err
 	}
 	return &cachedLayer{path: gz, diffID: diffID, digest: digest, size: size}, nil
+}
+
+// prune removes the cached layers this run did not ask for: those of
+// earlier inputs, which would otherwise pile up.
+func (c layerCache) prune() error {
+	entries, err := os.ReadDir(c.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !c.used[e.Name()] {
+			if err := os.Remove(filepath.Join(c.dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writeLayer writes the layer that fill makes to w, gzip-compressed unless

@@ -198,7 +198,7 @@ func TestCopyDebTar(t *testing.T) {
 // back a layer whose digests are those of the cached file.
 func TestLayerCache(t *testing.T) {
 	t.Parallel()
-	c := layerCache{dir: t.TempDir()}
+	c := layerCache{dir: t.TempDir(), used: map[string]bool{}}
 	fills := 0
 	fill := func(l *layerWriter) error {
 		fills++
@@ -248,6 +248,30 @@ func TestLayerCache(t *testing.T) {
 	}
 	if e := readTar(t, bytes.NewReader(uncompressed)); len(e) != 1 || e[0].body != "hello\n" {
 		t.Errorf("the layer holds %v", e)
+	}
+
+	info, err := os.Stat(filepath.Join(c.dir, diffID.Hex+".tar.gz"))
+	if err != nil || info.Mode().Perm() != 0o644 {
+		t.Errorf("the cached layer file: %v, %v; want mode 0644", info, err)
+	}
+
+	// A new run that does not ask for the layer removes it.
+	next := layerCache{dir: c.dir, used: map[string]bool{}}
+	other, err := next.layer("other", func(l *layerWriter) error { return l.file("other", 0o644, root, nil) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.prune(); err != nil {
+		t.Fatal(err)
+	}
+	otherID, _ := other.DiffID()
+	entries, _ := os.ReadDir(c.dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{otherID.Hex + ".tar.gz", otherID.Hex + ".tar.gz.digest"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("after prune the cache holds %v, want %v", names, want)
 	}
 
 	changing := 0

@@ -130,7 +130,7 @@ func run(ctx context.Context, o options) error {
 	}
 	buildRef, _ := name.ParseReference(o.registry + "/skiff/build:latest")
 	builderRef, _ := name.ParseReference(o.registry + "/skiff/builder:latest")
-	layers := layerCache{dir: filepath.Join(o.cache, "layers")}
+	layers := layerCache{dir: filepath.Join(o.cache, "layers"), used: map[string]bool{}}
 
 	var bps []buildpack
 	for _, dir := range o.buildpacks {
@@ -225,6 +225,9 @@ func run(ctx context.Context, o options) error {
 		if err := push(ctx, o, p.ref, p.img); err != nil {
 			return err
 		}
+	}
+	if err := layers.prune(); err != nil {
+		return fmt.Errorf("removing old layers from the cache: %w", err)
 	}
 	o.logf("done in %.1fs: builder %s (lifecycle %s, buildpacks %s), run image %s",
 		time.Since(start).Seconds(), builderRef, lc.Version, bpNames(bps), runRef)
