@@ -101,7 +101,7 @@ func nodeLayer(l *layerWriter, nodeBin, nodeModules string) error {
 }
 
 // lifecycleLayer installs the lifecycle in /cnb/lifecycle: the multi-call
-// binary, a link per phase, the launcher and lifecycle.toml.
+// binary, a link per phase, the launcher, their SBOMs and lifecycle.toml.
 func lifecycleLayer(l *layerWriter, dir string, lc lifecycleInfo) error {
 	if err := l.hostFile(filepath.Join(dir, "lifecycle"), "cnb/lifecycle/lifecycle", root, time.Time{}); err != nil {
 		return err
@@ -112,6 +112,21 @@ func lifecycleLayer(l *layerWriter, dir string, lc lifecycleInfo) error {
 	for _, p := range lifecyclePhases {
 		if err := l.symlink("cnb/lifecycle/"+p, "lifecycle"); err != nil {
 			return err
+		}
+	}
+	for _, component := range []string{"lifecycle", "launcher"} {
+		deps, err := binaryModules(filepath.Join(dir, component))
+		if err != nil {
+			return err
+		}
+		files, err := sbomFiles(component, lc.Version, deps)
+		if err != nil {
+			return err
+		}
+		for _, name := range sortedKeys(files) {
+			if err := l.file("cnb/lifecycle/"+name, 0o644, root, files[name]); err != nil {
+				return err
+			}
 		}
 	}
 	return l.file("cnb/lifecycle/lifecycle.toml", 0o644, root, []byte(lifecycleTOML(lc)))
