@@ -84,6 +84,18 @@ func TestBuilder(t *testing.T) {
 			changed := b.build(t, true)
 			answers(t, cli, image, app.port, app.after)
 			t.Logf("creator, exported to %s: cold %.2fs, no change %.2fs, one-line change %.2fs", registry, cold.took.Seconds(), warm.took.Seconds(), changed.took.Seconds())
+
+			if app.name == "go" {
+				// skaffold debug's flags, as a platform passes build
+				// environment: a file in <platform>/env.
+				b.platformEnv = map[string]string{"GOOGLE_GOGCFLAGS": "all=-N -l"}
+				debug := b.build(t, true)
+				if !strings.Contains(debug.out, `-gcflags all=-N\ -l`) || strings.Contains(debug.out, "-trimpath") {
+					t.Errorf("GOOGLE_GOGCFLAGS from the platform's env did not become the build's -gcflags:\n%s", debug.out)
+				}
+				answers(t, cli, image, app.port, app.after)
+				t.Logf("debug build (GOOGLE_GOGCFLAGS=all=-N -l): %.2fs", debug.took.Seconds())
+			}
 		})
 	}
 
@@ -120,6 +132,7 @@ func TestBuilder(t *testing.T) {
 type creatorRun struct {
 	cli                        *client.Client
 	builder, app, cache, image string
+	platformEnv                map[string]string // files of <platform>/env
 }
 
 type buildResult struct {
@@ -132,6 +145,19 @@ type buildResult struct {
 func (b creatorRun) build(t *testing.T, ok bool) buildResult {
 	t.Helper()
 	ctx := t.Context()
+	binds := []string{b.app + ":/workspace", b.cache + ":/cache"}
+	if len(b.platformEnv) > 0 {
+		platform := t.TempDir()
+		if err := os.Mkdir(filepath.Join(platform, "env"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range b.platformEnv {
+			if err := os.WriteFile(filepath.Join(platform, "env", k), []byte(v), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		binds = append(binds, platform+":/platform:ro")
+	}
 	start := time.Now()
 	res, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{
@@ -143,7 +169,7 @@ func (b creatorRun) build(t *testing.T, ok bool) buildResult {
 		HostConfig: &container.HostConfig{
 			// The registry listens on the machine's loopback.
 			NetworkMode: "host",
-			Binds:       []string{b.app + ":/workspace", b.cache + ":/cache"},
+			Binds:       binds,
 		},
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -352,6 +353,13 @@ func buildLifecycle(ctx context.Context, o options) (lifecycleInfo, string, erro
 		if err := os.Rename(tmp, dir); err != nil {
 			return lc, "", err
 		}
+		// Builds of other go.sum files are of no more use.
+		old, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "*"))
+		for _, d := range old {
+			if d != dir {
+				_ = os.RemoveAll(d)
+			}
+		}
 	}
 	out, err := exec.CommandContext(ctx, filepath.Join(dir, "descriptor")).Output()
 	if err != nil {
@@ -370,26 +378,37 @@ func buildLifecycle(ctx context.Context, o options) (lifecycleInfo, string, erro
 	return lifecycleInfo{Version: strings.TrimPrefix(d.Version, "v"), APIs: d.APIs}, dir, nil
 }
 
-// buildGoCache compiles the standard library with the flags the Go
-// buildpack uses by default into a Go build cache in the cache directory,
-// once per Go version, and returns it.
+// goCacheBuilds are the go build flags the standard library is compiled
+// with for the build image's Go build cache: those the Go buildpack uses
+// by default, and those of a debug build (GOOGLE_GOGCFLAGS or
+// SKAFFOLD_GO_GCFLAGS "all=-N -l", as skaffold debug sets them), which
+// would otherwise recompile the whole standard library on every build.
+var goCacheBuilds = [][]string{{"-trimpath"}, {"-gcflags", "all=-N -l"}}
+
+// buildGoCache compiles the standard library with each of goCacheBuilds
+// into a Go build cache in the cache directory, once per Go version, and
+// returns it.
 func buildGoCache(ctx context.Context, o options) (string, error) {
 	version, err := os.ReadFile(filepath.Join(o.goroot, "VERSION"))
 	if err != nil {
 		return "", fmt.Errorf("reading the Go toolchain's version: %w", err)
 	}
 	v, _, _ := strings.Cut(string(version), "\n")
-	dir := filepath.Join(o.cache, "gocache-"+v)
+	// A cache made with other flags is another directory.
+	flags := sha256.Sum256(fmt.Append(nil, goCacheBuilds))
+	dir := filepath.Join(o.cache, fmt.Sprintf("gocache-%s-%x", v, flags[:4]))
 	if _, err := os.Stat(filepath.Join(dir, "trim.txt")); err == nil {
 		return dir, nil
 	}
-	o.logf("compiling the Go standard library into %s for the build image (about a minute)", dir)
+	o.logf("compiling the Go standard library into %s for the build image (a few minutes)", dir)
 	tmp := dir + ".tmp"
 	_ = os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, filepath.Join(o.goroot, "bin", "go"), "build", "-trimpath", "std")
-	cmd.Env = append(os.Environ(), "GOCACHE="+tmp, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local", "GOROOT="+o.goroot)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build std: %w\n%s", err, out)
+	for _, flags := range goCacheBuilds {
+		cmd := exec.CommandContext(ctx, filepath.Join(o.goroot, "bin", "go"), append(append([]string{"build"}, flags...), "std")...)
+		cmd.Env = append(os.Environ(), "GOCACHE="+tmp, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local", "GOROOT="+o.goroot)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build %s std: %w\n%s", strings.Join(flags, " "), err, out)
+		}
 	}
 	// The build image's cache is never trimmed (a trim time far ahead):
 	// the container is thrown away after each build.
@@ -397,7 +416,17 @@ func buildGoCache(ctx context.Context, o options) (string, error) {
 		return "", err
 	}
 	_ = os.RemoveAll(dir)
-	return dir, os.Rename(tmp, dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", err
+	}
+	// Caches of other Go versions or flags are of no more use.
+	old, _ := filepath.Glob(filepath.Join(o.cache, "gocache-*"))
+	for _, d := range old {
+		if d != dir {
+			_ = os.RemoveAll(d)
+		}
+	}
+	return dir, nil
 }
 
 func goOutput(ctx context.Context, dir string, args ...string) (string, error) {
