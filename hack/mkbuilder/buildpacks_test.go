@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha512"
 	"debug/elf"
+	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +38,8 @@ func mustRead(t *testing.T, file string) string {
 }
 
 // nextBuild leaves the layers directory as the lifecycle restores it for
-// the next build: the launch layers' metadata files, not their contents.
+// the next build: the launch layers' metadata files with their types
+// false, not their contents.
 func nextBuild(t *testing.T, layers string) {
 	t.Helper()
 	entries, err := os.ReadDir(layers)
@@ -43,12 +47,53 @@ func nextBuild(t *testing.T, layers string) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.IsDir() || e.Name() == "launch.toml" {
-			if err := os.RemoveAll(filepath.Join(layers, e.Name())); err != nil {
+		p := filepath.Join(layers, e.Name())
+		switch {
+		case e.IsDir() || e.Name() == "launch.toml":
+			if err := os.RemoveAll(p); err != nil {
+				t.Fatal(err)
+			}
+		case strings.HasSuffix(e.Name(), ".toml"):
+			toml := strings.ReplaceAll(mustRead(t, p), "launch = true", "launch = false")
+			if err := os.WriteFile(p, []byte(toml), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+}
+
+// npmCache is an npm cache directory holding one package.
+type npmCache struct{ dir, integrity string }
+
+// npmCacheWith packs a package of one index.js with npm and adds it to a
+// new npm cache, as `npm cache add` on a machine with network would.
+func npmCacheWith(t *testing.T, name, version, index string) npmCache {
+	t.Helper()
+	src, cache := t.TempDir(), t.TempDir()
+	pkg := fmt.Sprintf(`{"name": %q, "version": %q, "main": "index.js"}`, name, version)
+	for file, content := range map[string]string{"package.json": pkg, "index.js": index} {
+		if err := os.WriteFile(filepath.Join(src, file), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pack := exec.Command("npm", "pack", "--silent")
+	pack.Dir = src
+	pack.Env = append(os.Environ(), "npm_config_cache="+cache)
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("npm pack: %v\n%s", err, out)
+	}
+	tgz := filepath.Join(src, name+"-"+version+".tgz")
+	add := exec.Command("npm", "cache", "add", tgz)
+	add.Env = append(os.Environ(), "npm_config_cache="+cache)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("npm cache add: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha512.Sum512(b)
+	return npmCache{dir: cache, integrity: "sha512-" + base64.StdEncoding.EncodeToString(sum[:])}
 }
 
 func hasDWARF(t *testing.T, bin string) bool {
@@ -233,6 +278,39 @@ func TestNodeBuildpack(t *testing.T) {
 		t.Errorf("a dependency that cannot be installed offline: %v\n%s", err, out)
 	}
 
+	// A dependency in the npm cache is installed offline into the modules
+	// layer, which node_modules links to, and reused while the lock is
+	// unchanged.
+	npmCache := npmCacheWith(t, "greet", "1.0.0", "module.exports = () => 'hi';\n")
+	pkg = `{"name": "x", "version": "1.0.0", "main": "server.js", "dependencies": {"greet": "1.0.0"}}`
+	lock := fmt.Sprintf(`{"name": "x", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {
+  "": {"name": "x", "version": "1.0.0", "dependencies": {"greet": "1.0.0"}},
+  "node_modules/greet": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/greet/-/greet-1.0.0.tgz", "integrity": %q}}}`, npmCache.integrity)
+	for name, content := range map[string]string{"package.json": pkg, "package-lock.json": lock} {
+		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nextBuild(t, layers)
+	out, err = bpRun(t, "nodejs", "build", app, layers, "npm_config_cache="+npmCache.dir)
+	if err != nil {
+		t.Fatalf("build with a cached dependency: %v\n%s", err, out)
+	}
+	if target, err := os.Readlink(filepath.Join(app, "node_modules")); err != nil || target != filepath.Join(layers, "modules", "node_modules") {
+		t.Errorf("node_modules links to %q (%v), want the modules layer", target, err)
+	}
+	if _, err := os.Stat(filepath.Join(layers, "modules", "node_modules", "greet", "index.js")); err != nil {
+		t.Errorf("the dependency is not installed: %v\n%s", err, out)
+	}
+	nextBuild(t, layers)
+	out, err = bpRun(t, "nodejs", "build", app, layers, "npm_config_cache="+t.TempDir())
+	if err != nil || !strings.Contains(out, "reusing node_modules") {
+		t.Errorf("an unchanged lock installed the dependencies again (%v):\n%s", err, out)
+	}
+	if err := os.Remove(filepath.Join(app, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+
 	// Vendored node_modules are used as they are.
 	if err := os.MkdirAll(filepath.Join(app, "node_modules", "left-pad"), 0o755); err != nil {
 		t.Fatal(err)
@@ -241,7 +319,7 @@ func TestNodeBuildpack(t *testing.T) {
 	if out, err = bpRun(t, "nodejs", "build", app, layers); err != nil {
 		t.Fatalf("build with vendored node_modules: %v\n%s", err, out)
 	}
-	if _, err := os.Stat(filepath.Join(layers, "modules.toml")); !os.IsNotExist(err) {
-		t.Errorf("vendored node_modules were installed again (%v)", err)
+	if toml := mustRead(t, filepath.Join(layers, "modules.toml")); strings.Contains(toml, "launch = true") || strings.Contains(out, "node_modules") {
+		t.Errorf("vendored node_modules were installed again:\n%s\nmodules.toml:\n%s", out, toml)
 	}
 }
