@@ -18,9 +18,12 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${SKIFF_BUILDER_CACHE:-/var/cache/skiff/builder}
 # What hack/mkbuilder takes from this machine: apt-get and dpkg-deb to
-# fetch and unpack the images' packages, node and npm for the build image
-# (the Go toolchain is /usr/local/go, which builds skiff itself).
-PACKAGES=(apt dpkg nodejs curl)
+# fetch and unpack the images' packages (and curl, to ask the registry).
+# node and npm for the build image are the machine's own (see check_node);
+# the Go toolchain is /usr/local/go, which builds skiff itself.
+PACKAGES=(apt dpkg curl)
+NODE=/usr/bin/node
+NPM_DIR=/usr/lib/node_modules/npm
 export PATH=/usr/local/go/bin:$PATH
 
 log() { echo "builder: $*" >&2; }
@@ -44,8 +47,17 @@ install_packages() {
 		{ tail -n 20 "$CACHE/apt.log" >&2; die "apt-get install ${missing[*]} failed (log: $CACHE/apt.log)"; }
 }
 
+# check_node: the build image gets this machine's node and the npm that
+# ships with it. Debian's own nodejs package has no npm beside it (its npm
+# package spreads over /usr/share/nodejs), so it is not installed here.
+check_node() {
+	[ -x "$NODE" ] && [ -f "$NPM_DIR/package.json" ] ||
+		die "the build image takes node ($NODE) and its bundled npm ($NPM_DIR) from this machine, and they are missing: install a nodejs package that bundles npm (NodeSource's does)"
+}
+
 main() {
 	install_packages
+	check_node
 	eval "$("$REPO/hack/cluster.sh" env)"
 	if ! curl -fsS -o /dev/null --max-time 5 "http://$SKIFF_LOCAL_REGISTRY/v2/" 2>/dev/null; then
 		log "the registry $SKIFF_LOCAL_REGISTRY does not answer: starting the local cluster (hack/cluster.sh up)"
@@ -53,7 +65,7 @@ main() {
 	fi
 	mkdir -p "$CACHE"
 	(cd "$REPO" && go build -o "$CACHE/mkbuilder" ./hack/mkbuilder) || die "building hack/mkbuilder failed"
-	"$CACHE/mkbuilder" -repo "$REPO" -cache "$CACHE" -registry "$SKIFF_LOCAL_REGISTRY"
+	"$CACHE/mkbuilder" -repo "$REPO" -cache "$CACHE" -registry "$SKIFF_LOCAL_REGISTRY" -node "$NODE" -node-modules "$(dirname "$NPM_DIR")"
 }
 
 main "$@"
