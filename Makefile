@@ -9,7 +9,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build debug-support unit test e2e demo cluster-up cluster-down cluster-env fuzz bench clean
+.PHONY: all build debug-support unit test e2e demo builder cluster-up cluster-down cluster-env fuzz bench clean
 
 all: build
 
@@ -44,9 +44,11 @@ unit:
 
 # test: everything. Unit tests, then the end-to-end tests against real Docker,
 # a real registry and the local cluster, which is brought up first and always
-# taken down afterwards, also when a test fails. The fault-injection suite
-# (TestFault) runs alone afterwards: it stops the API server and the
-# registry that the other packages' tests use.
+# taken down afterwards, also when a test fails. The buildpacks builder is
+# made (make builder) once the cluster's registry is up; when it is up to
+# date that takes seconds. The fault-injection suite (TestFault) runs alone
+# afterwards: it stops the API server and the registry that the other
+# packages' tests use.
 test: unit e2e
 
 e2e: build
@@ -54,6 +56,9 @@ e2e: build
 	hack/cluster.sh up || status=$$?; \
 	if [ $$status -eq 0 ]; then \
 		eval "$$(hack/cluster.sh env)"; \
+		hack/builder.sh || status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
 		go test -count=1 -tags e2e -timeout 60m -skip '^TestFault$$' ./... || status=$$?; \
 		go test -count=1 -tags e2e -timeout 20m -run '^TestFault$$' ./test/e2e/ || status=$$?; \
 	fi; \
@@ -62,6 +67,13 @@ e2e: build
 
 demo: build
 	hack/demo.sh
+
+# builder: skiff's offline Cloud Native Buildpacks builder, with its run and
+# build images, pushed to the local registry as 127.0.0.1:5001/skiff/builder,
+# .../skiff/run and .../skiff/build (docs/buildpacks.md). It starts the
+# cluster when the registry is down; with nothing changed it takes seconds.
+builder:
+	hack/builder.sh
 
 cluster-up:
 	hack/cluster.sh up

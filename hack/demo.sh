@@ -13,6 +13,9 @@ if [ -x hack/cluster.sh ]; then
 	step "Starting the local Kubernetes cluster and registry (make cluster-up)"
 	hack/cluster.sh up
 	eval "$(hack/cluster.sh env)"
+
+	step "make builder: skiff's offline buildpacks builder in the local registry (seconds when it is up to date)"
+	hack/builder.sh
 fi
 
 step "skiff diagnose: the effective config of examples/hello and what each artifact is built from"

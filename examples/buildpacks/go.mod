@@ -1,0 +1,3 @@
+module example.com/example-basic
+
+go 1.25.0
