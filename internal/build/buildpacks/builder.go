@@ -1,0 +1,469 @@
+package buildpacks
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/image"
+)
+
+// Builder builds buildpacks artifacts by running the builder's lifecycle
+// on the Docker Engine; it implements build.Builder and is safe for
+// concurrent builds.
+type Builder struct {
+	client Client
+	opts   options
+}
+
+var _ build.Builder = (*Builder)(nil)
+
+type options struct {
+	keychain     authn.Keychain
+	dockerConfig string
+}
+
+// Option configures a Builder.
+type Option func(*options) error
+
+// WithKeychain sets where registry credentials come from (default
+// authn.DefaultKeychain: ~/.docker/config.json and its credential
+// helpers), as for the publisher.
+func WithKeychain(kc authn.Keychain) Option {
+	return func(o *options) error {
+		o.keychain = kc
+		return nil
+	}
+}
+
+// WithDockerConfig names the docker config file the credentials come
+// from, for errors that tell how to log in.
+func WithDockerConfig(file string) Option {
+	return func(o *options) error {
+		o.dockerConfig = file
+		return nil
+	}
+}
+
+// New returns a Builder that runs lifecycles through c.
+func New(c Client, opts ...Option) (*Builder, error) {
+	b := &Builder{client: c, opts: options{keychain: authn.DefaultKeychain}}
+	for _, opt := range opts {
+		if err := opt(&b.opts); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// RunOptions are choices of one run beyond the artifact's, for skiff dev.
+type RunOptions struct {
+	// ExecEnv is CNB_EXEC_ENV for the buildpacks ("development" for dev
+	// mode); it needs Platform API 0.15. Empty means the default,
+	// production.
+	ExecEnv string
+	// Env are build-time variables added over the artifact's.
+	Env map[string]string
+}
+
+// Build builds a and has the lifecycle export it as req.Tag: to its
+// registry when req.Push, else into the Docker daemon. The image is
+// already where it belongs when Build returns, hence Built{External:
+// true}.
+func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Request) (build.Built, error) {
+	if _, err := b.BuildWith(ctx, a, req, RunOptions{}); err != nil {
+		return build.Built{}, err
+	}
+	return build.Built{External: true}, nil
+}
+
+// BuildWith is Build with per-run options; it returns what the exporter
+// reported (the manifest digest when pushed, the image ID otherwise).
+func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.Request, ro RunOptions) (Report, error) {
+	bp := a.BuildpackArtifact
+	if bp == nil {
+		return Report{}, fmt.Errorf("artifact %q is not a buildpacks artifact", a.ImageName)
+	}
+	if err := Validate(a); err != nil {
+		return Report{}, err
+	}
+	out := req.Out
+	if out == nil {
+		out = io.Discard
+	}
+	platform, err := onePlatform(req.Platforms)
+	if err != nil {
+		return Report{}, err
+	}
+	workspace, err := filepath.Abs(a.Workspace)
+	if err != nil {
+		return Report{}, fmt.Errorf("finding the build context %q: %w", a.Workspace, err)
+	}
+	proj, err := LoadProject(a)
+	if err != nil {
+		return Report{}, err
+	}
+	env, err := buildEnv(bp.Env, proj, ro.Env, req.Env)
+	if err != nil {
+		return Report{}, err
+	}
+	tag, err := name.NewTag(req.Tag)
+	if err != nil {
+		return Report{}, fmt.Errorf("the image to build, %q, is not a repository:tag: %w", req.Tag, err)
+	}
+	reg := image.NewRegistry(req.InsecureRegistries, image.WithKeychain(b.opts.keychain), image.WithDockerConfig(b.opts.dockerConfig))
+
+	// The builder: its metadata and the Platform API.
+	bi, err := b.ensureImage(ctx, reg, bp.Builder, "builder", platform)
+	if err != nil {
+		return Report{}, err
+	}
+	var labels map[string]string
+	var imgEnv []string
+	if bi.Config != nil {
+		labels, imgEnv = bi.Config.Labels, bi.Config.Env
+	}
+	md, err := ParseBuilderMetadata(bp.Builder, labels, imgEnv, bi.Os, bi.Architecture)
+	if err != nil {
+		return Report{}, err
+	}
+	if platform != nil && (platform.OS != md.OS || platform.Architecture != md.Arch) {
+		return Report{}, fmt.Errorf("builder %s is a %s/%s image: it has no target %s/%s; use a builder for that platform or drop platforms", bp.Builder, md.OS, md.Arch, platform.OS, platform.Architecture)
+	}
+	api, err := NegotiatePlatformAPI(bp.Builder, md)
+	if err != nil {
+		return Report{}, err
+	}
+	if ro.ExecEnv != "" && !api.AtLeast(execEnvAPI) {
+		return Report{}, fmt.Errorf("CNB_EXEC_ENV=%s needs Platform API %s; builder %s speaks up to %s; use a builder with lifecycle v0.20 or later", ro.ExecEnv, execEnvAPI, bp.Builder, api)
+	}
+	runImage := bp.RunImage
+	if runImage == "" {
+		runImage = md.RunImage()
+	}
+	if runImage == "" {
+		return Report{}, fmt.Errorf("builder %s names no run image; set buildpacks.runImage", bp.Builder)
+	}
+	if !req.Push {
+		// The lifecycle reads the run image from the daemon it exports to.
+		if _, err := b.ensureImage(ctx, reg, runImage, "run", platform); err != nil {
+			return Report{}, err
+		}
+	}
+	order, err := resolveOrder(ctx, workspace, md, bp.Buildpacks, proj, func(ctx context.Context, ref string) (v1.Image, error) {
+		var p *v1.Platform
+		if platform != nil {
+			p = &v1.Platform{OS: platform.OS, Architecture: platform.Architecture, Variant: platform.Variant}
+		}
+		return reg.Image(ctx, ref, p)
+	})
+	if err != nil {
+		return Report{}, err
+	}
+
+	auth, err := registryAuth(ctx, b.opts.keychain, req.Tag, runImage)
+	if err != nil {
+		return Report{}, err
+	}
+	binds, err := buildBinds(bp.Volumes)
+	if err != nil {
+		return Report{}, err
+	}
+	app := appKey(tag)
+	plan := &buildPlan{
+		API: api, Tag: req.Tag, Push: req.Push, RunImage: runImage,
+		UID: md.UID, GID: md.GID, BuilderImage: bi.ID,
+		CacheVolume: "skiff-cnb-cache-" + app, LaunchCacheVolume: "skiff-cnb-launch-" + app,
+		Insecure: insecureFor(req.InsecureRegistries, req.Tag, runImage), RegistryAuth: auth,
+		ExecEnv: ro.ExecEnv, BuildBinds: binds,
+	}
+	if !req.Push {
+		if err := plan.setDaemon(b.client.DaemonHost()); err != nil {
+			return Report{}, err
+		}
+	}
+	if bp.ClearCache {
+		for _, v := range []string{plan.CacheVolume, plan.LaunchCacheVolume} {
+			if _, err := b.client.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+				return Report{}, fmt.Errorf("clearing the build cache (volume %s): %w", v, err)
+			}
+		}
+		fmt.Fprintf(out, "Cleared the build cache of %s\n", tag.Context())
+	}
+	id, err := randomID()
+	if err != nil {
+		return Report{}, err
+	}
+	plan.LayersVolume, plan.AppVolume = "skiff-cnb-"+id+"-layers", "skiff-cnb-"+id+"-app"
+	defer b.removeVolumes(ctx, plan.LayersVolume, plan.AppVolume)
+
+	r := &run{b: b, plan: plan, workspace: workspace, proj: proj, env: env, order: order, md: md, out: out, platform: platform}
+	if bp.TrustBuilder {
+		return r.phase(ctx, plan.creator())
+	}
+	if plan.LifecycleImage, err = b.lifecycleImage(ctx, bi.ID, v1.Platform{OS: md.OS, Architecture: md.Arch}); err != nil {
+		return Report{}, err
+	}
+	var report Report
+	for _, ph := range plan.phases() {
+		if report, err = r.phase(ctx, ph); err != nil {
+			return Report{}, err
+		}
+	}
+	return report, nil
+}
+
+// onePlatform reads the single target platform, nil for the host's.
+func onePlatform(platforms []string) (*ocispec.Platform, error) {
+	switch len(platforms) {
+	case 0:
+		return nil, nil
+	case 1:
+		p, err := v1.ParsePlatform(platforms[0])
+		if err != nil {
+			return nil, fmt.Errorf("platform %q: %w", platforms[0], err)
+		}
+		return &ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}, nil
+	}
+	return nil, fmt.Errorf("platforms %s: a buildpacks build makes one platform's image; build one platform per artifact", strings.Join(platforms, ", "))
+}
+
+// buildEnv merges the build-time variables: the project descriptor's,
+// then the artifact's env (templates expanded), then the run's.
+func buildEnv(artifactEnv []string, proj *Project, extra map[string]string, tmpl config.Env) (map[string]string, error) {
+	env := map[string]string{}
+	if proj != nil {
+		for _, e := range proj.Env {
+			env[e.Name] = e.Value
+		}
+	}
+	for _, e := range artifactEnv {
+		s, err := config.Expand(e, tmpl)
+		if err != nil {
+			return nil, fmt.Errorf("buildpacks.env %q: %w", e, err)
+		}
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" || strings.ContainsAny(k, "/\x00") {
+			return nil, fmt.Errorf("buildpacks.env entry %q expands to %q, which is not KEY=value", e, s)
+		}
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env, nil
+}
+
+// buildBinds turns the artifact's volumes into binds.
+func buildBinds(vols []*schema.BuildpackVolume) ([]string, error) {
+	var out []string
+	for _, v := range vols {
+		if err := checkVolume(v); err != nil {
+			return nil, err
+		}
+		ro, _ := volumeMode(v.Options)
+		bind := v.Host + ":" + v.Target
+		if ro {
+			bind += ":ro"
+		}
+		out = append(out, bind)
+	}
+	return out, nil
+}
+
+// appKey names an application's cache volumes: a hash of the image's
+// repository, so that every tag of one image shares its cache.
+func appKey(tag name.Tag) string {
+	sum := sha256.Sum256([]byte(tag.Context().Name()))
+	return hex.EncodeToString(sum[:8])
+}
+
+// insecureFor lists the registries the lifecycle may reach over plain
+// HTTP: those the user listed that the build uses.
+func insecureFor(insecure []string, refs ...string) []string {
+	var out []string
+	for _, ref := range refs {
+		n, err := name.ParseReference(ref)
+		if err != nil {
+			continue
+		}
+		host := n.Context().RegistryStr()
+		for _, r := range insecure {
+			if r == host && !slices.Contains(out, host) {
+				out = append(out, host)
+			}
+		}
+	}
+	return out
+}
+
+// setDaemon records how the containers reach the Docker daemon to export
+// into: its unix socket bound in, or DOCKER_HOST over TCP.
+func (p *buildPlan) setDaemon(host string) error {
+	switch {
+	case strings.HasPrefix(host, "unix://"):
+		p.DaemonSocket = strings.TrimPrefix(host, "unix://")
+	case strings.HasPrefix(host, "tcp://"):
+		p.DaemonHost = host
+	default:
+		return fmt.Errorf("the lifecycle cannot export into the Docker Engine at %s (only unix sockets and tcp:// are passed to its container); push the image instead (--push, --default-repo)", host)
+	}
+	return nil
+}
+
+func randomID() (string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func (b *Builder) removeVolumes(ctx context.Context, vols ...string) {
+	for _, v := range vols {
+		_, _ = b.client.VolumeRemove(context.WithoutCancel(ctx), v, client.VolumeRemoveOptions{Force: true})
+	}
+}
+
+// run is one build's state across its phases.
+type run struct {
+	b         *Builder
+	plan      *buildPlan
+	workspace string
+	proj      *Project
+	env       map[string]string
+	order     resolvedOrder
+	md        *BuilderMetadata
+	out       io.Writer
+	platform  *ocispec.Platform
+}
+
+// phase runs one lifecycle container and turns its failure into the
+// error that explains it; for the exporting phase it returns the report.
+func (r *run) phase(ctx context.Context, ph phase) (Report, error) {
+	lc, err := createContainer(ctx, r.b.client, ph, r.platform)
+	if err != nil {
+		return Report{}, err
+	}
+	defer lc.remove(ctx)
+	if err := r.copyInputs(ctx, lc, ph); err != nil {
+		return Report{}, err
+	}
+	po := newPhaseOutput(r.out, ph.Name, ph.DebugBuild)
+	code, err := lc.run(ctx, po)
+	po.Flush()
+	if err != nil {
+		return Report{}, fmt.Errorf("the lifecycle's %s: %w", ph.Name, err)
+	}
+	if code != 0 {
+		return Report{}, r.failure(ctx, lc, po, code)
+	}
+	if !ph.Report {
+		return Report{}, nil
+	}
+	data, err := lc.readFile(ctx, reportPath)
+	if err != nil {
+		return Report{}, err
+	}
+	return DecodeReport(data)
+}
+
+// copyInputs copies what the phase needs into its container, in one
+// stream: the application, the platform directory, the order and extra
+// buildpacks, run.toml.
+func (r *run) copyInputs(ctx context.Context, lc *lifecycleContainer, ph phase) error {
+	if !ph.CopyApp && !ph.CopyPlatform && !ph.CopyBuildpacks && !ph.CopyRunTOML {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(r.writeInputs(pw, ph))
+	}()
+	err := lc.copyIn(ctx, "the build's inputs", pr)
+	pr.CloseWithError(err)
+	return err
+}
+
+func (r *run) writeInputs(w io.Writer, ph phase) error {
+	tw := tar.NewWriter(w)
+	if ph.CopyApp {
+		if err := appTar(tw, r.workspace, r.proj, r.plan.UID, r.plan.GID); err != nil {
+			return err
+		}
+	}
+	if ph.CopyPlatform {
+		if err := platformTar(tw, r.env); err != nil {
+			return err
+		}
+	}
+	if ph.CopyBuildpacks {
+		if r.order.Order != nil {
+			if err := orderTar(tw, r.order.Order); err != nil {
+				return err
+			}
+		}
+		for _, x := range r.order.Extra {
+			if err := x.writeTo(tw); err != nil {
+				return err
+			}
+		}
+	}
+	if ph.CopyRunTOML {
+		data, err := EncodeRun(r.plan.RunImage)
+		if err != nil {
+			return err
+		}
+		if err := addParents(tw, "cnb"); err != nil {
+			return err
+		}
+		if err := addBytes(tw, runTOMLPath, data, 0o644, 0, 0); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// failure explains a phase's non-zero exit code.
+func (r *run) failure(ctx context.Context, lc *lifecycleContainer, po *phaseOutput, code int) error {
+	po.mu.Lock()
+	current := po.phase
+	po.mu.Unlock()
+	switch code {
+	case 20, 21:
+		order := r.order.Order
+		if order == nil {
+			order = r.md.Order
+		}
+		groups, errored := parseDetectOutput(po.DetectLines())
+		return &DetectError{Order: order, Groups: groups, Errored: errored || code == 21}
+	case 51:
+		e := &BuildpackError{Buildpack: po.Buildpack(), Tail: po.Tail()}
+		if data, err := lc.readFile(ctx, groupPath); err == nil {
+			if g, err := DecodeGroup(data); err == nil {
+				e.Group = g
+			}
+		}
+		if e.Buildpack == "" && len(e.Group.Buildpacks) == 1 {
+			e.Buildpack = e.Group.Buildpacks[0].String()
+		}
+		return e
+	}
+	return &PhaseError{Phase: current, ExitCode: code, Tail: po.Tail()}
+}
