@@ -188,7 +188,7 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 	}
 	app := appKey(tag)
 	plan := &buildPlan{
-		API: api, Tag: req.Tag, Push: req.Push, RunImage: runImage,
+		API: api, Tag: req.Tag, Previous: previousImage(tag), Push: req.Push, RunImage: runImage,
 		UID: md.UID, GID: md.GID, BuilderImage: bi.ID,
 		CacheVolume: "skiff-cnb-cache-" + app, LaunchCacheVolume: "skiff-cnb-launch-" + app,
 		Insecure: insecureFor(req.InsecureRegistries, req.Tag, runImage), RegistryAuth: auth,
@@ -286,6 +286,16 @@ func buildBinds(vols []*schema.BuildpackVolume) ([]string, error) {
 		out = append(out, bind)
 	}
 	return out, nil
+}
+
+// previousImage is where the previous build of tag's repository is: its
+// :latest, which every build exports too (as Skaffold's buildpacks builder
+// does), so that a rebuild under a new tag reuses its layers.
+func previousImage(tag name.Tag) string {
+	if tag.TagStr() == "latest" {
+		return ""
+	}
+	return tag.Context().Tag("latest").String()
 }
 
 // appKey names an application's cache volumes: a hash of the image's

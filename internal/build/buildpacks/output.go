@@ -90,7 +90,8 @@ func (o *phaseOutput) line(l string) {
 	if o.creator {
 		if h, ok := strings.CutPrefix(strings.TrimSpace(l), creatorPhaseMark); ok {
 			if p, ok := creatorPhases[h]; ok {
-				o.phase = p
+				// An error quotes the failing phase's lines only.
+				o.phase, o.tail = p, nil
 				return
 			}
 		}
@@ -98,6 +99,9 @@ func (o *phaseOutput) line(l string) {
 	if o.debugBuild {
 		if bp, ok := strings.CutPrefix(l, "Running build for buildpack "); ok {
 			o.buildpack = strings.TrimSpace(bp)
+			return
+		}
+		if strings.HasPrefix(l, "Timer: ") {
 			return
 		}
 		switch l {

@@ -31,6 +31,9 @@ func TestCreatorOutputFollowsPhases(t *testing.T) {
 	if got := po.DetectLines(); !reflect.DeepEqual(got, []string{"skiff/go 0.1.0"}) {
 		t.Errorf("detector lines = %q", got)
 	}
+	if got := po.Tail(); !reflect.DeepEqual(got, []string{"Adding layer 'x'"}) {
+		t.Errorf("tail = %q, want the exporter's lines only", got)
+	}
 }
 
 func TestDebugBuilderShowsOnlyBuildpackOutput(t *testing.T) {
@@ -45,6 +48,7 @@ Preparing paths
 Running build command
 Building the Go app
 ./main.go:3:1: syntax error
+Timer: Builder ran for 211.186448ms and ended at 2026-12-06T07:03:01Z
 ERROR: failed to build: exit status 1
 `))
 	want := "[builder] Building the Go app\n[builder] ./main.go:3:1: syntax error\n[builder] ERROR: failed to build: exit status 1\n"

@@ -22,6 +22,10 @@ type buildPlan struct {
 	API APIVersion
 	// Tag is the image to export (repository:tag).
 	Tag string
+	// Previous is the image whose layers a rebuild reuses, exported too:
+	// the repository's :latest, as in Skaffold, whose tags change every
+	// build; "" when Tag is that already.
+	Previous string
 	// Push exports to the registry; otherwise into the Docker daemon.
 	Push     bool
 	RunImage string
@@ -86,6 +90,15 @@ func (p *buildPlan) env(credentials bool, execEnv bool) []string {
 
 func logFlags(level string) []string { return []string{"-log-level", level, "-no-color"} }
 
+// previousFlags name the previous image and export it too (analyzer,
+// creator).
+func (p *buildPlan) previousFlags() []string {
+	if p.Previous == "" {
+		return nil
+	}
+	return []string{"-previous-image", p.Previous, "-tag", p.Previous}
+}
+
 func (p *buildPlan) insecureFlags() []string {
 	var out []string
 	if p.API.AtLeast(APIVersion{0, 13}) {
@@ -123,6 +136,7 @@ func (p *buildPlan) creator() phase {
 		"-cache-dir", cacheDir, "-report", reportPath, "-run-image", p.RunImage}
 	binds := []string{p.LayersVolume + ":" + layersDir, p.AppVolume + ":" + appDir, p.CacheVolume + ":" + cacheDir}
 	cmd, binds = p.daemon(cmd, binds, true)
+	cmd = append(cmd, p.previousFlags()...)
 	cmd = append(cmd, p.insecureFlags()...)
 	cmd = append(cmd, logFlags("info")...)
 	cmd = append(cmd, p.Tag)
@@ -145,7 +159,7 @@ func (p *buildPlan) phases() []phase {
 	analyze := []string{"/cnb/lifecycle/analyzer", "-layers", layersDir, "-run-image", p.RunImage}
 	analyzeBinds := []string{layers}
 	analyze, analyzeBinds = p.daemon(analyze, analyzeBinds, true)
-	analyze = append(append(append(analyze, p.insecureFlags()...), logFlags("info")...), p.Tag)
+	analyze = append(append(append(append(analyze, p.previousFlags()...), p.insecureFlags()...), logFlags("info")...), p.Tag)
 
 	detect := append([]string{"/cnb/lifecycle/detector", "-app", appDir, "-layers", layersDir, "-platform", platformDir}, logFlags("info")...)
 
@@ -160,6 +174,9 @@ func (p *buildPlan) phases() []phase {
 	exportBinds := []string{layers, app, cache}
 	export, exportBinds = p.daemon(export, exportBinds, true)
 	export = append(append(append(export, p.insecureFlags()...), logFlags("info")...), p.Tag)
+	if p.Previous != "" {
+		export = append(export, p.Previous)
+	}
 
 	return []phase{
 		{Name: "analyzer", Image: p.LifecycleImage, Cmd: analyze, Env: p.env(true, false), User: "root", Binds: analyzeBinds, CopyRunTOML: true},

@@ -5,11 +5,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 func testPlan(push bool) *buildPlan {
 	p := &buildPlan{
-		API: APIVersion{0, 15}, Tag: "127.0.0.1:5001/app:v1", Push: push, RunImage: "127.0.0.1:5001/run:1",
+		API: APIVersion{0, 15}, Tag: "127.0.0.1:5001/app:v1", Previous: "127.0.0.1:5001/app:latest", Push: push, RunImage: "127.0.0.1:5001/run:1",
 		UID: 1000, GID: 1001, BuilderImage: "sha256:builder", LifecycleImage: "skiff-cnb-lifecycle:x",
 		LayersVolume: "L", AppVolume: "A", CacheVolume: "C", LaunchCacheVolume: "LC",
 		Insecure: []string{"reg.local:5000"}, RegistryAuth: `{"reg":"Basic eA=="}`, ExecEnv: "development",
@@ -30,6 +32,7 @@ func TestCreatorArgs(t *testing.T) {
 	reg := testPlan(true).creator()
 	want := []string{"/cnb/lifecycle/creator", "-app", "/workspace", "-layers", "/layers", "-platform", "/platform",
 		"-cache-dir", "/cache", "-report", "/layers/report.toml", "-run-image", "127.0.0.1:5001/run:1",
+		"-previous-image", "127.0.0.1:5001/app:latest", "-tag", "127.0.0.1:5001/app:latest",
 		"-insecure-registry", "reg.local:5000", "-log-level", "info", "-no-color", "127.0.0.1:5001/app:v1"}
 	if !reflect.DeepEqual(reg.Cmd, want) {
 		t.Errorf("creator to registry = %q\nwant %q", reg.Cmd, want)
@@ -50,6 +53,7 @@ func TestCreatorArgs(t *testing.T) {
 	wantD := []string{"/cnb/lifecycle/creator", "-app", "/workspace", "-layers", "/layers", "-platform", "/platform",
 		"-cache-dir", "/cache", "-report", "/layers/report.toml", "-run-image", "127.0.0.1:5001/run:1",
 		"-daemon", "-launch-cache", "/launch-cache",
+		"-previous-image", "127.0.0.1:5001/app:latest", "-tag", "127.0.0.1:5001/app:latest",
 		"-insecure-registry", "reg.local:5000", "-log-level", "info", "-no-color", "127.0.0.1:5001/app:v1"}
 	if !reflect.DeepEqual(daemon.Cmd, wantD) {
 		t.Errorf("creator to daemon = %q\nwant %q", daemon.Cmd, wantD)
@@ -96,7 +100,7 @@ func TestFivePhases(t *testing.T) {
 			t.Errorf("phases = %v, want %v", names, want)
 		}
 		exp := phases[4]
-		if exp.Cmd[len(exp.Cmd)-1] != "127.0.0.1:5001/app:v1" || !exp.Report || !exp.CopyRunTOML {
+		if !slices.Equal(exp.Cmd[len(exp.Cmd)-2:], []string{"127.0.0.1:5001/app:v1", "127.0.0.1:5001/app:latest"}) || !exp.Report || !exp.CopyRunTOML {
 			t.Errorf("exporter = %+v", exp)
 		}
 		if !phases[1].CopyApp || phases[3].CopyApp || !phases[3].DebugBuild {
@@ -105,6 +109,27 @@ func TestFivePhases(t *testing.T) {
 		if !slices.Contains(phases[3].Cmd, "debug") || !slices.Contains(phases[1].Cmd, "info") {
 			t.Errorf("log levels: detector %q, builder %q", phases[1].Cmd, phases[3].Cmd)
 		}
+	}
+}
+
+func TestPreviousImage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ tag, want string }{
+		{"127.0.0.1:5001/app:v1", "127.0.0.1:5001/app:latest"},
+		{"127.0.0.1:5001/app:latest", ""},
+	} {
+		tag, err := name.NewTag(tc.tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := previousImage(tag); got != tc.want {
+			t.Errorf("previous image of %s = %q, want %q", tc.tag, got, tc.want)
+		}
+	}
+	p := testPlan(true)
+	p.Previous = ""
+	if slices.Contains(p.creator().Cmd, "-previous-image") || slices.Contains(p.phases()[0].Cmd, "-tag") {
+		t.Error("building :latest names a previous image")
 	}
 }
 

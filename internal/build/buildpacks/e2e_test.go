@@ -1,0 +1,221 @@
+//go:build e2e
+
+package buildpacks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/image"
+)
+
+// The end-to-end tests build with skiff's offline builder (make builder
+// pushes it to the local registry) on the real Docker Engine.
+
+func e2eRegistry() string {
+	if r := os.Getenv("SKIFF_LOCAL_REGISTRY"); r != "" {
+		return r
+	}
+	return "127.0.0.1:5001"
+}
+
+func e2eBuilder(t *testing.T) (*Builder, *client.Client) {
+	t.Helper()
+	c, err := docker.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := docker.Ping(context.Background(), c); err != nil {
+		t.Skipf("no Docker Engine: %v", err)
+	}
+	reg := image.NewRegistry(nil)
+	if _, ok, err := reg.Digest(context.Background(), e2eRegistry()+"/skiff/builder:latest"); err != nil || !ok {
+		t.Skipf("no offline builder in %s (run make builder): %v", e2eRegistry(), err)
+	}
+	b, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, c
+}
+
+const goMain = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+)
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "GREETING")
+	})
+	http.ListenAndServe("127.0.0.1:"+port, nil)
+}
+`
+
+func goApp(t *testing.T, greeting string) string {
+	t.Helper()
+	return writeTree(t, map[string]string{"go.mod": "module example.com/app\n\ngo 1.22\n", "main.go": strings.Replace(goMain, "GREETING", greeting, 1)})
+}
+
+func e2eArtifact(ws string, trusted bool) *schema.Artifact {
+	return bpArtifact(ws, &schema.BuildpackArtifact{Builder: e2eRegistry() + "/skiff/builder:latest", TrustBuilder: trusted})
+}
+
+// timedBuild builds and returns the duration and output.
+func timedBuild(t *testing.T, b *Builder, a *schema.Artifact, tag string, push bool) (Report, time.Duration, string, error) {
+	t.Helper()
+	var out strings.Builder
+	start := time.Now()
+	r, err := b.BuildWith(context.Background(), a, build.Request{Tag: tag, Push: push, Out: &out}, RunOptions{})
+	d := time.Since(start)
+	t.Logf("build of %s (push %v, trusted %v): %s", tag, push, a.BuildpackArtifact.TrustBuilder, d.Round(time.Millisecond))
+	return r, d, out.String(), err
+}
+
+// answer runs ref from the daemon (pulling it when pushed) on the host
+// network and returns what it answers on /.
+func answer(t *testing.T, c *client.Client, ref string, pull bool) string {
+	t.Helper()
+	ctx := context.Background()
+	if pull {
+		resp, err := c.ImagePull(ctx, ref, client.ImagePullOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		resp.Close()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	res, err := c.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config:     &container.Config{Image: ref, Env: []string{fmt.Sprintf("PORT=%d", port)}},
+		HostConfig: &container.HostConfig{NetworkMode: "host"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true})
+	if _, err := c.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for i := 0; i < 100; i++ {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return strings.TrimSpace(string(body))
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s does not answer: %v", ref, last)
+	return ""
+}
+
+func TestE2EGoApp(t *testing.T) {
+	b, c := e2eBuilder(t)
+	for _, tc := range []struct {
+		trusted, push bool
+	}{{true, true}, {false, true}, {true, false}, {false, false}} {
+		name := fmt.Sprintf("trusted=%v,push=%v", tc.trusted, tc.push)
+		t.Run(name, func(t *testing.T) {
+			ws := goApp(t, "hello v1")
+			repo := fmt.Sprintf("%s/skiff-e2e/bp-go-%v-%v", e2eRegistry(), tc.trusted, tc.push)
+			a := e2eArtifact(ws, tc.trusted)
+			a.BuildpackArtifact.ClearCache = true
+			_, cold, out, err := timedBuild(t, b, a, repo+":v1", tc.push)
+			if err != nil {
+				t.Fatalf("cold build: %v\n%s", err, out)
+			}
+			for _, p := range []string{"[analyzer]", "[detector]", "[builder]", "[exporter]"} {
+				if !strings.Contains(out, p) {
+					t.Errorf("output lacks %s:\n%s", p, out)
+				}
+			}
+			if got := answer(t, c, repo+":v1", tc.push); got != "hello v1" {
+				t.Errorf("v1 answers %q", got)
+			}
+			a.BuildpackArtifact.ClearCache = false
+			_, warm, out, err := timedBuild(t, b, a, repo+":v2", tc.push)
+			if err != nil {
+				t.Fatalf("warm build: %v\n%s", err, out)
+			}
+			if err := os.WriteFile(filepath.Join(ws, "main.go"), []byte(strings.Replace(goMain, "GREETING", "hello v3", 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, changed, out, err := timedBuild(t, b, a, repo+":v3", tc.push)
+			if err != nil {
+				t.Fatalf("one-line change: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "Reusing") {
+				t.Errorf("the rebuild reused no layer:\n%s", out)
+			}
+			if got := answer(t, c, repo+":v3", tc.push); got != "hello v3" {
+				t.Errorf("v3 answers %q", got)
+			}
+			t.Logf("%s: cold %s, warm no-change %s, one-line change %s", name, cold.Round(time.Millisecond), warm.Round(time.Millisecond), changed.Round(time.Millisecond))
+		})
+	}
+}
+
+func TestE2ENothingDetects(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	for _, trusted := range []bool{true, false} {
+		ws := writeTree(t, map[string]string{"README.md": "no app here\n"})
+		_, _, out, err := timedBuild(t, b, e2eArtifact(ws, trusted), e2eRegistry()+"/skiff-e2e/bp-none:v1", true)
+		var de *DetectError
+		if !errors.As(err, &de) {
+			t.Fatalf("trusted=%v: error = %v, want a *DetectError\n%s", trusted, err, out)
+		}
+		t.Logf("trusted=%v: %v", trusted, err)
+		if !strings.Contains(err.Error(), "skiff/go@0.1.0") {
+			t.Errorf("the detection error does not list skiff/go: %v", err)
+		}
+	}
+}
+
+func TestE2EGoDoesNotCompile(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	for _, trusted := range []bool{true, false} {
+		ws := goApp(t, "x")
+		if err := os.WriteFile(filepath.Join(ws, "main.go"), []byte("package main\n\nfunc main() { undefinedCall() }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, out, err := timedBuild(t, b, e2eArtifact(ws, trusted), e2eRegistry()+"/skiff-e2e/bp-broken:v1", true)
+		var be *BuildpackError
+		if !errors.As(err, &be) || be.Buildpack != "skiff/go@0.1.0" || !strings.Contains(err.Error(), "undefinedCall") {
+			t.Fatalf("trusted=%v: error = %v, want skiff/go's build error with the compiler's message\n%s", trusted, err, out)
+		}
+		t.Logf("trusted=%v: %v", trusted, err)
+	}
+}
