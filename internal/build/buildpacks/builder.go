@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -211,23 +212,18 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 	if err != nil {
 		return Report{}, err
 	}
-	plan.LayersVolume, plan.AppVolume = "skiff-cnb-"+id+"-layers", "skiff-cnb-"+id+"-app"
-	defer b.removeVolumes(ctx, plan.LayersVolume, plan.AppVolume)
+	vol := "skiff-cnb-" + id
+	plan.LayersVolume, plan.AppVolume, plan.PlatformVolume = vol+"-layers", vol+"-app", vol+"-platform"
 
 	r := &run{b: b, plan: plan, workspace: workspace, proj: proj, env: env, order: order, md: md, out: out, platform: platform}
+	defer r.cleanup(ctx)
 	if bp.TrustBuilder {
-		return r.phase(ctx, plan.creator())
+		return r.run(ctx, []phase{plan.creator()})
 	}
 	if plan.LifecycleImage, err = b.lifecycleImage(ctx, bi.ID, v1.Platform{OS: md.OS, Architecture: md.Arch}); err != nil {
 		return Report{}, err
 	}
-	var report Report
-	for _, ph := range plan.phases() {
-		if report, err = r.phase(ctx, ph); err != nil {
-			return Report{}, err
-		}
-	}
-	return report, nil
+	return r.run(ctx, plan.phases())
 }
 
 // onePlatform reads the single target platform, nil for the host's.
@@ -346,12 +342,6 @@ func randomID() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-func (b *Builder) removeVolumes(ctx context.Context, vols ...string) {
-	for _, v := range vols {
-		_, _ = b.client.VolumeRemove(context.WithoutCancel(ctx), v, client.VolumeRemoveOptions{Force: true})
-	}
-}
-
 // run is one build's state across its phases.
 type run struct {
 	b         *Builder
@@ -363,19 +353,67 @@ type run struct {
 	md        *BuilderMetadata
 	out       io.Writer
 	platform  *ocispec.Platform
+
+	mu         sync.Mutex
+	containers []*lifecycleContainer
 }
 
-// phase runs one lifecycle container and turns its failure into the
-// error that explains it; for the exporting phase it returns the report.
-func (r *run) phase(ctx context.Context, ph phase) (Report, error) {
+// prepared is a container created with its inputs copied in.
+type prepared struct {
+	lc  *lifecycleContainer
+	err error
+}
+
+// run runs the phases in order. Every container is created, and its
+// inputs copied in, ahead of time and concurrently, while the phases
+// before it run: only starting and waiting are on the critical path.
+func (r *run) run(ctx context.Context, phases []phase) (Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make([]chan prepared, len(phases))
+	var wg sync.WaitGroup
+	for i, ph := range phases {
+		ready[i] = make(chan prepared, 1)
+		wg.Go(func() {
+			lc, err := r.prepare(ctx, ph)
+			ready[i] <- prepared{lc, err}
+		})
+	}
+	// Every preparation ends before cleanup looks for the containers.
+	defer wg.Wait()
+	defer cancel()
+	var report Report
+	for i, ph := range phases {
+		p := <-ready[i]
+		if p.err != nil {
+			return Report{}, p.err
+		}
+		var err error
+		if report, err = r.execute(ctx, p.lc, ph); err != nil {
+			return Report{}, err
+		}
+	}
+	return report, nil
+}
+
+// prepare creates the phase's container and copies its inputs in.
+func (r *run) prepare(ctx context.Context, ph phase) (*lifecycleContainer, error) {
 	lc, err := createContainer(ctx, r.b.client, ph, r.platform)
 	if err != nil {
-		return Report{}, err
+		return nil, err
 	}
-	defer lc.remove(ctx)
+	r.mu.Lock()
+	r.containers = append(r.containers, lc)
+	r.mu.Unlock()
 	if err := r.copyInputs(ctx, lc, ph); err != nil {
-		return Report{}, err
+		return nil, err
 	}
+	return lc, nil
+}
+
+// execute runs one prepared container and turns its failure into the
+// error that explains it; for the exporting phase it returns what was
+// exported.
+func (r *run) execute(ctx context.Context, lc *lifecycleContainer, ph phase) (Report, error) {
 	po := newPhaseOutput(r.out, ph.Name, ph.DebugBuild)
 	code, err := lc.run(ctx, po)
 	po.Flush()
@@ -385,8 +423,17 @@ func (r *run) phase(ctx context.Context, ph phase) (Report, error) {
 	if code != 0 {
 		return Report{}, r.failure(ctx, lc, po, code)
 	}
-	if !ph.Report {
+	if !ph.Exports {
 		return Report{}, nil
+	}
+	// The exporter prints the digest (or, for the daemon, the image ID);
+	// report.toml, which takes the daemon a volume mount to read, is the
+	// fallback.
+	if id := po.Exported(); id != "" {
+		if r.plan.Push {
+			return Report{Digest: id}, nil
+		}
+		return Report{ImageID: id}, nil
 	}
 	data, err := lc.readFile(ctx, reportPath)
 	if err != nil {
@@ -395,11 +442,29 @@ func (r *run) phase(ctx context.Context, ph phase) (Report, error) {
 	return DecodeReport(data)
 }
 
+// cleanup removes the build's containers, then its volumes; it runs even
+// when the build was cancelled.
+func (r *run) cleanup(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	r.mu.Lock()
+	for _, lc := range r.containers {
+		wg.Go(func() { lc.remove(ctx) })
+	}
+	r.mu.Unlock()
+	wg.Wait()
+	for _, v := range []string{r.plan.LayersVolume, r.plan.AppVolume, r.plan.PlatformVolume} {
+		wg.Go(func() { _, _ = r.b.client.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}) })
+	}
+	wg.Wait()
+}
+
 // copyInputs copies what the phase needs into its container, in one
 // stream: the application, the platform directory, the order and extra
 // buildpacks, run.toml.
 func (r *run) copyInputs(ctx context.Context, lc *lifecycleContainer, ph phase) error {
-	if !ph.CopyApp && !ph.CopyPlatform && !ph.CopyBuildpacks && !ph.CopyRunTOML {
+	extras := ph.CopyBuildpacks && (r.order.Order != nil || len(r.order.Extra) > 0)
+	if !ph.CopyApp && !ph.CopyPlatform && !extras {
 		return nil
 	}
 	pr, pw := io.Pipe()
@@ -433,18 +498,6 @@ func (r *run) writeInputs(w io.Writer, ph phase) error {
 			if err := x.writeTo(tw); err != nil {
 				return err
 			}
-		}
-	}
-	if ph.CopyRunTOML {
-		data, err := EncodeRun(r.plan.RunImage)
-		if err != nil {
-			return err
-		}
-		if err := addParents(tw, "cnb"); err != nil {
-			return err
-		}
-		if err := addBytes(tw, runTOMLPath, data, 0o644, 0, 0); err != nil {
-			return err
 		}
 	}
 	return tw.Close()

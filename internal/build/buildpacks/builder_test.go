@@ -73,10 +73,16 @@ func TestBuildTrustedToRegistry(t *testing.T) {
 	if !built.External {
 		t.Errorf("built = %+v, want External", built)
 	}
+	// Without the exporter's "*** Images" line, report.toml says.
+	report, err := b.BuildWith(context.Background(), a, request(true, &strings.Builder{}), RunOptions{})
+	if err != nil || report.Digest != "sha256:abc" {
+		t.Errorf("report = %+v, %v; want report.toml's digest", report, err)
+	}
+	f.created, f.started, f.removed, f.removedVol = f.created[:1], f.started[:1], f.removed[:1], f.removedVol[:3]
 	if got := f.phases(); !slices.Equal(got, []string{"creator"}) {
 		t.Fatalf("containers = %v, want one creator", got)
 	}
-	c := f.created[0]
+	c := f.byPhase("creator")
 	if c.opts.Config.Image != builderImage(nil).ID || c.opts.Config.User != "root" || c.opts.HostConfig.NetworkMode != "host" {
 		t.Errorf("creator container = %+v", c.opts.Config)
 	}
@@ -102,7 +108,8 @@ func TestBuildTrustedToRegistry(t *testing.T) {
 		}
 	}
 	// The per-build volumes go; the cache stays.
-	if len(f.removedVol) != 2 || !strings.HasSuffix(f.removedVol[0], "-layers") || !strings.HasSuffix(f.removedVol[1], "-app") {
+	slices.Sort(f.removedVol)
+	if len(f.removedVol) != 3 || !strings.HasSuffix(f.removedVol[0], "-app") || !strings.HasSuffix(f.removedVol[1], "-layers") || !strings.HasSuffix(f.removedVol[2], "-platform") {
 		t.Errorf("removed volumes = %v", f.removedVol)
 	}
 	if len(f.removed) != 1 {
@@ -117,23 +124,30 @@ func TestBuildUntrustedToDaemon(t *testing.T) {
 	for _, p := range []string{"analyzer", "detector", "restorer", "builder"} {
 		f.scripts[p] = fakeScript{out: p + " ran\n"}
 	}
-	f.scripts["exporter"] = fakeScript{out: exportOK, files: map[string]string{reportPath: "[image]\n  image-id = \"sha256:local\"\n"}}
+	// The exporter's output names the image: report.toml is not read.
+	f.scripts["exporter"] = fakeScript{out: "Saving 127.0.0.1:9/app:v1...\n*** Images (d381505bde53):\n      127.0.0.1:9/app:v1\n"}
 	var out strings.Builder
 	report, err := b.BuildWith(context.Background(), a, request(false, &out), RunOptions{ExecEnv: "development", Env: map[string]string{"BP_DEV": "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if report.ImageID != "sha256:local" {
+	if report.ImageID != "d381505bde53" {
 		t.Errorf("report = %+v", report)
 	}
-	if got, want := f.phases(), []string{"lifecycle", "analyzer", "detector", "restorer", "builder", "exporter"}; !slices.Equal(got, want) {
-		t.Fatalf("containers = %v, want %v", got, want)
+	if got, want := f.phases(), []string{"analyzer", "detector", "restorer", "builder", "exporter"}; !slices.Equal(got, want) {
+		t.Fatalf("phases run = %v, want %v", got, want)
+	}
+	if len(f.removed) != 6 {
+		t.Errorf("removed containers = %v, want the five phases' and the one the lifecycle was read from", f.removed)
 	}
 	lifecycleTag := "skiff-cnb-lifecycle:0123456789abcdef"
 	if !slices.Equal(f.loaded, []string{lifecycleTag}) {
 		t.Errorf("loaded images = %v, want the lifecycle image", f.loaded)
 	}
-	for _, c := range f.created[1:] {
+	for _, c := range f.created {
+		if c.phase == "lifecycle" {
+			continue
+		}
 		cred := c.phase == "analyzer" || c.phase == "restorer" || c.phase == "exporter"
 		if cred != (c.opts.Config.Image == lifecycleTag) {
 			t.Errorf("%s runs from %s", c.phase, c.opts.Config.Image)
@@ -145,11 +159,13 @@ func TestBuildUntrustedToDaemon(t *testing.T) {
 			t.Errorf("%s env %v", c.phase, c.opts.Config.Env)
 		}
 	}
-	if got := f.copiedData["c3"]["platform/env/BP_DEV"]; got != "1" {
+	if got := f.copiedData[f.byPhase("detector").id]["platform/env/BP_DEV"]; got != "1" {
 		t.Errorf("the detector's platform/env/BP_DEV = %q", got)
 	}
-	if got := f.copiedData["c2"]["cnb/run.toml"]; !strings.Contains(got, testRun) {
-		t.Errorf("the analyzer's run.toml = %q", got)
+	for _, p := range []string{"analyzer", "restorer", "builder", "exporter"} {
+		if got := f.copied[f.byPhase(p).id]; len(got) != 0 {
+			t.Errorf("copied into the %s: %v; the inputs go into the volumes once, with the detector", p, got)
+		}
 	}
 	if !strings.Contains(out.String(), "[restorer] restorer ran\n") {
 		t.Errorf("output:\n%s", out.String())
@@ -164,10 +180,10 @@ func TestBuildClearCache(t *testing.T) {
 	if _, err := b.Build(context.Background(), a, request(true, &strings.Builder{})); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.removedVol) != 4 || !strings.HasPrefix(f.removedVol[0], "skiff-cnb-cache-") || !strings.HasPrefix(f.removedVol[1], "skiff-cnb-launch-") {
+	if len(f.removedVol) != 5 || !strings.HasPrefix(f.removedVol[0], "skiff-cnb-cache-") || !strings.HasPrefix(f.removedVol[1], "skiff-cnb-launch-") {
 		t.Errorf("removed volumes = %v, want the caches first", f.removedVol)
 	}
-	bind := f.created[0].opts.HostConfig.Binds[2]
+	bind := f.created[0].opts.HostConfig.Binds[3]
 	if bind != f.removedVol[0]+":/cache" {
 		t.Errorf("cache bind %q is not the cleared volume %s", bind, f.removedVol[0])
 	}

@@ -42,6 +42,7 @@ type fakeDocker struct {
 	removedVol []string
 	removed    []string
 	loaded     []string
+	started    []string
 }
 
 type fakeScript struct {
@@ -82,12 +83,23 @@ func (f *fakeDocker) container(id string) fakeContainer {
 	return fakeContainer{}
 }
 
+// phases are the phases started, in order.
 func (f *fakeDocker) phases() []string {
-	var out []string
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.started...)
+}
+
+// byPhase finds the container of a phase.
+func (f *fakeDocker) byPhase(phase string) fakeContainer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, c := range f.created {
-		out = append(out, c.phase)
+		if c.phase == phase {
+			return c
+		}
 	}
-	return out
+	return fakeContainer{}
 }
 
 func (f *fakeDocker) DaemonHost() string { return "unix:///fake/docker.sock" }
@@ -234,7 +246,10 @@ func (f *fakeDocker) ContainerAttach(_ context.Context, id string, _ client.Cont
 	return client.ContainerAttachResult{HijackedResponse: client.HijackedResponse{Conn: conn, Reader: bufio.NewReader(&buf)}}, nil
 }
 
-func (f *fakeDocker) ContainerStart(context.Context, string, client.ContainerStartOptions) (client.ContainerStartResult, error) {
+func (f *fakeDocker) ContainerStart(_ context.Context, id string, _ client.ContainerStartOptions) (client.ContainerStartResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = append(f.started, f.container(id).phase)
 	return client.ContainerStartResult{}, nil
 }
 

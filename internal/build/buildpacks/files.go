@@ -8,9 +8,9 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// The platform's files, as the Platform API specifies them: order.toml and
-// run.toml are written for the lifecycle; group.toml (the detector's
-// choice) and report.toml (what the exporter wrote) are read back.
+// The platform's files, as the Platform API specifies them: order.toml is
+// written for the lifecycle; group.toml (the detector's choice) and
+// report.toml (what the exporter wrote) are read back.
 
 // Order is a detection order: the groups the detector tries, in turn.
 type Order []Group
@@ -108,16 +108,6 @@ func DecodeReport(data []byte) (Report, error) {
 		return Report{}, fmt.Errorf("report.toml names no image digest or ID")
 	}
 	return f.Image, nil
-}
-
-// EncodeRun writes run.toml, naming the run image.
-func EncodeRun(runImage string) ([]byte, error) {
-	type image struct {
-		Image string `toml:"image"`
-	}
-	return encodeTOML(struct {
-		Images []image `toml:"images"`
-	}{Images: []image{{Image: runImage}}})
 }
 
 func encodeTOML(v any) ([]byte, error) {

@@ -86,14 +86,3 @@ func TestDecodeReport(t *testing.T) {
 		t.Error("a report without digest or image ID was accepted")
 	}
 }
-
-func TestEncodeRun(t *testing.T) {
-	t.Parallel()
-	data, err := EncodeRun("reg/run:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "[[images]]\n  image = \"reg/run:1\"\n"; string(data) != want {
-		t.Errorf("run.toml = %q, want %q", data, want)
-	}
-}

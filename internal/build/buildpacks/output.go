@@ -46,6 +46,7 @@ type phaseOutput struct {
 	partial     []byte
 	tail        []string
 	detect      []string
+	exported    string
 }
 
 // newPhaseOutput returns the output of one container: phase is its
@@ -114,6 +115,11 @@ func (o *phaseOutput) line(l string) {
 		}
 		if !o.inBuildpack && !strings.HasPrefix(l, "ERROR: ") && !strings.HasPrefix(l, "Warning: ") {
 			return
+		}
+	}
+	if id, ok := strings.CutPrefix(l, "*** Images ("); ok && o.phase == "exporter" {
+		if id, _, ok := strings.Cut(id, ")"); ok {
+			o.exported = id
 		}
 	}
 	if o.phase == "detector" && len(o.detect) < maxDetectLines {
@@ -221,4 +227,12 @@ func (o *phaseOutput) DetectLines() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]string(nil), o.detect...)
+}
+
+// Exported is the digest (exported to a registry) or image ID (to the
+// daemon) the exporter printed, "" when it printed none.
+func (o *phaseOutput) Exported() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.exported
 }

@@ -14,7 +14,6 @@ const (
 	dockerSocket   = "/var/run/docker.sock"
 	reportPath     = layersDir + "/report.toml"
 	groupPath      = layersDir + "/group.toml"
-	runTOMLPath    = "cnb/run.toml"
 )
 
 // buildPlan is everything the phases' containers are made from.
@@ -33,9 +32,9 @@ type buildPlan struct {
 	// BuilderImage runs detect and build (and the creator);
 	// LifecycleImage runs the phases that see credentials.
 	BuilderImage, LifecycleImage string
-	// The volumes: per build (layers, app), per application (cache,
-	// launch cache).
-	LayersVolume, AppVolume, CacheVolume, LaunchCacheVolume string
+	// The volumes: per build (layers, app, platform), per application
+	// (cache, launch cache).
+	LayersVolume, AppVolume, PlatformVolume, CacheVolume, LaunchCacheVolume string
 	// DaemonSocket is the Docker Engine's unix socket on the host, bound
 	// into the containers that export to or read from the daemon;
 	// DaemonHost is DOCKER_HOST for a daemon reached over TCP instead.
@@ -61,13 +60,15 @@ type phase struct {
 	User string
 	// Binds are volumes and host directories, source:target[:ro].
 	Binds []string
-	// What the platform copies into the container before it starts.
-	CopyApp, CopyPlatform, CopyBuildpacks, CopyRunTOML bool
+	// What the platform copies into the container before it starts: the
+	// application and the platform directory (into their volumes), the
+	// order and the buildpacks that are not the builder's.
+	CopyApp, CopyPlatform, CopyBuildpacks bool
 	// DebugBuild runs the builder at log level debug, to learn which
 	// buildpack fails.
 	DebugBuild bool
-	// Report says report.toml is read from this container.
-	Report bool
+	// Exports says this container exports the image.
+	Exports bool
 }
 
 func (p *buildPlan) env(credentials bool, execEnv bool) []string {
@@ -134,7 +135,7 @@ func (p *buildPlan) creator() phase {
 	cmd := []string{"/cnb/lifecycle/creator",
 		"-app", appDir, "-layers", layersDir, "-platform", platformDir,
 		"-cache-dir", cacheDir, "-report", reportPath, "-run-image", p.RunImage}
-	binds := []string{p.LayersVolume + ":" + layersDir, p.AppVolume + ":" + appDir, p.CacheVolume + ":" + cacheDir}
+	binds := []string{p.LayersVolume + ":" + layersDir, p.AppVolume + ":" + appDir, p.PlatformVolume + ":" + platformDir, p.CacheVolume + ":" + cacheDir}
 	cmd, binds = p.daemon(cmd, binds, true)
 	cmd = append(cmd, p.previousFlags()...)
 	cmd = append(cmd, p.insecureFlags()...)
@@ -143,7 +144,7 @@ func (p *buildPlan) creator() phase {
 	return phase{
 		Name: "creator", Image: p.BuilderImage, Cmd: cmd, Env: p.env(true, true), User: "root",
 		Binds:   append(binds, p.BuildBinds...),
-		CopyApp: true, CopyPlatform: true, CopyBuildpacks: true, Report: true,
+		CopyApp: true, CopyPlatform: true, CopyBuildpacks: true, Exports: true,
 	}
 }
 
@@ -154,6 +155,7 @@ func (p *buildPlan) creator() phase {
 func (p *buildPlan) phases() []phase {
 	layers := p.LayersVolume + ":" + layersDir
 	app := p.AppVolume + ":" + appDir
+	platform := p.PlatformVolume + ":" + platformDir
 	cache := p.CacheVolume + ":" + cacheDir
 
 	analyze := []string{"/cnb/lifecycle/analyzer", "-layers", layersDir, "-run-image", p.RunImage}
@@ -179,12 +181,14 @@ func (p *buildPlan) phases() []phase {
 	}
 
 	return []phase{
-		{Name: "analyzer", Image: p.LifecycleImage, Cmd: analyze, Env: p.env(true, false), User: "root", Binds: analyzeBinds, CopyRunTOML: true},
+		{Name: "analyzer", Image: p.LifecycleImage, Cmd: analyze, Env: p.env(true, false), User: "root", Binds: analyzeBinds},
+		// The application and the platform directory go into their
+		// volumes once, with the detector's inputs.
 		{Name: "detector", Image: p.BuilderImage, Cmd: detect, Env: p.env(false, true), User: p.buildUser(),
-			Binds: append([]string{layers, app}, p.BuildBinds...), CopyApp: true, CopyPlatform: true, CopyBuildpacks: true},
+			Binds: append([]string{layers, app, platform}, p.BuildBinds...), CopyApp: true, CopyPlatform: true, CopyBuildpacks: true},
 		{Name: "restorer", Image: p.LifecycleImage, Cmd: restore, Env: p.env(true, false), User: "root", Binds: restoreBinds},
 		{Name: "builder", Image: p.BuilderImage, Cmd: build, Env: p.env(false, true), User: p.buildUser(),
-			Binds: append([]string{layers, app}, p.BuildBinds...), CopyPlatform: true, CopyBuildpacks: true, DebugBuild: true},
-		{Name: "exporter", Image: p.LifecycleImage, Cmd: export, Env: p.env(true, false), User: "root", Binds: exportBinds, CopyRunTOML: true, Report: true},
+			Binds: append([]string{layers, app, platform}, p.BuildBinds...), CopyBuildpacks: true, DebugBuild: true},
+		{Name: "exporter", Image: p.LifecycleImage, Cmd: export, Env: p.env(true, false), User: "root", Binds: exportBinds, Exports: true},
 	}
 }

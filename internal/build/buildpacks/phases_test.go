@@ -13,7 +13,7 @@ func testPlan(push bool) *buildPlan {
 	p := &buildPlan{
 		API: APIVersion{0, 15}, Tag: "127.0.0.1:5001/app:v1", Previous: "127.0.0.1:5001/app:latest", Push: push, RunImage: "127.0.0.1:5001/run:1",
 		UID: 1000, GID: 1001, BuilderImage: "sha256:builder", LifecycleImage: "skiff-cnb-lifecycle:x",
-		LayersVolume: "L", AppVolume: "A", CacheVolume: "C", LaunchCacheVolume: "LC",
+		LayersVolume: "L", AppVolume: "A", PlatformVolume: "P", CacheVolume: "C", LaunchCacheVolume: "LC",
 		Insecure: []string{"reg.local:5000"}, RegistryAuth: `{"reg":"Basic eA=="}`, ExecEnv: "development",
 		BuildBinds: []string{"/host:/data:ro"},
 	}
@@ -37,10 +37,10 @@ func TestCreatorArgs(t *testing.T) {
 	if !reflect.DeepEqual(reg.Cmd, want) {
 		t.Errorf("creator to registry = %q\nwant %q", reg.Cmd, want)
 	}
-	if reg.Image != "sha256:builder" || reg.User != "root" || !reg.CopyApp || !reg.Report {
+	if reg.Image != "sha256:builder" || reg.User != "root" || !reg.CopyApp || !reg.Exports {
 		t.Errorf("creator = %+v", reg)
 	}
-	if wantBinds := []string{"L:/layers", "A:/workspace", "C:/cache", "/host:/data:ro"}; !reflect.DeepEqual(reg.Binds, wantBinds) {
+	if wantBinds := []string{"L:/layers", "A:/workspace", "P:/platform", "C:/cache", "/host:/data:ro"}; !reflect.DeepEqual(reg.Binds, wantBinds) {
 		t.Errorf("creator binds = %q, want %q", reg.Binds, wantBinds)
 	}
 	for _, e := range []string{"CNB_PLATFORM_API=0.15", "CNB_USER_ID=1000", "CNB_GROUP_ID=1001", "CNB_REGISTRY_AUTH=", "CNB_EXEC_ENV=development"} {
@@ -100,11 +100,14 @@ func TestFivePhases(t *testing.T) {
 			t.Errorf("phases = %v, want %v", names, want)
 		}
 		exp := phases[4]
-		if !slices.Equal(exp.Cmd[len(exp.Cmd)-2:], []string{"127.0.0.1:5001/app:v1", "127.0.0.1:5001/app:latest"}) || !exp.Report || !exp.CopyRunTOML {
+		if !slices.Equal(exp.Cmd[len(exp.Cmd)-2:], []string{"127.0.0.1:5001/app:v1", "127.0.0.1:5001/app:latest"}) || !exp.Exports {
 			t.Errorf("exporter = %+v", exp)
 		}
-		if !phases[1].CopyApp || phases[3].CopyApp || !phases[3].DebugBuild {
-			t.Errorf("the app is copied once, into the detector; the builder runs at debug: %+v / %+v", phases[1], phases[3])
+		if !phases[1].CopyApp || !phases[1].CopyPlatform || phases[3].CopyApp || phases[3].CopyPlatform || !phases[3].DebugBuild {
+			t.Errorf("the app and platform directory are copied once, into the detector; the builder runs at debug: %+v / %+v", phases[1], phases[3])
+		}
+		if !slices.Contains(phases[3].Binds, "P:/platform") || !slices.Contains(phases[3].Binds, "A:/workspace") {
+			t.Errorf("the builder binds %q: it needs the app and platform volumes", phases[3].Binds)
 		}
 		if !slices.Contains(phases[3].Cmd, "debug") || !slices.Contains(phases[1].Cmd, "info") {
 			t.Errorf("log levels: detector %q, builder %q", phases[1].Cmd, phases[3].Cmd)
