@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,6 +40,7 @@ var _ build.Builder = (*Builder)(nil)
 type options struct {
 	keychain     authn.Keychain
 	dockerConfig string
+	trusted      []string
 }
 
 // Option configures a Builder.
@@ -61,6 +63,46 @@ func WithDockerConfig(file string) Option {
 		o.dockerConfig = file
 		return nil
 	}
+}
+
+// WithTrustedBuilders names builders to trust as if their artifacts set
+// trustBuilder: image references, matched by repository (any tag or
+// digest) when they name no tag, else exactly.
+func WithTrustedBuilders(refs ...string) Option {
+	return func(o *options) error {
+		for _, r := range refs {
+			if _, err := name.ParseReference(r); err != nil {
+				return fmt.Errorf("trusted builder %q is not an image reference: %w", r, err)
+			}
+		}
+		o.trusted = append(o.trusted, refs...)
+		return nil
+	}
+}
+
+// trusts reports whether builder is one of the trusted builders.
+func (o *options) trusts(builder string) bool {
+	b, err := name.ParseReference(builder)
+	if err != nil {
+		return false
+	}
+	for _, t := range o.trusted {
+		if t == builder {
+			return true
+		}
+		tr, err := name.ParseReference(t)
+		if err != nil {
+			continue
+		}
+		if tr.Context().Name() != b.Context().Name() {
+			continue
+		}
+		// A repository without a tag or digest trusts all of its images.
+		if !strings.ContainsAny(path.Base(t), ":@") || tr.Identifier() == b.Identifier() {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns a Builder that runs lifecycles through c.
@@ -217,7 +259,7 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 
 	r := &run{b: b, plan: plan, workspace: workspace, proj: proj, env: env, order: order, md: md, out: out, platform: platform}
 	defer r.cleanup(ctx)
-	if bp.TrustBuilder {
+	if bp.TrustBuilder || b.opts.trusts(bp.Builder) {
 		return r.run(ctx, []phase{plan.creator()})
 	}
 	if plan.LifecycleImage, err = b.lifecycleImage(ctx, bi.ID, v1.Platform{OS: md.OS, Architecture: md.Arch}); err != nil {

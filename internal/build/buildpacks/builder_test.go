@@ -346,3 +346,44 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTrustedBuilders(t *testing.T) {
+	t.Parallel()
+	b, err := New(newFakeDocker(), WithTrustedBuilders("127.0.0.1:5001/skiff/builder", "reg.local/other:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]bool{
+		"127.0.0.1:5001/skiff/builder":                                   true,
+		"127.0.0.1:5001/skiff/builder:latest":                            true,
+		"127.0.0.1:5001/skiff/builder@sha256:" + strings.Repeat("a", 64): true,
+		"127.0.0.1:5001/skiff/builder2":                                  false,
+		"reg.local/other:v1":                                             true,
+		"reg.local/other:v2":                                             false,
+		"reg.local/other":                                                false,
+	} {
+		if got := b.opts.trusts(ref); got != want {
+			t.Errorf("trusts(%s) = %v, want %v", ref, got, want)
+		}
+	}
+	if _, err := New(newFakeDocker(), WithTrustedBuilders("Not A Ref")); err == nil {
+		t.Error("an invalid trusted builder was accepted")
+	}
+}
+
+func TestTrustedBuilderRunsCreator(t *testing.T) {
+	t.Parallel()
+	f, _, a := newTestBuild(t)
+	a.BuildpackArtifact.TrustBuilder = false
+	b, err := New(f, WithKeychain(authn.NewMultiKeychain()), WithTrustedBuilders("127.0.0.1:9/skiff/builder"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.scripts["creator"] = fakeScript{out: "===> EXPORTING\n*** Images (sha256:abc):\n"}
+	if _, err := b.Build(context.Background(), a, request(true, &strings.Builder{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.phases(); !slices.Equal(got, []string{"creator"}) {
+		t.Errorf("phases = %v, want the creator for a builder marked trusted", got)
+	}
+}

@@ -42,7 +42,7 @@ func (b *Builder) ensureImage(ctx context.Context, reg *image.Registry, ref, wha
 			return local, nil
 		}
 		digest, ok, err := reg.Digest(ctx, ref)
-		if err != nil || !ok || slices.Contains(local.RepoDigests, n.Context().Name()+"@"+digest) {
+		if err != nil || !ok || slices.ContainsFunc(local.RepoDigests, func(d string) bool { return strings.HasSuffix(d, "@"+digest) }) {
 			// Offline, or a local-only image, or up to date.
 			return local, nil
 		}
