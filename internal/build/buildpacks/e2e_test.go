@@ -219,3 +219,80 @@ func TestE2EGoDoesNotCompile(t *testing.T) {
 		t.Logf("trusted=%v: %v", trusted, err)
 	}
 }
+
+// A local buildpack, chosen by the project descriptor, that prints what
+// the platform gave it: env from the artifact (templated) and from the
+// descriptor, a volume, and whether an excluded file reached /workspace.
+var localBuildpack = map[string]string{
+	"bp/buildpack.toml": "api = \"0.10\"\n\n[buildpack]\nid = \"e2e/hello\"\nversion = \"0.0.1\"\n\n[[targets]]\nos = \"linux\"\narch = \"amd64\"\n",
+	"bp/bin/detect":     "#!/bin/bash\n[ -f hello.txt ]\n",
+	"bp/bin/build": `#!/bin/bash
+set -e
+echo "hello buildpack: GREETING=$(cat "$CNB_PLATFORM_DIR/env/GREETING") FROM_PROJECT=$(cat "$CNB_PLATFORM_DIR/env/FROM_PROJECT")"
+echo "volume: $(cat /e2e-volume/data.txt)"
+if [ -e secret.txt ]; then echo "secret.txt present"; else echo "secret.txt excluded"; fi
+layer="$CNB_LAYERS_DIR/hello"
+mkdir -p "$layer"
+cp hello.txt "$layer/"
+printf '[types]\nlaunch = true\n' > "$layer.toml"
+printf '[[processes]]\ntype = "web"\ncommand = ["/bin/cat", "%s/hello.txt"]\ndefault = true\n' "$layer" > "$CNB_LAYERS_DIR/launch.toml"
+`,
+	"hello.txt":  "hello\n",
+	"secret.txt": "do not ship\n",
+	"project.toml": `[_]
+schema-version = "0.2"
+id = "e2e"
+
+[io.buildpacks]
+exclude = ["secret.txt", "bp/"]
+
+[[io.buildpacks.group]]
+uri = "./bp"
+
+[[io.buildpacks.build.env]]
+name = "FROM_PROJECT"
+value = "descriptor"
+`,
+}
+
+func TestE2ELocalBuildpackAndDescriptor(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	vol := t.TempDir()
+	if err := os.Chmod(vol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vol, "data.txt"), []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, trusted := range []bool{true, false} {
+		ws := writeTree(t, localBuildpack)
+		for _, f := range []string{"bp/bin/detect", "bp/bin/build"} {
+			if err := os.Chmod(filepath.Join(ws, f), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a := e2eArtifact(ws, trusted)
+		a.BuildpackArtifact.Env = []string{"GREETING={{.WHO}}"}
+		a.BuildpackArtifact.Volumes = []*schema.BuildpackVolume{{Host: vol, Target: "/e2e-volume"}}
+		var out strings.Builder
+		report, err := b.BuildWith(context.Background(), a, build.Request{
+			Tag: e2eRegistry() + "/skiff-e2e/bp-local:v1", Push: true, Out: &out, Env: map[string]string{"WHO": "templated"},
+		}, RunOptions{})
+		if err != nil {
+			t.Fatalf("trusted=%v: %v\n%s", trusted, err, out.String())
+		}
+		for _, want := range []string{
+			"[builder] hello buildpack: GREETING=templated FROM_PROJECT=descriptor\n",
+			"[builder] volume: from the host\n",
+			"[builder] secret.txt excluded\n",
+			"[detector] e2e/hello 0.0.1\n",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("trusted=%v: output lacks %q:\n%s", trusted, want, out.String())
+			}
+		}
+		if !strings.HasPrefix(report.Digest, "sha256:") {
+			t.Errorf("trusted=%v: report = %+v", trusted, report)
+		}
+	}
+}

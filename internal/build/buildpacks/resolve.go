@@ -39,7 +39,7 @@ const (
 const maxBuildpackTOML = 1 << 20
 
 // extraBuildpack is a buildpack that is not in the builder: its files go
-// into /cnb/buildpacks/<id>/<version>/ of the containers that detect and
+// into /cnb/buildpacks/<escaped id>/<version>/ of the containers that detect and
 // build.
 type extraBuildpack struct {
 	entry GroupEntry
@@ -212,13 +212,14 @@ func imageBuildpack(ctx context.Context, ref string, read imageReader) (GroupEnt
 	return e, &extraBuildpack{entry: e, image: img}, nil
 }
 
-// buildpackPath is where a buildpack lives in a container.
+// buildpackPath is where a buildpack lives in a container:
+// /cnb/buildpacks/<id with / as _>/<version>.
 func buildpackPath(e GroupEntry) string {
-	return path.Join("cnb/buildpacks", e.ID, e.Version)
+	return path.Join("cnb/buildpacks", strings.ReplaceAll(e.ID, "/", "_"), e.Version)
 }
 
-// writeTo adds a local buildpack's files to tw under
-// /cnb/buildpacks/<id>/<version>/, or copies a buildpackage's layers.
+// writeTo adds a local buildpack's files to tw under its buildpackPath,
+// or copies a buildpackage's layers.
 func (x extraBuildpack) writeTo(tw *tar.Writer) error {
 	if x.image != nil {
 		layers, err := x.image.Layers()

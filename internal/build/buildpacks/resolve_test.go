@@ -74,7 +74,7 @@ func TestResolveOrderProject(t *testing.T) {
 	}
 	tw.Close()
 	names := tarNames(t, buf.Bytes())
-	for _, n := range []string{"cnb/", "cnb/buildpacks/local/bp/1.2.3/", "cnb/buildpacks/local/bp/1.2.3/buildpack.toml", "cnb/buildpacks/local/bp/1.2.3/bin/build"} {
+	for _, n := range []string{"cnb/", "cnb/buildpacks/local_bp/1.2.3/", "cnb/buildpacks/local_bp/1.2.3/buildpack.toml", "cnb/buildpacks/local_bp/1.2.3/bin/build"} {
 		if !names[n] {
 			t.Errorf("the local buildpack's files lack %s: %v", n, names)
 		}
