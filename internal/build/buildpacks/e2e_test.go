@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,6 +294,46 @@ func TestE2ELocalBuildpackAndDescriptor(t *testing.T) {
 		}
 		if !strings.HasPrefix(report.Digest, "sha256:") {
 			t.Errorf("trusted=%v: report = %+v", trusted, report)
+		}
+	}
+}
+
+// TestE2ETimings measures builds of the Go app (median of five): with
+// nothing changed and after a one-line change, trusted and not, to the
+// registry and to the daemon. It logs; it asserts nothing about time.
+func TestE2ETimings(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	const runs = 5
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	for _, trusted := range []bool{true, false} {
+		for _, push := range []bool{true, false} {
+			ws := goApp(t, "hello 0")
+			a := e2eArtifact(ws, trusted)
+			repo := fmt.Sprintf("%s/skiff-e2e/timings-%v-%v", e2eRegistry(), trusted, push)
+			if _, _, out, err := timedBuild(t, b, a, repo+":warmup", push); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			var same, changed []time.Duration
+			for i := range runs {
+				_, d, out, err := timedBuild(t, b, a, fmt.Sprintf("%s:same%d", repo, i), push)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				same = append(same, d)
+				if err := os.WriteFile(filepath.Join(ws, "main.go"), []byte(strings.Replace(goMain, "GREETING", fmt.Sprintf("hello %d", i+1), 1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				_, d, out, err = timedBuild(t, b, a, fmt.Sprintf("%s:changed%d", repo, i), push)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				changed = append(changed, d)
+			}
+			t.Logf("TIMINGS trusted=%v push=%v: no change median %s %v; one-line change median %s %v",
+				trusted, push, median(same).Round(time.Millisecond), same, median(changed).Round(time.Millisecond), changed)
 		}
 	}
 }
