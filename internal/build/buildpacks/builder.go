@@ -173,29 +173,9 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 	}
 	reg := image.NewRegistry(req.InsecureRegistries, image.WithKeychain(b.opts.keychain), image.WithDockerConfig(b.opts.dockerConfig))
 
-	// The builder: its metadata and the Platform API.
-	bi, err := b.ensureImage(ctx, reg, bp.Builder, "builder", platform)
+	bi, md, api, err := b.builderFor(ctx, reg, bp.Builder, platform, ro)
 	if err != nil {
 		return Report{}, err
-	}
-	var labels map[string]string
-	var imgEnv []string
-	if bi.Config != nil {
-		labels, imgEnv = bi.Config.Labels, bi.Config.Env
-	}
-	md, err := ParseBuilderMetadata(bp.Builder, labels, imgEnv, bi.Os, bi.Architecture)
-	if err != nil {
-		return Report{}, err
-	}
-	if platform != nil && (platform.OS != md.OS || platform.Architecture != md.Arch) {
-		return Report{}, fmt.Errorf("builder %s is a %s/%s image: it has no target %s/%s; use a builder for that platform or drop platforms", bp.Builder, md.OS, md.Arch, platform.OS, platform.Architecture)
-	}
-	api, err := NegotiatePlatformAPI(bp.Builder, md)
-	if err != nil {
-		return Report{}, err
-	}
-	if ro.ExecEnv != "" && !api.AtLeast(execEnvAPI) {
-		return Report{}, fmt.Errorf("CNB_EXEC_ENV=%s needs Platform API %s; builder %s speaks up to %s; use a builder with lifecycle v0.20 or later", ro.ExecEnv, execEnvAPI, bp.Builder, api)
 	}
 	runImage := bp.RunImage
 	if runImage == "" {
@@ -243,10 +223,8 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 		}
 	}
 	if bp.ClearCache {
-		for _, v := range []string{plan.CacheVolume, plan.LaunchCacheVolume} {
-			if _, err := b.client.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-				return Report{}, fmt.Errorf("clearing the build cache (volume %s): %w", v, err)
-			}
+		if err := b.clearCache(ctx, plan); err != nil {
+			return Report{}, err
 		}
 		fmt.Fprintf(out, "Cleared the build cache of %s\n", tag.Context())
 	}
@@ -266,6 +244,46 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 		return Report{}, err
 	}
 	return r.run(ctx, plan.phases())
+}
+
+// builderFor makes sure the builder is in the daemon and reads its
+// metadata: its platform must be the one asked for, and its lifecycle must
+// speak a Platform API skiff speaks (0.15 for an exec env).
+func (b *Builder) builderFor(ctx context.Context, reg *image.Registry, ref string, platform *ocispec.Platform, ro RunOptions) (client.ImageInspectResult, *BuilderMetadata, APIVersion, error) {
+	bi, err := b.ensureImage(ctx, reg, ref, "builder", platform)
+	if err != nil {
+		return bi, nil, APIVersion{}, err
+	}
+	var labels map[string]string
+	var env []string
+	if bi.Config != nil {
+		labels, env = bi.Config.Labels, bi.Config.Env
+	}
+	md, err := ParseBuilderMetadata(ref, labels, env, bi.Os, bi.Architecture)
+	if err != nil {
+		return bi, nil, APIVersion{}, err
+	}
+	if platform != nil && (platform.OS != md.OS || platform.Architecture != md.Arch) {
+		return bi, nil, APIVersion{}, fmt.Errorf("builder %s is a %s/%s image: it has no target %s/%s; use a builder for that platform or drop platforms", ref, md.OS, md.Arch, platform.OS, platform.Architecture)
+	}
+	api, err := NegotiatePlatformAPI(ref, md)
+	if err != nil {
+		return bi, nil, APIVersion{}, err
+	}
+	if ro.ExecEnv != "" && !api.AtLeast(execEnvAPI) {
+		return bi, nil, APIVersion{}, fmt.Errorf("CNB_EXEC_ENV=%s needs Platform API %s; builder %s speaks up to %s; use a builder whose lifecycle speaks it (lifecycle v0.21.14 does; make builder makes one)", ro.ExecEnv, execEnvAPI, ref, api)
+	}
+	return bi, md, api, nil
+}
+
+// clearCache removes the application's cache volumes (clearCache).
+func (b *Builder) clearCache(ctx context.Context, plan *buildPlan) error {
+	for _, v := range []string{plan.CacheVolume, plan.LaunchCacheVolume} {
+		if _, err := b.client.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("clearing the build cache (volume %s): %w", v, err)
+		}
+	}
+	return nil
 }
 
 // onePlatform reads the single target platform, nil for the host's.

@@ -22,7 +22,7 @@ func (e *APIError) Error() string {
 	if e.Lifecycle != "" {
 		lc = "its lifecycle " + e.Lifecycle
 	}
-	return fmt.Sprintf("builder %s cannot be used: %s speaks Platform API %s and skiff speaks %s to %s; use a builder with a lifecycle from v0.17 on (v0.21.14 speaks up to 0.15; make builder makes one)",
+	return fmt.Sprintf("builder %s cannot be used: %s speaks Platform API %s and skiff speaks %s to %s; use a builder whose lifecycle speaks one of those (lifecycle v0.21.14 speaks 0.7 to 0.15; make builder makes one)",
 		e.Builder, lc, strings.Join(vs, ", "), minPlatformAPI, maxPlatformAPI)
 }
 
