@@ -117,12 +117,7 @@ func (e *BuildpackError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "a buildpack of the group %s failed to build", e.Group)
 	}
-	if len(e.Tail) > 0 {
-		b.WriteString("; its last output lines:")
-		for _, l := range e.Tail {
-			fmt.Fprintf(&b, "\n  %s", l)
-		}
-	}
+	writeTail(&b, e.Tail)
 	b.WriteString("\nfix the application (or the buildpack) and build again")
 	return b.String()
 }
@@ -138,12 +133,7 @@ type PhaseError struct {
 func (e *PhaseError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the lifecycle's %s failed (exit code %d%s)", e.Phase, e.ExitCode, exitCodeMeaning(e.ExitCode))
-	if len(e.Tail) > 0 {
-		b.WriteString("; its last output lines:")
-		for _, l := range e.Tail {
-			fmt.Fprintf(&b, "\n  %s", l)
-		}
-	}
+	writeTail(&b, e.Tail)
 	return b.String()
 }
 
@@ -163,4 +153,15 @@ func exitCodeMeaning(code int) string {
 		return ": exporting the image failed"
 	}
 	return ""
+}
+
+// writeTail quotes the last output lines of a failure.
+func writeTail(b *strings.Builder, tail []string) {
+	if len(tail) == 0 {
+		return
+	}
+	b.WriteString("; its last output lines:")
+	for _, l := range tail {
+		fmt.Fprintf(b, "\n  %s", l)
+	}
 }
