@@ -301,15 +301,11 @@ func onePlatform(platforms []string) (*ocispec.Platform, error) {
 	return nil, fmt.Errorf("platforms %s: a buildpacks build makes one platform's image; build one platform per artifact", strings.Join(platforms, ", "))
 }
 
-// buildEnv merges the build-time variables: the project descriptor's,
-// then the artifact's env (templates expanded), then the run's.
+// buildEnv merges the build-time variables: the artifact's env
+// (templates expanded), then the project descriptor's, which win as in
+// Skaffold, then the run's.
 func buildEnv(artifactEnv []string, proj *Project, extra map[string]string, tmpl config.Env) (map[string]string, error) {
 	env := map[string]string{}
-	if proj != nil {
-		for _, e := range proj.Env {
-			env[e.Name] = e.Value
-		}
-	}
 	for _, e := range artifactEnv {
 		s, err := config.Expand(e, tmpl)
 		if err != nil {
@@ -320,6 +316,11 @@ func buildEnv(artifactEnv []string, proj *Project, extra map[string]string, tmpl
 			return nil, fmt.Errorf("buildpacks.env entry %q expands to %q, which is not KEY=value", e, s)
 		}
 		env[k] = v
+	}
+	if proj != nil {
+		for _, e := range proj.Env {
+			env[e.Name] = e.Value
+		}
 	}
 	for k, v := range extra {
 		env[k] = v

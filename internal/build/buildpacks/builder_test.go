@@ -3,6 +3,7 @@ package buildpacks
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -385,5 +386,22 @@ func TestTrustedBuilderRunsCreator(t *testing.T) {
 	}
 	if got := f.phases(); !slices.Equal(got, []string{"creator"}) {
 		t.Errorf("phases = %v, want the creator for a builder marked trusted", got)
+	}
+}
+
+func TestBuildEnv(t *testing.T) {
+	t.Parallel()
+	env, err := buildEnv([]string{"A=artifact", "B={{.WHO}}", "C=artifact"},
+		&Project{Env: []EnvVar{{Name: "C", Value: "descriptor"}, {Name: "D", Value: "descriptor"}}},
+		map[string]string{"D": "run"}, config.Env{"WHO": "templated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "artifact", "B": "templated", "C": "descriptor", "D": "run"}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("env = %v, want %v (the descriptor over the artifact, as in Skaffold; the run over both)", env, want)
+	}
+	if _, err := buildEnv([]string{"{{.EMPTY}}=x"}, nil, nil, config.Env{}); err == nil || !strings.Contains(err.Error(), "not KEY=value") {
+		t.Errorf("an empty name: %v", err)
 	}
 }
