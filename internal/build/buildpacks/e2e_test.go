@@ -163,6 +163,10 @@ func TestE2EGoApp(t *testing.T) {
 					t.Errorf("output lacks %s:\n%s", p, out)
 				}
 			}
+			// The lifecycle image carries the builder's run.toml.
+			if strings.Contains(out, "No run metadata found") {
+				t.Errorf("a phase found no run.toml:\n%s", out)
+			}
 			if got := answer(t, c, repo+":v1", tc.push); got != "hello v1" {
 				t.Errorf("v1 answers %q", got)
 			}

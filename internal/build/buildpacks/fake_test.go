@@ -219,6 +219,10 @@ func (f *fakeDocker) CopyFromContainer(_ context.Context, id string, opts client
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "lifecycle/lifecycle", Mode: 0o755, Size: 4})
 		tw.Write([]byte("\x7fELF"))
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "lifecycle/exporter", Linkname: "lifecycle"})
+	} else if c.phase == "lifecycle" && opts.SourcePath == "/cnb/run.toml" {
+		data := "[[images]]\n  image = \"" + testRun + "\"\n"
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "run.toml", Mode: 0o644, Size: int64(len(data))})
+		tw.Write([]byte(data))
 	} else {
 		data, ok := f.scripts[c.phase].files[opts.SourcePath]
 		if !ok {

@@ -112,8 +112,9 @@ func (b *Builder) lifecycleImage(ctx context.Context, builderID string, platform
 	return tag, nil
 }
 
-// copyLifecycle reads /cnb/lifecycle out of the builder image, as a layer
-// with the paths cnb/lifecycle/...
+// copyLifecycle reads /cnb/lifecycle and /cnb/run.toml (the run image,
+// with its mirrors, which the analyzer, restorer and exporter read) out
+// of the builder image, as a layer with the paths cnb/...
 func (b *Builder) copyLifecycle(ctx context.Context, builderID string) ([]byte, error) {
 	res, err := b.client.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{Image: builderID, Cmd: []string{"/cnb/lifecycle/lifecycle"}, Entrypoint: []string{}},
@@ -123,39 +124,54 @@ func (b *Builder) copyLifecycle(ctx context.Context, builderID string) ([]byte, 
 	}
 	lc := &lifecycleContainer{c: b.client, id: res.ID}
 	defer lc.remove(ctx)
-	cp, err := b.client.CopyFromContainer(ctx, res.ID, client.CopyFromContainerOptions{SourcePath: "/cnb/lifecycle"})
-	if err != nil {
-		return nil, fmt.Errorf("reading the builder's /cnb/lifecycle: %w", err)
-	}
-	defer cp.Content.Close()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if err := addParents(tw, "cnb"); err != nil {
 		return nil, err
 	}
-	tr := tar.NewReader(cp.Content)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, p := range []string{"/cnb/lifecycle", "/cnb/run.toml"} {
+		cp, err := b.client.CopyFromContainer(ctx, res.ID, client.CopyFromContainerOptions{SourcePath: p})
+		if p == "/cnb/run.toml" && cerrdefs.IsNotFound(err) {
+			// A builder may leave it out; the run image is a flag.
+			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the builder's /cnb/lifecycle: %w", err)
+			return nil, fmt.Errorf("reading the builder's %s: %w", p, err)
 		}
-		h.Name = "cnb/" + strings.TrimPrefix(h.Name, "/")
-		h.ModTime, h.AccessTime, h.ChangeTime = fixedTime, fixedTime, fixedTime
-		h.Format = tar.FormatPAX
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return nil, err
+		err = copyUnder(tw, cp.Content, "cnb/")
+		cp.Content.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading the builder's %s: %w", p, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// copyUnder copies the entries of a tar stream into tw, under prefix,
+// with fixed times.
+func copyUnder(tw *tar.Writer, r io.Reader, prefix string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h.Name = prefix + strings.TrimPrefix(h.Name, "/")
+		h.ModTime, h.AccessTime, h.ChangeTime = fixedTime, fixedTime, fixedTime
+		h.Format = tar.FormatPAX
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
 }
 
 // shortID is the first 16 hex digits of an image ID.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -231,7 +230,7 @@ func (x extraBuildpack) writeTo(tw *tar.Writer) error {
 			if err != nil {
 				return err
 			}
-			err = copyTar(tw, rc)
+			err = copyUnder(tw, rc, "")
 			rc.Close()
 			if err != nil {
 				return fmt.Errorf("copying buildpack %s: %w", x.entry, err)
@@ -257,27 +256,6 @@ func (x extraBuildpack) writeTo(tw *tar.Writer) error {
 		}
 		return addFile(tw, p, target, d, 0, 0)
 	})
-}
-
-// copyTar copies the entries of a tar stream (a layer) into tw.
-func copyTar(tw *tar.Writer, r io.Reader) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		h.Name = strings.TrimPrefix(h.Name, "/")
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return err
-		}
-	}
 }
 
 // addParents writes directory entries for every parent of p (and p).
