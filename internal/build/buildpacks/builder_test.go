@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -403,5 +404,34 @@ func TestBuildEnv(t *testing.T) {
 	}
 	if _, err := buildEnv([]string{"{{.EMPTY}}=x"}, nil, nil, config.Env{}); err == nil || !strings.Contains(err.Error(), "not KEY=value") {
 		t.Errorf("an empty name: %v", err)
+	}
+}
+
+func TestBuildCancelledRemovesEverything(t *testing.T) {
+	t.Parallel()
+	f, b, a := newTestBuild(t)
+	a.BuildpackArtifact.TrustBuilder = false
+	f.scripts["restorer"] = fakeScript{hang: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Build(ctx, a, request(true, &strings.Builder{}))
+		done <- err
+	}()
+	// Cancel once the restorer runs.
+	for !slices.Contains(f.phases(), "restorer") {
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.removed) != len(f.created) {
+		t.Errorf("removed %v of the containers %d created", f.removed, len(f.created))
+	}
+	if len(f.removedVol) != 3 {
+		t.Errorf("removed volumes %v, want the build's three", f.removedVol)
 	}
 }

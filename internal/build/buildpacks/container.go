@@ -36,7 +36,7 @@ var _ Client = (*client.Client)(nil)
 // maxReport bounds report.toml and group.toml reads.
 const maxReport = 1 << 20
 
-// container is a created lifecycle container.
+// lifecycleContainer is a created lifecycle container.
 type lifecycleContainer struct {
 	c  Client
 	id string

@@ -49,6 +49,8 @@ type fakeScript struct {
 	out   string
 	code  int
 	files map[string]string
+	// hang makes the container run until the build is cancelled.
+	hang bool
 }
 
 type fakeContainer struct {
@@ -262,7 +264,9 @@ func (f *fakeDocker) ContainerWait(_ context.Context, id string, _ client.Contai
 	s := f.scripts[f.container(id).phase]
 	f.mu.Unlock()
 	res := make(chan container.WaitResponse, 1)
-	res <- container.WaitResponse{StatusCode: int64(s.code)}
+	if !s.hang {
+		res <- container.WaitResponse{StatusCode: int64(s.code)}
+	}
 	return client.ContainerWaitResult{Result: res, Error: make(chan error)}
 }
 
