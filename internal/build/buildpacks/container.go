@@ -94,8 +94,13 @@ func (lc *lifecycleContainer) run(ctx context.Context, out io.Writer) (int, erro
 	select {
 	case res := <-wait.Result:
 		// The output ends when the container does.
-		if err := <-copied; err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
-			return 0, fmt.Errorf("reading the lifecycle's output: %w", err)
+		select {
+		case err := <-copied:
+			if err != nil && !errors.Is(err, io.EOF) {
+				return 0, fmt.Errorf("reading the lifecycle's output: %w", err)
+			}
+		case <-ctx.Done():
+			return 0, ctx.Err()
 		}
 		if res.Error != nil && res.Error.Message != "" {
 			return 0, fmt.Errorf("waiting for the lifecycle container: %s", res.Error.Message)
