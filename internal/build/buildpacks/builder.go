@@ -417,6 +417,9 @@ type run struct {
 
 	mu         sync.Mutex
 	containers []*lifecycleContainer
+	// removing are the removals of containers whose phase is done, which
+	// run while the next phases do.
+	removing sync.WaitGroup
 }
 
 // prepared is a container created with its inputs copied in.
@@ -452,8 +455,18 @@ func (r *run) run(ctx context.Context, phases []phase) (Report, error) {
 		if report, err = r.execute(ctx, p.lc, ph); err != nil {
 			return Report{}, err
 		}
+		r.removeEarly(ctx, p.lc)
 	}
 	return report, nil
+}
+
+// removeEarly removes a container whose phase is done while the next
+// phases run.
+func (r *run) removeEarly(ctx context.Context, lc *lifecycleContainer) {
+	r.mu.Lock()
+	r.containers = slices.DeleteFunc(r.containers, func(c *lifecycleContainer) bool { return c == lc })
+	r.mu.Unlock()
+	r.removing.Go(func() { lc.remove(ctx) })
 }
 
 // prepare creates the phase's container and copies its inputs in.
@@ -514,6 +527,8 @@ func (r *run) cleanup(ctx context.Context) {
 	}
 	r.mu.Unlock()
 	wg.Wait()
+	// The volumes go once no container uses them.
+	r.removing.Wait()
 	for _, v := range []string{r.plan.LayersVolume, r.plan.AppVolume, r.plan.PlatformVolume} {
 		wg.Go(func() { _, _ = r.b.client.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}) })
 	}
