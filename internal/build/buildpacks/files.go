@@ -63,19 +63,6 @@ func EncodeOrder(o Order) ([]byte, error) {
 	return encodeTOML(f)
 }
 
-// DecodeOrder reads order.toml.
-func DecodeOrder(data []byte) (Order, error) {
-	var f orderFile
-	if err := decodeTOML(data, &f, "order.toml"); err != nil {
-		return nil, err
-	}
-	var o Order
-	for _, g := range f.Order {
-		o = append(o, Group{Buildpacks: g.Group})
-	}
-	return o, nil
-}
-
 // DecodeGroup reads group.toml, the group that passed detection.
 func DecodeGroup(data []byte) (Group, error) {
 	var f struct {

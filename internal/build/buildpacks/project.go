@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -238,10 +237,4 @@ func ignorePattern(pat string) (string, error) {
 		return "", fmt.Errorf("include/exclude pattern %q is not a valid pattern", pat)
 	}
 	return p, nil
-}
-
-// fileExists reports whether p is a regular file.
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }
