@@ -41,6 +41,7 @@ type options struct {
 	keychain     authn.Keychain
 	dockerConfig string
 	trusted      []string
+	runOptions   func(*schema.Artifact) RunOptions
 }
 
 // Option configures a Builder.
@@ -105,6 +106,15 @@ func (o *options) trusts(builder string) bool {
 	return false
 }
 
+// WithRunOptions sets the options of this run that Build applies to each
+// artifact: skiff dev sets CNB_EXEC_ENV=development and its variables.
+func WithRunOptions(f func(a *schema.Artifact) RunOptions) Option {
+	return func(o *options) error {
+		o.runOptions = f
+		return nil
+	}
+}
+
 // New returns a Builder that runs lifecycles through c.
 func New(c Client, opts ...Option) (*Builder, error) {
 	b := &Builder{client: c, opts: options{keychain: authn.DefaultKeychain}}
@@ -116,7 +126,8 @@ func New(c Client, opts ...Option) (*Builder, error) {
 	return b, nil
 }
 
-// RunOptions are choices of one run beyond the artifact's, for skiff dev.
+// RunOptions are choices of one run beyond the artifact's, for skiff dev
+// (and debug).
 type RunOptions struct {
 	// ExecEnv is CNB_EXEC_ENV for the buildpacks ("development" for dev
 	// mode); it needs Platform API 0.15. Empty means the default,
@@ -127,11 +138,15 @@ type RunOptions struct {
 }
 
 // Build builds a and has the lifecycle export it as req.Tag: to its
-// registry when req.Push, else into the Docker daemon. The image is
-// already where it belongs when Build returns, hence Built{External:
-// true}.
+// registry when req.Push, else into the Docker daemon, with the run
+// options WithRunOptions set. The image is already where it belongs when
+// Build returns, hence Built{External: true}.
 func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Request) (build.Built, error) {
-	if _, err := b.BuildWith(ctx, a, req, RunOptions{}); err != nil {
+	var ro RunOptions
+	if b.opts.runOptions != nil {
+		ro = b.opts.runOptions(a)
+	}
+	if _, err := b.BuildWith(ctx, a, req, ro); err != nil {
 		return build.Built{}, err
 	}
 	return build.Built{External: true}, nil

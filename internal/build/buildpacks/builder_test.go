@@ -435,3 +435,22 @@ func TestBuildCancelledRemovesEverything(t *testing.T) {
 		t.Errorf("removed volumes %v, want the build's three", f.removedVol)
 	}
 }
+
+func TestWithRunOptions(t *testing.T) {
+	t.Parallel()
+	f, _, a := newTestBuild(t)
+	b, err := New(f, WithKeychain(authn.NewMultiKeychain()), WithRunOptions(func(a *schema.Artifact) RunOptions {
+		return RunOptions{ExecEnv: "development", Env: map[string]string{"DEV_OF": a.ImageName}}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.scripts["creator"] = fakeScript{out: "===> EXPORTING\n*** Images (sha256:abc):\n"}
+	if _, err := b.Build(context.Background(), a, request(true, &strings.Builder{})); err != nil {
+		t.Fatal(err)
+	}
+	c := f.byPhase("creator")
+	if !slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development") || f.copiedData[c.id]["platform/env/DEV_OF"] != "app" {
+		t.Errorf("creator env %v, platform env %v", c.opts.Config.Env, f.copiedData[c.id])
+	}
+}
