@@ -157,7 +157,7 @@ func TestBuildUntrustedToDaemon(t *testing.T) {
 		if cred && !slices.Contains(c.opts.HostConfig.Binds, "/fake/docker.sock:/var/run/docker.sock") {
 			t.Errorf("%s binds %v: no daemon socket", c.phase, c.opts.HostConfig.Binds)
 		}
-		if hasExec := slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development"); hasExec != (c.phase == "detector" || c.phase == "builder") {
+		if hasExec := slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development"); hasExec != (c.phase == "detector" || c.phase == "builder" || c.phase == "exporter") {
 			t.Errorf("%s env %v", c.phase, c.opts.Config.Env)
 		}
 	}

@@ -341,3 +341,28 @@ func TestE2ETimings(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EExecEnv builds for development (dev mode's CNB_EXEC_ENV): the
+// image says so in its io.buildpacks.exec-env label.
+func TestE2EExecEnv(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	for _, trusted := range []bool{true, false} {
+		ref := fmt.Sprintf("%s/skiff-e2e/bp-dev-%v:v1", e2eRegistry(), trusted)
+		var out strings.Builder
+		_, err := b.BuildWith(context.Background(), e2eArtifact(goApp(t, "dev"), trusted), build.Request{Tag: ref, Push: true, Out: &out}, RunOptions{ExecEnv: "development"})
+		if err != nil {
+			t.Fatalf("trusted=%v: %v\n%s", trusted, err, out.String())
+		}
+		img, err := image.NewRegistry(nil).Image(context.Background(), ref, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cf.Config.Labels["io.buildpacks.exec-env"]; got != "development" {
+			t.Errorf("trusted=%v: io.buildpacks.exec-env = %q, want development", trusted, got)
+		}
+	}
+}

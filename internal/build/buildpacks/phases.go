@@ -189,6 +189,7 @@ func (p *buildPlan) phases() []phase {
 		{Name: "restorer", Image: p.LifecycleImage, Cmd: restore, Env: p.env(true, false), User: "root", Binds: restoreBinds},
 		{Name: "builder", Image: p.BuilderImage, Cmd: build, Env: p.env(false, true), User: p.buildUser(),
 			Binds: append([]string{layers, app, platform}, p.BuildBinds...), CopyBuildpacks: true, DebugBuild: true},
-		{Name: "exporter", Image: p.LifecycleImage, Cmd: export, Env: p.env(true, false), User: "root", Binds: exportBinds, Exports: true},
+		// The exporter records the exec env in the image's labels.
+		{Name: "exporter", Image: p.LifecycleImage, Cmd: export, Env: p.env(true, true), User: "root", Binds: exportBinds, Exports: true},
 	}
 }

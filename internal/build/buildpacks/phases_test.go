@@ -82,7 +82,7 @@ func TestFivePhases(t *testing.T) {
 			if ph.Image != wantImage || ph.User != wantUser {
 				t.Errorf("push=%v %s runs %s as %s, want %s as %s", push, ph.Name, ph.Image, ph.User, wantImage, wantUser)
 			}
-			if got := hasEnv(ph, "CNB_EXEC_ENV=development"); got != (ph.Name == "detector" || ph.Name == "builder") {
+			if got := hasEnv(ph, "CNB_EXEC_ENV=development"); got != (ph.Name == "detector" || ph.Name == "builder" || ph.Name == "exporter") {
 				t.Errorf("push=%v %s: CNB_EXEC_ENV = %v", push, ph.Name, got)
 			}
 			if ph.Cmd[0] != "/cnb/lifecycle/"+ph.Name {
