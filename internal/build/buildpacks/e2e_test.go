@@ -366,3 +366,55 @@ func TestE2EExecEnv(t *testing.T) {
 		}
 	}
 }
+
+type e2eTagger string
+
+func (t e2eTagger) GenerateTag(context.Context, *schema.Artifact) (string, error) {
+	return string(t), nil
+}
+
+// TestE2EThroughScheduler builds through build.Run with the publisher the
+// CLI uses: the image the lifecycle pushed comes back pinned by the digest
+// the exporter printed, and a second run with the cache is a cache hit.
+func TestE2EThroughScheduler(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	a := e2eArtifact(goApp(t, "scheduled"), true)
+	a.ImageName = e2eRegistry() + "/skiff-e2e/bp-scheduled"
+	var out strings.Builder
+	reg := image.NewRegistry(nil)
+	cache, err := build.OpenCache(filepath.Join(t.TempDir(), "cache.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := build.Options{
+		Builders:  map[string]build.Builder{"buildpacks": b},
+		Tagger:    e2eTagger(fmt.Sprintf("t%d", time.Now().UnixNano())),
+		Publisher: &build.ImagePublisher{Registry: reg},
+		Push:      true,
+		Cache:     cache,
+		Deps: func(_ context.Context, a *schema.Artifact) ([]string, error) {
+			return Dependencies(a)
+		},
+		Repo:   func(image string) (string, error) { return image, nil },
+		Output: func(*schema.Artifact) io.Writer { return &out },
+	}
+	res, err := build.Run(context.Background(), []*schema.Artifact{a}, opts)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	ref := res[0].Ref
+	_, digest, ok := strings.Cut(ref, "@")
+	if !ok || !strings.Contains(out.String(), "*** Images ("+digest+")") {
+		t.Errorf("ref %s is not pinned by the digest the exporter printed:\n%s", ref, out.String())
+	}
+	var progress strings.Builder
+	opts.Progress = &progress
+	start := time.Now()
+	if _, err := build.Run(context.Background(), []*schema.Artifact{a}, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cache hit in %s", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(progress.String(), "Found in cache") {
+		t.Errorf("the unchanged artifact was rebuilt:\n%s", progress.String())
+	}
+}
