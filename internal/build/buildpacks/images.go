@@ -25,8 +25,9 @@ import (
 
 // ensureImage makes sure ref is in the Docker daemon, as fresh as its
 // registry has it: it pulls when the daemon lacks it or the registry's
-// digest differs from the daemon's; with the registry unreachable, the
-// daemon's copy is used. what names the image in errors ("builder").
+// digest differs from the daemon's; with the registry unreachable, or for
+// an image made locally, the daemon's copy is used. what names the image
+// in errors ("builder").
 func (b *Builder) ensureImage(ctx context.Context, reg *image.Registry, ref, what string, platform *ocispec.Platform) (client.ImageInspectResult, error) {
 	local, err := b.client.ImageInspect(ctx, ref)
 	found := err == nil
@@ -38,7 +39,9 @@ func (b *Builder) ensureImage(ctx context.Context, reg *image.Registry, ref, wha
 		return local, fmt.Errorf("the %s image %q is not an image reference: %w", what, ref, perr)
 	}
 	if found {
-		if _, isDigest := n.(name.Digest); isDigest {
+		// An image pinned by digest cannot be stale, and one with no repo
+		// digest was built or loaded locally, not pulled.
+		if _, isDigest := n.(name.Digest); isDigest || len(local.RepoDigests) == 0 {
 			return local, nil
 		}
 		digest, ok, err := reg.Digest(ctx, ref)
