@@ -38,6 +38,12 @@ func (b *Builder) ensureImage(ctx context.Context, reg *image.Registry, ref, wha
 	if perr != nil {
 		return local, fmt.Errorf("the %s image %q is not an image reference: %w", what, ref, perr)
 	}
+	otherPlatform := found && platform != nil && (local.Os != platform.OS || local.Architecture != platform.Architecture)
+	if otherPlatform {
+		// The daemon has another platform's image under ref: pull the one
+		// asked for, if the registry has it.
+		found = false
+	}
 	if found {
 		// An image pinned by digest cannot be stale, and one with no repo
 		// digest was built or loaded locally, not pulled.
@@ -66,7 +72,8 @@ func (b *Builder) ensureImage(ctx context.Context, reg *image.Registry, ref, wha
 		return resp.Wait(ctx)
 	}()
 	if err != nil {
-		if found {
+		if found || otherPlatform {
+			// The caller says what the daemon's image lacks.
 			return local, nil
 		}
 		return local, &PullError{What: what, Ref: ref, Err: err}
