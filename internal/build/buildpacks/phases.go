@@ -1,7 +1,9 @@
 package buildpacks
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Where the platform mounts things in the lifecycle's containers.
@@ -192,4 +194,18 @@ func (p *buildPlan) phases() []phase {
 		// The exporter records the exec env in the image's labels.
 		{Name: "exporter", Image: p.LifecycleImage, Cmd: export, Env: p.env(true, true), User: "root", Binds: exportBinds, Exports: true},
 	}
+}
+
+// setDaemon records how the containers reach the Docker daemon to export
+// into: its unix socket bound in, or DOCKER_HOST over TCP.
+func (p *buildPlan) setDaemon(host string) error {
+	switch {
+	case strings.HasPrefix(host, "unix://"):
+		p.DaemonSocket = strings.TrimPrefix(host, "unix://")
+	case strings.HasPrefix(host, "tcp://"):
+		p.DaemonHost = host
+	default:
+		return fmt.Errorf("the lifecycle cannot export into the Docker Engine at %s (only unix sockets and tcp:// are passed to its container); push the image instead (--push, --default-repo)", host)
+	}
+	return nil
 }
