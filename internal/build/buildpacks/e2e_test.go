@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -85,9 +86,25 @@ func e2eArtifact(ws string, trusted bool) *schema.Artifact {
 	return bpArtifact(ws, &schema.BuildpackArtifact{Builder: e2eRegistry() + "/skiff/builder:latest", TrustBuilder: trusted})
 }
 
+// removeCaches removes, when the test ends, the cache volumes of the
+// application the image tag belongs to.
+func removeCaches(t *testing.T, b *Builder, tag string) {
+	t.Helper()
+	n, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, v := range []string{"skiff-cnb-cache-" + appKey(n), "skiff-cnb-launch-" + appKey(n)} {
+			b.client.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
+		}
+	})
+}
+
 // timedBuild builds and returns the duration and output.
 func timedBuild(t *testing.T, b *Builder, a *schema.Artifact, tag string, push bool) (Report, time.Duration, string, error) {
 	t.Helper()
+	removeCaches(t, b, tag)
 	var out strings.Builder
 	start := time.Now()
 	r, err := b.BuildWith(context.Background(), a, build.Request{Tag: tag, Push: push, Out: &out}, RunOptions{})
@@ -280,6 +297,7 @@ func TestE2ELocalBuildpackAndDescriptor(t *testing.T) {
 		a.BuildpackArtifact.Env = []string{"GREETING={{.WHO}}"}
 		a.BuildpackArtifact.Volumes = []*schema.BuildpackVolume{{Host: vol, Target: "/e2e-volume"}}
 		var out strings.Builder
+		removeCaches(t, b, e2eRegistry()+"/skiff-e2e/bp-local:v1")
 		report, err := b.BuildWith(context.Background(), a, build.Request{
 			Tag: e2eRegistry() + "/skiff-e2e/bp-local:v1", Push: true, Out: &out, Env: map[string]string{"WHO": "templated"},
 		}, RunOptions{})
@@ -349,6 +367,7 @@ func TestE2EExecEnv(t *testing.T) {
 	for _, trusted := range []bool{true, false} {
 		ref := fmt.Sprintf("%s/skiff-e2e/bp-dev-%v:v1", e2eRegistry(), trusted)
 		var out strings.Builder
+		removeCaches(t, b, ref)
 		_, err := b.BuildWith(context.Background(), e2eArtifact(goApp(t, "dev"), trusted), build.Request{Tag: ref, Push: true, Out: &out}, RunOptions{ExecEnv: "development"})
 		if err != nil {
 			t.Fatalf("trusted=%v: %v\n%s", trusted, err, out.String())
@@ -398,6 +417,7 @@ func TestE2EThroughScheduler(t *testing.T) {
 		Repo:   func(image string) (string, error) { return image, nil },
 		Output: func(*schema.Artifact) io.Writer { return &out },
 	}
+	removeCaches(t, b, a.ImageName+":x")
 	res, err := build.Run(context.Background(), []*schema.Artifact{a}, opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
