@@ -3,6 +3,8 @@
 package buildpacks
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -436,5 +439,54 @@ func TestE2EThroughScheduler(t *testing.T) {
 	t.Logf("cache hit in %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(progress.String(), "Found in cache") {
 		t.Errorf("the unchanged artifact was rebuilt:\n%s", progress.String())
+	}
+}
+
+// TestE2EImageBuildpack builds with a buildpack from a buildpackage image
+// (buildpacks: [docker://...]), which the test makes and pushes.
+func TestE2EImageBuildpack(t *testing.T) {
+	b, _ := e2eBuilder(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	root := "cnb/buildpacks/e2e_pkg/0.0.1/"
+	for _, d := range []string{"cnb/", "cnb/buildpacks/", "cnb/buildpacks/e2e_pkg/", root, root + "bin/"} {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755})
+	}
+	for name, file := range map[string]struct {
+		mode int64
+		data string
+	}{
+		"buildpack.toml": {0o644, "api = \"0.10\"\n\n[buildpack]\nid = \"e2e/pkg\"\nversion = \"0.0.1\"\n\n[[targets]]\nos = \"linux\"\narch = \"amd64\"\n"},
+		"bin/detect":     {0o755, "#!/bin/bash\n[ -f hello.txt ]\n"},
+		"bin/build":      {0o755, "#!/bin/bash\necho \"buildpackage says $(cat hello.txt)\"\nprintf '[[processes]]\\ntype = \"web\"\\ncommand = [\"/bin/true\"]\\ndefault = true\\n' > \"$CNB_LAYERS_DIR/launch.toml\"\n"},
+	} {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: root + name, Mode: file.mode, Size: int64(len(file.data))})
+		tw.Write([]byte(file.data))
+	}
+	tw.Close()
+	pkg, err := image.SingleLayer(buf.Bytes(), v1.History{CreatedBy: "skiff e2e"}, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", "amd64"
+		cf.Config.Labels = map[string]string{labelPackageMetadata: `{"id":"e2e/pkg","version":"0.0.1"}`}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgRef := e2eRegistry() + "/skiff-e2e/bp-package:0.0.1"
+	if _, err := image.NewRegistry(nil).Push(context.Background(), pkgRef, pkg); err != nil {
+		t.Fatal(err)
+	}
+	for _, trusted := range []bool{true, false} {
+		ws := writeTree(t, map[string]string{"hello.txt": "hello from the app"})
+		a := e2eArtifact(ws, trusted)
+		a.BuildpackArtifact.Buildpacks = []string{"docker://" + pkgRef}
+		_, _, out, err := timedBuild(t, b, a, e2eRegistry()+"/skiff-e2e/bp-from-package:v1", true)
+		if err != nil {
+			t.Fatalf("trusted=%v: %v\n%s", trusted, err, out)
+		}
+		for _, want := range []string{"[detector] e2e/pkg 0.0.1\n", "[builder] buildpackage says hello from the app\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("trusted=%v: output lacks %q:\n%s", trusted, want, out)
+			}
+		}
 	}
 }
