@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: show what skiff does today on the example in examples/hello.
+# make demo: show what skiff does today on the examples (hello, buildpacks, sync).
 # It grows as the pipeline lands; it says plainly what it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +55,12 @@ step "Ctrl-C: skiff stops forwarding; the app keeps running until skiff delete"
 stop_run
 trap - EXIT
 rm -f "$log"
+
+step "skiff run: examples/buildpacks, the seed's Go app built with Cloud Native Buildpacks (skiff's own CNB platform, the offline builder)"
+(cd examples/buildpacks && "../../$skiff" run)
+
+step "skiff delete: remove examples/buildpacks' pod"
+(cd examples/buildpacks && "../../$skiff" delete)
 
 step "skiff dev on a copy of examples/sync: sync a file into a FROM scratch image, rebuild on a Go change"
 devdir=$(mktemp -d)

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,13 @@ type Kind struct {
 	Sources func(a *schema.Artifact, dir string, env Env) (Sources, error)
 	// New makes the builder for one build run.
 	New func(s Services) (Builder, error)
+	// Validate checks what can be checked of an artifact of the kind
+	// before anything is built (nil: nothing to check).
+	Validate func(a *schema.Artifact) error
+	// Runtime is the language runtime of every image the builder makes,
+	// when the builder implies one ("go" for ko), for skiff debug;
+	// empty means it depends on the artifact.
+	Runtime string
 }
 
 // Env is what builders see of the environment skiff runs in.
@@ -49,6 +57,9 @@ type Services struct {
 	// BuildKit is the project's useBuildkit setting; nil lets the Docker
 	// Engine decide.
 	BuildKit *bool
+	// DockerConfig is the docker config file credentials come from, for
+	// errors that say how to log in.
+	DockerConfig string
 }
 
 // Kinds are the builders skiff has.
@@ -97,6 +108,24 @@ func (ks Kinds) of(a *schema.Artifact) (Kind, error) {
 		return Kind{}, fmt.Errorf("artifact %q: the %s builder is not supported by skiff yet; skiff builds with %s", a.ImageName, a.BuilderType(), strings.Join(ks.Names(), ", "))
 	}
 	return k, nil
+}
+
+// Validate checks each artifact as its kind says.
+func (ks Kinds) Validate(artifacts []*schema.Artifact) error {
+	var errs []error
+	for _, a := range artifacts {
+		k, err := ks.of(a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if k.Validate != nil {
+			if err := k.Validate(a); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Builders makes the builders that artifacts need, by kind name.

@@ -230,16 +230,3 @@ func TestMainExitCodes(t *testing.T) {
 		t.Errorf("missing config exited %d, stderr %q", code, errOut.String())
 	}
 }
-
-func TestNoUnimplementedCommands(t *testing.T) {
-	t.Parallel()
-	out, _, err := run(t, nil, "--help")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cmd := range []string{"debug"} {
-		if strings.Contains(out, "\n  "+cmd+" ") {
-			t.Errorf("help lists %q, which does not work yet", cmd)
-		}
-	}
-}

@@ -164,7 +164,7 @@ func (a *app) prebuiltImages(ctx context.Context, r *runner.Runner, src *ImageSo
 	for _, s := range src.Images {
 		name, ref, ok := strings.Cut(s, "=")
 		if !ok {
-			ref, name = s, repository(s)
+			ref, name = s, runner.Repository(s)
 		}
 		if name == "" || ref == "" {
 			return nil, fmt.Errorf("--images %q: use a reference (web:v1) or name=reference", s)
@@ -175,13 +175,4 @@ func (a *app) prebuiltImages(ctx context.Context, r *runner.Runner, src *ImageSo
 		return out, nil
 	}
 	return r.Tags(ctx)
-}
-
-// repository strips the tag and digest from an image reference.
-func repository(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
-	}
-	return ref
 }

@@ -27,11 +27,7 @@ type DevOptions struct {
 const cleanupWait = 15 * time.Second
 
 func (a *app) newDevCmd() *cobra.Command {
-	bopts := &runner.BuildOptions{}
-	dopts := &DeployOptions{}
-	vopts := &DevOptions{}
-	var push bool
-	cmd := &cobra.Command{
+	return a.devCommand(&cobra.Command{
 		Use:   "dev",
 		Short: "Run the application, then sync or rebuild and redeploy it on every change until Ctrl-C",
 		Long: `Build and deploy as skiff run does, stream the logs, then watch the sources.
@@ -43,21 +39,51 @@ redeploys; a changed manifest redeploys; a changed skaffold.yaml reloads the
 configuration. A failed build or deploy is reported and the previous version
 keeps running. Ctrl-C deletes what dev deployed (--cleanup) and exits; a
 second Ctrl-C exits at once.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("push") {
-				bopts.Push = &push
-			}
-			switch vopts.Trigger {
-			case runner.TriggerNotify, runner.TriggerPolling, runner.TriggerManual:
-			default:
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
-			}
-			if vopts.PollInterval <= 0 {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
-			}
-			return a.runDev(cmd, bopts, dopts, vopts)
-		},
+	}, false)
+}
+
+func (a *app) newDebugCmd() *cobra.Command {
+	return a.devCommand(&cobra.Command{
+		Use:   "debug",
+		Short: "Run the application under its debuggers, as dev does, until Ctrl-C",
+		Long: `Build for debugging (Go without optimizations), deploy as skiff dev does, with
+each container of an image skiff built rewritten to run under its runtime's
+debugger: Delve for Go, the inspector for Node.js, debugpy for Python, JDWP
+for the JVM (the runtime comes from the artifact's runtimeType, else from the
+image and the command). The debuggers' support files reach the pods through
+init containers from images skiff makes and pushes next to the built images.
+The debug ports are forwarded (--port-forward defaults to user,debug) and
+skiff prints how to attach to each container. --suspend makes each app wait
+for its debugger before it starts. Unlike dev, changes are acted on only when
+you press Enter (--auto-build, --auto-sync and --auto-deploy are off), so a
+debugging session is not restarted under you.`,
+	}, true)
+}
+
+// devCommand makes dev (debug false) or debug out of cmd, which names and
+// describes it.
+func (a *app) devCommand(cmd *cobra.Command, debug bool) *cobra.Command {
+	bopts := &runner.BuildOptions{Debug: debug}
+	dopts := &DeployOptions{}
+	vopts := &DevOptions{}
+	var push bool
+	cmd.Args = noArgs
+	if debug {
+		dopts.Debug = &runner.DebugOptions{}
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Flags().Changed("push") {
+			bopts.Push = &push
+		}
+		switch vopts.Trigger {
+		case runner.TriggerNotify, runner.TriggerPolling, runner.TriggerManual:
+		default:
+			return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
+		}
+		if vopts.PollInterval <= 0 {
+			return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
+		}
+		return a.runDev(cmd, bopts, dopts, vopts)
 	}
 	f := cmd.Flags()
 	buildFlags(f, bopts, &push)
@@ -70,6 +96,15 @@ second Ctrl-C exits at once.`,
 	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
 	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
 	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what dev deployed when it exits")
+	if debug {
+		vopts.AutoBuild, vopts.AutoSync, vopts.AutoDeploy = false, false, false
+		for _, name := range []string{"auto-build", "auto-sync", "auto-deploy"} {
+			f.Lookup(name).DefValue = "false"
+		}
+		dopts.PortForward = []string{runner.ForwardUser, runner.ForwardDebug}
+		f.Lookup("port-forward").DefValue = "[user,debug]"
+		f.BoolVar(&dopts.Debug.Suspend, "suspend", false, "each debugged app waits for its debugger to attach before it starts")
+	}
 	return cmd
 }
 

@@ -22,6 +22,7 @@ type RenderOptions struct {
 	Output       string
 	Offline      bool
 	DigestSource string
+	Debug        bool
 }
 
 func (a *app) newRenderCmd() *cobra.Command {
@@ -48,6 +49,7 @@ and none leaves the manifests' image references alone.`,
 	imageFlags(f, &opts.Images)
 	f.StringVarP(&opts.Output, "output", "o", "", "write the manifests to this file instead of standard output (default manifests.output)")
 	f.BoolVar(&opts.Offline, "offline", false, "render without contacting a cluster or registry")
+	f.BoolVar(&opts.Debug, "debug", false, "build for debugging and render the manifests as skiff debug deploys them, each container of a built image under its debugger")
 	f.StringVar(&opts.DigestSource, "digest-source", "local", "where image references come from: local, remote, tag or none")
 	f.StringSliceVar(&opts.Build.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
 	f.BoolVar(&opts.Build.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
@@ -60,7 +62,12 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := a.newRunner(cmd, p, &DeployOptions{})
+	dopts := &DeployOptions{}
+	if opts.Debug {
+		dopts.Debug = &runner.DebugOptions{}
+		opts.Build.Debug = true
+	}
+	r, err := a.newRunner(cmd, p, dopts)
 	if err != nil {
 		return err
 	}

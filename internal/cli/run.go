@@ -21,6 +21,8 @@ type DeployOptions struct {
 	StatusCheck bool
 	Tail        bool
 	PortForward []string
+	// Debug is set by skiff debug and render --debug.
+	Debug *runner.DebugOptions
 }
 
 // deployFlags binds the flags of commands that deploy.
@@ -88,6 +90,7 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 	opts := a.engineOptions(p)
 	opts.Tail = dopts.Tail
 	opts.PortForward = modes
+	opts.Debug = dopts.Debug
 	if cmd.Flags().Changed("status-check") {
 		opts.StatusCheck = &dopts.StatusCheck
 	}

@@ -3,14 +3,10 @@
 package debug_test
 
 import (
-	"context"
-	"net/rpc"
-	"net/rpc/jsonrpc"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -65,27 +61,6 @@ func goAppImage(t *testing.T) (v1.Image, debug.ImageConfig) {
 	return r.image(cfg), cfg
 }
 
-// dlvClient dials Delve's JSON-RPC API (api-version 2) at addr, waiting
-// until it listens.
-func dlvClient(t *testing.T, addr string) *rpc.Client {
-	t.Helper()
-	var c *rpc.Client
-	testutil.WaitFor(t, 60*time.Second, "dlv listening on "+addr, func(ctx context.Context) (bool, string) {
-		cl, err := jsonrpc.Dial("tcp", addr)
-		if err != nil {
-			return false, err.Error()
-		}
-		var st map[string]any
-		if err := cl.Call("RPCServer.State", map[string]any{"NonBlocking": true}, &st); err != nil {
-			cl.Close()
-			return false, err.Error()
-		}
-		c = cl
-		return true, ""
-	})
-	return c
-}
-
 // TestGoE2E runs the Go app under the support image's Delve (v1.27.2,
 // built by make build): a client sets a breakpoint on main.handler, a
 // request stops there, the client reads the request's query and
@@ -121,19 +96,14 @@ func TestGoE2E(t *testing.T) {
 		if !d.c.Suspended {
 			t.Fatalf("Transform says %+v; want suspended", d.c)
 		}
-		c := dlvClient(t, d.addr["dlv"])
-		defer c.Close()
-		var st struct{ Running, Exited bool }
-		if err := c.Call("RPCServer.State", map[string]any{"NonBlocking": true}, &st); err != nil {
-			t.Fatal(err)
-		}
-		if st.Running || st.Exited {
-			t.Errorf("state before continue: %+v; want stopped at the start", st)
+		dlv := testutil.DialDelve(t, d.addr["dlv"])
+		if running, exited := dlv.State(); running || exited {
+			t.Errorf("state before continue: running %v, exited %v; want stopped at the start", running, exited)
 		}
 		if body, err := get(t.Context(), d.addr["http"], "/?name=early"); err == nil {
 			t.Errorf("the suspended app answered %q before the debugger continued it", body)
 		}
-		c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &map[string]any{}, nil)
+		dlv.Continue()
 		waitServing(t, d.addr["http"], "hello probe 1")
 	})
 }
@@ -144,32 +114,18 @@ func TestGoE2E(t *testing.T) {
 // cleared, continue; the paused request is answered, and so is the next.
 func breakInHandler(t *testing.T, dlvAddr, httpAddr string) {
 	t.Helper()
-	c := dlvClient(t, dlvAddr)
-	defer c.Close()
-	var st map[string]any
-	if err := c.Call("RPCServer.Command", map[string]any{"name": "halt"}, &st); err != nil {
-		t.Fatalf("halt: %v", err)
-	}
-	var bp struct{ Breakpoint struct{ ID int } }
-	if err := c.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": map[string]any{"functionName": "main.handler"}}, &bp); err != nil {
-		t.Fatalf("breakpoint on main.handler: %v", err)
-	}
-	cont := c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &st, nil)
+	dlv := testutil.DialDelve(t, dlvAddr)
+	bp := dlv.Break("main.handler")
+	stopped := dlv.Continue()
 	answered := getLater(httpAddr, "/?name=dlv")
-	if r := <-cont.Done; r.Error != nil {
-		t.Fatalf("continue to the breakpoint: %v", r.Error)
+	if err := <-stopped; err != nil {
+		t.Fatalf("continue to the breakpoint: %v", err)
 	}
-	var v struct{ Variable struct{ Value string } }
-	if err := c.Call("RPCServer.Eval", map[string]any{"Scope": map[string]any{"GoroutineID": -1, "Frame": 0}, "Expr": "r.URL.RawQuery"}, &v); err != nil {
-		t.Fatalf("reading r.URL.RawQuery at the breakpoint: %v", err)
+	if q := dlv.Eval("r.URL.RawQuery"); q != "name=dlv" {
+		t.Errorf("r.URL.RawQuery = %s at the breakpoint; want name=dlv", q)
 	}
-	if v.Variable.Value != "name=dlv" {
-		t.Errorf("r.URL.RawQuery = %q at the breakpoint; want name=dlv", v.Variable.Value)
-	}
-	if err := c.Call("RPCServer.ClearBreakpoint", map[string]any{"Id": bp.Breakpoint.ID}, &map[string]any{}); err != nil {
-		t.Fatalf("clearing the breakpoint: %v", err)
-	}
-	c.Go("RPCServer.Command", map[string]any{"name": "continue"}, &map[string]any{}, nil)
+	dlv.Clear(bp)
+	dlv.Continue()
 	if body := <-answered; body != "hello dlv 2\n" {
 		t.Errorf("the paused request got %q; want hello dlv 2", body)
 	}

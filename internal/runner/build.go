@@ -43,6 +43,9 @@ type BuildOptions struct {
 	Insecure []string
 	// Platforms are the target platforms (os/arch); empty means the host's.
 	Platforms []string
+	// Debug builds for a debugger (skiff debug): Go code without
+	// optimizations or inlining; cached apart from other builds.
+	Debug bool
 }
 
 // Build builds the selected artifacts of the project in dependency order,
@@ -61,6 +64,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	if opts.Quiet {
 		progress = io.Discard
 	}
+	r.lastBuild = opts
 	if len(arts) == 0 {
 		fmt.Fprintln(progress, "No artifacts to build.")
 		return nil, nil
@@ -74,7 +78,10 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		return nil, err
 	}
 	defer dockerClient.Close()
-	builders, err := r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit()})
+	if err := r.kinds.Validate(arts); err != nil {
+		return nil, err
+	}
+	builders, err := r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit(), DockerConfig: r.dockerConfigFile()})
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +122,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Insecure:    insecure,
 		Env:         p.Env,
 		DryRun:      opts.DryRun,
+		Debug:       opts.Debug,
 		Deps:        listDeps,
 		Repo:        image.DefaultRepo{Repo: defaultRepo}.Apply,
 		Progress:    progress,

@@ -35,10 +35,10 @@ func ParsePortForward(values []string) ([]string, error) {
 			case "false", ForwardOff, "":
 			case ForwardUser, ForwardServices, ForwardPods:
 				modes = append(modes, m)
-			case "debug":
-				// Debug ports come with `skiff debug`; nothing to do here.
+			case ForwardDebug:
+				modes = append(modes, m)
 			default:
-				return nil, fmt.Errorf("--port-forward=%s: unknown mode %q; use user, services, pods or off", v, m)
+				return nil, fmt.Errorf("--port-forward=%s: unknown mode %q; use user, services, pods, debug or off", v, m)
 			}
 		}
 	}
@@ -140,6 +140,12 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 		}
 		seen[key] = true
 		if _, err := f.Add(ctx, fw); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	if slices.Contains(r.opts.PortForward, ForwardDebug) {
+		if err := r.forwardDebugPorts(ctx, f); err != nil {
 			stop()
 			return nil, err
 		}

@@ -26,6 +26,7 @@ import (
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/build/builders"
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/debug"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/render"
@@ -65,6 +66,8 @@ type Options struct {
 	// Builders are the builders to build with; nil means all of skiff's
 	// (builders.All).
 	Builders build.Kinds
+	// Debug, when set, makes the runner skiff debug's (see DebugOptions).
+	Debug *DebugOptions
 }
 
 // Runner renders, deploys, checks, observes and deletes one project.
@@ -78,6 +81,11 @@ type Runner struct {
 	// the artifacts with sync rules (see deliver.Inject); "" delivers
 	// nothing.
 	agent string
+	// lastBuild are the options of the last Build: where images went,
+	// which the debug support images follow.
+	lastBuild BuildOptions
+	// debugged are the containers the last debug transform rewrote.
+	debugged []debug.Container
 	// agentBinary is the skiff-agent binary, which dev copies into a
 	// docker deployer's container that has no tar; "" when there is none.
 	agentBinary string
@@ -180,7 +188,11 @@ func (r *Runner) Render(ctx context.Context, images []artifact.Image, offline bo
 			opts.DefaultNamespace = r.namespace()
 		}
 	}
-	return render.Render(ctx, r.opts.Project.Configs, opts)
+	ms, err := render.Render(ctx, r.opts.Project.Configs, opts)
+	if err != nil || r.opts.Debug == nil {
+		return ms, err
+	}
+	return ms, r.debugTransform(ctx, ms, images, offline)
 }
 
 // RenderYAML renders as Render does and returns the manifests as one

@@ -19,6 +19,9 @@ type dockerTarget struct{ r *Runner }
 
 // deploy runs the images as containers.
 func (t dockerTarget) deploy(ctx context.Context, images []artifact.Image) error {
+	if t.r.opts.Debug != nil {
+		return errors.New("skiff debug does not yet run deploy.docker's containers under a debugger; debug the app on a cluster (a manifests section), or run it with `skiff dev`")
+	}
 	d, closeClient, err := t.r.dockerDeployer()
 	if err != nil {
 		return err

@@ -81,10 +81,19 @@ func devBackground(t testing.TB, dir, namespace string, args ...string) *running
 // the test presses Enter.
 func devBackgroundWithInput(t testing.TB, dir, namespace string, in io.Reader, args ...string) *running {
 	t.Helper()
-	env := append(os.Environ(), deliver.EnvBinary+"="+agentBinaryForDev(t))
+	return commandBackground(t, "dev", dir, namespace, in, nil, args...)
+}
+
+// commandBackground starts `skiff COMMAND -n namespace` (dev or debug) on
+// dir's skaffold.yaml in the background, with SKIFF_AGENT naming a
+// freshly built skiff-agent and env added to the environment, and waits
+// until it watches for changes.
+func commandBackground(t testing.TB, command, dir, namespace string, in io.Reader, env []string, args ...string) *running {
+	t.Helper()
+	env = append(append(os.Environ(), deliver.EnvBinary+"="+agentBinaryForDev(t)), env...)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	r := &running{cancel: cancel, done: make(chan error, 1), out: &testutil.Buffer{}, errOut: &testutil.Buffer{}}
-	args = append([]string{"dev", "-n", namespace}, args...)
+	args = append([]string{command, "-n", namespace}, args...)
 	args = append(args, "-f", filepath.Join(dir, "skaffold.yaml"))
 	go func() {
 		r.done <- cli.Run(ctx, cli.IOStreams{In: in, Out: r.out, ErrOut: r.errOut}, args, cli.WithEnviron(env))

@@ -4,6 +4,7 @@ package builders
 
 import (
 	"skiff.dev/skiff/internal/build"
+	"skiff.dev/skiff/internal/build/buildpacks"
 	"skiff.dev/skiff/internal/build/custom"
 	"skiff.dev/skiff/internal/build/dockerbuild"
 	"skiff.dev/skiff/internal/build/ko"
@@ -14,4 +15,5 @@ var All = build.Kinds{
 	dockerbuild.Kind,
 	ko.Kind,
 	custom.Kind,
+	buildpacks.Kind,
 }

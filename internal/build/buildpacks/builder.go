@@ -1,6 +1,7 @@
 package buildpacks
 
 import (
+	"maps"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -135,6 +136,11 @@ type RunOptions struct {
 	Env map[string]string
 }
 
+// debugEnv are the build variables of a build for a debugger: the Go
+// compiler flags, which Google's Go buildpacks and skiff's read from
+// GOOGLE_GOGCFLAGS, as Skaffold passes them.
+var debugEnv = map[string]string{"GOOGLE_GOGCFLAGS": "all=-N -l"}
+
 // Build builds a and has the lifecycle export it as req.Tag: to its
 // registry when req.Push, else into the Docker daemon, with the run
 // options WithRunOptions set. The image is already where it belongs when
@@ -143,6 +149,15 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 	var ro RunOptions
 	if b.opts.runOptions != nil {
 		ro = b.opts.runOptions(a)
+	}
+	if req.Debug {
+		ro.Env = maps.Clone(ro.Env)
+		if ro.Env == nil {
+			ro.Env = map[string]string{}
+		}
+		for k, v := range debugEnv {
+			ro.Env[k] = v
+		}
 	}
 	if _, err := b.BuildWith(ctx, a, req, ro); err != nil {
 		return build.Built{}, err

@@ -45,4 +45,5 @@ var Kind = build.Kind{
 			return s.Registry.Image(ctx, ref, &platform)
 		}, WithEnviron(s.Env.Environ))
 	},
+	Runtime: "go",
 }

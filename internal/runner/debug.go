@@ -1,0 +1,202 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/debug"
+	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/render"
+	"skiff.dev/skiff/internal/sync/deliver"
+)
+
+// DebugOptions make the runner skiff debug's: images are built for a
+// debugger (BuildOptions.Debug is the caller's to set), and every render
+// rewrites the containers of the images it built to run under their
+// runtime's debugger (see package debug).
+type DebugOptions struct {
+	// Suspend makes each debugged app wait for a debugger before it
+	// starts (--suspend).
+	Suspend bool
+	// HelpersRegistry names a registry of prebuilt support images
+	// (Skaffold's debug-helpers-registry); empty means skiff makes its
+	// own and delivers them next to the built images.
+	HelpersRegistry string
+}
+
+// ForwardDebug is the --port-forward mode that forwards the debug ports
+// of the debugged containers (skiff debug's default, with user).
+const ForwardDebug = "debug"
+
+// debugTransform rewrites the pod templates of ms for skiff debug, and
+// keeps what it did for the port-forwards and the attach help. The
+// support images are made and delivered where the cluster pulls from,
+// unless offline (render --offline), where only their references are
+// computed.
+func (r *Runner) debugTransform(ctx context.Context, ms []render.Manifest, images []artifact.Image, offline bool) error {
+	// The artifact's runtimeType, else the one its builder implies.
+	runtimes := map[string]string{}
+	for _, a := range r.opts.Project.Artifacts() {
+		rt := a.RuntimeType
+		if k, ok := r.kinds.Lookup(a.BuilderType()); ok && rt == "" {
+			rt = k.Runtime
+		}
+		runtimes[a.ImageName] = rt
+	}
+	var arts []debug.Artifact
+	for _, im := range images {
+		rt, built := runtimes[im.Name]
+		if !built {
+			continue
+		}
+		da := debug.Artifact{Image: im, RuntimeType: rt}
+		if !offline {
+			cfg, err := r.imageConfig(ctx, im.Ref)
+			if err != nil {
+				r.opts.Log.Warnf("reading the configuration of %s: %v; its runtime is told from the manifests and runtimeType alone", im.Ref, err)
+			}
+			da.Config = cfg
+		}
+		arts = append(arts, da)
+	}
+	res, err := debug.Transform(ms, arts, debug.Options{
+		Suspend:         r.opts.Debug.Suspend,
+		HelpersRegistry: r.opts.Debug.HelpersRegistry,
+		SupportImage: func(rt debug.Runtime) (string, error) {
+			return r.supportImage(ctx, rt, images, offline)
+		},
+	})
+	for _, w := range res.Warnings {
+		r.opts.Log.Warnf("%s", w)
+	}
+	r.debugged = res.Containers
+	return err
+}
+
+// imageConfig reads the configuration of the image ref: from the registry
+// images were pushed to, else from the Docker daemon they were loaded
+// into.
+func (r *Runner) imageConfig(ctx context.Context, ref string) (debug.ImageConfig, error) {
+	img, regErr := r.registry(r.insecureRegistries(r.lastBuild)).Image(ctx, ref, nil)
+	if regErr == nil {
+		return debug.ConfigOf(img)
+	}
+	cli, err := docker.NewClient()
+	if err != nil {
+		return debug.ImageConfig{}, errors.Join(regErr, err)
+	}
+	defer cli.Close()
+	res, err := cli.ImageInspect(ctx, ref)
+	if err != nil {
+		return debug.ImageConfig{}, fmt.Errorf("not in its registry (%v) nor in the Docker daemon (%v)", regErr, err)
+	}
+	if res.Config == nil {
+		return debug.ImageConfig{}, nil
+	}
+	c := res.Config
+	return debug.ImageConfig{Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir, Labels: c.Labels}, nil
+}
+
+// supportImage makes skiff's support image for rt from the files next to
+// skiff (bin/debug, or $SKIFF_DEBUG_SUPPORT) and puts it where the
+// cluster pulls the built images from, next to them, returning its
+// reference.
+func (r *Runner) supportImage(ctx context.Context, rt debug.Runtime, images []artifact.Image, offline bool) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the debug support files next to skiff: %w; set %s to their directory", err, debug.EnvSupportDir)
+	}
+	dir, err := debug.FindSupportDir(self, r.getenv(debug.EnvSupportDir))
+	if err != nil {
+		return "", err
+	}
+	img, err := debug.SupportImage(dir, rt)
+	if err != nil {
+		return "", err
+	}
+	repo := debug.SupportRepo(rt)
+	if len(images) > 0 {
+		repo = nextTo(images[0].Ref, repo)
+	}
+	if offline {
+		d, err := img.Digest()
+		if err != nil {
+			return "", err
+		}
+		return repo + "@" + d.String(), nil
+	}
+	return r.deliverImage(ctx, r.lastBuild, repo, img)
+}
+
+// nextTo names the repository name in the registry and path of ref's
+// repository ("127.0.0.1:5001/web:1", "x" -> "127.0.0.1:5001/x").
+func nextTo(ref, name string) string {
+	repo := Repository(ref)
+	if i := strings.LastIndex(repo, "/"); i >= 0 {
+		return path.Join(repo[:i], name)
+	}
+	return name
+}
+
+// Repository strips the tag and digest from an image reference.
+func Repository(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+// deliverImage puts img where the cluster pulls from: pushed as repo (by
+// digest) when images are pushed, else loaded into the Docker daemon.
+func (r *Runner) deliverImage(ctx context.Context, opts BuildOptions, repo string, img v1.Image) (string, error) {
+	if push, _ := r.buildTarget(ctx, opts); push {
+		ref, _, err := deliver.Push(ctx, r.registry(r.insecureRegistries(opts)), repo, img)
+		return ref, err
+	}
+	cli, err := docker.NewClient()
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	ref := path.Base(repo) + ":" + d.Hex[:16]
+	if _, err := image.Load(ctx, cli, ref, img); err != nil {
+		return "", fmt.Errorf("loading %s into the Docker daemon: %w", ref, err)
+	}
+	return ref, nil
+}
+
+// forwardDebugPorts forwards the debug ports of the debugged containers
+// and says, per container, how to attach a debugger through them.
+func (r *Runner) forwardDebugPorts(ctx context.Context, f *kube.Forwarder) error {
+	for _, c := range r.debugged {
+		kind, name, _ := strings.Cut(c.Object, "/")
+		kind, _, _ = strings.Cut(kind, ".")
+		ns := c.Namespace
+		if ns == "" {
+			ns = r.namespace()
+		}
+		for _, p := range c.Ports {
+			addr, err := f.Add(ctx, kube.Forward{Type: kind, Name: name, Namespace: ns, Port: intstr.FromInt32(p.Port), LocalPort: int(p.Port)})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(r.opts.ErrOut, debug.AttachHelp(c, addr))
+		}
+	}
+	return nil
+}
