@@ -61,8 +61,14 @@ spec:
       - name: app
         image: dbg
         ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {httpGet: {path: /?name=probe, port: http}, periodSeconds: 1}
-        livenessProbe: {httpGet: {path: /?name=probe, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1}
+        readinessProbe:
+          httpGet: {path: "/?name=probe", port: http}
+          periodSeconds: 1
+        livenessProbe:
+          httpGet: {path: "/?name=probe", port: http}
+          periodSeconds: 1
+          timeoutSeconds: 1
+          failureThreshold: 1
 `,
 		"skaffold.yaml": fmt.Sprintf(`apiVersion: skaffold/v4beta14
 kind: Config
