@@ -3,11 +3,8 @@
 package debug_test
 
 import (
-	"context"
 	"encoding/json"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/moby/moby/client"
 
@@ -46,33 +43,6 @@ func nodeImage(t *testing.T, cli *client.Client) string {
 	return load(t, cli, "skiff-e2e-debug-node", img)
 }
 
-// inspectorTarget waits for the inspector at addr and returns its one
-// target's script URL and WebSocket path, after checking /json/version.
-func inspectorTarget(t *testing.T, addr string) (url, ws string) {
-	t.Helper()
-	testutil.WaitFor(t, 60*time.Second, "the inspector on "+addr, func(ctx context.Context) (bool, string) {
-		body, err := get(ctx, addr, "/json/version")
-		if err != nil {
-			return false, err.Error()
-		}
-		var v struct{ Browser string }
-		if err := json.Unmarshal([]byte(body), &v); err != nil || !strings.HasPrefix(v.Browser, "node.js/") {
-			return false, body
-		}
-		list, err := get(ctx, addr, "/json/list")
-		if err != nil {
-			return false, err.Error()
-		}
-		var targets []struct{ URL, WebSocketDebuggerURL string }
-		if err := json.Unmarshal([]byte(list), &targets); err != nil || len(targets) != 1 {
-			return false, list
-		}
-		url, ws = targets[0].URL, wsPath(targets[0].WebSocketDebuggerURL)
-		return true, ""
-	})
-	return url, ws
-}
-
 // TestNodeE2E runs the Node.js app with the inspector as the transform
 // writes it, in a Docker container, with the support image's node
 // wrapper first on PATH: /json/version answers, and a breakpoint set over
@@ -99,32 +69,32 @@ func TestNodeE2E(t *testing.T) {
 				t.Fatalf("debugged as %+v; want nodejs with a devtools port", d.c)
 			}
 			waitServing(t, d.addr["http"], "hello probe 1")
-			url, ws := inspectorTarget(t, d.addr["devtools"])
+			url, ws := testutil.InspectorTarget(t, d.addr["devtools"])
 			if url != "file:///app/server.js" {
 				t.Fatalf("the inspector debugs %s; want the app, file:///app/server.js", url)
 			}
-			c := dialCDP(t, d.addr["devtools"], ws)
-			c.call("Debugger.enable", map[string]any{})
+			c := testutil.DialCDP(t, d.addr["devtools"], ws)
+			c.Call("Debugger.enable", map[string]any{})
 			var bp struct{ BreakpointID string }
-			if err := json.Unmarshal(c.call("Debugger.setBreakpointByUrl", map[string]any{"lineNumber": 3, "urlRegex": `server\.js$`}), &bp); err != nil {
+			if err := json.Unmarshal(c.Call("Debugger.setBreakpointByUrl", map[string]any{"lineNumber": 3, "urlRegex": `server\.js$`}), &bp); err != nil {
 				t.Fatal(err)
 			}
 			answered := getLater(d.addr["http"], "/?name=cdp")
 			var paused struct {
 				CallFrames []struct{ CallFrameID string }
 			}
-			if err := json.Unmarshal(c.event("Debugger.paused"), &paused); err != nil || len(paused.CallFrames) == 0 {
+			if err := json.Unmarshal(c.Event("Debugger.paused"), &paused); err != nil || len(paused.CallFrames) == 0 {
 				t.Fatalf("Debugger.paused: %v, %+v", err, paused)
 			}
 			var ev struct{ Result struct{ Value string } }
-			if err := json.Unmarshal(c.call("Debugger.evaluateOnCallFrame", map[string]any{"callFrameId": paused.CallFrames[0].CallFrameID, "expression": "req.url"}), &ev); err != nil {
+			if err := json.Unmarshal(c.Call("Debugger.evaluateOnCallFrame", map[string]any{"callFrameId": paused.CallFrames[0].CallFrameID, "expression": "req.url"}), &ev); err != nil {
 				t.Fatal(err)
 			}
 			if ev.Result.Value != "/?name=cdp" {
 				t.Errorf("req.url at the breakpoint = %q; want /?name=cdp", ev.Result.Value)
 			}
-			c.call("Debugger.removeBreakpoint", map[string]any{"breakpointId": bp.BreakpointID})
-			c.call("Debugger.resume", map[string]any{})
+			c.Call("Debugger.removeBreakpoint", map[string]any{"breakpointId": bp.BreakpointID})
+			c.Call("Debugger.resume", map[string]any{})
 			if body := <-answered; body != "hello cdp 2\n" {
 				t.Errorf("the paused request got %q; want hello cdp 2", body)
 			}
@@ -133,15 +103,15 @@ func TestNodeE2E(t *testing.T) {
 
 	t.Run("suspend", func(t *testing.T) {
 		d := runDebugged(t, cli, ref, "", debug.ImageConfig{Env: env, Cmd: []string{"node", "server.js"}, WorkingDir: "/app"}, true)
-		_, ws := inspectorTarget(t, d.addr["devtools"])
+		_, ws := testutil.InspectorTarget(t, d.addr["devtools"])
 		if body, err := get(t.Context(), d.addr["http"], "/?name=early"); err == nil {
 			t.Errorf("the suspended app answered %q before a debugger let it run", body)
 		}
-		c := dialCDP(t, d.addr["devtools"], ws)
-		c.call("Debugger.enable", map[string]any{})
-		c.call("Runtime.runIfWaitingForDebugger", map[string]any{})
-		c.event("Debugger.paused")
-		c.call("Debugger.resume", map[string]any{})
+		c := testutil.DialCDP(t, d.addr["devtools"], ws)
+		c.Call("Debugger.enable", map[string]any{})
+		c.Call("Runtime.runIfWaitingForDebugger", map[string]any{})
+		c.Event("Debugger.paused")
+		c.Call("Debugger.resume", map[string]any{})
 		waitServing(t, d.addr["http"], "hello probe 1")
 	})
 }

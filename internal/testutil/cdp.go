@@ -1,9 +1,8 @@
-//go:build e2e
-
-package debug_test
+package testutil
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -17,11 +16,11 @@ import (
 	"time"
 )
 
-// cdp is a Chrome DevTools Protocol client over a minimal WebSocket
+// CDP is a Chrome DevTools Protocol client over a minimal WebSocket
 // (RFC 6455: text frames, client masking), enough to drive Node's
 // inspector without a WebSocket module.
-type cdp struct {
-	t      *testing.T
+type CDP struct {
+	t      testing.TB
 	conn   net.Conn
 	r      *bufio.Reader
 	id     int
@@ -37,10 +36,10 @@ type cdpMessage struct {
 	Error  json.RawMessage `json:"error"`
 }
 
-// dialCDP opens the WebSocket at path on addr. Its reads and writes give
+// DialCDP opens the WebSocket at path on addr. Its reads and writes give
 // up after a minute, so a test that waits for an event that never comes
 // fails instead of hanging.
-func dialCDP(t *testing.T, addr, path string) *cdp {
+func DialCDP(t testing.TB, addr, path string) *CDP {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -61,12 +60,12 @@ func dialCDP(t *testing.T, addr, path string) *cdp {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("WebSocket handshake with %s%s: %s", addr, path, resp.Status)
 	}
-	return &cdp{t: t, conn: conn, r: r}
+	return &CDP{t: t, conn: conn, r: r}
 }
 
-// call sends method with params and returns its result, keeping the
+// Call sends method with params and returns its result, keeping the
 // events that arrive before it.
-func (c *cdp) call(method string, params any) json.RawMessage {
+func (c *CDP) Call(method string, params any) json.RawMessage {
 	c.t.Helper()
 	c.id++
 	msg, err := json.Marshal(map[string]any{"id": c.id, "method": method, "params": params})
@@ -87,8 +86,8 @@ func (c *cdp) call(method string, params any) json.RawMessage {
 	}
 }
 
-// event returns the first event named method, waiting for it.
-func (c *cdp) event(method string) json.RawMessage {
+// Event returns the first event named method, waiting for it.
+func (c *CDP) Event(method string) json.RawMessage {
 	c.t.Helper()
 	for i, m := range c.events {
 		if m.Method == method {
@@ -106,7 +105,7 @@ func (c *cdp) event(method string) json.RawMessage {
 }
 
 // write sends one masked text frame.
-func (c *cdp) write(payload []byte) {
+func (c *CDP) write(payload []byte) {
 	c.t.Helper()
 	hdr := []byte{0x81}
 	switch n := len(payload); {
@@ -129,7 +128,7 @@ func (c *cdp) write(payload []byte) {
 }
 
 // read returns the next message, joining continuation frames.
-func (c *cdp) read() cdpMessage {
+func (c *CDP) read() cdpMessage {
 	c.t.Helper()
 	var payload []byte
 	for {
@@ -170,12 +169,56 @@ func (c *cdp) read() cdpMessage {
 	return m
 }
 
-// wsPath is the path of a webSocketDebuggerUrl (ws://HOST:PORT/PATH),
+// WSPath is the path of a webSocketDebuggerUrl (ws://HOST:PORT/PATH),
 // whose host is the container's.
-func wsPath(url string) string {
+func WSPath(url string) string {
 	rest := strings.TrimPrefix(url, "ws://")
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		return rest[i:]
 	}
 	return "/"
+}
+
+// InspectorTarget waits until Node's inspector at addr answers
+// /json/version as node.js and lists exactly one target, and returns that
+// target's script URL and the path of its WebSocket (for DialCDP).
+func InspectorTarget(t testing.TB, addr string) (url, ws string) {
+	t.Helper()
+	get := func(ctx context.Context, path string) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return string(b), fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return string(b), err
+	}
+	WaitFor(t, 60*time.Second, "the inspector on "+addr, func(ctx context.Context) (bool, string) {
+		body, err := get(ctx, "/json/version")
+		if err != nil {
+			return false, err.Error()
+		}
+		var v struct{ Browser string }
+		if err := json.Unmarshal([]byte(body), &v); err != nil || !strings.HasPrefix(v.Browser, "node.js/") {
+			return false, body
+		}
+		list, err := get(ctx, "/json/list")
+		if err != nil {
+			return false, err.Error()
+		}
+		var targets []struct{ URL, WebSocketDebuggerURL string }
+		if err := json.Unmarshal([]byte(list), &targets); err != nil || len(targets) != 1 {
+			return false, list
+		}
+		url, ws = targets[0].URL, WSPath(targets[0].WebSocketDebuggerURL)
+		return true, ""
+	})
+	return url, ws
 }
