@@ -5,7 +5,8 @@
 // Each image in deploy.docker.images runs in one container named after it
 // (web, or web-1 when a container of something else has that name), on the
 // project's network skiff-<project>, where the other containers reach it as
-// web. The image's own ENTRYPOINT, CMD, ENV and HEALTHCHECK apply.
+// web. The image's own ENTRYPOINT, CMD, ENV and HEALTHCHECK apply (but
+// under skiff debug, Options.Debug).
 // portForward entries with resourceType container publish container ports
 // on 127.0.0.1 or their address. The containers and the network carry the project's label,
 // so that the next deploy replaces them and Delete finds them; a container
@@ -69,6 +70,10 @@ type Options struct {
 	PortForwards []schema.PortForwardResource
 	// Out receives progress lines; nil discards them.
 	Out io.Writer
+	// Debug, for skiff debug, changes the containers of the images it
+	// names (as deploy.docker.images lists them) to run under their
+	// debuggers.
+	Debug map[string]*Debug
 }
 
 // Deployer runs images as containers on a Docker Engine.
@@ -86,6 +91,9 @@ type Deployer struct {
 	// settle is how long a new container without a HEALTHCHECK must keep
 	// running to count as started; poll is how often its state is read.
 	settle, poll time.Duration
+	// published are the ports the last Deploy published, per image name
+	// (under outMu).
+	published map[string][]binding
 }
 
 // New returns a Deployer that works through cli (a *client.Client from
@@ -138,6 +146,9 @@ func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images 
 		if forwards[i], err = forwardsFor(im.Name, d.opts.PortForwards); err != nil {
 			return err
 		}
+		if dbg := d.opts.Debug[im.Name]; dbg != nil {
+			forwards[i] = append(forwards[i], debugForwards(dbg)...)
+		}
 	}
 	if len(selected) == 0 {
 		return nil
@@ -163,6 +174,12 @@ func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images 
 		wg.Go(func() { errs[i] = d.waitReady(ctx, c) })
 	}
 	wg.Wait()
+	d.outMu.Lock()
+	d.published = map[string][]binding{}
+	for _, c := range all {
+		d.published[c.image.Name] = c.ports
+	}
+	d.outMu.Unlock()
 	for i, c := range all {
 		if errs[i] != nil {
 			continue
@@ -204,7 +221,8 @@ func (d *Deployer) deployOne(ctx context.Context, netName string, im artifact.Im
 		return nil, err
 	}
 	alias := containerName(im.Name)
-	spec := specDigest(imageID, netName, alias, fwds)
+	dbg := d.opts.Debug[im.Name]
+	spec := specDigest(imageID, netName, alias, fwds, dbg)
 
 	old, err := d.list(ctx, imageLabel+"="+im.Name)
 	if err != nil {
@@ -246,6 +264,9 @@ func (d *Deployer) deployOne(ctx context.Context, netName string, im artifact.Im
 			return nil, err
 		}
 		cfg := &container.Config{Image: ref, Labels: labels, ExposedPorts: network.PortSet{}}
+		if dbg != nil {
+			applyDebug(cfg, dbg)
+		}
 		host := &container.HostConfig{NetworkMode: container.NetworkMode(netName), PortBindings: network.PortMap{}}
 		for _, b := range binds {
 			cfg.ExposedPorts[b.port] = struct{}{}
@@ -259,6 +280,12 @@ func (d *Deployer) deployOne(ctx context.Context, netName string, im artifact.Im
 		})
 		if err != nil {
 			return nil, daemonError(d.cli, fmt.Sprintf("creating container %s from %s", name, im.Ref), err)
+		}
+		if dbg != nil {
+			if err := d.fillSupport(ctx, res.ID, name, dbg); err != nil {
+				_, _ = d.cli.ContainerRemove(context.WithoutCancel(ctx), res.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+				return nil, err
+			}
 		}
 		_, err = d.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{})
 		if err == nil {
@@ -418,11 +445,14 @@ func summaryName(c container.Summary) string {
 }
 
 // specDigest identifies what a container is created from.
-func specDigest(imageID, netName, alias string, fwds []forward) string {
+func specDigest(imageID, netName, alias string, fwds []forward, dbg *Debug) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "image %s\nnetwork %s\nalias %s\n", imageID, netName, alias)
 	for _, f := range fwds {
 		fmt.Fprintf(h, "port %s %s %d\n", f.addr, f.port, f.local)
+	}
+	if dbg != nil {
+		fmt.Fprintf(h, "debug %+v\n", *dbg)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
