@@ -29,7 +29,7 @@ type DeployOptions struct {
 func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 	f.BoolVar(&opts.StatusCheck, "status-check", true, "wait for the deployed resources to be ready, failing fast when they cannot be")
 	f.BoolVar(&opts.Tail, "tail", false, "stream the deployed containers' logs until Ctrl-C")
-	f.StringSliceVar(&opts.PortForward, "port-forward", nil, "forward ports until Ctrl-C: user (the config's portForward), services, pods, off; alone means user,services")
+	f.StringSliceVar(&opts.PortForward, "port-forward", nil, "forward ports until Ctrl-C: user (the config's portForward), services, pods, debug (skiff debug's debug ports), off; alone means user,services; a local port that is taken gives way to the next free one")
 	f.Lookup("port-forward").NoOptDefVal = "user,services"
 }
 

@@ -23,7 +23,7 @@ const (
 )
 
 // ParsePortForward checks --port-forward values: a comma list of user,
-// services, pods or off; "true" means user,services and "false" off, as
+// services, pods, debug (skiff debug's debug ports) or off; "true" means user,services and "false" off, as
 // Skaffold accepts them.
 func ParsePortForward(values []string) ([]string, error) {
 	var modes []string

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -210,14 +211,23 @@ func TestDebugGoBreakpoint(t *testing.T) {
 }
 
 // TestDebugSuspend: with --suspend the app does not serve until a
-// debugger attaches and lets it run.
+// debugger attaches and lets it run. Delve's port, 56268, is taken on this
+// machine: skiff forwards it from the next free one and says so, and the
+// attach help names that one.
 func TestDebugSuspend(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	httpPort := testutil.FreePort(t)
+	// When the listen fails, something else holds the port: taken too.
+	if l, err := net.Listen("tcp", "127.0.0.1:56268"); err == nil {
+		t.Cleanup(func() { l.Close() })
+	}
 	r := commandBackground(t, "debug", debugApp(t, httpPort), ns, strings.NewReader(""), debugSupportEnv(t), "--suspend")
 	r.waitSince(t, 0, time.Minute, dlvConnectLine)
 	m := dlvConnectLine.FindStringSubmatch(r.errOut.String())
+	if m[1] == "127.0.0.1:56268" || !strings.Contains(r.errOut.String(), "remote port 56268 -> http://"+m[1]+" (local port 56268 is taken)") {
+		t.Errorf("with local port 56268 taken, skiff attached at %s and said:\n%s\nwant the next free port, reported as such", m[1], r.errOut)
+	}
 	if !strings.Contains(r.errOut.String(), "the app waits for the debugger to start") {
 		t.Errorf("skiff debug --suspend did not say the app waits:\n%s", r.errOut)
 	}
