@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/render"
@@ -191,11 +192,23 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encoding %s: %w", o.where(), err)
 	}
-	out, err := client.Patch(ctx, o.obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
-		FieldManager:    kube.FieldManager,
-		Force:           new(true),
-		FieldValidation: metav1.FieldValidationStrict,
-	})
+	patch := func() (*unstructured.Unstructured, error) {
+		return client.Patch(ctx, o.obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+			FieldManager:    kube.FieldManager,
+			Force:           new(true),
+			FieldValidation: metav1.FieldValidationStrict,
+		})
+	}
+	out, err := patch()
+	if err != nil && r.d.opts.Force && before != nil && apierrors.IsInvalid(err) {
+		if rerr := r.d.recreate(ctx, client, before); rerr != nil {
+			return "", fmt.Errorf("%w\n--force: %w", r.d.objectError(o, err), rerr)
+		}
+		if out, err = patch(); err == nil {
+			r.results[i] = out
+			return "recreated (--force)", nil
+		}
+	}
 	if err != nil {
 		return "", r.d.objectError(o, err)
 	}
@@ -208,6 +221,32 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 	default:
 		return "configured", nil
 	}
+}
+
+// recreate deletes live (foreground: its pods go first) for Options.Force
+// and waits until it is gone, up to Options.Timeout.
+func (d *Deployer) recreate(ctx context.Context, client dynamic.ResourceInterface, live *unstructured.Unstructured) error {
+	ref := render.Manifest{Object: live}.Ref()
+	d.progress(ref, "cannot be changed in place: deleting it to recreate it (--force)")
+	propagation := metav1.DeletePropagationForeground
+	err := client.Delete(ctx, live.GetName(), metav1.DeleteOptions{
+		PropagationPolicy: &propagation,
+		Preconditions:     &metav1.Preconditions{UID: new(live.GetUID())},
+	})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return d.requestError("deleting "+ref+" to recreate it", err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, d.poll, d.opts.Timeout, true, func(ctx context.Context) (bool, error) {
+		now, err := client.Get(ctx, live.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || err == nil && now.GetUID() != live.GetUID() {
+			return true, nil
+		}
+		return false, nil // still there, or a failed look: look again
+	})
+	if err != nil {
+		return fmt.Errorf("%s was still being deleted after %s (its finalizers or pods hold it); run the deploy again once it is gone: %w", ref, d.opts.Timeout, err)
+	}
+	return nil
 }
 
 // sameContent tells whether a and b are the same object apart from what

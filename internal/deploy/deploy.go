@@ -41,9 +41,16 @@ type Options struct {
 	// " - deployment.apps/web created"; nil prints nothing.
 	Out io.Writer
 	// Timeout bounds how long Apply waits for a CustomResourceDefinition
-	// to be established and Delete for the objects to be gone; 0 means
-	// DefaultTimeout.
+	// to be established (or, with Force, for an object to be deleted) and
+	// Delete for the objects to be gone; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Force deletes and recreates an existing object whose apply the API
+	// server rejects as invalid, such as a change to an immutable field
+	// (a Job's template, a Deployment's selector), as `kubectl apply
+	// --force` does. The object is briefly gone: its pods stop.
+	Force bool
+	// DryRun makes Delete list what it would delete and delete nothing.
+	DryRun bool
 }
 
 // DefaultTimeout is the wait Options.Timeout 0 stands for.

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -386,5 +387,73 @@ func wantError(t *testing.T, err error, parts ...string) {
 		if !strings.Contains(err.Error(), p) {
 			t.Errorf("error\n%v\ndoes not contain\n%s", err, p)
 		}
+	}
+}
+
+// With Force, an object the API server rejects as invalid (an immutable
+// field changed) is deleted and recreated; without it, the rejection is
+// the error.
+func TestApplyForceRecreatesWhatCannotChangeInPlace(t *testing.T) {
+	t.Parallel()
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {
+			t.Parallel()
+			f, d := newFakeCluster(t)
+			d.opts.Force = force
+			if _, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML)); err != nil {
+				t.Fatal(err)
+			}
+			f.lines()
+			old := f.get(deployments, "apps", "web").GetUID()
+			f.reject = func(obj *unstructured.Unstructured) error {
+				if obj.GetKind() == "Deployment" && f.get(deployments, "apps", "web") != nil {
+					return apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web",
+						field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), "x", "field is immutable")})
+				}
+				return nil
+			}
+			_, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML))
+			if !force {
+				wantError(t, err, "field is immutable")
+				if f.get(deployments, "apps", "web").GetUID() != old {
+					t.Error("without --force the deployment was replaced")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if now := f.get(deployments, "apps", "web"); now == nil || now.GetUID() == old {
+				t.Errorf("deployment not recreated: %v", now)
+			}
+			out := strings.Join(f.lines(), "\n")
+			if !strings.Contains(out, "deployment.apps/web recreated (--force)") {
+				t.Errorf("progress does not say the deployment was recreated:\n%s", out)
+			}
+		})
+	}
+}
+
+// A dry run lists what Delete would delete and deletes nothing.
+func TestDeleteDryRunDeletesNothing(t *testing.T) {
+	t.Parallel()
+	f, d := newFakeCluster(t)
+	if _, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML)); err != nil {
+		t.Fatal(err)
+	}
+	f.lines()
+	f.client.ClearActions()
+	d.opts.DryRun = true
+	if err := d.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, f.lines(), " - configmap/cfg would be deleted", " - deployment.apps/web would be deleted", " - namespace/apps would be deleted", " - would delete 3 objects of project demo (dry run):")
+	for _, a := range f.client.Actions() {
+		if _, ok := a.(k8stesting.DeleteActionImpl); ok {
+			t.Errorf("a dry run deleted %s", a.GetResource().Resource)
+		}
+	}
+	if f.get(deployments, "apps", "web") == nil {
+		t.Error("the deployment is gone after a dry run")
 	}
 }

@@ -69,6 +69,8 @@ type Options struct {
 	PortForwards []schema.PortForwardResource
 	// Out receives progress lines; nil discards them.
 	Out io.Writer
+	// DryRun makes Delete list what it would delete and delete nothing.
+	DryRun bool
 }
 
 // Deployer runs images as containers on a Docker Engine.
