@@ -56,6 +56,12 @@ type globalOptions struct {
 	modules     []string
 	defaultRepo string
 	verbosity   string
+	kubeconfig  string
+	// profileAutoActivation and propagateProfiles are on by default, as
+	// in Skaffold.
+	profileAutoActivation bool
+	propagateProfiles     bool
+	forceColors           bool
 }
 
 // Run runs skiff with args (without the program name).
@@ -122,6 +128,12 @@ unchanged.`,
 	pf.StringSliceVarP(&g.modules, "module", "m", nil, "only the configs (modules) with these names, and those they require")
 	pf.StringVarP(&g.defaultRepo, "default-repo", "d", "", "the registry images are pushed to, prefixed to image names")
 	pf.StringVarP(&g.verbosity, "verbosity", "v", "warn", "log level: error, warn, info, debug or trace")
+	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "the kubeconfig file (default KUBECONFIG, else ~/.kube/config)")
+	pf.BoolVar(&g.profileAutoActivation, "profile-auto-activation", true, "activate profiles by their activation conditions; false: only -p and requires activate them")
+	pf.BoolVar(&g.propagateProfiles, "propagate-profiles", true, "apply the -p profiles to required configs too; false: only to the configs of the root file")
+	pf.BoolVar(&g.forceColors, "force-colors", false, "colour log prefixes even when the output is not a terminal")
+	pf.Lookup("force-colors").Hidden = true
+	addIgnoredFlags(pf, "")
 
 	root.AddCommand(
 		a.newVersionCmd(),
@@ -179,6 +191,11 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		return &UsageError{Command: cmd.Name(), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)
+	if ns, ok := env["SKAFFOLD_DEPLOY_NAMESPACE"]; ok && !cmd.Flags().Changed("namespace") && cmd.Flags().Lookup("namespace") != nil {
+		a.log.Warnf("SKAFFOLD_DEPLOY_NAMESPACE is deprecated (as in Skaffold); use SKAFFOLD_NAMESPACE")
+		a.global.namespace = ns
+	}
+	a.reportCompatFlags(cmd, fromEnv)
 	// client-go logs through klog (an exec's "Copying stdin failed", a
 	// watch that restarts) to the process's stderr; its lines are only
 	// wanted when debugging, and then on ErrOut.
@@ -213,14 +230,19 @@ func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, 
 
 // load loads the project for command with the global flags.
 func (a *app) load(command string) (*config.Project, error) {
+	g := &a.global
 	return config.Load(config.Options{
-		File:               a.global.filename,
-		Profiles:           a.global.profiles,
-		Modules:            a.global.modules,
-		Command:            command,
-		KubeContext:        a.global.kubeContext,
-		CurrentKubeContext: runner.CurrentKubeContext,
-		Environ:            a.environ,
+		File:        g.filename,
+		Profiles:    g.profiles,
+		Modules:     g.modules,
+		Command:     command,
+		KubeContext: g.kubeContext,
+		CurrentKubeContext: func() (string, error) {
+			return runner.CurrentKubeContext(g.kubeconfig)
+		},
+		Environ:                 a.environ,
+		NoProfileAutoActivation: !g.profileAutoActivation,
+		NoProfilePropagation:    !g.propagateProfiles,
 	})
 }
 

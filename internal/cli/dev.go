@@ -20,6 +20,7 @@ type DevOptions struct {
 	PollInterval                    int // milliseconds, as Skaffold's flag
 	AutoBuild, AutoSync, AutoDeploy bool
 	Cleanup                         bool
+	WatchImages                     []string
 }
 
 // cleanupWait bounds the wait for what dev deployed to be gone after
@@ -30,7 +31,8 @@ func (a *app) newDevCmd() *cobra.Command {
 	bopts := &runner.BuildOptions{}
 	dopts := &DeployOptions{}
 	vopts := &DevOptions{}
-	var push bool
+	var bvals buildFlagValues
+	var renderOnly bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the application, then sync or rebuild and redeploy it on every change until Ctrl-C",
@@ -45,8 +47,9 @@ keeps running. Ctrl-C deletes what dev deployed (--cleanup) and exits; a
 second Ctrl-C exits at once.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("push") {
-				bopts.Push = &push
+			bvals.apply(cmd, bopts)
+			if renderOnly {
+				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("dev --render-only would deploy nothing; use skiff render (or skiff run --render-only) to print the manifests")}
 			}
 			switch vopts.Trigger {
 			case runner.TriggerNotify, runner.TriggerPolling, runner.TriggerManual:
@@ -60,7 +63,7 @@ second Ctrl-C exits at once.`,
 		},
 	}
 	f := cmd.Flags()
-	buildFlags(f, bopts, &push)
+	buildFlags(f, bopts, &bvals)
 	deployFlags(f, dopts)
 	f.Lookup("tail").DefValue = "true"
 	dopts.Tail = true
@@ -70,6 +73,10 @@ second Ctrl-C exits at once.`,
 	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
 	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
 	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what dev deployed when it exits")
+	f.StringSliceVarP(&vopts.WatchImages, "watch-image", "w", nil, "act only on changes to the artifacts whose image contains one of these names (default all)")
+	f.BoolVar(&renderOnly, "render-only", false, "not supported with dev: use skiff render")
+	deprecate(f.Lookup("render-only"), "use skiff render")
+	addIgnoredFlags(cmd.Flags(), "dev")
 	return cmd
 }
 
@@ -115,6 +122,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 			AutoBuild:    vopts.AutoBuild,
 			AutoSync:     vopts.AutoSync,
 			AutoDeploy:   vopts.AutoDeploy,
+			Watch:        vopts.WatchImages,
 			Manual:       manual,
 			CheckConfig: func() error {
 				_, err := a.devProject(cmd, dopts)

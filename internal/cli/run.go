@@ -16,25 +16,60 @@ import (
 	"skiff.dev/skiff/internal/runner"
 )
 
-// DeployOptions are the flags shared by run, deploy, apply and delete.
+// DeployOptions are the flags shared by run, dev, deploy and apply (and
+// render's -l).
 type DeployOptions struct {
-	StatusCheck bool
-	Tail        bool
-	PortForward []string
+	StatusCheck      bool
+	TolerateFailures bool
+	Tail             bool
+	PortForward      []string
+	Labels           []string
+	Force            bool
+	Toot             bool
 }
 
 // deployFlags binds the flags of commands that deploy.
 func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 	f.BoolVar(&opts.StatusCheck, "status-check", true, "wait for the deployed resources to be ready, failing fast when they cannot be")
+	f.BoolVar(&opts.TolerateFailures, "tolerate-failures-until-deadline", false, "let the status check wait out failures until its deadline instead of failing fast (default deploy.tolerateFailuresUntilDeadline)")
 	f.BoolVar(&opts.Tail, "tail", false, "stream the deployed containers' logs until Ctrl-C")
 	f.StringSliceVar(&opts.PortForward, "port-forward", nil, "forward ports until Ctrl-C: user (the config's portForward), services, pods, off; alone means user,services")
 	f.Lookup("port-forward").NoOptDefVal = "user,services"
+	labelFlag(f, opts)
+	f.BoolVar(&opts.Force, "force", false, "delete and recreate an object the API server will not change in place (an immutable field changed); its pods restart")
+	f.BoolVar(&opts.Toot, "toot", false, "ring the terminal bell after each deploy")
+}
+
+// labelFlag binds -l, the labels added to every deployed object.
+func labelFlag(f *pflag.FlagSet, opts *DeployOptions) {
+	f.StringSliceVarP(&opts.Labels, "label", "l", nil, "add labels (key=value) to every deployed object and its pods; repeat or comma-separate for several")
+}
+
+// buildFlagValues are the build flags whose default is the config's or
+// the cluster's: a command applies them only when they are given.
+type buildFlagValues struct {
+	push        bool
+	concurrency int
+}
+
+// apply sets what the flags given say into opts.
+func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions) {
+	if cmd.Flags().Changed("push") {
+		opts.Push = &v.push
+	}
+	// A negative --build-concurrency (the default, -1) keeps the
+	// config's, as in Skaffold.
+	if cmd.Flags().Changed("build-concurrency") && v.concurrency >= 0 {
+		opts.Concurrency = &v.concurrency
+	}
 }
 
 func (a *app) newRunCmd() *cobra.Command {
 	bopts := &runner.BuildOptions{}
 	dopts := &DeployOptions{}
-	var push bool
+	var bvals buildFlagValues
+	var renderOnly bool
+	var renderOutput string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Build the artifacts, deploy them and wait until the application is healthy",
@@ -45,17 +80,44 @@ when they cannot become ready. With --tail or --port-forward, skiff then
 streams logs and forwards ports until Ctrl-C.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("push") {
-				bopts.Push = &push
+			bvals.apply(cmd, bopts)
+			if renderOnly {
+				return a.runRenderOnly(cmd, bopts, dopts, renderOutput)
+			}
+			if renderOutput != "" {
+				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--render-output goes with --render-only; or use skiff render -o %s", renderOutput)}
 			}
 			return a.runRun(cmd, bopts, dopts)
 		},
 	}
 	f := cmd.Flags()
-	buildFlags(f, bopts, &push)
-	f.StringVarP(&bopts.Tag, "tag", "t", "", "use this tag for every image instead of the tag policy's")
+	buildFlags(f, bopts, &bvals)
 	deployFlags(f, dopts)
+	f.BoolVar(&renderOnly, "render-only", false, "build, then print the rendered manifests instead of deploying them")
+	deprecate(f.Lookup("render-only"), "use skiff render")
+	f.StringVar(&renderOutput, "render-output", "", "with --render-only, write the manifests to this file")
+	deprecate(f.Lookup("render-output"), "use skiff render -o FILE")
+	addIgnoredFlags(cmd.Flags(), "run")
 	return cmd
+}
+
+// runRenderOnly is run --render-only (deprecated in Skaffold, still used
+// by scripts): build, then print the manifests as skiff render would.
+func (a *app) runRenderOnly(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *DeployOptions, file string) error {
+	ctx := cmd.Context()
+	p, err := a.loadConfig(ctx, "run")
+	if err != nil {
+		return err
+	}
+	r, err := a.newRunner(cmd, p, dopts)
+	if err != nil {
+		return err
+	}
+	imgs, err := r.Build(ctx, *bopts)
+	if err != nil {
+		return err
+	}
+	return a.writeRendered(ctx, r, imgs, false, file)
 }
 
 func (a *app) runRun(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *DeployOptions) error {
@@ -85,11 +147,21 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 	if err != nil {
 		return nil, &UsageError{Command: cmd.Name(), Err: err}
 	}
+	labels, err := runner.ParseLabels(dopts.Labels)
+	if err != nil {
+		return nil, &UsageError{Command: cmd.Name(), Err: err}
+	}
 	opts := a.engineOptions(p)
 	opts.Tail = dopts.Tail
 	opts.PortForward = modes
+	opts.Labels = labels
+	opts.Force = dopts.Force
+	opts.Beep = dopts.Toot
 	if cmd.Flags().Changed("status-check") {
 		opts.StatusCheck = &dopts.StatusCheck
+	}
+	if cmd.Flags().Changed("tolerate-failures-until-deadline") {
+		opts.TolerateFailures = &dopts.TolerateFailures
 	}
 	r := runner.New(opts)
 	if err := r.Check("manifests", "deploy", "portForward"); err != nil {
@@ -111,12 +183,13 @@ func (a *app) engineOptions(p *config.Project) runner.Options {
 		Project:     p,
 		RunID:       newRunID(),
 		KubeContext: a.global.kubeContext,
+		Kubeconfig:  a.global.kubeconfig,
 		Namespace:   a.global.namespace,
 		DefaultRepo: a.global.defaultRepo,
 		Environ:     a.environ,
 		Out:         a.streams.Out,
 		ErrOut:      a.streams.ErrOut,
-		Color:       isTerminal(a.streams.Out),
+		Color:       a.global.forceColors || isTerminal(a.streams.Out),
 		Log:         a.log,
 	}
 }

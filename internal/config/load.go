@@ -52,6 +52,14 @@ type Options struct {
 	// Environ is the process environment (os.Environ()), for profile
 	// activation and templates.
 	Environ []string
+	// NoProfileAutoActivation ignores the profiles' activation conditions
+	// (--profile-auto-activation=false): only -p and requires entries
+	// activate profiles.
+	NoProfileAutoActivation bool
+	// NoProfilePropagation applies the -p profiles to the configs of the
+	// root file only, not to the configs they require
+	// (--propagate-profiles=false).
+	NoProfilePropagation bool
 }
 
 // Config is one configuration document after upgrade, profiles and

@@ -43,6 +43,9 @@ type BuildOptions struct {
 	Insecure []string
 	// Platforms are the target platforms (os/arch); empty means the host's.
 	Platforms []string
+	// Concurrency is how many artifacts build at once, 0 for no limit
+	// (--build-concurrency); nil follows build.local.concurrency.
+	Concurrency *int
 }
 
 // Build builds the selected artifacts of the project in dependency order,
@@ -109,7 +112,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Tag:         opts.Tag,
 		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(r.dockerConfigFile())}},
 		Cache:       cache,
-		Concurrency: p.Concurrency(),
+		Concurrency: concurrency(p.Concurrency(), opts),
 		Push:        push,
 		Platforms:   opts.Platforms,
 		Insecure:    insecure,
@@ -141,10 +144,11 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	return results, nil
 }
 
-// Tags computes the images the tag policy names now, without building:
-// what deploy and render use when given no built images.
-func (r *Runner) Tags(ctx context.Context) ([]artifact.Image, error) {
-	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true})
+// Tags computes the images the tag policy names now (or with tag, when
+// given: -t), without building: what deploy and render use when given no
+// built images.
+func (r *Runner) Tags(ctx context.Context, tag string) ([]artifact.Image, error) {
+	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true, Tag: tag})
 }
 
 // ResolveDigests pins each image's reference to the digest its registry
@@ -243,8 +247,18 @@ func (r *Runner) taggers(listDeps func(context.Context, *schema.Artifact) ([]str
 	return perImage, nil
 }
 
+// concurrency is how many artifacts build at once: --build-concurrency
+// when given, else the config's.
+func concurrency(config int, opts BuildOptions) int {
+	if opts.Concurrency != nil {
+		return *opts.Concurrency
+	}
+	return config
+}
+
 // selectArtifacts keeps the artifacts named with -b and, transitively,
-// those they require.
+// those they require. A name selects the artifact of that image, or when
+// there is none, as in Skaffold, every artifact whose image contains it.
 func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact, error) {
 	if len(names) == 0 {
 		return all, nil
@@ -267,10 +281,20 @@ func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact
 		}
 	}
 	for _, n := range names {
-		if _, ok := byName[n]; !ok {
-			return nil, fmt.Errorf("no artifact builds image %q (-b); the images are: %s", n, strings.Join(known, ", "))
+		if _, ok := byName[n]; ok {
+			mark(n)
+			continue
 		}
-		mark(n)
+		found := false
+		for _, k := range known {
+			if strings.Contains(k, n) {
+				mark(k)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no artifact's image is or contains %q (-b); the images are: %s", n, strings.Join(known, ", "))
+		}
 	}
 	var out []*schema.Artifact
 	for _, a := range all {

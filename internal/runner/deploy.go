@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/deploy"
@@ -24,7 +27,32 @@ func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 			return err
 		}
 	}
+	if r.opts.Beep {
+		fmt.Fprint(r.opts.ErrOut, "\a")
+	}
 	return nil
+}
+
+// ParseLabels turns -l values (key=value, each may be a comma list) into
+// labels, checking that Kubernetes accepts them.
+func ParseLabels(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		for kv := range strings.SplitSeq(f, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("-l %q: a label is key=value", kv)
+			}
+			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+				return nil, fmt.Errorf("-l %q: %q is not a valid label key: %s", kv, k, strings.Join(errs, "; "))
+			}
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				return nil, fmt.Errorf("-l %q: %q is not a valid label value: %s", kv, v, strings.Join(errs, "; "))
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // injectAgent delivers the skiff-agent image (Options.Agent) into the pods
@@ -93,6 +121,9 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	if r.opts.StatusCheck != nil {
 		check.Enabled = *r.opts.StatusCheck
 	}
+	if r.opts.TolerateFailures != nil {
+		check.TolerateFailures = *r.opts.TolerateFailures
+	}
 	if !check.Enabled {
 		return nil
 	}
@@ -119,6 +150,8 @@ func (r *Runner) deployer(timeout time.Duration) (*deploy.Deployer, error) {
 		Namespace: r.namespace(),
 		Out:       r.opts.ErrOut,
 		Timeout:   timeout,
+		Force:     r.opts.Force,
+		DryRun:    r.opts.DeleteDryRun,
 	})
 }
 

@@ -126,6 +126,7 @@ func (r *Runner) dockerDeployer() (*dockerdeploy.Deployer, func(), error) {
 		RunID:        r.opts.RunID,
 		PortForwards: forwards,
 		Out:          r.opts.ErrOut,
+		DryRun:       r.opts.DeleteDryRun,
 	})
 	return d, func() { cli.Close() }, nil
 }

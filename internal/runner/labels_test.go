@@ -1,0 +1,37 @@
+package runner
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"skiff.dev/skiff/internal/kube"
+)
+
+func TestParseLabels(t *testing.T) {
+	t.Parallel()
+	got, err := ParseLabels([]string{"team=web", "tier=front,example.com/owner=ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"team": "web", "tier": "front", "example.com/owner": "ana"}
+	if !maps.Equal(got, want) {
+		t.Errorf("labels %v, want %v", got, want)
+	}
+	for _, bad := range []string{"team", "bad key=x", "team=not ok"} {
+		if _, err := ParseLabels([]string{bad}); err == nil || !strings.Contains(err.Error(), "-l") {
+			t.Errorf("-l %q: error %v, want one naming -l", bad, err)
+		}
+	}
+}
+
+// The user's labels (-l) join skiff's on objects and pods; skiff's own
+// cannot be overridden, since pruning and delete find objects by them.
+func TestWithLabels(t *testing.T) {
+	t.Parallel()
+	got := withLabels(map[string]string{"team": "web", kube.ManagedByLabel: "me"}, map[string]string{kube.ManagedByLabel: kube.ManagedBy})
+	want := map[string]string{"team": "web", kube.ManagedByLabel: kube.ManagedBy}
+	if !maps.Equal(got, want) {
+		t.Errorf("labels %v, want %v", got, want)
+	}
+}
