@@ -81,7 +81,7 @@ a local registry (KEP-1755), which then is the default repo.`,
 			bvals.apply(cmd, &opts.BuildOptions)
 			tmpl, err := buildTemplate(opts.Output)
 			if err != nil {
-				return &UsageError{Command: cmd.Name(), Err: err}
+				return &UsageError{Command: commandName(cmd), Err: err}
 			}
 			// Without -q or -o, the results are the references, one a
 			// line, after the progress.

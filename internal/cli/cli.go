@@ -71,6 +71,11 @@ func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) 
 		o(a)
 	}
 	root := a.newRootCmd()
+	// An unknown command is reported as such even when flags follow it
+	// (cobra would report the first flag the root does not know).
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !strings.HasPrefix(args[0], "__") && findSub(root, args[0]) == nil && args[0] != "help" {
+		return unknownCommand(root, args[0])
+	}
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -83,15 +88,19 @@ func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) 
 func Main(ctx context.Context, streams IOStreams, args []string) int {
 	err := Run(ctx, streams, args)
 	if err == nil {
-		return 0
+		return ExitOK
 	}
 	fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
-		fmt.Fprintf(streams.ErrOut, "Run 'skiff %s --help' for usage.\n", usage.Command)
-		return 2
+		fmt.Fprintf(streams.ErrOut, "Run '%s --help' for usage.\n", strings.TrimSpace("skiff "+usage.Command))
+		return ExitUsage
 	}
-	return 1
+	var missing *NotInSkiffError
+	if errors.As(err, &missing) {
+		return ExitUsage
+	}
+	return ExitFailure
 }
 
 // UsageError is a mistake in the command line (unknown flag, missing
@@ -114,11 +123,12 @@ unchanged.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		PersistentPreRunE: a.prepare,
+		Args:              cobra.ArbitraryArgs,
+		RunE:              runGroup,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{Command: c.Name(), Err: err}
-	})
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCmd())
 	g := &a.global
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.filename, "filename", "f", "", "path or URL to the config file (default skaffold.yaml, then skiff.yaml)")
@@ -149,6 +159,7 @@ unchanged.`,
 		a.newSchemaCmd(),
 		a.newCompletionCmd(),
 	)
+	root.AddCommand(newSkaffoldOnlyCmds()...)
 	return root
 }
 
@@ -172,7 +183,7 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		for _, prefix := range []string{"SKIFF_", "SKAFFOLD_"} {
 			if v, ok := env[prefix+name]; ok {
 				if err := f.Value.Set(v); err != nil {
-					setErr = &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%s%s=%q: %w", prefix, name, v, err)}
+					setErr = &UsageError{Command: commandName(cmd), Err: fmt.Errorf("%s%s=%q: %w", prefix, name, v, err)}
 				}
 				f.Changed = true
 				fromEnv[f.Name] = prefix + name
@@ -188,7 +199,7 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		if v, ok := fromEnv["verbosity"]; ok {
 			err = fmt.Errorf("%s: %w", v, err)
 		}
-		return &UsageError{Command: cmd.Name(), Err: err}
+		return &UsageError{Command: commandName(cmd), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)
 	if ns, ok := env["SKAFFOLD_DEPLOY_NAMESPACE"]; ok && !cmd.Flags().Changed("namespace") && cmd.Flags().Lookup("namespace") != nil {
@@ -249,7 +260,7 @@ func (a *app) load(command string) (*config.Project, error) {
 // noArgs rejects positional arguments as a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%q takes no arguments, got %q", cmd.CommandPath(), args)}
+		return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("%q takes no arguments, got %q", cmd.CommandPath(), args)}
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ project's deployment set (what is no longer in them is pruned), and wait
 until the workloads are ready. "-" reads standard input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("apply needs the manifest files to apply")}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("apply needs the manifest files to apply")}
 			}
 			ctx := cmd.Context()
 			p, err := a.loadConfig(ctx, "apply")

@@ -49,15 +49,15 @@ second Ctrl-C exits at once.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bvals.apply(cmd, bopts)
 			if renderOnly {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("dev --render-only would deploy nothing; use skiff render (or skiff run --render-only) to print the manifests")}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("dev --render-only would deploy nothing; use skiff render (or skiff run --render-only) to print the manifests")}
 			}
 			switch vopts.Trigger {
 			case runner.TriggerNotify, runner.TriggerPolling, runner.TriggerManual:
 			default:
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
 			}
 			if vopts.PollInterval <= 0 {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
 			}
 			return a.runDev(cmd, bopts, dopts, vopts)
 		},

@@ -33,10 +33,10 @@ With --overwrite, rewrite the file instead and keep the original as <file>.bak.`
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Version != upgrade.Latest {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--version %s: skiff fix upgrades only to the newest apiVersion, %s", opts.Version, upgrade.Latest)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--version %s: skiff fix upgrades only to the newest apiVersion, %s", opts.Version, upgrade.Latest)}
 			}
 			if opts.Overwrite && opts.Output != "" {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--overwrite rewrites the config file and -o writes another; give one")}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--overwrite rewrites the config file and -o writes another; give one")}
 			}
 			opts.File = a.global.filename
 			return a.toFile(opts.Output, "fix -o", func(out io.Writer) error { return a.runFix(cmd.Context(), out, opts) })

@@ -44,7 +44,7 @@ and none leaves the manifests' image references alone.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !slices.Contains(digestSources, opts.DigestSource) {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unknown --digest-source %q: use local, remote, tag or none", opts.DigestSource)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("unknown --digest-source %q: use local, remote, tag or none", opts.DigestSource)}
 			}
 			return a.runRender(cmd, opts)
 		},

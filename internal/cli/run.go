@@ -85,7 +85,7 @@ streams logs and forwards ports until Ctrl-C.`,
 				return a.runRenderOnly(cmd, bopts, dopts, renderOutput)
 			}
 			if renderOutput != "" {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--render-output goes with --render-only; or use skiff render -o %s", renderOutput)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--render-output goes with --render-only; or use skiff render -o %s", renderOutput)}
 			}
 			return a.runRun(cmd, bopts, dopts)
 		},
@@ -145,11 +145,11 @@ func (a *app) runRun(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOptions) (*runner.Runner, error) {
 	modes, err := runner.ParsePortForward(dopts.PortForward)
 	if err != nil {
-		return nil, &UsageError{Command: cmd.Name(), Err: err}
+		return nil, &UsageError{Command: commandName(cmd), Err: err}
 	}
 	labels, err := runner.ParseLabels(dopts.Labels)
 	if err != nil {
-		return nil, &UsageError{Command: cmd.Name(), Err: err}
+		return nil, &UsageError{Command: commandName(cmd), Err: err}
 	}
 	opts := a.engineOptions(p)
 	opts.Tail = dopts.Tail

@@ -16,6 +16,8 @@ func (a *app) newSchemaCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schema",
 		Short: "Information about the skaffold.yaml schema versions skiff reads",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  runGroup,
 	}
 	var output string
 	list := &cobra.Command{
@@ -46,14 +48,14 @@ shows how), so skiff keeps no schema of its own for them.`,
 		Example: "  skiff schema get " + upgrade.Latest + " > skaffold-schema.json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("name the apiVersion, such as %s (skiff schema list lists them)", upgrade.Latest)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("name the apiVersion, such as %s (skiff schema list lists them)", upgrade.Latest)}
 			}
 			v := args[0]
 			if !strings.HasPrefix(v, "skaffold/") {
 				v = "skaffold/" + v
 			}
 			if !slices.Contains(upgrade.Versions, v) {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unknown apiVersion %q; skiff schema list lists those skiff reads", args[0])}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("unknown apiVersion %q; skiff schema list lists those skiff reads", args[0])}
 			}
 			if v != upgrade.Latest {
 				return fmt.Errorf("skiff has the JSON schema of %s only: it upgrades %s when reading it (skiff fix prints the upgraded config); ask for %s", upgrade.Latest, v, upgrade.Latest)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -92,6 +93,11 @@ func TestSkaffoldCommandsExist(t *testing.T) {
 	}
 	for _, c := range commands {
 		if notInSkiff[c] {
+			_, _, err := run(t, nil, strings.Fields(c)...)
+			var missing *NotInSkiffError
+			if !errors.As(err, &missing) {
+				t.Errorf("skiff %s: %v, want an error saying skiff does not have it and what to use", c, err)
+			}
 			continue
 		}
 		if _, ok := findCommand(t, c); !ok {
