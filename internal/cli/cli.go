@@ -158,6 +158,10 @@ unchanged.`,
 		a.newFixCmd(),
 		a.newSchemaCmd(),
 		a.newCompletionCmd(),
+		a.newOptionsCmd(),
+		a.newInspectCmd(),
+		a.newLintCmd(),
+		a.newFilterCmd(),
 	)
 	root.AddCommand(newSkaffoldOnlyCmds()...)
 	return root

@@ -77,6 +77,10 @@ type Config struct {
 	ActiveProfiles []string
 	// Requires are the configs this one requires.
 	Requires []*Config
+	// DefinedProfiles are the profiles the document defines, as written
+	// (the effective config has none: they are applied); skiff inspect
+	// lists them.
+	DefinedProfiles []schema.Profile
 
 	node *yaml.Node // the upgraded document, for locating errors
 }
@@ -263,6 +267,7 @@ func (l *loader) loadDoc(file, abs string, index int, d *document, parentActive 
 		return nil, err
 	}
 	c.ActiveProfiles = active
+	c.DefinedProfiles = c.Profiles
 	c.Profiles = nil
 	setDefaults(c)
 	if wd, _ := os.Getwd(); c.Dir != wd {

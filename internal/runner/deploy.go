@@ -101,6 +101,20 @@ func (r *Runner) ApplyRendered(ctx context.Context, files []ManifestFile) error 
 	return r.Apply(ctx, ms)
 }
 
+// Filter reads a stream of manifests (named name, for errors) and returns
+// them as render would: the images replaced, skiff's labels and -l's added,
+// -n's namespace set (skiff filter, a Helm post-renderer).
+func (r *Runner) Filter(name string, data []byte, images []artifact.Image) ([]byte, error) {
+	ms, err := render.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := render.Transform(ms, r.opts.Project.Configs, r.renderOptions(images)); err != nil {
+		return nil, err
+	}
+	return render.YAML(ms)
+}
+
 // Apply applies rendered manifests, prunes, and runs the status check.
 func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	d, err := r.deployer(0)
