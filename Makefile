@@ -9,7 +9,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build unit test e2e demo cluster-up cluster-down cluster-env fuzz bench clean
+.PHONY: all build unit test e2e demo docs cluster-up cluster-down cluster-env fuzz bench clean
 
 all: build
 
@@ -46,6 +46,10 @@ e2e: build
 
 demo: build
 	hack/demo.sh
+
+# docs: regenerate docs/cli.md from the commands (TestCLIDocs checks it).
+docs:
+	go test -count=1 ./internal/cli -run '^TestCLIDocs$$' -update
 
 cluster-up:
 	hack/cluster.sh up

@@ -48,7 +48,7 @@ const (
 	noPlatformMagic = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
 	noTests         = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
 	noPrune         = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
-	noWaitDeletions = "skiff does not wait for objects being deleted before a deploy; an apply that meets one fails with the reason"
+	noWaitDeletions = "skiff does not wait for objects being deleted before a deploy; a namespace still being deleted is reported as an error, to deploy again once it is gone"
 	noCloudRun      = "skiff has no Cloud Run deployer"
 	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
 	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, write one (see docs/cli.md)"

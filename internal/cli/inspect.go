@@ -138,6 +138,7 @@ exits non-zero.`,
 		return &cobra.Command{
 			Use:                use,
 			Short:              what + " (not in skiff: edit skaffold.yaml)",
+			Hidden:             true,
 			DisableFlagParsing: true,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return &NotInSkiffError{Command: cmd.CommandPath(), Instead: "skiff inspect only reads the configuration; edit skaffold.yaml by hand (skiff schema get prints its schema)"}
@@ -156,6 +157,7 @@ exits non-zero.`,
 	buildEnvAdd := group("add", "Add a build environment (not in skiff)", noEdit("local", "Add a local build environment"), noEdit("googleCloudBuild", "Add a googleCloudBuild build environment"), noEdit("cluster", "Add a cluster build environment"))
 	buildEnvModify := group("modify", "Modify a build environment (not in skiff)", noEdit("googleCloudBuild", "Modify a googleCloudBuild build environment"))
 	for _, c := range []*cobra.Command{buildEnvAdd, buildEnvModify} {
+		c.Hidden = true
 		c.PersistentFlags().StringVarP(&opts.profileOne, "profile", "p", "", "the profile to change")
 	}
 
@@ -184,10 +186,16 @@ exits non-zero.`,
 			list("list", "List the execution mode (local or kubernetesCluster) of every verify test and custom action", noArgs, func(cmd *cobra.Command, _ []string) (any, error) {
 				return a.inspectExecutionModes(cmd)
 			})),
-		group("config-dependencies", "The configs' requires",
-			noEdit("add", "Add config dependencies")),
+		hidden(group("config-dependencies", "The configs' requires",
+			noEdit("add", "Add config dependencies"))),
 	)
 	return cmd
+}
+
+// hidden hides c from help.
+func hidden(c *cobra.Command) *cobra.Command {
+	c.Hidden = true
+	return c
 }
 
 // oneArg accepts exactly one argument, what, as a usage error otherwise.
