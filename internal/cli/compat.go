@@ -51,7 +51,7 @@ const (
 	noWaitDeletions = "skiff does not wait for objects being deleted before a deploy; a namespace still being deleted is reported as an error, to deploy again once it is gone"
 	noCloudRun      = "skiff has no Cloud Run deployer"
 	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
-	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, write one (see docs/cli.md)"
+	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
 	noQuestions     = "skiff asks no questions"
 	noMuting        = "skiff does not mute stage logs; build -q or --verbosity=error makes it quieter"
 	noSelectorRules = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"

@@ -8,8 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-
-	"skiff.dev/skiff/internal/config/upgrade"
 )
 
 // Exit codes of Main, one convention for every command (docs/cli.md):
@@ -55,7 +53,6 @@ var skaffoldOnly = []struct{ name, instead string }{
 	{"verify", "verification tests (the verify stanza) are not in skiff yet; run them after skiff run, for example as a Job in the manifests"},
 	{"exec", "custom actions (customActions) are not in skiff yet; run the action's containers yourself"},
 	{"config", "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry), for example in skaffold.env"},
-	{"init", "write skaffold.yaml by hand for now: docs/cli.md shows a minimal one, and skiff schema get " + upgrade.Latest + " prints the schema editors can check it with"},
 }
 
 // newSkaffoldOnlyCmds are hidden commands for skaffoldOnly: each takes any

@@ -39,7 +39,6 @@ func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
 		{[]string{"verify", "-p", "x"}, []string{`skiff has no "verify" command`}},
 		{[]string{"exec", "action"}, []string{`skiff has no "exec" command`, "customActions"}},
 		{[]string{"config", "list"}, []string{`skiff has no "config" command`, "SKAFFOLD_*"}},
-		{[]string{"init"}, []string{`skiff has no "init" command`}},
 	} {
 		code, _, stderr := runMain(t, tc.args...)
 		if code != ExitUsage {

@@ -65,7 +65,6 @@ func readSkaffoldCLI(t *testing.T) (commands []string, flags []skaffoldFlag) {
 var notInSkiff = map[string]bool{
 	"debug": true, "test": true, "verify": true, "exec": true,
 	"config": true, "config list": true, "config set": true, "config unset": true,
-	"init": true,
 }
 
 // findCommand finds the command of path (space-separated, "" for the root)
