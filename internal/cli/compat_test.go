@@ -203,3 +203,22 @@ func TestProfileAutoActivationFlag(t *testing.T) {
 
 // asUsage reports whether err is a *UsageError.
 func asUsage(err error, target **UsageError) bool { return errors.As(err, target) }
+
+// render keeps quiet about building, as Skaffold does; --loud shows it.
+func TestRenderLoud(t *testing.T) {
+	t.Parallel()
+	file := writeProject(t, strings.Replace(renderConfig, "build:\n  artifacts:\n  - image: web\n", "", 1))
+	for _, loud := range []bool{false, true} {
+		args := []string{"render", "-f", file, "--kubeconfig", filepath.Join(t.TempDir(), "none")}
+		if loud {
+			args = append(args, "--loud")
+		}
+		_, stderr, err := run(t, nil, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(stderr, "No artifacts to build"); got != loud {
+			t.Errorf("--loud=%v: build progress shown: %v\n%s", loud, got, stderr)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/kube"
 )
 
@@ -33,5 +34,21 @@ func TestWithLabels(t *testing.T) {
 	want := map[string]string{"team": "web", kube.ManagedByLabel: kube.ManagedBy}
 	if !maps.Equal(got, want) {
 		t.Errorf("labels %v, want %v", got, want)
+	}
+}
+
+// --toot rings the bell after a deploy, and only then.
+func TestDeployBeeps(t *testing.T) {
+	t.Parallel()
+	p := &config.Project{Configs: []*config.Config{{}}}
+	for _, beep := range []bool{false, true} {
+		var errOut strings.Builder
+		r := New(Options{Project: p, Beep: beep, ErrOut: &errOut})
+		if err := r.Deploy(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(errOut.String(), "\a"); got != beep {
+			t.Errorf("Beep %v: the bell rang: %v (%q)", beep, got, errOut.String())
+		}
 	}
 }
