@@ -37,6 +37,12 @@ type Option func(*app)
 // profiles and templates read.
 func WithEnviron(environ []string) Option { return func(a *app) { a.environ = environ } }
 
+// WithTerminalInput says whether standard input is a terminal, where
+// skiff init may ask, instead of asking the input.
+func WithTerminalInput(terminal bool) Option {
+	return func(a *app) { a.terminalIn = func() bool { return terminal } }
+}
+
 // app is what every command shares: streams, environment and the global
 // flags.
 type app struct {
@@ -44,6 +50,9 @@ type app struct {
 	environ []string
 	log     *log.Logger
 	global  globalOptions
+	// terminalIn says standard input is a terminal, where skiff init may
+	// ask; nil asks the input itself (tests set it).
+	terminalIn func() bool
 }
 
 // globalOptions are the flags every command accepts, spelled as Skaffold

@@ -16,6 +16,9 @@ import (
 const (
 	annotationNoEffect   = "skiff/no-effect"
 	annotationDeprecated = "skiff/deprecated"
+	// annotationEffectIn lists the commands where a flag of the root that
+	// has no effect elsewhere has one.
+	annotationEffectIn = "skiff/effect-in"
 )
 
 // ignoredFlag is a flag of Skaffold v2.24 that changes nothing in skiff.
@@ -37,6 +40,8 @@ type ignoredFlag struct {
 	// commands are the commands that take it; "" is the root, whose
 	// flags every command takes.
 	commands []string
+	// effectIn are the commands where the flag has an effect after all.
+	effectIn []string
 }
 
 // Why the flags of ignoredFlags do nothing, where several share a reason.
@@ -52,7 +57,7 @@ const (
 	noCloudRun      = "skiff has no Cloud Run deployer"
 	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
 	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
-	noQuestions     = "skiff asks no questions"
+	noQuestions     = "skiff asks no questions (skiff init only, on a terminal)"
 	noMuting        = "skiff does not mute stage logs; build -q or --verbosity=error makes it quieter"
 	noSelectorRules = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"
 	noSelectorsFile = "skiff's status check follows the workloads it knows (Deployments, StatefulSets, DaemonSets, Jobs, Pods); a selectors file is not read"
@@ -65,11 +70,11 @@ const (
 var ignoredFlags = []ignoredFlag{
 	// The root's flags.
 	{name: "color", def: 34, usage: "the default output colour as an ANSI code", noEffect: "skiff colours log prefixes on a terminal only and has no default colour", commands: []string{""}},
-	{name: "interactive", def: true, usage: "allow prompts", noEffect: noQuestions, commands: []string{""}},
+	{name: "interactive", def: true, usage: "allow prompts", noEffect: noQuestions, commands: []string{""}, effectIn: []string{"init"}},
 	{name: "update-check", def: true, usage: "check for a newer version", noEffect: "skiff never checks for updates", commands: []string{""}},
 	{name: "timestamps", def: false, usage: "print timestamps in logs", noEffect: "skiff prints no timestamps in its logs", commands: []string{""}},
 	{name: "user", shorthand: "u", def: "", usage: "the user of the session, for metrics", noEffect: "skiff collects no metrics", hidden: true, commands: []string{""}},
-	{name: "assume-yes", def: false, usage: "skip yes/no confirmations", noEffect: noQuestions, commands: []string{""}},
+	{name: "assume-yes", def: false, usage: "skip yes/no confirmations", noEffect: noQuestions, commands: []string{""}, effectIn: []string{"init"}},
 	{name: "remote-cache-dir", def: "", usage: "where remote configs are cached", noEffect: noRemoteConfigs, commands: []string{""}},
 	{name: "sync-remote-cache", def: "always", usage: "how remote configs are refreshed: always, missing or never", noEffect: noRemoteConfigs, commands: []string{""}},
 
@@ -141,6 +146,9 @@ func addIgnoredFlags(fs *pflag.FlagSet, command string) {
 		f := fs.Lookup(fl.name)
 		f.Hidden = fl.hidden
 		setAnnotation(f, annotationNoEffect, fl.noEffect)
+		if len(fl.effectIn) > 0 {
+			f.Annotations[annotationEffectIn] = fl.effectIn
+		}
 		if fl.deprecated != "" {
 			deprecate(f, fl.deprecated)
 		}
@@ -176,7 +184,7 @@ func (a *app) reportCompatFlags(cmd *cobra.Command, fromEnv map[string]string) {
 		if note := f.Annotations[annotationDeprecated]; len(note) > 0 {
 			a.log.Warnf("%s is deprecated: %s", given, note[0])
 		}
-		if why := f.Annotations[annotationNoEffect]; len(why) > 0 {
+		if why := f.Annotations[annotationNoEffect]; len(why) > 0 && !slices.Contains(f.Annotations[annotationEffectIn], cmd.Name()) {
 			a.log.Infof("%s has no effect in skiff: %s", given, strings.TrimSpace(why[0]))
 		}
 	})

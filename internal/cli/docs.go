@@ -42,6 +42,9 @@ func writeDocs(w io.Writer) error {
 				cmds[i] = "all"
 			}
 		}
+		if len(fl.effectIn) > 0 {
+			cmds[len(cmds)-1] += " but " + strings.Join(fl.effectIn, ", ")
+		}
 		note := fl.noEffect
 		if fl.deprecated != "" {
 			note += " (deprecated in Skaffold: " + fl.deprecated + ")"

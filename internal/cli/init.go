@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/initconfig"
@@ -96,6 +100,11 @@ func (a *app) runInit(cmd *cobra.Command, opts *InitOptions) error {
 		return err
 	}
 	arts := an.Pair(explicit)
+	if !opts.Analyze && !opts.SkipBuild && a.mayAsk(cmd) {
+		if arts, err = a.askPairs(an, arts); err != nil {
+			return err
+		}
+	}
 	if opts.Analyze {
 		return json.NewEncoder(a.streams.Out).Encode(an.AnalyzeJSON(arts, opts.NewFormat))
 	}
@@ -145,4 +154,55 @@ func (a *app) runInit(cmd *cobra.Command, opts *InitOptions) error {
 	}
 	fmt.Fprintf(a.streams.ErrOut, "Wrote %s; skiff run builds and deploys the project, skiff dev keeps it running while you edit\n", target)
 	return nil
+}
+
+// mayAsk reports whether skiff init may ask: standard input is a terminal,
+// and neither --interactive=false nor --assume-yes says not to.
+func (a *app) mayAsk(cmd *cobra.Command) bool {
+	interactive, _ := cmd.Flags().GetBool("interactive")
+	yes, _ := cmd.Flags().GetBool("assume-yes")
+	if !interactive || yes {
+		return false
+	}
+	if a.terminalIn != nil {
+		return a.terminalIn()
+	}
+	f, ok := a.streams.In.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// askPairs asks, for each image the manifests name that no builder was
+// paired with, which of the builders not used by a manifest builds it.
+func (a *app) askPairs(an *initconfig.Analysis, arts []initconfig.Artifact) ([]initconfig.Artifact, error) {
+	in := bufio.NewScanner(a.streams.In)
+	for _, img := range an.Unresolved(arts) {
+		var free []int // indexes of arts whose image no manifest uses
+		for i, art := range arts {
+			if !art.Used {
+				free = append(free, i)
+			}
+		}
+		if len(free) == 0 {
+			break
+		}
+		fmt.Fprintf(a.streams.ErrOut, "Which builder builds image %s?\n", img)
+		for n, i := range free {
+			fmt.Fprintf(a.streams.ErrOut, "  %d) %s %s (else it builds image %s)\n", n+1, arts[i].Builder.Name, arts[i].Builder.Path, arts[i].Image)
+		}
+		fmt.Fprintf(a.streams.ErrOut, "  0) none: %s is pulled as it is\nChoice [0]: ", img)
+		if !in.Scan() {
+			fmt.Fprintln(a.streams.ErrOut)
+			return arts, in.Err()
+		}
+		choice := strings.TrimSpace(in.Text())
+		if choice == "" || choice == "0" {
+			continue
+		}
+		n, err := strconv.Atoi(choice)
+		if err != nil || n < 1 || n > len(free) {
+			return nil, fmt.Errorf("choice %q for image %s: give a number from 0 to %d", choice, img, len(free))
+		}
+		arts[free[n-1]].Image, arts[free[n-1]].Used = img, true
+	}
+	return arts, nil
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -121,5 +123,62 @@ func TestInitGenerateManifestsAndSkipBuild(t *testing.T) {
 	var v map[string]any
 	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v["builders"] == nil {
 		t.Errorf("--analyze in the new format: %v, %q", err, out)
+	}
+}
+
+// On a terminal, skiff init asks which builder builds an image it could not
+// pair; elsewhere, or with --assume-yes or --interactive=false, it does not.
+func TestInitAsksOnATerminal(t *testing.T) {
+	t.Parallel()
+	newProject := func() string {
+		dir := t.TempDir()
+		for name, content := range map[string]string{
+			"a/Dockerfile": "FROM scratch\n",
+			"b/Dockerfile": "FROM scratch\n",
+			"k8s/x.yaml":   "apiVersion: v1\nkind: Pod\nmetadata: {name: front}\nspec:\n  containers: [{name: front, image: front}]\n",
+			"k8s/y.yaml":   "apiVersion: v1\nkind: Pod\nmetadata: {name: back}\nspec:\n  containers: [{name: back, image: back}]\n",
+		} {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return filepath.Join(dir, "skaffold.yaml")
+	}
+	initWith := func(terminal bool, stdin string, args ...string) (string, string, error) {
+		file := newProject()
+		var out, errOut bytes.Buffer
+		err := Run(context.Background(), IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut},
+			append([]string{"init", "-f", file}, args...), WithEnviron(nil), WithTerminalInput(terminal))
+		cfg, _ := os.ReadFile(file)
+		return string(cfg), errOut.String(), err
+	}
+	cfg, stderr, err := initWith(true, "2\n1\n")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "Which builder builds image front?") || !strings.Contains(stderr, "1) Docker a/Dockerfile") {
+		t.Errorf("no question asked:\n%s", stderr)
+	}
+	if !strings.Contains(cfg, "- image: back\n    context: a") || !strings.Contains(cfg, "- image: front\n    context: b") {
+		t.Errorf("the answers (front: b, back: a) are not in the config:\n%s", cfg)
+	}
+	for name, tc := range map[string]struct {
+		terminal bool
+		args     []string
+	}{"no terminal": {false, nil}, "--assume-yes": {true, []string{"--assume-yes"}}, "--interactive=false": {true, []string{"--interactive=false"}}} {
+		cfg, stderr, err := initWith(tc.terminal, "2\n1\n", tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, stderr)
+		}
+		if strings.Contains(stderr, "Which builder") || !strings.Contains(cfg, "- image: a\n") || !strings.Contains(stderr, "Image front: no builder found") {
+			t.Errorf("%s: asked, or paired by guess:\n%s\n%s", name, stderr, cfg)
+		}
+	}
+	if _, _, err := initWith(true, "7\n"); err == nil || !strings.Contains(err.Error(), "from 0 to 2") {
+		t.Errorf("a choice out of range: %v", err)
 	}
 }
