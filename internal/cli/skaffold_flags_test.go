@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -159,4 +160,45 @@ func skaffoldValue(def string) string {
 		return ""
 	}
 	return strings.Trim(def, "'")
+}
+
+// Every flag of Skaffold v2.24's commands is also read from its
+// SKAFFOLD_<FLAG> variable, as Skaffold reads it.
+func TestSkaffoldFlagsFromEnvironment(t *testing.T) {
+	t.Parallel()
+	_, flags := readSkaffoldCLI(t)
+	byCommand := map[string][]skaffoldFlag{}
+	for _, fl := range flags {
+		if fl.command != "" && !notInSkiff[fl.command] {
+			byCommand[fl.command] = append(byCommand[fl.command], fl)
+		}
+	}
+	for command, fls := range byCommand {
+		var environ []string
+		for _, fl := range fls {
+			v := skaffoldValue(fl.def)
+			if v == "" {
+				v = "1"
+			}
+			environ = append(environ, "SKAFFOLD_"+strings.ToUpper(strings.ReplaceAll(fl.name, "-", "_"))+"="+v)
+		}
+		a := &app{environ: environ, streams: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}}
+		cmd, _, err := a.newRootCmd().Find(strings.Fields(command))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.SetContext(t.Context())
+		if err := cmd.ParseFlags(nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.prepare(cmd, nil); err != nil {
+			t.Errorf("skiff %s with %v: %v", command, environ, err)
+			continue
+		}
+		for _, fl := range fls {
+			if f := cmd.Flags().Lookup(fl.name); f == nil || !f.Changed {
+				t.Errorf("skiff %s: SKAFFOLD_%s does not set --%s", command, strings.ToUpper(strings.ReplaceAll(fl.name, "-", "_")), fl.name)
+			}
+		}
+	}
 }
