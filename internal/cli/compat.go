@@ -96,7 +96,6 @@ var ignoredFlags = []ignoredFlag{
 	{name: "enable-platform-node-affinity", def: false, usage: "add node affinity for the images' platforms", noEffect: noPlatformMagic, commands: []string{"dev", "render", "run", "deploy"}},
 	{name: "enable-gke-arm-node-toleration", def: true, usage: "tolerate GKE ARM node taints", noEffect: noPlatformMagic, hidden: true, commands: []string{"dev", "render", "run", "deploy"}},
 	{name: "check-cluster-node-platforms", def: false, usage: "build for the cluster nodes' platforms", noEffect: noPlatformMagic, commands: []string{"build", "dev", "run"}},
-	{name: "disable-multi-platform-build", def: false, usage: "build one platform even when several are given", noEffect: noPlatformMagic, commands: []string{"build", "dev", "run"}},
 	{name: "wait-for-deletions", def: true, usage: "wait for pending deletions before a deploy", noEffect: noWaitDeletions, commands: []string{"deploy", "dev", "run"}},
 	{name: "wait-for-deletions-max", def: 60 * time.Second, usage: "longest wait for pending deletions", noEffect: noWaitDeletions, commands: []string{"deploy", "dev", "run"}},
 	{name: "wait-for-deletions-delay", def: 2 * time.Second, usage: "delay between two looks at pending deletions", noEffect: noWaitDeletions, commands: []string{"deploy", "dev", "run"}},

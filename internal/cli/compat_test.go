@@ -222,3 +222,19 @@ func TestRenderLoud(t *testing.T) {
 		}
 	}
 }
+
+// --disable-multi-platform-build builds the first of several --platform
+// values only, and says so at -v info.
+func TestDisableMultiPlatformBuild(t *testing.T) {
+	t.Parallel()
+	file := writePipeProject(t)
+	base := []string{"build", "-f", file, "--dry-run", "--push=false", "-v", "info", "--platform", "linux/amd64,linux/arm64"}
+	_, stderr, err := run(t, nil, append(base, "--disable-multi-platform-build")...)
+	if err != nil || !strings.Contains(stderr, "building for linux/amd64 only, not linux/arm64") {
+		t.Errorf("--disable-multi-platform-build: %v\n%s", err, stderr)
+	}
+	_, stderr, err = run(t, nil, base...)
+	if err != nil || strings.Contains(stderr, "only, not") {
+		t.Errorf("build keeps every platform by default: %v\n%s", err, stderr)
+	}
+}

@@ -47,7 +47,7 @@ keeps running. Ctrl-C deletes what dev deployed (--cleanup) and exits; a
 second Ctrl-C exits at once.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			bvals.apply(cmd, bopts)
+			bvals.apply(cmd, bopts, a.log)
 			if renderOnly {
 				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("dev --render-only would deploy nothing; use skiff render (or skiff run --render-only) to print the manifests")}
 			}
@@ -67,6 +67,8 @@ second Ctrl-C exits at once.`,
 	deployFlags(f, dopts)
 	f.Lookup("tail").DefValue = "true"
 	dopts.Tail = true
+	f.Lookup("disable-multi-platform-build").DefValue = "true"
+	bvals.singlePlatform = true
 	f.StringVar(&vopts.Trigger, "trigger", runner.TriggerNotify, "how changes are noticed: notify (file system events), polling, or manual (press Enter)")
 	f.IntVarP(&vopts.PollInterval, "watch-poll-interval", "i", 1000, "milliseconds between two looks at the files with --trigger=polling")
 	f.BoolVar(&vopts.AutoBuild, "auto-build", true, "rebuild on changes; when false, press Enter to rebuild")

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/runner"
 )
 
@@ -50,10 +52,17 @@ func labelFlag(f *pflag.FlagSet, opts *DeployOptions) {
 type buildFlagValues struct {
 	push        bool
 	concurrency int
+	// singlePlatform is --disable-multi-platform-build (default on in
+	// dev, as in Skaffold).
+	singlePlatform bool
 }
 
-// apply sets what the flags given say into opts.
-func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions) {
+// apply sets what the flags given say into opts; l says what it changed.
+func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, l *log.Logger) {
+	if v.singlePlatform && len(opts.Platforms) > 1 {
+		l.Infof("--disable-multi-platform-build: building for %s only, not %s", opts.Platforms[0], strings.Join(opts.Platforms[1:], ", "))
+		opts.Platforms = opts.Platforms[:1]
+	}
 	if cmd.Flags().Changed("push") {
 		opts.Push = &v.push
 	}
@@ -80,7 +89,7 @@ when they cannot become ready. With --tail or --port-forward, skiff then
 streams logs and forwards ports until Ctrl-C.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			bvals.apply(cmd, bopts)
+			bvals.apply(cmd, bopts, a.log)
 			if renderOnly {
 				return a.runRenderOnly(cmd, bopts, dopts, renderOutput)
 			}
