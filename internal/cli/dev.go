@@ -21,6 +21,9 @@ type DevOptions struct {
 	AutoBuild, AutoSync, AutoDeploy bool
 	Cleanup                         bool
 	WatchImages                     []string
+	// KeepRunning keeps dev going when the first load, build or deploy
+	// fails (--keep-running-on-failure): it waits for a fix instead.
+	KeepRunning bool
 }
 
 // cleanupWait bounds the wait for what dev deployed to be gone after
@@ -75,6 +78,7 @@ second Ctrl-C exits at once.`,
 	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
 	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
 	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what dev deployed when it exits")
+	f.BoolVar(&vopts.KeepRunning, "keep-running-on-failure", false, "when the first load, build or deploy fails, wait for a fix instead of exiting")
 	f.StringSliceVarP(&vopts.WatchImages, "watch-image", "w", nil, "act only on changes to the artifacts whose image contains one of these names (default all)")
 	f.BoolVar(&renderOnly, "render-only", false, "not supported with dev: use skiff render")
 	deprecate(f.Lookup("render-only"), "use skiff render")
@@ -98,7 +102,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 	for {
 		r, err := a.devProject(cmd, dopts)
 		if err != nil {
-			if !retry || ctx.Err() != nil {
+			if !(retry || vopts.KeepRunning) || ctx.Err() != nil {
 				return err
 			}
 			// The file changed again since the session checked it.
@@ -130,7 +134,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 				_, err := a.devProject(cmd, dopts)
 				return err
 			},
-			Retry: retry,
+			Retry: retry || vopts.KeepRunning,
 		}
 		// Dev renders on every redeploy, and rendering may not notice
 		// Ctrl-C: the cleanup must not wait for it.
