@@ -78,7 +78,9 @@ a local registry (KEP-1755), which then is the default repo.`,
   skiff build -q -o '{{range .Builds}}{{.Tag}}{{"\n"}}{{end}}'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			bvals.apply(cmd, &opts.BuildOptions, a.log)
+			if err := bvals.apply(cmd, &opts.BuildOptions, a); err != nil {
+				return err
+			}
 			tmpl, err := buildTemplate(opts.Output)
 			if err != nil {
 				return &UsageError{Command: commandName(cmd), Err: err}
@@ -113,6 +115,7 @@ func buildFlags(f *pflag.FlagSet, opts *runner.BuildOptions, v *buildFlagValues)
 	f.StringVar(&opts.CacheFile, "cache-file", "", "the build cache file (default ~/.skiff/cache)")
 	f.StringSliceVar(&opts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
 	f.StringSliceVar(&opts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
+	muteFlag(f, &v.mute)
 	f.BoolVar(&v.singlePlatform, "disable-multi-platform-build", false, "build only the first --platform when several are given (default true in dev, to keep the loop fast)")
 }
 

@@ -58,7 +58,6 @@ const (
 	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
 	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
 	noQuestions     = "skiff asks no questions (skiff init only, on a terminal)"
-	noMuting        = "skiff does not mute stage logs; build -q or --verbosity=error makes it quieter"
 	noSelectorRules = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"
 	noSelectorsFile = "skiff's status check follows the workloads it knows (Deployments, StatefulSets, DaemonSets, Jobs, Pods); a selectors file is not read"
 	iterativeCheck  = "skiff applies a deploy's manifests in one step and checks their status once after it, which is what the iterative check does for one step"
@@ -87,7 +86,6 @@ var ignoredFlags = []ignoredFlag{
 	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: noEventAPI + "; skiff does not wait for a client", commands: []string{"dev", "build", "run", "deploy", "render", "apply"}},
 	{name: "event-log-file", def: "", usage: "file to save the events to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "build", "run", "deploy", "render", "apply"}},
 	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "build", "run", "deploy", "render", "apply"}},
-	{name: "mute-logs", def: []string{}, usage: "stages whose logs are muted: build, deploy, status-check, none, all", noEffect: noMuting, commands: []string{"dev", "run", "build", "deploy"}},
 	{name: "cloud-run-project", def: "", usage: "GCP project for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "run", "deploy", "apply", "delete"}},
 	{name: "cloud-run-location", def: "", usage: "GCP region for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "run", "deploy", "apply", "delete"}},
 	{name: "hydration-dir", def: ".kpt-pipeline", usage: "directory for kpt hydration", noEffect: noKpt, commands: []string{"dev", "render", "run", "deploy"}},

@@ -238,3 +238,20 @@ func TestDisableMultiPlatformBuild(t *testing.T) {
 		t.Errorf("build keeps every platform by default: %v\n%s", err, stderr)
 	}
 }
+
+// --mute-logs build keeps the builders' output off stderr (shown when the
+// build fails); an unknown stage is a usage error.
+func TestMuteLogs(t *testing.T) {
+	t.Parallel()
+	file := writePipeProject(t)
+	_, stderr, err := run(t, nil, "build", "-f", file, "--dry-run", "--push=false", "--mute-logs", "build")
+	if err != nil || !strings.Contains(stderr, "Build output muted (--mute-logs build)") {
+		t.Errorf("--mute-logs build: %v\n%s", err, stderr)
+	}
+	var usage *UsageError
+	for _, cmd := range []string{"build", "deploy", "run", "dev"} {
+		if _, _, err := run(t, nil, cmd, "-f", file, "--mute-logs", "everything"); !asUsage(err, &usage) {
+			t.Errorf("%s --mute-logs everything: %v, want a usage error", cmd, err)
+		}
+	}
+}

@@ -33,6 +33,7 @@ func imageFlags(f *pflag.FlagSet, src *ImageSource) {
 func (a *app) newDeployCmd() *cobra.Command {
 	src := &ImageSource{}
 	dopts := &DeployOptions{}
+	var mute []string
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy images built earlier and wait until the application is healthy",
@@ -42,6 +43,9 @@ an earlier deploy of the project left behind, and wait until the workloads
 are ready.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := a.muteBuild(cmd, mute); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			p, err := a.loadConfig(ctx, "deploy")
 			if err != nil {
@@ -64,6 +68,7 @@ are ready.`,
 	f := cmd.Flags()
 	imageFlags(f, src)
 	f.StringVarP(&src.Tag, "tag", "t", "", "without -a or --images, deploy the images with this tag instead of the tag policy's")
+	muteFlag(f, &mute)
 	deployFlags(f, dopts)
 	addIgnoredFlags(f, "deploy")
 	return cmd

@@ -50,7 +50,9 @@ keeps running. Ctrl-C deletes what dev deployed (--cleanup) and exits; a
 second Ctrl-C exits at once.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			bvals.apply(cmd, bopts, a.log)
+			if err := bvals.apply(cmd, bopts, a); err != nil {
+				return err
+			}
 			if renderOnly {
 				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("dev --render-only would deploy nothing; use skiff render (or skiff run --render-only) to print the manifests")}
 			}

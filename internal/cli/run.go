@@ -14,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"skiff.dev/skiff/internal/config"
-	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/runner"
 )
 
@@ -47,18 +46,50 @@ func labelFlag(f *pflag.FlagSet, opts *DeployOptions) {
 	f.StringSliceVarP(&opts.Labels, "label", "l", nil, "add labels (key=value) to every deployed object and its pods; repeat or comma-separate for several")
 }
 
+// muteFlag binds --mute-logs.
+func muteFlag(f *pflag.FlagSet, stages *[]string) {
+	f.StringSliceVar(stages, "mute-logs", nil, "stages whose output is muted, shown only when they fail: build or all (skiff does not mute deploy and status-check), none")
+}
+
+// muteBuild reads --mute-logs: whether the build output is muted.
+func (a *app) muteBuild(cmd *cobra.Command, stages []string) (bool, error) {
+	build := false
+	for _, s := range stages {
+		switch s {
+		case "build", "all":
+			build = true
+			if s == "all" {
+				a.log.Infof("--mute-logs=all: skiff mutes the build's output; deploy and status-check lines stay")
+			}
+		case "deploy", "status-check":
+			a.log.Infof("--mute-logs=%s: skiff does not mute the %s lines (one a resource)", s, s)
+		case "none":
+		default:
+			return false, usageError(cmd, "--mute-logs=%s: use build, deploy, status-check, all or none", s)
+		}
+	}
+	return build, nil
+}
+
 // buildFlagValues are the build flags whose default is the config's or
 // the cluster's: a command applies them only when they are given.
 type buildFlagValues struct {
 	push        bool
 	concurrency int
+	mute        []string
 	// singlePlatform is --disable-multi-platform-build (default on in
 	// dev, as in Skaffold).
 	singlePlatform bool
 }
 
 // apply sets what the flags given say into opts; l says what it changed.
-func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, l *log.Logger) {
+func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, a *app) error {
+	l := a.log
+	mute, err := a.muteBuild(cmd, v.mute)
+	if err != nil {
+		return err
+	}
+	opts.MuteOutput = mute
 	if v.singlePlatform && len(opts.Platforms) > 1 {
 		l.Infof("--disable-multi-platform-build: building for %s only, not %s", opts.Platforms[0], strings.Join(opts.Platforms[1:], ", "))
 		opts.Platforms = opts.Platforms[:1]
@@ -71,6 +102,7 @@ func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, l
 	if cmd.Flags().Changed("build-concurrency") && v.concurrency >= 0 {
 		opts.Concurrency = &v.concurrency
 	}
+	return nil
 }
 
 func (a *app) newRunCmd() *cobra.Command {
@@ -89,7 +121,9 @@ when they cannot become ready. With --tail or --port-forward, skiff then
 streams logs and forwards ports until Ctrl-C.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			bvals.apply(cmd, bopts, a.log)
+			if err := bvals.apply(cmd, bopts, a); err != nil {
+				return err
+			}
 			if renderOnly {
 				return a.runRenderOnly(cmd, bopts, dopts, renderOutput)
 			}

@@ -46,7 +46,14 @@ type BuildOptions struct {
 	// Concurrency is how many artifacts build at once, 0 for no limit
 	// (--build-concurrency); nil follows build.local.concurrency.
 	Concurrency *int
+	// MuteOutput keeps the builders' output off the progress stream
+	// (--mute-logs build); its last maxMutedOutput bytes are shown when
+	// the build fails.
+	MuteOutput bool
 }
+
+// maxMutedOutput is how much muted build output is kept for a failure.
+const maxMutedOutput = 1 << 20
 
 // Build builds the selected artifacts of the project in dependency order,
 // tags them, and pushes or loads the images (see build.Run). It prints
@@ -102,7 +109,13 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		}
 	}
 
-	lines := output.NewLines(progress)
+	outDest := progress
+	var muted *tailBuffer
+	if opts.MuteOutput && !opts.Quiet {
+		muted = &tailBuffer{max: maxMutedOutput}
+		outDest = muted
+	}
+	lines := output.NewLines(outDest)
 	var outs []*output.PrefixWriter
 	fmt.Fprintln(progress, "Generating tags...")
 	start := time.Now()
@@ -129,6 +142,13 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	})
 	for _, w := range outs {
 		w.Flush()
+	}
+	if muted != nil {
+		if err != nil {
+			fmt.Fprintf(progress, "The build failed; its output (muted with --mute-logs build):\n%s", muted.String())
+		} else {
+			fmt.Fprintln(progress, "Build output muted (--mute-logs build)")
+		}
 	}
 	if cache != nil {
 		if serr := cache.Save(); serr != nil {
@@ -359,4 +379,28 @@ func (r *Runner) getenv(key string) string {
 		}
 	}
 	return ""
+}
+
+// tailBuffer keeps the last max bytes written to it; it is safe for
+// concurrent use.
+type tailBuffer struct {
+	mu  gosync.Mutex
+	b   []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }

@@ -62,3 +62,17 @@ func TestBuildConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// The muted build output keeps its last bytes only.
+func TestTailBuffer(t *testing.T) {
+	t.Parallel()
+	b := &tailBuffer{max: 5}
+	for _, s := range []string{"abc", "defg", "h"} {
+		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if got := b.String(); got != "defgh" {
+		t.Errorf("kept %q, want the last 5 bytes, defgh", got)
+	}
+}
