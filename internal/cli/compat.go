@@ -53,7 +53,6 @@ const (
 	noPlatformMagic = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
 	noTests         = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
 	noPrune         = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
-	noWaitDeletions = "skiff does not wait for objects being deleted before a deploy; a namespace still being deleted is reported as an error, to deploy again once it is gone"
 	noCloudRun      = "skiff has no Cloud Run deployer"
 	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
 	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
@@ -94,9 +93,6 @@ var ignoredFlags = []ignoredFlag{
 	{name: "enable-platform-node-affinity", def: false, usage: "add node affinity for the images' platforms", noEffect: noPlatformMagic, commands: []string{"dev", "debug", "render", "run", "deploy"}},
 	{name: "enable-gke-arm-node-toleration", def: true, usage: "tolerate GKE ARM node taints", noEffect: noPlatformMagic, hidden: true, commands: []string{"dev", "debug", "render", "run", "deploy"}},
 	{name: "check-cluster-node-platforms", def: false, usage: "build for the cluster nodes' platforms", noEffect: noPlatformMagic, commands: []string{"build", "dev", "debug", "run"}},
-	{name: "wait-for-deletions", def: true, usage: "wait for pending deletions before a deploy", noEffect: noWaitDeletions, commands: []string{"deploy", "dev", "debug", "run"}},
-	{name: "wait-for-deletions-max", def: 60 * time.Second, usage: "longest wait for pending deletions", noEffect: noWaitDeletions, commands: []string{"deploy", "dev", "debug", "run"}},
-	{name: "wait-for-deletions-delay", def: 2 * time.Second, usage: "delay between two looks at pending deletions", noEffect: noWaitDeletions, commands: []string{"deploy", "dev", "debug", "run"}},
 	{name: "iterative-status-check", def: true, usage: "check status after each deploy step", noEffect: iterativeCheck, commands: []string{"dev", "debug", "deploy", "run", "apply"}},
 	{name: "fast-fail-status-check", def: true, usage: "fail the status check at the first error", noEffect: fastFailCheck, hidden: true, commands: []string{"dev", "debug", "deploy", "run", "apply"}},
 	{name: "skip-tests", def: false, usage: "skip the tests after building", noEffect: noTests, commands: []string{"dev", "debug", "run", "build"}},

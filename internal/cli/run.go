@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,11 @@ type DeployOptions struct {
 	Labels           []string
 	Force            bool
 	Toot             bool
+	// WaitForDeletions waits, up to WaitForDeletionsMax, for what the
+	// manifests name and is being deleted to go before applying.
+	WaitForDeletions      bool
+	WaitForDeletionsMax   time.Duration
+	WaitForDeletionsDelay time.Duration
 }
 
 // deployFlags binds the flags of commands that deploy.
@@ -39,6 +45,9 @@ func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 	labelFlag(f, opts)
 	f.BoolVar(&opts.Force, "force", false, "delete and recreate an object the API server will not change in place (an immutable field changed); its pods restart")
 	f.BoolVar(&opts.Toot, "toot", false, "ring the terminal bell after each deploy")
+	f.BoolVar(&opts.WaitForDeletions, "wait-for-deletions", true, "before applying, wait for a namespace or object of the manifests that is being deleted to go")
+	f.DurationVar(&opts.WaitForDeletionsMax, "wait-for-deletions-max", 60*time.Second, "the longest wait for pending deletions")
+	f.DurationVar(&opts.WaitForDeletionsDelay, "wait-for-deletions-delay", 2*time.Second, "the time between two looks at pending deletions")
 }
 
 // labelFlag binds -l, the labels added to every deployed object.
@@ -200,6 +209,9 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 	opts.Labels = labels
 	opts.Force = dopts.Force
 	opts.Beep = dopts.Toot
+	if dopts.WaitForDeletions {
+		opts.WaitForDeletions, opts.WaitForDeletionsDelay = dopts.WaitForDeletionsMax, dopts.WaitForDeletionsDelay
+	}
 	if cmd.Flags().Changed("status-check") {
 		opts.StatusCheck = &dopts.StatusCheck
 	}

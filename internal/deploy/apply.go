@@ -136,7 +136,15 @@ func (d *Deployer) checkNamespaces(ctx context.Context, objs []*object) error {
 		case err != nil:
 			return d.requestError("checking namespace "+ns, err)
 		case live.GetDeletionTimestamp() != nil:
-			errs = append(errs, terminatingError(ns))
+			gone, err := d.waitDeleted(ctx, d.client.Resource(namespaces), live)
+			if err != nil {
+				return err
+			}
+			if !gone {
+				errs = append(errs, terminatingError(ns))
+			} else if !created[ns] {
+				errs = append(errs, d.missingNamespaceError(ns, users[ns]))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -188,6 +196,15 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 			before = live
 		}
 	}
+	if before != nil && before.GetDeletionTimestamp() != nil {
+		gone, err := r.d.waitDeleted(ctx, client, before)
+		if err != nil {
+			return "", err
+		}
+		if gone {
+			before = nil
+		}
+	}
 	data, err := json.Marshal(o.obj.Object)
 	if err != nil {
 		return "", fmt.Errorf("encoding %s: %w", o.where(), err)
@@ -221,6 +238,24 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 	default:
 		return "configured", nil
 	}
+}
+
+// waitDeleted waits, up to Options.WaitForDeletions, for live, which is
+// being deleted, to be gone, and says whether it is.
+func (d *Deployer) waitDeleted(ctx context.Context, client dynamic.ResourceInterface, live *unstructured.Unstructured) (bool, error) {
+	if d.opts.WaitForDeletions <= 0 {
+		return false, nil
+	}
+	ref := render.Manifest{Object: live}.Ref()
+	d.progress(ref, fmt.Sprintf("is being deleted: waiting up to %s for it to go (--wait-for-deletions-max)", d.opts.WaitForDeletions))
+	err := wait.PollUntilContextTimeout(ctx, d.opts.WaitForDeletionsDelay, d.opts.WaitForDeletions, true, func(ctx context.Context) (bool, error) {
+		now, err := client.Get(ctx, live.GetName(), metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || err == nil && now.GetUID() != live.GetUID(), nil
+	})
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return err == nil, nil
 }
 
 // recreate deletes live (foreground: its pods go first) for Options.Force

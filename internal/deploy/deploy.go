@@ -51,6 +51,13 @@ type Options struct {
 	Force bool
 	// DryRun makes Delete list what it would delete and delete nothing.
 	DryRun bool
+	// WaitForDeletions is how long Apply waits for a namespace or an
+	// object of the manifests that is being deleted to be gone before it
+	// applies (Skaffold's --wait-for-deletions-max); 0 does not wait: a
+	// namespace being deleted is an error. WaitForDeletionsDelay is the
+	// time between two looks (default 2s).
+	WaitForDeletions      time.Duration
+	WaitForDeletionsDelay time.Duration
 }
 
 // DefaultTimeout is the wait Options.Timeout 0 stands for.
@@ -130,6 +137,9 @@ func newDeployer(client dynamic.Interface, dc discovery.DiscoveryInterface, kube
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.WaitForDeletionsDelay <= 0 {
+		opts.WaitForDeletionsDelay = 2 * time.Second
 	}
 	if err := validateProject(opts.Project); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -455,5 +456,58 @@ func TestDeleteDryRunDeletesNothing(t *testing.T) {
 	}
 	if f.get(deployments, "apps", "web") == nil {
 		t.Error("the deployment is gone after a dry run")
+	}
+}
+
+// With WaitForDeletions, Apply waits for a namespace being deleted to go,
+// then creates it from the manifests; without, or when it outlasts the
+// wait, the deletion is the error.
+func TestApplyWaitsForDeletions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		wait      time.Duration
+		goneAfter int // gets of the namespace before it is gone; 0: never
+		want      string
+	}{
+		{name: "waits", wait: time.Minute, goneAfter: 3},
+		{name: "no wait", wait: 0, goneAfter: 3, want: "namespace apps is being deleted"},
+		{name: "outlasts the wait", wait: 20 * time.Millisecond, want: "namespace apps is being deleted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, d := newFakeCluster(t)
+			d.opts.WaitForDeletions, d.opts.WaitForDeletionsDelay = tc.wait, time.Millisecond
+			f.add(namespaces, &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "v1", "kind": "Namespace",
+				"metadata": map[string]any{"name": "apps", "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": []any{"kubernetes"}},
+			}})
+			var mu sync.Mutex
+			gets := 0
+			f.client.PrependReactor("get", "namespaces", func(action k8stesting.Action) (bool, runtime.Object, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if gets++; tc.goneAfter > 0 && gets == tc.goneAfter {
+					if err := f.client.Tracker().Delete(namespaces, "", "apps"); err != nil {
+						return true, nil, err
+					}
+				}
+				return false, nil, nil
+			})
+			_, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML))
+			if tc.want != "" {
+				wantError(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ns := f.get(namespaces, "", "apps"); ns == nil || ns.GetDeletionTimestamp() != nil {
+				t.Errorf("namespace apps after the wait: %v", ns)
+			}
+			if out := strings.Join(f.lines(), "\n"); !strings.Contains(out, "namespace/apps is being deleted: waiting up to 1m0s") {
+				t.Errorf("progress does not say it waits:\n%s", out)
+			}
+		})
 	}
 }

@@ -166,6 +166,9 @@ func (r *Runner) deployer(timeout time.Duration) (*deploy.Deployer, error) {
 		Timeout:   timeout,
 		Force:     r.opts.Force,
 		DryRun:    r.opts.DeleteDryRun,
+
+		WaitForDeletions:      r.opts.WaitForDeletions,
+		WaitForDeletionsDelay: r.opts.WaitForDeletionsDelay,
 	})
 }
 

@@ -56,6 +56,11 @@ type Options struct {
 	// deadline (--tolerate-failures-until-deadline); nil follows the
 	// config (deploy.tolerateFailuresUntilDeadline).
 	TolerateFailures *bool
+	// WaitForDeletions is how long a deploy waits for a namespace or an
+	// object of its manifests that is being deleted to be gone (0: not
+	// at all); WaitForDeletionsDelay is the time between two looks.
+	WaitForDeletions      time.Duration
+	WaitForDeletionsDelay time.Duration
 	// DeleteDryRun makes Delete list what it would delete and delete
 	// nothing (delete --dry-run).
 	DeleteDryRun bool
