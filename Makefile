@@ -9,7 +9,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build debug-support unit test e2e demo builder cluster-up cluster-down cluster-env fuzz bench clean
+.PHONY: all build debug-support unit test e2e demo builder docs cluster-up cluster-down cluster-env fuzz bench clean
 
 all: build
 
@@ -74,6 +74,9 @@ demo: build
 # cluster when the registry is down; with nothing changed it takes seconds.
 builder:
 	hack/builder.sh
+# docs: regenerate docs/cli.md from the commands (TestCLIDocs checks it).
+docs:
+	go test -count=1 ./internal/cli -run '^TestCLIDocs$$' -update
 
 cluster-up:
 	hack/cluster.sh up

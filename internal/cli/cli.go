@@ -37,6 +37,12 @@ type Option func(*app)
 // profiles and templates read.
 func WithEnviron(environ []string) Option { return func(a *app) { a.environ = environ } }
 
+// WithTerminalInput says whether standard input is a terminal, where
+// skiff init may ask, instead of asking the input.
+func WithTerminalInput(terminal bool) Option {
+	return func(a *app) { a.terminalIn = func() bool { return terminal } }
+}
+
 // app is what every command shares: streams, environment and the global
 // flags.
 type app struct {
@@ -44,6 +50,9 @@ type app struct {
 	environ []string
 	log     *log.Logger
 	global  globalOptions
+	// terminalIn says standard input is a terminal, where skiff init may
+	// ask; nil asks the input itself (tests set it).
+	terminalIn func() bool
 }
 
 // globalOptions are the flags every command accepts, spelled as Skaffold
@@ -56,6 +65,12 @@ type globalOptions struct {
 	modules     []string
 	defaultRepo string
 	verbosity   string
+	kubeconfig  string
+	// profileAutoActivation and propagateProfiles are on by default, as
+	// in Skaffold.
+	profileAutoActivation bool
+	propagateProfiles     bool
+	forceColors           bool
 }
 
 // Run runs skiff with args (without the program name).
@@ -65,6 +80,11 @@ func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) 
 		o(a)
 	}
 	root := a.newRootCmd()
+	// An unknown command is reported as such even when flags follow it
+	// (cobra would report the first flag the root does not know).
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !strings.HasPrefix(args[0], "__") && findSub(root, args[0]) == nil && args[0] != "help" {
+		return unknownCommand(root, args[0])
+	}
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -77,15 +97,19 @@ func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) 
 func Main(ctx context.Context, streams IOStreams, args []string) int {
 	err := Run(ctx, streams, args)
 	if err == nil {
-		return 0
+		return ExitOK
 	}
 	fmt.Fprintf(streams.ErrOut, "ERROR: %v\n", err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
-		fmt.Fprintf(streams.ErrOut, "Run 'skiff %s --help' for usage.\n", usage.Command)
-		return 2
+		fmt.Fprintf(streams.ErrOut, "Run '%s --help' for usage.\n", strings.TrimSpace("skiff "+usage.Command))
+		return ExitUsage
 	}
-	return 1
+	var missing *NotInSkiffError
+	if errors.As(err, &missing) {
+		return ExitUsage
+	}
+	return ExitFailure
 }
 
 // UsageError is a mistake in the command line (unknown flag, missing
@@ -108,11 +132,12 @@ unchanged.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		PersistentPreRunE: a.prepare,
+		Args:              cobra.ArbitraryArgs,
+		RunE:              runGroup,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{Command: c.Name(), Err: err}
-	})
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCmd())
 	g := &a.global
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.filename, "filename", "f", "", "path or URL to the config file (default skaffold.yaml, then skiff.yaml)")
@@ -122,6 +147,12 @@ unchanged.`,
 	pf.StringSliceVarP(&g.modules, "module", "m", nil, "only the configs (modules) with these names, and those they require")
 	pf.StringVarP(&g.defaultRepo, "default-repo", "d", "", "the registry images are pushed to, prefixed to image names")
 	pf.StringVarP(&g.verbosity, "verbosity", "v", "warn", "log level: error, warn, info, debug or trace")
+	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "the kubeconfig file (default KUBECONFIG, else ~/.kube/config)")
+	pf.BoolVar(&g.profileAutoActivation, "profile-auto-activation", true, "activate profiles by their activation conditions; false: only -p and requires activate them")
+	pf.BoolVar(&g.propagateProfiles, "propagate-profiles", true, "apply the -p profiles to required configs too; false: only to the configs of the root file")
+	pf.BoolVar(&g.forceColors, "force-colors", false, "colour log prefixes even when the output is not a terminal")
+	pf.Lookup("force-colors").Hidden = true
+	addIgnoredFlags(pf, "")
 
 	root.AddCommand(
 		a.newVersionCmd(),
@@ -137,7 +168,13 @@ unchanged.`,
 		a.newFixCmd(),
 		a.newSchemaCmd(),
 		a.newCompletionCmd(),
+		a.newOptionsCmd(),
+		a.newInitCmd(),
+		a.newInspectCmd(),
+		a.newLintCmd(),
+		a.newFilterCmd(),
 	)
+	root.AddCommand(newSkaffoldOnlyCmds()...)
 	return root
 }
 
@@ -161,7 +198,7 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		for _, prefix := range []string{"SKIFF_", "SKAFFOLD_"} {
 			if v, ok := env[prefix+name]; ok {
 				if err := f.Value.Set(v); err != nil {
-					setErr = &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%s%s=%q: %w", prefix, name, v, err)}
+					setErr = &UsageError{Command: commandName(cmd), Err: fmt.Errorf("%s%s=%q: %w", prefix, name, v, err)}
 				}
 				f.Changed = true
 				fromEnv[f.Name] = prefix + name
@@ -177,9 +214,14 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		if v, ok := fromEnv["verbosity"]; ok {
 			err = fmt.Errorf("%s: %w", v, err)
 		}
-		return &UsageError{Command: cmd.Name(), Err: err}
+		return &UsageError{Command: commandName(cmd), Err: err}
 	}
 	a.log = log.New(a.streams.ErrOut, level)
+	if ns, ok := env["SKAFFOLD_DEPLOY_NAMESPACE"]; ok && !cmd.Flags().Changed("namespace") && cmd.Flags().Lookup("namespace") != nil {
+		a.log.Warnf("SKAFFOLD_DEPLOY_NAMESPACE is deprecated (as in Skaffold); use SKAFFOLD_NAMESPACE")
+		a.global.namespace = ns
+	}
+	a.reportCompatFlags(cmd, fromEnv)
 	// client-go logs through klog (an exec's "Copying stdin failed", a
 	// watch that restarts) to the process's stderr; its lines are only
 	// wanted when debugging, and then on ErrOut.
@@ -214,21 +256,26 @@ func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, 
 
 // load loads the project for command with the global flags.
 func (a *app) load(command string) (*config.Project, error) {
+	g := &a.global
 	return config.Load(config.Options{
-		File:               a.global.filename,
-		Profiles:           a.global.profiles,
-		Modules:            a.global.modules,
-		Command:            command,
-		KubeContext:        a.global.kubeContext,
-		CurrentKubeContext: runner.CurrentKubeContext,
-		Environ:            a.environ,
+		File:        g.filename,
+		Profiles:    g.profiles,
+		Modules:     g.modules,
+		Command:     command,
+		KubeContext: g.kubeContext,
+		CurrentKubeContext: func() (string, error) {
+			return runner.CurrentKubeContext(g.kubeconfig)
+		},
+		Environ:                 a.environ,
+		NoProfileAutoActivation: !g.profileAutoActivation,
+		NoProfilePropagation:    !g.propagateProfiles,
 	})
 }
 
 // noArgs rejects positional arguments as a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("%q takes no arguments, got %q", cmd.CommandPath(), args)}
+		return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("%q takes no arguments, got %q", cmd.CommandPath(), args)}
 	}
 	return nil
 }

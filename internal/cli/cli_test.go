@@ -230,3 +230,31 @@ func TestMainExitCodes(t *testing.T) {
 		t.Errorf("missing config exited %d, stderr %q", code, errOut.String())
 	}
 }
+
+// schema get prints the JSON schema of the newest apiVersion; an older
+// one says why there is none, and a missing or unknown version is a usage
+// error.
+func TestSchemaGet(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, nil, "schema", "get", "skaffold/v4beta14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc["definitions"] == nil {
+		t.Fatalf("schema get printed no JSON schema: %v\n%.300s", err, out)
+	}
+	if _, _, err := run(t, nil, "schema", "get", "v4beta14"); err != nil {
+		t.Errorf("schema get v4beta14: %v", err)
+	}
+	_, _, err = run(t, nil, "schema", "get", "skaffold/v2beta12")
+	if err == nil || !strings.Contains(err.Error(), "upgrades skaffold/v2beta12") {
+		t.Errorf("schema get of an older version: %v", err)
+	}
+	var usage *UsageError
+	for _, args := range [][]string{{"schema", "get"}, {"schema", "get", "skaffold/v9"}} {
+		if _, _, err := run(t, nil, args...); !errors.As(err, &usage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}

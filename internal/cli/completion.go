@@ -17,7 +17,7 @@ func (a *app) newCompletionCmd() *cobra.Command {
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("name one shell: bash, zsh or fish")}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("name one shell: bash, zsh or fish")}
 			}
 			return nil
 		},
@@ -31,7 +31,7 @@ func (a *app) newCompletionCmd() *cobra.Command {
 			case "fish":
 				return root.GenFishCompletion(a.streams.Out, true)
 			}
-			return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unsupported shell %q: use bash, zsh or fish", args[0])}
+			return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("unsupported shell %q: use bash, zsh or fish", args[0])}
 		},
 	}
 }

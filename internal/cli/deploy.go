@@ -21,16 +21,19 @@ import (
 type ImageSource struct {
 	BuildArtifacts string
 	Images         []string
+	// Tag (-t) replaces the tag policy's tag of the images computed.
+	Tag string
 }
 
 func imageFlags(f *pflag.FlagSet, src *ImageSource) {
-	f.StringVarP(&src.BuildArtifacts, "build-artifacts", "a", "", "a file written by skiff build --file-output, listing the images to deploy")
+	f.StringVarP(&src.BuildArtifacts, "build-artifacts", "a", "", "the build output of skiff build (--file-output, or -q's standard output): a file, or - for standard input")
 	f.StringSliceVarP(&src.Images, "images", "i", nil, "images to deploy, as references (web:v1) or name=reference")
 }
 
 func (a *app) newDeployCmd() *cobra.Command {
 	src := &ImageSource{}
 	dopts := &DeployOptions{}
+	var mute []string
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy images built earlier and wait until the application is healthy",
@@ -40,6 +43,9 @@ an earlier deploy of the project left behind, and wait until the workloads
 are ready.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := a.muteBuild(cmd, mute); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			p, err := a.loadConfig(ctx, "deploy")
 			if err != nil {
@@ -59,8 +65,12 @@ are ready.`,
 			return a.observe(ctx, r, "deploy")
 		},
 	}
-	imageFlags(cmd.Flags(), src)
-	deployFlags(cmd.Flags(), dopts)
+	f := cmd.Flags()
+	imageFlags(f, src)
+	f.StringVarP(&src.Tag, "tag", "t", "", "without -a or --images, deploy the images with this tag instead of the tag policy's")
+	muteFlag(f, &mute)
+	deployFlags(f, dopts)
+	addIgnoredFlags(f, "deploy")
 	return cmd
 }
 
@@ -74,7 +84,7 @@ project's deployment set (what is no longer in them is pruned), and wait
 until the workloads are ready. "-" reads standard input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("apply needs the manifest files to apply")}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("apply needs the manifest files to apply")}
 			}
 			ctx := cmd.Context()
 			p, err := a.loadConfig(ctx, "apply")
@@ -108,6 +118,7 @@ until the workloads are ready. "-" reads standard input.`,
 		},
 	}
 	deployFlags(cmd.Flags(), dopts)
+	addIgnoredFlags(cmd.Flags(), "apply")
 	return cmd
 }
 
@@ -128,6 +139,7 @@ func (a *app) readManifests(file string) (runner.ManifestFile, error) {
 }
 
 func (a *app) newDeleteCmd() *cobra.Command {
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "delete",
 		Short: "Delete everything the project deployed and wait until it is gone",
@@ -137,13 +149,13 @@ func (a *app) newDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := a.newRunner(cmd, p, &DeployOptions{})
-			if err != nil {
-				return err
-			}
-			return r.Delete(cmd.Context(), 0)
+			opts := a.engineOptions(p)
+			opts.DeleteDryRun = dryRun
+			return runner.New(opts).Delete(cmd.Context(), 0)
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be deleted and delete nothing")
+	addIgnoredFlags(cmd.Flags(), "delete")
 	return cmd
 }
 
@@ -151,15 +163,11 @@ func (a *app) newDeleteCmd() *cobra.Command {
 func (a *app) prebuiltImages(ctx context.Context, r *runner.Runner, src *ImageSource) ([]artifact.Image, error) {
 	var out []artifact.Image
 	if src.BuildArtifacts != "" {
-		data, err := os.ReadFile(src.BuildArtifacts)
+		imgs, err := a.readBuildOutput(ctx, src.BuildArtifacts)
 		if err != nil {
-			return nil, fmt.Errorf("reading --build-artifacts: %w", err)
+			return nil, err
 		}
-		var report BuildReport
-		if err := json.Unmarshal(data, &report); err != nil {
-			return nil, fmt.Errorf("%s: not a skiff build --file-output file: %w", src.BuildArtifacts, err)
-		}
-		out = report.Builds
+		out = imgs
 	}
 	for _, s := range src.Images {
 		name, ref, ok := strings.Cut(s, "=")
@@ -174,5 +182,40 @@ func (a *app) prebuiltImages(ctx context.Context, r *runner.Runner, src *ImageSo
 	if src.BuildArtifacts != "" || len(src.Images) > 0 {
 		return out, nil
 	}
-	return r.Tags(ctx)
+	return r.Tags(ctx, src.Tag)
 }
+
+// readBuildOutput reads the images of a build output (skiff build -q or
+// --file-output) from file, "-" for standard input.
+func (a *app) readBuildOutput(ctx context.Context, file string) ([]artifact.Image, error) {
+	// Reading stdin waits for its writer: Ctrl-C must still stop skiff.
+	data, err := interruptible(ctx, func() ([]byte, error) {
+		if file == "-" {
+			return io.ReadAll(io.LimitReader(a.streams.In, maxBuildOutput+1))
+		}
+		return os.ReadFile(file)
+	})
+	name := file
+	if file == "-" {
+		name = "standard input"
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading --build-artifacts from %s: %w", name, err)
+	}
+	if len(data) > maxBuildOutput {
+		return nil, fmt.Errorf("--build-artifacts: %s holds more than %d bytes; a build output is much smaller", name, maxBuildOutput)
+	}
+	var out BuildOutput
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("--build-artifacts: %s is not a build output (skiff build -q or --file-output: {\"builds\":[{\"imageName\":...,\"tag\":...}]}): %w", name, err)
+	}
+	for i, b := range out.Builds {
+		if b.ImageName == "" || b.Tag == "" {
+			return nil, fmt.Errorf("--build-artifacts: %s: builds[%d] needs both imageName and tag", name, i)
+		}
+	}
+	return out.images(), nil
+}
+
+// maxBuildOutput bounds what --build-artifacts reads.
+const maxBuildOutput = 16 << 20

@@ -20,6 +20,10 @@ type DevOptions struct {
 	PollInterval                    int // milliseconds, as Skaffold's flag
 	AutoBuild, AutoSync, AutoDeploy bool
 	Cleanup                         bool
+	WatchImages                     []string
+	// KeepRunning keeps dev going when the first load, build or deploy
+	// fails (--keep-running-on-failure): it waits for a fix instead.
+	KeepRunning bool
 }
 
 // cleanupWait bounds the wait for what dev deployed to be gone after
@@ -66,36 +70,46 @@ func (a *app) devCommand(cmd *cobra.Command, debug bool) *cobra.Command {
 	bopts := &runner.BuildOptions{Debug: debug}
 	dopts := &DeployOptions{}
 	vopts := &DevOptions{}
-	var push bool
+	var bvals buildFlagValues
+	var renderOnly bool
 	cmd.Args = noArgs
 	if debug {
 		dopts.Debug = &runner.DebugOptions{}
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if cmd.Flags().Changed("push") {
-			bopts.Push = &push
+		if err := bvals.apply(cmd, bopts, a); err != nil {
+			return err
+		}
+		if renderOnly {
+			return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("%s --render-only would deploy nothing; use skiff render (or skiff run --render-only) to print the manifests", cmd.Name())}
 		}
 		switch vopts.Trigger {
 		case runner.TriggerNotify, runner.TriggerPolling, runner.TriggerManual:
 		default:
-			return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
+			return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--trigger=%s: use notify, polling or manual", vopts.Trigger)}
 		}
 		if vopts.PollInterval <= 0 {
-			return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
+			return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--watch-poll-interval=%d: it must be a positive number of milliseconds", vopts.PollInterval)}
 		}
 		return a.runDev(cmd, bopts, dopts, vopts)
 	}
 	f := cmd.Flags()
-	buildFlags(f, bopts, &push)
+	buildFlags(f, bopts, &bvals)
 	deployFlags(f, dopts)
 	f.Lookup("tail").DefValue = "true"
 	dopts.Tail = true
+	f.Lookup("disable-multi-platform-build").DefValue = "true"
+	bvals.singlePlatform = true
 	f.StringVar(&vopts.Trigger, "trigger", runner.TriggerNotify, "how changes are noticed: notify (file system events), polling, or manual (press Enter)")
 	f.IntVarP(&vopts.PollInterval, "watch-poll-interval", "i", 1000, "milliseconds between two looks at the files with --trigger=polling")
 	f.BoolVar(&vopts.AutoBuild, "auto-build", true, "rebuild on changes; when false, press Enter to rebuild")
 	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
 	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
 	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what dev deployed when it exits")
+	f.BoolVar(&vopts.KeepRunning, "keep-running-on-failure", false, "when the first load, build or deploy fails, wait for a fix instead of exiting")
+	f.StringSliceVarP(&vopts.WatchImages, "watch-image", "w", nil, "act only on changes to the artifacts whose image contains one of these names (default all)")
+	f.BoolVar(&renderOnly, "render-only", false, "not supported with "+cmd.Name()+": use skiff render")
+	deprecate(f.Lookup("render-only"), "use skiff render")
 	if debug {
 		vopts.AutoBuild, vopts.AutoSync, vopts.AutoDeploy = false, false, false
 		for _, name := range []string{"auto-build", "auto-sync", "auto-deploy"} {
@@ -105,6 +119,7 @@ func (a *app) devCommand(cmd *cobra.Command, debug bool) *cobra.Command {
 		f.Lookup("port-forward").DefValue = "[user,debug]"
 		f.BoolVar(&dopts.Debug.Suspend, "suspend", false, "each debugged app waits for its debugger to attach before it starts")
 	}
+	addIgnoredFlags(cmd.Flags(), cmd.Name())
 	return cmd
 }
 
@@ -124,7 +139,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 	for {
 		r, err := a.devProject(cmd, dopts)
 		if err != nil {
-			if !retry || ctx.Err() != nil {
+			if !(retry || vopts.KeepRunning) || ctx.Err() != nil {
 				return err
 			}
 			// The file changed again since the session checked it.
@@ -150,12 +165,13 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 			AutoBuild:    vopts.AutoBuild,
 			AutoSync:     vopts.AutoSync,
 			AutoDeploy:   vopts.AutoDeploy,
+			Watch:        vopts.WatchImages,
 			Manual:       manual,
 			CheckConfig: func() error {
 				_, err := a.devProject(cmd, dopts)
 				return err
 			},
-			Retry: retry,
+			Retry: retry || vopts.KeepRunning,
 		}
 		// Dev renders on every redeploy, and rendering may not notice
 		// Ctrl-C: the cleanup must not wait for it.

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -55,5 +58,60 @@ func TestPortForwardHelpNamesDebug(t *testing.T) {
 		if cmd == "debug" && !strings.Contains(line, "(default [user,debug])") {
 			t.Errorf("skiff debug --help: %q; want the default user,debug", line)
 		}
+	}
+}
+
+// signalWriter collects what is written and closes seen once it holds
+// want.
+type signalWriter struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if strings.Contains(w.b.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// With --keep-running-on-failure, a config dev cannot use at the start is
+// reported and dev waits for a fix (until Ctrl-C) instead of exiting.
+func TestDevKeepRunningOnFailure(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, "apiVersion: skaffold/v4beta14\nkind: Config\ndeploy:\n  cloudrun: {}\n")
+	_, _, err := run(t, nil, "dev", "-f", file)
+	if err == nil || !strings.Contains(err.Error(), "Cloud Run") {
+		t.Fatalf("without the flag: %v, want the failure", err)
+	}
+	errOut := &signalWriter{want: "Fix the file and save it again", seen: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: errOut}, []string{"dev", "-f", file, "--keep-running-on-failure"}, WithEnviron(nil))
+	}()
+	select {
+	case <-errOut.seen:
+	case err := <-done:
+		t.Fatalf("dev --keep-running-on-failure ended: %v\n%s", err, errOut)
+	}
+	cancel() // Ctrl-C
+	if err := <-done; err != nil {
+		t.Errorf("after Ctrl-C: %v", err)
+	}
+	if !strings.Contains(errOut.String(), "Cloud Run") {
+		t.Errorf("the failure was not reported:\n%s", errOut)
 	}
 }

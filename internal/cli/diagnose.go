@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/upgrade"
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/version"
 )
 
@@ -16,6 +18,8 @@ import (
 type DiagnoseOptions struct {
 	// YAMLOnly prints only the effective configuration.
 	YAMLOnly bool
+	// Output is a file to write to instead of standard output (-o).
+	Output string
 }
 
 func (a *app) newDiagnoseCmd() *cobra.Command {
@@ -30,19 +34,22 @@ each artifact its context, builder and number of dependency files.`,
 			// Summing up a config runs through its files; a huge one
 			// takes long, and Ctrl-C must still stop skiff.
 			ctx := cmd.Context()
-			return interruptibleErr(ctx, func() error { return a.runDiagnose(ctx, opts) })
+			return a.toFile(opts.Output, "diagnose -o", func(out io.Writer) error {
+				return interruptibleErr(ctx, func() error { return a.runDiagnose(ctx, out, opts) })
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&opts.YAMLOnly, "yaml-only", false, "print only the effective configuration")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file instead of standard output")
+	addIgnoredFlags(cmd.Flags(), "diagnose")
 	return cmd
 }
 
-func (a *app) runDiagnose(ctx context.Context, opts *DiagnoseOptions) error {
+func (a *app) runDiagnose(ctx context.Context, out io.Writer, opts *DiagnoseOptions) error {
 	p, err := a.loadConfig(ctx, "diagnose")
 	if err != nil {
 		return err
 	}
-	out := a.streams.Out
 	if !opts.YAMLOnly {
 		if err := a.diagnoseSummary(ctx, out, p); err != nil {
 			return err
@@ -92,6 +99,22 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 		for _, e := range unsupported {
 			fmt.Fprintf(out, "  %s\n", e)
 		}
+	}
+	return nil
+}
+
+// toFile runs write on standard output, or when file is given on a buffer
+// that it then writes to file atomically (what, for errors, is the flag).
+func (a *app) toFile(file, what string, write func(io.Writer) error) error {
+	if file == "" {
+		return write(a.streams.Out)
+	}
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(file, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("%s %s: %w", what, file, err)
 	}
 	return nil
 }

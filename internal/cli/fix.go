@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,11 @@ import (
 type FixOptions struct {
 	File      string
 	Overwrite bool
+	// Output is a file to write the upgraded config to (-o).
+	Output string
+	// Version is the apiVersion to upgrade to; skiff upgrades only to the
+	// newest.
+	Version string
 }
 
 func (a *app) newFixCmd() *cobra.Command {
@@ -26,15 +32,25 @@ func (a *app) newFixCmd() *cobra.Command {
 With --overwrite, rewrite the file instead and keep the original as <file>.bak.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Version != upgrade.Latest {
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--version %s: skiff fix upgrades only to the newest apiVersion, %s", opts.Version, upgrade.Latest)}
+			}
+			if opts.Overwrite && opts.Output != "" {
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--overwrite rewrites the config file and -o writes another; give one")}
+			}
 			opts.File = a.global.filename
-			return a.runFix(cmd.Context(), opts)
+			return a.toFile(opts.Output, "fix -o", func(out io.Writer) error { return a.runFix(cmd.Context(), out, opts) })
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Overwrite, "overwrite", false, "rewrite the config file in place, keeping a backup as <file>.bak")
+	f := cmd.Flags()
+	f.BoolVar(&opts.Overwrite, "overwrite", false, "rewrite the config file in place, keeping a backup as <file>.bak")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the upgraded config to this file instead of standard output")
+	f.StringVar(&opts.Version, "version", upgrade.Latest, "the apiVersion to upgrade to (skiff upgrades only to the newest)")
+	addIgnoredFlags(cmd.Flags(), "fix")
 	return cmd
 }
 
-func (a *app) runFix(ctx context.Context, opts *FixOptions) error {
+func (a *app) runFix(ctx context.Context, out io.Writer, opts *FixOptions) error {
 	type fixed struct {
 		file string
 		data []byte
@@ -64,13 +80,13 @@ func (a *app) runFix(ctx context.Context, opts *FixOptions) error {
 	if !res.Changed() {
 		fmt.Fprintf(a.streams.ErrOut, "%s is already at the newest apiVersion, %s\n", file, upgrade.Latest)
 		if !opts.Overwrite {
-			_, err := a.streams.Out.Write(data)
+			_, err := out.Write(data)
 			return err
 		}
 		return nil
 	}
 	if !opts.Overwrite {
-		_, err := a.streams.Out.Write(res.YAML)
+		_, err := out.Write(res.YAML)
 		return err
 	}
 	backup := file + ".bak"

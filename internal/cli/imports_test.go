@@ -21,6 +21,8 @@ func TestCLIImportsOnlyTheEngine(t *testing.T) {
 		"skiff.dev/skiff/internal/artifact",
 		"skiff.dev/skiff/internal/config",
 		"skiff.dev/skiff/internal/config/upgrade",
+		// skiff init writes a config: it analyzes files, it runs no stage.
+		"skiff.dev/skiff/internal/config/initconfig",
 		"skiff.dev/skiff/internal/fsutil",
 		"skiff.dev/skiff/internal/log",
 		"skiff.dev/skiff/internal/output",

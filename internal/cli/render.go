@@ -23,6 +23,11 @@ type RenderOptions struct {
 	Offline      bool
 	DigestSource string
 	Debug        bool
+	// Loud shows the build's progress and output, which render keeps
+	// quiet by default, as Skaffold does.
+	Loud bool
+	// Deploy holds -l.
+	Deploy DeployOptions
 }
 
 func (a *app) newRenderCmd() *cobra.Command {
@@ -40,7 +45,7 @@ and none leaves the manifests' image references alone.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !slices.Contains(digestSources, opts.DigestSource) {
-				return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unknown --digest-source %q: use local, remote, tag or none", opts.DigestSource)}
+				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("unknown --digest-source %q: use local, remote, tag or none", opts.DigestSource)}
 			}
 			return a.runRender(cmd, opts)
 		},
@@ -53,6 +58,11 @@ and none leaves the manifests' image references alone.`,
 	f.StringVar(&opts.DigestSource, "digest-source", "local", "where image references come from: local, remote, tag or none")
 	f.StringSliceVar(&opts.Build.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
 	f.BoolVar(&opts.Build.CacheArtifacts, "cache-artifacts", true, "skip artifacts whose inputs have not changed since an image was built from them")
+	f.StringVarP(&opts.Build.Tag, "tag", "t", "", "use this tag for every image instead of the tag policy's")
+	f.StringSliceVar(&opts.Build.Platforms, "platform", nil, "target platforms of the images built, os/arch (default the host's)")
+	f.BoolVar(&opts.Loud, "loud", false, "show the build's progress and output (render is quiet about building)")
+	labelFlag(f, &opts.Deploy)
+	addIgnoredFlags(cmd.Flags(), "render")
 	return cmd
 }
 
@@ -62,26 +72,31 @@ func (a *app) runRender(cmd *cobra.Command, opts *RenderOptions) error {
 	if err != nil {
 		return err
 	}
-	dopts := &DeployOptions{}
 	if opts.Debug {
-		dopts.Debug = &runner.DebugOptions{}
+		opts.Deploy.Debug = &runner.DebugOptions{}
 		opts.Build.Debug = true
 	}
-	r, err := a.newRunner(cmd, p, dopts)
+	r, err := a.newRunner(cmd, p, &opts.Deploy)
 	if err != nil {
 		return err
 	}
+	opts.Build.Quiet = !opts.Loud
 	imgs, err := a.renderImages(ctx, r, opts)
 	if err != nil {
 		return err
 	}
-	data, err := interruptible(ctx, func() ([]byte, error) { return r.RenderYAML(ctx, imgs, opts.Offline) })
+	return a.writeRendered(ctx, r, imgs, opts.Offline, opts.Output)
+}
+
+// writeRendered renders the manifests with imgs and writes them to file,
+// else to manifests.output, else to standard output.
+func (a *app) writeRendered(ctx context.Context, r *runner.Runner, imgs []artifact.Image, offline bool, file string) error {
+	data, err := interruptible(ctx, func() ([]byte, error) { return r.RenderYAML(ctx, imgs, offline) })
 	if err != nil {
 		return err
 	}
-	file := opts.Output
 	if file == "" {
-		file = p.RenderOutput()
+		file = r.RenderOutput()
 	}
 	if file != "" {
 		if err := fsutil.WriteFileAtomic(file, data, 0o644); err != nil {
@@ -107,7 +122,7 @@ func (a *app) renderImages(ctx context.Context, r *runner.Runner, opts *RenderOp
 		}
 		return r.Build(ctx, opts.Build)
 	}
-	imgs, err := r.Tags(ctx)
+	imgs, err := r.Tags(ctx, opts.Build.Tag)
 	if err != nil {
 		return nil, err
 	}

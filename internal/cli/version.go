@@ -16,7 +16,7 @@ func outputFlag(cmd *cobra.Command, out *string) {
 
 func checkOutput(cmd *cobra.Command, out string) error {
 	if out != "text" && out != "json" {
-		return &UsageError{Command: cmd.Name(), Err: fmt.Errorf("unknown --output %q: use text or json", out)}
+		return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("unknown --output %q: use text or json", out)}
 	}
 	return nil
 }

@@ -52,6 +52,14 @@ type Options struct {
 	// Environ is the process environment (os.Environ()), for profile
 	// activation and templates.
 	Environ []string
+	// NoProfileAutoActivation ignores the profiles' activation conditions
+	// (--profile-auto-activation=false): only -p and requires entries
+	// activate profiles.
+	NoProfileAutoActivation bool
+	// NoProfilePropagation applies the -p profiles to the configs of the
+	// root file only, not to the configs they require
+	// (--propagate-profiles=false).
+	NoProfilePropagation bool
 }
 
 // Config is one configuration document after upgrade, profiles and
@@ -69,6 +77,10 @@ type Config struct {
 	ActiveProfiles []string
 	// Requires are the configs this one requires.
 	Requires []*Config
+	// DefinedProfiles are the profiles the document defines, as written
+	// (the effective config has none: they are applied); skiff inspect
+	// lists them.
+	DefinedProfiles []schema.Profile
 
 	node *yaml.Node // the upgraded document, for locating errors
 }
@@ -255,6 +267,7 @@ func (l *loader) loadDoc(file, abs string, index int, d *document, parentActive 
 		return nil, err
 	}
 	c.ActiveProfiles = active
+	c.DefinedProfiles = c.Profiles
 	c.Profiles = nil
 	setDefaults(c)
 	if wd, _ := os.Getwd(); c.Dir != wd {

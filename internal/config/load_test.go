@@ -40,6 +40,9 @@ func cases(t *testing.T) []loadCase {
 	return append(out,
 		loadCase{name: "valid-modules", file: "testdata/modules/skaffold.yaml", args: "-p dev"},
 		loadCase{name: "valid-modules-select", file: "testdata/modules/skaffold.yaml", args: "-m svc-b"},
+		loadCase{name: "valid-modules-no-propagation", file: "testdata/modules/skaffold.yaml", args: "-p dev --propagate-profiles false"},
+		loadCase{name: "valid-profile-no-auto-activation", file: "testdata/valid-profile-activation.yaml",
+			args: "--env DEPLOY_ENV=production --command dev --kube-context kind-local --profile-auto-activation false"},
 		loadCase{name: "invalid-modules-unknown", file: "testdata/modules/skaffold.yaml", args: "-m nope"},
 		loadCase{name: "invalid-modules-cycle", file: "testdata/modules-cycle/skaffold.yaml"},
 	)
@@ -87,6 +90,10 @@ func (c loadCase) options(t *testing.T) Options {
 			opts.KubeContext = v
 		case "--env":
 			opts.Environ = append(opts.Environ, v)
+		case "--profile-auto-activation":
+			opts.NoProfileAutoActivation = v == "false"
+		case "--propagate-profiles":
+			opts.NoProfilePropagation = v == "false"
 		default:
 			t.Fatalf("%s: unknown test flag %s", c.name, fields[i])
 		}

@@ -46,6 +46,9 @@ func (l *loader) activeProfiles(file string, d *document, parentActive []string,
 	defined := map[string]bool{}
 	for i, p := range d.cfg.Profiles {
 		defined[p.Name] = true
+		if l.opts.NoProfileAutoActivation {
+			continue
+		}
 		on, err := l.autoActivated(p)
 		if err != nil {
 			return nil, locateNode(file, d.node, "profiles", i, "activation").errorf("profile %q: %v", p.Name, err)
@@ -63,7 +66,12 @@ func (l *loader) activeProfiles(file string, d *document, parentActive []string,
 		}
 		add(pd.Name)
 	}
+	// The root file's documents are loaded with nothing being loaded yet.
+	root := len(l.loading) == 0
 	for _, name := range l.cliOn {
+		if l.opts.NoProfilePropagation && !root {
+			break
+		}
 		if defined[name] {
 			if l.seenCLI == nil {
 				l.seenCLI = map[string]bool{}
@@ -73,6 +81,9 @@ func (l *loader) activeProfiles(file string, d *document, parentActive []string,
 		}
 	}
 	for _, name := range l.cliOff {
+		if l.opts.NoProfilePropagation && !root {
+			break
+		}
 		active = slices.DeleteFunc(active, func(n string) bool { return n == name })
 	}
 	return active, nil

@@ -139,3 +139,15 @@ func localBuild(c *Config) schema.LocalBuild {
 	}
 	return *c.Build.LocalBuild
 }
+
+// BuildEnvOf names where t builds, as Skaffold's inspect does: cluster,
+// googleCloudBuild or local.
+func BuildEnvOf(t *schema.BuildType) string {
+	switch {
+	case t.Cluster != nil:
+		return "cluster"
+	case t.GoogleCloudBuild != nil:
+		return "googleCloudBuild"
+	}
+	return "local"
+}

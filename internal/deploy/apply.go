@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/render"
@@ -135,7 +136,15 @@ func (d *Deployer) checkNamespaces(ctx context.Context, objs []*object) error {
 		case err != nil:
 			return d.requestError("checking namespace "+ns, err)
 		case live.GetDeletionTimestamp() != nil:
-			errs = append(errs, terminatingError(ns))
+			gone, err := d.waitDeleted(ctx, d.client.Resource(namespaces), live)
+			if err != nil {
+				return err
+			}
+			if !gone {
+				errs = append(errs, terminatingError(ns))
+			} else if !created[ns] {
+				errs = append(errs, d.missingNamespaceError(ns, users[ns]))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -187,15 +196,36 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 			before = live
 		}
 	}
+	if before != nil && before.GetDeletionTimestamp() != nil {
+		gone, err := r.d.waitDeleted(ctx, client, before)
+		if err != nil {
+			return "", err
+		}
+		if gone {
+			before = nil
+		}
+	}
 	data, err := json.Marshal(o.obj.Object)
 	if err != nil {
 		return "", fmt.Errorf("encoding %s: %w", o.where(), err)
 	}
-	out, err := client.Patch(ctx, o.obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
-		FieldManager:    kube.FieldManager,
-		Force:           new(true),
-		FieldValidation: metav1.FieldValidationStrict,
-	})
+	patch := func() (*unstructured.Unstructured, error) {
+		return client.Patch(ctx, o.obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+			FieldManager:    kube.FieldManager,
+			Force:           new(true),
+			FieldValidation: metav1.FieldValidationStrict,
+		})
+	}
+	out, err := patch()
+	if err != nil && r.d.opts.Force && before != nil && apierrors.IsInvalid(err) {
+		if rerr := r.d.recreate(ctx, client, before); rerr != nil {
+			return "", fmt.Errorf("%w\n--force: %w", r.d.objectError(o, err), rerr)
+		}
+		if out, err = patch(); err == nil {
+			r.results[i] = out
+			return "recreated (--force)", nil
+		}
+	}
 	if err != nil {
 		return "", r.d.objectError(o, err)
 	}
@@ -208,6 +238,50 @@ func (r *applyRun) apply(ctx context.Context, i int) (string, error) {
 	default:
 		return "configured", nil
 	}
+}
+
+// waitDeleted waits, up to Options.WaitForDeletions, for live, which is
+// being deleted, to be gone, and says whether it is.
+func (d *Deployer) waitDeleted(ctx context.Context, client dynamic.ResourceInterface, live *unstructured.Unstructured) (bool, error) {
+	if d.opts.WaitForDeletions <= 0 {
+		return false, nil
+	}
+	ref := render.Manifest{Object: live}.Ref()
+	d.progress(ref, fmt.Sprintf("is being deleted: waiting up to %s for it to go (--wait-for-deletions-max)", d.opts.WaitForDeletions))
+	err := wait.PollUntilContextTimeout(ctx, d.opts.WaitForDeletionsDelay, d.opts.WaitForDeletions, true, func(ctx context.Context) (bool, error) {
+		now, err := client.Get(ctx, live.GetName(), metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || err == nil && now.GetUID() != live.GetUID(), nil
+	})
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return err == nil, nil
+}
+
+// recreate deletes live (foreground: its pods go first) for Options.Force
+// and waits until it is gone, up to Options.Timeout.
+func (d *Deployer) recreate(ctx context.Context, client dynamic.ResourceInterface, live *unstructured.Unstructured) error {
+	ref := render.Manifest{Object: live}.Ref()
+	d.progress(ref, "cannot be changed in place: deleting it to recreate it (--force)")
+	propagation := metav1.DeletePropagationForeground
+	err := client.Delete(ctx, live.GetName(), metav1.DeleteOptions{
+		PropagationPolicy: &propagation,
+		Preconditions:     &metav1.Preconditions{UID: new(live.GetUID())},
+	})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return d.requestError("deleting "+ref+" to recreate it", err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, d.poll, d.opts.Timeout, true, func(ctx context.Context) (bool, error) {
+		now, err := client.Get(ctx, live.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || err == nil && now.GetUID() != live.GetUID() {
+			return true, nil
+		}
+		return false, nil // still there, or a failed look: look again
+	})
+	if err != nil {
+		return fmt.Errorf("%s was still being deleted after %s (its finalizers or pods hold it); run the deploy again once it is gone: %w", ref, d.opts.Timeout, err)
+	}
+	return nil
 }
 
 // sameContent tells whether a and b are the same object apart from what

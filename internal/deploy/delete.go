@@ -51,6 +51,20 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		stages[t] = append(stages[t], m)
 		n++
 	}
+	if d.opts.DryRun {
+		d.printf(" - would delete %d objects of project %s (dry run):\n", n, d.opts.Project)
+		var refs []string
+		for _, stage := range stages {
+			for _, m := range stage {
+				refs = append(refs, m.ref())
+			}
+		}
+		slices.Sort(refs)
+		for _, ref := range refs {
+			d.progress(ref, "would be deleted")
+		}
+		return nil
+	}
 	d.printf(" - deleting %d objects of project %s; waiting up to %s for them to go\n", n, d.opts.Project, d.opts.Timeout)
 
 	for t := tiers - 1; t >= 0; t-- {

@@ -41,9 +41,23 @@ type Options struct {
 	// " - deployment.apps/web created"; nil prints nothing.
 	Out io.Writer
 	// Timeout bounds how long Apply waits for a CustomResourceDefinition
-	// to be established and Delete for the objects to be gone; 0 means
-	// DefaultTimeout.
+	// to be established (or, with Force, for an object to be deleted) and
+	// Delete for the objects to be gone; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Force deletes and recreates an existing object whose apply the API
+	// server rejects as invalid, such as a change to an immutable field
+	// (a Job's template, a Deployment's selector), as `kubectl apply
+	// --force` does. The object is briefly gone: its pods stop.
+	Force bool
+	// DryRun makes Delete list what it would delete and delete nothing.
+	DryRun bool
+	// WaitForDeletions is how long Apply waits for a namespace or an
+	// object of the manifests that is being deleted to be gone before it
+	// applies (Skaffold's --wait-for-deletions-max); 0 does not wait: a
+	// namespace being deleted is an error. WaitForDeletionsDelay is the
+	// time between two looks (default 2s).
+	WaitForDeletions      time.Duration
+	WaitForDeletionsDelay time.Duration
 }
 
 // DefaultTimeout is the wait Options.Timeout 0 stands for.
@@ -123,6 +137,9 @@ func newDeployer(client dynamic.Interface, dc discovery.DiscoveryInterface, kube
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.WaitForDeletionsDelay <= 0 {
+		opts.WaitForDeletionsDelay = 2 * time.Second
 	}
 	if err := validateProject(opts.Project); err != nil {
 		return nil, err

@@ -2,8 +2,10 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -386,5 +388,126 @@ func wantError(t *testing.T, err error, parts ...string) {
 		if !strings.Contains(err.Error(), p) {
 			t.Errorf("error\n%v\ndoes not contain\n%s", err, p)
 		}
+	}
+}
+
+// With Force, an object the API server rejects as invalid (an immutable
+// field changed) is deleted and recreated; without it, the rejection is
+// the error.
+func TestApplyForceRecreatesWhatCannotChangeInPlace(t *testing.T) {
+	t.Parallel()
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {
+			t.Parallel()
+			f, d := newFakeCluster(t)
+			d.opts.Force = force
+			if _, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML)); err != nil {
+				t.Fatal(err)
+			}
+			f.lines()
+			old := f.get(deployments, "apps", "web").GetUID()
+			f.reject = func(obj *unstructured.Unstructured) error {
+				if obj.GetKind() == "Deployment" && f.get(deployments, "apps", "web") != nil {
+					return apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web",
+						field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), "x", "field is immutable")})
+				}
+				return nil
+			}
+			_, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML))
+			if !force {
+				wantError(t, err, "field is immutable")
+				if f.get(deployments, "apps", "web").GetUID() != old {
+					t.Error("without --force the deployment was replaced")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if now := f.get(deployments, "apps", "web"); now == nil || now.GetUID() == old {
+				t.Errorf("deployment not recreated: %v", now)
+			}
+			out := strings.Join(f.lines(), "\n")
+			if !strings.Contains(out, "deployment.apps/web recreated (--force)") {
+				t.Errorf("progress does not say the deployment was recreated:\n%s", out)
+			}
+		})
+	}
+}
+
+// A dry run lists what Delete would delete and deletes nothing.
+func TestDeleteDryRunDeletesNothing(t *testing.T) {
+	t.Parallel()
+	f, d := newFakeCluster(t)
+	if _, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML)); err != nil {
+		t.Fatal(err)
+	}
+	f.lines()
+	f.client.ClearActions()
+	d.opts.DryRun = true
+	if err := d.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, f.lines(), " - configmap/cfg would be deleted", " - deployment.apps/web would be deleted", " - namespace/apps would be deleted", " - would delete 3 objects of project demo (dry run):")
+	for _, a := range f.client.Actions() {
+		if _, ok := a.(k8stesting.DeleteActionImpl); ok {
+			t.Errorf("a dry run deleted %s", a.GetResource().Resource)
+		}
+	}
+	if f.get(deployments, "apps", "web") == nil {
+		t.Error("the deployment is gone after a dry run")
+	}
+}
+
+// With WaitForDeletions, Apply waits for a namespace being deleted to go,
+// then creates it from the manifests; without, or when it outlasts the
+// wait, the deletion is the error.
+func TestApplyWaitsForDeletions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		wait      time.Duration
+		goneAfter int // gets of the namespace before it is gone; 0: never
+		want      string
+	}{
+		{name: "waits", wait: time.Minute, goneAfter: 3},
+		{name: "no wait", wait: 0, goneAfter: 3, want: "namespace apps is being deleted"},
+		{name: "outlasts the wait", wait: 20 * time.Millisecond, want: "namespace apps is being deleted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, d := newFakeCluster(t)
+			d.opts.WaitForDeletions, d.opts.WaitForDeletionsDelay = tc.wait, time.Millisecond
+			f.add(namespaces, &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "v1", "kind": "Namespace",
+				"metadata": map[string]any{"name": "apps", "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": []any{"kubernetes"}},
+			}})
+			var mu sync.Mutex
+			gets := 0
+			f.client.PrependReactor("get", "namespaces", func(action k8stesting.Action) (bool, runtime.Object, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if gets++; tc.goneAfter > 0 && gets == tc.goneAfter {
+					if err := f.client.Tracker().Delete(namespaces, "", "apps"); err != nil {
+						return true, nil, err
+					}
+				}
+				return false, nil, nil
+			})
+			_, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML))
+			if tc.want != "" {
+				wantError(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ns := f.get(namespaces, "", "apps"); ns == nil || ns.GetDeletionTimestamp() != nil {
+				t.Errorf("namespace apps after the wait: %v", ns)
+			}
+			if out := strings.Join(f.lines(), "\n"); !strings.Contains(out, "namespace/apps is being deleted: waiting up to 1m0s") {
+				t.Errorf("progress does not say it waits:\n%s", out)
+			}
+		})
 	}
 }

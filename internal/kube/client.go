@@ -21,10 +21,12 @@ type Config struct {
 
 // Load reads the kubeconfig (KUBECONFIG or ~/.kube/config) for kubeContext,
 // or for the current context when kubeContext is empty.
-func Load(kubeContext string) (*Config, error) {
-	// client-go reads KUBECONFIG (and HOME, for ~/.kube/config) from the
-	// process environment itself, as kubectl does.
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+func Load(kubeContext string) (*Config, error) { return LoadFile("", kubeContext) }
+
+// LoadFile is Load with the kubeconfig file given (--kubeconfig); ""
+// means KUBECONFIG, else ~/.kube/config.
+func LoadFile(kubeconfig, kubeContext string) (*Config, error) {
+	rules := loadingRules(kubeconfig)
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	raw, err := cc.RawConfig()
@@ -36,10 +38,10 @@ func Load(kubeContext string) (*Config, error) {
 		name = raw.CurrentContext
 	}
 	if name == "" {
-		return nil, fmt.Errorf("no kube context: the kubeconfig sets no current context; pass --kube-context or set KUBECONFIG")
+		return nil, fmt.Errorf("no kube context: the kubeconfig%s sets no current context; pass --kube-context or set KUBECONFIG", fileNote(kubeconfig))
 	}
 	if _, ok := raw.Contexts[name]; !ok {
-		return nil, fmt.Errorf("kube context %q is not in the kubeconfig; `kubectl config get-contexts` lists the ones there", name)
+		return nil, fmt.Errorf("kube context %q is not in the kubeconfig%s; `kubectl config get-contexts` lists the ones there", name, fileNote(kubeconfig))
 	}
 	restCfg, err := cc.ClientConfig()
 	if err != nil {

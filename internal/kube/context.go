@@ -8,17 +8,33 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// CurrentContext returns the current context of the kubeconfig (KUBECONFIG
-// or ~/.kube/config), as kubectl would use it.
-func CurrentContext() (string, error) {
-	// client-go reads KUBECONFIG and HOME from the process environment
-	// itself, as kubectl does.
-	cfg, err := clientcmd.NewDefaultClientConfigLoadingRules().Load()
+// CurrentContext returns the current context of the kubeconfig file given
+// (--kubeconfig), or when it is "" of KUBECONFIG or ~/.kube/config, as
+// kubectl would use it.
+func CurrentContext(kubeconfig string) (string, error) {
+	cfg, err := loadingRules(kubeconfig).Load()
 	if err != nil {
 		return "", fmt.Errorf("reading kubeconfig: %w", err)
 	}
 	if cfg.CurrentContext == "" {
-		return "", fmt.Errorf("the kubeconfig sets no current context; pass --kube-context or run kubectl config use-context")
+		return "", fmt.Errorf("the kubeconfig%s sets no current context; pass --kube-context or run kubectl config use-context", fileNote(kubeconfig))
 	}
 	return cfg.CurrentContext, nil
+}
+
+// loadingRules find the kubeconfig: the file given, else as kubectl does.
+// client-go reads KUBECONFIG (and HOME, for ~/.kube/config) from the
+// process environment itself, as kubectl does.
+func loadingRules(kubeconfig string) *clientcmd.ClientConfigLoadingRules {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	return rules
+}
+
+// fileNote names the kubeconfig file in messages when one was given.
+func fileNote(kubeconfig string) string {
+	if kubeconfig == "" {
+		return ""
+	}
+	return " " + kubeconfig
 }

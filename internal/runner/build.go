@@ -46,7 +46,17 @@ type BuildOptions struct {
 	// Debug builds for a debugger (skiff debug): Go code without
 	// optimizations or inlining; cached apart from other builds.
 	Debug bool
+	// Concurrency is how many artifacts build at once, 0 for no limit
+	// (--build-concurrency); nil follows build.local.concurrency.
+	Concurrency *int
+	// MuteOutput keeps the builders' output off the progress stream
+	// (--mute-logs build); its last maxMutedOutput bytes are shown when
+	// the build fails.
+	MuteOutput bool
 }
+
+// maxMutedOutput is how much muted build output is kept for a failure.
+const maxMutedOutput = 1 << 20
 
 // Build builds the selected artifacts of the project in dependency order,
 // tags them, and pushes or loads the images (see build.Run). It prints
@@ -106,7 +116,13 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		}
 	}
 
-	lines := output.NewLines(progress)
+	outDest := progress
+	var muted *tailBuffer
+	if opts.MuteOutput && !opts.Quiet {
+		muted = &tailBuffer{max: maxMutedOutput}
+		outDest = muted
+	}
+	lines := output.NewLines(outDest)
 	var outs []*output.PrefixWriter
 	fmt.Fprintln(progress, "Generating tags...")
 	start := time.Now()
@@ -116,7 +132,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Tag:         opts.Tag,
 		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(r.dockerConfigFile())}},
 		Cache:       cache,
-		Concurrency: p.Concurrency(),
+		Concurrency: concurrency(p.Concurrency(), opts),
 		Push:        push,
 		Platforms:   opts.Platforms,
 		Insecure:    insecure,
@@ -135,6 +151,13 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	for _, w := range outs {
 		w.Flush()
 	}
+	if muted != nil {
+		if err != nil {
+			fmt.Fprintf(progress, "The build failed; its output (muted with --mute-logs build):\n%s", muted.String())
+		} else {
+			fmt.Fprintln(progress, "Build output muted (--mute-logs build)")
+		}
+	}
 	if cache != nil {
 		if serr := cache.Save(); serr != nil {
 			r.opts.Log.Warnf("%v", serr)
@@ -149,10 +172,11 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	return results, nil
 }
 
-// Tags computes the images the tag policy names now, without building:
-// what deploy and render use when given no built images.
-func (r *Runner) Tags(ctx context.Context) ([]artifact.Image, error) {
-	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true})
+// Tags computes the images the tag policy names now (or with tag, when
+// given: -t), without building: what deploy and render use when given no
+// built images.
+func (r *Runner) Tags(ctx context.Context, tag string) ([]artifact.Image, error) {
+	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true, Tag: tag})
 }
 
 // ResolveDigests pins each image's reference to the digest its registry
@@ -251,8 +275,18 @@ func (r *Runner) taggers(listDeps func(context.Context, *schema.Artifact) ([]str
 	return perImage, nil
 }
 
+// concurrency is how many artifacts build at once: --build-concurrency
+// when given, else the config's.
+func concurrency(config int, opts BuildOptions) int {
+	if opts.Concurrency != nil {
+		return *opts.Concurrency
+	}
+	return config
+}
+
 // selectArtifacts keeps the artifacts named with -b and, transitively,
-// those they require.
+// those they require. A name selects the artifact of that image, or when
+// there is none, as in Skaffold, every artifact whose image contains it.
 func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact, error) {
 	if len(names) == 0 {
 		return all, nil
@@ -275,10 +309,20 @@ func selectArtifacts(all []*schema.Artifact, names []string) ([]*schema.Artifact
 		}
 	}
 	for _, n := range names {
-		if _, ok := byName[n]; !ok {
-			return nil, fmt.Errorf("no artifact builds image %q (-b); the images are: %s", n, strings.Join(known, ", "))
+		if _, ok := byName[n]; ok {
+			mark(n)
+			continue
 		}
-		mark(n)
+		found := false
+		for _, k := range known {
+			if strings.Contains(k, n) {
+				mark(k)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no artifact's image is or contains %q (-b); the images are: %s", n, strings.Join(known, ", "))
+		}
 	}
 	var out []*schema.Artifact
 	for _, a := range all {
@@ -343,4 +387,28 @@ func (r *Runner) getenv(key string) string {
 		}
 	}
 	return ""
+}
+
+// tailBuffer keeps the last max bytes written to it; it is safe for
+// concurrent use.
+type tailBuffer struct {
+	mu  gosync.Mutex
+	b   []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/deploy"
@@ -24,7 +27,32 @@ func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 			return err
 		}
 	}
+	if r.opts.Beep {
+		fmt.Fprint(r.opts.ErrOut, "\a")
+	}
 	return nil
+}
+
+// ParseLabels turns -l values (key=value, each may be a comma list) into
+// labels, checking that Kubernetes accepts them.
+func ParseLabels(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		for kv := range strings.SplitSeq(f, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("-l %q: a label is key=value", kv)
+			}
+			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+				return nil, fmt.Errorf("-l %q: %q is not a valid label key: %s", kv, k, strings.Join(errs, "; "))
+			}
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				return nil, fmt.Errorf("-l %q: %q is not a valid label value: %s", kv, v, strings.Join(errs, "; "))
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // injectAgent delivers the skiff-agent image (Options.Agent) into the pods
@@ -73,6 +101,20 @@ func (r *Runner) ApplyRendered(ctx context.Context, files []ManifestFile) error 
 	return r.Apply(ctx, ms)
 }
 
+// Filter reads a stream of manifests (named name, for errors) and returns
+// them as render would: the images replaced, skiff's labels and -l's added,
+// -n's namespace set (skiff filter, a Helm post-renderer).
+func (r *Runner) Filter(name string, data []byte, images []artifact.Image) ([]byte, error) {
+	ms, err := render.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := render.Transform(ms, r.opts.Project.Configs, r.renderOptions(images)); err != nil {
+		return nil, err
+	}
+	return render.YAML(ms)
+}
+
 // Apply applies rendered manifests, prunes, and runs the status check.
 func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	d, err := r.deployer(0)
@@ -92,6 +134,9 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	check := r.opts.Project.StatusCheck()
 	if r.opts.StatusCheck != nil {
 		check.Enabled = *r.opts.StatusCheck
+	}
+	if r.opts.TolerateFailures != nil {
+		check.TolerateFailures = *r.opts.TolerateFailures
 	}
 	if !check.Enabled {
 		return nil
@@ -119,6 +164,11 @@ func (r *Runner) deployer(timeout time.Duration) (*deploy.Deployer, error) {
 		Namespace: r.namespace(),
 		Out:       r.opts.ErrOut,
 		Timeout:   timeout,
+		Force:     r.opts.Force,
+		DryRun:    r.opts.DeleteDryRun,
+
+		WaitForDeletions:      r.opts.WaitForDeletions,
+		WaitForDeletionsDelay: r.opts.WaitForDeletionsDelay,
 	})
 }
 

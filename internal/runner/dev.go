@@ -37,6 +37,10 @@ type DevOptions struct {
 	// error is reported and the loop goes on with the configuration it
 	// has; when it succeeds, Dev returns ErrConfigChanged.
 	CheckConfig func() error
+	// Watch limits the artifacts whose changes are acted on (-w) to those
+	// whose image contains one of these names, as in Skaffold; empty
+	// watches all.
+	Watch []string
 	// Retry keeps the loop going when the first build or deploy fails
 	// (after a reload); without it Dev returns the failure.
 	Retry bool

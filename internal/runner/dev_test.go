@@ -106,6 +106,7 @@ func TestPlan(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
 		stale            []string
+		watch            []string // -w
 		changed, removed []string
 		removedDirs      []string // of removed, those that were directories
 		wantSyncs        map[string][]sync.Op
@@ -167,6 +168,12 @@ func TestPlan(t *testing.T) {
 			changed: []string{"svc/README.md"},
 		},
 		{
+			name:      "with -w, only the watched artifacts' changes count",
+			watch:     []string{"ap"},
+			changed:   []string{"web/Dockerfile", "api/main.py"},
+			wantSyncs: map[string][]sync.Op{"api": {{Kind: sync.Write, Local: at("api/main.py"), Base: at("api"), Dest: "/srv/main.py", Root: "/srv"}}},
+		},
+		{
 			name:         "a manifest change redeploys",
 			changed:      []string{"k8s/web.yaml"},
 			wantRedeploy: true,
@@ -184,6 +191,7 @@ func TestPlan(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := planDev(t, dir, tc.stale...)
+			d.opts.Watch = tc.watch
 			var b watch.Batch
 			for _, p := range tc.changed {
 				b.Changed = append(b.Changed, at(p))

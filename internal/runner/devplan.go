@@ -3,6 +3,7 @@ package runner
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/sync"
@@ -21,7 +22,7 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 		}
 		dir := removed && slices.Contains(b.RemovedDirs, path)
 		for _, a := range d.in.artifacts {
-			if !a.owns(path, dir) {
+			if !d.watched(a.art.ImageName) || !a.owns(path, dir) {
 				continue
 			}
 			c := per[a.art.ImageName]
@@ -84,6 +85,12 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 		delete(syncs, name)
 	}
 	return syncs, slices.Sorted(maps.Keys(need)), redeploy
+}
+
+// watched reports whether changes to the artifact of image name are acted
+// on (DevOptions.Watch).
+func (d *dev) watched(name string) bool {
+	return len(d.opts.Watch) == 0 || slices.ContainsFunc(d.opts.Watch, func(w string) bool { return strings.Contains(name, w) })
 }
 
 // dependents are the artifacts that require one of names, directly or

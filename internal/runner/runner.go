@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -42,11 +43,33 @@ type Options struct {
 	// KubeContext selects the cluster (--kube-context); empty means the
 	// config's deploy.kubeContext, then the kubeconfig's current context.
 	KubeContext string
+	// Kubeconfig is the kubeconfig file (--kubeconfig); empty means
+	// KUBECONFIG, else ~/.kube/config.
+	Kubeconfig string
 	// Namespace is -n: the namespace of every namespaced object.
 	Namespace string
+	// Labels (-l) are added to every object deployed and to its pods.
+	Labels map[string]string
 	// StatusCheck waits for the rollout after a deploy; nil follows the
 	// config (deploy.statusCheck, default on).
 	StatusCheck *bool
+	// TolerateFailures makes the status check wait out failures until its
+	// deadline (--tolerate-failures-until-deadline); nil follows the
+	// config (deploy.tolerateFailuresUntilDeadline).
+	TolerateFailures *bool
+	// WaitForDeletions is how long a deploy waits for a namespace or an
+	// object of its manifests that is being deleted to be gone (0: not
+	// at all); WaitForDeletionsDelay is the time between two looks.
+	WaitForDeletions      time.Duration
+	WaitForDeletionsDelay time.Duration
+	// DeleteDryRun makes Delete list what it would delete and delete
+	// nothing (delete --dry-run).
+	DeleteDryRun bool
+	// Beep rings the terminal bell on ErrOut after each deploy (--toot).
+	Beep bool
+	// Force recreates an object whose apply the API server rejects as
+	// invalid, such as a change to an immutable field (--force).
+	Force bool
 	// Tail streams the deployed containers' logs in Observe.
 	Tail bool
 	// PortForward are the --port-forward modes: user, services, pods.
@@ -156,9 +179,10 @@ func ProjectID(p *config.Project) string {
 
 var invalidLabelChars = regexp.MustCompile(`[^a-z0-9.-]+`)
 
-// CurrentKubeContext returns the kubeconfig's current context (KUBECONFIG
-// or ~/.kube/config), which kubeContext profile activation compares.
-func CurrentKubeContext() (string, error) { return kube.CurrentContext() }
+// CurrentKubeContext returns the current context of the kubeconfig file
+// (--kubeconfig; "" means KUBECONFIG or ~/.kube/config), which kubeContext
+// profile activation compares.
+func CurrentKubeContext(kubeconfig string) (string, error) { return kube.CurrentContext(kubeconfig) }
 
 // kubeConfig loads the cluster connection once.
 func (r *Runner) kubeConfig() (*kube.Config, error) {
@@ -169,7 +193,7 @@ func (r *Runner) kubeConfig() (*kube.Config, error) {
 	if name == "" {
 		name = r.opts.Project.KubeContext()
 	}
-	kc, err := kube.Load(name)
+	kc, err := kube.LoadFile(r.opts.Kubeconfig, name)
 	if err != nil {
 		return nil, err
 	}
@@ -212,19 +236,35 @@ func (r *Runner) renderOptions(images []artifact.Image) render.Options {
 	return render.Options{
 		Images:    images,
 		Namespace: r.opts.Namespace,
-		Labels: map[string]string{
+		Labels: withLabels(r.opts.Labels, map[string]string{
 			kube.ManagedByLabel: kube.ManagedBy,
 			kube.ProjectLabel:   r.id,
 			kube.RunIDLabel:     r.opts.RunID,
-		},
-		PodLabels: map[string]string{
+		}),
+		PodLabels: withLabels(r.opts.Labels, map[string]string{
 			kube.ManagedByLabel: kube.ManagedBy,
 			kube.ProjectLabel:   r.id,
-		},
+		}),
 		Env: r.opts.Project.Env,
 		Log: r.opts.Log,
 	}
 }
+
+// withLabels returns skiff's labels with the user's (-l) added; skiff's
+// win, since pruning and delete find the project's objects by them.
+func withLabels(user, skiff map[string]string) map[string]string {
+	out := maps.Clone(skiff)
+	for k, v := range user {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// RenderOutput is the file the project's manifests.output names, "" for
+// none.
+func (r *Runner) RenderOutput() string { return r.opts.Project.RenderOutput() }
 
 // syncedImages are the image names of the artifacts whose changes dev
 // mode syncs (those with manual or infer sync rules) and whose containers

@@ -226,6 +226,7 @@ func (r *Runner) dockerDeployer(dbg map[string]*dockerdeploy.Debug) (*dockerdepl
 		PortForwards: forwards,
 		Out:          r.opts.ErrOut,
 		Debug:        dbg,
+		DryRun:       r.opts.DeleteDryRun,
 	})
 	return d, func() { cli.Close() }, nil
 }

@@ -21,6 +21,10 @@ func (d *Deployer) Delete(ctx context.Context) error {
 	}
 	for _, c := range cs {
 		name := summaryName(c)
+		if d.opts.DryRun {
+			d.printf(" - container %s would be deleted (dry run)\n", name)
+			continue
+		}
 		if err := d.remove(ctx, c.ID, name); err != nil {
 			return err
 		}
@@ -31,6 +35,10 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		return daemonError(d.cli, "listing the networks of project "+d.opts.Project, err)
 	}
 	for _, n := range res.Items {
+		if d.opts.DryRun {
+			d.printf(" - network %s would be deleted (dry run)\n", n.Name)
+			continue
+		}
 		if _, err := d.cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			return daemonError(d.cli, "removing network "+n.Name, err)
 		}

@@ -74,6 +74,8 @@ type Options struct {
 	// names (as deploy.docker.images lists them) to run under their
 	// debuggers.
 	Debug map[string]*Debug
+	// DryRun makes Delete list what it would delete and delete nothing.
+	DryRun bool
 }
 
 // Deployer runs images as containers on a Docker Engine.

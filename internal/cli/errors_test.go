@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// main runs Main and returns its exit code and what it printed.
+func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Main(context.Background(), IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
+	return code, out.String(), errOut.String()
+}
+
+// One exit code convention: 2 for every command line skiff does not run
+// (unknown command or flag, with what was meant; a command only Skaffold
+// has, with what to use), 0 for help.
+func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"rnu"}, []string{`unknown command "rnu" for "skiff"; did you mean run?`, "Run 'skiff --help' for usage."}},
+		{[]string{"rnu", "--tail"}, []string{`unknown command "rnu"`, "did you mean run?"}},
+		{[]string{"-v", "info", "rnu"}, []string{`unknown command "rnu"`, "did you mean run?"}},
+		{[]string{"help", "rnu"}, []string{`unknown command "rnu" for "skiff"; did you mean run?`}},
+		{[]string{"help", "schema", "gte"}, []string{`unknown command "gte" for "skiff schema"; did you mean get?`}},
+		{[]string{"schema", "lsit"}, []string{`unknown command "lsit" for "skiff schema"; did you mean list?`, "Run 'skiff schema --help' for usage."}},
+		{[]string{"run", "--tial"}, []string{"unknown flag: --tial; did you mean --tag or --tail?", "Run 'skiff run --help' for usage."}},
+		{[]string{"build", "--pussh"}, []string{"unknown flag: --pussh; did you mean --push?"}},
+		{[]string{"schema", "get", "--bogus"}, []string{"unknown flag: --bogus", "Run 'skiff schema get --help' for usage."}},
+		{[]string{"test"}, []string{`skiff has no "test" command (Skaffold has): the test stage`}},
+		{[]string{"verify", "-p", "x"}, []string{`skiff has no "verify" command`}},
+		{[]string{"exec", "action"}, []string{`skiff has no "exec" command`, "customActions"}},
+		{[]string{"config", "list"}, []string{`skiff has no "config" command`, "SKAFFOLD_*"}},
+	} {
+		code, _, stderr := runMain(t, tc.args...)
+		if code != ExitUsage {
+			t.Errorf("%v exited %d, want %d\n%s", tc.args, code, ExitUsage, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, stderr)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help", "run"}, {"run", "--help"}, {}, {"schema"}} {
+		code, out, stderr := runMain(t, args...)
+		if code != ExitOK || !strings.Contains(out, "Usage:") {
+			t.Errorf("%v exited %d with stdout %q, stderr %q; want help and 0", args, code, out, stderr)
+		}
+	}
+}
+
+// The commands only Skaffold has stay out of skiff's help.
+func TestSkaffoldOnlyCommandsHidden(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, nil, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range skaffoldOnly {
+		if strings.Contains(out, "\n  "+c.name+" ") {
+			t.Errorf("help lists %q, which skiff does not have", c.name)
+		}
+	}
+	var missing *NotInSkiffError
+	if _, _, err := run(t, nil, "test"); !errors.As(err, &missing) || missing.Command != "test" {
+		t.Errorf("test: %v, want a *NotInSkiffError", err)
+	}
+}
+
+func TestDistance(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"tail", "tail", 0}, {"tail", "tial", 2}, {"push", "pussh", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}} {
+		if got := distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
