@@ -10,19 +10,30 @@
 # Needs the cluster (hack/cluster.sh up) and bin/skiff (make build). kubectl
 # is the real binary of Debian's `kubectl` package (Google Cloud SDK's;
 # /usr/bin/kubectl there is a wrapper that needs gcloud), or $KUBECTL.
+# SKIFF=/path/to/skiff times that binary instead of bin/skiff (built with
+# make when missing, only when SKIFF is unset). RESULTS=FILE writes the
+# section there instead of bench/RESULTS.md; RAW=FILE also writes the runs
+# there, one scenario a line ("skiff_fresh", "skiff_unchanged",
+# "kubectl_fresh", "kubectl_unchanged", then the runs in seconds), for
+# bench/engine.sh.
 # Usage: bench/run.sh [RUNS]   (RUNS defaults to 7)
 set -euo pipefail
 
 runs=${1:-7}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-results=$repo/bench/RESULTS.md
+results=${RESULTS:-$repo/bench/RESULTS.md}
 heading="## skiff run (issue 5)"
-skiff=$repo/bin/skiff
+skiff=${SKIFF:-$repo/bin/skiff}
 example=$repo/examples/hello
 eval "$("$repo/hack/cluster.sh" env)"
 export KUBECONFIG
 
-[ -x "$skiff" ] || (cd "$repo" && make build >/dev/null)
+if [ -n "${SKIFF:-}" ]; then
+	skiff=$(realpath -- "$skiff")
+	[ -x "$skiff" ] || { echo "bench: SKIFF=$SKIFF is not an executable; build it (make build) or point SKIFF at one" >&2; exit 1; }
+else
+	[ -x "$skiff" ] || (cd "$repo" && make build >/dev/null)
+fi
 
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
@@ -76,7 +87,7 @@ $heading
 $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $mem; the local cluster
 (hack/cluster.sh). examples/hello: a Deployment of 2 replicas with a
 readiness probe, and a Service. Median of $runs runs, in seconds
-(\`bench/run.sh $runs\`). skiff: \`skiff run -n NS\` with a warm build cache
+(\`${SKIFF:+SKIFF=$skiff }bench/run.sh $runs\`). skiff: \`skiff run -n NS\` with a warm build cache
 (ko artifact: cache hit, image already in the cluster's registry), which
 renders, applies with server-side apply, prunes and waits for the rollout.
 kubectl: \`kubectl apply -f\` of the same rendered manifests, then
@@ -101,3 +112,7 @@ MD
 )
 
 write_section "$results" "$heading" "$section"
+if [ -n "${RAW:-}" ]; then
+	printf 'skiff_fresh %s\nskiff_unchanged %s\nkubectl_fresh %s\nkubectl_unchanged %s\n' \
+		"${skiff_fresh[*]}" "${skiff_same[*]}" "${kubectl_fresh[*]}" "${kubectl_same[*]}" >"$RAW"
+fi
