@@ -26,7 +26,8 @@
 # edit-to-served of a rebuild moves in steps of about 1 s, the kubelet's
 # relist and the readiness probe's period); the ratio is after /
 # before; "after slower" counts the rounds whose median for AFTER was
-# above BEFORE's (about half the rounds when the two do not differ).
+# above BEFORE's (about half the rounds when the two do not differ), and
+# the sign test's p says how unlikely that count is if they do not.
 #
 # Usage: BEFORE=/path/to/old/skiff [AFTER=/path/to/new/skiff] bench/engine.sh [RUNS]
 #   AFTER defaults to bin/skiff; each binary needs its skiff-agent next to
@@ -117,13 +118,24 @@ ms() {
 	# shellcheck disable=SC2086 # one value a word
 	med ${samples["$1 $2"]} | awk -v scale="$([[ $2 == *_ms ]] && echo 1 || echo 1000)" '{ printf "%.0f", $1 * scale }'
 }
-# row NAME TEXT prints the table row of the measurement NAME.
+# row NAME TEXT prints the table row of the measurement NAME: the medians,
+# their ratio, the samples, the rounds where AFTER was slower, and the
+# two-sided sign test's p of that count (under "no difference", each round
+# is slower after with probability 1/2; ties count for neither side).
 row() {
 	local b a n slower
 	b=$(ms before "$1") a=$(ms after "$1")
 	n=$(wc -w <<<"${samples["after $1"]}")
 	slower=$(paste -d' ' <(tr ' ' '\n' <<<"${rounds["before $1"]}") <(tr ' ' '\n' <<<"${rounds["after $1"]}") |
-		awk 'NF == 2 { n++; if ($2 > $1) s++ } END { printf "%d of %d", s, n }')
+		awk 'NF == 2 && $1 != "" {
+			n++; if ($2 > $1) s++; else if ($2 < $1) f++
+		}
+		END {
+			m = s + f; k = s > f ? s : f; p = 0
+			for (i = k; i <= m; i++) { c = 1; for (j = 1; j <= i; j++) c *= (m - j + 1) / j; p += c / 2 ^ m }
+			p = m ? 2 * p : 1; if (p > 1) p = 1
+			printf "%d of %d | %.2f", s, n, p
+		}')
 	printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "$b" "$a" \
 		"$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')" "$n" "$slower"
 }
@@ -155,11 +167,13 @@ EDITS=$edits REBUILD_EDITS=$dev_rebuilds, a new \`skiff dev\` session each time 
 a tar exec that fails and then skiff-agent, is also shown apart). Other
 sessions shared the machine: load average $load_start at the start,
 $load_end at the end, $minutes minutes. Medians in ms over all samples;
-ratio after / before; "after slower": rounds whose median was higher after.
-The kubectl and \`go build\` rows run no skiff code: they show the noise.
+ratio after / before; "after slower": rounds whose median was higher after;
+"sign test p": how likely so lopsided a count is when the two binaries do
+not differ (below 0.05: a difference beyond the noise). The kubectl and
+\`go build\` rows run no skiff code: they show the noise.
 
-| scenario | before | after | ratio | samples | after slower |
-|---|---:|---:|---:|---:|---|
+| scenario | before | after | ratio | samples | after slower | sign test p |
+|---|---:|---:|---:|---:|---|---:|
 $(row cached_ms "\`skiff build\`, 3 artifacts, all cached")
 $(row rebuild_ms "\`skiff build\` after a one-line Go change (ko)")
 $(row gobuild_ms "(noise) \`go build\` of that change alone")
