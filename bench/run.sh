@@ -42,17 +42,19 @@ sk() { (cd "$example" && "$skiff" "$@"); }
 
 namespaces=()
 cleanup() {
-	for ns in "${namespaces[@]}"; do
-		"$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+	local n
+	for n in "${namespaces[@]}"; do
+		"$kubectl" delete namespace "$n" --wait=false >/dev/null 2>&1 || true
 	done
 }
 trap cleanup EXIT
+# newns creates the namespace skiff-bench-$1-PID-$2 and sets ns to it. It
+# is not called in $(...): the cleanup must see it in namespaces.
 newns() {
-	local ns="skiff-bench-$1-$$-$2"
+	ns="skiff-bench-$1-$$-$2"
 	"$kubectl" create namespace "$ns" >/dev/null
-	until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
 	namespaces+=("$ns")
-	echo "$ns"
+	until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
 }
 
 # Warm the build cache and render the manifests kubectl applies.
@@ -63,12 +65,12 @@ sk render --digest-source=local -o "$manifests" 2>/dev/null
 skiff_fresh=() skiff_same=() kubectl_fresh=() kubectl_same=()
 for i in $(seq "$runs"); do
 	echo "bench: run $i of $runs" >&2
-	ns=$(newns skiff "$i")
+	newns skiff "$i"
 	t0=$(now); sk run -n "$ns" >/dev/null 2>&1; skiff_fresh+=("$(elapsed "$t0" "$(now)")")
 	t0=$(now); sk run -n "$ns" >/dev/null 2>&1; skiff_same+=("$(elapsed "$t0" "$(now)")")
 	sk delete -n "$ns" >/dev/null 2>&1
 
-	ns=$(newns kubectl "$i")
+	newns kubectl "$i"
 	apply() { "$kubectl" apply -n "$ns" -f "$manifests" >/dev/null && "$kubectl" rollout status -n "$ns" deployment/hello --timeout=5m >/dev/null; }
 	t0=$(now); apply; kubectl_fresh+=("$(elapsed "$t0" "$(now)")")
 	t0=$(now); apply; kubectl_same+=("$(elapsed "$t0" "$(now)")")
