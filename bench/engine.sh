@@ -55,8 +55,9 @@ declare -A bin
 bin[before]=$(realpath -- "$BEFORE")
 bin[after]=$(realpath -- "${AFTER:-$repo/bin/skiff}")
 for side in before after; do
-	[ -x "${bin[$side]}" ] && [ -x "$(dirname "${bin[$side]}")/skiff-agent" ] ||
+	if [ ! -x "${bin[$side]}" ] || [ ! -x "$(dirname "${bin[$side]}")/skiff-agent" ]; then
 		fail "${side^^}=${bin[$side]}: no executable skiff with skiff-agent next to it; build both with make build"
+	fi
 done
 [ "${bin[before]}" != "${bin[after]}" ] || fail "BEFORE and AFTER are the same binary (${bin[before]})"
 eval "$("$repo/hack/cluster.sh" env)"
