@@ -6,12 +6,20 @@
 #      `go build` of the same change alone.
 # Images go to the registry named by SKIFF_LOCAL_REGISTRY (make cluster-env)
 # or, without it, into the local Docker daemon. RUNS (default 7) runs each;
-# prints the median.
+# prints the median. SKIFF=/path/to/skiff times that binary instead of
+# bin/skiff (which is built first, with make, only when SKIFF is unset).
+# RAW=FILE also writes the runs there, one scenario a line ("cached_ms",
+# "rebuild_ms", "gobuild_ms", then the runs), for bench/engine.sh.
 set -euo pipefail
+[ -z "${SKIFF:-}" ] || SKIFF=$(realpath -- "$SKIFF")
+[ -z "${RAW:-}" ] || RAW=$(realpath -m -- "$RAW")
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-7}
-make -s build
-SKIFF=$PWD/bin/skiff
+if [ -z "${SKIFF:-}" ]; then
+	make -s build
+	SKIFF=$PWD/bin/skiff
+fi
+[ -x "$SKIFF" ] || { echo "bench: SKIFF=$SKIFF is not an executable; build it (make build) or point SKIFF at one" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -83,3 +91,6 @@ echo "images $where; $RUNS runs each, median ms"
 echo "skiff build, 3 artifacts, all cached:        $(printf '%s\n' "${cached[@]}" | median)  (runs: ${cached[*]})"
 echo "skiff build after a one-line Go change (ko): $(printf '%s\n' "${rebuild[@]}" | median)  (runs: ${rebuild[*]})"
 echo "go build of the same change alone:           $(printf '%s\n' "${gobuild[@]}" | median)  (runs: ${gobuild[*]})"
+if [ -n "${RAW:-}" ]; then
+	printf 'cached_ms %s\nrebuild_ms %s\ngobuild_ms %s\n' "${cached[*]}" "${rebuild[*]}" "${gobuild[*]}" >"$RAW"
+fi

@@ -36,7 +36,13 @@
 # failure the same happens from the EXIT trap.
 # Needs the cluster (hack/cluster.sh up), bin/skiff and bin/skiff-agent
 # (make build), curl. kubectl is as in bench/run.sh ($KUBECTL, else the
-# newest /usr/lib/google-cloud-sdk/bin/kubectl.1.*).
+# newest /usr/lib/google-cloud-sdk/bin/kubectl.1.*). SKIFF=/path/to/skiff
+# times that binary instead of bin/skiff (built with make when missing,
+# only when SKIFF is unset); its skiff-agent must be next to it, as make
+# build puts it. RAW=FILE also writes the measurements there, one a line
+# (a name, then the values: "sync_served" and "rebuild_served" in seconds,
+# "sync_skiff_ms", "rebuild_skiff_ms", "redeploy_skiff_ms", "gobuild"), for
+# bench/engine.sh.
 # With SYNC_RULES=0 the copy has no sync rules, so its pods get no
 # skiff-agent init container; only the rebuild is measured then, into the
 # section "## skiff dev rebuild without sync rules (issue 6)".
@@ -57,12 +63,20 @@ if [ "$sync_rules" = 0 ]; then
 	heading="## skiff dev rebuild without sync rules (issue 6)"
 	edits=0
 fi
-skiff=$repo/bin/skiff
+skiff=${SKIFF:-$repo/bin/skiff}
 example=$repo/examples/sync
 eval "$("$repo/hack/cluster.sh" env)"
 export KUBECONFIG
 
-if [ ! -x "$skiff" ] || [ ! -x "$repo/bin/skiff-agent" ]; then (cd "$repo" && make build >/dev/null); fi
+if [ -n "${SKIFF:-}" ]; then
+	skiff=$(realpath -- "$skiff")
+	if [ ! -x "$skiff" ] || [ ! -x "$(dirname "$skiff")/skiff-agent" ]; then
+		echo "bench: SKIFF=$SKIFF: no executable skiff with skiff-agent next to it; build both (make build) or point SKIFF at such a skiff" >&2
+		exit 1
+	fi
+elif [ ! -x "$skiff" ] || [ ! -x "$repo/bin/skiff-agent" ]; then
+	(cd "$repo" && make build >/dev/null)
+fi
 
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
@@ -272,7 +286,7 @@ $heading
 
 $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $mem, $(go version | cut -d' ' -f3);
 the local cluster (hack/cluster.sh); load average $load at the start.
-\`bench/dev.sh\` (EDITS=$edits REBUILD_EDITS=$rebuild_edits SYNC_RULES=$sync_rules): one
+\`${SKIFF:+SKIFF=$skiff }bench/dev.sh\` (EDITS=$edits REBUILD_EDITS=$rebuild_edits SYNC_RULES=$sync_rules): one
 \`skiff dev --port-forward=user\` session on a copy of examples/sync (ko Go
 app, FROM scratch, $rules) with replicas: $replicas,
 a free localPort and inputDigest tags. Edit-to-served: from just before an
@@ -303,3 +317,9 @@ MD
 
 printf '%s\n' "$section"
 write_section "$results" "$heading" "$section"
+if [ -n "${RAW:-}" ]; then
+	printf '%s %s\n' \
+		sync_served "${served_sync[*]}" sync_skiff_ms "${skiff_sync[*]}" \
+		rebuild_served "${served_rebuild[*]}" rebuild_skiff_ms "${skiff_build[*]}" \
+		redeploy_skiff_ms "${skiff_deploy[*]}" gobuild "${gobuild[*]}" >"$RAW"
+fi

@@ -10,19 +10,30 @@
 # Needs the cluster (hack/cluster.sh up) and bin/skiff (make build). kubectl
 # is the real binary of Debian's `kubectl` package (Google Cloud SDK's;
 # /usr/bin/kubectl there is a wrapper that needs gcloud), or $KUBECTL.
+# SKIFF=/path/to/skiff times that binary instead of bin/skiff (built with
+# make when missing, only when SKIFF is unset). RESULTS=FILE writes the
+# section there instead of bench/RESULTS.md; RAW=FILE also writes the runs
+# there, one scenario a line ("skiff_fresh", "skiff_unchanged",
+# "kubectl_fresh", "kubectl_unchanged", then the runs in seconds), for
+# bench/engine.sh.
 # Usage: bench/run.sh [RUNS]   (RUNS defaults to 7)
 set -euo pipefail
 
 runs=${1:-7}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-results=$repo/bench/RESULTS.md
+results=${RESULTS:-$repo/bench/RESULTS.md}
 heading="## skiff run (issue 5)"
-skiff=$repo/bin/skiff
+skiff=${SKIFF:-$repo/bin/skiff}
 example=$repo/examples/hello
 eval "$("$repo/hack/cluster.sh" env)"
 export KUBECONFIG
 
-[ -x "$skiff" ] || (cd "$repo" && make build >/dev/null)
+if [ -n "${SKIFF:-}" ]; then
+	skiff=$(realpath -- "$skiff")
+	[ -x "$skiff" ] || { echo "bench: SKIFF=$SKIFF is not an executable; build it (make build) or point SKIFF at one" >&2; exit 1; }
+else
+	[ -x "$skiff" ] || (cd "$repo" && make build >/dev/null)
+fi
 
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
@@ -31,17 +42,19 @@ sk() { (cd "$example" && "$skiff" "$@"); }
 
 namespaces=()
 cleanup() {
-	for ns in "${namespaces[@]}"; do
-		"$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+	local n
+	for n in "${namespaces[@]}"; do
+		"$kubectl" delete namespace "$n" --wait=false >/dev/null 2>&1 || true
 	done
 }
 trap cleanup EXIT
+# newns creates the namespace skiff-bench-$1-PID-$2 and sets ns to it. It
+# is not called in $(...): the cleanup must see it in namespaces.
 newns() {
-	local ns="skiff-bench-$1-$$-$2"
+	ns="skiff-bench-$1-$$-$2"
 	"$kubectl" create namespace "$ns" >/dev/null
-	until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
 	namespaces+=("$ns")
-	echo "$ns"
+	until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
 }
 
 # Warm the build cache and render the manifests kubectl applies.
@@ -52,12 +65,12 @@ sk render --digest-source=local -o "$manifests" 2>/dev/null
 skiff_fresh=() skiff_same=() kubectl_fresh=() kubectl_same=()
 for i in $(seq "$runs"); do
 	echo "bench: run $i of $runs" >&2
-	ns=$(newns skiff "$i")
+	newns skiff "$i"
 	t0=$(now); sk run -n "$ns" >/dev/null 2>&1; skiff_fresh+=("$(elapsed "$t0" "$(now)")")
 	t0=$(now); sk run -n "$ns" >/dev/null 2>&1; skiff_same+=("$(elapsed "$t0" "$(now)")")
 	sk delete -n "$ns" >/dev/null 2>&1
 
-	ns=$(newns kubectl "$i")
+	newns kubectl "$i"
 	apply() { "$kubectl" apply -n "$ns" -f "$manifests" >/dev/null && "$kubectl" rollout status -n "$ns" deployment/hello --timeout=5m >/dev/null; }
 	t0=$(now); apply; kubectl_fresh+=("$(elapsed "$t0" "$(now)")")
 	t0=$(now); apply; kubectl_same+=("$(elapsed "$t0" "$(now)")")
@@ -76,7 +89,7 @@ $heading
 $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $mem; the local cluster
 (hack/cluster.sh). examples/hello: a Deployment of 2 replicas with a
 readiness probe, and a Service. Median of $runs runs, in seconds
-(\`bench/run.sh $runs\`). skiff: \`skiff run -n NS\` with a warm build cache
+(\`${SKIFF:+SKIFF=$skiff }bench/run.sh $runs\`). skiff: \`skiff run -n NS\` with a warm build cache
 (ko artifact: cache hit, image already in the cluster's registry), which
 renders, applies with server-side apply, prunes and waits for the rollout.
 kubectl: \`kubectl apply -f\` of the same rendered manifests, then
@@ -101,3 +114,7 @@ MD
 )
 
 write_section "$results" "$heading" "$section"
+if [ -n "${RAW:-}" ]; then
+	printf 'skiff_fresh %s\nskiff_unchanged %s\nkubectl_fresh %s\nkubectl_unchanged %s\n' \
+		"${skiff_fresh[*]}" "${skiff_same[*]}" "${kubectl_fresh[*]}" "${kubectl_same[*]}" >"$RAW"
+fi
