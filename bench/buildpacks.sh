@@ -7,9 +7,10 @@
 # The app: the seed's Go app (examples/buildpacks: go.mod and main.go),
 # one copy per tool. The builder: skiff's offline builder
 # 127.0.0.1:5001/skiff/builder:latest (make builder), its lifecycle
-# v0.21.14 and its skiff/go buildpack. Both tools run the lifecycle's
-# creator in one container (the trusted flow: skiff trusts its offline
-# builder by default; pack gets --trust-builder). Each tool builds its own
+# v0.21.14 and its skiff/go buildpack. Except in the untrusted rows, both
+# tools run the lifecycle's creator in one container (the trusted flow:
+# skiff trusts its offline builder by default; pack gets
+# --trust-builder). Each tool builds its own
 # images (repositories $SKIFF_LOCAL_REGISTRY/skiff-bench-bp-PID/TOOL-...),
 # so neither reuses the other's image or cache. Timed from the shell,
 # process start to exit:
@@ -19,6 +20,14 @@
 #     changed, then `skiff build --push` / `pack build --publish`;
 #   - one-line change, daemon: RUNS times, the same into the Docker
 #     daemon: `skiff build --push=false` / `pack build`;
+#   - one-line change, untrusted, registry: RUNS times, the same builder
+#     under a reference neither tool trusts (copied in the registry to
+#     .../untrusted-builder), so both run the five phases in five
+#     containers, analyzer, restorer and exporter from a lifecycle image:
+#     skiff's own (made from the builder's /cnb/lifecycle), which pack
+#     gets too (--lifecycle-image, pushed to the loopback registry: pack
+#     resolves it there; its default, buildpacksio/lifecycle, is on
+#     Docker Hub);
 #   - go build alone: RUNS times, the same one-line change built on the
 #     host by `go build` with the buildpack's flags (CGO_ENABLED=0
 #     -trimpath -ldflags "-s -w", the host's warm build cache): the floor
@@ -38,8 +47,8 @@
 # no ~/.pack config applies) and is given the builder (-B), so it looks
 # up no suggested or default builder; --pull-policy if-not-present (the
 # builder and run image are in the daemon or the loopback registry);
-# --trust-builder, so it needs no lifecycle image (an untrusted build
-# would pull buildpacksio/lifecycle from Docker Hub); --network host, so
+# --trust-builder, so it needs no lifecycle image, or in the untrusted
+# rows --lifecycle-image on the loopback registry; --network host, so
 # that the creator reaches the loopback registry. It prints a warning
 # that it runs in a container with if-not-present; that is expected.
 #
@@ -130,7 +139,15 @@ for t in skiff pack go; do
 	cp "$repo/examples/buildpacks/go.mod" "$repo/examples/buildpacks/main.go" "$work/$t/app/"
 	grep -q '"Hello, World!"' "$work/$t/app/main.go" || fail "examples/buildpacks/main.go has no \"Hello, World!\" line to change"
 done
-cat >"$work/skiff/skaffold.yaml" <<YAML
+# The same builder under a reference neither tool trusts.
+untrusted=$registry/$id/untrusted-builder:latest
+docker pull -q "$builder" >/dev/null
+docker tag "$builder" "$untrusted"
+docker push -q "$untrusted" >/dev/null
+for b in "$builder" "$untrusted"; do
+	config=$work/skiff/skaffold.yaml
+	[ "$b" = "$builder" ] || config=$work/skiff/skaffold-untrusted.yaml
+	cat >"$config" <<YAML
 apiVersion: skaffold/v4beta14
 kind: Config
 build:
@@ -139,8 +156,9 @@ build:
   - image: app
     context: app
     buildpacks:
-      builder: $builder
+      builder: $b
 YAML
+done
 
 edits=0
 # edit makes a one-line change to tool $1's app: a new greeting.
@@ -150,7 +168,8 @@ edit() {
 }
 
 # build TOOL TARGET REPO [skiff flags] runs one build of TOOL's app into
-# TARGET (registry or daemon) as REPO and sets took to its seconds.
+# TARGET (registry, daemon, or untrusted: the untrusted builder, to the
+# registry) as REPO and sets took to its seconds.
 build() {
 	local tool=$1 target=$2 r=$3 t0
 	shift 3
@@ -158,8 +177,13 @@ build() {
 	case " ${repos[*]} " in *" $r "*) ;; *) repos+=("$r") ;; esac
 	local cmd
 	if [ "$tool" = skiff ]; then
-		cmd=("$skiff" build -q -f "$work/skiff/skaffold.yaml" --default-repo "${r%/app}" --cache-file "$work/skiff/cache" "$@")
-		if [ "$target" = registry ]; then cmd+=(--push); else cmd+=(--push=false); fi
+		local config=$work/skiff/skaffold.yaml
+		[ "$target" != untrusted ] || config=$work/skiff/skaffold-untrusted.yaml
+		cmd=("$skiff" build -q -f "$config" --default-repo "${r%/app}" --cache-file "$work/skiff/cache" "$@")
+		if [ "$target" = daemon ]; then cmd+=(--push=false); else cmd+=(--push); fi
+	elif [ "$target" = untrusted ]; then
+		cmd=("$pack" build "$r:latest" -p "$work/pack/app" -B "$untrusted" --lifecycle-image "$lifecycle"
+			--pull-policy if-not-present --network host --publish)
 	else
 		cmd=("$pack" build "$r:latest" -p "$work/pack/app" -B "$builder" --trust-builder
 			--pull-policy if-not-present --network host)
@@ -189,9 +213,20 @@ for i in $(seq "$cold_runs"); do
 	echo "bench: cold $i: skiff ${cold_skiff[-1]} s, pack ${cold_pack[-1]} s" >&2
 done
 
-# Warm: the previous image and the cache of each target in place.
+# Warm: the previous image and the cache of each target in place. skiff's
+# first untrusted build makes its lifecycle image (named after the
+# builder's image ID, internal/build/buildpacks lifecycleImage), which
+# pack then gets from the loopback registry.
 for t in skiff pack; do
-	for target in registry daemon; do
+	for target in registry daemon untrusted; do
+		if [ "$t/$target" = pack/untrusted ]; then
+			builder_id=$(docker image inspect -f '{{.Id}}' "$untrusted")
+			builder_id=${builder_id#sha256:}
+			lifecycle=$registry/$id/lifecycle:latest
+			docker tag "skiff-cnb-lifecycle:${builder_id:0:16}" "$lifecycle" ||
+				fail "skiff made no lifecycle image skiff-cnb-lifecycle:${builder_id:0:16} for the untrusted builder"
+			docker push -q "$lifecycle" >/dev/null
+		fi
 		edit "$t"
 		build "$t" "$target" "$registry/$id/$t-$target/app"
 	done
@@ -208,12 +243,15 @@ gobuild() {
 }
 gobuild # warm
 
-declare -a reg_skiff=() reg_pack=() dmn_skiff=() dmn_pack=() hit_skiff=() same_skiff=() same_pack=() gob=()
+declare -a reg_skiff=() reg_pack=() dmn_skiff=() dmn_pack=() unt_skiff=() unt_pack=() hit_skiff=() same_skiff=() same_pack=() gob=()
 for i in $(seq "$runs"); do
 	gobuild
 	gob+=("$took")
 	for t in $(order "$i"); do
-		declare -n r=reg_$t d=dmn_$t s=same_$t
+		declare -n r=reg_$t d=dmn_$t s=same_$t u=unt_$t
+		edit "$t"
+		build "$t" untrusted "$registry/$id/$t-untrusted/app"
+		u+=("$took")
 		edit "$t"
 		build "$t" registry "$registry/$id/$t-registry/app"
 		r+=("$took")
@@ -231,9 +269,9 @@ for i in $(seq "$runs"); do
 			build pack registry "$registry/$id/pack-registry/app"
 			s+=("$took")
 		fi
-		unset -n r d s
+		unset -n r d s u
 	done
-	echo "bench: round $i: registry skiff ${reg_skiff[-1]} pack ${reg_pack[-1]}; daemon skiff ${dmn_skiff[-1]} pack ${dmn_pack[-1]}; unchanged skiff ${hit_skiff[-1]} (cache hit) ${same_skiff[-1]} (lifecycle) pack ${same_pack[-1]}; go build ${gob[-1]}" >&2
+	echo "bench: round $i: registry skiff ${reg_skiff[-1]} pack ${reg_pack[-1]}; daemon skiff ${dmn_skiff[-1]} pack ${dmn_pack[-1]}; untrusted skiff ${unt_skiff[-1]} pack ${unt_pack[-1]}; unchanged skiff ${hit_skiff[-1]} (cache hit) ${same_skiff[-1]} (lifecycle) pack ${same_pack[-1]}; go build ${gob[-1]}" >&2
 done
 load_end=$(load)
 
@@ -266,9 +304,11 @@ pack $("$pack" version) built from the Go module proxy (bench/pack, a
 module of its own). \`bench/buildpacks.sh\` (RUNS=$runs COLD_RUNS=$cold_runs):
 the seed's Go app (examples/buildpacks), skiff's offline builder
 (127.0.0.1:5001/skiff/builder, lifecycle v0.21.14, the skiff/go
-buildpack), the trusted flow for both (one creator container), the
-loopback registry; process start to exit, from the shell; the two tools
-take turns in every round. Medians; pack / skiff is how many times
+buildpack), the trusted flow for both (one creator container) except
+in the untrusted row (the builder copied to another repository, five
+containers, pack given skiff's lifecycle image), the loopback
+registry; process start to exit, from the shell; the two tools take
+turns in every round. Medians; pack / skiff is how many times
 longer pack takes.
 
 | scenario | skiff | pack | pack / skiff | goal |
@@ -277,6 +317,7 @@ $(row "cold build (new repository, empty cache), to the registry" cold_skiff col
 $(row "one-line change, to the registry (\`skiff build --push\`, \`pack build --publish --trust-builder\`)" reg_skiff reg_pack 1.2 "skiff < 1.2 s")
 | the same one-line change, \`go build\` alone on the host (the floor) | $(secs "$(med "${gob[@]}")") | | | |
 $(row "one-line change, into the Docker daemon (\`skiff build --push=false\`, \`pack build --trust-builder\`)" dmn_skiff dmn_pack)
+$(row "one-line change, untrusted builder (five containers), to the registry (\`pack build --publish --lifecycle-image ...\`)" unt_skiff unt_pack)
 $(row "unchanged, to the registry: skiff's artifact cache (a hit), pack's whole lifecycle" hit_skiff same_pack 0.060 "skiff < 60 ms")
 $(row "unchanged, to the registry, the whole lifecycle (\`skiff build --cache-artifacts=false\`)" same_skiff same_pack)
 
@@ -298,6 +339,7 @@ Raw, in seconds (in run order):
 - one-line change, registry: skiff ${reg_skiff[*]}; pack ${reg_pack[*]}.
 - go build alone: ${gob[*]}.
 - one-line change, daemon: skiff ${dmn_skiff[*]}; pack ${dmn_pack[*]}.
+- one-line change, untrusted, registry: skiff ${unt_skiff[*]}; pack ${unt_pack[*]}.
 - unchanged, registry: skiff cache hit ${hit_skiff[*]}; skiff lifecycle ${same_skiff[*]}; pack ${same_pack[*]}.
 MD
 )
