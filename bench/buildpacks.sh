@@ -32,6 +32,8 @@
 #     host by `go build` with the buildpack's flags (CGO_ENABLED=0
 #     -trimpath -ldflags "-s -w", the host's warm build cache): the floor
 #     of a rebuild on this machine at the moment;
+#   - skiff version: RUNS times, skiff's process start (the floor of a
+#     cache hit at the moment);
 #   - unchanged, registry: RUNS times, nothing changed since the tool's
 #     last registry build: skiff's artifact cache answers (a cache hit,
 #     the default); skiff with --cache-artifacts=false and pack run the
@@ -243,10 +245,13 @@ gobuild() {
 }
 gobuild # warm
 
-declare -a reg_skiff=() reg_pack=() dmn_skiff=() dmn_pack=() unt_skiff=() unt_pack=() hit_skiff=() same_skiff=() same_pack=() gob=()
+declare -a reg_skiff=() reg_pack=() dmn_skiff=() dmn_pack=() unt_skiff=() unt_pack=() hit_skiff=() same_skiff=() same_pack=() gob=() ver=()
 for i in $(seq "$runs"); do
 	gobuild
 	gob+=("$took")
+	t0=$(now)
+	"$skiff" version >/dev/null
+	ver+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')")
 	for t in $(order "$i"); do
 		declare -n r=reg_$t d=dmn_$t s=same_$t u=unt_$t
 		edit "$t"
@@ -271,13 +276,13 @@ for i in $(seq "$runs"); do
 		fi
 		unset -n r d s u
 	done
-	echo "bench: round $i: registry skiff ${reg_skiff[-1]} pack ${reg_pack[-1]}; daemon skiff ${dmn_skiff[-1]} pack ${dmn_pack[-1]}; untrusted skiff ${unt_skiff[-1]} pack ${unt_pack[-1]}; unchanged skiff ${hit_skiff[-1]} (cache hit) ${same_skiff[-1]} (lifecycle) pack ${same_pack[-1]}; go build ${gob[-1]}" >&2
+	echo "bench: round $i: registry skiff ${reg_skiff[-1]} pack ${reg_pack[-1]}; daemon skiff ${dmn_skiff[-1]} pack ${dmn_pack[-1]}; untrusted skiff ${unt_skiff[-1]} pack ${unt_pack[-1]}; unchanged skiff ${hit_skiff[-1]} (cache hit) ${same_skiff[-1]} (lifecycle) pack ${same_pack[-1]}; go build ${gob[-1]}; skiff version ${ver[-1]}" >&2
 done
 load_end=$(load)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", b / a }'; }
-# secs prints seconds to 10 ms.
-secs() { awk -v s="$1" 'BEGIN { printf "%.2f s", s }'; }
+# secs prints seconds to 10 ms, or under a second in milliseconds.
+secs() { awk -v s="$1" 'BEGIN { if (s < 1) printf "%.0f ms", s * 1000; else printf "%.2f s", s }'; }
 # goal prints "GOAL: met" or "GOAL: not met" for skiff's median $1 and
 # the limit $2 in seconds.
 goal() { awk -v m="$1" -v g="$2" -v t="$3" 'BEGIN { printf "%s: %s", t, (m < g ? "met" : "not met") }'; }
@@ -319,6 +324,7 @@ $(row "one-line change, to the registry (\`skiff build --push\`, \`pack build --
 $(row "one-line change, into the Docker daemon (\`skiff build --push=false\`, \`pack build --trust-builder\`)" dmn_skiff dmn_pack)
 $(row "one-line change, untrusted builder (five containers), to the registry (\`pack build --publish --lifecycle-image ...\`)" unt_skiff unt_pack)
 $(row "unchanged, to the registry: skiff's artifact cache (a hit), pack's whole lifecycle" hit_skiff same_pack 0.060 "skiff < 60 ms")
+| \`skiff version\` (process start: the floor of a cache hit) | $(secs "$(med "${ver[@]}")") | | | |
 $(row "unchanged, to the registry, the whole lifecycle (\`skiff build --cache-artifacts=false\`)" same_skiff same_pack)
 
 skiff's cache hit: $hit_ms ms median (process start, config, the
@@ -338,6 +344,7 @@ Raw, in seconds (in run order):
 - cold: skiff ${cold_skiff[*]}; pack ${cold_pack[*]}.
 - one-line change, registry: skiff ${reg_skiff[*]}; pack ${reg_pack[*]}.
 - go build alone: ${gob[*]}.
+- skiff version: ${ver[*]}.
 - one-line change, daemon: skiff ${dmn_skiff[*]}; pack ${dmn_pack[*]}.
 - one-line change, untrusted, registry: skiff ${unt_skiff[*]}; pack ${unt_pack[*]}.
 - unchanged, registry: skiff cache hit ${hit_skiff[*]}; skiff lifecycle ${same_skiff[*]}; pack ${same_pack[*]}.
