@@ -237,6 +237,8 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 				return nil
 			}
 			fmt.Fprintf(progress, " - %s: cached image %s is gone, building\n", a.ImageName, e.Ref)
+		} else {
+			fmt.Fprintf(progress, " - %s: Not found. Building\n", a.ImageName)
 		}
 	}
 

@@ -305,3 +305,34 @@ func TestCacheSaveIsAtomic(t *testing.T) {
 		t.Errorf("corrupt cache: %v", err)
 	}
 }
+
+// TestRunSaysWhatTheCacheSaid: with a cache, each artifact's progress
+// says whether it was found (not rebuilt) or not (built), as Skaffold's
+// "Checking cache..." lines do; without one, nothing about a cache.
+func TestRunSaysWhatTheCacheSaid(t *testing.T) {
+	t.Parallel()
+	dir, opts, _, _ := project(t, "app")
+	progress := opts.Progress.(*bytes.Buffer)
+	arts := []*schema.Artifact{dockerArtifact(dir, "app")}
+	if _, err := Run(context.Background(), arts, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := progress.String(), " - app -> localhost:5000/app:v1\n - app: Not found. Building\nBuilding [app]...\n"; !strings.HasPrefix(got, want) {
+		t.Errorf("first build's progress:\n%s\nwant it to start with:\n%s", got, want)
+	}
+	progress.Reset()
+	if _, err := Run(context.Background(), arts, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := progress.String(), " - app -> localhost:5000/app:v1\n - app: Found in cache, not rebuilt\n"; got != want {
+		t.Errorf("unchanged build's progress:\n%s\nwant:\n%s", got, want)
+	}
+	progress.Reset()
+	opts.Cache = nil
+	if _, err := Run(context.Background(), arts, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := progress.String(); strings.Contains(got, "cache") || strings.Contains(got, "Not found") {
+		t.Errorf("a build without a cache says something of one:\n%s", got)
+	}
+}

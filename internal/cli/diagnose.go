@@ -28,7 +28,8 @@ func (a *app) newDiagnoseCmd() *cobra.Command {
 		Use:   "diagnose",
 		Short: "Show the effective configuration and what each artifact is built from",
 		Long: `Show the effective configuration after upgrades, profiles and defaults, and for
-each artifact its context, builder and number of dependency files.`,
+each artifact its context, builder (for buildpacks, the builder image) and
+number of dependency files.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Summing up a config runs through its files; a huge one
@@ -83,6 +84,12 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 	for i, art := range arts {
 		fmt.Fprintf(out, "\nArtifact %d: %s\n", i+1, art.ImageName)
 		fmt.Fprintf(out, "  Builder: %s\n", art.BuilderType())
+		if bp := art.BuildpackArtifact; bp != nil {
+			fmt.Fprintf(out, "  Builder image: %s\n", bp.Builder)
+			if bp.RunImage != "" {
+				fmt.Fprintf(out, "  Run image: %s\n", bp.RunImage)
+			}
+		}
 		fmt.Fprintf(out, "  Context: %s\n", art.Workspace)
 		files, err := r.Dependencies(ctx, art)
 		if err != nil {
