@@ -46,6 +46,10 @@ type BuildOptions struct {
 	// Debug builds for a debugger (skiff debug): Go code without
 	// optimizations or inlining; cached apart from other builds.
 	Debug bool
+	// DevMode builds the artifacts whose sync rules come from their
+	// builder (sync.auto) in development mode (build.Options.DevMode);
+	// Dev and debug set it, build and run never do.
+	DevMode bool
 }
 
 // Build builds the selected artifacts of the project in dependency order,
@@ -123,6 +127,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Env:         p.Env,
 		DryRun:      opts.DryRun,
 		Debug:       opts.Debug,
+		DevMode:     opts.DevMode,
 		Deps:        listDeps,
 		Repo:        image.DefaultRepo{Repo: defaultRepo}.Apply,
 		Progress:    progress,

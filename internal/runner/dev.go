@@ -102,6 +102,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		r: r, opts: opts, in: in,
 		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
 			o := opts.Build
+			o.DevMode = true
 			if names != nil {
 				o.Images = names
 			}

@@ -141,6 +141,27 @@ type RunOptions struct {
 // GOOGLE_GOGCFLAGS, as Skaffold passes them.
 var debugEnv = map[string]string{"GOOGLE_GOGCFLAGS": "all=-N -l"}
 
+// ExecEnvDevelopment is CNB_EXEC_ENV for development mode (skiff dev):
+// the image gets the label io.buildpacks.exec-env=development.
+const ExecEnvDevelopment = "development"
+
+// devEnv are the build variables of development mode beyond
+// CNB_EXEC_ENV, for buildpacks that predate it: Google's (GOOGLE_DEVMODE)
+// and Paketo's (BP_LIVE_RELOAD_ENABLED).
+var devEnv = map[string]string{"GOOGLE_DEVMODE": "1", "BP_LIVE_RELOAD_ENABLED": "true"}
+
+// devRunOptions adds development mode to ro: CNB_EXEC_ENV=development
+// unless ro names an exec env, and devEnv under ro's own variables.
+func devRunOptions(ro RunOptions) RunOptions {
+	if ro.ExecEnv == "" {
+		ro.ExecEnv = ExecEnvDevelopment
+	}
+	env := maps.Clone(devEnv)
+	maps.Copy(env, ro.Env)
+	ro.Env = env
+	return ro
+}
+
 // Build builds a and has the lifecycle export it as req.Tag: to its
 // registry when req.Push, else into the Docker daemon, with the run
 // options WithRunOptions set. The image is already where it belongs when
@@ -158,6 +179,9 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 		for k, v := range debugEnv {
 			ro.Env[k] = v
 		}
+	}
+	if req.DevMode {
+		ro = devRunOptions(ro)
 	}
 	if _, err := b.BuildWith(ctx, a, req, ro); err != nil {
 		return build.Built{}, err

@@ -454,3 +454,26 @@ func TestWithRunOptions(t *testing.T) {
 		t.Errorf("creator env %v, platform env %v", c.opts.Config.Env, f.copiedData[c.id])
 	}
 }
+
+// TestBuildDevMode: a request in dev mode builds with
+// CNB_EXEC_ENV=development and the variables of Google's and Paketo's
+// development modes; a request without it has none of them.
+func TestBuildDevMode(t *testing.T) {
+	t.Parallel()
+	for _, dev := range []bool{false, true} {
+		f, b, a := newTestBuild(t)
+		f.scripts["creator"] = fakeScript{out: "===> EXPORTING\n*** Images (sha256:abc):\n"}
+		req := request(true, &strings.Builder{})
+		req.DevMode = dev
+		if _, err := b.Build(context.Background(), a, req); err != nil {
+			t.Fatal(err)
+		}
+		c := f.byPhase("creator")
+		env := f.copiedData[c.id]
+		got := slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development") && env["platform/env/GOOGLE_DEVMODE"] == "1" && env["platform/env/BP_LIVE_RELOAD_ENABLED"] == "true"
+		none := !slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development") && env["platform/env/GOOGLE_DEVMODE"] == "" && env["platform/env/BP_LIVE_RELOAD_ENABLED"] == ""
+		if (dev && !got) || (!dev && !none) {
+			t.Errorf("DevMode=%t: creator env %v, platform env %v", dev, c.opts.Config.Env, env)
+		}
+	}
+}
