@@ -5,7 +5,10 @@
 // no shell and no network, and polls the directory, so it works as any
 // user on any file system.
 //
-//	skiff-watch [-dir DIR] [-match GLOBS] [-build "CMD ARGS"] [-install FROM=TO] -- APP [ARGS...]
+//	skiff-watch [-dir DIR] [-match GLOBS] [-build ARG]... [-install FROM=TO] -- APP [ARGS...]
+//
+// Each -build is one argument of the rebuild command (no shell splits
+// them), e.g. -build go -build build -build -o -build app.next -build .
 //
 // A failed build is reported and the running application keeps running.
 // skiff's buildpacks ship it in their development images (see
@@ -50,10 +53,13 @@ func parse(args []string, errOut io.Writer) (config, error) {
 	fs := flag.NewFlagSet("skiff-watch", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	var c config
-	var match, build, install string
+	var match, install string
 	fs.StringVar(&c.dir, "dir", ".", "the directory to watch, with its subdirectories")
 	fs.StringVar(&match, "match", "", "comma-separated globs of the base names that matter (default: every file)")
-	fs.StringVar(&build, "build", "", "the command that rebuilds the application, split at spaces, run in the working directory")
+	fs.Func("build", "one argument of the command that rebuilds the application, run in the working directory (repeat for each)", func(a string) error {
+		c.build = append(c.build, a)
+		return nil
+	})
 	fs.StringVar(&install, "install", "", "FROM=TO: after a build that worked, rename FROM to TO (the build writes beside the running binary)")
 	fs.DurationVar(&c.interval, "interval", 100*time.Millisecond, "how often the directory is looked at")
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +77,6 @@ func parse(args []string, errOut io.Writer) (config, error) {
 			}
 		}
 	}
-	c.build = strings.Fields(build)
 	if install != "" {
 		from, to, ok := strings.Cut(install, "=")
 		if !ok || from == "" || to == "" {

@@ -59,7 +59,7 @@ func TestWatchRebuildsAndRestarts(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-dir", dir, "-match", "*.go", "-interval", "20ms",
-			"-build", "cp main.go built.next", "-install", "built.next=built",
+			"-build", "cp", "-build", "main.go", "-build", "built.next", "-install", "built.next=built",
 			"--", "sh", "-c", "cat built; exec sleep 1000"}, &out, &errOut)
 	}()
 	waitFor(t, &out, "v1\n")

@@ -159,6 +159,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	watch, err := buildWatcher(ctx, o)
+	if err != nil {
+		return err
+	}
 
 	o.logf("assembling layers (cache %s)", layers.dir)
 	base, err := layers.layer("base", func(l *layerWriter) error { return baseLayer(ctx, l, runDebs, o.cache) })
@@ -187,7 +191,7 @@ func run(ctx context.Context, o options) error {
 	bpLayers := make([]v1.Layer, len(bps))
 	diffIDs := map[string]string{}
 	for i, bp := range bps {
-		if bpLayers[i], err = layers.layer("buildpack", func(l *layerWriter) error { return buildpackLayer(l, bp) }); err != nil {
+		if bpLayers[i], err = layers.layer("buildpack", func(l *layerWriter) error { return buildpackLayer(l, bp, watch) }); err != nil {
 			return err
 		}
 		d, _ := bpLayers[i].DiffID()
@@ -442,4 +446,18 @@ func goOutput(ctx context.Context, dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("go %s in %s: %w\n%s", strings.Join(args, " "), dir, err, msg)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// buildWatcher builds cmd/skiff-watch (static) into the cache: the
+// watcher that skiff's buildpacks make the web process of development
+// images (each buildpack holds it as bin/skiff-watch).
+func buildWatcher(ctx context.Context, o options) (string, error) {
+	out := filepath.Join(o.cache, "skiff-watch")
+	cmd := exec.CommandContext(ctx, filepath.Join(o.goroot, "bin", "go"), "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/skiff-watch")
+	cmd.Dir = o.repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building cmd/skiff-watch: %w\n%s", err, msg)
+	}
+	return out, nil
 }
