@@ -56,7 +56,7 @@ func (d *dev) autoRules(ctx context.Context, built []artifact.Image) {
 			continue
 		}
 		if d.rules[im.Name] == nil || d.autoFrom[im.Name] != rules.From {
-			d.printf("%s: syncing %s, the rules of its image's %s\n", im.Name, describeRules(rules), rules.From)
+			d.printf("%s: syncing %s, the rules its image declares in %s\n", im.Name, describeRules(rules), rules.From)
 		}
 		d.autoFrom[im.Name] = rules.From
 		d.rules[im.Name] = r

@@ -108,7 +108,7 @@ func ReadSyncRules(src ImageSource) (SyncRules, error) {
 	}
 
 	if v, ok := src.Labels[LabelSyncRules]; ok {
-		place := "label " + LabelSyncRules
+		place := "the label " + LabelSyncRules
 		var rules []schema.SyncRule
 		if err := json.Unmarshal([]byte(v), &rules); err != nil {
 			return bad(place, fmt.Errorf("not a JSON array of {\"src\", \"dest\", \"strip\"} rules: %w", err)), nil
@@ -117,19 +117,19 @@ func ReadSyncRules(src ImageSource) (SyncRules, error) {
 	}
 
 	if v, ok := src.Labels[labelBuildMetadata]; ok {
-		place := "label " + labelBuildMetadata
+		place := "the legacy BOM (" + legacyBOMKey + ") in the label " + labelBuildMetadata
 		var md struct {
 			BOM []bomEntry `json:"bom"`
 		}
 		if err := json.Unmarshal([]byte(v), &md); err != nil {
-			return bad(place, fmt.Errorf("not JSON build metadata: %w", err)), nil
+			return bad("the label "+labelBuildMetadata, fmt.Errorf("not JSON build metadata: %w", err)), nil
 		}
 		rules, found, err := legacyRules(md.BOM)
 		if err != nil {
-			return bad(place+" (bom "+legacyBOMKey+")", err), nil
+			return bad(place, err), nil
 		}
 		if found {
-			return use(place+" (bom "+legacyBOMKey+")", rules), nil
+			return use(place, rules), nil
 		}
 	}
 
@@ -143,12 +143,12 @@ func ReadSyncRules(src ImageSource) (SyncRules, error) {
 		} `json:"sbom"`
 	}
 	if err := json.Unmarshal([]byte(v), &lmd); err != nil {
-		return bad("label "+labelLifecycleMetadata, fmt.Errorf("not JSON lifecycle metadata: %w", err)), nil
+		return bad("the label "+labelLifecycleMetadata, fmt.Errorf("not JSON lifecycle metadata: %w", err)), nil
 	}
 	if lmd.SBOM == nil || lmd.SBOM.SHA == "" || src.Layer == nil {
 		return out, nil
 	}
-	place := "the SBOM layer's " + sbomLegacyFile
+	place := "the legacy BOM (" + legacyBOMKey + ") in the SBOM layer's " + sbomLegacyFile
 	data, found, err := sbomLegacyBOM(src.Layer, lmd.SBOM.SHA)
 	if err != nil {
 		return out, fmt.Errorf("image %s: reading the SBOM layer %s: %w", src.Ref, lmd.SBOM.SHA, err)
