@@ -147,10 +147,10 @@ name = "devmode"
 			dir := t.TempDir()
 			image := "skiff-e2e/bp-rules-" + tc.name
 			writeTree(t, dir, map[string]string{
-				"skaffold.yaml": bpDevConfig(image, "127.0.0.1:5001/skiff/builder", "pod.yaml"),
-				"pod.yaml":      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: msg\nspec:\n  containers:\n  - name: msg\n    image: " + image + "\n",
-				"msg.txt":       "message one\n",
-				"project.toml":  "[_]\nschema-version = \"0.2\"\nid = \"e2e\"\n\n[io.buildpacks]\nexclude = [\"bp/\"]\n\n[[io.buildpacks.group]]\nuri = \"./bp\"\n",
+				"skaffold.yaml":     bpDevConfig(image, "127.0.0.1:5001/skiff/builder", "pod.yaml"),
+				"pod.yaml":          "apiVersion: v1\nkind: Pod\nmetadata:\n  name: msg\nspec:\n  containers:\n  - name: msg\n    image: " + image + "\n",
+				"msg.txt":           "message one\n",
+				"project.toml":      "[_]\nschema-version = \"0.2\"\nid = \"e2e\"\n\n[io.buildpacks]\nexclude = [\"bp/\"]\n\n[[io.buildpacks.group]]\nuri = \"./bp\"\n",
 				"bp/buildpack.toml": "api = \"0.12\"\n\n[buildpack]\nid = \"e2e/" + tc.name + "\"\nversion = \"0.0.1\"\n\n[[targets]]\nos = \"linux\"\narch = \"amd64\"\n",
 				"bp/bin/detect":     "#!/bin/bash\n[ -f msg.txt ]\n",
 				"bp/bin/build": "#!/bin/bash\nset -e\ncat >\"$CNB_LAYERS_DIR/launch.toml\" <<'TOML'\n" +
