@@ -477,3 +477,28 @@ func TestBuildDevMode(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildDevModeBeforeExecEnv: on a lifecycle whose Platform API
+// predates CNB_EXEC_ENV, a dev-mode build goes on without it, with the
+// other variables of development mode, and says so.
+func TestBuildDevModeBeforeExecEnv(t *testing.T) {
+	t.Parallel()
+	f, b, a := newTestBuild(t)
+	l := builderLabels()
+	l[labelBuilderMetadata] = `{"images":[{"image":"r"}],"lifecycle":{"version":"0.19.0","apis":{"platform":{"supported":["0.13","0.14"]}}}}`
+	f.addImage([]string{testBuilder}, builderImage(l))
+	f.scripts["creator"] = fakeScript{out: "===> EXPORTING\n*** Images (sha256:abc):\n"}
+	var out strings.Builder
+	req := request(true, &out)
+	req.DevMode = true
+	if _, err := b.Build(context.Background(), a, req); err != nil {
+		t.Fatalf("a dev-mode build on a Platform API 0.14 lifecycle failed: %v", err)
+	}
+	c := f.byPhase("creator")
+	if slices.ContainsFunc(c.opts.Config.Env, func(e string) bool { return strings.HasPrefix(e, "CNB_EXEC_ENV=") }) || f.copiedData[c.id]["platform/env/GOOGLE_DEVMODE"] != "1" {
+		t.Errorf("creator env %v, platform env %v", c.opts.Config.Env, f.copiedData[c.id])
+	}
+	if !strings.Contains(out.String(), "before CNB_EXEC_ENV (0.15)") {
+		t.Errorf("output does not say why CNB_EXEC_ENV is left out:\n%s", out.String())
+	}
+}
