@@ -12,8 +12,18 @@ import (
 )
 
 // The buildpacks dev-mode tests build with skiff's offline builder (make
-// builder) pushed to the local registry. Their images have fixed names,
-// so that a rerun finds the lifecycle's cache volumes warm.
+// builder) pushed to the local registry, or the one SKIFF_E2E_BUILDER
+// names (e.g. one made with SKIFF_BUILDER_PREFIX=mine make builder). Their
+// images have fixed names, so that a rerun finds the lifecycle's cache
+// volumes warm.
+
+// e2eBuilder is the builder the buildpacks dev-mode tests use.
+func e2eBuilder() string {
+	if b := os.Getenv("SKIFF_E2E_BUILDER"); b != "" {
+		return b
+	}
+	return "127.0.0.1:5001/skiff/builder"
+}
 
 // waitOut waits until what the command printed on stdout (the
 // containers' logs) after mark matches re, and returns the offset just
@@ -61,7 +71,7 @@ func TestDevBuildpacksGoSync(t *testing.T) {
 	}
 	image := "skiff-e2e/bp-sync-go"
 	writeTree(t, dir, map[string]string{
-		"skaffold.yaml": bpDevConfig(image, "127.0.0.1:5001/skiff/builder", "k8s-pod.yaml"),
+		"skaffold.yaml": bpDevConfig(image, e2eBuilder(), "k8s-pod.yaml"),
 		"k8s-pod.yaml":  strings.Replace(readFile(t, filepath.Join(dir, "k8s-pod.yaml")), "image: example-file-sync", "image: "+image, 1),
 	})
 	r := devBackground(t, dir, ns, "--tail")
@@ -107,7 +117,7 @@ func TestDevBuildpacksNodeSync(t *testing.T) {
 	}
 	image := "skiff-e2e/bp-sync-node"
 	writeTree(t, dir, map[string]string{
-		"skaffold.yaml": bpDevConfig(image, "127.0.0.1:5001/skiff/builder", "k8s/*.yaml"),
+		"skaffold.yaml": bpDevConfig(image, e2eBuilder(), "k8s/*.yaml"),
 		"k8s/web.yaml":  strings.Replace(readFile(t, filepath.Join(dir, "k8s", "web.yaml")), "image: example-node", "image: "+image, 1),
 	})
 	r := devBackground(t, dir, ns)
@@ -147,7 +157,7 @@ name = "devmode"
 			dir := t.TempDir()
 			image := "skiff-e2e/bp-rules-" + tc.name
 			writeTree(t, dir, map[string]string{
-				"skaffold.yaml":     bpDevConfig(image, "127.0.0.1:5001/skiff/builder", "pod.yaml"),
+				"skaffold.yaml":     bpDevConfig(image, e2eBuilder(), "pod.yaml"),
 				"pod.yaml":          "apiVersion: v1\nkind: Pod\nmetadata:\n  name: msg\nspec:\n  containers:\n  - name: msg\n    image: " + image + "\n",
 				"msg.txt":           "message one\n",
 				"project.toml":      "[_]\nschema-version = \"0.2\"\nid = \"e2e\"\n\n[io.buildpacks]\nexclude = [\"bp/\"]\n\n[[io.buildpacks.group]]\nuri = \"./bp\"\n",
