@@ -12,6 +12,9 @@
 # layers are kept in $SKIFF_BUILDER_CACHE (/var/cache/skiff/builder): a run
 # with nothing changed pushes nothing and takes a few seconds.
 #
+# SKIFF_BUILDER_PREFIX=p pushes p/builder, p/run and p/build instead (to try
+# buildpack changes without replacing the builder others use).
+#
 # Needs root (apt-get, and hack/cluster.sh up).
 set -euo pipefail
 
@@ -65,7 +68,7 @@ main() {
 	fi
 	mkdir -p "$CACHE"
 	(cd "$REPO" && go build -o "$CACHE/mkbuilder" ./hack/mkbuilder) || die "building hack/mkbuilder failed"
-	"$CACHE/mkbuilder" -repo "$REPO" -cache "$CACHE" -registry "$SKIFF_LOCAL_REGISTRY" -node "$NODE" -node-modules "$(dirname "$NPM_DIR")"
+	"$CACHE/mkbuilder" -repo "$REPO" -cache "$CACHE" -registry "$SKIFF_LOCAL_REGISTRY" -prefix "${SKIFF_BUILDER_PREFIX:-skiff}" -node "$NODE" -node-modules "$(dirname "$NPM_DIR")"
 }
 
 main "$@"

@@ -40,7 +40,7 @@ func TestBuilder(t *testing.T) {
 	}
 	var log bytes.Buffer
 	o := options{
-		repo: "../..", cache: "/var/cache/skiff/builder", registry: registry,
+		repo: "../..", cache: "/var/cache/skiff/builder", registry: registry, prefix: "skiff",
 		goroot: "/usr/local/go", nodeBin: "/usr/bin/node", nodeLib: "/usr/lib/node_modules",
 		buildpacks: defaultBuildpacks, order: defaultOrder, out: &log,
 	}

@@ -132,9 +132,13 @@ func lifecycleLayer(l *layerWriter, dir string, lc lifecycleInfo) error {
 	return l.file("cnb/lifecycle/lifecycle.toml", 0o644, root, []byte(lifecycleTOML(lc)))
 }
 
-// buildpackLayer installs one buildpack in its /cnb/buildpacks directory.
-func buildpackLayer(l *layerWriter, bp buildpack) error {
-	return l.hostTree(bp.Dir, bp.installDir(), root, time.Time{})
+// buildpackLayer installs one buildpack in its /cnb/buildpacks directory,
+// with the watcher of its development images as bin/skiff-watch.
+func buildpackLayer(l *layerWriter, bp buildpack, watch string) error {
+	if err := l.hostTree(bp.Dir, bp.installDir(), root, time.Time{}); err != nil {
+		return err
+	}
+	return l.hostFile(watch, bp.installDir()+"/bin/skiff-watch", root, time.Time{})
 }
 
 // cnbConfigLayer writes the builder's order and run image, and the

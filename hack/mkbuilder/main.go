@@ -77,6 +77,7 @@ type options struct {
 	repo       string // the repository root
 	cache      string
 	registry   string
+	prefix     string
 	goroot     string
 	nodeBin    string
 	nodeLib    string
@@ -90,6 +91,7 @@ func main() {
 	flag.StringVar(&o.repo, "repo", ".", "the skiff repository (buildpacks/ and tools/lifecycle/ are read from it)")
 	flag.StringVar(&o.cache, "cache", "/var/cache/skiff/builder", "where downloaded packages, the lifecycle and compressed layers are kept")
 	flag.StringVar(&o.registry, "registry", "127.0.0.1:5001", "the registry to push skiff/run, skiff/build and skiff/builder to")
+	flag.StringVar(&o.prefix, "prefix", "skiff", "the repository prefix of the images: PREFIX/run, PREFIX/build, PREFIX/builder (another one tries buildpacks without replacing skiff's builder)")
 	flag.StringVar(&o.goroot, "goroot", "/usr/local/go", "the Go toolchain to install in the build image")
 	flag.StringVar(&o.nodeBin, "node", "/usr/bin/node", "the node binary to install in the build image")
 	flag.StringVar(&o.nodeLib, "node-modules", "/usr/lib/node_modules", "the global node_modules (npm) to install beside node")
@@ -125,12 +127,12 @@ func run(ctx context.Context, o options) error {
 	if _, err := os.Stat(filepath.Join(o.nodeLib, "npm", "package.json")); err != nil {
 		return fmt.Errorf("npm is not in %s (%w): the build image takes node and the npm that comes with it from this machine (NodeSource's nodejs package has both); pass -node-modules DIR where npm is", o.nodeLib, err)
 	}
-	runRef, err := name.ParseReference(o.registry + "/skiff/run:latest")
+	runRef, err := name.ParseReference(o.registry + "/" + o.prefix + "/run:latest")
 	if err != nil {
 		return err
 	}
-	buildRef, _ := name.ParseReference(o.registry + "/skiff/build:latest")
-	builderRef, _ := name.ParseReference(o.registry + "/skiff/builder:latest")
+	buildRef, _ := name.ParseReference(o.registry + "/" + o.prefix + "/build:latest")
+	builderRef, _ := name.ParseReference(o.registry + "/" + o.prefix + "/builder:latest")
 	layers := layerCache{dir: filepath.Join(o.cache, "layers"), used: map[string]bool{}}
 
 	var bps []buildpack
@@ -156,6 +158,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	goCache, err := buildGoCache(ctx, o)
+	if err != nil {
+		return err
+	}
+	watch, err := buildWatcher(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -187,7 +193,7 @@ func run(ctx context.Context, o options) error {
 	bpLayers := make([]v1.Layer, len(bps))
 	diffIDs := map[string]string{}
 	for i, bp := range bps {
-		if bpLayers[i], err = layers.layer("buildpack", func(l *layerWriter) error { return buildpackLayer(l, bp) }); err != nil {
+		if bpLayers[i], err = layers.layer("buildpack", func(l *layerWriter) error { return buildpackLayer(l, bp, watch) }); err != nil {
 			return err
 		}
 		d, _ := bpLayers[i].DiffID()
@@ -442,4 +448,18 @@ func goOutput(ctx context.Context, dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("go %s in %s: %w\n%s", strings.Join(args, " "), dir, err, msg)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// buildWatcher builds cmd/skiff-watch (static) into the cache: the
+// watcher that skiff's buildpacks make the web process of development
+// images (each buildpack holds it as bin/skiff-watch).
+func buildWatcher(ctx context.Context, o options) (string, error) {
+	out := filepath.Join(o.cache, "skiff-watch")
+	cmd := exec.CommandContext(ctx, filepath.Join(o.goroot, "bin", "go"), "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/skiff-watch")
+	cmd.Dir = o.repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building cmd/skiff-watch: %w\n%s", err, msg)
+	}
+	return out, nil
 }

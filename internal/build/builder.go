@@ -42,6 +42,11 @@ type Request struct {
 	// Debug builds for a debugger (skiff debug): Go without optimizations
 	// or inlining; each builder says how it passes that on.
 	Debug bool
+	// DevMode builds for skiff dev's file sync (Options.DevMode, for an
+	// artifact with sync.auto): the builder makes an image that rebuilds
+	// or reloads synced sources itself and declares the sync rules (the
+	// buildpacks builder's development mode).
+	DevMode bool
 }
 
 // Required is a built artifact another artifact depends on; its reference

@@ -107,6 +107,7 @@ type keyInputs struct {
 	requires  []string // cache keys of the required artifacts, in order
 	push      bool
 	debug     bool
+	devMode   bool
 }
 
 // cacheKey hashes the artifact's config, the path, mode and content of
@@ -145,6 +146,9 @@ func cacheKey(in keyInputs) (string, error) {
 	fmt.Fprintf(h, "platforms %q\nrequires %q\npush %t\n", in.platforms, in.requires, in.push)
 	if in.debug {
 		fmt.Fprintf(h, "debug\n")
+	}
+	if in.devMode {
+		fmt.Fprintf(h, "dev mode\n")
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -60,6 +60,10 @@ type Options struct {
 	// Debug builds for a debugger (Request.Debug); such images are cached
 	// apart from the others.
 	Debug bool
+	// DevMode builds the artifacts whose sync rules come from the builder
+	// (sync.auto) for skiff dev (Request.DevMode); such images are cached
+	// apart from the others. Other artifacts build as usual.
+	DevMode bool
 	// Deps lists an artifact's dependency files, relative to its context.
 	Deps func(ctx context.Context, a *schema.Artifact) ([]string, error)
 	// Repo maps an image name to the repository it is published to
@@ -210,6 +214,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 		platforms = opts.Platforms
 	}
 
+	devMode := opts.DevMode && AutoSync(a)
 	if opts.Cache != nil {
 		files, err := opts.Deps(ctx, a)
 		if err != nil {
@@ -221,7 +226,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 				return fmt.Errorf("artifact %q: %w", a.ImageName, err)
 			}
 		}
-		n.key, err = cacheKey(keyInputs{artifact: a, files: files, buildArgs: args, platforms: platforms, requires: reqKeys, push: opts.Push, debug: opts.Debug})
+		n.key, err = cacheKey(keyInputs{artifact: a, files: files, buildArgs: args, platforms: platforms, requires: reqKeys, push: opts.Push, debug: opts.Debug, devMode: devMode})
 		if err != nil {
 			return err
 		}
@@ -255,6 +260,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 	built, err := builder.Build(ctx, a, Request{
 		Tag: ref, Push: opts.Push, Platforms: platforms, Requires: reqs,
 		Env: opts.Env, Out: out, InsecureRegistries: opts.Insecure, Debug: opts.Debug,
+		DevMode: devMode,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -280,4 +286,10 @@ func finalRef(ref string, p Published) string {
 		return ref + "@" + p.Digest
 	}
 	return ref
+}
+
+// AutoSync reports whether a's sync rules come from its builder
+// (sync.auto), which builds it in development mode for skiff dev.
+func AutoSync(a *schema.Artifact) bool {
+	return a.Sync != nil && a.Sync.Auto != nil && *a.Sync.Auto
 }

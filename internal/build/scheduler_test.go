@@ -336,3 +336,41 @@ func TestRunSaysWhatTheCacheSaid(t *testing.T) {
 		t.Errorf("a build without a cache says something of one:\n%s", got)
 	}
 }
+
+// TestRunDevModeIsCachedApart: skiff dev builds an artifact with sync.auto
+// in development mode (Request.DevMode), and that image is cached apart
+// from the production one; an artifact without sync.auto builds as usual.
+func TestRunDevModeIsCachedApart(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, _ := project(t, "auto", "plain")
+	auto := true
+	arts := func() []*schema.Artifact {
+		a := dockerArtifact(dir, "auto")
+		a.Sync = &schema.Sync{Auto: &auto}
+		return []*schema.Artifact{a, dockerArtifact(dir, "plain")}
+	}
+	if _, err := Run(context.Background(), arts(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if fb.reqs["auto"].DevMode || fb.reqs["plain"].DevMode {
+		t.Errorf("a build outside dev asked for dev mode: %+v", fb.reqs)
+	}
+	fb.built = nil
+	opts.DevMode = true
+	if _, err := Run(context.Background(), arts(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fb.built, []string{"auto"}) {
+		t.Errorf("in dev mode, built %v, want [auto] (plain is cached; auto's production image is not its dev image)", fb.built)
+	}
+	if !fb.reqs["auto"].DevMode {
+		t.Errorf("the dev build of an artifact with sync.auto was not asked for dev mode")
+	}
+	fb.built = nil
+	if _, err := Run(context.Background(), arts(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(fb.built) != 0 {
+		t.Errorf("an unchanged dev build rebuilt %v", fb.built)
+	}
+}

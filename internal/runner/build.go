@@ -53,6 +53,10 @@ type BuildOptions struct {
 	// (--mute-logs build); its last maxMutedOutput bytes are shown when
 	// the build fails.
 	MuteOutput bool
+	// DevMode builds the artifacts whose sync rules come from their
+	// builder (sync.auto) in development mode (build.Options.DevMode);
+	// Dev and debug set it, build and run never do.
+	DevMode bool
 }
 
 // maxMutedOutput is how much muted build output is kept for a failure.
@@ -139,6 +143,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Env:         p.Env,
 		DryRun:      opts.DryRun,
 		Debug:       opts.Debug,
+		DevMode:     opts.DevMode,
 		Deps:        listDeps,
 		Repo:        image.DefaultRepo{Repo: defaultRepo}.Apply,
 		Progress:    progress,

@@ -75,6 +75,11 @@ type dev struct {
 	// undeployed says the last deploy failed or was held back.
 	undeployed bool
 
+	// autoFrom says where the rules of each artifact with sync.auto came
+	// from, and noRulesSaid which images were said to declare none.
+	autoFrom    map[string]string
+	noRulesSaid map[string]bool
+
 	syncer *syncer
 	// stopObserving stops the log streams and port-forwards, once they
 	// have started after the first deploy that worked.
@@ -106,15 +111,18 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		r: r, opts: opts, in: in,
 		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
 			o := opts.Build
+			o.DevMode = true
 			if names != nil {
 				o.Images = names
 			}
 			return r.Build(ctx, o)
 		},
-		images:     map[string]artifact.Image{},
-		stale:      map[string]bool{},
-		heldSyncs:  map[string][]sync.Op{},
-		heldBuilds: map[string]bool{},
+		images:      map[string]artifact.Image{},
+		stale:       map[string]bool{},
+		heldSyncs:   map[string][]sync.Op{},
+		heldBuilds:  map[string]bool{},
+		autoFrom:    map[string]string{},
+		noRulesSaid: map[string]bool{},
 	}
 	if d.rules, err = syncRules(r.opts.Project); err != nil {
 		return err
@@ -203,6 +211,7 @@ func (d *dev) first(ctx context.Context) error {
 		return err
 	}
 	d.record(built)
+	d.autoRules(ctx, built)
 	if err := d.r.Deploy(ctx, d.deployImages()); err != nil {
 		d.undeployed = true
 		return err
@@ -271,6 +280,7 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 			return
 		}
 		d.record(images)
+		d.autoRules(ctx, images)
 		built := time.Since(start)
 		if !d.opts.AutoDeploy && !now {
 			d.heldDeploy = true

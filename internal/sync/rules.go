@@ -27,8 +27,10 @@ import (
 // the stages that make the final image (deps.ParsedDockerfile.Destinations)
 // for files matching one of the globs.
 //
-// Auto rules come from the builder (buildpacks, jib) and are not supported
-// yet: with auto, no change is covered, so every change rebuilds.
+// Auto rules come from the builder: the rules a built image declares
+// (buildpacks in development mode), given by WithAutoRules, which behave
+// as manual rules. With auto and no rules given, no change is covered, so
+// every change rebuilds.
 type Rules struct {
 	context string // absolute, clean local context directory
 	manual  []manualRule
@@ -47,6 +49,17 @@ type Option func(*options) error
 type options struct {
 	workDir string
 	df      *deps.ParsedDockerfile
+	auto    []schema.SyncRule
+}
+
+// WithAutoRules gives the rules of sync.auto, which the built image
+// declares (buildpacks.ReadSyncRules): they behave as manual rules.
+// Without it, auto rules cover nothing.
+func WithAutoRules(rules []schema.SyncRule) Option {
+	return func(o *options) error {
+		o.auto = rules
+		return nil
+	}
 }
 
 // WithDockerfile gives the artifact's parsed Dockerfile, which infer rules
@@ -71,11 +84,11 @@ func WithWorkDir(dir string) Option {
 	}
 }
 
-// Syncs reports whether art has rules that sync files (manual or infer);
-// auto rules sync nothing yet.
+// Syncs reports whether art has rules that may sync files: manual, infer
+// or auto (the built image declares them).
 func Syncs(art *schema.Artifact) bool {
 	s := art.Sync
-	return s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0)
+	return s != nil && (len(s.Manual) > 0 || len(s.Infer) > 0 || (s.Auto != nil && *s.Auto))
 }
 
 // NewRules checks the sync rules of art, whose Workspace is its local
@@ -104,8 +117,19 @@ func NewRules(art *schema.Artifact, opts ...Option) (*Rules, error) {
 	if wd == "" {
 		wd = "/"
 	}
-	for i, m := range s.Manual {
+	manual, fromImage := s.Manual, r.auto && len(o.auto) > 0
+	if fromImage {
+		r.auto = false
+		manual = nil
+		for i := range o.auto {
+			manual = append(manual, &o.auto[i])
+		}
+	}
+	for i, m := range manual {
 		if !doublestar.ValidatePattern(m.Src) {
+			if fromImage {
+				return nil, fmt.Errorf("artifact %q: the image's sync rule %d: src %q is not a valid glob", art.ImageName, i, m.Src)
+			}
 			return nil, fmt.Errorf("artifact %q: sync.manual[%d].src %q is not a valid glob; fix it in skaffold.yaml", art.ImageName, i, m.Src)
 		}
 		dest := m.Dest

@@ -319,3 +319,29 @@ func TestNewRulesErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoRules: sync.auto with the rules the image declares plans as
+// manual rules do, deletions included; a bad glob among them is an error
+// that says they are the image's.
+func TestAutoRules(t *testing.T) {
+	t.Parallel()
+	yes := true
+	art := &schema.Artifact{ImageName: "app", Workspace: ctxDir, Sync: &schema.Sync{Auto: &yes}}
+	r, err := NewRules(art, WithAutoRules([]schema.SyncRule{{Src: "**/*.go", Dest: "/workspace"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, covered := r.Plan([]string{local("main.go")}, []string{local("cmd/old.go")})
+	if !covered || len(ops) != 2 || ops[0].Kind != Delete || ops[0].Dest != "/workspace/cmd/old.go" || ops[1].Kind != Write || ops[1].Dest != "/workspace/main.go" {
+		t.Errorf("Plan() = %+v, %v; want the deletion of /workspace/cmd/old.go and a write to /workspace/main.go", ops, covered)
+	}
+	if _, covered := r.Plan([]string{local("go.mod")}, nil); covered {
+		t.Errorf("go.mod is covered by **/*.go")
+	}
+	if _, err := NewRules(art, WithAutoRules([]schema.SyncRule{{Src: "[a", Dest: "/workspace"}})); err == nil || !strings.Contains(err.Error(), `the image's sync rule 0: src "[a" is not a valid glob`) {
+		t.Errorf("err = %v", err)
+	}
+	if !Syncs(art) {
+		t.Errorf("Syncs(auto) = false: the image's rules would find no agent")
+	}
+}

@@ -134,12 +134,37 @@ type RunOptions struct {
 	ExecEnv string
 	// Env are build-time variables added over the artifact's.
 	Env map[string]string
+	// devMode says ExecEnv is development mode's: a builder whose
+	// lifecycle predates CNB_EXEC_ENV builds without it (with the other
+	// variables of development mode) instead of failing.
+	devMode bool
 }
 
 // debugEnv are the build variables of a build for a debugger: the Go
 // compiler flags, which Google's Go buildpacks and skiff's read from
 // GOOGLE_GOGCFLAGS, as Skaffold passes them.
 var debugEnv = map[string]string{"GOOGLE_GOGCFLAGS": "all=-N -l"}
+
+// ExecEnvDevelopment is CNB_EXEC_ENV for development mode (skiff dev):
+// the image gets the label io.buildpacks.exec-env=development.
+const ExecEnvDevelopment = "development"
+
+// devEnv are the build variables of development mode beyond
+// CNB_EXEC_ENV, for buildpacks that predate it: Google's (GOOGLE_DEVMODE)
+// and Paketo's (BP_LIVE_RELOAD_ENABLED).
+var devEnv = map[string]string{"GOOGLE_DEVMODE": "1", "BP_LIVE_RELOAD_ENABLED": "true"}
+
+// devRunOptions adds development mode to ro: CNB_EXEC_ENV=development
+// unless ro names an exec env, and devEnv under ro's own variables.
+func devRunOptions(ro RunOptions) RunOptions {
+	if ro.ExecEnv == "" {
+		ro.ExecEnv, ro.devMode = ExecEnvDevelopment, true
+	}
+	env := maps.Clone(devEnv)
+	maps.Copy(env, ro.Env)
+	ro.Env = env
+	return ro
+}
 
 // Build builds a and has the lifecycle export it as req.Tag: to its
 // registry when req.Push, else into the Docker daemon, with the run
@@ -158,6 +183,9 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 		for k, v := range debugEnv {
 			ro.Env[k] = v
 		}
+	}
+	if req.DevMode {
+		ro = devRunOptions(ro)
 	}
 	if _, err := b.BuildWith(ctx, a, req, ro); err != nil {
 		return build.Built{}, err
@@ -204,6 +232,10 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 	bi, md, api, err := b.builderFor(ctx, reg, bp.Builder, platform, ro)
 	if err != nil {
 		return Report{}, err
+	}
+	if ro.devMode && !api.AtLeast(execEnvAPI) {
+		fmt.Fprintf(out, "The lifecycle of builder %s speaks Platform API %s, before CNB_EXEC_ENV (%s): building for development with GOOGLE_DEVMODE and BP_LIVE_RELOAD_ENABLED only\n", bp.Builder, api, execEnvAPI)
+		ro.ExecEnv = ""
 	}
 	runImage := bp.RunImage
 	if runImage == "" {
@@ -298,7 +330,7 @@ func (b *Builder) builderFor(ctx context.Context, reg *image.Registry, ref strin
 	if err != nil {
 		return bi, nil, APIVersion{}, err
 	}
-	if ro.ExecEnv != "" && !api.AtLeast(execEnvAPI) {
+	if ro.ExecEnv != "" && !ro.devMode && !api.AtLeast(execEnvAPI) {
 		return bi, nil, APIVersion{}, fmt.Errorf("CNB_EXEC_ENV=%s needs Platform API %s; builder %s speaks up to %s; use a builder whose lifecycle speaks it (lifecycle v0.21.14 does; make builder makes one)", ro.ExecEnv, execEnvAPI, ref, api)
 	}
 	return bi, md, api, nil

@@ -454,3 +454,51 @@ func TestWithRunOptions(t *testing.T) {
 		t.Errorf("creator env %v, platform env %v", c.opts.Config.Env, f.copiedData[c.id])
 	}
 }
+
+// TestBuildDevMode: a request in dev mode builds with
+// CNB_EXEC_ENV=development and the variables of Google's and Paketo's
+// development modes; a request without it has none of them.
+func TestBuildDevMode(t *testing.T) {
+	t.Parallel()
+	for _, dev := range []bool{false, true} {
+		f, b, a := newTestBuild(t)
+		f.scripts["creator"] = fakeScript{out: "===> EXPORTING\n*** Images (sha256:abc):\n"}
+		req := request(true, &strings.Builder{})
+		req.DevMode = dev
+		if _, err := b.Build(context.Background(), a, req); err != nil {
+			t.Fatal(err)
+		}
+		c := f.byPhase("creator")
+		env := f.copiedData[c.id]
+		got := slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development") && env["platform/env/GOOGLE_DEVMODE"] == "1" && env["platform/env/BP_LIVE_RELOAD_ENABLED"] == "true"
+		none := !slices.Contains(c.opts.Config.Env, "CNB_EXEC_ENV=development") && env["platform/env/GOOGLE_DEVMODE"] == "" && env["platform/env/BP_LIVE_RELOAD_ENABLED"] == ""
+		if (dev && !got) || (!dev && !none) {
+			t.Errorf("DevMode=%t: creator env %v, platform env %v", dev, c.opts.Config.Env, env)
+		}
+	}
+}
+
+// TestBuildDevModeBeforeExecEnv: on a lifecycle whose Platform API
+// predates CNB_EXEC_ENV, a dev-mode build goes on without it, with the
+// other variables of development mode, and says so.
+func TestBuildDevModeBeforeExecEnv(t *testing.T) {
+	t.Parallel()
+	f, b, a := newTestBuild(t)
+	l := builderLabels()
+	l[labelBuilderMetadata] = `{"images":[{"image":"r"}],"lifecycle":{"version":"0.19.0","apis":{"platform":{"supported":["0.13","0.14"]}}}}`
+	f.addImage([]string{testBuilder}, builderImage(l))
+	f.scripts["creator"] = fakeScript{out: "===> EXPORTING\n*** Images (sha256:abc):\n"}
+	var out strings.Builder
+	req := request(true, &out)
+	req.DevMode = true
+	if _, err := b.Build(context.Background(), a, req); err != nil {
+		t.Fatalf("a dev-mode build on a Platform API 0.14 lifecycle failed: %v", err)
+	}
+	c := f.byPhase("creator")
+	if slices.ContainsFunc(c.opts.Config.Env, func(e string) bool { return strings.HasPrefix(e, "CNB_EXEC_ENV=") }) || f.copiedData[c.id]["platform/env/GOOGLE_DEVMODE"] != "1" {
+		t.Errorf("creator env %v, platform env %v", c.opts.Config.Env, f.copiedData[c.id])
+	}
+	if !strings.Contains(out.String(), "before CNB_EXEC_ENV (0.15)") {
+		t.Errorf("output does not say why CNB_EXEC_ENV is left out:\n%s", out.String())
+	}
+}

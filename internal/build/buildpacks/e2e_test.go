@@ -371,7 +371,10 @@ func TestE2EExecEnv(t *testing.T) {
 		ref := fmt.Sprintf("%s/skiff-e2e/bp-dev-%v:v1", e2eRegistry(), trusted)
 		var out strings.Builder
 		removeCaches(t, b, ref)
-		_, err := b.BuildWith(context.Background(), e2eArtifact(goApp(t, "dev"), trusted), build.Request{Tag: ref, Push: true, Out: &out}, RunOptions{ExecEnv: "development"})
+		// Dev mode, as skiff dev asks for it: CNB_EXEC_ENV=development, and
+		// GOOGLE_DEVMODE, which skiff's buildpacks switch on (the creator of
+		// lifecycle v0.21 does not pass CNB_EXEC_ENV to buildpacks).
+		_, err := b.Build(context.Background(), e2eArtifact(goApp(t, "dev"), trusted), build.Request{Tag: ref, Push: true, Out: &out, DevMode: true})
 		if err != nil {
 			t.Fatalf("trusted=%v: %v\n%s", trusted, err, out.String())
 		}
@@ -385,6 +388,11 @@ func TestE2EExecEnv(t *testing.T) {
 		}
 		if got := cf.Config.Labels["io.buildpacks.exec-env"]; got != "development" {
 			t.Errorf("trusted=%v: io.buildpacks.exec-env = %q, want development", trusted, got)
+		}
+		// skiff's Go buildpack declares its development-mode sync rules.
+		rules, err := ReadSyncRules(ImageSource{Ref: ref, Labels: cf.Config.Labels, WorkingDir: cf.Config.WorkingDir})
+		if err != nil || len(rules.Warnings) > 0 || !slices.Equal(rules.Rules, []schema.SyncRule{{Src: "**/*.go", Dest: "/workspace"}}) {
+			t.Errorf("trusted=%v: the image's sync rules: %+v, %v\n%s", trusted, rules, err, out.String())
 		}
 	}
 }
