@@ -3,8 +3,6 @@ package debug
 import (
 	"archive/tar"
 	"bytes"
-	"debug/elf"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -15,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/image"
 )
 
@@ -51,7 +50,7 @@ func FindSupportDir(self, override string) (string, error) {
 		dir = filepath.Join(filepath.Dir(self), SupportDirName)
 	}
 	if _, err := os.Stat(filepath.Join(dir, SupportProgram)); err != nil {
-		return "", fmt.Errorf("no debug support files at %s (%v): skiff debug delivers them into pods; build them with `make build` (it writes bin/debug next to bin/skiff), set %s to their directory, or set debug-helpers-registry to a registry of prebuilt support images", dir, unwrapPath(err), EnvSupportDir)
+		return "", fmt.Errorf("no debug support files at %s (%v): skiff debug delivers them into pods; build them with `make build` (it writes bin/debug next to bin/skiff), set %s to their directory, or set debug-helpers-registry to a registry of prebuilt support images", dir, fsutil.PathErr(err), EnvSupportDir)
 	}
 	return dir, nil
 }
@@ -74,7 +73,7 @@ func SupportImage(dir string, rt Runtime) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packing the %s debug support image: %w; build the support files with `make build`", rt, err)
 	}
-	arch, err := staticArch(prog, progData)
+	arch, err := image.StaticBinaryArch(prog, progData, "./cmd/skiff-debug-support")
 	if err != nil {
 		return nil, fmt.Errorf("packing the %s debug support image: %w", rt, err)
 	}
@@ -199,38 +198,6 @@ func (l *layer) tree(src, prefix string) error {
 		}
 	}
 	return l.err
-}
-
-// goarch maps ELF machines to the architectures support images are built for.
-var goarch = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64"}
-
-// staticArch returns the Go architecture of a static Linux executable.
-func staticArch(file string, b []byte) (string, error) {
-	f, err := elf.NewFile(bytes.NewReader(b))
-	if err != nil {
-		return "", fmt.Errorf("%s is not a Linux executable (%v); build it with CGO_ENABLED=0 GOOS=linux go build ./cmd/skiff-debug-support", file, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked and would not run in images without libc; build it with CGO_ENABLED=0", file)
-		}
-	}
-	arch, ok := goarch[f.Machine]
-	if !ok {
-		return "", fmt.Errorf("%s is for machine %s; build the support files for amd64 or arm64", file, f.Machine)
-	}
-	return arch, nil
-}
-
-// unwrapPath drops a *PathError's op and path when the message names the
-// path already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // ConfigOf reads what Transform needs of an image's configuration, for

@@ -124,3 +124,13 @@ func Excerpt(text string) string {
 	}
 	return line
 }
+
+// PathErr drops a *fs.PathError's operation and path, for messages that
+// name the path already; other errors are returned as they are.
+func PathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,14 +1,13 @@
 package deliver
 
 import (
-	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/version"
 )
 
@@ -26,7 +25,7 @@ const BinaryName = "skiff-agent"
 func FindBinary(override string) (string, error) {
 	if override != "" {
 		if _, err := os.Stat(override); err != nil {
-			return "", fmt.Errorf("%s=%s: %w; point it at a skiff-agent binary (make build writes bin/skiff-agent)", EnvBinary, override, unwrapPath(err))
+			return "", fmt.Errorf("%s=%s: %w; point it at a skiff-agent binary (make build writes bin/skiff-agent)", EnvBinary, override, fsutil.PathErr(err))
 		}
 		return override, nil
 	}
@@ -45,7 +44,7 @@ func findNextTo(self string) (string, error) {
 	p := filepath.Join(filepath.Dir(self), BinaryName)
 	if _, err := os.Stat(p); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("skiff-agent at %s: %w", p, unwrapPath(err))
+			return "", fmt.Errorf("skiff-agent at %s: %w", p, fsutil.PathErr(err))
 		}
 		at := "latest"
 		if c := version.Get().Commit; c != "" {
@@ -57,45 +56,4 @@ func findNextTo(self string) (string, error) {
 			"or set %s to the path of a skiff-agent binary", p, filepath.Dir(self), at, EnvBinary)
 	}
 	return p, nil
-}
-
-// goarch maps ELF machines to Go architectures.
-var goarch = map[elf.Machine]string{
-	elf.EM_X86_64:  "amd64",
-	elf.EM_AARCH64: "arm64",
-	elf.EM_386:     "386",
-	elf.EM_ARM:     "arm",
-	elf.EM_PPC64:   "ppc64le",
-	elf.EM_S390:    "s390x",
-	elf.EM_RISCV:   "riscv64",
-}
-
-// binaryArch returns the Go architecture of a static Linux executable, and
-// an error saying how to build the agent when b is not one.
-func binaryArch(file string, b []byte) (string, error) {
-	f, err := elf.NewFile(bytes.NewReader(b))
-	if err != nil {
-		return "", fmt.Errorf("%s is not a Linux executable (%v); build skiff-agent for Linux: CGO_ENABLED=0 GOOS=linux go build ./cmd/skiff-agent", file, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked and would not run in images without libc; build it static: CGO_ENABLED=0 go build ./cmd/skiff-agent", file)
-		}
-	}
-	arch, ok := goarch[f.Machine]
-	if !ok {
-		return "", fmt.Errorf("%s is for machine %s, which skiff does not know; build skiff-agent for the cluster's nodes with GOARCH", file, f.Machine)
-	}
-	return arch, nil
-}
-
-// unwrapPath drops the *PathError's op and path when the message names
-// the path already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -12,6 +12,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/sync"
 )
 
@@ -33,7 +34,7 @@ func CopyToContainer(ctx context.Context, api ContainerCopier, container, binary
 	if err != nil {
 		return fmt.Errorf("reading skiff-agent to copy it into container %s: %w", container, err)
 	}
-	if _, err := binaryArch(binary, b); err != nil {
+	if _, err := image.StaticBinaryArch(binary, b, "./cmd/skiff-agent"); err != nil {
 		return err
 	}
 	dir := path.Dir(sync.DefaultAgentPath)

@@ -32,7 +32,7 @@ func Image(binary string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading skiff-agent: %w", err)
 	}
-	arch, err := binaryArch(binary, b)
+	arch, err := image.StaticBinaryArch(binary, b, "./cmd/skiff-agent")
 	if err != nil {
 		return nil, err
 	}
