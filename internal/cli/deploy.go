@@ -47,11 +47,7 @@ are ready.`,
 				return err
 			}
 			ctx := cmd.Context()
-			p, err := a.loadConfig(ctx, "deploy")
-			if err != nil {
-				return err
-			}
-			r, err := a.newRunner(cmd, p, dopts)
+			r, err := a.engineFor(cmd, "deploy", dopts)
 			if err != nil {
 				return err
 			}
@@ -87,11 +83,7 @@ until the workloads are ready. "-" reads standard input.`,
 				return &UsageError{Command: commandName(cmd), Err: fmt.Errorf("apply needs the manifest files to apply")}
 			}
 			ctx := cmd.Context()
-			p, err := a.loadConfig(ctx, "apply")
-			if err != nil {
-				return err
-			}
-			r, err := a.newRunner(cmd, p, dopts)
+			r, err := a.engineFor(cmd, "apply", dopts)
 			if err != nil {
 				return err
 			}

@@ -137,7 +137,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 	manual := a.enterPresses(ctx, vopts)
 	retry := false
 	for {
-		r, err := a.devProject(cmd, dopts)
+		r, err := a.engineFor(cmd, "dev", dopts)
 		if err != nil {
 			if !(retry || vopts.KeepRunning) || ctx.Err() != nil {
 				return err
@@ -168,7 +168,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 			Watch:        vopts.WatchImages,
 			Manual:       manual,
 			CheckConfig: func() error {
-				_, err := a.devProject(cmd, dopts)
+				_, err := a.engineFor(cmd, "dev", dopts)
 				return err
 			},
 			Retry: retry || vopts.KeepRunning,
@@ -185,15 +185,6 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 		}
 		return err
 	}
-}
-
-// devProject loads the project and checks that skiff can deploy it.
-func (a *app) devProject(cmd *cobra.Command, dopts *DeployOptions) (*runner.Runner, error) {
-	p, err := a.loadConfig(cmd.Context(), "dev")
-	if err != nil {
-		return nil, err
-	}
-	return a.newRunner(cmd, p, dopts)
 }
 
 // cleanup deletes what the dev runners deployed, with a context of its

@@ -28,11 +28,7 @@ Use it as a Helm post-renderer:
 				return usageError(cmd, "filter reads the manifests on standard input: give -a a file")
 			}
 			ctx := cmd.Context()
-			p, err := a.loadConfig(ctx, "filter")
-			if err != nil {
-				return err
-			}
-			r, err := a.newRunner(cmd, p, dopts)
+			r, err := a.engineFor(cmd, "filter", dopts)
 			if err != nil {
 				return err
 			}

@@ -159,11 +159,7 @@ streams logs and forwards ports until Ctrl-C.`,
 // by scripts): build, then print the manifests as skiff render would.
 func (a *app) runRenderOnly(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *DeployOptions, file string) error {
 	ctx := cmd.Context()
-	p, err := a.loadConfig(ctx, "run")
-	if err != nil {
-		return err
-	}
-	r, err := a.newRunner(cmd, p, dopts)
+	r, err := a.engineFor(cmd, "run", dopts)
 	if err != nil {
 		return err
 	}
@@ -176,11 +172,7 @@ func (a *app) runRenderOnly(cmd *cobra.Command, bopts *runner.BuildOptions, dopt
 
 func (a *app) runRun(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *DeployOptions) error {
 	ctx := cmd.Context()
-	p, err := a.loadConfig(ctx, "run")
-	if err != nil {
-		return err
-	}
-	r, err := a.newRunner(cmd, p, dopts)
+	r, err := a.engineFor(cmd, "run", dopts)
 	if err != nil {
 		return err
 	}
@@ -226,6 +218,16 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 		return nil, err
 	}
 	return r, nil
+}
+
+// engineFor loads the project for command and sets up the engine for it
+// from the global and deploy flags (see newRunner).
+func (a *app) engineFor(cmd *cobra.Command, command string, dopts *DeployOptions) (*runner.Runner, error) {
+	p, err := a.loadConfig(cmd.Context(), command)
+	if err != nil {
+		return nil, err
+	}
+	return a.newRunner(cmd, p, dopts)
 }
 
 // newEngine sets up the engine from the global flags, for commands that
