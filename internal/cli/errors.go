@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"skiff.dev/skiff/internal/config"
 )
 
 // Exit codes of Main, one convention for every command (docs/cli.md):
@@ -123,7 +125,7 @@ func flagSuggestions(cmd *cobra.Command, name string) []string {
 		if f.Hidden || f.Deprecated != "" {
 			return
 		}
-		if distance(f.Name, name) <= 2 || (len(name) >= 3 && (strings.HasPrefix(f.Name, name) || strings.HasPrefix(name, f.Name))) {
+		if config.EditDistance(f.Name, name) <= 2 || (len(name) >= 3 && (strings.HasPrefix(f.Name, name) || strings.HasPrefix(name, f.Name))) {
 			out = append(out, "--"+f.Name)
 		}
 	})
@@ -137,28 +139,6 @@ func orList(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
-}
-
-// distance is the Levenshtein distance between a and b (bytes; flag names
-// are ASCII).
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // newHelpCmd is `skiff help [command]`; an unknown command is a usage

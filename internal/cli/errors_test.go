@@ -74,15 +74,3 @@ func TestSkaffoldOnlyCommandsHidden(t *testing.T) {
 		t.Errorf("test: %v, want a *NotInSkiffError", err)
 	}
 }
-
-func TestDistance(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		a, b string
-		want int
-	}{{"tail", "tail", 0}, {"tail", "tial", 2}, {"push", "pussh", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}} {
-		if got := distance(tc.a, tc.b); got != tc.want {
-			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}

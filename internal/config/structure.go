@@ -252,7 +252,7 @@ func cleanDecodeError(err error) string {
 func suggest(key string, keys []string) string {
 	best, bestDist := "", -1
 	for _, k := range keys {
-		d := editDistance(strings.ToLower(key), strings.ToLower(k))
+		d := EditDistance(strings.ToLower(key), strings.ToLower(k))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = k, d
 		}
@@ -267,8 +267,10 @@ func suggest(key string, keys []string) string {
 	return ""
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b (bytes: the
+// names it compares, config keys and flags, are ASCII), for the "did you
+// mean" of unknown keys, flags and commands.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
