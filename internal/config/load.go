@@ -46,8 +46,9 @@ type Options struct {
 	// KubeContext is the --kube-context flag; when empty, profile
 	// activation by kubeContext asks CurrentKubeContext.
 	KubeContext string
-	// CurrentKubeContext returns the kubeconfig's current context. It is
-	// called only when a profile is activated by kubeContext.
+	// CurrentKubeContext returns the kubeconfig's current context, "" when
+	// it sets none (such profiles then stay inactive, as in Skaffold). It
+	// is called only when a profile is activated by kubeContext.
 	CurrentKubeContext func() (string, error)
 	// Environ is the process environment (os.Environ()), for profile
 	// activation and templates.
