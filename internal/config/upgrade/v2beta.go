@@ -162,3 +162,37 @@ var v2beta27 = &conversion{
 		return nil, ""
 	},
 }
+
+// v2beta9 upgrades to skaffold/v2beta10, which made an artifact's
+// sync.auto a boolean: the empty mapping that turned automatic sync on
+// (auto: {}) becomes auto: true.
+var v2beta9 = &conversion{
+	convert: func(u *upgrader, p pipeline) error {
+		arts, paths, err := artifacts(p)
+		if err != nil {
+			return err
+		}
+		for i, a := range arts {
+			sync, err := field(a, "sync", paths[i])
+			if err != nil {
+				return err
+			}
+			if sync == nil {
+				continue
+			}
+			k, v, _ := lookup(sync, "auto")
+			if v == nil || v.Kind != yaml.MappingNode {
+				continue
+			}
+			if len(v.Content) > 0 {
+				return errorf(v, paths[i]+"sync.auto", "expected {} (automatic sync on), got %s: skaffold/v2beta9's sync.auto takes no fields", describe(v))
+			}
+			on := str("true", v)
+			on.Tag = "!!bool"
+			on.HeadComment, on.LineComment, on.FootComment = v.HeadComment, v.LineComment, v.FootComment
+			*v = *on
+			u.notef(k, "%ssync.auto: {} became sync.auto: true", paths[i])
+		}
+		return nil
+	},
+}
