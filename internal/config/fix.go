@@ -43,6 +43,7 @@ func Fix(file string, data []byte) (*FixResult, error) {
 	var errs Errors
 	for _, n := range nodes {
 		from, _ := mappingValue(n, "apiVersion")
+		held := dropAnchorHolders(n)
 		notes, err := UpgradeDocument(file, n)
 		if err != nil {
 			return nil, err
@@ -52,6 +53,7 @@ func Fix(file string, data []byte) (*FixResult, error) {
 		ck := &checker{file: file}
 		ck.check(n, reflect.TypeFor[schema.SkaffoldConfig](), "")
 		errs = append(errs, ck.errs...)
+		restoreAnchorHolders(n, held)
 	}
 	if err := errs.err(); err != nil {
 		return nil, fmt.Errorf("the upgraded config is not valid; fix these first:\n%w", err)

@@ -12,11 +12,16 @@ import (
 // JSONSchema returns the JSON schema (draft-07) of the skaffold.yaml
 // documents skiff reads in the newest apiVersion (schema.Version), made
 // from the Go types that decode them: every key skiff knows, with its type;
-// unknown keys are errors, as when loading. Editors and linters validate
+// unknown keys are errors, as when loading, but for the top-level keys that
+// start with "." (anchor holders). Editors and linters validate
 // skaffold.yaml with it (skiff schema get).
 func JSONSchema() ([]byte, error) {
 	g := &schemaGen{defs: map[string]any{}}
 	root := g.of(reflect.TypeFor[schema.SkaffoldConfig]())
+	// Top-level keys starting with "." hold YAML anchors for the rest of
+	// the file to alias; they are ignored when loading, as in Skaffold.
+	rootName := strings.TrimPrefix(root["$ref"].(string), "#/definitions/")
+	g.defs[rootName].(map[string]any)["patternProperties"] = map[string]any{`^\.`: map[string]any{}}
 	doc := map[string]any{
 		"$schema":     "http://json-schema.org/draft-07/schema#",
 		"$id":         "skiff.dev/schemas/" + strings.TrimPrefix(schema.Version, "skaffold/") + ".json",

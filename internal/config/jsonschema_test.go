@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -80,6 +81,9 @@ func checkKeys(root, s map[string]any, v any, path string) []string {
 				errs = append(errs, checkKeys(root, sub, val, p)...)
 				continue
 			}
+			if matchesPattern(s, k) {
+				continue
+			}
 			switch ap := s["additionalProperties"].(type) {
 			case bool:
 				if !ap {
@@ -99,4 +103,16 @@ func checkKeys(root, s map[string]any, v any, path string) []string {
 		}
 	}
 	return errs
+}
+
+// matchesPattern reports whether key k matches one of the
+// patternProperties of schema s (whose values accept anything).
+func matchesPattern(s map[string]any, k string) bool {
+	pats, _ := s["patternProperties"].(map[string]any)
+	for pat := range pats {
+		if regexp.MustCompile(pat).MatchString(k) {
+			return true
+		}
+	}
+	return false
 }

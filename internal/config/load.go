@@ -46,8 +46,9 @@ type Options struct {
 	// KubeContext is the --kube-context flag; when empty, profile
 	// activation by kubeContext asks CurrentKubeContext.
 	KubeContext string
-	// CurrentKubeContext returns the kubeconfig's current context. It is
-	// called only when a profile is activated by kubeContext.
+	// CurrentKubeContext returns the kubeconfig's current context, "" when
+	// it sets none (such profiles then stay inactive, as in Skaffold). It
+	// is called only when a profile is activated by kubeContext.
 	CurrentKubeContext func() (string, error)
 	// Environ is the process environment (os.Environ()), for profile
 	// activation and templates.
@@ -406,6 +407,7 @@ func parseDocuments(file string, data []byte, budget *Budget) ([]*document, []st
 		errs  Errors
 	)
 	for _, n := range nodes {
+		dropAnchorHolders(n)
 		ns, err := UpgradeDocument(file, n)
 		if err != nil {
 			var e *Error
@@ -485,6 +487,44 @@ func splitDocuments(file string, data []byte, budget *Budget) ([]*yaml.Node, err
 		return nil, &Error{File: file, Msg: fmt.Sprintf("no config documents found; start the file with apiVersion: %s and kind: Config", upgrade.Latest)}
 	}
 	return out, nil
+}
+
+// anchorHolder is a top-level key of a document that starts with ".", and
+// its value, at index (in the mapping's Content) it was found at.
+type anchorHolder struct {
+	index      int
+	key, value *yaml.Node
+}
+
+// dropAnchorHolders removes from the document mapping n the top-level keys
+// that start with "." and returns them. Skaffold ignores such keys, which
+// hold YAML anchors for the rest of the file to alias (.common: &common);
+// the aliases keep pointing at the anchored nodes.
+func dropAnchorHolders(n *yaml.Node) []anchorHolder {
+	var held []anchorHolder
+	kept := n.Content[:0:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && strings.HasPrefix(k.Value, ".") {
+			held = append(held, anchorHolder{index: i, key: k, value: v})
+			continue
+		}
+		kept = append(kept, k, v)
+	}
+	if len(held) > 0 {
+		n.Content = kept
+	}
+	return held
+}
+
+// restoreAnchorHolders puts back, at the places they were taken from, the
+// keys dropAnchorHolders removed, so that a rewritten file still defines
+// its anchors before their aliases.
+func restoreAnchorHolders(n *yaml.Node, held []anchorHolder) {
+	for _, h := range held {
+		i := min(h.index, len(n.Content))
+		n.Content = slices.Insert(n.Content, i, h.key, h.value)
+	}
 }
 
 // UpgradeDocument checks a document's apiVersion and kind and upgrades it

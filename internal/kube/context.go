@@ -10,14 +10,13 @@ import (
 
 // CurrentContext returns the current context of the kubeconfig file given
 // (--kubeconfig), or when it is "" of KUBECONFIG or ~/.kube/config, as
-// kubectl would use it.
+// kubectl would use it. A kubeconfig that sets no current context gives ""
+// and no error, as Skaffold reads it for profile activation: a profile
+// activated by kubeContext then stays inactive.
 func CurrentContext(kubeconfig string) (string, error) {
 	cfg, err := loadingRules(kubeconfig).Load()
 	if err != nil {
-		return "", fmt.Errorf("reading kubeconfig: %w", err)
-	}
-	if cfg.CurrentContext == "" {
-		return "", fmt.Errorf("the kubeconfig%s sets no current context; pass --kube-context or run kubectl config use-context", fileNote(kubeconfig))
+		return "", fmt.Errorf("reading kubeconfig%s: %w", fileNote(kubeconfig), err)
 	}
 	return cfg.CurrentContext, nil
 }

@@ -45,3 +45,23 @@ current-context: mine
 		t.Error("a missing kubeconfig file loaded")
 	}
 }
+
+// A kubeconfig that sets no current context gives "" without an error, as
+// Skaffold's profile activation reads it: profiles activated by
+// kubeContext stay inactive instead of failing the whole load.
+func TestCurrentContextUnset(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	const kc = `apiVersion: v1
+kind: Config
+contexts:
+- name: mine
+  context: {cluster: c, user: u}
+`
+	if err := os.WriteFile(file, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ctx, err := CurrentContext(file); err != nil || ctx != "" {
+		t.Errorf("CurrentContext = %q, %v; want \"\", nil", ctx, err)
+	}
+}

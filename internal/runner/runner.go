@@ -181,7 +181,7 @@ var invalidLabelChars = regexp.MustCompile(`[^a-z0-9.-]+`)
 
 // CurrentKubeContext returns the current context of the kubeconfig file
 // (--kubeconfig; "" means KUBECONFIG or ~/.kube/config), which kubeContext
-// profile activation compares.
+// profile activation compares; "" when the kubeconfig sets none.
 func CurrentKubeContext(kubeconfig string) (string, error) { return kube.CurrentContext(kubeconfig) }
 
 // kubeConfig loads the cluster connection once.

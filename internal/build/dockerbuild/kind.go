@@ -22,7 +22,10 @@ var Kind = skbuild.Kind{
 			return s, err
 		}
 		s.List = func(context.Context) ([]string, error) {
-			args, err := config.ExpandBuildArgs(d.BuildArgs, env.Vars)
+			// The tag is not known while sources are listed (a tag policy
+			// may hash them), so build args see the image name with the
+			// tag "latest", as imageEnv splits an untagged name.
+			args, err := config.ExpandBuildArgs(d.BuildArgs, env.Vars.With(imageEnv(a.ImageName)))
 			if err != nil {
 				return nil, err
 			}

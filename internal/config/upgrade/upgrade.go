@@ -19,6 +19,10 @@ const Latest = "skaffold/v4beta14"
 // first. A step with no convert only changes the apiVersion: its version
 // added fields but moved or removed none.
 var chain = []step{
+	{from: "skaffold/v2beta8", step: v2beta8},
+	{from: "skaffold/v2beta9"},
+	{from: "skaffold/v2beta10"}, // port-forward ports may be names (IntOrString)
+	{from: "skaffold/v2beta11"},
 	{from: "skaffold/v2beta12", step: v2beta12},
 	{from: "skaffold/v2beta13"},
 	{from: "skaffold/v2beta14"},
@@ -55,7 +59,7 @@ var chain = []step{
 }
 
 // Versions lists every supported apiVersion, oldest first
-// (skaffold/v2beta12 ... skaffold/v4beta14).
+// (skaffold/v2beta8 ... skaffold/v4beta14).
 var Versions = func() []string {
 	vs := make([]string, 0, len(chain)+1)
 	for _, s := range chain {
@@ -77,7 +81,7 @@ var older = func() []string {
 	add("v1beta", 1, 17)
 	vs = append(vs, "skaffold/v1")
 	add("v2alpha", 1, 4)
-	add("v2beta", 1, 11)
+	add("v2beta", 1, 7)
 	return vs
 }()
 

@@ -135,19 +135,19 @@ func TestGolden(t *testing.T) {
 
 func TestVersions(t *testing.T) {
 	t.Parallel()
-	if Versions[0] != "skaffold/v2beta12" || Versions[len(Versions)-1] != Latest {
+	if Versions[0] != "skaffold/v2beta8" || Versions[len(Versions)-1] != Latest {
 		t.Errorf("Versions run %s..%s", Versions[0], Versions[len(Versions)-1])
 	}
-	want := 18 + 2 + 14 // v2beta12..29, v3alpha1 and v3, v4beta1..14
+	want := 22 + 2 + 14 // v2beta8..29, v3alpha1 and v3, v4beta1..14
 	if len(Versions) != want {
 		t.Errorf("%d versions, want %d", len(Versions), want)
 	}
-	for _, v := range []string{"skaffold/v2beta12", "skaffold/v2beta29", "skaffold/v3alpha1", "skaffold/v3", "skaffold/v4beta1", Latest} {
+	for _, v := range []string{"skaffold/v2beta8", "skaffold/v2beta9", "skaffold/v2beta10", "skaffold/v2beta11", "skaffold/v2beta12", "skaffold/v2beta29", "skaffold/v3alpha1", "skaffold/v3", "skaffold/v4beta1", Latest} {
 		if !Supported(v) {
 			t.Errorf("Supported(%q) = false", v)
 		}
 	}
-	for _, v := range []string{"", "skaffold/v2beta11", "skaffold/v3beta1", "skaffold/v4beta15", "skaffold/v1", "v4beta14"} {
+	for _, v := range []string{"", "skaffold/v2beta7", "skaffold/v3beta1", "skaffold/v4beta15", "skaffold/v1", "v4beta14"} {
 		if Supported(v) {
 			t.Errorf("Supported(%q) = true", v)
 		}

@@ -1,6 +1,10 @@
 package upgrade
 
-import "go.yaml.in/yaml/v3"
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // v2beta12 upgrades to skaffold/v2beta13, which replaced a helm release's
 // remote: true with remoteChart: chartPath holds local charts only.
@@ -160,5 +164,59 @@ var v2beta27 = &conversion{
 			return []pointer{p.swap(5, "build", "artifacts", p[2], "platforms")}, ""
 		}
 		return nil, ""
+	},
+}
+
+// v2beta8 upgrades to skaffold/v2beta9, which made an artifact's
+// sync.auto a boolean: the empty mapping that turned automatic sync on
+// (auto: {}) becomes auto: true. It also made build.local's useBuildkit
+// and useDockerCLI optional; in a profile, false (v2beta8's "not set")
+// is dropped so that the profile no longer overrides the base config.
+var v2beta8 = &conversion{
+	convert: func(u *upgrader, p pipeline) error {
+		arts, paths, err := artifacts(p)
+		if err != nil {
+			return err
+		}
+		for i, a := range arts {
+			sync, err := field(a, "sync", paths[i])
+			if err != nil {
+				return err
+			}
+			if sync == nil {
+				continue
+			}
+			k, v, _ := lookup(sync, "auto")
+			if v == nil || v.Kind != yaml.MappingNode {
+				continue
+			}
+			if len(v.Content) > 0 {
+				return errorf(v, paths[i]+"sync.auto", "expected {} (automatic sync on), got %s: skaffold/v2beta8's sync.auto takes no fields", describe(v))
+			}
+			on := str("true", v)
+			on.Tag = "!!bool"
+			on.HeadComment, on.LineComment, on.FootComment = v.HeadComment, v.LineComment, v.FootComment
+			*v = *on
+			u.notef(k, "%ssync.auto: {} became sync.auto: true", paths[i])
+		}
+		if !strings.HasPrefix(p.path, "profiles[") {
+			return nil
+		}
+		build, err := field(p.node, "build", p.path)
+		if err != nil || build == nil {
+			return err
+		}
+		local, err := field(build, "local", p.path+"build.")
+		if err != nil || local == nil {
+			return err
+		}
+		for _, key := range []string{"useBuildkit", "useDockerCLI"} {
+			_, v, _ := lookup(local, key)
+			if on, ok := boolValue(v); ok && !on {
+				k, _ := remove(local, key)
+				u.notef(k, "%sbuild.local.%s: false removed: in skaffold/v2beta8 it meant not set, so the profile does not override it", p.path, key)
+			}
+		}
+		return nil
 	},
 }
