@@ -38,9 +38,11 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"app/main.txt": "v1", "bad/main.txt": "v1"})
 	kind := func(name string, b build.Builder) build.Kind {
 		return build.Kind{
-			Name:    name,
-			Sources: func(*schema.Artifact, string, build.Env) (build.Sources, error) { return build.Sources{Paths: []string{"**"}}, nil },
-			New:     func(build.Services) (build.Builder, error) { return b, nil },
+			Name: name,
+			Sources: func(*schema.Artifact, string, build.Env) (build.Sources, error) {
+				return build.Sources{Paths: []string{"**"}}, nil
+			},
+			New: func(build.Services) (build.Builder, error) { return b, nil },
 		}
 	}
 	custom := schema.ArtifactType{CustomArtifact: &schema.CustomArtifact{BuildCommand: "exit 1"}}
