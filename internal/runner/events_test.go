@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -13,11 +14,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
+	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/event"
 	skifflog "skiff.dev/skiff/internal/log"
+	"skiff.dev/skiff/internal/sync"
 )
 
 // failingBuilder fails every build with its error.
@@ -107,5 +110,44 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	}
 	if !strings.Contains(failure, "undefined: x") || !strings.Contains(failure, `"bad"`) {
 		t.Errorf("bad's Failed event says %q, want the builder's message naming the artifact", failure)
+	}
+}
+
+// A dev sync records the files it sent, the pods that took them and,
+// when one did not, the failure naming it.
+func TestSyncPublishesFileSyncEvents(t *testing.T) {
+	t.Parallel()
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(10)
+	src := &fakeSource{running: map[string][]string{"web:1": {"web-a", "web-b"}}}
+	tr := &fakeTransport{fail: map[string]bool{}}
+	d := &dev{
+		r:      New(Options{Project: &config.Project{Configs: []*config.Config{testConfig(t.TempDir())}}, Events: bus}),
+		images: map[string]artifact.Image{"web": imageOf("web:1")},
+		syncer: newSyncer(src, func(container) sync.Transport { return tr }),
+	}
+	d.sync(t.Context(), "web", []sync.Op{write("index.html"), remove("old.css")})
+	tr.fail["web-b"] = true
+	d.sync(t.Context(), "web", []sync.Op{write("app.js")})
+	bus.Close()
+
+	var got []string
+	for e := range sub.C {
+		f := e.FileSyncEvent
+		if f == nil {
+			t.Fatalf("unexpected event %+v", e)
+		}
+		line := fmt.Sprintf("%s %s %d files %v pods %v", f.Image, f.Status, f.FileCount, f.Files, f.Pods)
+		if f.ActionableErr != nil {
+			line += " error " + f.ActionableErr.Message
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"web Succeeded 2 files [/src/index.html /src/old.css] pods [web-a web-b]",
+		"web Failed 1 files [/src/app.js] pods [web-a] error syncing to pod dev/web-b, container app: connection reset",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
