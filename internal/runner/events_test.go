@@ -151,3 +151,35 @@ func TestSyncPublishesFileSyncEvents(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A deploy records its start and its end: Completed, or Failed with the
+// error (here the manifests do not parse, so nothing reaches a cluster).
+func TestDeployPublishesDeployEvents(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"k8s.yaml": "kind: [broken"})
+	broken := testConfig(dir)
+	broken.Render.RawK8s = []string{"k8s.yaml"}
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(10)
+	for _, c := range []*config.Config{testConfig(t.TempDir()), broken} {
+		r := New(Options{Project: &config.Project{Configs: []*config.Config{c}}, Events: bus, Kubeconfig: filepath.Join(dir, "no-kubeconfig")})
+		_ = r.Deploy(t.Context(), nil) // the events say how it went
+	}
+	bus.Close()
+	var got []string
+	for e := range sub.C {
+		d := e.DeploySubtaskEvent
+		if d == nil {
+			t.Fatalf("unexpected event %+v", e)
+		}
+		line := d.Status
+		if d.ActionableErr != nil && strings.Contains(d.ActionableErr.Message, "k8s.yaml") {
+			line += " naming k8s.yaml"
+		}
+		got = append(got, line)
+	}
+	if want := "InProgress, Completed, InProgress, Failed naming k8s.yaml"; strings.Join(got, ", ") != want {
+		t.Errorf("events: %s, want %s", strings.Join(got, ", "), want)
+	}
+}
