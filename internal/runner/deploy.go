@@ -173,6 +173,7 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 		Deadline:         check.Deadline,
 		TolerateFailures: check.TolerateFailures,
 		Out:              r.opts.ErrOut,
+		Events:           r.opts.Events,
 	})
 }
 
