@@ -112,6 +112,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 			Since:      r.deployedAt,
 			Prefix:     r.opts.Project.LogPrefix(),
 			Log:        r.opts.Log,
+			Events:     r.opts.Events,
 		})
 		if err := t.Start(ctx); err != nil {
 			return nil, err
