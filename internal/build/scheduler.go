@@ -12,6 +12,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/output"
 )
 
@@ -74,6 +75,9 @@ type Options struct {
 	Progress io.Writer
 	// Output returns the writer for an artifact's build output.
 	Output func(a *schema.Artifact) io.Writer
+	// Events receives a BuildSubtaskEvent when each artifact's build
+	// starts and when it ends (see buildEvent); nil: none.
+	Events *event.Bus
 }
 
 // Run builds artifacts in dependency order (every required artifact
@@ -103,6 +107,10 @@ func Run(ctx context.Context, artifacts []*schema.Artifact, opts Options) ([]art
 		progress = io.Discard
 	}
 	lines := output.NewLines(progress)
+	events := opts.Events
+	if opts.DryRun {
+		events = nil // nothing is built
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	var sem chan struct{}
@@ -133,7 +141,10 @@ func Run(ctx context.Context, artifacts []*schema.Artifact, opts Options) ([]art
 					return n.err
 				}
 			}
+			start := time.Now()
+			events.Publish(buildEvent(n, false, 0))
 			n.err = buildOne(ctx, n, opts, lines.Prefixed(""))
+			events.Publish(buildEvent(n, true, time.Since(start)))
 			return n.err
 		})
 	}
@@ -165,6 +176,26 @@ type node struct {
 	err      error
 	key      string
 	result   artifact.Image
+	// cached says the image came from the cache.
+	cached bool
+}
+
+// buildEvent is the event of n's build: InProgress when it starts, then
+// (ended) Completed or Failed, having taken took; the step is Cache for an
+// image the cache had, else Build.
+func buildEvent(n *node, ended bool, took time.Duration) event.Event {
+	e := &event.BuildSubtaskEvent{ID: n.a.ImageName, TaskID: "Build", Artifact: n.a.ImageName, Step: "Build", Status: event.InProgress}
+	switch {
+	case !ended:
+	case n.err != nil:
+		e.Status, e.ActionableErr, e.Duration = event.Failed, event.Err(n.err), took
+	default:
+		e.Status, e.Image, e.Duration = event.Completed, n.result.Ref, took
+		if n.cached {
+			e.Step = "Cache"
+		}
+	}
+	return event.Event{BuildSubtaskEvent: e}
 }
 
 type required struct {
@@ -237,6 +268,7 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 			}
 			if ok {
 				fmt.Fprintf(progress, " - %s: Found in cache, not rebuilt\n", a.ImageName)
+				n.cached = true
 				n.result = artifact.Image{Name: a.ImageName, Ref: finalRef(ref, p)}
 				opts.Cache.Put(n.key, CacheEntry{Digest: p.Digest, ImageID: p.ImageID, Ref: ref})
 				return nil

@@ -53,6 +53,9 @@ type app struct {
 	// terminalIn says standard input is a terminal, where skiff init may
 	// ask; nil asks the input itself (tests set it).
 	terminalIn func() bool
+	// events is the session's event stream (--event-log-file), nil when
+	// nothing records it; see openEvents.
+	events *eventLog
 }
 
 // globalOptions are the flags every command accepts, spelled as Skaffold
@@ -89,7 +92,8 @@ func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) 
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	return errors.Join(err, a.closeEvents())
 }
 
 // Main runs skiff, prints a failure to streams.ErrOut and returns the
@@ -222,6 +226,9 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 		a.global.namespace = ns
 	}
 	a.reportCompatFlags(cmd, fromEnv)
+	if err := a.openEvents(cmd); err != nil {
+		return err
+	}
 	// client-go logs through klog (an exec's "Copying stdin failed", a
 	// watch that restarts) to the process's stderr; its lines are only
 	// wanted when debugging, and then on ErrOut.

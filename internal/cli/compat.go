@@ -83,7 +83,7 @@ var ignoredFlags = []ignoredFlag{
 	{name: "rpc-http-port", def: "", usage: "port of the HTTP event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
 	{name: "enable-rpc", def: false, usage: "enable the event API", noEffect: noEventAPI, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
 	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: noEventAPI + "; skiff does not wait for a client", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
-	{name: "event-log-file", def: "", usage: "file to save the events to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
+	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: "skiff render builds and deploys nothing, so it records no events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
 	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
 	{name: "cloud-run-project", def: "", usage: "GCP project for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "cloud-run-location", def: "", usage: "GCP region for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
@@ -120,7 +120,10 @@ func addIgnoredFlags(fs *pflag.FlagSet, command string) {
 		if !slices.Contains(fl.commands, command) {
 			continue
 		}
-		usage := fl.usage + " (no effect in skiff)"
+		usage := fl.usage
+		if !slices.Contains(fl.effectIn, command) {
+			usage += " (no effect in skiff)"
+		}
 		switch d := fl.def.(type) {
 		case bool:
 			fs.BoolP(fl.name, fl.shorthand, d, usage)

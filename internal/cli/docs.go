@@ -36,13 +36,15 @@ func writeDocs(w io.Writer) error {
 	d.p("\nFlags that skiff accepts but that change nothing in skiff; with `-v info` skiff says so when one is given:\n\n")
 	d.p("| Flag | Commands | Why it has no effect |\n|---|---|---|\n")
 	for _, fl := range ignoredFlags {
-		cmds := slices.Clone(fl.commands)
+		// A flag with an effect in some of its commands is listed for
+		// the others.
+		cmds := slices.DeleteFunc(slices.Clone(fl.commands), func(c string) bool { return slices.Contains(fl.effectIn, c) })
 		for i, c := range cmds {
 			if c == "" {
 				cmds[i] = "all"
 			}
 		}
-		if len(fl.effectIn) > 0 {
+		if len(fl.effectIn) > 0 && slices.Contains(fl.commands, "") {
 			cmds[len(cmds)-1] += " but " + strings.Join(fl.effectIn, ", ")
 		}
 		note := fl.noEffect

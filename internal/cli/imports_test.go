@@ -23,6 +23,9 @@ func TestCLIImportsOnlyTheEngine(t *testing.T) {
 		"skiff.dev/skiff/internal/config/upgrade",
 		// skiff init writes a config: it analyzes files, it runs no stage.
 		"skiff.dev/skiff/internal/config/initconfig",
+		// The session's event stream, which the CLI opens and hands to
+		// the engine (--event-log-file, later the event API).
+		"skiff.dev/skiff/internal/event",
 		"skiff.dev/skiff/internal/fsutil",
 		"skiff.dev/skiff/internal/log",
 		"skiff.dev/skiff/internal/output",

@@ -251,6 +251,7 @@ func (a *app) engineOptions(p *config.Project) runner.Options {
 		ErrOut:      a.streams.ErrOut,
 		Color:       a.global.forceColors || isTerminal(a.streams.Out),
 		Log:         a.log,
+		Events:      a.eventBus(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -180,6 +181,9 @@ func TestSkaffoldFlagsFromEnvironment(t *testing.T) {
 			if v == "" {
 				v = "1"
 			}
+			if fl.name == "event-log-file" {
+				v = filepath.Join(t.TempDir(), "events.json") // the file is written
+			}
 			environ = append(environ, "SKAFFOLD_"+strings.ToUpper(strings.ReplaceAll(fl.name, "-", "_"))+"="+v)
 		}
 		a := &app{environ: environ, streams: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}}
@@ -194,6 +198,9 @@ func TestSkaffoldFlagsFromEnvironment(t *testing.T) {
 		if err := a.prepare(cmd, nil); err != nil {
 			t.Errorf("skiff %s with %v: %v", command, environ, err)
 			continue
+		}
+		if err := a.closeEvents(); err != nil {
+			t.Errorf("skiff %s: %v", command, err)
 		}
 		for _, fl := range fls {
 			if f := cmd.Flags().Lookup(fl.name); f == nil || !f.Changed {

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/output"
 )
@@ -53,6 +54,8 @@ type LogOptions struct {
 	Prefix string
 	// Log receives warnings about streams that fail; nil drops them.
 	Log *log.Logger
+	// Events receives an ApplicationLogEvent per line printed; nil: none.
+	Events *event.Bus
 }
 
 // LogTailer streams the logs of every container (init and ephemeral
@@ -192,6 +195,7 @@ func (t *LogTailer) podChanged(ctx context.Context, obj any) {
 			container: st.Name,
 			id:        st.ContainerID,
 			w:         t.out.Prefixed(t.prefix(pod, st.Name)),
+			events:    t.opts.Events,
 		}
 		t.wg.Add(1)
 		go t.stream(ctx, s, pod.DeepCopy())
@@ -249,6 +253,7 @@ func logPrefix(mode, pod, container string) string {
 type containerStream struct {
 	namespace, pod, container, id string
 	w                             *output.PrefixWriter
+	events                        *event.Bus
 
 	// newest is the latest timestamp printed, recent the timestamps
 	// printed that are at most a second or two older: what a stream that
@@ -454,6 +459,7 @@ func (s *containerStream) line(raw []byte) {
 		s.printed(ts)
 	}
 	s.w.Write(msg)
+	s.events.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: s.pod, ContainerName: s.container, Message: string(msg)}})
 }
 
 // printed records the timestamp of a printed line.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/log"
 )
 
@@ -57,6 +58,9 @@ type Forwarder struct {
 	dial func(namespace, pod string) (httpstream.Connection, error)
 	// readyWait is how long a local connection waits for a ready pod.
 	readyWait time.Duration
+	// Events receives a PortForwardEvent per forward started; nil: none.
+	// Set it before the first Add.
+	Events *event.Bus
 
 	ctx    context.Context // ends on Stop
 	cancel context.CancelFunc
@@ -114,7 +118,7 @@ func (f *Forwarder) Add(ctx context.Context, fw Forward) (string, error) {
 	if local == 0 {
 		local = int(remote)
 	}
-	return f.start(t, fw.Address, local, remotePortText(fw.Port, remote))
+	return f.start(t, fw.Address, local, remote, remotePortText(fw.Port, remote))
 }
 
 func (f *Forwarder) defaultNamespace() string {
@@ -134,8 +138,9 @@ func remotePortText(asked intstr.IntOrString, number int32) string {
 }
 
 // start listens on address:localPort, or the next free port, serves t
-// there until Stop, and reports it.
-func (f *Forwarder) start(t *target, address string, localPort int, remote string) (string, error) {
+// there until Stop, and reports it; port is the remote port, remote how
+// the report names it.
+func (f *Forwarder) start(t *target, address string, localPort int, port int32, remote string) (string, error) {
 	if address == "" {
 		address = DefaultForwardAddress
 	}
@@ -163,7 +168,19 @@ func (f *Forwarder) start(t *target, address string, localPort int, remote strin
 		note = fmt.Sprintf(" (local port %d is taken)", localPort)
 	}
 	fmt.Fprintf(f.out, "Port forwarding %s in namespace %s, remote port %s -> http://%s%s\n", t.desc, t.namespace, remote, t.local, note)
+	f.Events.Publish(forwardEvent(t, l.Addr().(*net.TCPAddr), port))
 	return t.local, nil
+}
+
+// forwardEvent is the PortForwardEvent of t, listening on local, to the
+// remote port.
+func forwardEvent(t *target, local *net.TCPAddr, port int32) event.Event {
+	kind, name, _ := strings.Cut(t.desc, "/")
+	return event.Event{PortEvent: &event.PortForwardEvent{
+		ID: t.desc + ":" + strconv.Itoa(int(port)), TaskID: "PortForward",
+		ResourceType: kind, ResourceName: name, Namespace: t.namespace,
+		Address: local.IP.String(), LocalPort: int32(local.Port), TargetPort: event.IntOrString{IntVal: port},
+	}}
 }
 
 // listen listens on address:port, or on one of the next ten ports when it

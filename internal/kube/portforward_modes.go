@@ -103,7 +103,7 @@ func (f *Forwarder) forwardPod(ctx context.Context, c *nsCache, selector labels.
 				continue
 			}
 			t := f.podsTarget(c, selector, owner, container.Name, p.ContainerPort)
-			if _, err := f.start(t, DefaultForwardAddress, int(p.ContainerPort), fmt.Sprint(p.ContainerPort)); err != nil {
+			if _, err := f.start(t, DefaultForwardAddress, int(p.ContainerPort), p.ContainerPort, fmt.Sprint(p.ContainerPort)); err != nil {
 				f.log.Warnf("%v", err)
 			}
 		}

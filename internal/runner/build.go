@@ -147,6 +147,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Deps:        listDeps,
 		Repo:        image.DefaultRepo{Repo: defaultRepo}.Apply,
 		Progress:    progress,
+		Events:      r.opts.Events,
 		Output: func(art *schema.Artifact) io.Writer {
 			w := lines.Prefixed("[" + art.ImageName + "] ")
 			outs = append(outs, w)

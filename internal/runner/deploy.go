@@ -11,6 +11,7 @@ import (
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/deploy"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/status"
@@ -22,15 +23,38 @@ import (
 // cluster; deploy.docker's images run as containers on the Docker daemon.
 func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 	printTags(r.opts.ErrOut, images)
-	for _, t := range r.targets() {
-		if err := t.deploy(ctx, images); err != nil {
-			return err
-		}
+	start := time.Now()
+	r.opts.Events.Publish(deployEvent(event.InProgress, nil, 0))
+	err := r.deployTargets(ctx, images)
+	r.opts.Events.Publish(deployEvent(event.Completed, err, time.Since(start)))
+	if err != nil {
+		return err
 	}
 	if r.opts.Beep {
 		fmt.Fprint(r.opts.ErrOut, "\a")
 	}
 	return nil
+}
+
+// deployTargets deploys images to every target, stopping at the first
+// that fails.
+func (r *Runner) deployTargets(ctx context.Context, images []artifact.Image) error {
+	for _, t := range r.targets() {
+		if err := t.deploy(ctx, images); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deployEvent is the DeploySubtaskEvent of a deploy (its status check
+// included) in status, or Failed with err, having taken took.
+func deployEvent(status string, err error, took time.Duration) event.Event {
+	e := &event.DeploySubtaskEvent{ID: "deploy", TaskID: "Deploy", Status: status, ActionableErr: event.Err(err), Duration: took}
+	if err != nil {
+		e.Status = event.Failed
+	}
+	return event.Event{DeploySubtaskEvent: e}
 }
 
 // ParseLabels turns -l values (key=value, each may be a comma list) into
@@ -149,6 +173,7 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 		Deadline:         check.Deadline,
 		TolerateFailures: check.TolerateFailures,
 		Out:              r.opts.ErrOut,
+		Events:           r.opts.Events,
 	})
 }
 

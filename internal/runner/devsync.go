@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"skiff.dev/skiff/internal/build/deps"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
@@ -35,6 +37,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	if ctx.Err() != nil {
 		return
 	}
+	d.r.opts.Events.Publish(syncEvent(name, ops, rep, err))
 	if err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), "permission denied") {
@@ -60,6 +63,24 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		return
 	}
 	d.printf("Synced %s to %s in %s\n", files(ops), plural(rep.Containers, d.r.unit()), took)
+}
+
+// syncEvent is the FileSyncEvent of a sync of ops into the containers of
+// image name: the files, the pods (or containers) that took them, and the
+// failure.
+func syncEvent(name string, ops []sync.Op, rep syncReport, err error) event.Event {
+	e := &event.FileSyncEvent{ID: name, TaskID: "Sync", Image: name, Status: event.Succeeded, ActionableErr: event.Err(err)}
+	if err != nil {
+		e.Status = event.Failed
+	}
+	for _, op := range ops {
+		e.Files = append(e.Files, op.Local)
+	}
+	e.FileCount = int32(len(e.Files))
+	for _, t := range rep.Synced {
+		e.Pods = append(e.Pods, cmp.Or(t.Pod, t.Container))
+	}
+	return event.Event{FileSyncEvent: e}
 }
 
 // startSyncer connects the syncer to the containers it syncs into: the

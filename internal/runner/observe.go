@@ -112,6 +112,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 			Since:      r.deployedAt,
 			Prefix:     r.opts.Project.LogPrefix(),
 			Log:        r.opts.Log,
+			Events:     r.opts.Events,
 		})
 		if err := t.Start(ctx); err != nil {
 			return nil, err
@@ -122,6 +123,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 		return stop, nil
 	}
 	f := kube.NewForwarder(kc, cs, r.opts.ErrOut, r.opts.Log)
+	f.Events = r.opts.Events
 	stops = append(stops, f.Stop)
 	var forwards []kube.Forward
 	if slices.Contains(r.opts.PortForward, ForwardUser) {

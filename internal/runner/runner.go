@@ -28,6 +28,7 @@ import (
 	"skiff.dev/skiff/internal/build/builders"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/debug"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/render"
@@ -91,6 +92,10 @@ type Options struct {
 	Builders build.Kinds
 	// Debug, when set, makes the runner skiff debug's (see DebugOptions).
 	Debug *DebugOptions
+	// Events receives what the session does, as it happens (builds,
+	// syncs, deploys, status, port-forwards, debuggable containers, log
+	// lines); nil records nothing.
+	Events *event.Bus
 }
 
 // Runner renders, deploys, checks, observes and deletes one project.

@@ -73,6 +73,8 @@ type syncReport struct {
 	// earlier sync: they started since (a restart, a new pod). The others
 	// were up to date, or missed a sync that failed.
 	Started int
+	// Synced are the containers that took their operations.
+	Synced []sync.Target
 }
 
 // Sync records ops for the containers of image and brings every running
@@ -108,6 +110,7 @@ func (s *syncer) CatchUp(ctx context.Context) (syncReport, error) {
 		r, err := s.catchUp(ctx, s.history[ref])
 		rep.Containers += r.Containers
 		rep.Started += r.Started
+		rep.Synced = append(rep.Synced, r.Synced...)
 		errs = append(errs, err)
 	}
 	return rep, errors.Join(errs...)
@@ -185,12 +188,14 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		})
 	}
 	wg.Wait()
+	rep := syncReport{Containers: len(jobs), Started: started}
 	for i, j := range jobs {
 		if errs[i] == nil {
 			s.synced[j.c.Key] = h.seq
+			rep.Synced = append(rep.Synced, j.c.Target)
 		}
 	}
-	return syncReport{Containers: len(jobs), Started: started}, errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }
 
 // fallbackTransport syncs each container through tar where its image has

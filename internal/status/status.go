@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/output"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 	TolerateFailures bool
 	// Out receives the progress lines; nil discards them.
 	Out io.Writer
+	// Events receives a StatusCheckSubtaskEvent per resource when its
+	// progress message changes, when it is ready and when it fails.
+	Events *event.Bus
 }
 
 // timing holds the check's delays; tests shorten them.
@@ -94,6 +98,7 @@ func check(ctx context.Context, cs kubernetes.Interface, objs []*unstructured.Un
 		cs:           cs,
 		watcher:      watcher,
 		out:          opts.Out,
+		events:       opts.Events,
 		timing:       t,
 		tolerate:     opts.TolerateFailures,
 		pending:      len(ws),
@@ -187,6 +192,7 @@ type checker struct {
 	cs       kubernetes.Interface
 	watcher  *watcher
 	out      io.Writer
+	events   *event.Bus
 	timing   timing
 	tolerate bool
 	tracked  []*tracked
@@ -228,6 +234,7 @@ func (c *checker) judge(ctx context.Context, now time.Time) error {
 				still = fmt.Sprintf(" [%d/%d deployment(s) still pending]", c.pending, len(c.tracked))
 			}
 			fmt.Fprintf(c.out, " - %s is ready.%s\n", t.label, still)
+			c.events.Publish(resourceEvent(t.label, event.Succeeded, "ready", nil))
 			continue
 		}
 		if p := v.problem; p != nil && !c.tolerate {
@@ -239,7 +246,9 @@ func (c *checker) judge(ctx context.Context, now time.Time) error {
 				c.stuckSince[key] = now
 			}
 			if !p.stuck || now.Sub(since) >= c.timing.stuckGrace {
-				return c.failure(ctx, t, p)
+				err := c.failure(ctx, t, p)
+				c.events.Publish(resourceEvent(t.label, event.Failed, p.message, err))
+				return err
 			}
 		}
 		if v.quiet {
@@ -250,6 +259,7 @@ func (c *checker) judge(ctx context.Context, now time.Time) error {
 		}
 		if t.message != t.printed && now.Sub(t.since) >= c.timing.settle {
 			fmt.Fprintf(c.out, " - %s: %s\n", t.label, t.message)
+			c.events.Publish(resourceEvent(t.label, event.InProgress, t.message, nil))
 			t.printed = t.message
 		}
 	}
@@ -259,6 +269,12 @@ func (c *checker) judge(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// resourceEvent is the StatusCheckSubtaskEvent of the resource label
+// ("deployment/web") in status, with its message and error.
+func resourceEvent(label, status, message string, err error) event.Event {
+	return event.Event{StatusCheckSubtaskEvent: &event.StatusCheckSubtaskEvent{ID: label, TaskID: "StatusCheck", Resource: label, Status: status, Message: message, ActionableErr: event.Err(err)}}
 }
 
 // settled tells whether a ready pod has run long enough to be trusted:

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// --event-log-file writes the build's events as JSON lines, in Skaffold's
+// shapes, failure included; render keeps the flag without effect.
+func TestEventLogFile(t *testing.T) {
+	t.Parallel()
+	file := writeProject(t, `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  tagPolicy:
+    envTemplate:
+      template: v1
+  artifacts:
+  - image: web
+    custom:
+      buildCommand: echo the compiler says no >&2; exit 3
+`)
+	events := filepath.Join(t.TempDir(), "events.json")
+	_, stderr, err := run(t, nil, "build", "-f", file, "--push=false", "--cache-artifacts=false", "--event-log-file", events)
+	if err == nil {
+		t.Fatalf("the failing build succeeded:\n%s", stderr)
+	}
+	f, err := os.Open(events)
+	if err != nil {
+		t.Fatalf("no event log: %v", err)
+	}
+	defer f.Close()
+	var got []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e struct {
+			Build *struct {
+				Artifact, Status string
+				ActionableErr    *struct{ Message string }
+			} `json:"buildSubtaskEvent"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("event log line %q: %v", sc.Text(), err)
+		}
+		if e.Build == nil {
+			continue
+		}
+		line := e.Build.Artifact + " " + e.Build.Status
+		if e.Build.ActionableErr != nil && strings.Contains(e.Build.ActionableErr.Message, "exited with code 3") {
+			line += " with the command's failure"
+		}
+		got = append(got, line)
+	}
+	if want := "web InProgress, web Failed with the command's failure"; strings.Join(got, ", ") != want {
+		t.Errorf("event log: %q, want %q\n%s", strings.Join(got, ", "), want, stderr)
+	}
+}
