@@ -277,6 +277,9 @@ func (b *Builder) BuildWith(ctx context.Context, a *schema.Artifact, req build.R
 		Insecure: insecureFor(req.InsecureRegistries, req.Tag, runImage), RegistryAuth: auth,
 		ExecEnv: ro.ExecEnv, BuildBinds: binds,
 	}
+	if _, ok := md.Buildpacks[goBuildpack]; ok {
+		plan.GoCacheVolume = "skiff-cnb-gocache-" + app
+	}
 	if !req.Push {
 		if err := plan.setDaemon(b.client.DaemonHost()); err != nil {
 			return Report{}, err
@@ -338,13 +341,20 @@ func (b *Builder) builderFor(ctx context.Context, reg *image.Registry, ref strin
 
 // clearCache removes the application's cache volumes (clearCache).
 func (b *Builder) clearCache(ctx context.Context, plan *buildPlan) error {
-	for _, v := range []string{plan.CacheVolume, plan.LaunchCacheVolume} {
+	for _, v := range []string{plan.CacheVolume, plan.LaunchCacheVolume, plan.GoCacheVolume} {
+		if v == "" {
+			continue
+		}
 		if _, err := b.client.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("clearing the build cache (volume %s): %w", v, err)
 		}
 	}
 	return nil
 }
+
+// goBuildpack is the ID of skiff's Go buildpack, which builds with the
+// build image's Go build cache at goCacheDir.
+const goBuildpack = "skiff/go"
 
 // onePlatform reads the single target platform, nil for the host's.
 func onePlatform(platforms []string) (*ocispec.Platform, error) {

@@ -182,12 +182,77 @@ func TestBuildClearCache(t *testing.T) {
 	if _, err := b.Build(context.Background(), a, request(true, &strings.Builder{})); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.removedVol) != 5 || !strings.HasPrefix(f.removedVol[0], "skiff-cnb-cache-") || !strings.HasPrefix(f.removedVol[1], "skiff-cnb-launch-") {
-		t.Errorf("removed volumes = %v, want the caches first", f.removedVol)
+	if len(f.removedVol) != 6 || !strings.HasPrefix(f.removedVol[0], "skiff-cnb-cache-") || !strings.HasPrefix(f.removedVol[1], "skiff-cnb-launch-") || !strings.HasPrefix(f.removedVol[2], "skiff-cnb-gocache-") {
+		t.Errorf("removed volumes = %v, want the caches (build, launch, Go) first", f.removedVol)
 	}
 	bind := f.created[0].opts.HostConfig.Binds[3]
 	if bind != f.removedVol[0]+":/cache" {
 		t.Errorf("cache bind %q is not the cleared volume %s", bind, f.removedVol[0])
+	}
+}
+
+// The skiff/go buildpack's Go build cache is a volume per application,
+// mounted over the build image's in the containers that run the
+// buildpacks' build, and kept between builds; a builder without skiff/go
+// gets none.
+func TestBuildGoCacheVolume(t *testing.T) {
+	t.Parallel()
+	goCacheBinds := func(f *fakeDocker) map[string][]string {
+		out := map[string][]string{}
+		for _, c := range f.created {
+			if c.opts.HostConfig == nil {
+				continue
+			}
+			for _, b := range c.opts.HostConfig.Binds {
+				if strings.HasSuffix(b, ":"+goCacheDir) {
+					out[c.phase] = append(out[c.phase], b)
+				}
+			}
+		}
+		return out
+	}
+	for _, trusted := range []bool{true, false} {
+		var vols []string
+		for range 2 {
+			f, b, a := newTestBuild(t)
+			a.BuildpackArtifact.TrustBuilder = trusted
+			f.scripts["creator"] = fakeScript{files: map[string]string{reportPath: "[image]\n  digest = \"sha256:abc\"\n"}}
+			f.scripts["exporter"] = f.scripts["creator"]
+			if _, err := b.Build(context.Background(), a, request(true, &strings.Builder{})); err != nil {
+				t.Fatal(err)
+			}
+			got := goCacheBinds(f)
+			phase := "builder"
+			if trusted {
+				phase = "creator"
+			}
+			if len(got) != 1 || len(got[phase]) != 1 || !strings.HasPrefix(got[phase][0], "skiff-cnb-gocache-") {
+				t.Fatalf("trusted=%v: Go cache binds by phase = %v, want one skiff-cnb-gocache- volume in the %s", trusted, got, phase)
+			}
+			vol, _, _ := strings.Cut(got[phase][0], ":")
+			if slices.Contains(f.removedVol, vol) {
+				t.Errorf("trusted=%v: the Go cache volume %s was removed after the build: it must stay for the next", trusted, vol)
+			}
+			vols = append(vols, vol)
+		}
+		if vols[0] != vols[1] {
+			t.Errorf("trusted=%v: two builds of one image used Go caches %v, want one volume", trusted, vols)
+		}
+	}
+
+	// A builder without skiff/go: the path is skiff's build image's, so
+	// no volume.
+	f, b, a := newTestBuild(t)
+	l := builderLabels()
+	l[labelBuilderMetadata] = strings.Replace(l[labelBuilderMetadata], `{"id":"skiff/go","version":"0.1.0"}`, `{"id":"other/go","version":"1"}`, 1)
+	l[labelLayers] = strings.Replace(l[labelLayers], `"skiff/go"`, `"other/go"`, 1)
+	f.addImage([]string{testBuilder}, builderImage(l))
+	f.scripts["creator"] = fakeScript{files: map[string]string{reportPath: "[image]\n  digest = \"sha256:abc\"\n"}}
+	if _, err := b.Build(context.Background(), a, request(true, &strings.Builder{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := goCacheBinds(f); len(got) != 0 {
+		t.Errorf("builder without skiff/go: Go cache binds = %v, want none", got)
 	}
 }
 

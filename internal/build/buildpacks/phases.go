@@ -15,7 +15,11 @@ const (
 	launchCacheDir = "/launch-cache"
 	dockerSocket   = "/var/run/docker.sock"
 	reportPath     = layersDir + "/report.toml"
-	groupPath      = layersDir + "/group.toml"
+	// goCacheDir is the Go build cache of skiff's build image, which the
+	// skiff/go buildpack builds with: the standard library compiled by
+	// make builder, owned by the build user.
+	goCacheDir = "/var/cache/skiff-go"
+	groupPath  = layersDir + "/group.toml"
 )
 
 // buildPlan is everything the phases' containers are made from.
@@ -37,6 +41,12 @@ type buildPlan struct {
 	// The volumes: per build (layers, app, platform), per application
 	// (cache, launch cache).
 	LayersVolume, AppVolume, PlatformVolume, CacheVolume, LaunchCacheVolume string
+	// GoCacheVolume is the application's Go build cache, kept between
+	// builds and mounted over the build image's goCacheDir (Docker seeds
+	// a new volume with the image's standard library and its owner, the
+	// build user), so that a rebuild compiles only what changed; "" when
+	// the builder has no skiff/go buildpack.
+	GoCacheVolume string
 	// DaemonSocket is the Docker Engine's unix socket on the host, bound
 	// into the containers that export to or read from the daemon;
 	// DaemonHost is DOCKER_HOST for a daemon reached over TCP instead.
@@ -129,6 +139,16 @@ func (p *buildPlan) daemon(cmd []string, binds []string, launchCache bool) ([]st
 	return cmd, binds
 }
 
+// buildpackBinds are the mounts of the containers that run the
+// buildpacks' build: the Go build cache, then the artifact's volumes.
+func (p *buildPlan) buildpackBinds() []string {
+	var binds []string
+	if p.GoCacheVolume != "" {
+		binds = append(binds, p.GoCacheVolume+":"+goCacheDir)
+	}
+	return append(binds, p.BuildBinds...)
+}
+
 func (p *buildPlan) buildUser() string { return strconv.Itoa(p.UID) + ":" + strconv.Itoa(p.GID) }
 
 // creator is the one container of a trusted builder: all phases in the
@@ -145,7 +165,7 @@ func (p *buildPlan) creator() phase {
 	cmd = append(cmd, p.Tag)
 	return phase{
 		Name: "creator", Image: p.BuilderImage, Cmd: cmd, Env: p.env(true, true), User: "root",
-		Binds:   append(binds, p.BuildBinds...),
+		Binds:   append(binds, p.buildpackBinds()...),
 		CopyApp: true, CopyPlatform: true, CopyBuildpacks: true, Exports: true,
 	}
 }
@@ -190,7 +210,7 @@ func (p *buildPlan) phases() []phase {
 			Binds: append([]string{layers, app, platform}, p.BuildBinds...), CopyApp: true, CopyPlatform: true, CopyBuildpacks: true},
 		{Name: "restorer", Image: p.LifecycleImage, Cmd: restore, Env: p.env(true, false), User: "root", Binds: restoreBinds},
 		{Name: "builder", Image: p.BuilderImage, Cmd: build, Env: p.env(false, true), User: p.buildUser(),
-			Binds: append([]string{layers, app, platform}, p.BuildBinds...), CopyBuildpacks: true, DebugBuild: true},
+			Binds: append([]string{layers, app, platform}, p.buildpackBinds()...), CopyBuildpacks: true, DebugBuild: true},
 		// The exporter records the exec env in the image's labels.
 		{Name: "exporter", Image: p.LifecycleImage, Cmd: export, Env: p.env(true, true), User: "root", Binds: exportBinds, Exports: true},
 	}
