@@ -123,7 +123,7 @@ cleanup() {
 	# and the images in the daemon; the registry keeps its copies.
 	for r in "${repos[@]}"; do
 		key=$(printf '%s' "$r" | sha256sum | cut -c1-16)
-		docker volume rm -f "skiff-cnb-cache-$key" "skiff-cnb-launch-$key" >/dev/null 2>&1 || true
+		docker volume rm -f "skiff-cnb-cache-$key" "skiff-cnb-launch-$key" "skiff-cnb-gocache-$key" >/dev/null 2>&1 || true
 	done
 	for v in $(docker volume ls -q | grep -F -- "$id" || true); do
 		docker volume rm -f "$v" >/dev/null 2>&1 || true
