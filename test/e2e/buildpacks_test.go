@@ -98,7 +98,7 @@ func removeBuildCaches(t testing.TB, docker *client.Client, repository string) {
 	sum := sha256.Sum256([]byte(n.Name()))
 	key := hex.EncodeToString(sum[:8])
 	t.Cleanup(func() {
-		for _, v := range []string{"skiff-cnb-cache-" + key, "skiff-cnb-launch-" + key} {
+		for _, v := range []string{"skiff-cnb-cache-" + key, "skiff-cnb-launch-" + key, "skiff-cnb-gocache-" + key} {
 			docker.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
 		}
 	})

@@ -94,7 +94,7 @@ func removeBuildpacksCaches(t *testing.T, c *cluster, ns, kind, objName string) 
 	key := hex.EncodeToString(sum[:8])
 	docker := newDocker(t)
 	t.Cleanup(func() {
-		for _, v := range []string{"skiff-cnb-cache-" + key, "skiff-cnb-launch-" + key} {
+		for _, v := range []string{"skiff-cnb-cache-" + key, "skiff-cnb-launch-" + key, "skiff-cnb-gocache-" + key} {
 			docker.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
 		}
 	})

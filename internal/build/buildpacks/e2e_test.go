@@ -98,10 +98,21 @@ func removeCaches(t *testing.T, b *Builder, tag string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, v := range []string{"skiff-cnb-cache-" + appKey(n), "skiff-cnb-launch-" + appKey(n)} {
+		for _, v := range []string{"skiff-cnb-cache-" + appKey(n), "skiff-cnb-launch-" + appKey(n), "skiff-cnb-gocache-" + appKey(n)} {
 			b.client.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
 		}
 	})
+}
+
+// goCacheVolume is the Go build cache volume of the application tag
+// belongs to.
+func goCacheVolume(t *testing.T, tag string) string {
+	t.Helper()
+	n, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "skiff-cnb-gocache-" + appKey(n)
 }
 
 // timedBuild builds and returns the duration and output.
@@ -207,6 +218,10 @@ func TestE2EGoApp(t *testing.T) {
 			}
 			if got := answer(t, c, repo+":v3", tc.push); got != "hello v3" {
 				t.Errorf("v3 answers %q", got)
+			}
+			// The application's Go build cache stays between builds.
+			if _, err := c.VolumeInspect(context.Background(), goCacheVolume(t, repo+":v3"), client.VolumeInspectOptions{}); err != nil {
+				t.Errorf("the Go build cache volume after the builds: %v", err)
 			}
 			t.Logf("%s: cold %s, warm no-change %s, one-line change %s", name, cold.Round(time.Millisecond), warm.Round(time.Millisecond), changed.Round(time.Millisecond))
 		})
