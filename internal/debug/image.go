@@ -200,13 +200,8 @@ func (l *layer) tree(src, prefix string) error {
 	return l.err
 }
 
-// ConfigOf reads what Transform needs of an image's configuration, for
-// the caller that has the built image (from the registry or the daemon).
-func ConfigOf(img v1.Image) (ImageConfig, error) {
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return ImageConfig{}, fmt.Errorf("reading the image's configuration: %w", err)
-	}
-	c := cf.Config
-	return ImageConfig{Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir, Labels: c.Labels}, nil
+// ConfigOf is what Transform needs of a built image's configuration, for
+// the caller that read the image back (from the registry or the daemon).
+func ConfigOf(c v1.Config) ImageConfig {
+	return ImageConfig{Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir, Labels: c.Labels}
 }

@@ -2,11 +2,7 @@ package runner
 
 import (
 	"context"
-	"fmt"
-	"path"
-	"strings"
 
-	"skiff.dev/skiff/internal/docker"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
@@ -42,37 +38,19 @@ func (r *Runner) deliverAgent(ctx context.Context, opts BuildOptions) {
 		warn(err)
 		return
 	}
+	// Pushed next to the first synced artifact's image; loaded as
+	// skiff-agent.
 	push, defaultRepo := r.buildTarget(ctx, opts)
-	if !push {
-		cli, err := docker.NewClient()
-		if err != nil {
-			warn(err)
-			return
-		}
-		defer cli.Close()
-		d, err := img.Digest()
-		if err != nil {
-			warn(err)
-			return
-		}
-		ref := deliver.BinaryName + ":" + d.Hex[:16]
-		if _, err := image.Load(ctx, cli, ref, img); err != nil {
-			warn(fmt.Errorf("loading the skiff-agent image: %w", err))
-			return
-		}
-		r.agent = ref
-		return
-	}
-	named, err := image.DefaultRepo{Repo: defaultRepo}.Apply(synced)
-	if err != nil {
-		warn(err)
-		return
-	}
 	repo := deliver.BinaryName
-	if i := strings.LastIndex(named, "/"); i >= 0 {
-		repo = path.Join(named[:i], deliver.BinaryName)
+	if push {
+		named, err := image.DefaultRepo{Repo: defaultRepo}.Apply(synced)
+		if err != nil {
+			warn(err)
+			return
+		}
+		repo = nextTo(named, deliver.BinaryName)
 	}
-	ref, _, err := deliver.Push(ctx, r.registry(r.insecureRegistries(opts)), repo, img)
+	ref, err := r.deliverImage(ctx, push, opts, repo, img)
 	if err != nil {
 		warn(err)
 		return

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -87,24 +86,12 @@ func (r *Runner) debugTransform(ctx context.Context, ms []render.Manifest, image
 // images were pushed to, else from the Docker daemon they were loaded
 // into.
 func (r *Runner) imageConfig(ctx context.Context, ref string) (debug.ImageConfig, error) {
-	img, regErr := r.registry(r.insecureRegistries(r.lastBuild)).Image(ctx, ref, nil)
-	if regErr == nil {
-		return debug.ConfigOf(img)
-	}
-	cli, err := docker.NewClient()
+	bi, err := r.readImage(ctx, ref)
 	if err != nil {
-		return debug.ImageConfig{}, errors.Join(regErr, err)
+		return debug.ImageConfig{}, err
 	}
-	defer cli.Close()
-	res, err := cli.ImageInspect(ctx, ref)
-	if err != nil {
-		return debug.ImageConfig{}, fmt.Errorf("not in its registry (%v) nor in the Docker daemon (%v)", regErr, err)
-	}
-	if res.Config == nil {
-		return debug.ImageConfig{}, nil
-	}
-	c := res.Config
-	return debug.ImageConfig{Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd, WorkingDir: c.WorkingDir, Labels: c.Labels}, nil
+	defer bi.done()
+	return debug.ConfigOf(bi.Config), nil
 }
 
 // supportImage makes skiff's support image for rt from the files next to
@@ -135,7 +122,8 @@ func (r *Runner) supportImage(ctx context.Context, rt debug.Runtime, images []ar
 		}
 		return repo + "@" + d.String(), nil
 	}
-	return r.deliverImage(ctx, r.lastBuild, repo, img)
+	push, _ := r.buildTarget(ctx, r.lastBuild)
+	return r.deliverImage(ctx, push, r.lastBuild, repo, img)
 }
 
 // nextTo names the repository name in the registry and path of ref's
@@ -157,10 +145,12 @@ func Repository(ref string) string {
 	return ref
 }
 
-// deliverImage puts img where the cluster pulls from: pushed as repo (by
-// digest) when images are pushed, else loaded into the Docker daemon.
-func (r *Runner) deliverImage(ctx context.Context, opts BuildOptions, repo string, img v1.Image) (string, error) {
-	if push, _ := r.buildTarget(ctx, opts); push {
+// deliverImage puts img, a helper image of skiff's own (skiff-agent, a
+// debug support image), where the cluster pulls from: pushed as repo (by
+// digest) when push, else loaded into the Docker daemon under repo's last
+// element.
+func (r *Runner) deliverImage(ctx context.Context, push bool, opts BuildOptions, repo string, img v1.Image) (string, error) {
+	if push {
 		ref, _, err := deliver.Push(ctx, r.registry(r.insecureRegistries(opts)), repo, img)
 		return ref, err
 	}
