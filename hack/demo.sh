@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: show what skiff does today on the examples (hello, buildpacks, sync).
+# make demo: show what skiff does today on the examples (hello, buildpacks, sync,
+# buildpacks-node under skiff debug).
 # It grows as the pipeline lands; it says plainly what it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,7 +71,8 @@ devlog=$(mktemp)
 dev=$!
 stop_dev() { kill -INT "$dev" 2>/dev/null || true; wait "$dev" 2>/dev/null || true; }
 trap stop_dev EXIT
-# wait_log PATTERN: wait until skiff dev prints PATTERN (a grep -E regexp).
+# wait_log PATTERN: wait until skiff dev (or debug) prints PATTERN (a grep -E
+# regexp) in $devlog.
 wait_log() {
 	for _ in $(seq 600); do
 		grep -Eq "$1" "$devlog" && return 0
@@ -97,8 +99,21 @@ curl -fsS "$url/version"
 
 step "Ctrl-C: skiff dev deletes what it deployed"
 stop_dev
-trap - EXIT
 rm -rf "$devdir" "$devlog"
+
+step "skiff debug on examples/buildpacks-node (the seed's Node app): the app under the inspector, its port forwarded, how to attach"
+devlog=$(mktemp)
+(cd examples/buildpacks-node && exec "../../$skiff" debug) 2> >(tee "$devlog" >&2) &
+dev=$!
+wait_log 'chrome://inspect'
+inspector=$(grep -o 'add 127\.0\.0\.1:[0-9]*' "$devlog" | head -n1 | cut -d' ' -f2)
+step "The inspector answers through skiff's forward ($inspector): what chrome://inspect reads"
+curl -fsS "http://$inspector/json/version"; echo
+
+step "Ctrl-C: skiff debug deletes what it deployed"
+stop_dev
+trap - EXIT
+rm -f "$devlog"
 
 cat <<'MSG'
 
