@@ -105,7 +105,7 @@ func (a *app) devCommand(cmd *cobra.Command, debug bool) *cobra.Command {
 	f.BoolVar(&vopts.AutoBuild, "auto-build", true, "rebuild on changes; when false, press Enter to rebuild")
 	f.BoolVar(&vopts.AutoSync, "auto-sync", true, "sync changes that sync rules cover; when false, press Enter to sync")
 	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
-	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what dev deployed when it exits")
+	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what "+cmd.Name()+" deployed when it exits")
 	f.BoolVar(&vopts.KeepRunning, "keep-running-on-failure", false, "when the first load, build or deploy fails, wait for a fix instead of exiting")
 	f.StringSliceVarP(&vopts.WatchImages, "watch-image", "w", nil, "act only on changes to the artifacts whose image contains one of these names (default all)")
 	f.BoolVar(&renderOnly, "render-only", false, "not supported with "+cmd.Name()+": use skiff render")
@@ -129,7 +129,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 	defer func() {
 		deployed = slices.DeleteFunc(deployed, func(r *runner.Runner) bool { return !r.Touched() })
 		if vopts.Cleanup && len(deployed) > 0 {
-			if cerr := a.cleanup(deployed); cerr != nil {
+			if cerr := a.cleanup(cmd.Name(), deployed); cerr != nil {
 				err = errors.Join(err, cerr)
 			}
 		}
@@ -191,8 +191,8 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 // own: the command's has ended with Ctrl-C. It says what it waits for and
 // for how long (cleanupWait), and gives up then; a second Ctrl-C ends the
 // process at once (see cmd/skiff).
-func (a *app) cleanup(deployed []*runner.Runner) error {
-	fmt.Fprintf(a.streams.ErrOut, "Cleaning up: deleting what dev deployed; waiting up to %s for it to go (press Ctrl+C again to stop waiting and exit)\n", cleanupWait)
+func (a *app) cleanup(command string, deployed []*runner.Runner) error {
+	fmt.Fprintf(a.streams.ErrOut, "Cleaning up: deleting what %s deployed; waiting up to %s for it to go (press Ctrl+C again to stop waiting and exit)\n", command, cleanupWait)
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupWait+time.Second)
 	defer cancel()
 	var errs []error
