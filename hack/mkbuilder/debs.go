@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -33,7 +35,7 @@ func mergeUsr(p string) string {
 
 // writeUsrLinks writes the merged-/usr directories and the links to them.
 func writeUsrLinks(l *layerWriter) error {
-	for _, top := range sortedKeys(usrMerged) {
+	for _, top := range slices.Sorted(maps.Keys(usrMerged)) {
 		if err := l.dir(usrMerged[top], 0o755, root); err != nil {
 			return err
 		}
@@ -171,7 +173,7 @@ func copyDebTar(l *layerWriter, tr *tar.Reader, got *debContents) error {
 // update-ca-certificates writes /etc/ssl/certs/ca-certificates.crt.
 func caBundle(certs map[string][]byte) []byte {
 	var b bytes.Buffer
-	for _, p := range sortedKeys(certs) {
+	for _, p := range slices.Sorted(maps.Keys(certs)) {
 		b.Write(certs[p])
 		if n := b.Len(); n > 0 && b.Bytes()[n-1] != '\n' {
 			b.WriteByte('\n')

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -123,7 +125,7 @@ func lifecycleLayer(l *layerWriter, dir string, lc lifecycleInfo) error {
 		if err != nil {
 			return err
 		}
-		for _, name := range sortedKeys(files) {
+		for _, name := range slices.Sorted(maps.Keys(files)) {
 			if err := l.file("cnb/lifecycle/"+name, 0o644, root, files[name]); err != nil {
 				return err
 			}

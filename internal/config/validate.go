@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -60,7 +61,7 @@ func validate(p *Project) error {
 				}
 				w := locate(c, "build", "artifacts", i, "requires", j)
 				if _, ok := images[dep.ImageName]; !ok {
-					errs = append(errs, w.errorf("artifact %q requires image %q, which no artifact builds; known images: %s", a.ImageName, dep.ImageName, listOrNone(sortedKeys(images))))
+					errs = append(errs, w.errorf("artifact %q requires image %q, which no artifact builds; known images: %s", a.ImageName, dep.ImageName, listOrNone(slices.Sorted(maps.Keys(images)))))
 				}
 				if dep.ImageName == a.ImageName {
 					errs = append(errs, w.errorf("artifact %q requires itself", a.ImageName))
@@ -137,15 +138,6 @@ func findCycles(p *Project) Errors {
 		}
 	}
 	return errs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Unsupported lists, located, the features c uses that skiff does not

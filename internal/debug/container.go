@@ -2,6 +2,8 @@ package debug
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -122,7 +124,7 @@ func (ct *container) write() {
 			delete(ct.obj, "args")
 		}
 	}
-	for _, k := range sortedKeys(ct.setEnv) {
+	for _, k := range slices.Sorted(maps.Keys(ct.setEnv)) {
 		ct.obj["env"] = upsertNamed(ct.obj["env"], k, map[string]any{"name": k, "value": ct.setEnv[k]})
 	}
 }

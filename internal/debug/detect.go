@@ -2,6 +2,7 @@ package debug
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -81,7 +82,7 @@ func (ct *container) runtime(runtimeType string) (Runtime, error) {
 		}
 	}
 	for _, e := range envVars {
-		for _, k := range sortedKeys(ct.env) {
+		for _, k := range slices.Sorted(maps.Keys(ct.env)) {
 			if e.match(k) {
 				return e.rt, nil
 			}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"skiff.dev/skiff/internal/proc"
@@ -69,7 +71,7 @@ func Command(ctx context.Context, workspace, command string, environ []string) (
 		}
 		files[displayPath(ws, abs)] = struct{}{}
 	}
-	return sortedKeys(files), nil
+	return slices.Sorted(maps.Keys(files)), nil
 }
 
 // addDir adds every file under the directory abs.

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/moby/patternmatcher/ignorefile"
@@ -80,7 +81,7 @@ func Dockerfile(workspace, dockerfilePath, target string, buildArgs map[string]*
 	} else {
 		files[filepath.ToSlash(dfAbs)] = struct{}{}
 	}
-	return sortedKeys(files), nil
+	return slices.Sorted(maps.Keys(files)), nil
 }
 
 // MaxDockerfileSize bounds what skiff reads of a Dockerfile or a
@@ -205,15 +206,6 @@ func mustExist(bc *buildContext, rel, what, src string) error {
 			what, src, bc.ignoreFile, strings.Join(bc.ignoringPatterns(rel), ", "), rel)
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Dockerignore returns the .dockerignore patterns BuildKit applies to the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,5 +167,5 @@ func GoPackage(ctx context.Context, workspace, main string, environ, env []strin
 			return nil, fmt.Errorf("walking %s: %w", kodata, err)
 		}
 	}
-	return sortedKeys(files), nil
+	return slices.Sorted(maps.Keys(files)), nil
 }

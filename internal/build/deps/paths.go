@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -50,7 +51,7 @@ func Paths(workspace string, paths, ignore []string) ([]string, error) {
 			return nil, fmt.Errorf("dependencies.paths pattern %q matches nothing in the workspace %s; fix the pattern or remove it", p, ws)
 		}
 	}
-	return sortedKeys(files), nil
+	return slices.Sorted(maps.Keys(files)), nil
 }
 
 // glob is a slash-separated pattern split into path elements.
