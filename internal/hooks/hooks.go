@@ -309,9 +309,6 @@ func (r *Runner) phase(phase Phase, label string, n int, run func(i int, prefix 
 	fmt.Fprintf(out, "Starting %s...\n", what)
 	for i := range n {
 		if err := run(i, prefix); err != nil {
-			if label != "" {
-				return fmt.Errorf("%s hooks of %s: %w", phase, label, err)
-			}
 			return err
 		}
 	}
