@@ -4,10 +4,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // hooksProject is a docker artifact FROM a busybox image (sh for the
@@ -174,5 +178,57 @@ build:
 	}
 	if strings.Contains(stderr, "Building [skiff-e2e-hook-fails]") {
 		t.Errorf("the artifact was built after its before hook failed:\n%s", stderr)
+	}
+}
+
+// TestSyncContainerHookOnDocker: with the docker deployer, an after-sync
+// container hook runs in the image's container through the Engine's exec
+// API; what it writes is served by the container.
+func TestSyncContainerHookOnDocker(t *testing.T) {
+	docker := newDocker(t)
+	base := dockerBuildBase(t, docker)
+	name := "hookdock-" + randomSuffix(t)
+	port := testutil.FreePort(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"skaffold.yaml": `apiVersion: skaffold/v4beta14
+kind: Config
+metadata:
+  name: ` + name + `
+build:
+  tagPolicy: {inputDigest: {}}
+  local: {push: false}
+  artifacts:
+  - image: ` + name + `
+    docker:
+      buildArgs: {BASE: "` + base + `"}
+    sync:
+      manual:
+      - {src: "www/**", dest: /srv, strip: www/}
+      hooks:
+        after:
+        - container:
+            command: ["sh", "-c", "echo \"after sync of $(cat /srv/index.html)\" > /srv/hook.txt"]
+deploy:
+  docker:
+    images: [` + name + `]
+portForward:
+- resourceType: container
+  resourceName: ` + name + `
+  port: 8080
+  localPort: ` + fmt.Sprint(port) + "\n",
+		"Dockerfile":     "ARG BASE\nFROM $BASE\nCOPY server /server\nCOPY www /srv\nCMD [\"/server\"]\n",
+		"www/index.html": "v1",
+	})
+	buildServer(t, filepath.Join(dir, "server"))
+	r := devBackground(t, dir, "default")
+	forwards := map[string]int{"container " + name: port}
+	expectServed(t, forwards, "/index.html", "v1")
+	m := r.mark()
+	writeTree(t, filepath.Join(dir, "www"), map[string]string{"index.html": "v2"})
+	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Synced 1 file to 1 container in `))
+	expectServed(t, forwards, "/hook.txt", "after sync of v2\n")
+	if err := r.stop(t); err != nil {
+		t.Fatalf("skiff dev after Ctrl-C: %v\nstderr:\n%s", err, r.errOut)
 	}
 }
