@@ -5,11 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/hooks"
 )
 
 // Render runs the configs' render hooks: pre-render before, post-render
@@ -49,5 +51,37 @@ func TestRenderRunsRenderHooks(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "Completed post-render hooks") {
 		t.Errorf("progress lacks the post-render hooks:\n%s", progress.String())
+	}
+}
+
+// The kubectl deployer's hooks run before the helm deployer's, as
+// Skaffold's deployers run, and a config with deploy hooks forces the
+// status check.
+func TestDeployHooksOrder(t *testing.T) {
+	t.Parallel()
+	host := func(name string) schema.DeployHookItem {
+		return schema.DeployHookItem{HostHook: &schema.HostHook{Command: []string{name}}}
+	}
+	d := schema.DeployType{
+		KubectlDeploy: &schema.KubectlDeploy{LifecycleHooks: schema.DeployHooks{PreHooks: []schema.DeployHookItem{host("k-before")}, PostHooks: []schema.DeployHookItem{host("k-after")}}},
+		HelmDeploy:    &schema.HelmDeploy{LifecycleHooks: schema.DeployHooks{PreHooks: []schema.DeployHookItem{host("h-before")}}},
+	}
+	var got []string
+	for _, phase := range []hooks.Phase{hooks.PreDeploy, hooks.PostDeploy} {
+		for _, h := range deployHooks(d, phase) {
+			got = append(got, h.HostHook.Command[0])
+		}
+	}
+	if want := []string{"k-before", "h-before", "k-after"}; !slices.Equal(got, want) {
+		t.Errorf("hooks %v, want %v", got, want)
+	}
+	c := testConfig(t.TempDir())
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{c}}})
+	if r.hasDeployHooks() {
+		t.Error("a config without deploy hooks has some")
+	}
+	c.Deploy.DeployType = d
+	if !r.hasDeployHooks() {
+		t.Error("a config with deploy hooks has none")
 	}
 }
