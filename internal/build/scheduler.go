@@ -78,6 +78,11 @@ type Options struct {
 	// Events receives a BuildSubtaskEvent when each artifact's build
 	// starts and when it ends (see buildEvent); nil: none.
 	Events *event.Bus
+	// Hooks, when set, runs an artifact's build hooks: before it is built
+	// (after false) and after it is published (after true), with the
+	// reference built, repo:tag; never for a cache hit, as in Skaffold.
+	// An error fails the artifact's build.
+	Hooks func(ctx context.Context, a *schema.Artifact, repo, tag string, after bool) error
 }
 
 // Run builds artifacts in dependency order (every required artifact
@@ -283,6 +288,11 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 	if !ok {
 		return fmt.Errorf("artifact %q: the %s builder is not supported by skiff yet", a.ImageName, a.BuilderType())
 	}
+	if opts.Hooks != nil {
+		if err := opts.Hooks(ctx, a, repo, tag, false); err != nil {
+			return fmt.Errorf("artifact %q was not built: %w", a.ImageName, err)
+		}
+	}
 	fmt.Fprintf(progress, "Building [%s]...\n", a.ImageName)
 	start := time.Now()
 	out := io.Discard
@@ -307,6 +317,11 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 	n.result = artifact.Image{Name: a.ImageName, Ref: finalRef(ref, p)}
 	if opts.Cache != nil {
 		opts.Cache.Put(n.key, CacheEntry{Digest: p.Digest, ImageID: p.ImageID, Ref: ref})
+	}
+	if opts.Hooks != nil {
+		if err := opts.Hooks(ctx, a, repo, tag, true); err != nil {
+			return fmt.Errorf("artifact %q was built as %s, but: %w", a.ImageName, n.result.Ref, err)
+		}
 	}
 	fmt.Fprintf(progress, "Build [%s] succeeded in %s\n", a.ImageName, time.Since(start).Round(time.Millisecond))
 	return nil

@@ -374,3 +374,49 @@ func TestRunDevModeIsCachedApart(t *testing.T) {
 		t.Errorf("an unchanged dev build rebuilt %v", fb.built)
 	}
 }
+
+func TestRunHooksAroundBuildsNotCacheHits(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, _ := project(t, "app")
+	var calls []string
+	opts.Hooks = func(_ context.Context, a *schema.Artifact, repo, tag string, after bool) error {
+		fb.mu.Lock()
+		defer fb.mu.Unlock()
+		calls = append(calls, fmt.Sprintf("%s %s:%s after=%t built=%v", a.ImageName, repo, tag, after, fb.built))
+		return nil
+	}
+	arts := []*schema.Artifact{dockerArtifact(dir, "app")}
+	if _, err := Run(context.Background(), arts, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"app localhost:5000/app:v1 after=false built=[]", "app localhost:5000/app:v1 after=true built=[app]"}
+	if !slices.Equal(calls, want) {
+		t.Errorf("hooks called %q, want %q", calls, want)
+	}
+	// A cache hit builds nothing, so no hook runs, as in Skaffold.
+	calls = nil
+	if _, err := Run(context.Background(), arts, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("hooks ran on a cache hit: %q", calls)
+	}
+}
+
+func TestRunFailingBeforeHookFailsTheBuild(t *testing.T) {
+	t.Parallel()
+	dir, opts, fb, _ := project(t, "app")
+	opts.Hooks = func(_ context.Context, a *schema.Artifact, _, _ string, after bool) error {
+		if !after {
+			return errors.New("pre-build hook 1 failed: exit status 3")
+		}
+		return nil
+	}
+	_, err := Run(context.Background(), []*schema.Artifact{dockerArtifact(dir, "app")}, opts)
+	if err == nil || !strings.Contains(err.Error(), `artifact "app" was not built: pre-build hook 1 failed: exit status 3`) {
+		t.Fatalf("error = %v, want the hook's failure", err)
+	}
+	if len(fb.built) != 0 {
+		t.Errorf("built %v after a failing before hook", fb.built)
+	}
+}

@@ -182,9 +182,6 @@ func Unsupported(c *Config, builders []string) Errors {
 	if len(r.RemoteManifests) > 0 {
 		add("remote manifests", "manifests", "remoteManifests")
 	}
-	if len(r.LifecycleHooks.PreHooks)+len(r.LifecycleHooks.PostHooks) > 0 {
-		add("render hooks", "manifests", "hooks")
-	}
 	if k := c.Deploy.KubectlDeploy; k != nil {
 		if len(k.RemoteManifests) > 0 {
 			add("remote manifests", "deploy", "kubectl", "remoteManifests")
@@ -192,12 +189,6 @@ func Unsupported(c *Config, builders []string) Errors {
 		if len(k.Flags.Global)+len(k.Flags.Apply)+len(k.Flags.Delete) > 0 {
 			add("kubectl flags (skiff applies with client-go server-side apply, not kubectl)", "deploy", "kubectl", "flags")
 		}
-		if len(k.LifecycleHooks.PreHooks)+len(k.LifecycleHooks.PostHooks) > 0 {
-			add("deploy hooks", "deploy", "kubectl", "hooks")
-		}
-	}
-	if h := c.Deploy.HelmDeploy; h != nil && len(h.LifecycleHooks.PreHooks)+len(h.LifecycleHooks.PostHooks) > 0 {
-		add("deploy hooks", "deploy", "helm", "hooks")
 	}
 	if len(c.Deploy.Logs.JSONParse.Fields) > 0 {
 		add("picking fields out of JSON log lines", "deploy", "logs", "jsonParse")

@@ -14,6 +14,7 @@ import (
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/hooks"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/tag"
@@ -130,6 +131,11 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	var outs []*output.PrefixWriter
 	fmt.Fprintln(progress, "Generating tags...")
 	start := time.Now()
+	if !opts.DryRun {
+		if err := r.buildPhaseHooks(ctx, hooks.PreBuild); err != nil {
+			return nil, err
+		}
+	}
 	results, err := build.Run(ctx, arts, build.Options{
 		Builders:    builders,
 		Tagger:      tagger,
@@ -148,6 +154,7 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		Repo:        image.DefaultRepo{Repo: defaultRepo}.Apply,
 		Progress:    progress,
 		Events:      r.opts.Events,
+		Hooks:       r.artifactHooks(push),
 		Output: func(art *schema.Artifact) io.Writer {
 			w := lines.Prefixed("[" + art.ImageName + "] ")
 			outs = append(outs, w)
@@ -168,6 +175,9 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		if serr := cache.Save(); serr != nil {
 			r.opts.Log.Warnf("%v", serr)
 		}
+	}
+	if err == nil && !opts.DryRun {
+		err = r.buildPhaseHooks(ctx, hooks.PostBuild)
 	}
 	if err != nil {
 		return nil, err

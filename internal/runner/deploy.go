@@ -162,7 +162,7 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	if r.opts.TolerateFailures != nil {
 		check.TolerateFailures = *r.opts.TolerateFailures
 	}
-	if !check.Enabled {
+	if !check.Enabled && !r.hasDeployHooks() {
 		return nil
 	}
 	cs, err := r.kc.Clientset(0)

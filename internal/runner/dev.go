@@ -81,6 +81,9 @@ type dev struct {
 	noRulesSaid map[string]bool
 
 	syncer *syncer
+	// paths are the syncer's ways into the containers (sync hooks exec
+	// through them).
+	paths syncPaths
 	// stopObserving stops the log streams and port-forwards, once they
 	// have started after the first deploy that worked.
 	stopObserving func()

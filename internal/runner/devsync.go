@@ -14,6 +14,7 @@ import (
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/fsutil"
+	"skiff.dev/skiff/internal/hooks"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
 )
@@ -32,7 +33,14 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		return
 	}
 	start := time.Now()
-	rep, err := d.syncer.Sync(ctx, im, ops)
+	err := d.syncHooks(ctx, hooks.PreSync, name, im, ops)
+	var rep syncReport
+	if err == nil {
+		rep, err = d.syncer.Sync(ctx, im, ops)
+	}
+	if err == nil {
+		err = d.syncHooks(ctx, hooks.PostSync, name, im, ops)
+	}
 	took := output.Duration(time.Since(start))
 	if ctx.Err() != nil {
 		return
@@ -105,6 +113,7 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 		paths = append(paths, p)
 	}
 	d.syncer = newSyncer(paths, paths.transport)
+	d.paths = paths
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -29,6 +29,7 @@ import (
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/debug"
 	"skiff.dev/skiff/internal/event"
+	"skiff.dev/skiff/internal/hooks"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/render"
@@ -133,6 +134,9 @@ type Runner struct {
 	// touched says a deploy has begun to change the cluster or the
 	// docker daemon, so there may be something to delete.
 	touched bool
+	// hooks runs the lifecycle hooks (see hookRunner).
+	hooks     *hooks.Runner
+	hooksOnce gosync.Once
 }
 
 // New returns a Runner for opts.Project.
@@ -217,7 +221,13 @@ func (r *Runner) Render(ctx context.Context, images []artifact.Image, offline bo
 			opts.DefaultNamespace = r.namespace()
 		}
 	}
+	if _, err := r.renderHooks(ctx, nil, false, offline); err != nil {
+		return nil, err
+	}
 	ms, err := render.Render(ctx, r.opts.Project.Configs, opts)
+	if err == nil {
+		ms, err = r.renderHooks(ctx, ms, true, offline)
+	}
 	if err != nil || r.opts.Debug == nil {
 		return ms, err
 	}

@@ -60,7 +60,9 @@ func (r *Runner) unit() string {
 type syncPath struct {
 	source    containerSource
 	transport func(c container) sync.Transport
-	stop      func()
+	// exec runs commands in the containers (sync container hooks).
+	exec sync.Executor
+	stop func()
 }
 
 // syncPaths are the paths of every target; they find containers in each

@@ -198,6 +198,7 @@ func (t dockerTarget) syncPath(context.Context, func()) (syncPath, error) {
 	return syncPath{
 		source:    &dockerContainers{deployer: dd},
 		transport: tr.For,
+		exec:      exec,
 		stop:      func() { closeDeployer(); cli.Close() },
 	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/hooks"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/sync"
 )
@@ -24,7 +25,13 @@ func (t kubeTarget) deploy(ctx context.Context, images []artifact.Image) error {
 	if err := t.r.injectAgent(ms, images); err != nil {
 		return err
 	}
-	return t.r.Apply(ctx, ms)
+	if err := t.r.runDeployHooks(ctx, hooks.PreDeploy); err != nil {
+		return err
+	}
+	if err := t.r.Apply(ctx, ms); err != nil {
+		return err
+	}
+	return t.r.runDeployHooks(ctx, hooks.PostDeploy)
 }
 
 // delete deletes the objects recorded on the cluster.
@@ -72,7 +79,7 @@ func (t kubeTarget) syncPath(ctx context.Context, changed func()) (syncPath, err
 	}
 	tr := newFallbackTransport(&sync.TarTransport{Exec: exec}, &sync.AgentTransport{Exec: exec})
 	tr.learned = r.syncsThroughTar
-	return syncPath{source: pods, transport: tr.For}, nil
+	return syncPath{source: pods, transport: tr.For, exec: exec}, nil
 }
 
 func (kubeTarget) unit() string { return "pod" }
