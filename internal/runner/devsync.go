@@ -44,7 +44,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 			hint = "\nThe container's user may not write there: make the destination writable by it (chown in the Dockerfile, or run the container as root while developing)."
 		}
 		d.printf("Syncing %s of %s failed after %s: %v%s\n", files(ops), name, took, err, hint)
-		if errors.Is(err, sync.ErrNoAgent) && d.r.agent != "" {
+		if errors.Is(err, sync.ErrNoAgent) && d.r.agentWanted {
 			// The image lost its tar since the last deploy, which left
 			// the agent out: deploy again with it, and the new pods get
 			// the changes synced so far as they start.

@@ -105,15 +105,26 @@ type Runner struct {
 	id string
 	// kinds are the builders (Options.Builders).
 	kinds build.Kinds
-	// agent is the skiff-agent image dev mode delivers into the pods of
-	// the artifacts with sync rules (see deliver.Inject); "" delivers
-	// nothing.
-	agent string
+	// agentWanted says dev mode delivers skiff-agent into the pods of
+	// the artifacts with sync rules. agent is the skiff-agent image their
+	// init container runs where the image is not a development image
+	// (see injectAgent; "" delivers nothing), delivered once (agentTried).
+	agentWanted, agentTried bool
+	agent                   string
 	// lastBuild are the options of the last Build: where images went,
 	// which the debug support images follow.
 	lastBuild BuildOptions
 	// debugged are the containers the last debug transform rewrote.
 	debugged []debug.Container
+	// layered are the development images dev deployed (devImages), which
+	// carry skiff-agent: their pods get no init container. devSaid is
+	// the line printed last about each image's development image.
+	layered map[string]bool
+	devSaid map[string]string
+	// agentContent is the skiff-agent binary the development layers
+	// carry, read once, and agentSum its sha256.
+	agentContent []byte
+	agentSum     string
 	// agentBinary is the skiff-agent binary, which dev copies into a
 	// docker deployer's container that has no tar; "" when there is none.
 	agentBinary string
@@ -150,7 +161,7 @@ func New(opts Options) *Runner {
 	if kinds == nil {
 		kinds = builders.All
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the
