@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -85,10 +86,14 @@ func (r *Runner) devImages(ctx context.Context, built []artifact.Image, rules ma
 
 // describeDevImage says what the development image dev of im changes.
 func describeDevImage(im artifact.Image, dev devImage) string {
-	s := fmt.Sprintf("%s: deploying the development image %s: %s plus skiff-agent at %s", im.Name, dev.Ref, im.Ref, sync.DefaultAgentPath)
+	s := fmt.Sprintf("%s: dev deploys %s, the built image plus a layer: skiff-agent at %s", im.Name, dev.Ref, sync.DefaultAgentPath)
 	switch {
 	case len(dev.Reowned) > 0:
-		s += fmt.Sprintf(", with %s owned by the image's user %s so that files sync into them", strings.Join(dev.Reowned, ", "), dev.Owner)
+		dirs := dev.Reowned
+		if len(dirs) > 4 {
+			dirs = append(slices.Clone(dirs[:3]), fmt.Sprintf("%d more", len(dirs)-3))
+		}
+		s += fmt.Sprintf(", %s owned by the image's user %s", strings.Join(dirs, ", "), dev.Owner)
 	case dev.Unresolved != "":
 		s += fmt.Sprintf("; the sync destinations keep their owners: %s (give the image a numeric user to sync as it)", dev.Unresolved)
 	}

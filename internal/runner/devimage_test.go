@@ -92,7 +92,7 @@ func TestDevImages(t *testing.T) {
 	if !strings.HasPrefix(first[0].Ref, host+"/web:v1-skiff-dev@sha256:") {
 		t.Fatalf("web's development image is %s, want %s/web:v1-skiff-dev@sha256:...", first[0].Ref, host)
 	}
-	if !strings.Contains(said, "web: deploying the development image "+first[0].Ref+": "+built[0].Ref+" plus skiff-agent at "+sync.DefaultAgentPath) {
+	if !strings.Contains(said, "web: dev deploys "+first[0].Ref+", the built image plus a layer: skiff-agent at "+sync.DefaultAgentPath) {
 		t.Errorf("dev said %q, want what the development image of web changes", said)
 	}
 	devImg, err := client.Image(t.Context(), first[0].Ref, nil)
