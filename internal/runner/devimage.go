@@ -135,7 +135,7 @@ func (r *Runner) devImagePushed(ctx context.Context, ref, key string, agent []by
 	if err != nil {
 		return devImage{}, err
 	}
-	dev, err := deliver.DevImage(base, agent, roots)
+	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
 	if err != nil {
 		return devImage{}, fmt.Errorf("%s: %w", ref, err)
 	}
@@ -191,7 +191,7 @@ func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent
 	if err != nil {
 		return devImage{}, fmt.Errorf("reading %s saved from the Docker daemon: %w", ref, err)
 	}
-	dev, err := deliver.DevImage(base, agent, roots)
+	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
 	if err != nil {
 		return devImage{}, fmt.Errorf("%s: %w", ref, err)
 	}

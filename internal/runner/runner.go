@@ -33,6 +33,7 @@ import (
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/deliver"
 )
 
 // Options configure a Runner. The CLI fills them from flags and the
@@ -125,6 +126,9 @@ type Runner struct {
 	// carry, read once, and agentSum its sha256.
 	agentContent []byte
 	agentSum     string
+	// layerCache keeps what the development images read of their bases'
+	// layers, so that a rebuilt image's reads only its new ones.
+	layerCache *deliver.LayerCache
 	// agentBinary is the skiff-agent binary, which dev copies into a
 	// docker deployer's container that has no tar; "" when there is none.
 	agentBinary string
@@ -161,7 +165,7 @@ func New(opts Options) *Runner {
 	if kinds == nil {
 		kinds = builders.All
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache()}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	gosync "sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -58,8 +59,9 @@ const maxDestDirs = 10000
 // (with missing parents, root-owned 0755). The layer is deterministic:
 // the same base, agent and dests give the same digest. Reading the
 // image's directories costs reading its layers, done only for a non-root
-// user with destinations.
-func DevImage(base v1.Image, agent []byte, dests []string) (Dev, error) {
+// user with destinations; cache (nil for none) keeps what was read of
+// each layer for the next call.
+func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (Dev, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return Dev{}, fmt.Errorf("reading the image's config: %w", err)
@@ -68,7 +70,7 @@ func DevImage(base v1.Image, agent []byte, dests []string) (Dev, error) {
 	var tree *fsTree
 	uid, gid := 0, 0
 	if user := cf.Config.User; !isRoot(user) && len(dests) > 0 {
-		if tree, err = readTree(base); err != nil {
+		if tree, err = readTree(base, cache); err != nil {
 			return Dev{}, err
 		}
 		var ok bool
@@ -236,67 +238,143 @@ type fsTree struct {
 	files map[string][]byte
 }
 
-// readTree reads the tar headers of base's layers in order, applying
-// whiteouts.
-func readTree(base v1.Image) (*fsTree, error) {
+// LayerCache keeps what DevImage read of each layer (its directories,
+// links, passwd and group files, whiteouts), by diff ID, so that the
+// development image of a rebuilt image reads only its new layers. It is
+// safe for concurrent use; the zero value is not: use NewLayerCache.
+type LayerCache struct {
+	mu      gosync.Mutex
+	layers  map[v1.Hash][]layerEntry
+	entries int
+}
+
+// NewLayerCache returns an empty LayerCache.
+func NewLayerCache() *LayerCache { return &LayerCache{layers: map[v1.Hash][]layerEntry{}} }
+
+// maxCachedEntries bounds a LayerCache: past it, it starts over.
+const maxCachedEntries = 1 << 20
+
+// layerEntry is one tar entry of a layer that DevImage uses: a whiteout
+// (of path, or of its contents when opaque), a directory, a link, the
+// content of a passwd or group file, or any other file (none of these).
+type layerEntry struct {
+	path     string
+	whiteout bool
+	opaque   bool
+	dir      *tar.Header
+	link     string
+	data     []byte
+}
+
+// readTree reads the tar headers of base's layers in order (each from
+// cache when it has it), applying whiteouts.
+func readTree(base v1.Image, cache *LayerCache) (*fsTree, error) {
 	layers, err := base.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("reading the image's layers: %w", err)
 	}
 	t := &fsTree{dirs: map[string]*tar.Header{}, links: map[string]string{}, files: map[string][]byte{}}
 	for i, l := range layers {
-		if err := t.apply(l); err != nil {
+		entries, err := cache.read(l)
+		if err != nil {
 			return nil, fmt.Errorf("reading layer %d of the image: %w", i, err)
 		}
+		t.apply(entries)
 	}
 	return t, nil
 }
 
-// apply applies one layer to t.
-func (t *fsTree) apply(l v1.Layer) error {
+// read returns the entries of l, from the cache when it has them; a nil
+// cache reads every time.
+func (c *LayerCache) read(l v1.Layer) ([]layerEntry, error) {
+	if c == nil {
+		return readLayer(l)
+	}
+	id, err := l.DiffID()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	entries, ok := c.layers[id]
+	c.mu.Unlock()
+	if ok {
+		return entries, nil
+	}
+	if entries, err = readLayer(l); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries+len(entries) > maxCachedEntries {
+		c.layers, c.entries = map[v1.Hash][]layerEntry{}, 0
+	}
+	c.layers[id] = entries
+	c.entries += len(entries)
+	return entries, nil
+}
+
+// readLayer reads the entries of l that DevImage uses.
+func readLayer(l v1.Layer) ([]layerEntry, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rc.Close()
+	var out []layerEntry
 	tr := tar.NewReader(rc)
-	seen := map[string]bool{} // paths this layer sets, which its opaque markers keep
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return out, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p := strings.Trim(path.Clean("/"+h.Name), "/")
 		dir, base := path.Split(p)
 		dir = strings.TrimSuffix(dir, "/")
+		e := layerEntry{path: p}
 		switch {
 		case base == ".wh..wh..opq":
-			t.remove(dir, false, seen)
-			continue
+			e = layerEntry{path: dir, opaque: true}
 		case strings.HasPrefix(base, ".wh."):
-			t.remove(path.Join(dir, strings.TrimPrefix(base, ".wh.")), true, seen)
+			e = layerEntry{path: path.Join(dir, strings.TrimPrefix(base, ".wh.")), whiteout: true}
+		case h.Typeflag == tar.TypeDir:
+			e.dir = &tar.Header{Mode: h.Mode}
+		case h.Typeflag == tar.TypeSymlink:
+			e.link = h.Linkname
+		case h.Typeflag == tar.TypeReg && (p == "etc/passwd" || p == "etc/group") && h.Size <= maxPasswd:
+			if e.data, err = io.ReadAll(io.LimitReader(tr, maxPasswd)); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+}
+
+// apply applies one layer's entries to t.
+func (t *fsTree) apply(entries []layerEntry) {
+	seen := map[string]bool{} // paths this layer sets, which its opaque markers keep
+	for _, e := range entries {
+		switch {
+		case e.opaque:
+			t.remove(e.path, false, seen)
+			continue
+		case e.whiteout:
+			t.remove(e.path, true, seen)
 			continue
 		}
-		seen[p] = true
-		delete(t.dirs, p)
-		delete(t.links, p)
-		delete(t.files, p)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			t.dirs[p] = h
-		case tar.TypeSymlink:
-			t.links[p] = h.Linkname
-		case tar.TypeReg:
-			if (p == "etc/passwd" || p == "etc/group") && h.Size <= maxPasswd {
-				b, err := io.ReadAll(io.LimitReader(tr, maxPasswd))
-				if err != nil {
-					return err
-				}
-				t.files[p] = b
-			}
+		seen[e.path] = true
+		delete(t.dirs, e.path)
+		delete(t.links, e.path)
+		delete(t.files, e.path)
+		switch {
+		case e.dir != nil:
+			t.dirs[e.path] = e.dir
+		case e.link != "":
+			t.links[e.path] = e.link
+		case e.data != nil:
+			t.files[e.path] = e.data
 		}
 	}
 }

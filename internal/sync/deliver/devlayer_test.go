@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -191,7 +192,7 @@ func TestDevImage(t *testing.T) {
 		t.Run(tc.user, func(t *testing.T) {
 			t.Parallel()
 			base := testBase(t, tc.user)
-			dev, err := DevImage(base, agent, dests)
+			dev, err := DevImage(base, agent, dests, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +222,7 @@ func TestDevImageDigest(t *testing.T) {
 	base := testBase(t, "app")
 	digest := func(base v1.Image, agent string, dests ...string) v1.Hash {
 		t.Helper()
-		dev, err := DevImage(base, []byte(agent), dests)
+		dev, err := DevImage(base, []byte(agent), dests, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,5 +246,83 @@ func TestDevImageDigest(t *testing.T) {
 		if d == first {
 			t.Errorf("%s has the development image's digest %s", what, d)
 		}
+	}
+}
+
+// countedLayer counts the reads of its content.
+type countedLayer struct {
+	v1.Layer
+	mu    gosync.Mutex
+	reads int
+}
+
+func (c *countedLayer) Uncompressed() (io.ReadCloser, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Layer.Uncompressed()
+}
+
+// TestDevImageLayerCache: with a LayerCache, the development image of an
+// image whose layers were read before reads none of them again, that of
+// a rebuilt image (one more layer) reads only the new layer, and both
+// are the images DevImage makes without a cache.
+func TestDevImageLayerCache(t *testing.T) {
+	t.Parallel()
+	base := testBase(t, "app")
+	layers, err := base.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := make([]*countedLayer, len(layers))
+	var wrapped []v1.Layer
+	for i, l := range layers {
+		counted[i] = &countedLayer{Layer: l}
+		wrapped = append(wrapped, counted[i])
+	}
+	cf, _ := base.ConfigFile()
+	img, err := mutate.AppendLayers(empty.Image, wrapped...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.Config(img, cf.Config); err != nil {
+		t.Fatal(err)
+	}
+	added := &countedLayer{Layer: tarOf(t, entry{name: "run/ko/new/", mode: 0o755})}
+	rebuilt, err := mutate.AppendLayers(img, added)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewLayerCache()
+	digest := func(img v1.Image, cache *LayerCache) (v1.Hash, []string) {
+		t.Helper()
+		dev, err := DevImage(img, []byte("agent"), []string{"/run/ko"}, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := dev.Image.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, dev.Reowned
+	}
+	first, _ := digest(img, cache)
+	again, _ := digest(img, cache)
+	newer, reowned := digest(rebuilt, cache)
+	for i, c := range counted {
+		if c.reads != 1 {
+			t.Errorf("layer %d read %d times, want once", i, c.reads)
+		}
+	}
+	if added.reads != 1 {
+		t.Errorf("the rebuilt image's new layer read %d times, want once", added.reads)
+	}
+	if !slices.Contains(reowned, "/run/ko/new") {
+		t.Errorf("the rebuilt image's development layer re-owns %v, want /run/ko/new among them", reowned)
+	}
+	uncached, _ := digest(img, nil)
+	newerUncached, _ := digest(rebuilt, nil)
+	if first != again || first != uncached || newer != newerUncached {
+		t.Errorf("digests with the cache %s, %s, %s; without %s, %s", first, again, newer, uncached, newerUncached)
 	}
 }
