@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -135,9 +136,9 @@ func (r *Runner) devImagePushed(ctx context.Context, ref, key string, agent []by
 	if err != nil {
 		return devImage{}, err
 	}
-	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
+	dev, err := r.appendAgentLayer(ref, base, agent, roots)
 	if err != nil {
-		return devImage{}, fmt.Errorf("%s: %w", ref, err)
+		return devImage{}, err
 	}
 	digest, err := reg.Push(ctx, tagged, dev.Image)
 	if err != nil {
@@ -191,9 +192,9 @@ func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent
 	if err != nil {
 		return devImage{}, fmt.Errorf("reading %s saved from the Docker daemon: %w", ref, err)
 	}
-	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
+	dev, err := r.appendAgentLayer(ref, base, agent, roots)
 	if err != nil {
-		return devImage{}, fmt.Errorf("%s: %w", ref, err)
+		return devImage{}, err
 	}
 	devID, err := image.Load(ctx, cli, tagged, dev.Image)
 	if err != nil {
@@ -202,6 +203,23 @@ func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent
 	out := devImage{Ref: tagged, ID: devID, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved}
 	cache.put(r.opts.Log, key, out)
 	return out, nil
+}
+
+// appendAgentLayer makes the development image of base, the built image
+// ref, after checking that the agent runs on its architecture.
+func (r *Runner) appendAgentLayer(ref string, base v1.Image, agent []byte, roots []string) (deliver.Dev, error) {
+	cf, err := base.ConfigFile()
+	if err != nil {
+		return deliver.Dev{}, fmt.Errorf("reading the config of %s: %w", ref, err)
+	}
+	if cf.Architecture != "" && cf.Architecture != r.agentArch {
+		return deliver.Dev{}, fmt.Errorf("%s is for %s/%s and skiff-agent for %s; point $%s at a skiff-agent built for %s", ref, cf.OS, cf.Architecture, r.agentArch, deliver.EnvBinary, cf.Architecture)
+	}
+	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
+	if err != nil {
+		return deliver.Dev{}, fmt.Errorf("%s: %w", ref, err)
+	}
+	return dev, nil
 }
 
 // devTag is the tag of ref's development image: its repository, and its
@@ -229,7 +247,7 @@ func devCacheKey(base, agentSum string, roots []string) string {
 }
 
 // agentBinaryContent reads the skiff-agent binary (deliver.FindBinary)
-// once per Runner, with its sha256.
+// once per Runner, with its sha256 and its architecture (agentArch).
 func (r *Runner) agentBinaryContent() ([]byte, string, error) {
 	if r.agentContent == nil {
 		bin, err := deliver.FindBinary(r.getenv(deliver.EnvBinary))
@@ -240,11 +258,12 @@ func (r *Runner) agentBinaryContent() ([]byte, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("reading skiff-agent: %w", err)
 		}
-		if _, err := image.StaticBinaryArch(bin, b, "./cmd/skiff-agent"); err != nil {
+		arch, err := image.StaticBinaryArch(bin, b, "./cmd/skiff-agent")
+		if err != nil {
 			return nil, "", err
 		}
 		sum := sha256.Sum256(b)
-		r.agentContent, r.agentSum = b, hex.EncodeToString(sum[:])
+		r.agentContent, r.agentSum, r.agentArch = b, hex.EncodeToString(sum[:]), arch
 	}
 	return r.agentContent, r.agentSum, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -59,6 +60,16 @@ func TestDevImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cf, err := base.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := "amd64"
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", arch
+	if base, err = mutate.ConfigFile(base, cf); err != nil {
+		t.Fatal(err)
+	}
 	client := image.NewRegistry(nil)
 	digest, err := client.Push(t.Context(), host+"/web:v1", base)
 	if err != nil {
@@ -80,7 +91,7 @@ func TestDevImages(t *testing.T) {
 		var out bytes.Buffer
 		r := New(Options{Project: p, ErrOut: &out})
 		r.lastBuild.CacheFile = cacheFile
-		r.agentContent, r.agentSum = []byte(agent), agent
+		r.agentContent, r.agentSum, r.agentArch = []byte(agent), agent, arch
 		return r.devImages(t.Context(), built, rules), out.String()
 	}
 
@@ -126,6 +137,14 @@ func TestDevImages(t *testing.T) {
 	changed, _ := dev("agent v2")
 	if changed[0].Ref == first[0].Ref {
 		t.Errorf("a changed agent gave the same development image %s", changed[0].Ref)
+	}
+
+	// An agent for another architecture: the image is deployed as built
+	// (and its pods get the init container, whose agent would not run
+	// either: the warning says which agent to use).
+	arch = "arm64"
+	if other, _ := dev("agent v3"); other[0] != built[0] {
+		t.Errorf("with an arm64 agent for an amd64 image: deployed %v, want it as built", other[0])
 	}
 }
 

@@ -123,9 +123,11 @@ type Runner struct {
 	layered map[string]bool
 	devSaid map[string]string
 	// agentContent is the skiff-agent binary the development layers
-	// carry, read once, and agentSum its sha256.
+	// carry, read once, agentSum its sha256 and agentArch the
+	// architecture it was built for.
 	agentContent []byte
 	agentSum     string
+	agentArch    string
 	// layerCache keeps what the development images read of their bases'
 	// layers, so that a rebuilt image's reads only its new ones.
 	layerCache *deliver.LayerCache
