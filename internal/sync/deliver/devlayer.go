@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"skiff.dev/skiff/internal/sync"
 )
 
 // Dev is a development image: a built image with one more layer, which
@@ -84,8 +86,8 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (D
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	w := layerWriter{tw: tw, written: map[string]bool{}}
-	w.dir(&tar.Header{Name: path.Dir(agentPath()), Mode: 0o755})
-	w.file(agentPath(), 0o755, agent)
+	w.dir(&tar.Header{Name: path.Dir(sync.DefaultAgentPath), Mode: 0o755})
+	w.file(sync.DefaultAgentPath, 0o755, agent)
 	if tree != nil {
 		for _, d := range cleanDests(dests) {
 			dev.Reowned = append(dev.Reowned, w.reown(tree, d, uid, gid)...)
@@ -140,10 +142,6 @@ func layerMediaType(base v1.Image) (types.MediaType, error) {
 // that the tarball layer's empty annotations do not make the in-memory
 // manifest differ from the one pushed.
 type plainLayer struct{ v1.Layer }
-
-// agentPath is the agent's path in development images, as the sync
-// transports expect it.
-func agentPath() string { return path.Join(MountPath, BinaryName) }
 
 // isRoot says the image runs as root: no user, "0", "root", with any group.
 func isRoot(user string) bool {
