@@ -79,21 +79,31 @@ func ParseLabels(flags []string) (map[string]string, error) {
 	return out, nil
 }
 
-// injectAgent delivers the skiff-agent image (Options.Agent) into the pods
-// that run an image with sync rules, so that dev mode can sync into
-// containers that have no tar.
-func (r *Runner) injectAgent(ms []render.Manifest, images []artifact.Image) error {
-	if r.agent == "" {
+// injectAgent delivers skiff-agent, in dev mode (agentWanted), into the
+// pods that run an image with sync rules that is not a development image
+// (those carry the agent: devImages), so that dev mode can sync into
+// containers that have no tar: through an init container (deliver.Inject)
+// running the agent image, which is delivered the first time it is
+// needed (deliverAgent).
+func (r *Runner) injectAgent(ctx context.Context, ms []render.Manifest, images []artifact.Image) error {
+	if !r.agentWanted {
 		return nil
 	}
 	synced := r.syncedImages()
 	refs := map[string]bool{}
 	for _, im := range images {
-		if synced[im.Name] {
+		if synced[im.Name] && !r.layered[im.Ref] {
 			refs[im.Ref] = true
 		}
 	}
 	if len(refs) == 0 {
+		return nil
+	}
+	if !r.agentTried {
+		r.agentTried = true
+		r.deliverAgent(ctx, r.lastBuild)
+	}
+	if r.agent == "" {
 		return nil
 	}
 	_, err := deliver.Inject(ms, r.agent, func(image string) bool { return refs[image] })

@@ -12,7 +12,8 @@ import (
 )
 
 // The agent goes into the pods of the images with sync rules, until their
-// containers are seen to sync through tar.
+// containers are seen to sync through tar, and never into those of
+// development images, which carry it.
 func TestInjectAgentLeavesOutImagesThatSyncThroughTar(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -26,7 +27,7 @@ func TestInjectAgentLeavesOutImagesThatSyncThroughTar(t *testing.T) {
 		dockerArtifact("db", dir, ""),
 	)}}
 	r := New(Options{Project: p})
-	r.agent = "registry/skiff-agent@sha256:0"
+	r.agentWanted, r.agentTried, r.agent = true, true, "registry/skiff-agent@sha256:0"
 	images := []artifact.Image{{Name: "web", Ref: "registry/web:1"}, {Name: "api", Ref: "registry/api:1"}, {Name: "db", Ref: "registry/db:1"}}
 	deployment := func(name, image string) string {
 		return `apiVersion: apps/v1
@@ -50,7 +51,7 @@ spec:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := r.injectAgent(ms, images); err != nil {
+		if err := r.injectAgent(t.Context(), ms, images); err != nil {
 			t.Fatal(err)
 		}
 		var out []string
@@ -75,5 +76,10 @@ spec:
 	r.syncsThroughTar("web", false)
 	if got := withAgent(); strings.Join(got, ",") != "web,api" {
 		t.Errorf("after web's tar went missing: agent in %v, want web and api", got)
+	}
+	images[1].Ref = "registry/api:1-skiff-dev@sha256:1"
+	r.layered[images[1].Ref] = true
+	if got := withAgent(); strings.Join(got, ",") != "web" {
+		t.Errorf("with api's development image: agent in %v, want web only", got)
 	}
 }

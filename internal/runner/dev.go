@@ -213,8 +213,8 @@ func (d *dev) first(ctx context.Context) error {
 		d.undeployed = true
 		return err
 	}
-	d.record(built)
 	d.autoRules(ctx, built)
+	d.record(d.r.devImages(ctx, built, d.rules))
 	if err := d.r.Deploy(ctx, d.deployImages()); err != nil {
 		d.undeployed = true
 		return err
@@ -282,8 +282,8 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 			d.printf("Build of %s failed: %v\nThe previous version keeps running. Watching for changes...\n", strings.Join(names, ", "), err)
 			return
 		}
-		d.record(images)
 		d.autoRules(ctx, images)
+		d.record(d.r.devImages(ctx, images, d.rules))
 		built := time.Since(start)
 		if !d.opts.AutoDeploy && !now {
 			d.heldDeploy = true

@@ -49,10 +49,10 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	if err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), "permission denied") {
-			hint = "\nThe container's user may not write there: make the destination writable by it (chown in the Dockerfile, or run the container as root while developing)."
+			hint = "\nThe container's user may not write there. skiff's development image gives the destinations of sync.manual and sync.auto rules to the image's user when it knows it (see the line about the development image above); for other destinations, make them writable by that user (chown in the Dockerfile, or run the container as root while developing)."
 		}
 		d.printf("Syncing %s of %s failed after %s: %v%s\n", files(ops), name, took, err, hint)
-		if errors.Is(err, sync.ErrNoAgent) && d.r.agent != "" {
+		if errors.Is(err, sync.ErrNoAgent) && d.r.agentWanted {
 			// The image lost its tar since the last deploy, which left
 			// the agent out: deploy again with it, and the new pods get
 			// the changes synced so far as they start.

@@ -34,6 +34,7 @@ import (
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/deliver"
 )
 
 // Options configure a Runner. The CLI fills them from flags and the
@@ -106,15 +107,31 @@ type Runner struct {
 	id string
 	// kinds are the builders (Options.Builders).
 	kinds build.Kinds
-	// agent is the skiff-agent image dev mode delivers into the pods of
-	// the artifacts with sync rules (see deliver.Inject); "" delivers
-	// nothing.
-	agent string
+	// agentWanted says dev mode delivers skiff-agent into the pods of
+	// the artifacts with sync rules. agent is the skiff-agent image their
+	// init container runs where the image is not a development image
+	// (see injectAgent; "" delivers nothing), delivered once (agentTried).
+	agentWanted, agentTried bool
+	agent                   string
 	// lastBuild are the options of the last Build: where images went,
 	// which the debug support images follow.
 	lastBuild BuildOptions
 	// debugged are the containers the last debug transform rewrote.
 	debugged []debug.Container
+	// layered are the development images dev deployed (devImages), which
+	// carry skiff-agent: their pods get no init container. devSaid is
+	// the line printed last about each image's development image.
+	layered map[string]bool
+	devSaid map[string]string
+	// agentContent is the skiff-agent binary the development layers
+	// carry, read once, agentSum its sha256 and agentArch the
+	// architecture it was built for.
+	agentContent []byte
+	agentSum     string
+	agentArch    string
+	// layerCache keeps what the development images read of their bases'
+	// layers, so that a rebuilt image's reads only its new ones.
+	layerCache *deliver.LayerCache
 	// agentBinary is the skiff-agent binary, which dev copies into a
 	// docker deployer's container that has no tar; "" when there is none.
 	agentBinary string
@@ -154,7 +171,7 @@ func New(opts Options) *Runner {
 	if kinds == nil {
 		kinds = builders.All
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache()}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the

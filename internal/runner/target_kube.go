@@ -22,7 +22,7 @@ func (t kubeTarget) deploy(ctx context.Context, images []artifact.Image) error {
 	if err != nil {
 		return err
 	}
-	if err := t.r.injectAgent(ms, images); err != nil {
+	if err := t.r.injectAgent(ctx, ms, images); err != nil {
 		return err
 	}
 	if err := t.r.runDeployHooks(ctx, hooks.PreDeploy); err != nil {
@@ -52,9 +52,11 @@ func (t kubeTarget) observe(ctx context.Context) (func(), error) {
 	return t.r.observeCluster(ctx)
 }
 
-// prepareSync puts the skiff-agent image where the cluster pulls from.
-func (t kubeTarget) prepareSync(ctx context.Context, opts BuildOptions) {
-	t.r.deliverAgent(ctx, opts)
+// prepareSync asks for skiff-agent in dev's pods: development images
+// carry it (devImages), and the others get it through an init container
+// (injectAgent), whose image is delivered when a deploy first needs it.
+func (t kubeTarget) prepareSync(context.Context, BuildOptions) {
+	t.r.agentWanted = true
 }
 
 // syncPath watches the project's pods and execs into their containers:

@@ -196,6 +196,22 @@ func (r *Rules) Plan(changed, removed []string) (ops []Op, covered bool) {
 	return ops, true
 }
 
+// Roots are the destination directories of the manual and auto rules,
+// absolute and clean, sorted, each once: the directories the agent may
+// write under. Infer rules' destinations depend on the files changed and
+// are not listed. Nil Rules have none.
+func (r *Rules) Roots() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range r.manual {
+		out = append(out, m.dest)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 type dest struct{ path, root string }
 
 // destinations maps the local path f to its container paths; false means

@@ -345,3 +345,23 @@ func TestAutoRules(t *testing.T) {
 		t.Errorf("Syncs(auto) = false: the image's rules would find no agent")
 	}
 }
+
+// TestRoots lists each manual destination once, relative ones resolved
+// against the working directory; nil rules have none.
+func TestRoots(t *testing.T) {
+	t.Parallel()
+	r, err := NewRules(manualArtifact(
+		&schema.SyncRule{Src: "static/**", Dest: "/srv/www/", Strip: "static/"},
+		&schema.SyncRule{Src: "*.html", Dest: "/srv/www"},
+		&schema.SyncRule{Src: "conf/*", Dest: "conf"},
+	), WithWorkDir("/app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Roots(), []string{"/app/conf", "/srv/www"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Roots() = %v, want %v", got, want)
+	}
+	if got := (*Rules)(nil).Roots(); got != nil {
+		t.Errorf("nil rules: Roots() = %v", got)
+	}
+}

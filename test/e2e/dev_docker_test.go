@@ -94,6 +94,13 @@ portForward:
 	if strings.Contains(r.errOut.String(), "Rebuilt") {
 		t.Errorf("a synced change rebuilt an image:\n%s", r.errOut)
 	}
+	// The images loaded into the daemon got their development images
+	// there, and those are what runs.
+	for _, image := range []string{name + "-scratch", name + "-tar"} {
+		if !regexp.MustCompile(regexp.QuoteMeta(image+": dev deploys "+image+":") + `[0-9a-f]+-skiff-dev, the built image plus a layer`).MatchString(r.errOut.String()) {
+			t.Errorf("no development image of %s loaded into the daemon:\n%s", image, r.errOut)
+		}
+	}
 
 	if err := r.stop(t); err != nil {
 		t.Fatalf("skiff dev after Ctrl-C: %v\nstderr:\n%s", err, r.errOut)

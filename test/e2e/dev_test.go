@@ -400,10 +400,13 @@ func (c *cluster) expectSamePods(t testing.TB, namespace, selector string, befor
 	}
 }
 
-// TestDevSyncWithoutTar runs skiff dev on examples/sync, whose image has
-// no tar: the pods get skiff-agent through an init container, and an
-// edit, a new nested file and a deletion under kodata/ reach both
-// replicas without restarting them.
+// TestDevSyncWithoutTar runs skiff dev on examples/sync, whose ko image
+// has no tar and runs as nonroot (65532) while its kodata belongs to
+// root, with its manifests as they are: the pods run the development
+// image (skiff-agent in a layer, /var/run/ko owned by 65532) with no init
+// container, and an edit of a root-owned file, a new nested file and the
+// deletion of a root-owned file in a nested directory under kodata/ reach
+// both replicas without restarting them.
 func TestDevSyncWithoutTar(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
@@ -417,9 +420,16 @@ func TestDevSyncWithoutTar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inits := d.Spec.Template.Spec.InitContainers
-	if len(inits) == 0 || inits[0].Name != deliver.InitContainerName {
-		t.Errorf("deployment sync has init containers %v, want %s first (the image has no tar)", inits, deliver.InitContainerName)
+	spec := d.Spec.Template.Spec
+	if len(spec.InitContainers) != 0 || len(spec.Volumes) != 0 || spec.SecurityContext != nil && spec.SecurityContext.RunAsUser != nil {
+		t.Errorf("deployment sync: init containers %v, volumes %v, security context %v; want the manifest's (none)", spec.InitContainers, spec.Volumes, spec.SecurityContext)
+	}
+	app := spec.Containers[0]
+	if !strings.Contains(app.Image, "-skiff-dev@sha256:") || app.SecurityContext != nil || len(app.VolumeMounts) != 0 {
+		t.Errorf("container sync: image %s, security context %v, mounts %v; want the development image and the manifest's settings", app.Image, app.SecurityContext, app.VolumeMounts)
+	}
+	if !strings.Contains(r.errOut.String(), "/var/run/ko, /var/run/ko/css owned by the image's user 65532:65532") {
+		t.Errorf("skiff dev did not say what its development image changes:\n%s", r.errOut)
 	}
 	before := c.devPodStates(t, ns, "app=sync")
 	forwards := c.forwardEach(t, ns, pods, 8080)
@@ -606,7 +616,7 @@ func TestDevKilledPodGetsSyncedFiles(t *testing.T) {
 }
 
 // TestDevCleanupOnCtrlC: Ctrl-C ends dev without an error after it deleted
-// what it deployed, the Deployment with the skiff-agent init container,
+// what it deployed, the Deployment of the development image,
 // its pods and the ApplySet's parent included.
 func TestDevCleanupOnCtrlC(t *testing.T) {
 	c := newCluster(t)

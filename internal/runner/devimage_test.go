@@ -1,0 +1,166 @@
+package runner
+
+import (
+	"bytes"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	gosync "sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/image"
+	"skiff.dev/skiff/internal/sync"
+)
+
+// countingRegistry is an in-process registry that counts the requests it
+// answers.
+type countingRegistry struct {
+	mu   gosync.Mutex
+	reqs []string
+	h    http.Handler
+}
+
+func (c *countingRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	c.reqs = append(c.reqs, r.Method+" "+r.URL.Path)
+	c.mu.Unlock()
+	c.h.ServeHTTP(w, r)
+}
+
+// since returns the requests answered from the n-th on.
+func (c *countingRegistry) since(n int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.reqs[n:]...)
+}
+
+// TestDevImages replaces the built image of an artifact with sync rules
+// by its development image, pushed next to it as <tag>-skiff-dev with one
+// more layer, and leaves the others as built; a second dev (a new Runner,
+// the same cache) finds it with one HEAD request, and a changed agent
+// makes a new one.
+func TestDevImages(t *testing.T) {
+	t.Parallel()
+	reg := &countingRegistry{h: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := base.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := "amd64"
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", arch
+	if base, err = mutate.ConfigFile(base, cf); err != nil {
+		t.Fatal(err)
+	}
+	client := image.NewRegistry(nil)
+	digest, err := client.Push(t.Context(), host+"/web:v1", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := []artifact.Image{{Name: "web", Ref: host + "/web:v1@" + digest}, {Name: "db", Ref: host + "/db:v1@" + digest}}
+
+	dir := t.TempDir()
+	web := dockerArtifact("web", dir, "")
+	web.Sync = &schema.Sync{Manual: []*schema.SyncRule{{Src: "static/**", Dest: "/srv"}}}
+	p := &config.Project{Configs: []*config.Config{testConfig(dir, web, dockerArtifact("db", dir, ""))}}
+	rules, err := syncRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheFile := filepath.Join(dir, "cache", "cache")
+	dev := func(agent string) ([]artifact.Image, string) {
+		t.Helper()
+		var out bytes.Buffer
+		r := New(Options{Project: p, ErrOut: &out})
+		r.lastBuild.CacheFile = cacheFile
+		r.agentContent, r.agentSum, r.agentArch = []byte(agent), agent, arch
+		return r.devImages(t.Context(), built, rules), out.String()
+	}
+
+	before := len(reg.since(0))
+	first, said := dev("agent v1")
+	if first[1] != built[1] {
+		t.Errorf("db has no sync rules: deployed %v, want it as built %v", first[1], built[1])
+	}
+	if !strings.HasPrefix(first[0].Ref, host+"/web:v1-skiff-dev@sha256:") {
+		t.Fatalf("web's development image is %s, want %s/web:v1-skiff-dev@sha256:...", first[0].Ref, host)
+	}
+	if !strings.Contains(said, "web: dev deploys "+first[0].Ref+", the built image plus a layer: skiff-agent at "+sync.DefaultAgentPath) {
+		t.Errorf("dev said %q, want what the development image of web changes", said)
+	}
+	devImg, err := client.Image(t.Context(), first[0].Ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devLayers, _ := devImg.Layers()
+	baseLayers, _ := base.Layers()
+	if len(devLayers) != len(baseLayers)+1 {
+		t.Errorf("development image has %d layers on a base of %d, want one more", len(devLayers), len(baseLayers))
+	}
+	for _, req := range reg.since(before) {
+		for _, l := range baseLayers {
+			d, _ := l.Digest()
+			if strings.HasPrefix(req, "PUT ") && strings.Contains(req, d.String()) || strings.HasPrefix(req, "PATCH ") && strings.Contains(req, d.Hex) {
+				t.Errorf("pushing the development image uploaded the base's layer %s: %s", d, req)
+			}
+		}
+	}
+
+	before = len(reg.since(0))
+	again, _ := dev("agent v1")
+	if again[0] != first[0] {
+		t.Errorf("second dev deployed %v, want the cached %v", again[0], first[0])
+	}
+	reqs := slices.DeleteFunc(reg.since(before), func(r string) bool { return r == "GET /v2/" }) // a new client's ping
+	if len(reqs) != 1 || !strings.HasPrefix(reqs[0], "HEAD /v2/web/manifests/v1-skiff-dev") {
+		t.Errorf("second dev with the same image and agent made requests %v, want one HEAD of the development tag", reqs)
+	}
+
+	changed, _ := dev("agent v2")
+	if changed[0].Ref == first[0].Ref {
+		t.Errorf("a changed agent gave the same development image %s", changed[0].Ref)
+	}
+
+	// An agent for another architecture: the image is deployed as built
+	// (and its pods get the init container, whose agent would not run
+	// either: the warning says which agent to use).
+	arch = "arm64"
+	if other, _ := dev("agent v3"); other[0] != built[0] {
+		t.Errorf("with an arm64 agent for an amd64 image: deployed %v, want it as built", other[0])
+	}
+}
+
+// TestDevTag: the development tag is the built tag (latest when none)
+// with -skiff-dev, digest dropped, cut to the 128 characters of a tag.
+func TestDevTag(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("t", 128)
+	for ref, want := range map[string]string{
+		"127.0.0.1:5001/web:abc@sha256:00": "127.0.0.1:5001/web:abc-skiff-dev",
+		"web:1":                            "web:1-skiff-dev",
+		"localhost:5000/web":               "localhost:5000/web:latest-skiff-dev",
+		"r/web:" + long:                    "r/web:" + long[:128-len(devTagSuffix)] + devTagSuffix,
+	} {
+		if got := devTag(ref); got != want {
+			t.Errorf("devTag(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
