@@ -77,8 +77,8 @@ func TestSchemaList(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if lines[0] != "skaffold/v2beta8" || lines[len(lines)-1] != "skaffold/v4beta14" {
-		t.Errorf("schema list = %q..%q, want skaffold/v2beta8..skaffold/v4beta14", lines[0], lines[len(lines)-1])
+	if lines[0] != "skaffold/v1alpha1" || lines[len(lines)-1] != "skaffold/v4beta14" {
+		t.Errorf("schema list = %q..%q, want skaffold/v1alpha1..skaffold/v4beta14", lines[0], lines[len(lines)-1])
 	}
 }
 
