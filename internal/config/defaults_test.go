@@ -25,6 +25,8 @@ build:
   - image: custom
     buildpacks:
       buildpacks: [paketo-buildpacks/go]
+  - image: chosen
+    kaniko: {}
 profiles:
 - name: cluster
   build:
@@ -64,7 +66,8 @@ profiles:
 	}
 	want := []string{
 		`5:5: build.artifacts[0].kaniko: the kaniko builder (artifact "app"; with build.cluster an artifact that names no builder builds with kaniko, as in Skaffold) is not supported by skiff yet`,
-		`14:14: profiles[0].build.cluster: in-cluster builds is not supported by skiff yet`,
+		`12:13: build.artifacts[3].kaniko: the kaniko builder (artifact "chosen") is not supported by skiff yet`,
+		`16:14: profiles[0].build.cluster: in-cluster builds is not supported by skiff yet`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -27,13 +27,26 @@ func (w where) errorf(format string, args ...any) *Error {
 // path than the document does. When the path is in none of them (a
 // default put the value there) it points at the deepest part that is.
 func locate(c *Config, path ...any) where {
+	w, _ := locateWritten(c, path)
+	return w
+}
+
+// written reports whether the user wrote the field at path, in the
+// document or in an active profile, as opposed to a default.
+func written(c *Config, path ...any) bool {
+	_, ok := locateWritten(c, path)
+	return ok
+}
+
+// locateWritten is locate, and also says whether the whole path was found.
+func locateWritten(c *Config, path []any) (where, bool) {
 	w, depth := locateDepth(c.File, c.node, path)
 	if len(path) == 0 || path[0] == "profiles" || c.node == nil {
-		return w
+		return w, depth == len(path)
 	}
 	profiles := child(c.node, "profiles")
 	if profiles == nil || profiles.Kind != yaml.SequenceNode {
-		return w
+		return w, depth == len(path)
 	}
 	for _, name := range c.ActiveProfiles {
 		for i, p := range profiles.Content {
@@ -51,7 +64,7 @@ func locate(c *Config, path ...any) where {
 			break
 		}
 	}
-	return w
+	return w, depth == len(path)
 }
 
 // patchedBy finds the last patch of profile node p that sets path or a

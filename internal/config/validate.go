@@ -155,7 +155,7 @@ func Unsupported(c *Config, builders []string) Errors {
 		}
 		if t := a.BuilderType(); t != "" && !slices.Contains(builders, t) {
 			what := fmt.Sprintf("the %s builder (artifact %q)", t, a.ImageName)
-			if t == "kaniko" && c.Build.Cluster != nil {
+			if t == "kaniko" && c.Build.Cluster != nil && !written(c, "build", "artifacts", i, "kaniko") {
 				what = fmt.Sprintf("the kaniko builder (artifact %q; with build.cluster an artifact that names no builder builds with kaniko, as in Skaffold)", a.ImageName)
 			}
 			add(what, "build", "artifacts", i, t)
