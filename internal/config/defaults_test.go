@@ -67,7 +67,7 @@ profiles:
 	want := []string{
 		`5:5: build.artifacts[0].kaniko: the kaniko builder (artifact "app"; with build.cluster an artifact that names no builder builds with kaniko, as in Skaffold) is not supported by skiff yet`,
 		`12:13: build.artifacts[3].kaniko: the kaniko builder (artifact "chosen") is not supported by skiff yet`,
-		`16:14: profiles[0].build.cluster: in-cluster builds is not supported by skiff yet`,
+		`16:14: build.cluster: in-cluster builds is not supported by skiff yet`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -49,17 +49,17 @@ func locateWritten(c *Config, path []any) (where, bool) {
 		return w, depth == len(path)
 	}
 	for _, name := range c.ActiveProfiles {
-		for i, p := range profiles.Content {
+		for _, p := range profiles.Content {
 			if n := child(p, "name"); n == nil || n.Value != name {
 				continue
 			}
+			// The path stays the effective config's (callers match it
+			// against sections); the position is the profile's.
 			if pw, d := locateDepth(c.File, p, path); d > 0 && d >= depth {
 				w, depth = pw, d
-				w.path = fmt.Sprintf("profiles[%d].%s", i, w.path)
 			}
 			if pw, ok := patchedBy(c.File, p, path); ok {
 				w, depth = pw, len(path)
-				w.path = formatPath(path)
 			}
 			break
 		}
@@ -96,7 +96,7 @@ func patchedBy(file string, p *yaml.Node, path []any) (where, bool) {
 			}
 		}
 		if match {
-			return where{file: file, line: ptr.Line, column: ptr.Column}, true
+			return where{file: file, line: ptr.Line, column: ptr.Column, path: formatPath(path)}, true
 		}
 	}
 	return where{}, false

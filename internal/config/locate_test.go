@@ -10,7 +10,8 @@ import (
 // TestUnsupportedAtTheProfile checks that a feature a profile brings is
 // reported at the profile's line (its section, or the patch that set it),
 // not at the base config's, and that the base config's own features stay
-// at their lines.
+// at their lines. The path stays the effective config's, which commands
+// match against the stages they run.
 func TestUnsupportedAtTheProfile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -48,7 +49,7 @@ profiles:
 	}
 	want := []string{
 		"15:11: build.artifacts[0].jib: the jib builder (artifact \"app\") is not supported by skiff yet",
-		"11:23: profiles[0].build.googleCloudBuild: Google Cloud Build is not supported by skiff yet",
+		"11:23: build.googleCloudBuild: Google Cloud Build is not supported by skiff yet",
 		"7:13: deploy.cloudrun: the Cloud Run deployer is not supported by skiff yet",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
