@@ -117,6 +117,27 @@ func TestFixPrintsUpgradeKeepingComments(t *testing.T) {
 	}
 }
 
+// TestUpgradeWarnings checks that what the upgrade of an old config drops
+// is printed as a warning by fix and by the commands that load the config
+// (diagnose here), while a plain move is not.
+func TestUpgradeWarnings(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, "apiVersion: skaffold/v1alpha1\nkind: Config\nbuild:\n  artifacts:\n  - imageName: app\ndeploy:\n  kubectl:\n    manifests:\n    - paths: [k8s.yaml]\n      parameters: {IMAGE: app}\n")
+	const want = "WARN: " // the logger's mark
+	for _, args := range [][]string{{"fix", "-f", file}, {"diagnose", "--yaml-only", "-f", file}} {
+		_, stderr, err := run(t, nil, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.Contains(stderr, want) || !strings.Contains(stderr, "10:7: deploy.kubectl.manifests[0].parameters ignored") {
+			t.Errorf("%v: no warning about the dropped parameters:\n%s", args, stderr)
+		}
+		if strings.Contains(stderr, "imageName became") || strings.Contains(stderr, "warning: ") {
+			t.Errorf("%v: a move or the note's own mark printed at the default verbosity:\n%s", args, stderr)
+		}
+	}
+}
+
 func TestFixOverwriteKeepsBackup(t *testing.T) {
 	t.Parallel()
 	file := writeConfig(t, v2Config)

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -131,7 +132,8 @@ func (e *Error) Error() string {
 // ToLatest rewrites doc, the mapping node of one config document, in place
 // from its apiVersion to Latest and sets apiVersion to Latest. It returns a
 // note ("line:column: what changed (version)") for each change that is not
-// a pure version bump, for `skiff fix` to print, and an *Error for a
+// a pure version bump, for `skiff fix` to print (Warning tells the notes
+// commands must always show), and an *Error for a
 // construct that cannot be upgraded; on error doc is left unchanged.
 func ToLatest(doc *yaml.Node) (notes []string, err error) {
 	if doc == nil || doc.Kind != yaml.MappingNode {
@@ -241,6 +243,29 @@ func (u *upgrader) notef(at *yaml.Node, format string, args ...any) {
 		n.line, n.column = at.Line, at.Column
 	}
 	u.notes = append(u.notes, n)
+}
+
+// warningMark starts the text of a note that is a warning.
+const warningMark = "warning: "
+
+// warnf records a change that drops or alters what the user asked for
+// (Skaffold drops it silently or warns): commands print it as a warning.
+func (u *upgrader) warnf(at *yaml.Node, format string, args ...any) {
+	u.notef(at, warningMark+format, args...)
+}
+
+// Warning reports whether a note of ToLatest (or one prefixed with its
+// file) is a warning: the upgrade dropped or changed the meaning of
+// something the config asked for. It returns the note without the word
+// "warning", for a logger that marks warnings itself.
+func Warning(note string) (string, bool) {
+	if rest, ok := strings.CutPrefix(note, warningMark); ok {
+		return rest, true
+	}
+	if i := strings.Index(note, ": "+warningMark); i >= 0 {
+		return note[:i+2] + note[i+2+len(warningMark):], true
+	}
+	return note, false
 }
 
 // errorf returns an *Error located at node at.

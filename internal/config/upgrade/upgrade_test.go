@@ -294,3 +294,35 @@ func TestSanitize(t *testing.T) {
 		t.Errorf("sanitize changed other characters: %q", got)
 	}
 }
+
+// TestWarning checks that a note about something the upgrade dropped is a
+// warning, and one about a field it moved is not.
+func TestWarning(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: skaffold/v1alpha1\nkind: Config\ndeploy:\n  name: app\n  kubectl:\n    manifests:\n    - paths: [k8s.yaml]\n      parameters: {IMAGE: app}\n"
+	doc := parse(t, []byte(src))
+	notes, err := ToLatest(doc.Content[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	for _, n := range notes {
+		msg, warn := Warning(n)
+		if inFile, warnInFile := Warning("skaffold.yaml: " + n); warnInFile != warn || inFile != "skaffold.yaml: "+msg {
+			t.Errorf("Warning of the note with its file: %q, %v; want %q, %v", inFile, warnInFile, "skaffold.yaml: "+msg, warn)
+		}
+		if warn {
+			warnings = append(warnings, msg)
+		}
+	}
+	want := []string{
+		"4:3: deploy.name removed: skaffold/v1alpha2 has no deployment name (skaffold/v1alpha2)",
+		"8:7: deploy.kubectl.manifests[0].parameters ignored: skaffold/v1alpha2 applies manifests as they are; check them before deploying (skaffold/v1alpha2)",
+	}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q (all notes %q)", warnings, want, notes)
+	}
+	if len(notes) <= len(warnings) {
+		t.Errorf("no plain notes among %q", notes)
+	}
+}

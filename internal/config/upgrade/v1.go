@@ -35,7 +35,7 @@ var v1alpha1 = &conversion{
 				u.notef(tk, "%sbuild.tagPolicy: %s became tagPolicy: {%s: {}}", p.path, policy, policy)
 			default:
 				remove(build, "tagPolicy")
-				u.notef(tk, "%sbuild.tagPolicy %q removed: skaffold/v1alpha1 knew only sha256 and gitCommit, so the default tagger (gitCommit) applies", p.path, policy)
+				u.warnf(tk, "%sbuild.tagPolicy %q removed: skaffold/v1alpha1 knew only sha256 and gitCommit, so the default tagger (gitCommit) applies", p.path, policy)
 			}
 		}
 		arts, paths, err := artifacts(p)
@@ -74,7 +74,7 @@ var v1alpha1 = &conversion{
 			return err
 		}
 		if k, v := remove(deploy, "name"); k != nil && !isNull(v) {
-			u.notef(k, "%sdeploy.name removed: skaffold/v1alpha2 has no deployment name", p.path)
+			u.warnf(k, "%sdeploy.name removed: skaffold/v1alpha2 has no deployment name", p.path)
 		}
 		kubectl, err := field(deploy, "kubectl", p.path+"deploy.")
 		if err != nil {
@@ -99,7 +99,7 @@ var v1alpha1 = &conversion{
 				flat = append(flat, ps.Content...)
 			}
 			if k, v, _ := lookup(m, "parameters"); k != nil && !isNull(v) && len(v.Content) > 0 {
-				u.notef(k, "%s.parameters ignored: skaffold/v1alpha2 applies manifests as they are; check them before deploying", mpath)
+				u.warnf(k, "%s.parameters ignored: skaffold/v1alpha2 applies manifests as they are; check them before deploying", mpath)
 			}
 			u.notef(m, "%s.paths became items of %sdeploy.kubectl.manifests", mpath, p.path)
 		}
@@ -279,11 +279,11 @@ var v1beta6 = &conversion{
 					}
 				}
 				dk, _ := remove(a, "docker")
-				dropped := ""
 				if len(docker.Content) > 0 {
-					dropped = " (" + strings.Join(keys(docker), ", ") + " removed: kaniko does not take them)"
+					u.warnf(dk, "%sdocker became %skaniko, as build.kaniko builds every artifact; its %s removed: kaniko does not take them", paths[i], paths[i], strings.Join(keys(docker), ", "))
+				} else {
+					u.notef(dk, "%sdocker became %skaniko, as build.kaniko builds every artifact", paths[i], paths[i])
 				}
-				u.notef(dk, "%sdocker became %skaniko, as build.kaniko builds every artifact%s", paths[i], paths[i], dropped)
 			}
 			for _, key := range per {
 				if k, v, _ := lookup(kv, key); k != nil {
@@ -412,7 +412,7 @@ var v1beta9 = &conversion{
 					dest, strip = simplify(dest, strings.Split(src, "***")[0])
 					src = strings.ReplaceAll(src, "***", "**")
 				default:
-					u.notef(srcN, "%ssync pattern %q may sync to other paths: since skaffold/v1beta10 the folders below a pattern are kept, not flattened; check the rule", paths[i], src)
+					u.warnf(srcN, "%ssync pattern %q may sync to other paths: since skaffold/v1beta10 the folders below a pattern are kept, not flattened; check the rule", paths[i], src)
 				}
 				rule := newMapping(srcN)
 				rule.Content = []*yaml.Node{str("src", srcN), str(src, srcN), str("dest", destN), str(dest, destN)}
@@ -549,7 +549,7 @@ var v2alpha1 = &conversion{
 			ik, iv, _ := lookup(ld, "initImage")
 			switch {
 			case gk != nil && !isNull(gv):
-				u.notef(gk, "%sbuildContext.gcsBucket removed: skaffold/v2alpha2 sends the local context to kaniko and has no GCS bucket context", kpath)
+				u.warnf(gk, "%sbuildContext.gcsBucket removed: skaffold/v2alpha2 sends the local context to kaniko and has no GCS bucket context", kpath)
 			case ik != nil && !isNull(iv):
 				insert(kaniko, ik, iv)
 				u.notef(ik, "%sbuildContext.localDir.initImage moved to %sinitImage", kpath, kpath)
@@ -603,7 +603,7 @@ var v2alpha2 = &conversion{
 			}
 			if k, v := remove(bp, "forcePull"); k != nil {
 				if on, _ := boolValue(v); on {
-					u.notef(k, "%sbuildpack.forcePull removed: skaffold/v2alpha3 has no such setting; the builder image is pulled when missing", paths[i])
+					u.warnf(k, "%sbuildpack.forcePull removed: skaffold/v2alpha3 has no such setting; the builder image is pulled when missing", paths[i])
 				}
 			}
 		}
