@@ -399,9 +399,12 @@ var v1beta9 = &conversion{
 			rules := newSequence(sv)
 			for j := 0; j+1 < len(sv.Content); j += 2 {
 				srcN, destN := sv.Content[j], sv.Content[j+1]
-				src, _ := scalar(srcN)
-				dest, ok := scalar(destN)
-				if !ok && !isNull(destN) {
+				src, ok := scalar(srcN)
+				if !ok {
+					return errorf(srcN, paths[i]+"sync", "expected a file pattern as the key, got %s", describe(srcN))
+				}
+				dest, isText := scalar(destN)
+				if !isText && !isNull(destN) {
 					return errorf(destN, paths[i]+"sync."+src, "expected a destination path, got %s", describe(destN))
 				}
 				strip := ""
