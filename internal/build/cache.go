@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/fsutil"
 )
@@ -113,6 +114,21 @@ type keyInputs struct {
 // cacheKey hashes the artifact's config, the path, mode and content of
 // each dependency file, its expanded build args, its platforms, the keys
 // of what it requires, and where it goes (registry or daemon).
+// keyBuildArgs expands a docker artifact's build args for its cache key
+// as the source listing does: with the image name and the tag latest (the
+// tag may hash the sources, so it is not known yet). Other builders have
+// none.
+func keyBuildArgs(a *schema.Artifact, env config.Env) (map[string]*string, error) {
+	if a.DockerArtifact == nil {
+		return nil, nil
+	}
+	args, err := config.ExpandBuildArgs(a.DockerArtifact.BuildArgs, env.With(config.ImageEnv(a.ImageName)))
+	if err != nil {
+		return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
+	}
+	return args, nil
+}
+
 func cacheKey(in keyInputs) (string, error) {
 	h := sha256.New()
 	cfg, err := yaml.Marshal(in.artifact)

@@ -256,11 +256,9 @@ func buildOne(ctx context.Context, n *node, opts Options, progress io.Writer) er
 		if err != nil {
 			return fmt.Errorf("listing the dependencies of artifact %q: %w", a.ImageName, err)
 		}
-		var args map[string]*string
-		if a.DockerArtifact != nil {
-			if args, err = config.ExpandBuildArgs(a.DockerArtifact.BuildArgs, opts.Env); err != nil {
-				return fmt.Errorf("artifact %q: %w", a.ImageName, err)
-			}
+		args, err := keyBuildArgs(a, opts.Env)
+		if err != nil {
+			return err
 		}
 		n.key, err = cacheKey(keyInputs{artifact: a, files: files, buildArgs: args, platforms: platforms, requires: reqKeys, push: opts.Push, debug: opts.Debug, devMode: devMode})
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/upgrade"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/runner"
 )
@@ -261,8 +262,23 @@ func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, 
 	return interruptible(ctx, func() (*config.Project, error) { return a.load(command) })
 }
 
-// load loads the project for command with the global flags.
+// load loads the project for command with the global flags. The upgrade
+// of an old apiVersion that dropped or changed something the config asks
+// for is printed as a warning (skiff fix shows the whole upgrade).
 func (a *app) load(command string) (*config.Project, error) {
+	p, err := a.loadProject(command)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range p.Notes {
+		if msg, warn := upgrade.Warning(n); warn {
+			a.log.Warnf("%s", msg)
+		}
+	}
+	return p, nil
+}
+
+func (a *app) loadProject(command string) (*config.Project, error) {
 	g := &a.global
 	return config.Load(config.Options{
 		File:        g.filename,

@@ -77,8 +77,8 @@ func TestSchemaList(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if lines[0] != "skaffold/v2beta8" || lines[len(lines)-1] != "skaffold/v4beta14" {
-		t.Errorf("schema list = %q..%q, want skaffold/v2beta8..skaffold/v4beta14", lines[0], lines[len(lines)-1])
+	if lines[0] != "skaffold/v1alpha1" || lines[len(lines)-1] != "skaffold/v4beta14" {
+		t.Errorf("schema list = %q..%q, want skaffold/v1alpha1..skaffold/v4beta14", lines[0], lines[len(lines)-1])
 	}
 }
 
@@ -114,6 +114,27 @@ func TestFixPrintsUpgradeKeepingComments(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(file); string(data) != v2Config {
 		t.Error("fix without --overwrite changed the file")
+	}
+}
+
+// TestUpgradeWarnings checks that what the upgrade of an old config drops
+// is printed as a warning by fix and by the commands that load the config
+// (diagnose here), while a plain move is not.
+func TestUpgradeWarnings(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, "apiVersion: skaffold/v1alpha1\nkind: Config\nbuild:\n  artifacts:\n  - imageName: app\ndeploy:\n  kubectl:\n    manifests:\n    - paths: [k8s.yaml]\n      parameters: {IMAGE: app}\n")
+	const want = "WARN: " // the logger's mark
+	for _, args := range [][]string{{"fix", "-f", file}, {"diagnose", "--yaml-only", "-f", file}} {
+		_, stderr, err := run(t, nil, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.Contains(stderr, want) || !strings.Contains(stderr, "10:7: deploy.kubectl.manifests[0].parameters ignored") {
+			t.Errorf("%v: no warning about the dropped parameters:\n%s", args, stderr)
+		}
+		if strings.Contains(stderr, "imageName became") || strings.Contains(stderr, "warning: ") {
+			t.Errorf("%v: a move or the note's own mark printed at the default verbosity:\n%s", args, stderr)
+		}
 	}
 }
 

@@ -75,7 +75,11 @@ func (a *app) runFix(ctx context.Context, out io.Writer, opts *FixOptions) error
 	}
 	file, data, res := f.file, f.data, f.res
 	for _, n := range res.Notes {
-		a.log.Infof("%s", n)
+		if msg, warn := upgrade.Warning(n); warn {
+			a.log.Warnf("%s", msg)
+		} else {
+			a.log.Infof("%s", n)
+		}
 	}
 	if !res.Changed() {
 		fmt.Fprintf(a.streams.ErrOut, "%s is already at the newest apiVersion, %s\n", file, upgrade.Latest)

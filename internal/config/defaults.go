@@ -8,12 +8,16 @@ const (
 	DefaultManifests        = "k8s/*.yaml"
 	DefaultForwardAddress   = "127.0.0.1"
 	DefaultLocalConcurrency = 1
+	// DefaultBuildpacksBuilder is the builder of a buildpacks artifact
+	// that names neither a builder nor buildpacks; Skaffold trusts it.
+	DefaultBuildpacksBuilder = "gcr.io/buildpacks/builder:v1"
 )
 
 // setDefaults fills in what the config leaves out, as Skaffold does: the
 // gitCommit tagger, a local build, the docker builder with ./Dockerfile and
-// context ".", k8s/*.yaml with the kubectl deployer, and forwards on
-// 127.0.0.1.
+// context "." (kaniko with ./Dockerfile when the build runs in a cluster),
+// Skaffold's buildpacks builder, k8s/*.yaml with the kubectl deployer, and
+// forwards on 127.0.0.1.
 func setDefaults(c *Config) {
 	b := &c.Build
 	if b.TagPolicy == (schema.TagPolicy{}) {
@@ -27,7 +31,7 @@ func setDefaults(c *Config) {
 		b.LocalBuild.Concurrency = &n
 	}
 	for _, a := range b.Artifacts {
-		setArtifactDefaults(a)
+		setArtifactDefaults(a, b.Cluster != nil)
 	}
 
 	r := &c.Render
@@ -48,7 +52,10 @@ func setDefaults(c *Config) {
 	}
 }
 
-func setArtifactDefaults(a *schema.Artifact) {
+// setArtifactDefaults fills in an artifact's defaults; inCluster is true
+// when the build runs in a cluster (build.cluster), where Skaffold builds
+// an artifact that names no builder with kaniko.
+func setArtifactDefaults(a *schema.Artifact, inCluster bool) {
 	if a == nil {
 		return
 	}
@@ -56,10 +63,21 @@ func setArtifactDefaults(a *schema.Artifact) {
 		a.Workspace = "."
 	}
 	if a.BuilderType() == "" {
-		a.DockerArtifact = &schema.DockerArtifact{}
+		if inCluster {
+			a.KanikoArtifact = &schema.KanikoArtifact{}
+		} else {
+			a.DockerArtifact = &schema.DockerArtifact{}
+		}
 	}
 	if a.DockerArtifact != nil && a.DockerArtifact.DockerfilePath == "" {
 		a.DockerArtifact.DockerfilePath = DefaultDockerfile
+	}
+	if a.KanikoArtifact != nil && a.KanikoArtifact.DockerfilePath == "" {
+		a.KanikoArtifact.DockerfilePath = DefaultDockerfile
+	}
+	if bp := a.BuildpackArtifact; bp != nil && bp.Builder == "" && len(bp.Buildpacks) == 0 {
+		bp.Builder = DefaultBuildpacksBuilder
+		bp.TrustBuilder = true
 	}
 	if a.CustomArtifact != nil && a.CustomArtifact.Dependencies != nil && a.CustomArtifact.Dependencies.Dockerfile != nil &&
 		a.CustomArtifact.Dependencies.Dockerfile.Path == "" {

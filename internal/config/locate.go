@@ -22,27 +22,110 @@ func (w where) errorf(format string, args ...any) *Error {
 }
 
 // locate finds the node at path (YAML keys and list indexes) in c's
-// document. When the path is not in the file (a profile or a default put
-// the value there) it points at the deepest part that is.
+// document, or in the active profile that set it: the last profile applied
+// whose patch path holds the field or whose section holds more of the
+// path than the document does. When the path is in none of them (a
+// default put the value there) it points at the deepest part that is.
 func locate(c *Config, path ...any) where {
-	return locateNode(c.File, c.node, path...)
+	w, _ := locateWritten(c, path)
+	return w
+}
+
+// written reports whether the user wrote the field at path, in the
+// document or in an active profile, as opposed to a default.
+func written(c *Config, path ...any) bool {
+	_, ok := locateWritten(c, path)
+	return ok
+}
+
+// locateWritten is locate, and also says whether the whole path was found.
+func locateWritten(c *Config, path []any) (where, bool) {
+	w, depth := locateDepth(c.File, c.node, path)
+	if len(path) == 0 || path[0] == "profiles" || c.node == nil {
+		return w, depth == len(path)
+	}
+	profiles := child(c.node, "profiles")
+	if profiles == nil || profiles.Kind != yaml.SequenceNode {
+		return w, depth == len(path)
+	}
+	for _, name := range c.ActiveProfiles {
+		for _, p := range profiles.Content {
+			if n := child(p, "name"); n == nil || n.Value != name {
+				continue
+			}
+			// The path stays the effective config's (callers match it
+			// against sections); the position is the profile's.
+			if pw, d := locateDepth(c.File, p, path); d > 0 && d >= depth {
+				w, depth = pw, d
+			}
+			if pw, ok := patchedBy(c.File, p, path); ok {
+				w, depth = pw, len(path)
+			}
+			break
+		}
+	}
+	return w, depth == len(path)
+}
+
+// patchedBy finds the last patch of profile node p that sets path or a
+// field holding it (its path, or its from for copy and move, is a prefix
+// of path), and returns the position of the patch's path.
+func patchedBy(file string, p *yaml.Node, path []any) (where, bool) {
+	patches := child(p, "patches")
+	if patches == nil || patches.Kind != yaml.SequenceNode {
+		return where{}, false
+	}
+	want := make([]string, len(path))
+	for i, seg := range path {
+		want[i] = fmt.Sprint(seg)
+	}
+	for i := len(patches.Content) - 1; i >= 0; i-- {
+		op, ptr := child(patches.Content[i], "op"), child(patches.Content[i], "path")
+		if ptr == nil || ptr.Kind != yaml.ScalarNode || (op != nil && (op.Value == "remove" || op.Value == "test")) {
+			continue
+		}
+		segs := strings.Split(strings.TrimPrefix(ptr.Value, "/"), "/")
+		if !strings.HasPrefix(ptr.Value, "/") || len(segs) > len(want) {
+			continue
+		}
+		match := true
+		for j, s := range segs {
+			if strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~") != want[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return where{file: file, line: ptr.Line, column: ptr.Column, path: formatPath(path)}, true
+		}
+	}
+	return where{}, false
 }
 
 func locateNode(file string, n *yaml.Node, path ...any) where {
+	w, _ := locateDepth(file, n, path)
+	return w
+}
+
+// locateDepth is locateNode that also says how many segments of path
+// were found.
+func locateDepth(file string, n *yaml.Node, path []any) (where, int) {
 	w := where{file: file, path: formatPath(path)}
 	if n == nil {
-		return w
+		return w, 0
 	}
 	w.line, w.column = n.Line, n.Column
+	depth := 0
 	for _, p := range path {
 		next := child(n, p)
 		if next == nil {
 			break
 		}
 		n = next
+		depth++
 		w.line, w.column = n.Line, n.Column
 	}
-	return w
+	return w, depth
 }
 
 func child(n *yaml.Node, p any) *yaml.Node {

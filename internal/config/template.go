@@ -266,6 +266,25 @@ func runCmd(name string, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
+// ImageEnv splits an image reference the way Skaffold's docker builder
+// does for build argument templates: IMAGE_REPO is everything before the
+// last slash, IMAGE_NAME what follows it and IMAGE_TAG the tag (latest
+// when there is none). Where the tag is not known yet (listing sources,
+// computing cache keys), callers pass the untagged image name, so that
+// every step expands the same build args.
+func ImageEnv(ref string) map[string]string {
+	name, _, _ := strings.Cut(ref, "@")
+	tag := "latest"
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name, tag = name[:i], name[i+1:]
+	}
+	repo, base := "", name
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		repo, base = name[:i], name[i+1:]
+	}
+	return map[string]string{"IMAGE_REPO": repo, "IMAGE_NAME": base, "IMAGE_TAG": tag}
+}
+
 // ExpandBuildArgs expands the templated values of Docker build args; an
 // arg named without a value stays nil (Docker then takes it from the
 // environment).

@@ -154,7 +154,11 @@ func Unsupported(c *Config, builders []string) Errors {
 			continue
 		}
 		if t := a.BuilderType(); t != "" && !slices.Contains(builders, t) {
-			add(fmt.Sprintf("the %s builder (artifact %q)", t, a.ImageName), "build", "artifacts", i, t)
+			what := fmt.Sprintf("the %s builder (artifact %q)", t, a.ImageName)
+			if t == "kaniko" && c.Build.Cluster != nil && !written(c, "build", "artifacts", i, "kaniko") {
+				what = fmt.Sprintf("the kaniko builder (artifact %q; with build.cluster an artifact that names no builder builds with kaniko, as in Skaffold)", a.ImageName)
+			}
+			add(what, "build", "artifacts", i, t)
 		}
 	}
 	if c.Build.GoogleCloudBuild != nil {

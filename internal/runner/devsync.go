@@ -176,7 +176,9 @@ func parseDockerfile(a *schema.Artifact, env config.Env) (*deps.ParsedDockerfile
 		p = "Dockerfile"
 	}
 	p = absIn(a.Workspace, p)
-	args, err := config.ExpandBuildArgs(da.BuildArgs, env)
+	// The image variables as when the sources are listed, so that the
+	// Dockerfile parses to the same sources.
+	args, err := config.ExpandBuildArgs(da.BuildArgs, env.With(config.ImageEnv(a.ImageName)))
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: %w", a.ImageName, err)
 	}

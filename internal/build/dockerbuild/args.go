@@ -27,7 +27,7 @@ func buildArgs(d *schema.DockerArtifact, req build.Request, dockerfile []byte) (
 			args[r.Alias] = &r.Ref
 		}
 	}
-	user, err := config.ExpandBuildArgs(d.BuildArgs, req.Env.With(imageEnv(req.Tag)))
+	user, err := config.ExpandBuildArgs(d.BuildArgs, req.Env.With(config.ImageEnv(req.Tag)))
 	if err != nil {
 		return nil, err
 	}
@@ -76,21 +76,4 @@ func declaredArgs(dockerfile []byte) map[string]bool {
 		}
 	}
 	return names
-}
-
-// imageEnv splits the reference being built the way Skaffold's docker
-// builder does for build argument templates: IMAGE_REPO is everything
-// before the last slash, IMAGE_NAME what follows it and IMAGE_TAG the tag
-// (latest when there is none).
-func imageEnv(ref string) map[string]string {
-	name, _, _ := strings.Cut(ref, "@")
-	tag := "latest"
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name, tag = name[:i], name[i+1:]
-	}
-	repo, base := "", name
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		repo, base = name[:i], name[i+1:]
-	}
-	return map[string]string{"IMAGE_REPO": repo, "IMAGE_NAME": base, "IMAGE_TAG": tag}
 }

@@ -211,7 +211,7 @@ func (b *Builder) buildOptions(a *schema.Artifact, req skbuild.Request, bc *buil
 	}
 	flags := make([]string, len(d.CliFlags))
 	for i, f := range d.CliFlags {
-		if flags[i], err = config.Expand(f, req.Env.With(imageEnv(req.Tag))); err != nil {
+		if flags[i], err = config.Expand(f, req.Env.With(config.ImageEnv(req.Tag))); err != nil {
 			return opts, fmt.Errorf("docker.cliFlags: %w", err)
 		}
 	}

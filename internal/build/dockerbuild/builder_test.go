@@ -170,21 +170,6 @@ func deref(s *string) any {
 	return *s
 }
 
-func TestImageEnv(t *testing.T) {
-	t.Parallel()
-	for ref, want := range map[string][3]string{
-		"app":                                  {"", "app", "latest"},
-		"app:1":                                {"", "app", "1"},
-		"localhost:5000/app":                   {"localhost:5000", "app", "latest"},
-		"localhost:5000/team/app:v1@sha256:ab": {"localhost:5000/team", "app", "v1"},
-	} {
-		got := imageEnv(ref)
-		if got["IMAGE_REPO"] != want[0] || got["IMAGE_NAME"] != want[1] || got["IMAGE_TAG"] != want[2] {
-			t.Errorf("imageEnv(%q) = %v, want %v", ref, got, want)
-		}
-	}
-}
-
 func TestBuildFailedStep(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {

@@ -24,8 +24,8 @@ var Kind = skbuild.Kind{
 		s.List = func(context.Context) ([]string, error) {
 			// The tag is not known while sources are listed (a tag policy
 			// may hash them), so build args see the image name with the
-			// tag "latest", as imageEnv splits an untagged name.
-			args, err := config.ExpandBuildArgs(d.BuildArgs, env.Vars.With(imageEnv(a.ImageName)))
+			// tag "latest", as config.ImageEnv splits an untagged name.
+			args, err := config.ExpandBuildArgs(d.BuildArgs, env.Vars.With(config.ImageEnv(a.ImageName)))
 			if err != nil {
 				return nil, err
 			}

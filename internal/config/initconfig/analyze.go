@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"skiff.dev/skiff/internal/config"
 )
 
 // Builder names, as Skaffold's init names them.
@@ -31,7 +33,7 @@ const (
 
 // DefaultBuildpacksBuilder is the builder image of generated buildpacks
 // artifacts, Skaffold's default.
-const DefaultBuildpacksBuilder = "gcr.io/buildpacks/builder:v1"
+const DefaultBuildpacksBuilder = config.DefaultBuildpacksBuilder
 
 // Limits of the walk: a project larger than this is not one to guess a
 // config for.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -41,8 +42,11 @@ func FuzzToLatest(f *testing.F) {
 		}
 		f.Add(data, uint8(255)) // keep the file's own apiVersion
 	}
-	f.Add([]byte("deploy: {helm: {releases: [{artifactOverrides: {a: b}}]}}"), uint8(17))
-	f.Add([]byte("profiles: [{patches: [{path: /deploy/helm/releases/0/artifactOverrides/x, value: y}]}]"), uint8(0))
+	at := func(v string) uint8 { return uint8(slices.Index(Versions, v)) }
+	f.Add([]byte("deploy: {helm: {releases: [{artifactOverrides: {a: b}}]}}"), at("skaffold/v2beta25"))
+	f.Add([]byte("profiles: [{patches: [{path: /deploy/helm/releases/0/artifactOverrides/x, value: y}]}]"), at("skaffold/v2beta8"))
+	f.Add([]byte("build: {artifacts: [{image: a, sync: {'*.js': /app, 'a/***/b': x}}]}"), at("skaffold/v1beta9"))
+	f.Add([]byte("build: {tagPolicy: sha256, artifacts: [{imageName: a, dockerfilePath: D}]}\ndeploy: {kubectl: {manifests: [{paths: [a]}]}}"), at("skaffold/v1alpha1"))
 
 	f.Fuzz(func(t *testing.T, data []byte, version uint8) {
 		var doc yaml.Node

@@ -33,17 +33,16 @@ type conversion struct {
 }
 
 // run applies c to the document. Patches go first: they are read against
-// the pipelines as they were before this step.
+// the pipelines as they were before this step. Every step looks at them,
+// as a patch value converts like the section it sets.
 func (c *conversion) run(u *upgrader) error {
 	ps, err := u.pipelines()
 	if err != nil {
 		return err
 	}
-	if c.retarget != nil || c.special != nil {
-		for _, p := range ps[1:] {
-			if err := u.patches(c, ps[0], p); err != nil {
-				return err
-			}
+	for _, p := range ps[1:] {
+		if err := u.patches(c, ps[0], p); err != nil {
+			return err
 		}
 	}
 	for _, p := range ps {

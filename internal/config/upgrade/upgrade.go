@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -19,6 +20,40 @@ const Latest = "skaffold/v4beta14"
 // first. A step with no convert only changes the apiVersion: its version
 // added fields but moved or removed none.
 var chain = []step{
+	{from: "skaffold/v1alpha1", step: v1alpha1},
+	{from: "skaffold/v1alpha2", step: v1alpha2},
+	{from: "skaffold/v1alpha3", step: v1alpha3},
+	{from: "skaffold/v1alpha4"},
+	{from: "skaffold/v1alpha5", step: v1alpha5},
+	{from: "skaffold/v1beta1"},
+	{from: "skaffold/v1beta2"},
+	{from: "skaffold/v1beta3"},
+	{from: "skaffold/v1beta4"}, // test became a list (same YAML)
+	{from: "skaffold/v1beta5"},
+	{from: "skaffold/v1beta6", step: v1beta6},
+	{from: "skaffold/v1beta7"},
+	{from: "skaffold/v1beta8", step: v1beta8},
+	{from: "skaffold/v1beta9", step: v1beta9},
+	{from: "skaffold/v1beta10"},
+	{from: "skaffold/v1beta11"},
+	{from: "skaffold/v1beta12"},
+	{from: "skaffold/v1beta13", step: v1beta13},
+	{from: "skaffold/v1beta14"},
+	{from: "skaffold/v1beta15"},
+	{from: "skaffold/v1beta16"},
+	{from: "skaffold/v1beta17"},
+	{from: "skaffold/v1"},
+	{from: "skaffold/v2alpha1", step: v2alpha1},
+	{from: "skaffold/v2alpha2", step: v2alpha2},
+	{from: "skaffold/v2alpha3"},
+	{from: "skaffold/v2alpha4"},
+	{from: "skaffold/v2beta1"},
+	{from: "skaffold/v2beta2"},
+	{from: "skaffold/v2beta3", step: v2beta3},
+	{from: "skaffold/v2beta4", step: v2beta4},
+	{from: "skaffold/v2beta5"},
+	{from: "skaffold/v2beta6"}, // helm value maps may nest (FlatMap)
+	{from: "skaffold/v2beta7"},
 	{from: "skaffold/v2beta8", step: v2beta8},
 	{from: "skaffold/v2beta9"},
 	{from: "skaffold/v2beta10"}, // port-forward ports may be names (IntOrString)
@@ -59,30 +94,13 @@ var chain = []step{
 }
 
 // Versions lists every supported apiVersion, oldest first
-// (skaffold/v2beta8 ... skaffold/v4beta14).
+// (skaffold/v1alpha1 ... skaffold/v4beta14).
 var Versions = func() []string {
 	vs := make([]string, 0, len(chain)+1)
 	for _, s := range chain {
 		vs = append(vs, s.from)
 	}
 	return append(vs, Latest)
-}()
-
-// older are the apiVersions of Skaffold before Versions, which skiff does
-// not read but Skaffold can upgrade.
-var older = func() []string {
-	var vs []string
-	add := func(prefix string, from, to int) {
-		for i := from; i <= to; i++ {
-			vs = append(vs, fmt.Sprintf("skaffold/%s%d", prefix, i))
-		}
-	}
-	add("v1alpha", 1, 5)
-	add("v1beta", 1, 17)
-	vs = append(vs, "skaffold/v1")
-	add("v2alpha", 1, 4)
-	add("v2beta", 1, 7)
-	return vs
 }()
 
 // Supported reports whether v is one of Versions.
@@ -114,7 +132,8 @@ func (e *Error) Error() string {
 // ToLatest rewrites doc, the mapping node of one config document, in place
 // from its apiVersion to Latest and sets apiVersion to Latest. It returns a
 // note ("line:column: what changed (version)") for each change that is not
-// a pure version bump, for `skiff fix` to print, and an *Error for a
+// a pure version bump, for `skiff fix` to print (Warning tells the notes
+// commands must always show), and an *Error for a
 // construct that cannot be upgraded; on error doc is left unchanged.
 func ToLatest(doc *yaml.Node) (notes []string, err error) {
 	if doc == nil || doc.Kind != yaml.MappingNode {
@@ -132,9 +151,6 @@ func ToLatest(doc *yaml.Node) (notes []string, err error) {
 	start := slices.Index(Versions, version)
 	if av.Kind != yaml.ScalarNode || start < 0 {
 		msg := fmt.Sprintf("unsupported apiVersion %s: skiff reads %s through %s; write the config for one of those versions", shown(av), Versions[0], Latest)
-		if slices.Contains(older, version) {
-			msg += fmt.Sprintf(" (Skaffold's own `skaffold fix` upgrades a %s config to %s)", version, Latest)
-		}
 		return nil, &Error{Line: av.Line, Column: av.Column, Path: "apiVersion", Msg: msg}
 	}
 
@@ -227,6 +243,29 @@ func (u *upgrader) notef(at *yaml.Node, format string, args ...any) {
 		n.line, n.column = at.Line, at.Column
 	}
 	u.notes = append(u.notes, n)
+}
+
+// warningMark starts the text of a note that is a warning.
+const warningMark = "warning: "
+
+// warnf records a change that drops or alters what the user asked for
+// (Skaffold drops it silently or warns): commands print it as a warning.
+func (u *upgrader) warnf(at *yaml.Node, format string, args ...any) {
+	u.notef(at, warningMark+format, args...)
+}
+
+// Warning reports whether a note of ToLatest (or one prefixed with its
+// file) is a warning: the upgrade dropped or changed the meaning of
+// something the config asked for. It returns the note without the word
+// "warning", for a logger that marks warnings itself.
+func Warning(note string) (string, bool) {
+	if rest, ok := strings.CutPrefix(note, warningMark); ok {
+		return rest, true
+	}
+	if i := strings.Index(note, ": "+warningMark); i >= 0 {
+		return note[:i+2] + note[i+2+len(warningMark):], true
+	}
+	return note, false
 }
 
 // errorf returns an *Error located at node at.

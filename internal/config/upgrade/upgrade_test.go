@@ -135,32 +135,47 @@ func TestGolden(t *testing.T) {
 
 func TestVersions(t *testing.T) {
 	t.Parallel()
-	if Versions[0] != "skaffold/v2beta8" || Versions[len(Versions)-1] != Latest {
+	if Versions[0] != "skaffold/v1alpha1" || Versions[len(Versions)-1] != Latest {
 		t.Errorf("Versions run %s..%s", Versions[0], Versions[len(Versions)-1])
 	}
-	want := 22 + 2 + 14 // v2beta8..29, v3alpha1 and v3, v4beta1..14
+	// v1alpha1..5, v1beta1..17, v1, v2alpha1..4, v2beta1..29, v3alpha1 and
+	// v3, v4beta1..14: every schema Skaffold has had.
+	want := 5 + 17 + 1 + 4 + 29 + 2 + 14
 	if len(Versions) != want {
 		t.Errorf("%d versions, want %d", len(Versions), want)
 	}
-	for _, v := range []string{"skaffold/v2beta8", "skaffold/v2beta9", "skaffold/v2beta10", "skaffold/v2beta11", "skaffold/v2beta12", "skaffold/v2beta29", "skaffold/v3alpha1", "skaffold/v3", "skaffold/v4beta1", Latest} {
+	for _, v := range []string{"skaffold/v1alpha1", "skaffold/v1", "skaffold/v2alpha4", "skaffold/v2beta7", "skaffold/v2beta8", "skaffold/v2beta9", "skaffold/v2beta10", "skaffold/v2beta11", "skaffold/v2beta12", "skaffold/v2beta29", "skaffold/v3alpha1", "skaffold/v3", "skaffold/v4beta1", Latest} {
 		if !Supported(v) {
 			t.Errorf("Supported(%q) = false", v)
 		}
 	}
-	for _, v := range []string{"", "skaffold/v2beta7", "skaffold/v3beta1", "skaffold/v4beta15", "skaffold/v1", "v4beta14"} {
+	for _, v := range []string{"", "skaffold/v1alpha6", "skaffold/v1beta18", "skaffold/v2", "skaffold/v2beta30", "skaffold/v3beta1", "skaffold/v4beta15", "v4beta14"} {
 		if Supported(v) {
 			t.Errorf("Supported(%q) = true", v)
 		}
 	}
 }
 
-// TestEveryVersion upgrades a small config from every supported version.
+// TestEveryVersion upgrades a small config from every supported version:
+// one that the version's schema and the newest spell alike (a kubectl
+// deployer before skaffold/v1alpha4; an artifact from v1alpha4, which
+// named it image; port forwarding from skaffold/v1beta12, which added it).
 func TestEveryVersion(t *testing.T) {
 	t.Parallel()
+	since := func(v, first string) bool { return slices.Index(Versions, v) >= slices.Index(Versions, first) }
 	for _, v := range Versions {
 		t.Run(strings.TrimPrefix(v, "skaffold/"), func(t *testing.T) {
 			t.Parallel()
-			src := "apiVersion: " + v + " # the version\nkind: Config\nbuild:\n  artifacts:\n  - image: app\n    docker: {dockerfile: Dockerfile}\nportForward:\n- resourceType: service\n  resourceName: app\n  port: 8080\n"
+			src := "apiVersion: " + v + " # the version\nkind: Config\n"
+			if since(v, "skaffold/v1alpha4") {
+				src += "build:\n  artifacts:\n  - image: app\n    docker: {dockerfile: Dockerfile}\n"
+			}
+			if since(v, "skaffold/v1beta12") {
+				src += "portForward:\n- resourceType: service\n  resourceName: app\n  port: 8080\n"
+			}
+			if !since(v, "skaffold/v1alpha4") {
+				src += "deploy:\n  kubectl: {}\n"
+			}
 			doc := parse(t, []byte(src))
 			notes, err := ToLatest(doc.Content[0])
 			if err != nil {
@@ -277,5 +292,37 @@ func TestSanitize(t *testing.T) {
 	}
 	if got := sanitize("a_b@c"); got != "a_b@c" {
 		t.Errorf("sanitize changed other characters: %q", got)
+	}
+}
+
+// TestWarning checks that a note about something the upgrade dropped is a
+// warning, and one about a field it moved is not.
+func TestWarning(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: skaffold/v1alpha1\nkind: Config\ndeploy:\n  name: app\n  kubectl:\n    manifests:\n    - paths: [k8s.yaml]\n      parameters: {IMAGE: app}\n"
+	doc := parse(t, []byte(src))
+	notes, err := ToLatest(doc.Content[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	for _, n := range notes {
+		msg, warn := Warning(n)
+		if inFile, warnInFile := Warning("skaffold.yaml: " + n); warnInFile != warn || inFile != "skaffold.yaml: "+msg {
+			t.Errorf("Warning of the note with its file: %q, %v; want %q, %v", inFile, warnInFile, "skaffold.yaml: "+msg, warn)
+		}
+		if warn {
+			warnings = append(warnings, msg)
+		}
+	}
+	want := []string{
+		"4:3: deploy.name removed: skaffold/v1alpha2 has no deployment name (skaffold/v1alpha2)",
+		"8:7: deploy.kubectl.manifests[0].parameters ignored: skaffold/v1alpha2 applies manifests as they are; check them before deploying (skaffold/v1alpha2)",
+	}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q (all notes %q)", warnings, want, notes)
+	}
+	if len(notes) <= len(warnings) {
+		t.Errorf("no plain notes among %q", notes)
 	}
 }

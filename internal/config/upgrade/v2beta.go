@@ -60,7 +60,7 @@ var v2beta16 = &conversion{
 				return err
 			}
 			if k, _ := remove(secret, "dst"); k != nil {
-				u.notef(k, "%sdocker.secret.dst removed: docker build secrets no longer take a destination", paths[i])
+				u.warnf(k, "%sdocker.secret.dst removed: docker build secrets no longer take a destination", paths[i])
 			}
 		}
 		return nil
