@@ -42,21 +42,32 @@ type helmRelease struct {
 // helmReleases lists the releases of config c: manifests.helm's, then
 // those of deploy.helm that manifests.helm does not declare by name.
 // Configs upgraded from skaffold/v2 declare their releases in both; as in
-// Skaffold v2, the manifests section wins. skiff applies what it renders,
-// so deploy.helm's releases are rendered too instead of installed by helm.
-func helmReleases(c *config.Config) ([]helmRelease, error) {
+// Skaffold v2, the manifests section wins. skiff render renders
+// deploy.helm's releases too; with installed, deploy.helm's releases (and
+// manifests.helm's of the same name) are left out: they are installed as
+// Helm releases (see HelmInstalls).
+func helmReleases(c *config.Config, installed bool) ([]helmRelease, error) {
 	var out []helmRelease
 	declared := map[string]bool{}
+	installs := map[string]bool{}
+	if d := c.Deploy.HelmDeploy; d != nil && installed {
+		for _, rel := range d.Releases {
+			installs[rel.Name] = true
+		}
+	}
 	if h := c.Render.Helm; h != nil {
 		if err := checkHelmFlags(h.Flags, c.File+": manifests.helm.flags"); err != nil {
 			return nil, err
 		}
 		for i, rel := range h.Releases {
+			if installs[rel.Name] {
+				continue
+			}
 			out = append(out, helmRelease{rel, fmt.Sprintf("%s: manifests.helm.releases[%d] (%s)", c.File, i, rel.Name)})
 			declared[rel.Name] = true
 		}
 	}
-	if d := c.Deploy.HelmDeploy; d != nil {
+	if d := c.Deploy.HelmDeploy; d != nil && !installed {
 		if c.Render.Helm == nil {
 			if err := checkHelmFlags(d.Flags, c.File+": deploy.helm.flags"); err != nil {
 				return nil, err
@@ -91,7 +102,7 @@ func checkHelmFlags(f schema.HelmDeployFlags, where string) error {
 // helm renders config c's Helm releases as `helm template` does, with
 // the chart's CRDs included (helm install would install them).
 func (r *renderer) helm(ctx context.Context, c *config.Config) error {
-	rels, err := helmReleases(c)
+	rels, err := helmReleases(c, r.opts.InstallHelm)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,145 @@
+package render
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+
+	"helm.sh/helm/v3/pkg/chart"
+
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+)
+
+// HelmInstall is a deploy.helm release made ready to install or upgrade
+// with the Helm SDK: its name, namespace, chart and values as `skiff
+// render` would render them, and the helm settings of its deploy.helm.
+type HelmInstall struct {
+	// Name and Namespace are the release's, templates expanded; the
+	// namespace is -n's, else the release's, else Options.DefaultNamespace,
+	// else "default".
+	Name, Namespace string
+	// Chart is the local chart (chartPath), loaded with its file://
+	// dependencies and packaged's versions stamped; nil for a remote
+	// chart.
+	Chart *chart.Chart
+	// RemoteChart, Repo and Version locate a remote chart: a chart of the
+	// HTTP chart repository Repo, or an oci:// reference.
+	RemoteChart, Repo, Version string
+	// Values are the release's values (valuesFiles, overrides, setValues,
+	// setValueTemplates with the built images, setFiles).
+	Values map[string]any
+	// CreateNamespace is the release's createNamespace.
+	CreateNamespace bool
+	// UpgradeOnChange says whether an installed release is upgraded:
+	// upgradeOnChange, by default true for a local chart and false for a
+	// remote one, as in Skaffold.
+	UpgradeOnChange bool
+	// Flags are the helm command-line flags of the release's deploy.helm.
+	Flags schema.HelmDeployFlags
+	// Dir is the directory of the release's config, which relative paths
+	// in its flags (--post-renderer) are relative to.
+	Dir string
+	// Where locates the release in the config, for messages:
+	// "skaffold.yaml: deploy.helm.releases[0] (web)".
+	Where string
+}
+
+// HelmInstalls prepares the releases of every config's deploy.helm, in
+// order, for installing: local charts are loaded and values computed
+// with opts.Images, as Render would. It contacts no cluster and no chart
+// repository (remote charts are only named).
+func HelmInstalls(configs []*config.Config, opts Options) ([]HelmInstall, error) {
+	return helmInstalls(configs, opts, true)
+}
+
+// HelmReleaseNames is HelmInstalls with only Name, Namespace and Where
+// set: what `skiff delete` needs to uninstall the releases, which reads no
+// chart.
+func HelmReleaseNames(configs []*config.Config, opts Options) ([]HelmInstall, error) {
+	return helmInstalls(configs, opts, false)
+}
+
+func helmInstalls(configs []*config.Config, opts Options, load bool) ([]HelmInstall, error) {
+	r := &renderer{opts: opts}
+	if r.opts.WorkDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("finding the working directory: %w", err)
+		}
+		r.opts.WorkDir = wd
+	}
+	var out []HelmInstall
+	for _, c := range configs {
+		d := c.Deploy.HelmDeploy
+		if d == nil {
+			continue
+		}
+		for i, rel := range d.Releases {
+			where := fmt.Sprintf("%s: deploy.helm.releases[%d] (%s)", c.File, i, rel.Name)
+			in, err := r.install(c, rel, load)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			in.Flags, in.Dir, in.Where = d.Flags, c.Dir, where
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// install prepares release rel of config c; with load false, only its
+// name and namespace.
+func (r *renderer) install(c *config.Config, rel schema.HelmRelease, load bool) (HelmInstall, error) {
+	var in HelmInstall
+	var err error
+	if in.Name, err = r.expand(rel.Name, nil); err != nil {
+		return in, fmt.Errorf("name: %w", err)
+	}
+	if in.Name == "" {
+		return in, fmt.Errorf("the release has no name; set name")
+	}
+	ns := r.opts.Namespace
+	if ns == "" {
+		if ns, err = r.expand(rel.Namespace, nil); err != nil {
+			return in, fmt.Errorf("namespace: %w", err)
+		}
+	}
+	in.Namespace = cmp.Or(ns, r.opts.DefaultNamespace, "default")
+	if !load {
+		return in, nil
+	}
+	switch {
+	case rel.UseHelmSecrets:
+		return in, fmt.Errorf("useHelmSecrets is not supported by skiff: decrypt the secrets into a values file (helm secrets decrypt) and list it in valuesFiles")
+	case rel.RemoteChart != "":
+		if in.RemoteChart, err = r.expand(rel.RemoteChart, nil); err != nil {
+			return in, fmt.Errorf("remoteChart: %w", err)
+		}
+		if in.Repo, err = r.expand(rel.Repo, nil); err != nil {
+			return in, fmt.Errorf("repo: %w", err)
+		}
+		if in.Version, err = r.expand(rel.Version, nil); err != nil {
+			return in, fmt.Errorf("version: %w", err)
+		}
+	case rel.ChartPath == "":
+		return in, fmt.Errorf("the release has neither chartPath nor remoteChart; set one")
+	default:
+		path, err := r.path(c, rel.ChartPath, nil)
+		if err != nil {
+			return in, fmt.Errorf("chartPath: %w", err)
+		}
+		if in.Chart, err = r.loadChart(path, rel); err != nil {
+			return in, err
+		}
+	}
+	if in.Values, err = r.helmValues(c, rel); err != nil {
+		return in, err
+	}
+	in.CreateNamespace = rel.CreateNamespace != nil && *rel.CreateNamespace
+	in.UpgradeOnChange = in.Chart != nil
+	if rel.UpgradeOnChange != nil {
+		in.UpgradeOnChange = *rel.UpgradeOnChange
+	}
+	return in, nil
+}
