@@ -25,6 +25,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/deploy/helmflag"
 	"skiff.dev/skiff/internal/fsutil"
 )
 
@@ -85,8 +86,12 @@ func helmReleases(c *config.Config, installed bool) ([]helmRelease, error) {
 // checkHelmFlags rejects helm command-line flags that would change what
 // `helm template` renders: skiff renders with the Helm SDK, not the helm
 // binary. Flags of helm install, upgrade and dependency build do not
-// change rendering.
+// change rendering, nor do the global flags skiff honours when it
+// installs (--debug).
 func checkHelmFlags(f schema.HelmDeployFlags, where string) error {
+	if helmflag.Parse(helmflag.Global, f.Global, new(helmflag.Settings)) == nil {
+		f.Global = nil
+	}
 	for _, set := range []struct {
 		name  string
 		flags []string
@@ -123,9 +128,9 @@ func (r *renderer) release(ctx context.Context, c *config.Config, rel helmReleas
 	}
 	switch {
 	case rel.RemoteChart != "":
-		return fail("remoteChart %s is not supported by skiff yet: fetch the chart locally (helm pull %s --untar) and set chartPath to its directory", rel.RemoteChart, rel.RemoteChart)
+		return fail("remoteChart %s is not supported when rendering (skiff fetches remote charts only to install deploy.helm's releases): fetch the chart locally (helm pull %s --untar) and set chartPath to its directory", rel.RemoteChart, rel.RemoteChart)
 	case rel.Repo != "":
-		return fail("repo %s is not supported by skiff yet: fetch the chart locally (helm pull --repo %s --untar) and set chartPath to its directory", rel.Repo, rel.Repo)
+		return fail("repo %s is not supported when rendering (skiff fetches remote charts only to install deploy.helm's releases): fetch the chart locally (helm pull --repo %s --untar) and set chartPath to its directory", rel.Repo, rel.Repo)
 	case rel.UseHelmSecrets:
 		return fail("useHelmSecrets is not supported by skiff: decrypt the secrets into a values file (helm secrets decrypt) and list it in valuesFiles")
 	case rel.ChartPath == "":
