@@ -28,8 +28,8 @@ func TestParseMapsFlags(t *testing.T) {
 		DisableOpenAPIValidation: true, CleanupOnFail: true, ReuseValues: true,
 		PlainHTTP: true, Wait: true, Timeout: 90 * time.Second, HistoryMax: 3,
 		Description: "from skiff", PostRenderer: "./kustomize.sh", PostRendererArgs: []string{"a", "b"},
-		Labels:      map[string]string{"team": "web", "tier": "front"},
-		CAFile:      "ca.pem", Username: "u", Password: "p",
+		Labels: map[string]string{"team": "web", "tier": "front"},
+		CAFile: "ca.pem", Username: "u", Password: "p",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", s, want)
