@@ -31,6 +31,9 @@ type HelmInstall struct {
 	Values map[string]any
 	// CreateNamespace is the release's createNamespace.
 	CreateNamespace bool
+	// RecreatePods is the release's recreatePods: an upgrade restarts the
+	// release's pods.
+	RecreatePods bool
 	// UpgradeOnChange says whether an installed release is upgraded:
 	// upgradeOnChange, by default true for a local chart and false for a
 	// remote one, as in Skaffold.
@@ -137,6 +140,7 @@ func (r *renderer) install(c *config.Config, rel schema.HelmRelease, load bool) 
 		return in, err
 	}
 	in.CreateNamespace = rel.CreateNamespace != nil && *rel.CreateNamespace
+	in.RecreatePods = rel.RecreatePods
 	in.UpgradeOnChange = in.Chart != nil
 	if rel.UpgradeOnChange != nil {
 		in.UpgradeOnChange = *rel.UpgradeOnChange

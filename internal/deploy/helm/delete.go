@@ -24,7 +24,7 @@ func (d *Deployer) Delete(ctx context.Context, rels []render.HelmInstall) error 
 }
 
 func (d *Deployer) uninstall(ctx context.Context, in render.HelmInstall) error {
-	cfg, err := d.configuration(in.Namespace)
+	cfg, err := d.configure(in.Namespace)
 	if err != nil {
 		return err
 	}

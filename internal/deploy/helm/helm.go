@@ -54,6 +54,9 @@ type Options struct {
 type Deployer struct {
 	kc   *kube.Config
 	opts Options
+	// configure makes the Helm action configuration of a namespace;
+	// tests give releases storage in memory and a fake cluster.
+	configure func(ns string) (*action.Configuration, error)
 }
 
 // New returns a Deployer for the cluster kc connects to. It makes no
@@ -65,7 +68,9 @@ func New(kc *kube.Config, opts Options) (*Deployer, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Minute
 	}
-	return &Deployer{kc: kc, opts: opts}, nil
+	d := &Deployer{kc: kc, opts: opts}
+	d.configure = d.configuration
+	return d, nil
 }
 
 // Deploy installs each release that is not there and upgrades each that
@@ -85,7 +90,7 @@ func (d *Deployer) Deploy(ctx context.Context, rels []render.HelmInstall) ([]*un
 
 // deploy installs or upgrades one release.
 func (d *Deployer) deploy(ctx context.Context, in render.HelmInstall) ([]*unstructured.Unstructured, error) {
-	cfg, err := d.configuration(in.Namespace)
+	cfg, err := d.configure(in.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +108,9 @@ func (d *Deployer) deploy(ctx context.Context, in render.HelmInstall) ([]*unstru
 	}
 	if err := helmflag.Parse(command, flagsOf(in, command), &s); err != nil {
 		return nil, fmt.Errorf("flags.%s: %w", command, err)
+	}
+	if s.Wait {
+		d.printf(" - helm release %s: --wait is left to skiff's status check, which waits for the release's workloads\n", in.Name)
 	}
 	if last != nil && !in.UpgradeOnChange {
 		d.printf(" - helm release %s (namespace %s) left at revision %d: upgradeOnChange is off\n", in.Name, in.Namespace, last.Version)
@@ -178,6 +186,7 @@ func (d *Deployer) upgrade(ctx context.Context, cfg *action.Configuration, in re
 	a.TakeOwnership = s.TakeOwnership
 	a.EnableDNS = s.EnableDNS
 	a.CleanupOnFail = s.CleanupOnFail
+	a.Recreate = in.RecreatePods
 	a.ResetValues = s.ResetValues
 	a.ReuseValues = s.ReuseValues
 	a.ResetThenReuseValues = s.ResetThenReuseValues
