@@ -236,4 +236,3 @@ func TestLoopback(t *testing.T) {
 		}
 	}
 }
-
