@@ -246,7 +246,7 @@ func unsupportedHelm(c *Config) Errors {
 			}
 		}
 		if len(d.Flags.DepBuild) > 0 {
-			errs = append(errs, locate(c, "deploy", "helm", "flags", "depBuild").errorf("helm dependency build flags are not supported by skiff, which adds a local chart's file:// dependencies itself; remove them"))
+			errs = append(errs, locate(c, "deploy", "helm", "flags", "depBuild").errorf("helm dependency build flags are not supported by skiff, which builds a local chart's dependencies with the Helm SDK; remove them"))
 		}
 	}
 	if h := c.Render.Helm; h != nil {

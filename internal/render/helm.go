@@ -296,10 +296,16 @@ func (r *renderer) loadChart(path string, rel schema.HelmRelease) (*chart.Chart,
 		if rel.SkipBuildDependencies {
 			return nil, fmt.Errorf("chart %s: %w; run helm dependency build %s, or unset skipBuildDependencies", shown, err, shown)
 		}
-		return nil, fmt.Errorf("chart %s: %w; skiff builds file:// dependencies itself, but others must be fetched first: run helm dependency build %s", shown, err, shown)
+		return nil, &missingDependenciesError{fmt.Errorf("chart %s: %w; skiff builds file:// dependencies itself, but others must be fetched first: run helm dependency build %s", shown, err, shown)}
 	}
 	return ch, nil
 }
+
+// missingDependenciesError is loadChart's error for a chart whose
+// dependencies from chart repositories are not in its charts/ directory.
+type missingDependenciesError struct{ error }
+
+func (e *missingDependenciesError) Unwrap() error { return e.error }
 
 // maxChartFiles bounds the files of a chart directory.
 const maxChartFiles = 10_000

@@ -2,6 +2,7 @@ package render
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 
@@ -50,20 +51,24 @@ type HelmInstall struct {
 
 // HelmInstalls prepares the releases of every config's deploy.helm, in
 // order, for installing: local charts are loaded and values computed
-// with opts.Images, as Render would. It contacts no cluster and no chart
-// repository (remote charts are only named).
-func HelmInstalls(configs []*config.Config, opts Options) ([]HelmInstall, error) {
-	return helmInstalls(configs, opts, true)
+// with opts.Images, as Render would. It contacts no cluster; remote
+// charts are only named. When a local chart lacks dependencies from chart
+// repositories in its charts/ directory and its release does not set
+// skipBuildDependencies, buildDependencies (nil: none) is called with the
+// chart's directory to fetch them, as `helm dependency build` does, and
+// the chart is loaded again.
+func HelmInstalls(configs []*config.Config, opts Options, buildDependencies func(chartDir string) error) ([]HelmInstall, error) {
+	return helmInstalls(configs, opts, true, buildDependencies)
 }
 
 // HelmReleaseNames is HelmInstalls with only Name, Namespace and Where
 // set: what `skiff delete` needs to uninstall the releases, which reads no
 // chart.
 func HelmReleaseNames(configs []*config.Config, opts Options) ([]HelmInstall, error) {
-	return helmInstalls(configs, opts, false)
+	return helmInstalls(configs, opts, false, nil)
 }
 
-func helmInstalls(configs []*config.Config, opts Options, load bool) ([]HelmInstall, error) {
+func helmInstalls(configs []*config.Config, opts Options, load bool, buildDependencies func(string) error) ([]HelmInstall, error) {
 	r := &renderer{opts: opts}
 	if r.opts.WorkDir == "" {
 		wd, err := os.Getwd()
@@ -80,7 +85,7 @@ func helmInstalls(configs []*config.Config, opts Options, load bool) ([]HelmInst
 		}
 		for i, rel := range d.Releases {
 			where := fmt.Sprintf("%s: deploy.helm.releases[%d] (%s)", c.File, i, rel.Name)
-			in, err := r.install(c, rel, load)
+			in, err := r.install(c, rel, load, buildDependencies)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
@@ -93,7 +98,7 @@ func helmInstalls(configs []*config.Config, opts Options, load bool) ([]HelmInst
 
 // install prepares release rel of config c; with load false, only its
 // name and namespace.
-func (r *renderer) install(c *config.Config, rel schema.HelmRelease, load bool) (HelmInstall, error) {
+func (r *renderer) install(c *config.Config, rel schema.HelmRelease, load bool, buildDependencies func(string) error) (HelmInstall, error) {
 	var in HelmInstall
 	var err error
 	if in.Name, err = r.expand(rel.Name, nil); err != nil {
@@ -132,7 +137,15 @@ func (r *renderer) install(c *config.Config, rel schema.HelmRelease, load bool) 
 		if err != nil {
 			return in, fmt.Errorf("chartPath: %w", err)
 		}
-		if in.Chart, err = r.loadChart(path, rel); err != nil {
+		in.Chart, err = r.loadChart(path, rel)
+		var missing *missingDependenciesError
+		if errors.As(err, &missing) && buildDependencies != nil {
+			if err := buildDependencies(path); err != nil {
+				return in, fmt.Errorf("building the dependencies of chart %s: %w; fetch them with helm dependency build %s, or set skipBuildDependencies", r.display(path), err, r.display(path))
+			}
+			in.Chart, err = r.loadChart(path, rel)
+		}
+		if err != nil {
 			return in, err
 		}
 	}

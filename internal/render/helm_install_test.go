@@ -70,7 +70,7 @@ func TestHelmInstalls(t *testing.T) {
 		DefaultNamespace: "ctx-ns",
 		Images:           []artifact.Image{{Name: "app", Ref: "reg.example/app:v1"}},
 	}
-	got, err := HelmInstalls([]*config.Config{c}, opts)
+	got, err := HelmInstalls([]*config.Config{c}, opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestHelmInstalls(t *testing.T) {
 		{schema.HelmRelease{Name: "l", ChartPath: "library"}, "is a library chart"},
 	} {
 		c.Deploy.HelmDeploy.Releases = []schema.HelmRelease{tc.rel}
-		_, err := HelmInstalls([]*config.Config{c}, Options{WorkDir: dir})
+		_, err := HelmInstalls([]*config.Config{c}, Options{WorkDir: dir}, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("HelmInstalls(%+v) = %v, want an error containing %q", tc.rel, err, tc.want)
 		}

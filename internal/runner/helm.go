@@ -12,16 +12,17 @@ import (
 	"skiff.dev/skiff/internal/render"
 )
 
-// helmInstalls prepares deploy.helm's releases with images, before
-// anything is applied, so that a chart that does not load fails the
-// deploy before it changes the cluster.
+// helmInstalls prepares deploy.helm's releases with images, building
+// local charts' dependencies from chart repositories (unless
+// skipBuildDependencies), before anything is applied, so that a chart that
+// does not load fails the deploy before it changes the cluster.
 func (r *Runner) helmInstalls(images []artifact.Image) ([]render.HelmInstall, error) {
 	opts := r.renderOptions(images)
 	if _, err := r.kubeConfig(); err != nil {
 		return nil, err
 	}
 	opts.DefaultNamespace = r.namespace()
-	return render.HelmInstalls(r.opts.Project.Configs, opts)
+	return render.HelmInstalls(r.opts.Project.Configs, opts, helm.BuildDependencies)
 }
 
 // installReleases installs or upgrades the releases, their manifests

@@ -210,7 +210,7 @@ deploy:
 `,
 	})
 	images := []artifact.Image{{Name: "app", Ref: "registry.k8s.io/pause:3.10"}}
-	rels, err := render.HelmInstalls(load(t, dir), render.Options{Images: images, WorkDir: dir})
+	rels, err := render.HelmInstalls(load(t, dir), render.Options{Images: images, WorkDir: dir}, BuildDependencies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ deploy:
       namespace: ` + ns + `
       setValues: {image: registry.k8s.io/pause:3.10}
 `})
-	rels, err := render.HelmInstalls(load(t, dir), render.Options{WorkDir: dir})
+	rels, err := render.HelmInstalls(load(t, dir), render.Options{WorkDir: dir}, BuildDependencies)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/client-go/rest"
 
+	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/deploy/helmflag"
 	"skiff.dev/skiff/internal/kube"
@@ -166,10 +167,10 @@ func TestDeployErrors(t *testing.T) {
 	}
 }
 
-// TestFetchChartFromHTTPRepository fetches a chart through a chart
-// repository's index.yaml, served on loopback.
-func TestFetchChartFromHTTPRepository(t *testing.T) {
-	t.Parallel()
+// chartRepository serves a chart repository on loopback: its index.yaml
+// and the archive of chart web 1.2.3, at the URL it returns.
+func chartRepository(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	ch := webChart()
 	ch.Metadata.Version = "1.2.3"
@@ -207,16 +208,23 @@ func TestFetchChartFromHTTPRepository(t *testing.T) {
 	if index, err = os.ReadFile(filepath.Join(dir, "index.yaml")); err != nil {
 		t.Fatal(err)
 	}
+	return srv.URL + "/repo"
+}
 
-	got, err := fetchChart(context.Background(), render.HelmInstall{RemoteChart: "web", Repo: srv.URL + "/repo", Version: "1.2.3"}, helmflag.Settings{})
+// TestFetchChartFromHTTPRepository fetches a chart through a chart
+// repository's index.yaml, served on loopback.
+func TestFetchChartFromHTTPRepository(t *testing.T) {
+	t.Parallel()
+	url := chartRepository(t)
+	got, err := fetchChart(context.Background(), render.HelmInstall{RemoteChart: "web", Repo: url, Version: "1.2.3"}, helmflag.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Name() != "web" || got.Metadata.Version != "1.2.3" {
 		t.Errorf("fetched chart %s-%s, want web-1.2.3", got.Name(), got.Metadata.Version)
 	}
-	_, err = fetchChart(context.Background(), render.HelmInstall{RemoteChart: "web", Repo: srv.URL + "/repo", Version: "9.9.9"}, helmflag.Settings{})
-	if err == nil || !strings.Contains(err.Error(), "finding chart web from repository "+srv.URL+"/repo") {
+	_, err = fetchChart(context.Background(), render.HelmInstall{RemoteChart: "web", Repo: url, Version: "9.9.9"}, helmflag.Settings{})
+	if err == nil || !strings.Contains(err.Error(), "finding chart web from repository "+url) {
 		t.Errorf("fetching a version the repository lacks: %v", err)
 	}
 	_, err = fetchChart(context.Background(), render.HelmInstall{RemoteChart: "bitnami/redis"}, helmflag.Settings{})
@@ -234,5 +242,50 @@ func TestLoopback(t *testing.T) {
 		if got := loopback(host); got != want {
 			t.Errorf("loopback(%s) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+// TestBuildDependencies: a local chart's dependency from a chart
+// repository is fetched into its charts/ directory before it is
+// installed, unless skipBuildDependencies.
+func TestBuildDependencies(t *testing.T) {
+	t.Parallel()
+	url := chartRepository(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"chart/Chart.yaml":        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: web\n  version: 1.2.3\n  repository: " + url + "\n",
+		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+		"skaffold.yaml":           "apiVersion: skaffold/v4beta14\nkind: Config\ndeploy:\n  helm:\n    releases:\n    - name: app\n      chartPath: chart\n",
+		"skip/skaffold.yaml":      "apiVersion: skaffold/v4beta14\nkind: Config\ndeploy:\n  helm:\n    releases:\n    - name: app\n      chartPath: ../chart\n      skipBuildDependencies: true\n",
+	}
+	for name, text := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := func(file string) []*config.Config {
+		p, err := config.Load(config.Options{File: filepath.Join(dir, file), Environ: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Configs
+	}
+	_, err := render.HelmInstalls(load("skip/skaffold.yaml"), render.Options{WorkDir: dir}, BuildDependencies)
+	if err == nil || !strings.Contains(err.Error(), "run helm dependency build") {
+		t.Fatalf("with skipBuildDependencies: %v, want the missing dependency reported", err)
+	}
+	rels, err := render.HelmInstalls(load("skaffold.yaml"), render.Options{WorkDir: dir}, BuildDependencies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := rels[0].Chart.Dependencies()
+	if len(deps) != 1 || deps[0].Name() != "web" || deps[0].Metadata.Version != "1.2.3" {
+		t.Errorf("chart dependencies = %v, want web 1.2.3 from the repository", deps)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "chart", "charts", "web-1.2.3.tgz")); err != nil {
+		t.Errorf("charts/ after the build: %v", err)
 	}
 }
