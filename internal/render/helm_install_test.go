@@ -18,7 +18,8 @@ import (
 func installConfig(dir string) *config.Config {
 	no := false
 	local := schema.HelmRelease{Name: "local", ChartPath: "chart", Namespace: "{{.NS}}",
-		SetValueTemplates: schema.FlatMap{"image": "{{.IMAGE_FULLY_QUALIFIED_app}}"}}
+		SetValueTemplates: schema.FlatMap{"image": "{{.IMAGE_FULLY_QUALIFIED_app}}"},
+		Packaged:          &schema.HelmPackaged{Version: "0.2.0-{{.NS}}", AppVersion: "v9"}}
 	p := schema.Pipeline{
 		Render: schema.RenderConfig{Generate: schema.Generate{Helm: &schema.Helm{Releases: []schema.HelmRelease{
 			{Name: "rendered", ChartPath: "chart"}, local,
@@ -81,6 +82,9 @@ func TestHelmInstalls(t *testing.T) {
 	if local.Name != "local" || local.Namespace != "team" || local.Chart == nil || local.Chart.Name() != "c" ||
 		!local.UpgradeOnChange || local.Dir != dir || local.Where != "skaffold.yaml: deploy.helm.releases[0] (local)" {
 		t.Errorf("local release = %+v", local)
+	}
+	if md := local.Chart.Metadata; md.Version != "0.2.0-team" || md.AppVersion != "v9" {
+		t.Errorf("local chart version %s, appVersion %s; want packaged's 0.2.0-team and v9", md.Version, md.AppVersion)
 	}
 	if !reflect.DeepEqual(local.Values, map[string]any{"image": "reg.example/app:v1"}) {
 		t.Errorf("local values = %v, want the built image", local.Values)

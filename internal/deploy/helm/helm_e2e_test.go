@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -359,9 +360,14 @@ func TestE2ERemoteCharts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var served []string
+	var (
+		mu     sync.Mutex
+		served []string
+	)
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		served = append(served, r.URL.Path)
+		mu.Unlock()
 		switch r.URL.Path {
 		case "/charts/index.yaml":
 			w.Write(indexData)
@@ -425,6 +431,8 @@ deploy:
 			t.Errorf("release %s: %v", name, err)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if !strings.Contains(strings.Join(served, " "), "/charts/index.yaml") {
 		t.Errorf("the HTTP repository served %v, not its index", served)
 	}
