@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
 
@@ -83,7 +85,12 @@ func helmInstalls(configs []*config.Config, opts Options, load bool, buildDepend
 		if d == nil {
 			continue
 		}
-		for i, rel := range d.Releases {
+		order, err := dependencyOrder(d.Releases)
+		if err != nil {
+			return nil, fmt.Errorf("%s: deploy.helm.releases: %w", c.File, err)
+		}
+		for _, i := range order {
+			rel := d.Releases[i]
 			where := fmt.Sprintf("%s: deploy.helm.releases[%d] (%s)", c.File, i, rel.Name)
 			in, err := r.install(c, rel, load, buildDependencies)
 			if err != nil {
@@ -159,4 +166,49 @@ func (r *renderer) install(c *config.Config, rel schema.HelmRelease, load bool, 
 		in.UpgradeOnChange = *rel.UpgradeOnChange
 	}
 	return in, nil
+}
+
+// dependencyOrder is the order to install rels in: each after the
+// releases its dependsOn names, otherwise as listed, as Skaffold orders
+// them. A name no release has, or a cycle, is an error.
+func dependencyOrder(rels []schema.HelmRelease) ([]int, error) {
+	index := map[string]int{}
+	for i, rel := range rels {
+		index[rel.Name] = i
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := make([]int, len(rels))
+	var order []int
+	var visit func(i int, path []string) error
+	visit = func(i int, path []string) error {
+		switch state[i] {
+		case done:
+			return nil
+		case visiting:
+			return fmt.Errorf("dependsOn makes a cycle: %s -> %s; remove one of them", strings.Join(path, " -> "), rels[i].Name)
+		}
+		state[i] = visiting
+		for _, dep := range rels[i].DependsOn {
+			j, ok := index[dep]
+			if !ok {
+				return fmt.Errorf("release %s dependsOn %s, which is not a release of this deploy.helm; fix the name", rels[i].Name, dep)
+			}
+			if err := visit(j, append(slices.Clip(path), rels[i].Name)); err != nil {
+				return err
+			}
+		}
+		state[i] = done
+		order = append(order, i)
+		return nil
+	}
+	for i := range rels {
+		if err := visit(i, nil); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
 }

@@ -124,3 +124,38 @@ func TestHelmInstalls(t *testing.T) {
 		}
 	}
 }
+
+func TestHelmInstallsDependsOnOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, testFiles)
+	c := installConfig(dir)
+	rel := func(name string, deps ...string) schema.HelmRelease {
+		return schema.HelmRelease{Name: name, ChartPath: "chart", DependsOn: deps}
+	}
+	c.Deploy.HelmDeploy.Releases = []schema.HelmRelease{rel("web", "api", "db"), rel("api", "db"), rel("db"), rel("other")}
+	got, err := HelmInstalls([]*config.Config{c}, Options{WorkDir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range got {
+		names = append(names, in.Name)
+	}
+	if want := []string{"db", "api", "web", "other"}; !slices.Equal(names, want) {
+		t.Errorf("install order %v, want %v", names, want)
+	}
+	for _, tc := range []struct {
+		rels []schema.HelmRelease
+		want string
+	}{
+		{[]schema.HelmRelease{rel("a", "b"), rel("b", "a")}, "skaffold.yaml: deploy.helm.releases: dependsOn makes a cycle: a -> b -> a"},
+		{[]schema.HelmRelease{rel("a", "nope")}, "release a dependsOn nope, which is not a release of this deploy.helm"},
+	} {
+		c.Deploy.HelmDeploy.Releases = tc.rels
+		_, err := HelmInstalls([]*config.Config{c}, Options{WorkDir: dir}, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("HelmInstalls = %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
