@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"skiff.dev/skiff/internal/deploy/helmflag"
 )
 
 // MaxArtifacts bounds the artifacts of one project: each costs work and
@@ -194,6 +196,7 @@ func Unsupported(c *Config, builders []string) Errors {
 			add("kubectl flags (skiff applies with client-go server-side apply, not kubectl)", "deploy", "kubectl", "flags")
 		}
 	}
+	errs = append(errs, unsupportedHelm(c)...)
 	if len(c.Deploy.Logs.JSONParse.Fields) > 0 {
 		add("picking fields out of JSON log lines", "deploy", "logs", "jsonParse")
 	}
@@ -208,6 +211,48 @@ func Unsupported(c *Config, builders []string) Errors {
 	}
 	if len(c.CustomActions) > 0 {
 		add("custom actions", "customActions")
+	}
+	return errs
+}
+
+// unsupportedHelm lists what skiff cannot do of c's Helm releases: the
+// helm-secrets plugin, helm flags it cannot honour, remote charts where
+// skiff only renders, charts of `helm repo add` repositories.
+func unsupportedHelm(c *Config) Errors {
+	var errs Errors
+	installed := map[string]bool{}
+	if d := c.Deploy.HelmDeploy; d != nil {
+		for i, rel := range d.Releases {
+			installed[rel.Name] = true
+			if rel.UseHelmSecrets {
+				errs = append(errs, locate(c, "deploy", "helm", "releases", i, "useHelmSecrets").errorf("useHelmSecrets (the helm-secrets plugin) is not supported by skiff: decrypt the secrets into a values file and list it in valuesFiles"))
+			}
+			if rel.RemoteChart != "" && rel.Repo == "" && !strings.Contains(rel.RemoteChart, "://") {
+				errs = append(errs, locate(c, "deploy", "helm", "releases", i, "remoteChart").errorf("remoteChart %s names a chart of a repository added with `helm repo add`, whose list skiff does not read; set repo to the repository's URL and remoteChart to the chart's name", rel.RemoteChart))
+			}
+		}
+		for _, set := range []struct {
+			command helmflag.Command
+			flags   []string
+		}{{helmflag.Global, d.Flags.Global}, {helmflag.Install, d.Flags.Install}, {helmflag.Upgrade, d.Flags.Upgrade}} {
+			var s helmflag.Settings
+			if err := helmflag.Parse(set.command, set.flags, &s); err != nil {
+				errs = append(errs, locate(c, "deploy", "helm", "flags", string(set.command)).errorf("%v", err))
+			}
+		}
+		if len(d.Flags.DepBuild) > 0 {
+			errs = append(errs, locate(c, "deploy", "helm", "flags", "depBuild").errorf("helm dependency build flags are not supported by skiff, which builds a local chart's dependencies with the Helm SDK; remove them"))
+		}
+	}
+	if h := c.Render.Helm; h != nil {
+		for i, rel := range h.Releases {
+			if rel.UseHelmSecrets && !installed[rel.Name] {
+				errs = append(errs, locate(c, "manifests", "helm", "releases", i, "useHelmSecrets").errorf("useHelmSecrets (the helm-secrets plugin) is not supported by skiff: decrypt the secrets into a values file and list it in valuesFiles"))
+			}
+			if rel.RemoteChart != "" && !installed[rel.Name] {
+				errs = append(errs, locate(c, "manifests", "helm", "releases", i, "remoteChart").errorf("remote charts are not rendered by skiff (deploy.helm installs them): fetch the chart locally (helm pull --untar) and set chartPath, or move the release to deploy.helm"))
+			}
+		}
 	}
 	return errs
 }

@@ -98,9 +98,9 @@ func TestRenderErrors(t *testing.T) {
 		{"kustomize URL", schema.Pipeline{Render: schema.RenderConfig{Generate: schema.Generate{Kustomize: &schema.Kustomize{Paths: []string{"https://github.com/x/y"}}}}},
 			"remote kustomizations are not supported by skiff yet"},
 		{"remote chart", releases(schema.HelmRelease{Name: "r", RemoteChart: "bitnami/redis"}),
-			"skaffold.yaml: manifests.helm.releases[0] (r): remoteChart bitnami/redis is not supported by skiff yet: fetch the chart locally (helm pull bitnami/redis --untar)"},
+			"skaffold.yaml: manifests.helm.releases[0] (r): remoteChart bitnami/redis is not supported when rendering (skiff fetches remote charts only to install deploy.helm's releases): fetch the chart locally (helm pull bitnami/redis --untar)"},
 		{"chart repo", releases(schema.HelmRelease{Name: "r", ChartPath: "redis", Repo: "https://charts.example.com"}),
-			"repo https://charts.example.com is not supported by skiff yet"},
+			"repo https://charts.example.com is not supported when rendering"},
 		{"helm secrets", releases(schema.HelmRelease{Name: "r", ChartPath: "chart", UseHelmSecrets: true}),
 			"useHelmSecrets is not supported by skiff"},
 		{"no release name", releases(schema.HelmRelease{ChartPath: "chart"}), "the release has no name; set name"},
@@ -123,9 +123,9 @@ func TestRenderErrors(t *testing.T) {
 			Releases: []schema.HelmRelease{{Name: "r", ChartPath: "chart"}},
 		}}}}, "skaffold.yaml: manifests.helm.flags.template (--skip-crds): helm flags are not supported by skiff"},
 		{"deploy.helm flags", schema.Pipeline{Deploy: schema.DeployConfig{DeployType: schema.DeployType{HelmDeploy: &schema.HelmDeploy{
-			Flags:    schema.HelmDeployFlags{Global: []string{"--debug"}},
+			Flags:    schema.HelmDeployFlags{Global: []string{"--kube-context", "other"}},
 			Releases: []schema.HelmRelease{{Name: "r", ChartPath: "chart", CreateNamespace: &yes}},
-		}}}}, "skaffold.yaml: deploy.helm.flags.global (--debug)"},
+		}}}}, "skaffold.yaml: deploy.helm.flags.global (--kube-context other)"},
 		{"deploy.helm release", schema.Pipeline{Deploy: schema.DeployConfig{DeployType: schema.DeployType{HelmDeploy: &schema.HelmDeploy{
 			Releases: []schema.HelmRelease{{Name: "r", RemoteChart: "oci://example.com/c"}},
 		}}}}, "skaffold.yaml: deploy.helm.releases[0] (r): remoteChart oci://example.com/c is not supported"},

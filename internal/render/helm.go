@@ -25,6 +25,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/deploy/helmflag"
 	"skiff.dev/skiff/internal/fsutil"
 )
 
@@ -42,21 +43,32 @@ type helmRelease struct {
 // helmReleases lists the releases of config c: manifests.helm's, then
 // those of deploy.helm that manifests.helm does not declare by name.
 // Configs upgraded from skaffold/v2 declare their releases in both; as in
-// Skaffold v2, the manifests section wins. skiff applies what it renders,
-// so deploy.helm's releases are rendered too instead of installed by helm.
-func helmReleases(c *config.Config) ([]helmRelease, error) {
+// Skaffold v2, the manifests section wins. skiff render renders
+// deploy.helm's releases too; with installed, deploy.helm's releases (and
+// manifests.helm's of the same name) are left out: they are installed as
+// Helm releases (see HelmInstalls).
+func helmReleases(c *config.Config, installed bool) ([]helmRelease, error) {
 	var out []helmRelease
 	declared := map[string]bool{}
+	installs := map[string]bool{}
+	if d := c.Deploy.HelmDeploy; d != nil && installed {
+		for _, rel := range d.Releases {
+			installs[rel.Name] = true
+		}
+	}
 	if h := c.Render.Helm; h != nil {
 		if err := checkHelmFlags(h.Flags, c.File+": manifests.helm.flags"); err != nil {
 			return nil, err
 		}
 		for i, rel := range h.Releases {
+			if installs[rel.Name] {
+				continue
+			}
 			out = append(out, helmRelease{rel, fmt.Sprintf("%s: manifests.helm.releases[%d] (%s)", c.File, i, rel.Name)})
 			declared[rel.Name] = true
 		}
 	}
-	if d := c.Deploy.HelmDeploy; d != nil {
+	if d := c.Deploy.HelmDeploy; d != nil && !installed {
 		if c.Render.Helm == nil {
 			if err := checkHelmFlags(d.Flags, c.File+": deploy.helm.flags"); err != nil {
 				return nil, err
@@ -74,8 +86,12 @@ func helmReleases(c *config.Config) ([]helmRelease, error) {
 // checkHelmFlags rejects helm command-line flags that would change what
 // `helm template` renders: skiff renders with the Helm SDK, not the helm
 // binary. Flags of helm install, upgrade and dependency build do not
-// change rendering.
+// change rendering, nor do the global flags skiff honours when it
+// installs (--debug).
 func checkHelmFlags(f schema.HelmDeployFlags, where string) error {
+	if helmflag.Parse(helmflag.Global, f.Global, new(helmflag.Settings)) == nil {
+		f.Global = nil
+	}
 	for _, set := range []struct {
 		name  string
 		flags []string
@@ -91,7 +107,7 @@ func checkHelmFlags(f schema.HelmDeployFlags, where string) error {
 // helm renders config c's Helm releases as `helm template` does, with
 // the chart's CRDs included (helm install would install them).
 func (r *renderer) helm(ctx context.Context, c *config.Config) error {
-	rels, err := helmReleases(c)
+	rels, err := helmReleases(c, r.opts.InstallHelm)
 	if err != nil {
 		return err
 	}
@@ -112,9 +128,9 @@ func (r *renderer) release(ctx context.Context, c *config.Config, rel helmReleas
 	}
 	switch {
 	case rel.RemoteChart != "":
-		return fail("remoteChart %s is not supported by skiff yet: fetch the chart locally (helm pull %s --untar) and set chartPath to its directory", rel.RemoteChart, rel.RemoteChart)
+		return fail("remoteChart %s is not supported when rendering (skiff fetches remote charts only to install deploy.helm's releases): fetch the chart locally (helm pull %s --untar) and set chartPath to its directory", rel.RemoteChart, rel.RemoteChart)
 	case rel.Repo != "":
-		return fail("repo %s is not supported by skiff yet: fetch the chart locally (helm pull --repo %s --untar) and set chartPath to its directory", rel.Repo, rel.Repo)
+		return fail("repo %s is not supported when rendering (skiff fetches remote charts only to install deploy.helm's releases): fetch the chart locally (helm pull --repo %s --untar) and set chartPath to its directory", rel.Repo, rel.Repo)
 	case rel.UseHelmSecrets:
 		return fail("useHelmSecrets is not supported by skiff: decrypt the secrets into a values file (helm secrets decrypt) and list it in valuesFiles")
 	case rel.ChartPath == "":
@@ -280,10 +296,16 @@ func (r *renderer) loadChart(path string, rel schema.HelmRelease) (*chart.Chart,
 		if rel.SkipBuildDependencies {
 			return nil, fmt.Errorf("chart %s: %w; run helm dependency build %s, or unset skipBuildDependencies", shown, err, shown)
 		}
-		return nil, fmt.Errorf("chart %s: %w; skiff builds file:// dependencies itself, but others must be fetched first: run helm dependency build %s", shown, err, shown)
+		return nil, &missingDependenciesError{fmt.Errorf("chart %s: %w; skiff builds file:// dependencies itself, but others must be fetched first: run helm dependency build %s", shown, err, shown)}
 	}
 	return ch, nil
 }
+
+// missingDependenciesError is loadChart's error for a chart whose
+// dependencies from chart repositories are not in its charts/ directory.
+type missingDependenciesError struct{ error }
+
+func (e *missingDependenciesError) Unwrap() error { return e.error }
 
 // maxChartFiles bounds the files of a chart directory.
 const maxChartFiles = 10_000

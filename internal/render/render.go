@@ -50,6 +50,10 @@ type Options struct {
 	// WorkDir is the directory manifest sources are shown relative to;
 	// empty means the working directory.
 	WorkDir string
+	// InstallHelm leaves deploy.helm's releases out of what Render
+	// returns: skiff installs them as Helm releases, which HelmInstalls
+	// prepares. skiff render leaves it false and renders them.
+	InstallHelm bool
 	// Log receives warnings, such as a rawYaml glob that matches no file;
 	// nil discards them.
 	Log *log.Logger

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -151,6 +152,13 @@ func (r *Runner) Filter(name string, data []byte, images []artifact.Image) ([]by
 
 // Apply applies rendered manifests, prunes, and runs the status check.
 func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
+	return r.apply(ctx, ms, nil)
+}
+
+// apply is Apply; install, when not nil, runs after the manifests are
+// applied and returns more objects for the status check (deploy.helm's
+// releases).
+func (r *Runner) apply(ctx context.Context, ms []render.Manifest, install func(context.Context) ([]*unstructured.Unstructured, error)) error {
 	d, err := r.deployer(0)
 	if err != nil {
 		return err
@@ -162,6 +170,14 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 	applied, err := d.Apply(ctx, ms)
 	if err != nil {
 		return err
+	}
+	if install != nil {
+		objs, err := install(ctx)
+		applied = append(applied, objs...)
+		r.applied = applied
+		if err != nil {
+			return err
+		}
 	}
 	r.applied = applied
 	fmt.Fprintf(r.opts.ErrOut, "Deploy complete in %s\n", output.Duration(time.Since(start)))

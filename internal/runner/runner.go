@@ -231,8 +231,15 @@ func (r *Runner) kubeConfig() (*kube.Config, error) {
 // skiff's labels added. Offline renders without asking the kubeconfig
 // for the default namespace.
 func (r *Runner) Render(ctx context.Context, images []artifact.Image, offline bool) ([]render.Manifest, error) {
+	return r.render(ctx, images, offline, false)
+}
+
+// render is Render; with installHelm, deploy.helm's releases are left
+// out: they are installed as Helm releases (see installReleases).
+func (r *Runner) render(ctx context.Context, images []artifact.Image, offline, installHelm bool) ([]render.Manifest, error) {
 	opts := r.renderOptions(images)
 	opts.Offline = offline
+	opts.InstallHelm = installHelm
 	if !offline {
 		if _, err := r.kubeConfig(); err == nil {
 			opts.DefaultNamespace = r.namespace()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -16,26 +17,41 @@ import (
 type kubeTarget struct{ r *Runner }
 
 // deploy renders the manifests with images, delivers skiff-agent into the
-// pods that need it, applies, prunes and runs the status check.
+// pods that need it, applies, prunes, installs or upgrades deploy.helm's
+// releases and runs the status check.
 func (t kubeTarget) deploy(ctx context.Context, images []artifact.Image) error {
-	ms, err := t.r.Render(ctx, images, false)
+	ms, err := t.r.render(ctx, images, false, true)
 	if err != nil {
 		return err
 	}
 	if err := t.r.injectAgent(ctx, ms, images); err != nil {
 		return err
 	}
+	rels, err := t.r.helmInstalls(images)
+	if err != nil {
+		return err
+	}
+	var install func(context.Context) ([]*unstructured.Unstructured, error)
+	if len(rels) > 0 {
+		install = func(ctx context.Context) ([]*unstructured.Unstructured, error) {
+			return t.r.installReleases(ctx, rels, images)
+		}
+	}
 	if err := t.r.runDeployHooks(ctx, hooks.PreDeploy); err != nil {
 		return err
 	}
-	if err := t.r.Apply(ctx, ms); err != nil {
+	if err := t.r.apply(ctx, ms, install); err != nil {
 		return err
 	}
 	return t.r.runDeployHooks(ctx, hooks.PostDeploy)
 }
 
-// delete deletes the objects recorded on the cluster.
+// delete uninstalls deploy.helm's releases and deletes the objects
+// recorded on the cluster.
 func (t kubeTarget) delete(ctx context.Context, wait time.Duration) error {
+	if err := t.r.uninstallReleases(ctx, wait); err != nil {
+		return err
+	}
 	d, err := t.r.deployer(wait)
 	if err != nil {
 		return err
