@@ -32,7 +32,9 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		return
 	}
 	start := time.Now()
+	d.r.opts.Events.TaskStarted(event.TaskSync, fmt.Sprintf("Syncing %s to %s", files(ops), name))
 	rep, err := d.syncer.Sync(ctx, im, ops)
+	d.r.opts.Events.TaskEnded(event.TaskSync, err)
 	took := output.Duration(time.Since(start))
 	if ctx.Err() != nil {
 		return

@@ -81,16 +81,23 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	var got []string
 	var built, failure string
 	for e := range sub.C {
+		if te := e.TaskEvent; te != nil && te.Task == event.TaskBuild {
+			got = append(got, "task "+te.ID+" "+te.Status)
+			continue
+		}
 		b := e.BuildSubtaskEvent
 		if b == nil {
 			t.Errorf("unexpected event %+v", e)
 			continue
 		}
+		if b.TaskID != "Build-0" {
+			t.Errorf("%s's event belongs to task %q, want Build-0", b.Artifact, b.TaskID)
+		}
 		got = append(got, b.Artifact+" "+b.Step+" "+b.Status)
 		if b.Status != event.InProgress && b.Duration <= 0 {
 			t.Errorf("%s %s ended with no duration", b.Artifact, b.Status)
 		}
-		if b.Artifact == "app" && b.Status == event.Completed && built == "" {
+		if b.Artifact == "app" && b.Status == event.Succeeded && built == "" {
 			built = b.Image
 		}
 		if b.ActionableErr != nil {
@@ -98,15 +105,15 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 		}
 	}
 	want := []string{
-		"app Build InProgress", "app Build Completed",
-		"app Build InProgress", "app Cache Completed",
-		"bad Build InProgress", "bad Build Failed",
+		"task Build-0 InProgress", "app Build InProgress", "app Build Succeeded", "task Build-0 Succeeded",
+		"task Build-0 InProgress", "app Build InProgress", "app Cache Succeeded", "task Build-0 Succeeded",
+		"task Build-0 InProgress", "bad Build InProgress", "bad Build Failed", "task Build-0 Failed",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if !strings.Contains(built, "/app:") {
-		t.Errorf("app's Completed event names image %q, want the pushed reference", built)
+		t.Errorf("app's Succeeded event names image %q, want the pushed reference", built)
 	}
 	if !strings.Contains(failure, "undefined: x") || !strings.Contains(failure, `"bad"`) {
 		t.Errorf("bad's Failed event says %q, want the builder's message naming the artifact", failure)
@@ -152,7 +159,7 @@ func TestSyncPublishesFileSyncEvents(t *testing.T) {
 	}
 }
 
-// A deploy records its start and its end: Completed, or Failed with the
+// A deploy records its start and its end: Succeeded, or Failed with the
 // error (here the manifests do not parse, so nothing reaches a cluster).
 func TestDeployPublishesDeployEvents(t *testing.T) {
 	t.Parallel()
@@ -169,6 +176,10 @@ func TestDeployPublishesDeployEvents(t *testing.T) {
 	bus.Close()
 	var got []string
 	for e := range sub.C {
+		if te := e.TaskEvent; te != nil && te.Task == event.TaskDeploy {
+			got = append(got, "task "+te.Status)
+			continue
+		}
 		d := e.DeploySubtaskEvent
 		if d == nil {
 			t.Fatalf("unexpected event %+v", e)
@@ -179,7 +190,7 @@ func TestDeployPublishesDeployEvents(t *testing.T) {
 		}
 		got = append(got, line)
 	}
-	if want := "InProgress, Completed, InProgress, Failed naming k8s.yaml"; strings.Join(got, ", ") != want {
+	if want := "task InProgress, InProgress, Succeeded, task Succeeded, task InProgress, InProgress, Failed naming k8s.yaml, task Failed"; strings.Join(got, ", ") != want {
 		t.Errorf("events: %s, want %s", strings.Join(got, ", "), want)
 	}
 }
