@@ -231,13 +231,6 @@ func (t *Tracker) State() State {
 	return t.state.Clone()
 }
 
-// SetAuto records a change of the auto switches.
-func (t *Tracker) SetAuto(a Auto) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.state.SetAuto(a)
-}
-
 // Stop ends the tracking and waits for it.
 func (t *Tracker) Stop() {
 	t.sub.Cancel()

@@ -147,9 +147,12 @@ func TestTrackerStateIsACopy(t *testing.T) {
 		t.Fatalf("tracked state %v, want app Succeeded", s.BuildState.Artifacts)
 	}
 	s.BuildState.Artifacts["app"] = Failed
-	tr.SetAuto(Auto{Build: true})
-	if s2 := tr.State(); s2.BuildState.Artifacts["app"] != Succeeded || !s2.BuildState.AutoTrigger {
-		t.Errorf("tracked state %+v, want app still Succeeded and auto build on", s2.BuildState)
+	s.SetAuto(Auto{Build: true})
+	if !s.BuildState.AutoTrigger {
+		t.Error("SetAuto did not turn auto build on")
+	}
+	if s2 := tr.State(); s2.BuildState.Artifacts["app"] != Succeeded || s2.BuildState.AutoTrigger {
+		t.Errorf("tracked state %+v, want app still Succeeded and auto build off", s2.BuildState)
 	}
 }
 

@@ -48,8 +48,6 @@ type Control struct {
 	// loop last looked: what they held back runs.
 	released Phases
 	wake     chan struct{}
-	// watchers are told of each change of the auto switches.
-	watchers []func(Auto)
 }
 
 // NewControl returns a Control with the auto switches as given.
@@ -106,11 +104,7 @@ func (c *Control) SetAuto(phase string, on bool) (bool, error) {
 			c.released.Deploy = true
 		}
 	}
-	auto, watchers := c.auto, c.watchers
 	c.mu.Unlock()
-	for _, w := range watchers {
-		w(auto)
-	}
 	if on {
 		c.signal()
 	}
@@ -122,13 +116,6 @@ func (c *Control) Auto() Auto {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.auto
-}
-
-// OnAuto calls f with the switches after each change of them.
-func (c *Control) OnAuto(f func(Auto)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.watchers = append(c.watchers, f)
 }
 
 func (c *Control) signal() {
