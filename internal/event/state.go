@@ -142,7 +142,7 @@ func (s *State) Apply(e Event) {
 	case e.DebuggingContainerEvent != nil:
 		d := *e.DebuggingContainerEvent
 		s.DebuggingContainers = slices.DeleteFunc(s.DebuggingContainers, func(x DebuggingContainerEvent) bool {
-			return x.Namespace == d.Namespace && x.PodName == d.PodName && x.ContainerName == d.ContainerName
+			return x.ID == d.ID && x.Namespace == d.Namespace && x.PodName == d.PodName && x.ContainerName == d.ContainerName
 		})
 		if d.Status == Started {
 			s.DebuggingContainers = append(s.DebuggingContainers, d)

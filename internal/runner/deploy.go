@@ -28,6 +28,9 @@ func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 	r.opts.Events.Publish(deployEvent(event.InProgress, nil, 0))
 	err := r.deployTargets(ctx, images)
 	r.opts.Events.Publish(deployEvent(event.Succeeded, err, time.Since(start)))
+	if err == nil {
+		r.publishDebugged()
+	}
 	r.opts.Events.TaskEnded(event.TaskDeploy, err)
 	if err != nil {
 		return err

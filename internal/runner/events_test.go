@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/debug"
+
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -192,5 +194,27 @@ func TestDeployPublishesDeployEvents(t *testing.T) {
 	}
 	if want := "task InProgress, InProgress, Succeeded, task Succeeded, task InProgress, InProgress, Failed naming k8s.yaml, task Failed"; strings.Join(got, ", ") != want {
 		t.Errorf("events: %s, want %s", strings.Join(got, ", "), want)
+	}
+}
+
+// Each container a deploy set up for a debugger is published as a
+// debugging container, with its runtime and debug ports.
+func TestPublishDebugged(t *testing.T) {
+	t.Parallel()
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(10)
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{testConfig(t.TempDir())}}, Events: bus})
+	r.debugged = []debug.Container{{Object: "deployment.apps/web", Name: "app", Artifact: "web", Runtime: "go", WorkingDir: "/app", Ports: []debug.Port{{Name: "dlv", Port: 56268}}}}
+	r.publishDebugged()
+	bus.Close()
+	var got []event.DebuggingContainerEvent
+	for e := range sub.C {
+		got = append(got, *e.DebuggingContainerEvent)
+	}
+	if len(got) != 1 {
+		t.Fatalf("events %+v, want one debugging container", got)
+	}
+	if d := got[0]; d.ID != "deployment.apps/web" || d.Status != event.Started || d.ContainerName != "app" || d.Artifact != "web" || d.Runtime != "go" || d.WorkingDir != "/app" || d.DebugPorts["dlv"] != 56268 || d.TaskID != "Deploy-0" {
+		t.Errorf("event %+v, want web's app container debugged as go on dlv 56268", d)
 	}
 }
