@@ -34,12 +34,13 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	start := time.Now()
 	d.r.opts.Events.TaskStarted(event.TaskSync, fmt.Sprintf("Syncing %s to %s", files(ops), name))
 	rep, err := d.syncer.Sync(ctx, im, ops)
-	d.r.opts.Events.TaskEnded(event.TaskSync, err)
 	took := output.Duration(time.Since(start))
 	if ctx.Err() != nil {
+		d.r.opts.Events.TaskEnded(event.TaskSync, ctx.Err())
 		return
 	}
 	d.r.opts.Events.Publish(syncEvent(name, ops, rep, err))
+	d.r.opts.Events.TaskEnded(event.TaskSync, err)
 	if err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), "permission denied") {

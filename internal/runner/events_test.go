@@ -142,6 +142,14 @@ func TestSyncPublishesFileSyncEvents(t *testing.T) {
 
 	var got []string
 	for e := range sub.C {
+		if te := e.TaskEvent; te != nil && te.Task == event.TaskSync {
+			line := "task " + te.ID + " " + te.Status
+			if te.Description != "" {
+				line += " " + te.Description
+			}
+			got = append(got, line)
+			continue
+		}
 		f := e.FileSyncEvent
 		if f == nil {
 			t.Fatalf("unexpected event %+v", e)
@@ -153,8 +161,12 @@ func TestSyncPublishesFileSyncEvents(t *testing.T) {
 		got = append(got, line)
 	}
 	want := []string{
+		"task Sync-0 InProgress Syncing 1 file and 1 deletion to web",
 		"web Succeeded 2 files [/src/index.html /src/old.css] pods [web-a web-b]",
+		"task Sync-0 Succeeded",
+		"task Sync-0 InProgress Syncing 1 file to web",
 		"web Failed 1 files [/src/app.js] pods [web-a] error syncing to pod dev/web-b, container app: connection reset",
+		"task Sync-0 Failed",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
