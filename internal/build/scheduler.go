@@ -186,7 +186,7 @@ type node struct {
 }
 
 // buildEvent is the event of n's build: InProgress when it starts, then
-// (ended) Completed or Failed, having taken took; the step is Cache for an
+// (ended) Succeeded or Failed, having taken took; the step is Cache for an
 // image the cache had, else Build.
 func buildEvent(n *node, ended bool, took time.Duration) event.Event {
 	e := &event.BuildSubtaskEvent{ID: n.a.ImageName, TaskID: "Build", Artifact: n.a.ImageName, Step: "Build", Status: event.InProgress}
@@ -195,7 +195,7 @@ func buildEvent(n *node, ended bool, took time.Duration) event.Event {
 	case n.err != nil:
 		e.Status, e.ActionableErr, e.Duration = event.Failed, event.Err(n.err), took
 	default:
-		e.Status, e.Image, e.Duration = event.Completed, n.result.Ref, took
+		e.Status, e.Image, e.Duration = event.Succeeded, n.result.Ref, took
 		if n.cached {
 			e.Step = "Cache"
 		}

@@ -57,6 +57,8 @@ type app struct {
 	// events is the session's event stream (--event-log-file), nil when
 	// nothing records it; see openEvents.
 	events *eventLog
+	// control drives skiff dev's loop from the HTTP API; nil without it.
+	control *runner.Control
 }
 
 // globalOptions are the flags every command accepts, spelled as Skaffold

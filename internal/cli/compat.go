@@ -46,21 +46,22 @@ type ignoredFlag struct {
 
 // Why the flags of ignoredFlags do nothing, where several share a reason.
 const (
-	noEventAPI      = "skiff has no event API (Skaffold's gRPC/HTTP server); nothing listens or is recorded"
-	noGlobalConfig  = "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry)"
-	noMinikube      = "skiff does not special-case minikube: images are pushed when --push, --default-repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
-	noRemoteConfigs = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
-	noPlatformMagic = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
-	noTests         = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
-	noPrune         = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
-	noCloudRun      = "skiff has no Cloud Run deployer"
-	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
-	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
-	noQuestions     = "skiff asks no questions (skiff init only, on a terminal)"
-	noSelectorRules = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"
-	noSelectorsFile = "skiff's status check follows the workloads it knows (Deployments, StatefulSets, DaemonSets, Jobs, Pods); a selectors file is not read"
-	iterativeCheck  = "skiff applies a deploy's manifests in one step and checks their status once after it, which is what the iterative check does for one step"
-	fastFailCheck   = "skiff's status check stops at the first failure that cannot recover; --tolerate-failures-until-deadline waits instead"
+	noGRPC           = "skiff serves Skaffold's v2 API over HTTP only (--rpc-http-port); the gRPC service (proto.v2.SkaffoldV2Service) is not implemented yet, so nothing listens on this port"
+	noEventsInRender = "skiff render builds and deploys nothing, so it records no events"
+	noGlobalConfig   = "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry)"
+	noMinikube       = "skiff does not special-case minikube: images are pushed when --push, --default-repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
+	noRemoteConfigs  = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
+	noPlatformMagic  = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
+	noTests          = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
+	noPrune          = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
+	noCloudRun       = "skiff has no Cloud Run deployer"
+	noKpt            = "skiff has no kpt hydration; manifests are rendered in memory"
+	noAutoConfig     = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
+	noQuestions      = "skiff asks no questions (skiff init only, on a terminal)"
+	noSelectorRules  = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"
+	noSelectorsFile  = "skiff's status check follows the workloads it knows (Deployments, StatefulSets, DaemonSets, Jobs, Pods); a selectors file is not read"
+	iterativeCheck   = "skiff applies a deploy's manifests in one step and checks their status once after it, which is what the iterative check does for one step"
+	fastFailCheck    = "skiff's status check stops at the first failure that cannot recover; --tolerate-failures-until-deadline waits instead"
 )
 
 // ignoredFlags are the flags of Skaffold v2.24 that skiff accepts without
@@ -79,12 +80,12 @@ var ignoredFlags = []ignoredFlag{
 	{name: "config", shorthand: "c", def: "", usage: "Skaffold's global config file", noEffect: noGlobalConfig, commands: []string{"run", "dev", "debug", "build", "deploy", "delete", "diagnose", "apply"}},
 	{name: "detect-minikube", def: true, usage: "detect a minikube cluster", noEffect: noMinikube, commands: []string{"build", "delete", "deploy", "dev", "debug", "run"}},
 	{name: "minikube-profile", def: "", usage: "the minikube profile to build in", noEffect: noMinikube, hidden: true, commands: []string{"build", "dev", "debug", "run"}},
-	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "rpc-http-port", def: "", usage: "port of the HTTP event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "enable-rpc", def: false, usage: "enable the event API", noEffect: noEventAPI, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
-	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: noEventAPI + "; skiff does not wait for a client", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
-	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: "skiff render builds and deploys nothing, so it records no events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
+	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noGRPC, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "rpc-http-port", def: "", usage: "serve Skaffold's v2 HTTP API (/v2/events, /v2/state, /v2/execute) on 127.0.0.1 at this port (0: a free one, printed)", noEffect: noEventsInRender, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "enable-rpc", def: false, usage: "serve the HTTP API on a free port (printed)", noEffect: noEventsInRender, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: "skiff does not wait for a client of the event API before exiting", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
+	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: noEventsInRender, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: "skiff keeps no log of its own output to save; --event-log-file saves the events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
 	{name: "cloud-run-project", def: "", usage: "GCP project for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "cloud-run-location", def: "", usage: "GCP region for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "hydration-dir", def: ".kpt-pipeline", usage: "directory for kpt hydration", noEffect: noKpt, commands: []string{"dev", "debug", "render", "run", "deploy"}},

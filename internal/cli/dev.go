@@ -167,6 +167,7 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 			AutoDeploy:   vopts.AutoDeploy,
 			Watch:        vopts.WatchImages,
 			Manual:       manual,
+			Control:      a.control,
 			CheckConfig: func() error {
 				_, err := a.engineFor(cmd, "dev", dopts)
 				return err
@@ -210,7 +211,9 @@ func (a *app) cleanup(command string, deployed []*runner.Runner) error {
 // enterPresses returns a channel that receives a value for every line
 // read from stdin, when a flag makes dev wait for Enter; nil otherwise.
 func (a *app) enterPresses(ctx context.Context, vopts *DevOptions) <-chan struct{} {
-	if vopts.Trigger != runner.TriggerManual && vopts.AutoBuild && vopts.AutoSync && vopts.AutoDeploy {
+	// The HTTP API may turn the auto switches off, and then Enter runs
+	// what they hold back.
+	if vopts.Trigger != runner.TriggerManual && vopts.AutoBuild && vopts.AutoSync && vopts.AutoDeploy && a.control == nil {
 		return nil
 	}
 	if vopts.Trigger == runner.TriggerManual {

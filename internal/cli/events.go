@@ -1,52 +1,115 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"skiff.dev/skiff/internal/api"
 	"skiff.dev/skiff/internal/event"
+	"skiff.dev/skiff/internal/runner"
+	"skiff.dev/skiff/internal/version"
 )
 
 // eventBuffer is how many events the event log file may lag behind the
 // engine before it loses some.
 const eventBuffer = 8192
 
-// eventLog writes the session's events to the --event-log-file file.
+// eventLog is the session's event stream and what reads it: the
+// --event-log-file file, the HTTP API (--rpc-http-port, --enable-rpc).
 type eventLog struct {
-	bus  *event.Bus
+	bus *event.Bus
+	// file, when set, gets every event; done closes when the writer has
+	// written the last one, err is its failure.
 	file *os.File
-	// done closes when the writer has written the last event; err is its
-	// failure.
 	done chan struct{}
 	err  error
+	// server is the HTTP API and tracker its state, when they run.
+	server  *api.Server
+	tracker *event.Tracker
 }
 
-// openEvents starts the session's event stream when --event-log-file is
-// given to a command that records events.
+// openEvents starts the session's event stream when --event-log-file,
+// --rpc-http-port or --enable-rpc is given to a command that records
+// events, and the HTTP API for the last two. For dev and debug it makes
+// the runner.Control that the API drives the loop with (a.control).
 func (a *app) openEvents(cmd *cobra.Command) error {
-	f := cmd.Flags().Lookup("event-log-file")
-	if f == nil || f.Value.String() == "" || !slices.Contains(f.Annotations[annotationEffectIn], cmd.Name()) {
+	logFile := effectiveFlag(cmd, "event-log-file")
+	port, serve, err := rpcPort(cmd)
+	if err != nil {
+		return err
+	}
+	if logFile == "" && !serve {
 		return nil
 	}
-	file, err := os.Create(f.Value.String())
-	if err != nil {
-		return fmt.Errorf("--event-log-file: %w; give a file in a directory that exists and you can write to", err)
+	l := &eventLog{bus: event.NewBus(0)}
+	info := version.Get()
+	l.bus.Publish(event.Event{MetaEvent: &event.MetaEvent{Entry: fmt.Sprintf("Starting skiff: {Version:%s GitCommit:%s GoVersion:%s Platform:%s}", info.Version, info.Commit, info.GoVersion, info.Platform)}})
+	if logFile != "" {
+		file, err := os.Create(logFile)
+		if err != nil {
+			return fmt.Errorf("--event-log-file: %w; give a file in a directory that exists and you can write to", err)
+		}
+		l.file, l.done = file, make(chan struct{})
+		sub := l.bus.Subscribe(eventBuffer)
+		go func() {
+			defer close(l.done)
+			l.err = event.WriteJSONLines(file, sub)
+		}()
 	}
-	l := &eventLog{bus: event.NewBus(0), file: file, done: make(chan struct{})}
-	sub := l.bus.Subscribe(eventBuffer)
-	go func() {
-		defer close(l.done)
-		l.err = event.WriteJSONLines(file, sub)
-	}()
 	a.events = l
+	if !serve {
+		return nil
+	}
+	opts := api.Options{Events: l.bus, Command: cmd.Name()}
+	if cmd.Name() == "dev" || cmd.Name() == "debug" {
+		auto := runner.Auto{}
+		auto.Build, _ = cmd.Flags().GetBool("auto-build")
+		auto.Sync, _ = cmd.Flags().GetBool("auto-sync")
+		auto.Deploy, _ = cmd.Flags().GetBool("auto-deploy")
+		a.control = runner.NewControl(auto)
+		opts.Control = a.control
+	}
+	l.tracker = event.Track(l.bus, event.NewState("", nil, event.Auto{}))
+	opts.State = l.tracker
+	l.server = api.New(opts)
+	addr, err := l.server.Start(port)
+	if err != nil {
+		return fmt.Errorf("--rpc-http-port: %w", err)
+	}
+	fmt.Fprintf(a.streams.ErrOut, "Serving Skaffold's v2 HTTP API on http://%s (/v2/events, /v2/state, /v2/execute)\n", addr)
 	return nil
 }
 
-// closeEvents ends the event stream, waits for the file to hold every
-// event, and closes it.
+// rpcPort is the port of the HTTP API: --rpc-http-port, or a free one
+// (0) for --enable-rpc alone; serve says whether to serve it.
+func rpcPort(cmd *cobra.Command) (port int, serve bool, err error) {
+	if v := effectiveFlag(cmd, "rpc-http-port"); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 0 || port > 65535 {
+			return 0, false, &UsageError{Command: commandName(cmd), Err: fmt.Errorf("--rpc-http-port=%s: give a port number (0 for a free one)", v)}
+		}
+		return port, true, nil
+	}
+	return 0, effectiveFlag(cmd, "enable-rpc") == "true", nil
+}
+
+// effectiveFlag is the value of a flag of ignoredFlags on a command
+// where it has an effect; "" elsewhere.
+func effectiveFlag(cmd *cobra.Command, name string) string {
+	f := cmd.Flags().Lookup(name)
+	if f == nil || !slices.Contains(f.Annotations[annotationEffectIn], cmd.Name()) {
+		return ""
+	}
+	return f.Value.String()
+}
+
+// closeEvents ends the event stream (the API's streams end with it),
+// stops the API, waits for the file to hold every event, and closes it.
 func (a *app) closeEvents() error {
 	l := a.events
 	if l == nil {
@@ -54,15 +117,22 @@ func (a *app) closeEvents() error {
 	}
 	a.events = nil
 	l.bus.Close()
-	<-l.done
-	err := l.err
-	if cerr := l.file.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("closing the event log: %w", cerr)
+	var errs []error
+	if l.server != nil {
+		errs = append(errs, l.server.Close())
+		l.tracker.Stop()
 	}
-	if err != nil {
-		return fmt.Errorf("--event-log-file %s: %w", l.file.Name(), err)
+	if l.file != nil {
+		<-l.done
+		err := l.err
+		if cerr := l.file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing the event log: %w", cerr)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--event-log-file %s: %w", l.file.Name(), err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // eventBus is the bus the engine publishes on; nil when nothing records.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +58,31 @@ build:
 	}
 	if want := "web InProgress, web Failed with the command's failure"; strings.Join(got, ", ") != want {
 		t.Errorf("event log: %q, want %q\n%s", strings.Join(got, ", "), want, stderr)
+	}
+}
+
+// --rpc-http-port serves the API on 127.0.0.1 and prints where (0: a free
+// port); a port that is not a number is a usage error.
+func TestRPCHTTPPort(t *testing.T) {
+	t.Parallel()
+	file := writeProject(t, `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: web
+    custom:
+      buildCommand: exit 3
+`)
+	_, stderr, err := run(t, nil, "build", "-f", file, "--push=false", "--cache-artifacts=false", "--rpc-http-port", "0")
+	if err == nil {
+		t.Fatalf("the failing build succeeded:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "Serving Skaffold's v2 HTTP API on http://127.0.0.1:") {
+		t.Errorf("the output does not say where the API is:\n%s", stderr)
+	}
+	_, stderr, err = run(t, nil, "build", "-f", file, "--rpc-http-port", "fifty")
+	var usage *UsageError
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--rpc-http-port=fifty: give a port number") {
+		t.Errorf("--rpc-http-port=fifty: %v, want a usage error\n%s", err, stderr)
 	}
 }

@@ -18,6 +18,9 @@ func TestCLIImportsOnlyTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed := []string{
+		// The HTTP API (--rpc-http-port), which the CLI starts on the
+		// session's event stream and the engine's runner.Control.
+		"skiff.dev/skiff/internal/api",
 		"skiff.dev/skiff/internal/artifact",
 		"skiff.dev/skiff/internal/config",
 		"skiff.dev/skiff/internal/config/upgrade",

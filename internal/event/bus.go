@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,9 @@ type Bus struct {
 	subs    map[*Subscription]struct{}
 	closed  bool
 	now     func() time.Time
+	// iteration is the dev loop's iteration: 0 for the first build and
+	// deploy, then one more at each DevLoop task.
+	iteration int32
 }
 
 // NewBus returns a Bus that keeps the last history events (0:
@@ -101,6 +105,7 @@ func (b *Bus) Publish(e Event) {
 	if e.Timestamp.IsZero() {
 		e.Timestamp = b.now()
 	}
+	b.qualifyLocked(&e)
 	if len(b.history) < cap(b.history) {
 		b.history = append(b.history, e)
 	} else {
@@ -114,6 +119,83 @@ func (b *Bus) Publish(e Event) {
 			s.dropped.Add(1)
 		}
 	}
+}
+
+// TaskStarted publishes the start (InProgress) of a task (TaskBuild...)
+// of the current iteration; a DevLoop task starts the next iteration.
+func (b *Bus) TaskStarted(task, description string) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	if task == TaskDevLoop {
+		b.iteration++
+	}
+	it := b.iteration
+	b.mu.Unlock()
+	b.Publish(Event{TaskEvent: &TaskEvent{ID: taskID(task, it), Task: task, Description: description, Iteration: it, Status: InProgress}})
+}
+
+// TaskEnded publishes the end of a task of the current iteration:
+// Succeeded, or Failed with err.
+func (b *Bus) TaskEnded(task string, err error) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	it := b.iteration
+	b.mu.Unlock()
+	e := &TaskEvent{ID: taskID(task, it), Task: task, Iteration: it, Status: Succeeded}
+	if err != nil {
+		e.Status, e.ActionableErr = Failed, Err(err)
+	}
+	b.Publish(Event{TaskEvent: e})
+}
+
+// TaskID is the id of task in the current iteration ("Build-2"), which
+// its subtask events give as their task_id; "" for a nil Bus.
+func (b *Bus) TaskID(task string) string {
+	if b == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return taskID(task, b.iteration)
+}
+
+// qualifyLocked turns the task_id of a subtask event, given as the
+// task's name ("Build"), into the task's id in the current iteration
+// ("Build-0"), as Skaffold's events link a subtask to its task. The event
+// is copied first: publishers may keep theirs.
+func (b *Bus) qualifyLocked(e *Event) {
+	var id *string
+	switch {
+	case e.BuildSubtaskEvent != nil:
+		c := *e.BuildSubtaskEvent
+		e.BuildSubtaskEvent, id = &c, &c.TaskID
+	case e.DeploySubtaskEvent != nil:
+		c := *e.DeploySubtaskEvent
+		e.DeploySubtaskEvent, id = &c, &c.TaskID
+	case e.StatusCheckSubtaskEvent != nil:
+		c := *e.StatusCheckSubtaskEvent
+		e.StatusCheckSubtaskEvent, id = &c, &c.TaskID
+	case e.PortEvent != nil:
+		c := *e.PortEvent
+		e.PortEvent, id = &c, &c.TaskID
+	case e.FileSyncEvent != nil:
+		c := *e.FileSyncEvent
+		e.FileSyncEvent, id = &c, &c.TaskID
+	case e.DebuggingContainerEvent != nil:
+		c := *e.DebuggingContainerEvent
+		e.DebuggingContainerEvent, id = &c, &c.TaskID
+	}
+	if id != nil && *id != "" && !strings.Contains(*id, "-") {
+		*id = taskID(*id, b.iteration)
+	}
+}
+
+func taskID(task string, iteration int32) string {
+	return fmt.Sprintf("%s-%d", task, iteration)
 }
 
 // Close ends every subscription (their C close once drained); later

@@ -8,7 +8,7 @@ import (
 )
 
 func build(artifact, status string) Event {
-	return Event{BuildSubtaskEvent: &BuildSubtaskEvent{Artifact: artifact, Step: "Build", Status: status}}
+	return Event{BuildSubtaskEvent: &BuildSubtaskEvent{TaskID: TaskBuild, Artifact: artifact, Step: "Build", Status: status}}
 }
 
 // A subscriber gets the past events first, then the new ones, in order.

@@ -21,15 +21,19 @@ package event
 
 import "time"
 
-// Status values of the subtask events, as Skaffold spells them.
+// Status values of the events, as Skaffold spells them. Skaffold's
+// documentation says a build or deploy ends "Completed" or "Complete",
+// but Skaffold sends Succeeded, and so does skiff.
 const (
 	InProgress = "InProgress"
-	Completed  = "Completed"
 	Succeeded  = "Succeeded"
 	Failed     = "Failed"
 	Started    = "Started"
 	Terminated = "Terminated"
 )
+
+// The subtask events name their task in TaskID by its name ("Build");
+// Bus.Publish makes it the task's id in the current iteration ("Build-3").
 
 // Event is one thing that happened, with its time; exactly one of the
 // other fields is set (Skaffold's proto.v2.Event).
@@ -72,6 +76,16 @@ func Err(err error) *ActionableErr {
 type MetaEvent struct {
 	Entry string `json:"entry"`
 }
+
+// The tasks of TaskEvent, as Skaffold names them.
+const (
+	TaskDevLoop     = "DevLoop"
+	TaskBuild       = "Build"
+	TaskSync        = "Sync"
+	TaskDeploy      = "Deploy"
+	TaskStatusCheck = "StatusCheck"
+	TaskPortForward = "PortForward"
+)
 
 // TaskEvent is the start, end or failure of a phase (Build, Sync, Deploy,
 // StatusCheck, PortForward, DevLoop) of an iteration of the loop.

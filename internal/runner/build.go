@@ -14,6 +14,7 @@ import (
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/hooks"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/output"
@@ -66,7 +67,7 @@ const maxMutedOutput = 1 << 20
 // Build builds the selected artifacts of the project in dependency order,
 // tags them, and pushes or loads the images (see build.Run). It prints
 // progress to ErrOut, each artifact's output prefixed with its name.
-func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image, error) {
+func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
 	if err := r.Check("build"); err != nil {
 		return nil, err
 	}
@@ -84,6 +85,14 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 		fmt.Fprintln(progress, "No artifacts to build.")
 		return nil, nil
 	}
+	if r.opts.Events != nil {
+		var names []string
+		for _, a := range arts {
+			names = append(names, a.ImageName)
+		}
+		r.opts.Events.TaskStarted(event.TaskBuild, "Building "+strings.Join(names, ", "))
+	}
+	defer func() { r.opts.Events.TaskEnded(event.TaskBuild, err) }()
 
 	push, defaultRepo := r.buildTarget(ctx, opts)
 	insecure := r.insecureRegistries(opts)

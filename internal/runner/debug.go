@@ -13,6 +13,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/debug"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
 	"skiff.dev/skiff/internal/render"
@@ -168,6 +169,24 @@ func (r *Runner) deliverImage(ctx context.Context, push bool, opts BuildOptions,
 		return "", fmt.Errorf("loading %s into the Docker daemon: %w", ref, err)
 	}
 	return ref, nil
+}
+
+// publishDebugged publishes a DebuggingContainerEvent (Started) for each
+// container that the last deploy set up for a debugger. skiff knows the
+// workload ("deployment.apps/web", the event's ID), not its pods, which
+// come and go: PodName is left empty.
+func (r *Runner) publishDebugged() {
+	for _, c := range r.debugged {
+		ports := map[string]uint32{}
+		for _, p := range c.Ports {
+			ports[p.Name] = uint32(p.Port)
+		}
+		r.opts.Events.Publish(event.Event{DebuggingContainerEvent: &event.DebuggingContainerEvent{
+			ID: c.Object, TaskID: event.TaskDeploy, Status: event.Started,
+			ContainerName: c.Name, Namespace: c.Namespace, Artifact: c.Artifact,
+			Runtime: string(c.Runtime), WorkingDir: c.WorkingDir, DebugPorts: ports,
+		}})
+	}
 }
 
 // forwardDebugPorts forwards the debug ports of the debugged containers

@@ -25,9 +25,14 @@ import (
 func (r *Runner) Deploy(ctx context.Context, images []artifact.Image) error {
 	printTags(r.opts.ErrOut, images)
 	start := time.Now()
+	r.opts.Events.TaskStarted(event.TaskDeploy, "Deploying")
 	r.opts.Events.Publish(deployEvent(event.InProgress, nil, 0))
 	err := r.deployTargets(ctx, images)
-	r.opts.Events.Publish(deployEvent(event.Completed, err, time.Since(start)))
+	r.opts.Events.Publish(deployEvent(event.Succeeded, err, time.Since(start)))
+	if err == nil {
+		r.publishDebugged()
+	}
+	r.opts.Events.TaskEnded(event.TaskDeploy, err)
 	if err != nil {
 		return err
 	}
@@ -195,12 +200,15 @@ func (r *Runner) apply(ctx context.Context, ms []render.Manifest, install func(c
 	if err != nil {
 		return err
 	}
-	return status.Check(ctx, cs, applied, status.Options{
+	r.opts.Events.TaskStarted(event.TaskStatusCheck, "Checking the status of the deployed resources")
+	err = status.Check(ctx, cs, applied, status.Options{
 		Deadline:         check.Deadline,
 		TolerateFailures: check.TolerateFailures,
 		Out:              r.opts.ErrOut,
 		Events:           r.opts.Events,
 	})
+	r.opts.Events.TaskEnded(event.TaskStatusCheck, err)
+	return err
 }
 
 // deployer connects the Kubernetes deployer to the cluster; timeout is

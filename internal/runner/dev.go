@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/watch"
@@ -27,8 +28,13 @@ type DevOptions struct {
 	// PollInterval is how often Polling looks at the files.
 	PollInterval time.Duration
 	// AutoBuild, AutoSync and AutoDeploy say whether a change rebuilds,
-	// syncs and redeploys by itself; what they hold back waits for Manual.
+	// syncs and redeploys by itself; what they hold back waits for Manual
+	// or Control. They are Control's switches when Control is nil.
 	AutoBuild, AutoSync, AutoDeploy bool
+	// Control, when set, drives the loop from outside (the HTTP API):
+	// its switches replace AutoBuild, AutoSync and AutoDeploy, and its
+	// triggers run phases between iterations.
+	Control *Control
 	// Manual receives a value each time the user asks for an iteration
 	// (Enter): it delivers the changes that the manual trigger holds and
 	// runs what AutoBuild, AutoSync or AutoDeploy held back.
@@ -88,6 +94,9 @@ type dev struct {
 	// have started after the first deploy that worked.
 	stopObserving func()
 
+	// ctl holds the auto switches and the triggers from outside.
+	ctl *Control
+
 	// Held back by --auto-*=false until Manual.
 	heldSyncs  map[string][]sync.Op
 	heldBuilds map[string]bool
@@ -126,6 +135,10 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		heldBuilds:  map[string]bool{},
 		autoFrom:    map[string]string{},
 		noRulesSaid: map[string]bool{},
+		ctl:         opts.Control,
+	}
+	if d.ctl == nil {
+		d.ctl = NewControl(Auto{Build: opts.AutoBuild, Sync: opts.AutoSync, Deploy: opts.AutoDeploy})
 	}
 	if d.rules, err = syncRules(r.opts.Project); err != nil {
 		return err
@@ -199,6 +212,8 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		case <-opts.Manual:
 			w.Trigger()
 			d.release(ctx)
+		case <-d.ctl.wake:
+			d.execute(ctx)
 		}
 	}
 }
@@ -226,13 +241,13 @@ func (d *dev) first(ctx context.Context) error {
 func (d *dev) iterate(ctx context.Context, b watch.Batch) {
 	syncs, rebuild, redeploy := d.plan(b)
 	for name, ops := range syncs {
-		if !d.opts.AutoSync {
+		if !d.ctl.Auto().Sync {
 			d.heldSyncs[name] = append(d.heldSyncs[name], ops...)
 			d.printf("%s: %s ready to sync; press Enter to sync (--auto-sync=false)\n", name, files(ops))
 			delete(syncs, name)
 		}
 	}
-	if len(rebuild) > 0 && !d.opts.AutoBuild {
+	if len(rebuild) > 0 && !d.ctl.Auto().Build {
 		for _, n := range rebuild {
 			d.heldBuilds[n] = true
 		}
@@ -256,14 +271,62 @@ func (d *dev) release(ctx context.Context) {
 	}
 }
 
-// run syncs, rebuilds and redeploys, printing one line for each. now says
-// the user asked for it (Enter): nothing is held back for --auto-deploy.
+// execute runs what Control asked for: the phases triggered, and what
+// the auto switches turned on had held back.
+func (d *dev) execute(ctx context.Context) {
+	p, released := d.ctl.take()
+	var syncs map[string][]sync.Op
+	if p.Sync || released.Sync {
+		syncs, d.heldSyncs = d.heldSyncs, map[string][]sync.Op{}
+	}
+	var rebuild []string
+	if p.Build || released.Build {
+		held := slices.Sorted(maps.Keys(d.heldBuilds))
+		d.heldBuilds = map[string]bool{}
+		switch {
+		case len(p.Images) > 0:
+			rebuild = append(held, p.Images...)
+		case p.Build && len(held) == 0:
+			for _, a := range d.r.opts.Project.Artifacts() {
+				rebuild = append(rebuild, a.ImageName)
+			}
+		default:
+			rebuild = held
+		}
+		slices.Sort(rebuild)
+		rebuild = slices.Compact(rebuild)
+		for _, n := range rebuild {
+			delete(syncs, n)
+		}
+	}
+	redeploy := p.Deploy || (released.Deploy && d.heldDeploy)
+	if redeploy {
+		d.heldDeploy = false
+	}
+	d.run(ctx, syncs, rebuild, redeploy, p.Deploy)
+}
+
+// run syncs, rebuilds and redeploys, printing one line for each, as an
+// iteration of the loop (a DevLoop task, ending Failed with the build's
+// or the deploy's failure). now says the user asked for it (Enter): nothing
+// is held back for --auto-deploy.
 func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) {
+	if len(syncs) == 0 && len(rebuild) == 0 && !redeploy && !d.undeployed {
+		return
+	}
+	d.r.opts.Events.TaskStarted(event.TaskDevLoop, "")
+	err := d.runPhases(ctx, syncs, rebuild, redeploy, now)
+	d.r.opts.Events.TaskEnded(event.TaskDevLoop, err)
+}
+
+// runPhases is run's work; it returns the failure of the build or the
+// deploy, which it has printed.
+func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) error {
 	for _, name := range slices.Sorted(maps.Keys(syncs)) {
 		d.sync(ctx, name, syncs[name])
 	}
 	if len(rebuild) == 0 && !redeploy && !d.undeployed {
-		return
+		return nil
 	}
 	if len(rebuild) > 0 || len(d.stale) > 0 {
 		names := slices.Sorted(maps.Keys(d.stale))
@@ -273,48 +336,49 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 		start := time.Now()
 		images, err := d.build(ctx, names)
 		if ctx.Err() != nil {
-			return // Ctrl-C: the caller cleans up
+			return ctx.Err() // Ctrl-C: the caller cleans up
 		}
 		if err != nil {
 			for _, n := range names {
 				d.stale[n] = true
 			}
 			d.printf("Build of %s failed: %v\nThe previous version keeps running. Watching for changes...\n", strings.Join(names, ", "), err)
-			return
+			return err
 		}
 		d.autoRules(ctx, images)
 		d.record(d.r.devImages(ctx, images, d.rules))
 		built := time.Since(start)
-		if !d.opts.AutoDeploy && !now {
+		if !d.ctl.Auto().Deploy && !now {
 			d.heldDeploy = true
 			d.printf("Rebuilt %s in %s; press Enter to redeploy (--auto-deploy=false)\n", strings.Join(names, ", "), output.Duration(built))
-			return
+			return nil
 		}
 		start = time.Now()
 		if err := d.deploy(ctx); err != nil {
 			if ctx.Err() != nil {
-				return
+				return ctx.Err()
 			}
 			d.printf("Rebuilt %s in %s; the deploy failed: %v\nWatching for changes...\n", strings.Join(names, ", "), output.Duration(built), err)
-			return
+			return err
 		}
 		d.printf("Rebuilt %s in %s, redeployed in %s\nWatching for changes...\n", strings.Join(names, ", "), output.Duration(built), output.Duration(time.Since(start)))
-		return
+		return nil
 	}
-	if !d.opts.AutoDeploy && !now {
+	if !d.ctl.Auto().Deploy && !now {
 		d.heldDeploy = true
 		d.printf("The manifests changed; press Enter to redeploy (--auto-deploy=false)\n")
-		return
+		return nil
 	}
 	start := time.Now()
 	if err := d.deploy(ctx); err != nil {
 		if ctx.Err() != nil {
-			return
+			return ctx.Err()
 		}
 		d.printf("Deploy failed: %v\nWatching for changes...\n", err)
-		return
+		return err
 	}
 	d.printf("Redeployed in %s\nWatching for changes...\n", output.Duration(time.Since(start)))
+	return nil
 }
 
 // deploy redeploys every image as it is now, and starts the log streams

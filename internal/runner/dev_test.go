@@ -89,7 +89,7 @@ func planDev(t *testing.T, dir string, stale ...string) *dev {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}}
+	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}, ctl: NewControl(Auto{})}
 	for _, n := range stale {
 		d.stale[n] = true
 	}
@@ -330,6 +330,85 @@ func TestHeldBackUntilRelease(t *testing.T) {
 	}
 }
 
+// Control drives the loop as the HTTP API does: turning auto-sync on
+// syncs what it held back, a build trigger builds what auto-build held
+// back (or the images asked for, or everything), a deploy trigger
+// deploys.
+func TestControlTriggersAndReleases(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	at := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+	d := planDev(t, dir)
+	var errOut bytes.Buffer
+	d.r.opts.ErrOut = &errOut
+	d.r.opts.KubeContext = "skiff-unit-test-no-such-context" // deploys fail before any cluster
+	var built [][]string
+	d.build = func(_ context.Context, names []string) ([]artifact.Image, error) {
+		built = append(built, names)
+		var out []artifact.Image
+		for _, n := range names {
+			out = append(out, artifact.Image{Name: n, Ref: "registry/" + n + ":2"})
+		}
+		return out, nil
+	}
+	d.images = map[string]artifact.Image{"web": {Name: "web", Ref: "registry/web:1"}, "api": {Name: "api", Ref: "registry/api:1"}}
+	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
+	source := &fakeSource{}
+	source.set(map[string][]string{"registry/api:1": {"api-0"}})
+	transport := &fakeTransport{}
+	d.syncer = newSyncer(source, func(container) sync.Transport { return transport })
+	ctx := context.Background()
+	woken := func() bool {
+		select {
+		case <-d.ctl.wake:
+			return true
+		default:
+			return false
+		}
+	}
+
+	d.iterate(ctx, watch.Batch{Changed: []string{at("api/main.py"), at("svc/main.go")}})
+	if changed, err := d.ctl.SetAuto(PhaseSync, true); !changed || err != nil {
+		t.Fatalf("SetAuto(sync, true) = %v, %v", changed, err)
+	}
+	if changed, _ := d.ctl.SetAuto(PhaseSync, true); changed {
+		t.Error("turning auto-sync on twice changed it twice")
+	}
+	if !woken() {
+		t.Fatal("turning auto-sync on did not wake the loop")
+	}
+	d.execute(ctx)
+	if sent := transport.take(); len(sent["api-0"]) != 1 || len(built) != 0 {
+		t.Fatalf("after auto-sync on, sent %v and built %v, want the held sync only", sent, built)
+	}
+
+	d.ctl.Trigger(Phases{Build: true})
+	if !woken() {
+		t.Fatal("a trigger did not wake the loop")
+	}
+	d.execute(ctx)
+	if len(built) != 1 || !slices.Equal(built[0], []string{"svc"}) || !d.heldDeploy {
+		t.Fatalf("after a build trigger, built %v (want [svc]) and held the deploy: %v\n%s", built, d.heldDeploy, errOut.String())
+	}
+
+	d.ctl.Trigger(Phases{Deploy: true})
+	d.execute(ctx)
+	if d.heldDeploy || !strings.Contains(errOut.String(), "Deploy failed") {
+		t.Errorf("a deploy trigger should deploy (and fail here):\n%s", errOut.String())
+	}
+
+	d.ctl.Trigger(Phases{Build: true, Images: []string{"api"}})
+	d.execute(ctx)
+	d.ctl.Trigger(Phases{Build: true})
+	d.execute(ctx)
+	if len(built) != 3 || !slices.Equal(built[1], []string{"api"}) || !slices.Equal(built[2], []string{"api", "base", "svc", "web", "worker"}) {
+		t.Errorf("built %v, want [api] then every artifact", built)
+	}
+	if _, err := d.ctl.SetAuto("test", true); err == nil {
+		t.Error("SetAuto of an unknown phase succeeded")
+	}
+}
+
 // A rebuild held back by --auto-deploy=false waits for Enter to deploy.
 func TestDeployHeldBack(t *testing.T) {
 	t.Parallel()
@@ -337,7 +416,7 @@ func TestDeployHeldBack(t *testing.T) {
 	d := planDev(t, dir)
 	var errOut bytes.Buffer
 	d.r.opts.ErrOut = &errOut
-	d.opts = DevOptions{AutoBuild: true, AutoSync: true}
+	d.ctl = NewControl(Auto{Build: true, Sync: true})
 	d.build = (func(_ context.Context, names []string) ([]artifact.Image, error) {
 		return []artifact.Image{{Name: "svc", Ref: "registry/svc:2"}}, nil
 	})

@@ -33,6 +33,7 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 		return
 	}
 	start := time.Now()
+	d.r.opts.Events.TaskStarted(event.TaskSync, fmt.Sprintf("Syncing %s to %s", files(ops), name))
 	err := d.syncHooks(ctx, hooks.PreSync, name, im, ops)
 	var rep syncReport
 	if err == nil {
@@ -43,9 +44,11 @@ func (d *dev) sync(ctx context.Context, name string, ops []sync.Op) {
 	}
 	took := output.Duration(time.Since(start))
 	if ctx.Err() != nil {
+		d.r.opts.Events.TaskEnded(event.TaskSync, ctx.Err())
 		return
 	}
 	d.r.opts.Events.Publish(syncEvent(name, ops, rep, err))
+	d.r.opts.Events.TaskEnded(event.TaskSync, err)
 	if err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), "permission denied") {

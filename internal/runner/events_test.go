@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"skiff.dev/skiff/internal/debug"
+
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -81,16 +83,23 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	var got []string
 	var built, failure string
 	for e := range sub.C {
+		if te := e.TaskEvent; te != nil && te.Task == event.TaskBuild {
+			got = append(got, "task "+te.ID+" "+te.Status)
+			continue
+		}
 		b := e.BuildSubtaskEvent
 		if b == nil {
 			t.Errorf("unexpected event %+v", e)
 			continue
 		}
+		if b.TaskID != "Build-0" {
+			t.Errorf("%s's event belongs to task %q, want Build-0", b.Artifact, b.TaskID)
+		}
 		got = append(got, b.Artifact+" "+b.Step+" "+b.Status)
 		if b.Status != event.InProgress && b.Duration <= 0 {
 			t.Errorf("%s %s ended with no duration", b.Artifact, b.Status)
 		}
-		if b.Artifact == "app" && b.Status == event.Completed && built == "" {
+		if b.Artifact == "app" && b.Status == event.Succeeded && built == "" {
 			built = b.Image
 		}
 		if b.ActionableErr != nil {
@@ -98,15 +107,15 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 		}
 	}
 	want := []string{
-		"app Build InProgress", "app Build Completed",
-		"app Build InProgress", "app Cache Completed",
-		"bad Build InProgress", "bad Build Failed",
+		"task Build-0 InProgress", "app Build InProgress", "app Build Succeeded", "task Build-0 Succeeded",
+		"task Build-0 InProgress", "app Build InProgress", "app Cache Succeeded", "task Build-0 Succeeded",
+		"task Build-0 InProgress", "bad Build InProgress", "bad Build Failed", "task Build-0 Failed",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if !strings.Contains(built, "/app:") {
-		t.Errorf("app's Completed event names image %q, want the pushed reference", built)
+		t.Errorf("app's Succeeded event names image %q, want the pushed reference", built)
 	}
 	if !strings.Contains(failure, "undefined: x") || !strings.Contains(failure, `"bad"`) {
 		t.Errorf("bad's Failed event says %q, want the builder's message naming the artifact", failure)
@@ -133,6 +142,14 @@ func TestSyncPublishesFileSyncEvents(t *testing.T) {
 
 	var got []string
 	for e := range sub.C {
+		if te := e.TaskEvent; te != nil && te.Task == event.TaskSync {
+			line := "task " + te.ID + " " + te.Status
+			if te.Description != "" {
+				line += " " + te.Description
+			}
+			got = append(got, line)
+			continue
+		}
 		f := e.FileSyncEvent
 		if f == nil {
 			t.Fatalf("unexpected event %+v", e)
@@ -144,15 +161,19 @@ func TestSyncPublishesFileSyncEvents(t *testing.T) {
 		got = append(got, line)
 	}
 	want := []string{
+		"task Sync-0 InProgress Syncing 1 file and 1 deletion to web",
 		"web Succeeded 2 files [/src/index.html /src/old.css] pods [web-a web-b]",
+		"task Sync-0 Succeeded",
+		"task Sync-0 InProgress Syncing 1 file to web",
 		"web Failed 1 files [/src/app.js] pods [web-a] error syncing to pod dev/web-b, container app: connection reset",
+		"task Sync-0 Failed",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
-// A deploy records its start and its end: Completed, or Failed with the
+// A deploy records its start and its end: Succeeded, or Failed with the
 // error (here the manifests do not parse, so nothing reaches a cluster).
 func TestDeployPublishesDeployEvents(t *testing.T) {
 	t.Parallel()
@@ -169,6 +190,10 @@ func TestDeployPublishesDeployEvents(t *testing.T) {
 	bus.Close()
 	var got []string
 	for e := range sub.C {
+		if te := e.TaskEvent; te != nil && te.Task == event.TaskDeploy {
+			got = append(got, "task "+te.Status)
+			continue
+		}
 		d := e.DeploySubtaskEvent
 		if d == nil {
 			t.Fatalf("unexpected event %+v", e)
@@ -179,7 +204,29 @@ func TestDeployPublishesDeployEvents(t *testing.T) {
 		}
 		got = append(got, line)
 	}
-	if want := "InProgress, Completed, InProgress, Failed naming k8s.yaml"; strings.Join(got, ", ") != want {
+	if want := "task InProgress, InProgress, Succeeded, task Succeeded, task InProgress, InProgress, Failed naming k8s.yaml, task Failed"; strings.Join(got, ", ") != want {
 		t.Errorf("events: %s, want %s", strings.Join(got, ", "), want)
+	}
+}
+
+// Each container a deploy set up for a debugger is published as a
+// debugging container, with its runtime and debug ports.
+func TestPublishDebugged(t *testing.T) {
+	t.Parallel()
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(10)
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{testConfig(t.TempDir())}}, Events: bus})
+	r.debugged = []debug.Container{{Object: "deployment.apps/web", Name: "app", Artifact: "web", Runtime: "go", WorkingDir: "/app", Ports: []debug.Port{{Name: "dlv", Port: 56268}}}}
+	r.publishDebugged()
+	bus.Close()
+	var got []event.DebuggingContainerEvent
+	for e := range sub.C {
+		got = append(got, *e.DebuggingContainerEvent)
+	}
+	if len(got) != 1 {
+		t.Fatalf("events %+v, want one debugging container", got)
+	}
+	if d := got[0]; d.ID != "deployment.apps/web" || d.Status != event.Started || d.ContainerName != "app" || d.Artifact != "web" || d.Runtime != "go" || d.WorkingDir != "/app" || d.DebugPorts["dlv"] != 56268 || d.TaskID != "Deploy-0" {
+		t.Errorf("event %+v, want web's app container debugged as go on dlv 56268", d)
 	}
 }

@@ -228,6 +228,7 @@ func (r *Runner) dockerDeployer(dbg map[string]*dockerdeploy.Debug) (*dockerdepl
 		Out:          r.opts.ErrOut,
 		Debug:        dbg,
 		DryRun:       r.opts.DeleteDryRun,
+		Events:       r.opts.Events,
 	})
 	return d, func() { cli.Close() }, nil
 }

@@ -56,3 +56,25 @@ func TestCheckPublishesResourceEvents(t *testing.T) {
 		})
 	}
 }
+
+// At the deadline, each resource that is not ready is published as
+// Failed, so that a client of the event stream sees how the check ended.
+func TestDeadlinePublishesTheUnreadyResources(t *testing.T) {
+	t.Parallel()
+	d, objs := rolledOutWithPod(crashLoopStatus())
+	d.Status.AvailableReplicas = 0
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(100)
+	_, err := runCheck(t, newFakeCluster(objs...), []*unstructured.Unstructured{applied(t, d, deploymentKind)}, Options{TolerateFailures: true, Deadline: 300 * time.Millisecond, Events: bus}, fastTiming)
+	if e := asError(t, err); e.Reason != ReasonDeadlineExceeded {
+		t.Fatalf("got %+v, want the deadline", e)
+	}
+	bus.Close()
+	var last *event.StatusCheckSubtaskEvent
+	for e := range sub.C {
+		last = e.StatusCheckSubtaskEvent
+	}
+	if last == nil || last.Resource != "deployment/web" || last.Status != event.Failed || !strings.HasPrefix(last.Message, "not ready within 300ms: ") || last.ActionableErr == nil {
+		t.Errorf("the last event is %+v, want deployment/web Failed at the deadline with its error", last)
+	}
+}

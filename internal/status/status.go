@@ -323,7 +323,7 @@ func (c *checker) failure(ctx context.Context, t *tracked, p *problem) *Error {
 }
 
 // deadlineError lists the workloads that were not ready in time and their
-// last status.
+// last status, and publishes each as Failed.
 func (c *checker) deadlineError(ctx context.Context, deadline time.Duration) *Error {
 	e := &Error{
 		Reason:  ReasonDeadlineExceeded,
@@ -342,6 +342,7 @@ func (c *checker) deadlineError(ctx context.Context, deadline time.Duration) *Er
 			u = c.failure(ctx, t, p)
 		}
 		e.Unready = append(e.Unready, u)
+		c.events.Publish(resourceEvent(t.label, event.Failed, "not ready within "+deadline.String()+": "+u.Message, u))
 	}
 	return e
 }

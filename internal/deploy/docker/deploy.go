@@ -36,6 +36,7 @@ import (
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/kube"
 )
 
@@ -76,6 +77,10 @@ type Options struct {
 	Debug map[string]*Debug
 	// DryRun makes Delete list what it would delete and delete nothing.
 	DryRun bool
+	// Events receives the status of each container Deploy waits for
+	// ("container/web": InProgress, then Succeeded or Failed), as the
+	// status check's of a workload.
+	Events *event.Bus
 }
 
 // Deployer runs images as containers on a Docker Engine.
@@ -173,9 +178,17 @@ func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images 
 	errs := make([]error, len(all))
 	var wg sync.WaitGroup
 	for i, c := range all {
+		d.opts.Events.Publish(containerEvent(c.name, event.InProgress, "starting", nil))
 		wg.Go(func() { errs[i] = d.waitReady(ctx, c) })
 	}
 	wg.Wait()
+	for i, c := range all {
+		if errs[i] != nil {
+			d.opts.Events.Publish(containerEvent(c.name, event.Failed, errs[i].Error(), errs[i]))
+		} else {
+			d.opts.Events.Publish(containerEvent(c.name, event.Succeeded, "running", nil))
+		}
+	}
 	d.outMu.Lock()
 	d.published = map[string][]binding{}
 	for _, c := range all {
@@ -196,6 +209,12 @@ func (d *Deployer) Deploy(ctx context.Context, cfg *schema.DockerDeploy, images 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// containerEvent is the StatusCheckSubtaskEvent of the container name.
+func containerEvent(name, status, message string, err error) event.Event {
+	r := "container/" + name
+	return event.Event{StatusCheckSubtaskEvent: &event.StatusCheckSubtaskEvent{ID: r, TaskID: event.TaskStatusCheck, Resource: r, Status: status, Message: message, ActionableErr: event.Err(err)}}
 }
 
 // selectImages returns the images names lists, in its order.

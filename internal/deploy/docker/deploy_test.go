@@ -20,6 +20,7 @@ import (
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/event"
 
 	"skiff.dev/skiff/internal/kube"
 )
@@ -434,5 +435,51 @@ func TestContainerName(t *testing.T) {
 		if got := containerName(image); got != want {
 			t.Errorf("containerName(%q) = %q, want %q", image, got, want)
 		}
+	}
+}
+
+// Deploy publishes each container's status as a status check does a
+// workload's: InProgress while it starts, then Succeeded, or Failed with
+// the reason.
+func TestDeployPublishesContainerStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		exits bool
+		want  string
+	}{
+		{name: "runs", want: "container/web InProgress starting, container/web Succeeded running"},
+		{name: "exits", exits: true, want: "container/web InProgress starting, container/web Failed container web (image web:v1) exited with code 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake()
+			f.images["web:v1"] = "sha256:1111"
+			if tc.exits {
+				f.onCreate = func(c *fakeContainer) {
+					c.states = []container.State{{Running: true}, {Status: container.StateExited, ExitCode: 2}}
+				}
+			}
+			d, _ := testDeployer(f, nil)
+			bus := event.NewBus(0)
+			sub := bus.Subscribe(10)
+			d.opts.Events = bus
+			err := deployWeb(t, d, "web:v1")
+			if (err != nil) != tc.exits {
+				t.Fatalf("deploy: %v", err)
+			}
+			bus.Close()
+			var got []string
+			for e := range sub.C {
+				s := e.StatusCheckSubtaskEvent
+				got = append(got, s.Resource+" "+s.Status+" "+s.Message)
+				if s.Status == event.Failed && s.ActionableErr == nil {
+					t.Errorf("the failure carries no error: %+v", s)
+				}
+			}
+			if g := strings.Join(got, ", "); !strings.HasPrefix(g, tc.want) {
+				t.Errorf("events %q, want them to start %q", g, tc.want)
+			}
+		})
 	}
 }
