@@ -28,8 +28,8 @@ func (t kubeTarget) deploy(ctx context.Context, images []artifact.Image) error {
 }
 
 // delete deletes the objects recorded on the cluster.
-func (t kubeTarget) delete(ctx context.Context, wait time.Duration) error {
-	d, err := t.r.deployer(wait)
+func (t kubeTarget) delete(ctx context.Context, wait time.Duration, background bool) error {
+	d, err := t.r.deployer(wait, background)
 	if err != nil {
 		return err
 	}
