@@ -151,18 +151,25 @@ func (c *cluster) stopAndCheckCleanup(t testing.TB, r *running, namespace string
 	if !strings.Contains(stderr, "Cleaning up: ") || !strings.Contains(stderr, "Cleanup complete") {
 		t.Errorf("skiff dev did not report its cleanup after Ctrl-C:\n%s", stderr)
 	}
+	c.expectCleanedUp(t, namespace, "skiff dev")
+}
+
+// expectCleanedUp checks that nothing what (skiff dev, say) deployed in
+// namespace is left after its cleanup. Pods stop in the background (dev's
+// Ctrl-C does not wait for them, issue 16): they may still be there, but
+// must be gone within two minutes.
+func (c *cluster) expectCleanedUp(t testing.TB, namespace, what string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	left, err := c.managedObjects(ctx, namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The pods stop in the background (issue 16): they must go, but may
-	// still be there when dev exits.
 	if left = slices.DeleteFunc(left, func(o string) bool { return strings.HasPrefix(o, "pod/") }); len(left) > 0 {
-		t.Errorf("skiff dev left %v in %s after its cleanup\nstderr:\n%s", left, namespace, stderr)
+		t.Errorf("%s left %v in %s after its cleanup", what, left, namespace)
 	}
-	waitFor(t, 2*time.Minute, "the pods of skiff dev to be gone after its cleanup", func(ctx context.Context) (bool, string, error) {
+	waitFor(t, 2*time.Minute, "the pods of "+what+" to be gone after its cleanup", func(ctx context.Context) (bool, string, error) {
 		left, err := c.managedObjects(ctx, namespace)
 		if err != nil {
 			return false, err.Error(), nil
