@@ -678,6 +678,11 @@ func TestDevAgainRightAfterCtrlC(t *testing.T) {
 	if strings.Contains(r.errOut.String(), "WARN") {
 		t.Errorf("the second dev warned:\n%s", r.errOut)
 	}
+	for _, p := range old {
+		if strings.Contains(r.out.String()+r.errOut.String(), p) {
+			t.Errorf("the second dev printed about pod %s of the first (its logs?):\nstdout:\n%s\nstderr:\n%s", p, r.out, r.errOut)
+		}
+	}
 	c.stopAndCheckCleanup(t, r, ns)
 }
 
