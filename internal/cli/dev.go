@@ -198,7 +198,7 @@ func (a *app) cleanup(command string, deployed []*runner.Runner) error {
 	defer cancel()
 	var errs []error
 	for _, r := range deployed {
-		if err := r.Delete(ctx, cleanupWait); err != nil {
+		if err := r.Cleanup(ctx, cleanupWait); err != nil {
 			errs = append(errs, fmt.Errorf("cleaning up: %w", err))
 		}
 	}

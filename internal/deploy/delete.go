@@ -17,7 +17,9 @@ import (
 // gone. Deletion of built-in kinds is foreground, so a workload is gone
 // only once its pods are: when Delete returns nil, nothing of the
 // project's workloads is left running. (Custom resources are deleted in
-// the background; their controllers clean up what they made.)
+// the background; their controllers clean up what they made. With
+// Options.Background, so is everything, and pods may still be stopping
+// when Delete returns.)
 // Objects go in the reverse of the apply order, each stage gone before
 // the next is deleted (custom resources before the controllers that
 // finalize them, namespaces last). Delete first says how many objects it
@@ -65,13 +67,17 @@ func (d *Deployer) Delete(ctx context.Context) error {
 		}
 		return nil
 	}
-	d.printf(" - deleting %d objects of project %s; waiting up to %s for them to go\n", n, d.opts.Project, d.opts.Timeout)
+	if d.opts.Background {
+		d.printf(" - deleting %d objects of project %s; waiting up to %s for them to go (their pods stop in the background)\n", n, d.opts.Project, d.opts.Timeout)
+	} else {
+		d.printf(" - deleting %d objects of project %s; waiting up to %s for them to go\n", n, d.opts.Project, d.opts.Timeout)
+	}
 
 	for t := tiers - 1; t >= 0; t-- {
 		stage := stages[t]
 		errs := make([]error, len(stage))
 		forEach(len(stage), func(i int) {
-			errs[i] = d.remove(wctx, stage[i], propagationOf(t))
+			errs[i] = d.remove(wctx, stage[i], d.propagationOf(t))
 		})
 		if err := errors.Join(errs...); err != nil {
 			if ctx.Err() != nil {
@@ -97,9 +103,10 @@ func (d *Deployer) Delete(ctx context.Context) error {
 // workload is gone once its pods are. Custom resources go in the
 // background: the garbage collector notices a new kind only at its next
 // resync (up to 30 s), and until then a foreground deletion of its
-// objects waits.
-func propagationOf(t int) metav1.DeletionPropagation {
-	if t == tierCustom {
+// objects waits. With Options.Background, everything goes in the
+// background: a workload is gone at once, its pods later.
+func (d *Deployer) propagationOf(t int) metav1.DeletionPropagation {
+	if t == tierCustom || d.opts.Background {
 		return metav1.DeletePropagationBackground
 	}
 	return metav1.DeletePropagationForeground
@@ -117,7 +124,7 @@ func (d *Deployer) requestRest(ctx context.Context, stages [][]member) {
 	defer cancel()
 	for t := len(stages) - 1; t >= 0; t-- {
 		forEach(len(stages[t]), func(i int) {
-			if err := d.remove(rctx, stages[t][i], propagationOf(t)); err == nil {
+			if err := d.remove(rctx, stages[t][i], d.propagationOf(t)); err == nil {
 				d.progress(stages[t][i].ref(), "deletion requested")
 			}
 		})

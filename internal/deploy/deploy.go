@@ -51,6 +51,11 @@ type Options struct {
 	Force bool
 	// DryRun makes Delete list what it would delete and delete nothing.
 	DryRun bool
+	// Background makes Delete delete every object in the background and
+	// wait for the objects alone to be gone, not for their pods: the
+	// cluster stops those after Delete returns. Dev's Ctrl-C cleanup uses
+	// it, so that skiff exits at once.
+	Background bool
 	// WaitForDeletions is how long Apply waits for a namespace or an
 	// object of the manifests that is being deleted to be gone before it
 	// applies (Skaffold's --wait-for-deletions-max); 0 does not wait: a

@@ -310,6 +310,37 @@ func TestDeleteRemovesTheSetInReverseOrder(t *testing.T) {
 	wantLines(t, f.lines(), " - nothing to delete: no record of project demo in namespace apps")
 }
 
+// With Background (dev's Ctrl-C), every object is deleted in the
+// background: Delete does not wait for a workload's pods to stop.
+func TestDeleteInTheBackground(t *testing.T) {
+	t.Parallel()
+	f, d := newFakeCluster(t)
+	if _, err := d.Apply(t.Context(), manifests(t, "k8s/app.yaml", appYAML)); err != nil {
+		t.Fatal(err)
+	}
+	d.opts.Background = true
+	f.lines()
+	f.client.ClearActions()
+	if err := d.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, f.lines(), " - configmap/cfg deleted", " - deleting 3 objects of project demo; waiting up to 2m0s for them to go (their pods stop in the background)", " - deployment.apps/web deleted", " - namespace/apps deleted")
+	n := 0
+	for _, a := range f.client.Actions() {
+		if da, ok := a.(k8stesting.DeleteActionImpl); ok && da.GetName() != "skiff-applyset-demo" {
+			n++
+			if p := da.DeleteOptions.PropagationPolicy; p == nil {
+				t.Errorf("%s deleted without a propagation policy, want Background", da.GetName())
+			} else if *p != metav1.DeletePropagationBackground {
+				t.Errorf("%s deleted with propagation %s, want Background", da.GetName(), *p)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d objects deleted, want 3", n)
+	}
+}
+
 func TestDeleteReportsWhatOutlastsTheTimeout(t *testing.T) {
 	t.Parallel()
 	f, d := newFakeCluster(t)

@@ -171,7 +171,10 @@ func (t *LogTailer) Stop() {
 }
 
 // podChanged starts a stream for each container instance of pod not seen
-// before. A restarted container has a new ID, so it gets a new stream.
+// before. A restarted container has a new ID, so it gets a new stream. A
+// pod being deleted gets no new streams: first seen then, it is left from
+// an earlier run (dev's Ctrl-C does not wait for pods to stop), and its
+// logs are not this one's.
 func (t *LogTailer) podChanged(ctx context.Context, obj any) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -179,7 +182,7 @@ func (t *LogTailer) podChanged(ctx context.Context, obj any) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.stopped || ctx.Err() != nil {
+	if t.stopped || ctx.Err() != nil || pod.DeletionTimestamp != nil {
 		return
 	}
 	for _, st := range containerStatuses(pod) {

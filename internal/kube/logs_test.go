@@ -284,6 +284,47 @@ func TestLogTailerResumesDroppedStreamWithoutDuplicates(t *testing.T) {
 	}
 }
 
+// A pod that is being deleted when the tailer first sees it is left from
+// an earlier run: its logs are not streamed (issue 16).
+func TestLogTailerSkipsPodsBeingDeleted(t *testing.T) {
+	t.Parallel()
+	old := runningPod("old-1", "app", "o1")
+	old.DeletionTimestamp = &metav1.Time{Time: logEpoch}
+	old.Finalizers = []string{"test/hold"} // the fake keeps it as it is
+	cs := fake.NewClientset(old, runningPod("web-1", "app", "c1"))
+	k := newFakeKubelet(cs)
+	k.setRunning("o1", true)
+	k.write("o1", 0, "the earlier run\n")
+	k.setRunning("c1", true)
+	k.write("c1", 100, "this run\n")
+	out := &testutil.Buffer{}
+	startTailer(t, cs, k, out)
+	waitLines(t, out, 1)
+	// The old pod changes again (its container stops), then a new pod
+	// starts: the informer brings the news in that order, so once the new
+	// pod's line is printed the old pod's change has been seen.
+	stopped := old.DeepCopy()
+	stopped.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ContainerID: "o1"}}
+	updateStatus(t, cs, stopped)
+	if _, err := cs.CoreV1().Pods("ns").Create(t.Context(), runningPod("web-2", "app", "d1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k.setRunning("d1", true)
+	k.write("d1", 200, "web-2 up\n")
+	got := waitLines(t, out, 2)
+	slices.Sort(got)
+	if want := []string{"[web-1 app] this run", "[web-2 app] web-2 up"}; !slices.Equal(got, want) {
+		t.Errorf("got lines\n%s\nwant\n%s\nstreams: %v", strings.Join(got, "\n"), strings.Join(want, "\n"), k.opened)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, s := range k.opened {
+		if strings.HasPrefix(s, "o1 ") {
+			t.Errorf("a stream of the pod being deleted was opened: %v", k.opened)
+		}
+	}
+}
+
 func TestLogTailerFollowsRestartsAndNewContainers(t *testing.T) {
 	t.Parallel()
 	pod := runningPod("web-1", "app", "c1")

@@ -21,16 +21,19 @@ import (
 
 // handle forwards one local connection to a ready pod of t. When the pod
 // ends the connection before answering (its app stopped listening: it is
-// going away, or not up yet), what the client sent is replayed to another
-// ready pod where that is safe, so a rollout does not refuse connections.
+// going away, or not up yet), what the client sent is replayed where that
+// is safe: to another ready pod, or to the same pod again a little later,
+// so a rollout or a restarting app neither refuses nor drops the
+// connection. The connection is held this way for up to f.readyWait.
 func (f *Forwarder) handle(conn net.Conn, t *target) {
 	defer conn.Close()
 	stop := context.AfterFunc(f.ctx, func() { conn.Close() })
 	defer stop()
 	local := &replayReader{conn: conn}
 	refused := map[types.UID]refusal{}
-	for range maxAttempts {
-		pc, ep, err := f.route(t, refused)
+	deadline := time.Now().Add(f.readyWait)
+	for {
+		pc, ep, err := f.route(t, refused, deadline)
 		if err != nil {
 			if f.ctx.Err() == nil {
 				f.warn(t, err.Error())
@@ -47,20 +50,43 @@ func (f *Forwarder) handle(conn net.Conn, t *target) {
 			// pick dials afresh.
 			f.retire(pc)
 		case pipeRefused:
-			refused[pc.uid] = refusal{ep.pod.ResourceVersion, fmt.Sprintf("pod %s, port %d: %s", pc.name, ep.port, msg)}
+			tries := refused[pc.uid].tries + 1
+			refused[pc.uid] = refusal{
+				resourceVersion: ep.pod.ResourceVersion,
+				retryAt:         time.Now().Add(retryDelay(tries)),
+				tries:           tries,
+				msg:             fmt.Sprintf("pod %s, port %d: %s", pc.name, ep.port, msg),
+			}
+		}
+		if !time.Now().Before(deadline) {
+			f.warn(t, fmt.Sprintf("no ready pod accepted the connection within %s: %s", f.readyWait, joinRefusals(refused)))
+			return
 		}
 		local.rewind()
 	}
-	f.warn(t, fmt.Sprintf("gave up on a connection after %d attempts: %s", maxAttempts, joinRefusals(refused)))
 }
 
-// maxAttempts bounds the pods one local connection is sent to.
-const maxAttempts = 5
+// retryDelay is how long a pod that refused a connection tries times is
+// left alone before the connection is replayed to it: its app may be
+// starting. It doubles from 50ms up to a second.
+func retryDelay(tries int) time.Duration {
+	d := 50 * time.Millisecond
+	for range tries - 1 {
+		if d >= time.Second/2 {
+			return time.Second
+		}
+		d *= 2
+	}
+	return d
+}
 
 // refusal is a pod that ended a local connection without answering, as
-// it was then: once it changes (it restarted, say), it may be tried again.
+// it was then: it is tried again once it changes (it restarted, say), or
+// after retryAt (its app may have started listening).
 type refusal struct {
 	resourceVersion string
+	retryAt         time.Time
+	tries           int
 	msg             string
 }
 
@@ -74,17 +100,24 @@ func joinRefusals(m map[types.UID]refusal) string {
 }
 
 // route picks a ready pod of t, other than those that refused this
-// connection and did not change since, waiting up to f.readyWait for one,
-// and returns a connection to it and the pod with its port.
-func (f *Forwarder) route(t *target, refused map[types.UID]refusal) (*podConn, endpoint, error) {
-	deadline := time.Now().Add(f.readyWait)
+// connection lately and did not change since, waiting until deadline for
+// one, and returns a connection to it and the pod with its port.
+func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline time.Time) (*podConn, endpoint, error) {
 	var dialErr error
 	for {
 		changed := t.cache.changes()
 		eps, why := t.endpoints(f)
+		now := time.Now()
+		next := deadline // the next time a refused pod may be tried
 		eps = slices.DeleteFunc(eps, func(ep endpoint) bool {
 			r, ok := refused[ep.pod.UID]
-			return ok && r.resourceVersion == ep.pod.ResourceVersion
+			if !ok || r.resourceVersion != ep.pod.ResourceVersion || !now.Before(r.retryAt) {
+				return false
+			}
+			if r.retryAt.Before(next) {
+				next = r.retryAt
+			}
+			return true
 		})
 		for _, ep := range f.prefer(eps) {
 			pc, err := f.connect(ep.pod)
@@ -109,7 +142,7 @@ func (f *Forwarder) route(t *target, refused map[types.UID]refusal) (*podConn, e
 		case <-f.ctx.Done():
 			return nil, endpoint{}, f.ctx.Err()
 		case <-changed:
-		case <-time.After(min(left, time.Second)):
+		case <-time.After(min(left, time.Until(next), time.Second)):
 		}
 	}
 }

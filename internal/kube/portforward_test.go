@@ -226,6 +226,7 @@ type fakePods struct {
 	conns  []*fakeConn
 	refuse map[string]bool // pods whose dial fails
 	down   map[string]bool // pods whose app does not listen
+	turned map[string]int  // connections each down pod turned away
 }
 
 func (p *fakePods) dial(_, pod string) (httpstream.Connection, error) {
@@ -292,6 +293,9 @@ func (c *fakeConn) CreateStream(h http.Header) (httpstream.Stream, error) {
 	toClient, fromPod := io.Pipe()
 	c.pods.mu.Lock()
 	down := c.pods.down[c.pod]
+	if down {
+		c.pods.turned[c.pod]++
+	}
 	c.pods.mu.Unlock()
 	go func() {
 		defer errW.Close()
@@ -342,7 +346,7 @@ func newTestForwarder(t *testing.T, objs ...runtime.Object) (*Forwarder, *fake.C
 	cs := fake.NewClientset(objs...)
 	out := &testutil.Buffer{}
 	f := NewForwarder(&Config{Namespace: "ns"}, cs, out, log.New(out, log.LevelWarn))
-	pods := &fakePods{refuse: map[string]bool{}, down: map[string]bool{}}
+	pods := &fakePods{refuse: map[string]bool{}, down: map[string]bool{}, turned: map[string]int{}}
 	f.dial = pods.dial
 	f.readyWait = 10 * time.Second
 	t.Cleanup(f.Stop)
@@ -466,6 +470,46 @@ func TestForwarderReplaysToAnotherPodWhenRefused(t *testing.T) {
 	}
 	if want := "no ready pod accepted the connection within 300ms: pod web-a, port 8080: error forwarding port 8080 to pod web-a: failed to connect to localhost:8080 inside namespace: connect: connection refused; pod web-b, port 8080:"; !strings.Contains(out.String(), want) {
 		t.Errorf("output %q; want a warning with %q", out, want)
+	}
+}
+
+// The app of a ready pod is not listening yet (it is starting, or
+// restarting after an update): a connection waits and is replayed to it
+// once it listens, rather than being refused.
+func TestForwarderRetriesAPodUntilItsAppListens(t *testing.T) {
+	t.Parallel()
+	f, _, pods, out := newTestForwarder(t, webDeployment(), webPod("web-a", 8080, true, 0))
+	pods.mu.Lock()
+	pods.down["web-a"] = true
+	pods.mu.Unlock()
+	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := make(chan string)
+	go func() { answer <- ask(t, addr) }()
+	// Once the app turned the connection away twice, it starts listening.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pods.mu.Lock()
+		turned := pods.turned["web-a"]
+		if turned >= 2 {
+			pods.down["web-a"] = false
+		}
+		pods.mu.Unlock()
+		if turned >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web-a turned the connection away %d times within 10s; want it retried", turned)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := <-answer; got != "web-a:8080" {
+		t.Errorf("answer %q; want web-a's once its app listens\n%s", got, out)
+	}
+	if strings.Contains(out.String(), "WARN") {
+		t.Errorf("a warning about a connection that was answered:\n%s", out)
 	}
 }
 

@@ -164,7 +164,7 @@ func (r *Runner) Apply(ctx context.Context, ms []render.Manifest) error {
 // applied and returns more objects for the status check (deploy.helm's
 // releases).
 func (r *Runner) apply(ctx context.Context, ms []render.Manifest, install func(context.Context) ([]*unstructured.Unstructured, error)) error {
-	d, err := r.deployer(0)
+	d, err := r.deployer(0, false)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (r *Runner) apply(ctx context.Context, ms []render.Manifest, install func(c
 
 // deployer connects the Kubernetes deployer to the cluster; timeout is
 // deploy.Options.Timeout.
-func (r *Runner) deployer(timeout time.Duration) (*deploy.Deployer, error) {
+func (r *Runner) deployer(timeout time.Duration, background bool) (*deploy.Deployer, error) {
 	kc, err := r.kubeConfig()
 	if err != nil {
 		return nil, err
@@ -225,6 +225,8 @@ func (r *Runner) deployer(timeout time.Duration) (*deploy.Deployer, error) {
 		Timeout:   timeout,
 		Force:     r.opts.Force,
 		DryRun:    r.opts.DeleteDryRun,
+
+		Background: background,
 
 		WaitForDeletions:      r.opts.WaitForDeletions,
 		WaitForDeletionsDelay: r.opts.WaitForDeletionsDelay,
@@ -248,8 +250,20 @@ func (r *Runner) namespace() string {
 // (0: deploy.DefaultTimeout) for the cluster's objects to go, and says so;
 // see deploy.Deployer.Delete for what happens when they outlast it.
 func (r *Runner) Delete(ctx context.Context, wait time.Duration) error {
+	return r.remove(ctx, wait, false)
+}
+
+// Cleanup is Delete at the end of a dev, debug or run session (Ctrl-C):
+// the cluster's objects are deleted in the background (see
+// deploy.Options.Background), so it returns as soon as they are gone,
+// while their pods may still be stopping. A new session ignores those.
+func (r *Runner) Cleanup(ctx context.Context, wait time.Duration) error {
+	return r.remove(ctx, wait, true)
+}
+
+func (r *Runner) remove(ctx context.Context, wait time.Duration, background bool) error {
 	for _, t := range r.targets() {
-		if err := t.delete(ctx, wait); err != nil {
+		if err := t.delete(ctx, wait, background); err != nil {
 			return err
 		}
 	}

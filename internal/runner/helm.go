@@ -72,7 +72,7 @@ func (r *Runner) postRender(ctx context.Context, data []byte, images []artifact.
 
 // uninstallReleases uninstalls deploy.helm's releases, waiting up to wait
 // (0: 2 minutes) for each release's objects to go.
-func (r *Runner) uninstallReleases(ctx context.Context, wait time.Duration) error {
+func (r *Runner) uninstallReleases(ctx context.Context, wait time.Duration, background bool) error {
 	if !r.hasHelmDeploy() {
 		return nil
 	}
@@ -86,7 +86,7 @@ func (r *Runner) uninstallReleases(ctx context.Context, wait time.Duration) erro
 	if err != nil {
 		return fmt.Errorf("naming the Helm releases to uninstall: %w", err)
 	}
-	d, err := helm.New(kc, helm.Options{Out: r.opts.ErrOut, Timeout: wait, DryRun: r.opts.DeleteDryRun})
+	d, err := helm.New(kc, helm.Options{Out: r.opts.ErrOut, Timeout: wait, Background: background, DryRun: r.opts.DeleteDryRun})
 	if err != nil {
 		return err
 	}

@@ -18,8 +18,9 @@ type target interface {
 	// target can tell.
 	deploy(ctx context.Context, images []artifact.Image) error
 	// delete removes what the project deployed, waiting up to wait (0:
-	// the target's default) for it to go.
-	delete(ctx context.Context, wait time.Duration) error
+	// the target's default) for it to go; with background, not for what
+	// stops after the objects are gone (a cluster's pods).
+	delete(ctx context.Context, wait time.Duration, background bool) error
 	// observe starts streaming logs (Options.Tail) and forwarding ports
 	// (Options.PortForward) for what the last deploy started; stop ends
 	// them and waits until they have ended.

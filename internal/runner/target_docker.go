@@ -132,7 +132,7 @@ func stringList(v any) []string {
 }
 
 // delete removes the project's containers.
-func (t dockerTarget) delete(ctx context.Context, _ time.Duration) error {
+func (t dockerTarget) delete(ctx context.Context, _ time.Duration, _ bool) error {
 	d, closeClient, err := t.r.dockerDeployer(nil)
 	if err != nil {
 		return err

@@ -47,12 +47,13 @@ func (t kubeTarget) deploy(ctx context.Context, images []artifact.Image) error {
 }
 
 // delete uninstalls deploy.helm's releases and deletes the objects
-// recorded on the cluster.
-func (t kubeTarget) delete(ctx context.Context, wait time.Duration) error {
-	if err := t.r.uninstallReleases(ctx, wait); err != nil {
+// recorded on the cluster; background deletes without waiting for them
+// to go.
+func (t kubeTarget) delete(ctx context.Context, wait time.Duration, background bool) error {
+	if err := t.r.uninstallReleases(ctx, wait, background); err != nil {
 		return err
 	}
-	d, err := t.r.deployer(wait)
+	d, err := t.r.deployer(wait, background)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 // Delete uninstalls the releases, in the reverse of their order, as `helm
 // uninstall --wait` does: the release's objects and its record go, and
 // Delete waits (up to Options.Timeout per release) for the objects to be
-// gone. A release that is not installed is skipped with a line saying so.
+// gone (with Options.Background it does not wait). A release that is not installed is skipped with a line saying so.
 func (d *Deployer) Delete(ctx context.Context, rels []render.HelmInstall) error {
 	for i := len(rels) - 1; i >= 0; i-- {
 		in := rels[i]
@@ -44,9 +44,12 @@ func (d *Deployer) uninstall(ctx context.Context, in render.HelmInstall) error {
 		return err
 	}
 	u := action.NewUninstall(cfg)
-	u.Wait = true
+	u.Wait = !d.opts.Background
 	u.Timeout = d.opts.Timeout
 	u.DeletionPropagation = "foreground"
+	if d.opts.Background {
+		u.DeletionPropagation = "background"
+	}
 	res, err := u.Run(in.Name)
 	if err != nil {
 		return fmt.Errorf("%w; run skiff delete again, or helm uninstall %s -n %s", err, in.Name, in.Namespace)

@@ -45,6 +45,10 @@ type Options struct {
 	// Timeout bounds an uninstall, waiting for the release's objects to
 	// go included; 0 means 2 minutes.
 	Timeout time.Duration
+	// Background makes Delete uninstall with background propagation and
+	// return without waiting for the objects to go (dev's Ctrl-C), as
+	// deploy.Options.Background does for the other objects.
+	Background bool
 	// DryRun makes Delete say what it would uninstall and uninstall
 	// nothing.
 	DryRun bool

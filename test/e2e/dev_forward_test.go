@@ -1,0 +1,134 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"skiff.dev/skiff/internal/testutil"
+)
+
+// TestDevForwardServesThroughRebuilds sends requests through skiff dev's
+// own port-forward, one new connection each, while five Go changes are
+// rebuilt and rolled out: none fails. The forward holds a connection
+// while the pod behind it goes away and replays it to a pod whose app
+// listens (issue 16).
+func TestDevForwardServesThroughRebuilds(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	port := testutil.FreePort(t)
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
+- resourceType: service
+  resourceName: sync
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	r := devBackground(t, dir, ns, "--port-forward=user")
+	r.waitSince(t, 0, devStepTimeout, regexp.MustCompile(`Port forwarding service/sync in namespace `+ns+`, remote port 8080 -> http://127\.0\.0\.1:`+strconv.Itoa(port)))
+
+	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	q.waitSeen(t, "v1", devStepTimeout)
+
+	const rebuilds = 5
+	for i := 2; i < 2+rebuilds; i++ {
+		v := "v" + strconv.Itoa(i)
+		m := r.mark()
+		writeTree(t, dir, map[string]string{"main.go": versionSource(t, v)})
+		r.waitSince(t, m, devStepTimeout, rebuiltLine)
+		q.waitSeen(t, v, devStepTimeout)
+	}
+	waitFor(t, devStepTimeout, "200 requests through the forward", func(context.Context) (bool, string, error) {
+		n, _, _ := q.counts()
+		return n >= 200, fmt.Sprintf("%d requests", n), nil
+	})
+	cancel()
+	<-done
+	n, failed, seen := q.counts()
+	t.Logf("%d requests through the forward during %d rebuilds; answers by version: %v", n, rebuilds, seen)
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests through the forward failed during the rebuilds:\n%s", len(failed), n, strings.Join(failed, "\n"))
+	}
+	c.stopAndCheckCleanup(t, r, ns)
+}
+
+// requester sends GET requests to url, each on a new connection, one
+// after the other, and records what they got.
+type requester struct {
+	url string
+
+	mu     sync.Mutex
+	n      int
+	failed []string       // what went wrong, one a request
+	seen   map[string]int // answers by version
+}
+
+var versionAnswer = regexp.MustCompile(`^(v\d+) \(pod \S+\)\n$`)
+
+func (q *requester) run(ctx context.Context) {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+	for ctx.Err() == nil {
+		start := time.Now()
+		var problem, version string
+		resp, err := client.Get(q.url)
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := versionAnswer.FindStringSubmatch(string(body))
+			switch {
+			case rerr != nil:
+				problem = "reading the answer: " + rerr.Error()
+			case resp.StatusCode != http.StatusOK || m == nil:
+				problem = fmt.Sprintf("%s: %q", resp.Status, body)
+			default:
+				version = m[1]
+			}
+		} else {
+			problem = err.Error()
+		}
+		q.mu.Lock()
+		q.n++
+		if problem != "" {
+			q.failed = append(q.failed, fmt.Sprintf("%s (after %s): %s", start.Format("15:04:05.000"), time.Since(start).Round(time.Millisecond), problem))
+		} else {
+			q.seen[version]++
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (q *requester) counts() (int, []string, map[string]int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	seen := map[string]int{}
+	for k, v := range q.seen {
+		seen[k] = v
+	}
+	return q.n, append([]string(nil), q.failed...), seen
+}
+
+// waitSeen waits until a request was answered by version v.
+func (q *requester) waitSeen(t testing.TB, v string, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, "an answer from "+v+" through the forward", func(context.Context) (bool, string, error) {
+		n, failed, seen := q.counts()
+		return seen[v] > 0, fmt.Sprintf("%d requests, %d failed, answers %v", n, len(failed), seen), nil
+	})
+}
