@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"time"
 
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
@@ -133,8 +134,13 @@ func (t *AgentTransport) open(ctx context.Context, target Target, roots []string
 	return s
 }
 
-// Close ends every session (the agents see their input end) and waits
-// until their execs have returned. Sync fails after Close.
+// closeGrace is how long Close lets the agents exit once their input
+// ended, before it stops their execs.
+const closeGrace = 300 * time.Millisecond
+
+// Close ends every session: the agents see their input end and exit; the
+// execs of those that did not within closeGrace are stopped. It returns
+// once every exec has returned. Sync fails after Close.
 func (t *AgentTransport) Close() {
 	t.mu.Lock()
 	t.closed = true
@@ -142,7 +148,16 @@ func (t *AgentTransport) Close() {
 	t.sessions = nil
 	t.mu.Unlock()
 	for _, s := range sessions {
-		s.close()
+		s.stdin.Close()
+	}
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	for _, s := range sessions {
+		select {
+		case <-s.done:
+		case <-grace.C:
+		}
+		s.kill(io.ErrClosedPipe)
 	}
 }
 
@@ -170,12 +185,6 @@ func (s *agentSession) ended() bool {
 	default:
 		return false
 	}
-}
-
-// close ends the agent's input, stops the exec and waits for it.
-func (s *agentSession) close() {
-	s.stdin.Close()
-	s.kill(io.ErrClosedPipe)
 }
 
 // kill stops the exec, unblocks a batch being sent or answered with err,
