@@ -237,6 +237,21 @@ func (s *agentSession) send(ctx context.Context, ops []Op, roots []string) batch
 	list, rerr := readAnswers(s.dec, len(allow)+len(ops))
 	// Whether the exec ended by itself, before a kill below.
 	ended := s.ended()
+	if rerr != nil && !ended && ctx.Err() == nil {
+		// What came is not an answer: it may be the runtime's message
+		// about a command it could not start (the Docker Engine writes it
+		// to stdout), whose exit code says more. End the input and take
+		// the output until the exec ends by itself, for a while.
+		s.stdin.Close()
+		go func() { _, _ = io.Copy(io.Discard, s.stdout) }()
+		grace := time.NewTimer(closeGrace)
+		select {
+		case <-s.done:
+			ended = true
+		case <-grace.C:
+		}
+		grace.Stop()
+	}
 	killed := rerr != nil || ctx.Err() != nil
 	if killed {
 		s.kill(io.ErrClosedPipe)

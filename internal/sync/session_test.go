@@ -232,3 +232,21 @@ func TestAgentSessionVersion(t *testing.T) {
 		t.Errorf("Sync() = %v, want an error saying %q", err, want)
 	}
 }
+
+// TestAgentSessionRuntimeMessage checks that a runtime that writes its
+// failure to start the agent on stdout (as the Docker Engine does) and
+// exits 127 is read as a missing agent, not as a broken answer.
+func TestAgentSessionRuntimeMessage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fe := &fakeExec{stream: true, run: func(_ []string, _ io.Reader, stdout, _ io.Writer) error {
+		io.WriteString(stdout, `OCI runtime exec failed: exec failed: unable to start container process: exec: "/skiff/skiff-agent": stat /skiff/skiff-agent: no such file or directory: unknown`)
+		return &ExitError{Code: 127}
+	}}
+	tr := &AgentTransport{Exec: fe}
+	defer tr.Close()
+	err := tr.Sync(t.Context(), target, []Op{writeOp(t, dir, "a.txt", "one")})
+	if !errors.Is(err, ErrNoAgent) {
+		t.Errorf("Sync() = %v, want ErrNoAgent", err)
+	}
+}
