@@ -36,8 +36,8 @@ func (a *app) newDevCmd() *cobra.Command {
 		Short: "Run the application, then sync or rebuild and redeploy it on every change until Ctrl-C",
 		Long: `Build and deploy as skiff run does, stream the logs, then watch the sources.
 A change that an artifact's sync rules cover is copied into every running
-container of the artifact (through tar where the image has it, through
-skiff-agent where it does not; deletions too). Any other change to an
+container of the artifact (through one skiff-agent session per container,
+through tar where the agent is missing; deletions too). Any other change to an
 artifact's files rebuilds it and the artifacts that require it, then
 redeploys; a changed manifest redeploys; a changed skaffold.yaml reloads the
 configuration. A failed build or deploy is reported and the previous version

@@ -79,8 +79,9 @@ type syncReport struct {
 
 // Sync records ops for the containers of image and brings every running
 // one up to date: those that already had everything earlier receive ops,
-// new ones the whole history. It sends to the containers in parallel and
-// returns an error naming each container that failed.
+// new ones the whole history. It sends to the containers in parallel (at
+// most parallelSyncs at once) and returns an error naming each container
+// that failed.
 func (s *syncer) Sync(ctx context.Context, image artifact.Image, ops []sync.Op) (syncReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,8 +145,11 @@ func (s *syncer) Forget(ref string) {
 	delete(s.history, ref)
 }
 
+// parallelSyncs is how many containers one sync sends to at once.
+const parallelSyncs = 8
+
 // catchUp sends each running container of h's image the operations of h
-// it lacks. The caller holds s.mu.
+// it lacks, to parallelSyncs of them at once. The caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
@@ -182,8 +186,11 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 	}
 	errs := make([]error, len(jobs))
 	var wg gosync.WaitGroup
+	slots := make(chan struct{}, parallelSyncs)
 	for i, j := range jobs {
 		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.ops)
 		})
 	}
@@ -198,41 +205,43 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 	return rep, errors.Join(errs...)
 }
 
-// fallbackTransport syncs each container through tar where its image has
-// tar and through skiff-agent where it does not. Whether an image has tar
-// is learned from what its containers answered (a tar sync a container
-// confirmed, or a missing tar), never assumed from another image, so a
-// rollout to an image without tar is noticed at its first sync. What is
-// learned only picks the transport a container tries first: one that
-// lacks it is asked the other way.
+// fallbackTransport syncs each container through skiff-agent, which keeps
+// one session open per container, where its pod has the agent, and
+// through tar where it does not (the agent was not delivered). Which one
+// an image's containers have is learned from what they answered (a sync
+// a container confirmed, or a missing agent), never assumed from another
+// image, so a rollout to pods without the agent is noticed at their first
+// sync. What is learned only picks the transport a container tries
+// first: one that lacks it is asked the other way.
 type fallbackTransport struct {
 	tar, agent sync.Transport
 	// learned, if set, hears whether tar worked for an image: true once a
-	// container confirmed a tar sync, false when a container has no tar.
+	// container confirmed a tar sync, false once one confirmed an agent
+	// sync or has no tar.
 	learned func(name string, tar bool)
 
-	mu       gosync.Mutex
-	agentRef map[string]bool // image ref -> its containers sync through the agent
+	mu     gosync.Mutex
+	tarRef map[string]bool // image ref -> its containers sync through tar
 }
 
 func newFallbackTransport(tar, agent sync.Transport) *fallbackTransport {
-	return &fallbackTransport{tar: tar, agent: agent, agentRef: map[string]bool{}}
+	return &fallbackTransport{tar: tar, agent: agent, tarRef: map[string]bool{}}
 }
 
 // For returns the transport for the container c.
 func (f *fallbackTransport) For(c container) sync.Transport {
 	return transportFunc(func(ctx context.Context, t sync.Target, ops []sync.Op) error {
 		f.mu.Lock()
-		agent := f.agentRef[c.Image.Ref]
+		tar := f.tarRef[c.Image.Ref]
 		f.mu.Unlock()
-		first, second := f.tar, f.agent
-		if agent {
-			first, second = f.agent, f.tar
+		first, second := f.agent, f.tar
+		if tar {
+			first, second = f.tar, f.agent
 		}
 		err := first.Sync(ctx, t, ops)
 		if !missingTransport(err) {
 			if err == nil {
-				f.decide(c, agent)
+				f.decide(c, !tar)
 			}
 			return err
 		}
@@ -241,7 +250,7 @@ func (f *fallbackTransport) For(c container) sync.Transport {
 		err2 := second.Sync(ctx, t, ops)
 		switch {
 		case err2 == nil:
-			f.decide(c, !agent)
+			f.decide(c, tar)
 			return nil
 		case missingTransport(err2):
 			// Neither: the pod needs the agent, which the next deploy
@@ -249,9 +258,9 @@ func (f *fallbackTransport) For(c container) sync.Transport {
 			if f.learned != nil {
 				f.learned(c.Image.Name, false)
 			}
-			noAgent := err2
-			if agent {
-				noAgent = err
+			noAgent := err
+			if tar {
+				noAgent = err2
 			}
 			return fmt.Errorf("%w (the image has no tar either)", noAgent)
 		}
@@ -269,7 +278,7 @@ func missingTransport(err error) bool {
 // (or tar), as c just confirmed.
 func (f *fallbackTransport) decide(c container, agent bool) {
 	f.mu.Lock()
-	f.agentRef[c.Image.Ref] = agent
+	f.tarRef[c.Image.Ref] = !agent
 	f.mu.Unlock()
 	if f.learned != nil {
 		f.learned(c.Image.Name, !agent)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/sync"
@@ -289,7 +290,7 @@ func TestFallbackTransport(t *testing.T) {
 	t.Parallel()
 	noTar := fmt.Errorf("syncing to pod dev/a, container app: could not exec tar: %w", sync.ErrNoTar)
 	noAgent := fmt.Errorf("syncing to pod dev/a, container app: could not exec /skiff/agent: %w", sync.ErrNoAgent)
-	denied := errors.New("syncing to pod dev/a, container app: tar: /app/x: permission denied")
+	denied := errors.New("syncing to pod dev/a, container app through skiff-agent: write /app/x: permission denied")
 	for _, tc := range []struct {
 		name               string
 		tarErr, agentErr   error
@@ -298,10 +299,10 @@ func TestFallbackTransport(t *testing.T) {
 		wantMsg            string
 		wantLearned        []string // what the learned hook heard
 	}{
-		{name: "tar works", wantTar: 2, wantAgent: 0, wantLearned: []string{"web tar", "web tar"}},
-		{name: "no tar: the agent, remembered", tarErr: noTar, wantTar: 1, wantAgent: 2, wantLearned: []string{"web no tar", "web no tar"}},
-		{name: "another tar error is returned", tarErr: denied, wantTar: 2, wantAgent: 0, wantErr: denied},
-		{name: "neither tar nor agent", tarErr: noTar, agentErr: noAgent, wantTar: 2, wantAgent: 2, wantErr: sync.ErrNoAgent, wantMsg: "no tar either", wantLearned: []string{"web no tar", "web no tar"}},
+		{name: "the agent works", wantTar: 0, wantAgent: 2, wantLearned: []string{"web agent", "web agent"}},
+		{name: "no agent: tar, remembered", agentErr: noAgent, wantTar: 2, wantAgent: 1, wantLearned: []string{"web tar", "web tar"}},
+		{name: "another agent error is returned", agentErr: denied, wantTar: 0, wantAgent: 2, wantErr: denied},
+		{name: "neither tar nor agent", tarErr: noTar, agentErr: noAgent, wantTar: 2, wantAgent: 2, wantErr: sync.ErrNoAgent, wantMsg: "no tar either", wantLearned: []string{"web agent", "web agent"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -312,7 +313,7 @@ func TestFallbackTransport(t *testing.T) {
 				if tar {
 					learned = append(learned, name+" tar")
 				} else {
-					learned = append(learned, name+" no tar")
+					learned = append(learned, name+" agent")
 				}
 			}
 			t.Cleanup(func() {
@@ -358,32 +359,36 @@ func TestFallbackTransportAsksEachNewImage(t *testing.T) {
 	noTar := fmt.Errorf("no tar: %w", sync.ErrNoTar)
 	noAgent := fmt.Errorf("no agent: %w", sync.ErrNoAgent)
 	tar := &switchable{err: map[string]error{"b": noTar, "c": noTar}}
-	agent := &switchable{err: map[string]error{"a": noAgent}}
+	agent := &switchable{err: map[string]error{"a": noAgent, "d": noAgent}}
 	f := newFallbackTransport(tar, agent)
 	var learned []string
 	f.learned = func(name string, ok bool) { learned = append(learned, fmt.Sprintf("%s %v", name, ok)) }
 	sync1 := func(c container) error { return f.For(c).Sync(context.Background(), c.Target, nil) }
 
-	// Pod a of web:1 has tar (and no agent: it was deployed without it).
+	// Pod a of web:1 has tar and no agent: it was deployed without it.
 	if err := sync1(ctr("a", "web:1")); err != nil {
 		t.Fatal(err)
 	}
-	// A rollout to web:2 lost tar: its pod b is asked again, not assumed
-	// to have tar because a had it, and syncs through the agent.
+	// A rollout to web:2 has the agent (and lost tar): its pod b is asked
+	// the agent first, not assumed to lack it because a did.
 	if err := sync1(ctr("b", "web:2")); err != nil {
 		t.Fatal(err)
 	}
-	// Pod c of web:2 tries the agent first, as b did.
+	// Pod c of web:2 tries the agent first, as b did; pod d of web:1
+	// tries tar first, as a did.
 	if err := sync1(ctr("c", "web:2")); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"a", "b"}; !slices.Equal(tar.calls, want) {
+	if err := sync1(ctr("d", "web:1")); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "d"}; !slices.Equal(tar.calls, want) {
 		t.Errorf("tar was asked for %v, want %v", tar.calls, want)
 	}
-	if want := []string{"b", "c"}; !slices.Equal(agent.calls, want) {
+	if want := []string{"a", "b", "c"}; !slices.Equal(agent.calls, want) {
 		t.Errorf("the agent was asked for %v, want %v", agent.calls, want)
 	}
-	if want := []string{"web true", "web false", "web false"}; !slices.Equal(learned, want) {
+	if want := []string{"web true", "web false", "web false", "web true"}; !slices.Equal(learned, want) {
 		t.Errorf("learned %v, want %v", learned, want)
 	}
 }
@@ -391,16 +396,80 @@ func TestFallbackTransportAsksEachNewImage(t *testing.T) {
 func TestFallbackTransportRemembersPerImage(t *testing.T) {
 	t.Parallel()
 	var tarCalls, agentCalls int
-	f := newFallbackTransport(countingTransport(&tarCalls, fmt.Errorf("no: %w", sync.ErrNoTar)), countingTransport(&agentCalls, nil))
+	f := newFallbackTransport(countingTransport(&tarCalls, nil), countingTransport(&agentCalls, fmt.Errorf("no: %w", sync.ErrNoAgent)))
 
 	for _, c := range []container{ctr("a", "web:1"), ctr("a", "web:1"), ctr("b", "web:1"), ctr("c", "api:1")} {
 		if err := f.For(c).Sync(context.Background(), c.Target, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// web tries tar once: its second pod starts with the agent; api,
-	// another image, tries tar too.
-	if tarCalls != 2 || agentCalls != 4 {
-		t.Errorf("tar called %d times and the agent %d, want 2 and 4", tarCalls, agentCalls)
+	// web asks the agent once: its second pod starts with tar; api,
+	// another image, asks the agent too.
+	if tarCalls != 4 || agentCalls != 2 {
+		t.Errorf("tar called %d times and the agent %d, want 4 and 2", tarCalls, agentCalls)
+	}
+}
+
+// gate is a transport that holds every sync until parallelSyncs of them
+// run at once, and records the most that ran at once.
+type gate struct {
+	mu         gosync.Mutex
+	running    int
+	most       int
+	filled     bool // full is closed
+	full, open chan struct{}
+}
+
+func (g *gate) Sync(context.Context, sync.Target, []sync.Op) error {
+	g.mu.Lock()
+	g.running++
+	g.most = max(g.most, g.running)
+	if g.running == parallelSyncs && !g.filled {
+		g.filled = true
+		close(g.full)
+	}
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.running--
+		g.mu.Unlock()
+	}()
+	select {
+	case <-g.open:
+		return nil
+	case <-time.After(time.Minute):
+		return errors.New("the syncs did not run in parallel")
+	}
+}
+
+// TestSyncerParallel checks that one sync sends to the replicas at once,
+// parallelSyncs of them at most.
+func TestSyncerParallel(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	running := map[string][]string{}
+	for i := range parallelSyncs + 4 {
+		running["web:1"] = append(running["web:1"], fmt.Sprintf("p%02d", i))
+	}
+	src.set(running)
+	g := &gate{full: make(chan struct{}), open: make(chan struct{})}
+	s := newSyncer(src, func(container) sync.Transport { return g })
+	type result struct {
+		rep syncReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := s.Sync(context.Background(), imageOf("web:1"), []sync.Op{write("x")})
+		done <- result{rep, err}
+	}()
+	<-g.full
+	close(g.open)
+	r := <-done
+	if r.err != nil || r.rep.Containers != parallelSyncs+4 {
+		t.Fatalf("Sync() = %+v, %v", r.rep, r.err)
+	}
+	if g.most != parallelSyncs {
+		t.Errorf("%d syncs ran at once, want at most %d", g.most, parallelSyncs)
 	}
 }

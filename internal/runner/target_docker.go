@@ -169,8 +169,9 @@ func (t dockerTarget) prepareSync(context.Context, BuildOptions) {
 }
 
 // syncPath finds the project's running containers and execs into them
-// through the Engine API: tar where the image has it, else skiff-agent,
-// copied in through the archive API first.
+// through the Engine API: one skiff-agent session per container (the
+// agent copied in through the archive API first where it is missing),
+// else tar.
 func (t dockerTarget) syncPath(context.Context, func()) (syncPath, error) {
 	r := t.r
 	dd, closeDeployer, err := r.dockerDeployer(nil)
@@ -199,7 +200,7 @@ func (t dockerTarget) syncPath(context.Context, func()) (syncPath, error) {
 		source:    &dockerContainers{deployer: dd},
 		transport: tr.For,
 		exec:      exec,
-		stop:      func() { closeDeployer(); cli.Close() },
+		stop:      func() { agent.Close(); closeDeployer(); cli.Close() },
 	}, nil
 }
 

@@ -77,7 +77,8 @@ func (t kubeTarget) prepareSync(context.Context, BuildOptions) {
 }
 
 // syncPath watches the project's pods and execs into their containers:
-// tar where the image has it, else skiff-agent, learned per image.
+// one skiff-agent session per container where the pod has the agent, else
+// tar, learned per image. stop ends the sessions.
 func (t kubeTarget) syncPath(ctx context.Context, changed func()) (syncPath, error) {
 	r := t.r
 	kc, err := r.kubeConfig()
@@ -96,9 +97,10 @@ func (t kubeTarget) syncPath(ctx context.Context, changed func()) (syncPath, err
 	if err != nil {
 		return syncPath{}, err
 	}
-	tr := newFallbackTransport(&sync.TarTransport{Exec: exec}, &sync.AgentTransport{Exec: exec})
+	agent := &sync.AgentTransport{Exec: exec}
+	tr := newFallbackTransport(&sync.TarTransport{Exec: exec}, agent)
 	tr.learned = r.syncsThroughTar
-	return syncPath{source: pods, transport: tr.For, exec: exec}, nil
+	return syncPath{source: pods, transport: tr.For, exec: exec, stop: agent.Close}, nil
 }
 
 func (kubeTarget) unit() string { return "pod" }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -113,6 +114,7 @@ func TestAgentE2E(t *testing.T) {
 		op(sync.Delete, filepath.Join(local, "old.txt"), "/app/old.txt"),
 	}
 	tr := &sync.AgentTransport{Exec: ex}
+	t.Cleanup(tr.Close)
 	for _, pod := range pods {
 		if err := tr.Sync(t.Context(), sync.Target{Namespace: ns, Pod: pod, Container: "app"}, ops); err != nil {
 			t.Fatalf("sync to %s: %v", pod, err)
@@ -152,10 +154,41 @@ func TestAgentE2E(t *testing.T) {
 			}
 		}
 	})
+	t.Run("one session per pod", func(t *testing.T) {
+		// Five syncs into both replicas at once, as skiff dev sends them:
+		// each pod's agent is exec'd once, and serves every sync.
+		counted := &countingExec{Executor: ex}
+		tr := &sync.AgentTransport{Exec: counted}
+		defer tr.Close()
+		for i := range 5 {
+			content := fmt.Sprintf("edit %d\n", i)
+			edit := []sync.Op{op(sync.Write, write("edit.txt", content), "/app/edit.txt")}
+			errs := make(chan error, len(pods))
+			for _, pod := range pods {
+				go func() {
+					errs <- tr.Sync(t.Context(), sync.Target{Namespace: ns, Pod: pod, Container: "app"}, edit)
+				}()
+			}
+			for range pods {
+				if err := <-errs; err != nil {
+					t.Fatalf("sync %d: %v", i, err)
+				}
+			}
+			for _, pod := range pods {
+				checkServed(t, addrs[pod], map[string]string{"/edit.txt": content})
+			}
+		}
+		if n := counted.count(); n != len(pods) {
+			t.Errorf("5 syncs into %d pods ran %d execs, want one per pod", len(pods), n)
+		}
+	})
 	t.Run("timing", func(t *testing.T) {
 		two := []sync.Op{op(sync.Write, write("t1.txt", "one\n"), "/app/t1.txt"), op(sync.Write, write("t2.txt", "two\n"), "/app/t2.txt")}
+		// A new transport: the first sync opens the session.
+		tr := &sync.AgentTransport{Exec: ex}
+		defer tr.Close()
 		var times []time.Duration
-		for range 5 {
+		for range 20 {
 			start := time.Now()
 			if err := tr.Sync(t.Context(), target, two); err != nil {
 				t.Fatal(err)
@@ -167,6 +200,26 @@ func TestAgentE2E(t *testing.T) {
 		t.Logf("AgentTransport sync of 2 files to one pod: first %v, median of %d %v (all, sorted: %v)", times[0], len(sorted), sorted[len(sorted)/2], sorted)
 		checkServed(t, addrs[pods[0]], map[string]string{"/t1.txt": "one\n", "/t2.txt": "two\n"})
 	})
+}
+
+// countingExec counts the execs it runs through Executor.
+type countingExec struct {
+	sync.Executor
+	mu gosync.Mutex
+	n  int
+}
+
+func (c *countingExec) Exec(ctx context.Context, t sync.Target, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Executor.Exec(ctx, t, cmd, stdin, stdout, stderr)
+}
+
+func (c *countingExec) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 // checkServed GETs each path from the app at addr; "" means 404.

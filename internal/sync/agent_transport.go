@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
+	gosync "sync"
+	"time"
 
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
@@ -16,14 +19,24 @@ import (
 const DefaultAgentPath = "/skiff/skiff-agent"
 
 // AgentTransport syncs through skiff-agent, which needs no tar or shell in
-// the image: it execs "skiff-agent apply --allow ROOT..." with the roots of
-// the ops, streams the ops in agentproto and reads one result per op. The
-// agent writes files atomically (temp file, then rename) and refuses paths
-// outside the roots.
+// the image. It keeps one session per container: an exec of
+// "skiff-agent apply --allow ROOT..." (the roots of the first batch) that
+// stays up and carries every later batch, declaring the roots it did not
+// allow yet with agentproto.KindAllow frames, and reads one answer per
+// operation. The agent writes files atomically (temp file, then rename)
+// and refuses paths outside the roots. A session whose exec ended (the
+// container restarted, the pod went away, the stream broke) is replaced
+// by a new one: a batch that failed that way on a session that served
+// earlier ones is sent once more on a new session. Close ends the
+// sessions; the zero value is ready to use once Exec is set.
 type AgentTransport struct {
 	Exec Executor
 	// Path is the agent's path in the container; "" means DefaultAgentPath.
 	Path string
+
+	mu       gosync.Mutex
+	sessions map[Target]*agentSession
+	closed   bool
 }
 
 // Sync implements Transport. It checks every Op first (see TarTransport),
@@ -37,46 +50,254 @@ func (t *AgentTransport) Sync(ctx context.Context, target Target, ops []Op) erro
 	if err := checkOps(ops); err != nil {
 		return fmt.Errorf("syncing to %s: %w", target, err)
 	}
-	bin := t.Path
-	if bin == "" {
-		bin = DefaultAgentPath
-	}
-	cmd := []string{bin, "apply"}
 	var roots []string
 	for _, op := range ops {
 		if !slices.Contains(roots, op.Root) {
 			roots = append(roots, op.Root)
-			cmd = append(cmd, "--allow", op.Root)
 		}
 	}
+	s, fresh, err := t.session(ctx, target, roots)
+	if err != nil {
+		return err
+	}
+	res := s.send(ctx, ops, roots)
+	if !fresh && res.broken() && ctx.Err() == nil {
+		// The session served earlier batches and its exec ended: the
+		// container restarted or the stream broke. Once more on a new
+		// session; operations are whole-file, so sending them again is
+		// safe.
+		if s, _, err = t.session(ctx, target, roots); err != nil {
+			return err
+		}
+		res = s.send(ctx, ops, roots)
+	}
+	return res.err(target, t.bin())
+}
+
+// bin is the agent's path in the container.
+func (t *AgentTransport) bin() string {
+	if t.Path == "" {
+		return DefaultAgentPath
+	}
+	return t.Path
+}
+
+// session returns the open session into target, or opens one allowing
+// roots; fresh says it was opened now.
+func (t *AgentTransport) session(ctx context.Context, target Target, roots []string) (s *agentSession, fresh bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, false, fmt.Errorf("syncing to %s through skiff-agent: the transport was closed (dev mode is ending)", target)
+	}
+	if s := t.sessions[target]; s != nil && !s.ended() {
+		return s, false, nil
+	}
+	if t.sessions == nil {
+		t.sessions = map[Target]*agentSession{}
+	}
+	s = t.open(ctx, target, roots)
+	t.sessions[target] = s
+	return s, true, nil
+}
+
+// open starts a session into target allowing roots. Its exec outlives
+// ctx's cancellation (it carries later syncs) but keeps its values; Close
+// or a failed batch ends it. The caller holds t.mu.
+func (t *AgentTransport) open(ctx context.Context, target Target, roots []string) *agentSession {
+	cmd := []string{t.bin(), "apply"}
+	for _, r := range roots {
+		cmd = append(cmd, "--allow", r)
+	}
+	ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	pr, pw := io.Pipe()
+	rr, rw := io.Pipe()
+	s := &agentSession{
+		stdin: pw, stdout: rr, cancel: cancel, done: make(chan struct{}),
+		enc:     agentproto.NewEncoder(pw),
+		answers: &boundedReader{r: rr},
+		roots:   slices.Clone(roots),
+	}
+	s.dec = agentproto.NewDecoder(s.answers)
+	go func() {
+		s.execErr = t.Exec.Exec(ectx, target, cmd, pr, rw, &s.stderr)
+		close(s.done)                       // before a batch hears the end below
+		pr.CloseWithError(io.ErrClosedPipe) // stop a batch being sent
+		rw.Close()                          // and one waiting for answers
+		t.mu.Lock()
+		if t.sessions[target] == s {
+			delete(t.sessions, target)
+		}
+		t.mu.Unlock()
+		cancel()
+	}()
+	return s
+}
+
+// closeGrace is how long Close lets the agents exit once their input
+// ended, before it stops their execs.
+const closeGrace = 300 * time.Millisecond
+
+// Close ends every session: the agents see their input end and exit; the
+// execs of those that did not within closeGrace are stopped. It returns
+// once every exec has returned. Sync fails after Close.
+func (t *AgentTransport) Close() {
+	t.mu.Lock()
+	t.closed = true
+	sessions := slices.Collect(maps.Values(t.sessions))
+	t.sessions = nil
+	t.mu.Unlock()
+	for _, s := range sessions {
+		s.stdin.Close()
+	}
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	for _, s := range sessions {
+		select {
+		case <-s.done:
+		case <-grace.C:
+		}
+		s.kill(io.ErrClosedPipe)
+	}
+}
+
+// agentSession is one exec of skiff-agent that carries batches.
+type agentSession struct {
+	mu      gosync.Mutex // one batch at a time
+	stdin   *io.PipeWriter
+	stdout  *io.PipeReader
+	enc     *agentproto.Encoder
+	answers *boundedReader // the agent's stdout, bounded per batch
+	dec     *agentproto.Decoder
+	roots   []string // the destinations allowed so far
+	cancel  context.CancelFunc
+
+	done    chan struct{} // closed when the exec returned
+	execErr error         // the exec's error, set before done closes
+	stderr  limitedBuffer // the agent's stderr, read once done closed
+}
+
+// ended reports whether the session's exec has returned.
+func (s *agentSession) ended() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill stops the exec, unblocks a batch being sent or answered with err,
+// and waits until the exec returned.
+func (s *agentSession) kill(err error) {
+	s.cancel()
+	s.stdin.CloseWithError(err)
+	s.stdout.CloseWithError(err)
+	<-s.done
+}
+
+// batchResult is what one batch on a session came to.
+type batchResult struct {
+	paths   []string // the paths sent, in order
+	sendErr error
+	answers []answer
+	readErr error
+	ended   bool   // the exec returned: execErr and stderr are final
+	execErr error  // the exec's error, when ended
+	stderr  string // the agent's stderr, when ended
+}
+
+// send sends ops as one batch, first allowing the roots the session does
+// not allow yet, and reads the answers. A batch that did not end cleanly
+// (an error sending or reading, ctx done) leaves the stream in an unknown
+// state: the session is ended.
+func (s *agentSession) send(ctx context.Context, ops []Op, roots []string) batchResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var allow []string
+	for _, r := range roots {
+		if !slices.Contains(s.roots, r) {
+			allow = append(allow, r)
+		}
+	}
 	type sentOps struct {
-		paths []string // the paths sent, in order
+		paths []string
 		err   error
 	}
 	sent := make(chan sentOps, 1)
 	go func() {
-		paths, err := encodeOps(pw, ops)
+		paths, err := encodeBatch(s.enc, allow, ops)
+		if err != nil {
+			s.stdin.CloseWithError(err) // the agent sees the stream end inside a frame
+		}
 		sent <- sentOps{paths, err}
-		pw.CloseWithError(err)
 	}()
-	rr, rw := io.Pipe()
-	type answers struct {
-		list []answer
-		err  error
+	stop := context.AfterFunc(ctx, func() { s.kill(ctx.Err()) })
+	s.answers.left = int64(len(allow)+len(ops))*(agentproto.MaxPath+maxOutput+64) + 4096
+	list, rerr := readAnswers(s.dec, len(allow)+len(ops))
+	// Whether the exec ended by itself, before a kill below.
+	ended := s.ended()
+	if rerr != nil && !ended && ctx.Err() == nil {
+		// What came is not an answer: it may be the runtime's message
+		// about a command it could not start (the Docker Engine writes it
+		// to stdout), whose exit code says more. End the input and take
+		// the output until the exec ends by itself, for a while.
+		s.stdin.Close()
+		go func() { _, _ = io.Copy(io.Discard, s.stdout) }()
+		grace := time.NewTimer(closeGrace)
+		select {
+		case <-s.done:
+			ended = true
+		case <-grace.C:
+		}
+		grace.Stop()
 	}
-	answered := make(chan answers, 1)
-	go func() {
-		list, err := readAnswers(rr, len(ops))
-		_, _ = io.Copy(io.Discard, rr) // let the agent finish writing
-		answered <- answers{list, err}
-	}()
-	var stderr limitedBuffer
-	err := t.Exec.Exec(ctx, target, cmd, pr, rw, &stderr)
-	pr.CloseWithError(io.ErrClosedPipe) // stop the encoder if the agent stopped reading
-	rw.Close()
-	s, a := <-sent, <-answered
+	killed := rerr != nil || ctx.Err() != nil
+	if killed {
+		s.kill(io.ErrClosedPipe)
+	}
+	stop()
+	snt := <-sent
+	if snt.err != nil && !killed {
+		ended = s.ended()
+		s.kill(io.ErrClosedPipe)
+	}
+	if rerr == nil && snt.err == nil {
+		s.roots = append(s.roots, allow...)
+	}
+	res := batchResult{paths: snt.paths, sendErr: snt.err, answers: list, readErr: rerr}
+	if ctx.Err() != nil {
+		res.sendErr = ctx.Err()
+	}
+	if ended {
+		res.ended, res.execErr = true, s.execErr
+	}
+	if s.ended() {
+		res.stderr = s.stderr.String()
+	}
+	return res
+}
+
+// broken reports whether the batch failed because the session's exec
+// ended by itself (the container restarted, or the stream broke) rather
+// than on an answer of the agent or a local error.
+func (r batchResult) broken() bool {
+	return r.ended && (r.sendErr == nil || errors.Is(r.sendErr, io.ErrClosedPipe)) &&
+		checkResults(r.answers, r.readErr, r.paths) != nil
+}
+
+// err is the batch's outcome for target: nil when the agent confirmed
+// every operation. The exec's error counts only when it ended by itself:
+// one skiff stopped after a bad answer says nothing more.
+func (r batchResult) err(target Target, bin string) error {
+	rerr := checkResults(r.answers, r.readErr, r.paths)
+	if rerr == nil && r.sendErr == nil {
+		return nil
+	}
+	err := r.execErr
+	stderr := &limitedBuffer{b: []byte(r.stderr)}
 	var ee *ExitError
+	var ve *agentproto.VersionError
 	switch {
 	case err != nil && missing(err):
 		return fmt.Errorf("syncing to %s: could not exec %s: %w; skiff delivers it through an init container in dev mode: redeploy with skiff dev, or use an image with tar",
@@ -84,30 +305,43 @@ func (t *AgentTransport) Sync(ctx context.Context, target Target, ops []Op) erro
 	case err != nil && errors.Is(err, ErrUnavailable):
 		// The executor's error already says what is wrong with the target.
 		return fmt.Errorf("syncing to %s through skiff-agent: %w", target, err)
-	case s.err != nil && !errors.Is(s.err, io.ErrClosedPipe):
-		return fmt.Errorf("syncing to %s through skiff-agent: %w", target, s.err)
+	case errors.Is(r.sendErr, context.Canceled) || errors.Is(r.sendErr, context.DeadlineExceeded):
+		return fmt.Errorf("syncing to %s through skiff-agent: %w", target, r.sendErr)
+	case r.sendErr != nil && !errors.Is(r.sendErr, io.ErrClosedPipe):
+		return fmt.Errorf("syncing to %s through skiff-agent: %w", target, r.sendErr)
+	case errors.As(r.readErr, &ve):
+		return fmt.Errorf("syncing to %s: the container's %s speaks agent protocol %d and this skiff %d: it comes from another skiff; redeploy with this skiff's dev mode, which delivers its own agent (%s)",
+			target, bin, ve.Got, agentproto.Version, withOutput(fmt.Sprint(err), stderr))
 	case err != nil && !errors.As(err, &ee):
-		return fmt.Errorf("syncing to %s through skiff-agent: %w%s", target, err, stderrSuffix(&stderr))
+		return fmt.Errorf("syncing to %s through skiff-agent: %w%s", target, err, stderrSuffix(stderr))
 	}
-	rerr := checkResults(a.list, a.err, s.paths)
 	switch {
 	case rerr != nil && err != nil:
-		return fmt.Errorf("syncing to %s through skiff-agent: %w (%s)", target, rerr, withOutput(err.Error(), &stderr))
+		return fmt.Errorf("syncing to %s through skiff-agent: %w (%s)", target, rerr, withOutput(err.Error(), stderr))
 	case rerr != nil:
 		return fmt.Errorf("syncing to %s through skiff-agent: %w", target, rerr)
-	case err != nil:
-		return fmt.Errorf("syncing to %s through skiff-agent: %s", target, withOutput(err.Error(), &stderr))
 	}
 	return nil
+}
+
+// encodeBatch sends one batch: a KindAllow frame for each root in allow,
+// then ops (see encodeOps).
+func encodeBatch(enc *agentproto.Encoder, allow []string, ops []Op) ([]string, error) {
+	for _, r := range allow {
+		if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindAllow, Path: r}, nil); err != nil {
+			return nil, err
+		}
+	}
+	paths, err := encodeOps(enc, ops)
+	return append(slices.Clone(allow), paths...), err
 }
 
 // encodeOps streams ops as one batch, reading each file through its Base,
 // and returns the paths of the frames it sent, in order. A file that no
 // longer exists, or that is not synced (see Screen), is left out.
-func encodeOps(w io.Writer, ops []Op) ([]string, error) {
+func encodeOps(enc *agentproto.Encoder, ops []Op) ([]string, error) {
 	roots := rootCache{}
 	defer roots.close()
-	enc := agentproto.NewEncoder(w)
 	var paths []string
 	for _, op := range ops {
 		if op.Kind == Delete {
@@ -155,11 +389,10 @@ const maxFailures = 10
 var errTooMuch = errors.New("the agent's answers are longer than expected for the operations sent: not a skiff-agent, or a broken one")
 
 // readAnswers decodes the agent's answers to up to n operations as they
-// come, until the end of the batch: at most n+1 answers, n*(MaxPath+
-// maxOutput+64)+4096 bytes in all, and maxOutput bytes of each message.
-func readAnswers(r io.Reader, n int) ([]answer, error) {
-	budget := int64(n)*(agentproto.MaxPath+maxOutput+64) + 4096
-	dec := agentproto.NewDecoder(&boundedReader{r: r, left: budget})
+// come, until the end of the batch: at most n+1 answers, and maxOutput
+// bytes of each message. The caller bounds the bytes dec reads (see
+// boundedReader).
+func readAnswers(dec *agentproto.Decoder, n int) ([]answer, error) {
 	var list []answer
 	for {
 		f, payload, err := dec.Next()

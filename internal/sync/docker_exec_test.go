@@ -21,7 +21,8 @@ type fakeDockerAPI struct {
 	t         *testing.T
 	createErr error
 	exitCode  int
-	running   int // ExecInspect answers Running this many times first
+	running   int  // ExecInspect answers Running this many times first
+	noStdin   bool // the command ends without reading stdin, as one that does not exist
 
 	created client.ExecCreateOptions
 }
@@ -53,7 +54,10 @@ func (f *fakeDockerAPI) ExecAttach(context.Context, string, client.ExecAttachOpt
 	go func() {
 		c := srv
 		defer c.Close()
-		in, _ := io.ReadAll(c) // until the executor closes stdin
+		var in []byte
+		if !f.noStdin {
+			in, _ = io.ReadAll(c) // until the executor closes stdin
+		}
 		frame := func(stream byte, p []byte) {
 			h := make([]byte, 8)
 			h[0] = stream
@@ -62,6 +66,12 @@ func (f *fakeDockerAPI) ExecAttach(context.Context, string, client.ExecAttachOpt
 		}
 		frame(1, in)
 		frame(2, []byte("warning\n"))
+		if f.noStdin {
+			// End the output, and take stdin until the executor closes
+			// the connection: closing with stdin unread would reset it.
+			c.(*net.TCPConn).CloseWrite()
+			io.Copy(io.Discard, c)
+		}
 	}()
 	return client.ExecAttachResult{HijackedResponse: client.NewHijackedResponse(c, "application/vnd.docker.multiplexed-stream")}, nil
 }
@@ -137,7 +147,7 @@ func TestDockerExecutor(t *testing.T) {
 // Engine's code 127 for a command that is not in the image as ErrNoAgent.
 func TestDockerExecutorAgentMissing(t *testing.T) {
 	t.Parallel()
-	api := &fakeDockerAPI{t: t, exitCode: 127}
+	api := &fakeDockerAPI{t: t, exitCode: 127, noStdin: true}
 	op := Op{Kind: Delete, Local: "/src/a", Dest: "/app/a", Root: "/app"}
 	err := (&AgentTransport{Exec: NewDockerExecutor(api)}).Sync(t.Context(), DockerTarget("web"), []Op{op})
 	if !errors.Is(err, ErrNoAgent) {

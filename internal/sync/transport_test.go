@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	utilexec "k8s.io/client-go/util/exec"
@@ -19,19 +20,42 @@ import (
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
-var target = Target{Namespace: "dev", Pod: "web-7d9f", Container: "app"}
+var (
+	target  = Target{Namespace: "dev", Pod: "web-7d9f", Container: "app"}
+	target2 = Target{Namespace: "dev", Pod: "web-5c2a", Container: "app"}
+)
 
 // fakeExec records the commands it runs and their stdin; run, if set,
-// plays the command.
+// plays the command. With stream set, run reads stdin as it comes (as
+// skiff-agent's sessions need: their stdin stays open), and stdins holds
+// what it read once the command returned; otherwise run gets all of stdin
+// once it has ended.
 type fakeExec struct {
-	cmds   [][]string
-	stdins [][]byte
+	stream bool
 	run    func(cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
+
+	mu      gosync.Mutex
+	cmds    [][]string
+	stdins  [][]byte
+	running int // commands running now
 }
 
 func (f *fakeExec) Exec(_ context.Context, t Target, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if t != target {
+	if t != target && t != target2 {
 		return fmt.Errorf("exec in %v, want %v", t, target)
+	}
+	if f.stream {
+		f.mu.Lock()
+		f.cmds = append(f.cmds, cmd)
+		f.running++
+		f.mu.Unlock()
+		var in bytes.Buffer
+		err := f.run(cmd, io.TeeReader(stdin, &in), stdout, stderr)
+		f.mu.Lock()
+		f.stdins = append(f.stdins, in.Bytes())
+		f.running--
+		f.mu.Unlock()
+		return err
 	}
 	var in []byte
 	if stdin != nil {
@@ -41,12 +65,21 @@ func (f *fakeExec) Exec(_ context.Context, t Target, cmd []string, stdin io.Read
 		}
 		in = b
 	}
+	f.mu.Lock()
 	f.cmds = append(f.cmds, cmd)
 	f.stdins = append(f.stdins, in)
+	f.mu.Unlock()
 	if f.run != nil {
 		return f.run(cmd, bytes.NewReader(in), stdout, stderr)
 	}
 	return nil
+}
+
+// execs returns how many commands ran and how many run now.
+func (f *fakeExec) execs() (ran, running int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.cmds), f.running
 }
 
 func localFiles(t *testing.T, files map[string]string) string {
@@ -156,7 +189,7 @@ func TestTarTransportErrors(t *testing.T) {
 // agentExec runs skiff-agent in process, with root standing for the
 // container's "/".
 func agentExec(root string) *fakeExec {
-	return &fakeExec{run: func(cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return &fakeExec{stream: true, run: func(cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if cmd[0] != DefaultAgentPath {
 			return fmt.Errorf("%w: %s", ErrNotFound, cmd[0])
 		}
@@ -228,7 +261,7 @@ func TestAgentTransportErrors(t *testing.T) {
 	t.Run("agent dies", func(t *testing.T) {
 		t.Parallel()
 		ops := []Op{{Kind: Write, Local: filepath.Join(dir, "a.js"), Base: dir, Dest: "/app/a.js", Root: "/app"}}
-		fe := &fakeExec{run: func(_ []string, _ io.Reader, _, stderr io.Writer) error {
+		fe := &fakeExec{stream: true, run: func(_ []string, _ io.Reader, _, stderr io.Writer) error {
 			io.WriteString(stderr, "killed")
 			return &ExitError{Code: 137}
 		}}
@@ -291,7 +324,7 @@ func TestAgentTransportBoundsAnswers(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fe := &fakeExec{run: func(_ []string, _ io.Reader, stdout, _ io.Writer) error {
+			fe := &fakeExec{stream: true, run: func(_ []string, _ io.Reader, stdout, _ io.Writer) error {
 				return tt.answer(stdout)
 			}}
 			err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, ops)
@@ -323,9 +356,11 @@ func TestAgentTransportSymlink(t *testing.T) {
 		return Op{Kind: Write, Local: filepath.Join(dir, "kodata", name), Base: dir, Dest: "/app/" + name, Root: "/app"}
 	}
 	fe := agentExec(root)
-	if err := (&AgentTransport{Exec: fe}).Sync(context.Background(), target, []Op{at("index.html"), at("home.html"), at("shadow")}); err != nil {
+	tr := &AgentTransport{Exec: fe}
+	if err := tr.Sync(context.Background(), target, []Op{at("index.html"), at("home.html"), at("shadow")}); err != nil {
 		t.Fatal(err)
 	}
+	tr.Close() // the session's stdin is recorded once it ended
 	if got, err := os.Readlink(filepath.Join(root, "app/home.html")); err != nil || got != "index.html" {
 		t.Errorf("app/home.html -> %q, %v", got, err)
 	}

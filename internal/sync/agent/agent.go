@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,8 +24,8 @@ const usage = `usage: skiff-agent apply [--root DIR] --allow DEST [--allow DEST.
        skiff-agent version
 
 apply reads file operations (skiff's agent protocol) on stdin, applies them
-to paths under the --allow destinations and writes one result per operation
-on stdout. install copies skiff-agent itself to DEST (mode 0755), as the
+to paths under the --allow destinations (and those the stream allows) and
+writes one result per operation on stdout, until stdin ends. install copies skiff-agent itself to DEST (mode 0755), as the
 init container skiff injects in dev mode does.`
 
 // Run is skiff-agent's command line: it returns the exit code, 0 when every
@@ -108,6 +109,19 @@ func New(root string, allow []string) (*Applier, error) {
 	return a, nil
 }
 
+// Allow adds the destination d (an absolute container path) to those
+// operations may touch, for a KindAllow frame.
+func (a *Applier) Allow(d string) error {
+	c, err := cleanPath(d)
+	if err != nil {
+		return fmt.Errorf("allow %q: %w", d, err)
+	}
+	if !slices.Contains(a.allow, c) {
+		a.allow = append(a.allow, c)
+	}
+	return nil
+}
+
 // Close releases the directories the Applier opened.
 func (a *Applier) Close() {
 	for d, r := range a.opened {
@@ -145,7 +159,11 @@ func (a *Applier) Serve(r io.Reader, w io.Writer) error {
 		}
 		res := agentproto.Frame{Kind: agentproto.KindOK, Path: f.Path}
 		var msg string
-		if err := a.Apply(f, payload); err != nil {
+		apply := a.Apply
+		if f.Kind == agentproto.KindAllow {
+			apply = func(f agentproto.Frame, _ io.Reader) error { return a.Allow(f.Path) }
+		}
+		if err := apply(f, payload); err != nil {
 			if errors.Is(err, agentproto.ErrTruncated) {
 				msg = fmt.Sprintf("%s %s: the stream ended inside the file; the old file is intact", f.Kind, f.Path)
 				a.failed = true

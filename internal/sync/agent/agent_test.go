@@ -389,3 +389,51 @@ func BenchmarkApply20(b *testing.B) {
 		a.Close()
 	}
 }
+
+// TestApplyAllowFrame checks that a KindAllow frame allows one more
+// destination for the rest of the session, as --allow does at its start,
+// and that a path it names must be absolute and free of "..".
+func TestApplyAllowFrame(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	in := encode(t,
+		write("/app/a.txt", 0o644, "a"),
+		write("/srv/b.txt", 0o644, "refused"),
+		other(agentproto.KindEnd, "", 0),
+		other(agentproto.KindAllow, "/srv", 0),
+		other(agentproto.KindAllow, "/srv/../etc", 0),
+		other(agentproto.KindAllow, "relative", 0),
+		write("/srv/b.txt", 0o644, "b"),
+		write("/etc/c.txt", 0o644, "refused"),
+		other(agentproto.KindEnd, "", 0),
+	)
+	code, rs, _ := run(t, root, in, "/app")
+	want := []result{
+		{"ok", "/app/a.txt", ""},
+		{"failed", "/srv/b.txt", ""},
+		{"end", "", ""},
+		{"ok", "/srv", ""},
+		{"failed", "/srv/../etc", ""},
+		{"failed", "relative", ""},
+		{"ok", "/srv/b.txt", ""},
+		{"failed", "/etc/c.txt", ""},
+		{"end", "", ""},
+	}
+	if code != 1 || len(rs) != len(want) {
+		t.Fatalf("exit %d, results %v; want exit 1 and %d results", code, rs, len(want))
+	}
+	for i, w := range want {
+		if rs[i].kind != w.kind || rs[i].path != w.path {
+			t.Errorf("result %d = %s %s (%s), want %s %s", i, rs[i].kind, rs[i].path, rs[i].msg, w.kind, w.path)
+		}
+	}
+	if !strings.Contains(rs[4].msg, `".."`) || !strings.Contains(rs[7].msg, "outside the allowed destinations /app, /srv") {
+		t.Errorf("messages do not say why: %q, %q", rs[4].msg, rs[7].msg)
+	}
+	if got := readFile(t, filepath.Join(root, "srv/b.txt")); got != "b" {
+		t.Errorf("srv/b.txt = %q, want b", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc")); !os.IsNotExist(err) {
+		t.Errorf("etc was created: %v", err)
+	}
+}

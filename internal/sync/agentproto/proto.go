@@ -12,11 +12,13 @@
 //
 // skiff sends operations (KindWrite with the file's content as payload,
 // KindSymlink with the link's target as payload, KindMkdir, KindDelete,
-// KindChmod) and ends each batch with KindEnd. The
-// agent answers each operation, in order, with KindOK or KindFailed (the
-// payload is the error message), and each KindEnd with KindEnd, so one
-// exec session may carry several batches. A stream that ends at a frame
-// boundary ends the session; one that ends inside a frame is an error.
+// KindChmod, and KindAllow to allow one more destination) and ends each
+// batch with KindEnd. The agent answers each operation, in order, with
+// KindOK or KindFailed (the payload is the error message), and each
+// KindEnd with KindEnd, so one exec session carries any number of
+// batches: skiff keeps one open per container. A stream that ends at a
+// frame boundary ends the session; one that ends inside a frame is an
+// error.
 package agentproto
 
 import (
@@ -33,8 +35,8 @@ const Magic = "SKIFFAGT"
 
 // Version is the protocol version this package speaks.
 // Version 2 added KindSymlink and dropped the setuid, setgid and sticky
-// bits.
-const Version = 2
+// bits; version 3 added KindAllow, for sessions that outlive one batch.
+const Version = 3
 
 // MaxPath is the longest path a frame may carry.
 const MaxPath = 4096
@@ -50,6 +52,7 @@ const (
 	KindMkdir  Kind = 'M' // create directory Path and its parents, with Mode
 	KindDelete Kind = 'D' // remove Path, a file or a tree; missing is fine
 	KindChmod  Kind = 'C' // set Path's mode to Mode
+	KindAllow  Kind = 'A' // allow operations on Path and below it, as --allow does
 	KindEnd    Kind = 'E' // end of a batch
 	KindOK     Kind = 'O' // the operation on Path succeeded
 	KindFailed Kind = 'F' // the operation on Path failed; payload says why
@@ -68,6 +71,8 @@ func (k Kind) String() string {
 		return "delete"
 	case KindChmod:
 		return "chmod"
+	case KindAllow:
+		return "allow"
 	case KindEnd:
 		return "end"
 	case KindOK:
@@ -232,9 +237,19 @@ func (d *Decoder) header() error {
 		return err
 	}
 	if v != Version {
-		return fmt.Errorf("protocol version %d is not supported (this side speaks %d): use a skiff-agent built with the same skiff", v, Version)
+		return &VersionError{Got: v}
 	}
 	return nil
+}
+
+// VersionError means the other side speaks another protocol version: a
+// skiff-agent and a skiff that were not built together.
+type VersionError struct {
+	Got uint64 // the version the stream announced
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("protocol version %d is not supported (this side speaks %d): use a skiff-agent built with the same skiff", e.Got, Version)
 }
 
 func (d *Decoder) uvarint() (uint64, error) {
