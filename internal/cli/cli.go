@@ -67,8 +67,11 @@ type globalOptions struct {
 	namespace   string
 	modules     []string
 	defaultRepo string
-	verbosity   string
-	kubeconfig  string
+	// globalConfig is --config: the global config file (see
+	// globalConfigFile).
+	globalConfig string
+	verbosity    string
+	kubeconfig   string
 	// profileAutoActivation and propagateProfiles are on by default, as
 	// in Skaffold.
 	profileAutoActivation bool
@@ -177,7 +180,9 @@ unchanged.`,
 		a.newInspectCmd(),
 		a.newLintCmd(),
 		a.newFilterCmd(),
+		a.newConfigCmd(),
 	)
+	a.addGlobalConfigFlags(root)
 	root.AddCommand(newSkaffoldOnlyCmds()...)
 	return root
 }
@@ -264,7 +269,7 @@ func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, 
 // load loads the project for command with the global flags.
 func (a *app) load(command string) (*config.Project, error) {
 	g := &a.global
-	return config.Load(config.Options{
+	p, err := config.Load(config.Options{
 		File:        g.filename,
 		Profiles:    g.profiles,
 		Modules:     g.modules,
@@ -277,6 +282,13 @@ func (a *app) load(command string) (*config.Project, error) {
 		NoProfileAutoActivation: !g.profileAutoActivation,
 		NoProfilePropagation:    !g.propagateProfiles,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.applyGlobalConfig(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // noArgs rejects positional arguments as a usage error.

@@ -47,8 +47,7 @@ type ignoredFlag struct {
 // Why the flags of ignoredFlags do nothing, where several share a reason.
 const (
 	noEventAPI      = "skiff has no event API (Skaffold's gRPC/HTTP server); nothing listens or is recorded"
-	noGlobalConfig  = "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry)"
-	noMinikube      = "skiff does not special-case minikube: images are pushed when --push, --default-repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
+	noMinikube      = "skiff does not special-case minikube: images are pushed when --push, build.local.push, the global config's local-cluster, a default repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
 	noRemoteConfigs = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
 	noPlatformMagic = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
 	noTests         = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
@@ -76,7 +75,6 @@ var ignoredFlags = []ignoredFlag{
 	{name: "remote-cache-dir", def: "", usage: "where remote configs are cached", noEffect: noRemoteConfigs, commands: []string{""}},
 	{name: "sync-remote-cache", def: "always", usage: "how remote configs are refreshed: always, missing or never", noEffect: noRemoteConfigs, commands: []string{""}},
 
-	{name: "config", shorthand: "c", def: "", usage: "Skaffold's global config file", noEffect: noGlobalConfig, commands: []string{"run", "dev", "debug", "build", "deploy", "delete", "diagnose", "apply"}},
 	{name: "detect-minikube", def: true, usage: "detect a minikube cluster", noEffect: noMinikube, commands: []string{"build", "delete", "deploy", "dev", "debug", "run"}},
 	{name: "minikube-profile", def: "", usage: "the minikube profile to build in", noEffect: noMinikube, hidden: true, commands: []string{"build", "dev", "debug", "run"}},
 	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},

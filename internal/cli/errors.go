@@ -53,7 +53,6 @@ var skaffoldOnly = []struct{ name, instead string }{
 	{"test", "the test stage (custom tests and container-structure-tests of build.artifacts[].tests) is not in skiff yet; run the tests after skiff build, on the images it prints"},
 	{"verify", "verification tests (the verify stanza) are not in skiff yet; run them after skiff run, for example as a Job in the manifests"},
 	{"exec", "custom actions (customActions) are not in skiff yet; run the action's containers yourself"},
-	{"config", "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry), for example in skaffold.env"},
 }
 
 // newSkaffoldOnlyCmds are hidden commands for skaffoldOnly: each takes any

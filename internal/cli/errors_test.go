@@ -37,7 +37,6 @@ func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
 		{[]string{"test"}, []string{`skiff has no "test" command (Skaffold has): the test stage`}},
 		{[]string{"verify", "-p", "x"}, []string{`skiff has no "verify" command`}},
 		{[]string{"exec", "action"}, []string{`skiff has no "exec" command`, "customActions"}},
-		{[]string{"config", "list"}, []string{`skiff has no "config" command`, "SKAFFOLD_*"}},
 	} {
 		code, _, stderr := runMain(t, tc.args...)
 		if code != ExitUsage {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -201,6 +202,9 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 	opts.Tail = dopts.Tail
 	opts.PortForward = modes
 	opts.Debug = dopts.Debug
+	if opts.Debug != nil && opts.Debug.HelpersRegistry == "" {
+		opts.Debug.HelpersRegistry = p.DebugHelpersRegistry()
+	}
 	opts.Labels = labels
 	opts.Force = dopts.Force
 	opts.Beep = dopts.Toot
@@ -245,7 +249,7 @@ func (a *app) engineOptions(p *config.Project) runner.Options {
 		KubeContext: a.global.kubeContext,
 		Kubeconfig:  a.global.kubeconfig,
 		Namespace:   a.global.namespace,
-		DefaultRepo: a.global.defaultRepo,
+		DefaultRepo: cmp.Or(a.global.defaultRepo, p.DefaultRepo()),
 		Environ:     a.environ,
 		Out:         a.streams.Out,
 		ErrOut:      a.streams.ErrOut,

@@ -66,7 +66,6 @@ func readSkaffoldCLI(t *testing.T) (commands []string, flags []skaffoldFlag) {
 // list when it lands.
 var notInSkiff = map[string]bool{
 	"test": true, "verify": true, "exec": true,
-	"config": true, "config list": true, "config set": true, "config unset": true,
 }
 
 // findCommand finds the command of path (space-separated, "" for the root)

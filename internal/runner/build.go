@@ -238,6 +238,10 @@ func (r *Runner) buildTarget(ctx context.Context, opts BuildOptions) (push bool,
 	if push := r.opts.Project.Push(); push != nil {
 		return *push, defaultRepo
 	}
+	if local := r.opts.Project.LocalCluster(); local != nil {
+		r.opts.Log.Infof("Using local-cluster=%t from the global config: images are %s", *local, map[bool]string{true: "loaded into the local Docker daemon", false: "pushed"}[*local])
+		return !*local, defaultRepo
+	}
 	if host, ok := r.clusterRegistry(ctx); ok {
 		if defaultRepo == "" {
 			defaultRepo = host
