@@ -181,6 +181,7 @@ unchanged.`,
 		a.newLintCmd(),
 		a.newFilterCmd(),
 		a.newConfigCmd(),
+		a.newTestCmd(),
 	)
 	a.addGlobalConfigFlags(root)
 	root.AddCommand(newSkaffoldOnlyCmds()...)

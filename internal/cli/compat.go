@@ -50,7 +50,6 @@ const (
 	noMinikube      = "skiff does not special-case minikube: images are pushed when --push, build.local.push, the global config's local-cluster, a default repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
 	noRemoteConfigs = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
 	noPlatformMagic = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
-	noTests         = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
 	noPrune         = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
 	noCloudRun      = "skiff has no Cloud Run deployer"
 	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
@@ -77,12 +76,12 @@ var ignoredFlags = []ignoredFlag{
 
 	{name: "detect-minikube", def: true, usage: "detect a minikube cluster", noEffect: noMinikube, commands: []string{"build", "delete", "deploy", "dev", "debug", "run"}},
 	{name: "minikube-profile", def: "", usage: "the minikube profile to build in", noEffect: noMinikube, hidden: true, commands: []string{"build", "dev", "debug", "run"}},
-	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "rpc-http-port", def: "", usage: "port of the HTTP event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "enable-rpc", def: false, usage: "enable the event API", noEffect: noEventAPI, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
-	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: noEventAPI + "; skiff does not wait for a client", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
-	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: "skiff render builds and deploys nothing, so it records no events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
+	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test"}},
+	{name: "rpc-http-port", def: "", usage: "port of the HTTP event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test"}},
+	{name: "enable-rpc", def: false, usage: "enable the event API", noEffect: noEventAPI, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
+	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: noEventAPI + "; skiff does not wait for a client", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
+	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: "skiff render and skiff test build and deploy nothing, so they record no events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
 	{name: "cloud-run-project", def: "", usage: "GCP project for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "cloud-run-location", def: "", usage: "GCP region for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "hydration-dir", def: ".kpt-pipeline", usage: "directory for kpt hydration", noEffect: noKpt, commands: []string{"dev", "debug", "render", "run", "deploy"}},
@@ -93,7 +92,6 @@ var ignoredFlags = []ignoredFlag{
 	{name: "check-cluster-node-platforms", def: false, usage: "build for the cluster nodes' platforms", noEffect: noPlatformMagic, commands: []string{"build", "dev", "debug", "run"}},
 	{name: "iterative-status-check", def: true, usage: "check status after each deploy step", noEffect: iterativeCheck, commands: []string{"dev", "debug", "deploy", "run", "apply"}},
 	{name: "fast-fail-status-check", def: true, usage: "fail the status check at the first error", noEffect: fastFailCheck, hidden: true, commands: []string{"dev", "debug", "deploy", "run", "apply"}},
-	{name: "skip-tests", def: false, usage: "skip the tests after building", noEffect: noTests, commands: []string{"dev", "debug", "run", "build"}},
 	{name: "no-prune", def: false, usage: "keep the images and containers of builds on cleanup", noEffect: noPrune, commands: []string{"dev", "debug", "run"}},
 	{name: "no-prune-children", def: false, usage: "keep the layers of builds on cleanup", noEffect: noPrune, commands: []string{"dev", "debug", "run"}},
 	{name: "auto-create-config", def: true, usage: "create a config when there is none", noEffect: noAutoConfig, commands: []string{"dev", "debug", "run"}},

@@ -90,3 +90,31 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("set with one argument: %v, want a usage error", err)
 	}
 }
+
+// skiff test runs the custom tests on the images given; a failing test
+// fails the command.
+func TestTestCommand(t *testing.T) {
+	t.Parallel()
+	file := writeConfig(t, `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: web
+test:
+- image: web
+  custom:
+  - command: echo "$IMAGE" > seen
+  - command: test "$IMAGE" = web:v1
+`)
+	environ := []string{"PATH=" + os.Getenv("PATH")}
+	if _, stderr, err := run(t, environ, "test", "-f", file, "-i", "web=web:v1"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if seen, _ := os.ReadFile(filepath.Join(filepath.Dir(file), "seen")); string(seen) != "web:v1\n" {
+		t.Errorf("the test saw IMAGE=%q, want web:v1", seen)
+	}
+	_, _, err := run(t, environ, "test", "-f", file, "-i", "web=web:v2")
+	if err == nil || !strings.Contains(err.Error(), "custom[1] (test \"$IMAGE\" = web:v1): the command exited with 1") {
+		t.Errorf("a failing test: %v", err)
+	}
+}

@@ -92,6 +92,8 @@ type buildFlagValues struct {
 	// singlePlatform is --disable-multi-platform-build (default on in
 	// dev, as in Skaffold).
 	singlePlatform bool
+	// skipTests is --skip-tests: no custom tests after building.
+	skipTests bool
 }
 
 // apply sets what the flags given say into opts; l says what it changed.
@@ -102,6 +104,7 @@ func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, a
 		return err
 	}
 	opts.MuteOutput = mute
+	opts.Test = !v.skipTests
 	if v.singlePlatform && len(opts.Platforms) > 1 {
 		l.Infof("--disable-multi-platform-build: building for %s only, not %s", opts.Platforms[0], strings.Join(opts.Platforms[1:], ", "))
 		opts.Platforms = opts.Platforms[:1]

@@ -196,8 +196,10 @@ func Unsupported(c *Config, builders []string) Errors {
 	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
 		add("docker compose", "deploy", "docker", "useCompose")
 	}
-	if len(c.Test) > 0 {
-		add("the test stage", "test")
+	for i, tc := range c.Test {
+		if tc != nil && len(tc.StructureTests) > 0 {
+			errs = append(errs, locate(c, "test", i, "structureTests").errorf("structure tests need container-structure-test, which skiff does not run yet; run it yourself on the image skiff build prints, and keep test[].custom for skiff"))
+		}
 	}
 	if len(c.Verify) > 0 {
 		add("skiff verify", "verify")

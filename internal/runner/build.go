@@ -58,6 +58,10 @@ type BuildOptions struct {
 	// builder (sync.auto) in development mode (build.Options.DevMode);
 	// Dev and debug set it, build and run never do.
 	DevMode bool
+	// Test runs the custom tests of the images built (see Test) after a
+	// build that is not a dry run: build, run, dev and debug set it unless
+	// --skip-tests.
+	Test bool
 }
 
 // maxMutedOutput is how much muted build output is kept for a failure.
@@ -67,7 +71,11 @@ const maxMutedOutput = 1 << 20
 // tags them, and pushes or loads the images (see build.Run). It prints
 // progress to ErrOut, each artifact's output prefixed with its name.
 func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image, error) {
-	if err := r.Check("build"); err != nil {
+	stages := []string{"build"}
+	if opts.Test {
+		stages = append(stages, "test")
+	}
+	if err := r.Check(stages...); err != nil {
 		return nil, err
 	}
 	p := r.opts.Project
@@ -184,6 +192,11 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	}
 	if !opts.DryRun {
 		fmt.Fprintf(progress, "Built %d artifacts in %s\n", len(results), time.Since(start).Round(time.Millisecond))
+		if opts.Test {
+			if err := r.Test(ctx, results); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return results, nil
 }
