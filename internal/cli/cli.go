@@ -182,6 +182,7 @@ unchanged.`,
 		a.newFilterCmd(),
 		a.newConfigCmd(),
 		a.newTestCmd(),
+		a.newVerifyCmd(),
 	)
 	a.addGlobalConfigFlags(root)
 	root.AddCommand(newSkaffoldOnlyCmds()...)

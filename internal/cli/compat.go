@@ -76,11 +76,11 @@ var ignoredFlags = []ignoredFlag{
 
 	{name: "detect-minikube", def: true, usage: "detect a minikube cluster", noEffect: noMinikube, commands: []string{"build", "delete", "deploy", "dev", "debug", "run"}},
 	{name: "minikube-profile", def: "", usage: "the minikube profile to build in", noEffect: noMinikube, hidden: true, commands: []string{"build", "dev", "debug", "run"}},
-	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test"}},
-	{name: "rpc-http-port", def: "", usage: "port of the HTTP event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test"}},
+	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify"}},
+	{name: "rpc-http-port", def: "", usage: "port of the HTTP event API", noEffect: noEventAPI, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify"}},
 	{name: "enable-rpc", def: false, usage: "enable the event API", noEffect: noEventAPI, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
 	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: noEventAPI + "; skiff does not wait for a client", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
-	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: "skiff render and skiff test build and deploy nothing, so they record no events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: "skiff render, test and verify build and deploy nothing, so they record no events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test", "verify"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
 	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: noEventAPI, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
 	{name: "cloud-run-project", def: "", usage: "GCP project for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "cloud-run-location", def: "", usage: "GCP region for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
@@ -106,6 +106,10 @@ var ignoredFlags = []ignoredFlag{
 	{name: "protocols", def: []string{}, usage: "debugger protocols, in order of preference", noEffect: "skiff debug speaks each runtime's own protocol (Delve's API for Go, the DevTools protocol for Node.js, DAP through debugpy for Python, JDWP for the JVM); there is no protocol to choose", commands: []string{"debug", "filter"}},
 	{name: "post-renderer", def: "", usage: "a program to pass the manifests through first", noEffect: "skiff filter runs no other program; chain them in the shell (other | skiff filter)", commands: []string{"filter"}},
 	{name: "set-value-file", def: "", usage: "override templated manifest fields from a .env file", noEffect: "skiff does not override templated manifest fields from a file; set them in skaffold.yaml (manifests.helm.releases[].setValueTemplates) or through skaffold.env", commands: []string{"render", "delete"}},
+	{name: "docker-network", def: "", usage: "the Docker network of the verify containers", noEffect: "skiff verify runs its containers on the Docker Engine's default network", commands: []string{"verify"}},
+	{name: "env-file", def: "", usage: "a file of environment variables for the verify containers", noEffect: "skiff verify sets only verify[].container.env in its containers", commands: []string{"verify"}},
+	{name: "port-forward", def: []string{}, usage: "port-forward modes while verifying", noEffect: "skiff verify forwards no ports", commands: []string{"verify"}},
+	{name: "status-check", def: true, usage: "wait for the deployed resources first", noEffect: "skiff verify runs the verify containers without checking the deployment first", commands: []string{"verify"}},
 	{name: "enable-templating", def: false, usage: "expand templated fields in the printed config", noEffect: "skiff diagnose prints templated fields as written; skiff render shows them expanded", commands: []string{"diagnose"}},
 }
 

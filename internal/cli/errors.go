@@ -50,7 +50,6 @@ func (e *NotInSkiffError) Error() string {
 // skaffoldOnly are Skaffold's commands that skiff does not have, with what
 // to do instead.
 var skaffoldOnly = []struct{ name, instead string }{
-	{"verify", "verification tests (the verify stanza) are not in skiff yet; run them after skiff run, for example as a Job in the manifests"},
 	{"exec", "custom actions (customActions) are not in skiff yet; run the action's containers yourself"},
 }
 

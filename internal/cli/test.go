@@ -40,3 +40,39 @@ does not run: such a config is refused before anything runs.`,
 	addIgnoredFlags(f, "test")
 	return cmd
 }
+
+func (a *app) newVerifyCmd() *cobra.Command {
+	src := &ImageSource{}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Run the verify tests (verify[]) to completion on the local Docker Engine",
+		Long: `Run each verify[] container to completion on the local Docker Engine, as
+Skaffold's local execution mode does, its output prefixed with the test's name.
+A container whose image names an artifact runs the image built earlier (from
+-a, --images, or the tags the tag policy computes now). Every test runs; the
+command fails when any exits non-zero or outlives its timeout. The
+kubernetesCluster execution mode (Jobs) is not in skiff yet.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, err := a.loadConfig(ctx, "verify")
+			if err != nil {
+				return err
+			}
+			r := a.newEngine(p)
+			if err := r.Check("verify"); err != nil {
+				return err
+			}
+			imgs, err := a.prebuiltImages(ctx, r, src)
+			if err != nil {
+				return err
+			}
+			return r.Verify(ctx, imgs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&src.BuildArtifacts, "build-artifacts", "a", "", "the build output of skiff build (--file-output, or -q's standard output): a file, or - for standard input")
+	f.StringSliceVarP(&src.Images, "images", "i", nil, "images to verify with, as references (web:v1) or name=reference")
+	addIgnoredFlags(f, "verify")
+	return cmd
+}

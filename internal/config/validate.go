@@ -201,8 +201,10 @@ func Unsupported(c *Config, builders []string) Errors {
 			errs = append(errs, locate(c, "test", i, "structureTests").errorf("structure tests need container-structure-test, which skiff does not run yet; run it yourself on the image skiff build prints, and keep test[].custom for skiff"))
 		}
 	}
-	if len(c.Verify) > 0 {
-		add("skiff verify", "verify")
+	for i, tc := range c.Verify {
+		if tc != nil && tc.ExecutionMode.KubernetesClusterExecutionMode != nil {
+			add("running verify tests as Kubernetes Jobs (executionMode.kubernetesCluster; skiff verify runs them on the local Docker Engine)", "verify", i, "executionMode", "kubernetesCluster")
+		}
 	}
 	if len(c.CustomActions) > 0 {
 		add("custom actions", "customActions")

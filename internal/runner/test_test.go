@@ -68,3 +68,15 @@ func TestStructureTestsRefused(t *testing.T) {
 		t.Errorf("structure tests: %v, want an error naming container-structure-test", err)
 	}
 }
+
+// Verify tests as Kubernetes Jobs are refused before anything runs.
+func TestVerifyKubernetesClusterRefused(t *testing.T) {
+	t.Parallel()
+	c := &config.Config{Dir: t.TempDir()}
+	c.Verify = []*schema.VerifyTestCase{{Name: "in-cluster", ExecutionMode: schema.VerifyExecutionModeConfig{VerifyExecutionModeType: schema.VerifyExecutionModeType{KubernetesClusterExecutionMode: &schema.KubernetesClusterVerifier{}}}}}
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{c}}})
+	err := r.Verify(t.Context(), nil)
+	if err == nil || !strings.Contains(err.Error(), "executionMode.kubernetesCluster") {
+		t.Errorf("verify in the cluster: %v, want an error naming executionMode.kubernetesCluster", err)
+	}
+}
