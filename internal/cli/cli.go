@@ -183,6 +183,7 @@ unchanged.`,
 		a.newConfigCmd(),
 		a.newTestCmd(),
 		a.newVerifyCmd(),
+		a.newExecCmd(),
 	)
 	a.addGlobalConfigFlags(root)
 	root.AddCommand(newSkaffoldOnlyCmds()...)

@@ -50,7 +50,6 @@ func (e *NotInSkiffError) Error() string {
 // skaffoldOnly are Skaffold's commands that skiff does not have, with what
 // to do instead.
 var skaffoldOnly = []struct{ name, instead string }{
-	{"exec", "custom actions (customActions) are not in skiff yet; run the action's containers yourself"},
 }
 
 // newSkaffoldOnlyCmds are hidden commands for skaffoldOnly: each takes any

@@ -65,7 +65,7 @@ func readSkaffoldCLI(t *testing.T) (commands []string, flags []skaffoldFlag) {
 // each says so (TestSkaffoldCommandsNotInSkiffSaySo). A command leaves this
 // list when it lands.
 var notInSkiff = map[string]bool{
-	"exec": true,
+
 }
 
 // findCommand finds the command of path (space-separated, "" for the root)

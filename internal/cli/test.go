@@ -76,3 +76,42 @@ kubernetesCluster execution mode (Jobs) is not in skiff yet.`,
 	addIgnoredFlags(f, "verify")
 	return cmd
 }
+
+func (a *app) newExecCmd() *cobra.Command {
+	src := &ImageSource{}
+	cmd := &cobra.Command{
+		Use:   "exec ACTION",
+		Short: "Run a custom action (customActions[]) on the local Docker Engine",
+		Long: `Run the containers of the custom action ACTION at once and to completion on
+the local Docker Engine, as Skaffold's local execution mode does, each one's
+output prefixed with its name. A container whose image names an artifact runs
+the image built earlier (from -a, --images, or the tags the tag policy
+computes now). With failFast (the default) the first container that fails
+stops the others; the action's timeout bounds each container. The
+kubernetesCluster execution mode (Jobs) is not in skiff yet.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError(cmd, "skiff exec takes the name of one custom action, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := a.loadConfig(ctx, "exec")
+			if err != nil {
+				return err
+			}
+			r := a.newEngine(p)
+			imgs, err := a.prebuiltImages(ctx, r, src)
+			if err != nil {
+				return err
+			}
+			return r.Exec(ctx, args[0], imgs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&src.BuildArtifacts, "build-artifacts", "a", "", "the build output of skiff build (--file-output, or -q's standard output): a file, or - for standard input")
+	f.StringSliceVarP(&src.Images, "images", "i", nil, "images for the action, as references (web:v1) or name=reference")
+	addIgnoredFlags(f, "exec")
+	return cmd
+}

@@ -206,8 +206,10 @@ func Unsupported(c *Config, builders []string) Errors {
 			add("running verify tests as Kubernetes Jobs (executionMode.kubernetesCluster; skiff verify runs them on the local Docker Engine)", "verify", i, "executionMode", "kubernetesCluster")
 		}
 	}
-	if len(c.CustomActions) > 0 {
-		add("custom actions", "customActions")
+	for i, a := range c.CustomActions {
+		if a.ExecutionModeConfig.KubernetesClusterExecutionMode != nil {
+			add(fmt.Sprintf("running custom action %q as Kubernetes Jobs (executionMode.kubernetesCluster; skiff exec runs actions on the local Docker Engine)", a.Name), "customActions", i, "executionMode", "kubernetesCluster")
+		}
 	}
 	return errs
 }

@@ -80,3 +80,15 @@ func TestVerifyKubernetesClusterRefused(t *testing.T) {
 		t.Errorf("verify in the cluster: %v, want an error naming executionMode.kubernetesCluster", err)
 	}
 }
+
+// An action that is not there is named with those that are.
+func TestExecUnknownAction(t *testing.T) {
+	t.Parallel()
+	c := &config.Config{Dir: t.TempDir()}
+	c.CustomActions = []schema.Action{{Name: "seed"}, {Name: "migrate"}}
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{c}}})
+	err := r.Exec(t.Context(), "sed", nil)
+	if err == nil || !strings.Contains(err.Error(), `no custom action "sed"; the project's actions are seed, migrate`) {
+		t.Errorf("exec sed: %v", err)
+	}
+}

@@ -77,3 +77,68 @@ verify:
 		}
 	}
 }
+
+// TestExecRunsCustomAction runs a custom action's containers at once: the
+// one that fails stops the other (failFast), and only its failure is
+// reported; an action without failures succeeds.
+func TestExecRunsCustomAction(t *testing.T) {
+	newCluster(t)
+	busybox, err := lookBusyboxE2E()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"skaffold.yaml": `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: e2e-actor
+customActions:
+- name: ok
+  containers:
+  - name: one
+    image: e2e-actor
+    command: ["/bin/busybox", "sh", "-c", "echo one $WHO"]
+    env:
+    - name: WHO
+      value: ran
+  - name: two
+    image: e2e-actor
+    command: ["/bin/busybox", "echo", "two ran"]
+- name: broken
+  containers:
+  - name: fails
+    image: e2e-actor
+    command: ["/bin/busybox", "sh", "-c", "exit 4"]
+  - name: waits
+    image: e2e-actor
+    command: ["/bin/busybox", "sleep", "60"]
+`,
+		"Dockerfile": "FROM scratch\nCOPY busybox /bin/busybox\n",
+	})
+	if err := os.WriteFile(filepath.Join(dir, "busybox"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	builds := filepath.Join(t.TempDir(), "builds.json")
+	if _, stderr, err := skiff(t, dir, "build", "--file-output", builds); err != nil {
+		t.Fatalf("skiff build: %v\n%s", err, stderr)
+	}
+	_, stderr, err := skiff(t, dir, "exec", "ok", "-a", builds)
+	if err != nil {
+		t.Fatalf("skiff exec ok: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"[one] one ran\n", "[two] two ran\n"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("skiff exec ok's output lacks %q:\n%s", want, stderr)
+		}
+	}
+	_, stderr, err = skiff(t, dir, "exec", "broken", "-a", builds)
+	if err == nil || !strings.Contains(err.Error(), "container fails: fails exited with code 4") || strings.Contains(err.Error(), "waits") {
+		t.Errorf("skiff exec broken: %v, want only the failing container's exit code\n%s", err, stderr)
+	}
+}
