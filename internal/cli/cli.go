@@ -186,7 +186,6 @@ unchanged.`,
 		a.newExecCmd(),
 	)
 	a.addGlobalConfigFlags(root)
-	root.AddCommand(newSkaffoldOnlyCmds()...)
 	return root
 }
 

@@ -33,7 +33,7 @@ func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
 		{[]string{"run", "--tial"}, []string{"unknown flag: --tial; did you mean --tag or --tail?", "Run 'skiff run --help' for usage."}},
 		{[]string{"build", "--pussh"}, []string{"unknown flag: --pussh; did you mean --push?"}},
 		{[]string{"schema", "get", "--bogus"}, []string{"unknown flag: --bogus", "Run 'skiff schema get --help' for usage."}},
-		{[]string{"exec", "action"}, []string{`skiff has no "exec" command`, "customActions"}},
+		{[]string{"exec"}, []string{"skiff exec takes the name of one custom action, got 0 arguments", "Run 'skiff exec --help' for usage."}},
 	} {
 		code, _, stderr := runMain(t, tc.args...)
 		if code != ExitUsage {
@@ -49,20 +49,6 @@ func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
 		code, out, stderr := runMain(t, args...)
 		if code != ExitOK || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v exited %d with stdout %q, stderr %q; want help and 0", args, code, out, stderr)
-		}
-	}
-}
-
-// The commands only Skaffold has stay out of skiff's help.
-func TestSkaffoldOnlyCommandsHidden(t *testing.T) {
-	t.Parallel()
-	out, _, err := run(t, nil, "--help")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range skaffoldOnly {
-		if strings.Contains(out, "\n  "+c.name+" ") {
-			t.Errorf("help lists %q, which skiff does not have", c.name)
 		}
 	}
 }
