@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -91,6 +92,8 @@ type buildFlagValues struct {
 	// singlePlatform is --disable-multi-platform-build (default on in
 	// dev, as in Skaffold).
 	singlePlatform bool
+	// skipTests is --skip-tests: no custom tests after building.
+	skipTests bool
 }
 
 // apply sets what the flags given say into opts; l says what it changed.
@@ -101,6 +104,7 @@ func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, a
 		return err
 	}
 	opts.MuteOutput = mute
+	opts.Test = !v.skipTests
 	if v.singlePlatform && len(opts.Platforms) > 1 {
 		l.Infof("--disable-multi-platform-build: building for %s only, not %s", opts.Platforms[0], strings.Join(opts.Platforms[1:], ", "))
 		opts.Platforms = opts.Platforms[:1]
@@ -201,6 +205,9 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 	opts.Tail = dopts.Tail
 	opts.PortForward = modes
 	opts.Debug = dopts.Debug
+	if opts.Debug != nil && opts.Debug.HelpersRegistry == "" {
+		opts.Debug.HelpersRegistry = p.DebugHelpersRegistry()
+	}
 	opts.Labels = labels
 	opts.Force = dopts.Force
 	opts.Beep = dopts.Toot
@@ -245,7 +252,7 @@ func (a *app) engineOptions(p *config.Project) runner.Options {
 		KubeContext: a.global.kubeContext,
 		Kubeconfig:  a.global.kubeconfig,
 		Namespace:   a.global.namespace,
-		DefaultRepo: a.global.defaultRepo,
+		DefaultRepo: cmp.Or(a.global.defaultRepo, p.DefaultRepo()),
 		Environ:     a.environ,
 		Out:         a.streams.Out,
 		ErrOut:      a.streams.ErrOut,
