@@ -92,7 +92,7 @@ type buildFlagValues struct {
 	// singlePlatform is --disable-multi-platform-build (default on in
 	// dev, as in Skaffold).
 	singlePlatform bool
-	// skipTests is --skip-tests: no custom tests after building.
+	// skipTests is --skip-tests: no tests (test[]) after building.
 	skipTests bool
 }
 

@@ -8,14 +8,17 @@ func (a *app) newTestCmd() *cobra.Command {
 	src := &ImageSource{}
 	cmd := &cobra.Command{
 		Use:   "test",
-		Short: "Run the custom tests (test[].custom) on images built earlier",
-		Long: `Run each test[].custom command of the images built earlier (from -a,
---images, or the tags the tag policy computes now), as skiff build, run and
-dev do after building unless --skip-tests: with sh -c in the test's context
-directory, IMAGE set to the image's reference and TEST_CONTEXT to that
-directory, stopped after its timeoutSeconds. The first failure fails the
-command. test[].structureTests need container-structure-test, which skiff
-does not run: such a config is refused before anything runs.`,
+		Short: "Run the tests (test[]) on images built earlier",
+		Long: `Run the tests of the images built earlier (from -a, --images, or the
+tags the tag policy computes now), as skiff build, run and dev do after
+building unless --skip-tests. For each test case, its structureTests first:
+container-structure-test (from PATH) runs on the image, pulled into the
+local Docker daemon when it was pushed, with the files the patterns match
+and structureTestsArgs. Then each test[].custom command, with sh -c in the
+test's context directory, IMAGE set to the image's reference and
+TEST_CONTEXT to that directory, stopped after its timeoutSeconds. The
+first failure fails the command. Structure tests without
+container-structure-test on PATH are refused before anything runs.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

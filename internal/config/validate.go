@@ -203,11 +203,6 @@ func Unsupported(c *Config, builders []string) Errors {
 	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
 		add("docker compose", "deploy", "docker", "useCompose")
 	}
-	for i, tc := range c.Test {
-		if tc != nil && len(tc.StructureTests) > 0 {
-			errs = append(errs, locate(c, "test", i, "structureTests").errorf("structure tests need container-structure-test, which skiff does not run yet; run it yourself on the image skiff build prints, and keep test[].custom for skiff"))
-		}
-	}
 	for i, tc := range c.Verify {
 		if tc != nil && tc.ExecutionMode.KubernetesClusterExecutionMode != nil {
 			add("running verify tests as Kubernetes Jobs (executionMode.kubernetesCluster; skiff verify runs them on the local Docker Engine)", "verify", i, "executionMode", "kubernetesCluster")

@@ -13,13 +13,16 @@ import (
 	"skiff.dev/skiff/internal/proc"
 )
 
-// Test runs the custom tests (test[].custom) of the images in imgs, as
-// Skaffold's test stage does: each command runs with `sh -c` in the test
+// Test runs the tests of the images in imgs, as Skaffold's test stage
+// does: for each test case, its structure tests (test[].structureTests,
+// with container-structure-test, see structureTest), then its custom
+// tests (test[].custom): each command runs with `sh -c` in the test
 // case's context directory, with the environment and IMAGE (the image's
-// reference) and TEST_CONTEXT (that directory); its output goes to ErrOut
+// reference) and TEST_CONTEXT (that directory). Output goes to ErrOut
 // prefixed with the image's name. The first test that fails, or outlives
-// its timeoutSeconds, fails the stage. Structure tests are refused
-// earlier, by Check("test").
+// its timeoutSeconds, fails the stage. Structure tests without
+// container-structure-test on PATH are refused earlier, by
+// Check("test").
 func (r *Runner) Test(ctx context.Context, imgs []artifact.Image) error {
 	if err := r.Check("test"); err != nil {
 		return err
@@ -32,8 +35,14 @@ func (r *Runner) Test(ctx context.Context, imgs []artifact.Image) error {
 	for _, c := range r.opts.Project.Configs {
 		for _, tc := range c.Test {
 			ref, ok := refs[tc.ImageName]
-			if !ok || len(tc.CustomTests) == 0 {
+			if !ok || len(tc.CustomTests)+len(tc.StructureTests) == 0 {
 				continue
+			}
+			if len(tc.StructureTests) > 0 {
+				w := lines.Prefixed("[test " + tc.ImageName + "] ")
+				if err := r.structureTest(ctx, c, tc, artifact.Image{Name: tc.ImageName, Ref: ref}, w); err != nil {
+					return err
+				}
 			}
 			dir := tc.Workspace
 			if dir == "" {
