@@ -40,6 +40,7 @@ const (
 type Event struct {
 	Timestamp               time.Time                `json:"timestamp"`
 	MetaEvent               *MetaEvent               `json:"metaEvent,omitempty"`
+	SkaffoldLogEvent        *SkaffoldLogEvent        `json:"skaffoldLogEvent,omitempty"`
 	TaskEvent               *TaskEvent               `json:"taskEvent,omitempty"`
 	BuildSubtaskEvent       *BuildSubtaskEvent       `json:"buildSubtaskEvent,omitempty"`
 	DeploySubtaskEvent      *DeploySubtaskEvent      `json:"deploySubtaskEvent,omitempty"`
@@ -75,6 +76,16 @@ func Err(err error) *ActionableErr {
 // MetaEvent says which skiff runs and for which run.
 type MetaEvent struct {
 	Entry string `json:"entry"`
+}
+
+// SkaffoldLogEvent is a line skiff printed in a task: a line of an
+// artifact's build output (the compiler's messages), SubtaskID naming
+// the artifact. Level is -1, as Skaffold sends the output of its phases.
+type SkaffoldLogEvent struct {
+	TaskID    string `json:"task_id"`
+	SubtaskID string `json:"subtask_id"`
+	Level     int32  `json:"level"`
+	Message   string `json:"message"`
 }
 
 // The tasks of TaskEvent, as Skaffold names them.

@@ -150,7 +150,7 @@ func rowState(kind, name string) string {
 
 // rowText is a JS expression: the text of a row.
 func rowText(kind, name string) string {
-	return fmt.Sprintf(`(document.querySelector('tr[data-%s=%q]') || {}).innerText || ''`, kind, name)
+	return fmt.Sprintf(`((document.querySelector('tr[data-%s=%q]') || {}).innerText || '')`, kind, name)
 }
 
 const (
@@ -203,12 +203,15 @@ func TestDashboard(t *testing.T) {
 	bus.TaskStarted(event.TaskBuild, "Building app")
 	bus.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "app", TaskID: event.TaskBuild, Artifact: "app", Step: "Build", Status: event.InProgress}})
 	c.WaitJS(wait, "app building", rowState("artifact", "app")+` === 'building'`, rowText("artifact", "app"))
-	compiler := "building app: ko: go build: exit status 1:\n./main.go:12:2: undefined: brokenName"
-	bus.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "app", TaskID: event.TaskBuild, Artifact: "app", Step: "Build", Status: event.Failed, ActionableErr: &event.ActionableErr{Message: compiler}, Duration: 900 * time.Millisecond}})
-	bus.TaskEnded(event.TaskBuild, fmt.Errorf("%s", compiler))
-	bus.TaskEnded(event.TaskDevLoop, fmt.Errorf("%s", compiler))
-	c.WaitJS(wait, "app failed with the compiler's message", rowState("artifact", "app")+` === 'failed' && `+rowText("artifact", "app")+`.includes('./main.go:12:2: undefined: brokenName')`, rowText("artifact", "app"))
-	c.WaitJS(wait, "the failure's banner", `document.querySelector('#error').innerText.startsWith('Build failed: building app')`, `document.querySelector('#error').innerText`)
+	// The build's output, as the runner publishes it, then the failure.
+	out := bus.LogWriter(event.TaskBuild, "app")
+	fmt.Fprint(out, "# example.com/app\n./main.go:12:2: undefined: brokenName\n")
+	failure := `building artifact "app": go build: exit status 1 (the compiler's messages are in the build output above): fix the code and build again`
+	bus.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "app", TaskID: event.TaskBuild, Artifact: "app", Step: "Build", Status: event.Failed, ActionableErr: &event.ActionableErr{Message: failure}, Duration: 900 * time.Millisecond}})
+	bus.TaskEnded(event.TaskBuild, fmt.Errorf("%s", failure))
+	bus.TaskEnded(event.TaskDevLoop, fmt.Errorf("%s", failure))
+	c.WaitJS(wait, "app failed with the compiler's message", rowState("artifact", "app")+` === 'failed' && `+rowText("artifact", "app")+`.includes('./main.go:12:2: undefined: brokenName') && `+rowText("artifact", "app")+`.includes('fix the code')`, rowText("artifact", "app"))
+	c.WaitJS(wait, "the failure's banner", `document.querySelector('#error').innerText.startsWith('Build failed: building artifact "app"')`, `document.querySelector('#error').innerText`)
 	c.Screenshot(filepath.Join(shots, "failed.png"))
 
 	// The buttons and switches drive the loop.

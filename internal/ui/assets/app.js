@@ -6,6 +6,8 @@
 'use strict';
 
 const maxLogLines = 5000;
+// maxOutputLines is how much of a failed build's output its row shows.
+const maxOutputLines = 40;
 let model = fresh();
 
 // fresh is the model before any event: the page starts over from it on
@@ -27,7 +29,7 @@ function fresh() {
 function artifact(name) {
   let a = model.artifacts.get(name);
   if (!a) {
-    a = {name, state: 'pending', reason: '', build: null, sync: null, builds: 0, syncs: 0, started: 0};
+    a = {name, state: 'pending', reason: '', build: null, sync: null, builds: 0, syncs: 0, started: 0, output: []};
     model.artifacts.set(name, a);
   }
   return a;
@@ -77,11 +79,20 @@ function apply(e) {
       a.reason = '';
       a.started = at;
       a.builds++;
+      a.output = [];
     } else {
       const ok = b.status === 'Succeeded';
       a.state = ok ? 'built' : 'failed';
       a.reason = ok ? '' : errText(b.actionableErr);
       a.build = {ok, took: (b.durationNanos || 0) / 1e6 || at - a.started, at, image: b.image || '', cached: b.step === 'Cache'};
+    }
+  } else if (e.skaffoldLogEvent) {
+    // A line of an artifact's build output: the compiler's messages.
+    const l = e.skaffoldLogEvent;
+    if ((l.task_id || '').startsWith('Build') && l.subtask_id) {
+      const a = artifact(l.subtask_id);
+      a.output.push(l.message);
+      if (a.output.length > maxOutputLines) a.output.shift();
     }
   } else if (e.deploySubtaskEvent) {
     const d = e.deploySubtaskEvent;
@@ -186,8 +197,10 @@ function plural(n, word) {
   return n + ' ' + word + (n === 1 ? '' : 's');
 }
 
-function stateCell(state, reason) {
-  return el('td', {}, el('span', {class: 'state'}, state), reason ? el('pre', {class: 'reason'}, reason) : null);
+function stateCell(state, reason, output) {
+  return el('td', {}, el('span', {class: 'state'}, state),
+    reason ? el('pre', {class: 'reason'}, reason) : null,
+    output && output.length ? el('pre', {class: 'output'}, output.join('\n')) : null);
 }
 
 function artifactRow(a) {
@@ -204,7 +217,7 @@ function artifactRow(a) {
   }
   return el('tr', {'data-artifact': a.name, 'data-state': a.state, 'data-builds': a.builds, 'data-syncs': a.syncs},
     el('td', {class: 'name'}, a.name, a.build && a.build.image ? el('div', {class: 'detail'}, a.build.image) : null),
-    stateCell(a.state, a.reason),
+    stateCell(a.state, a.reason, a.state === 'failed' && a.build && !a.build.ok ? a.output : null),
     el('td', {class: 'build'}, build),
     el('td', {class: 'sync'}, sync),
     el('td', {class: 'actions'},
