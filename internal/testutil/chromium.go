@@ -141,17 +141,18 @@ func (c *CDP) Eval(expr string, v any) {
 
 // WaitJS waits until the JavaScript expression is true in the page,
 // failing the test after timeout with the last value of status (another
-// expression, which says what the page shows).
+// expression, which says what the page shows). Until the page has loaded
+// the expressions may throw; that counts as not yet.
 func (c *CDP) WaitJS(timeout time.Duration, what, expr, status string) {
 	c.t.Helper()
 	WaitFor(c.t, timeout, what, func(context.Context) (bool, string) {
 		var ok bool
-		c.Eval("!!("+expr+")", &ok)
+		c.Eval("(() => { try { return !!("+expr+"); } catch (e) { return false; } })()", &ok)
 		if ok {
 			return true, ""
 		}
 		var s any
-		c.Eval(status, &s)
+		c.Eval("(() => { try { return ("+status+"); } catch (e) { return 'the page cannot say yet: ' + e; } })()", &s)
 		return false, fmt.Sprint(s)
 	})
 }

@@ -55,7 +55,7 @@ spec:
 
 // TestDevDashboard runs skiff dev --ui on a project of two artifacts and
 // drives the dashboard in headless Chromium: both workloads become
-// healthy, an edit of a synced file shows as a sync, a broken Go build
+// healthy, with their pods, their log lines and the forwarded service, an edit of a synced file shows as a sync, a broken Go build
 // shows the failed row with the compiler's message, and with auto build
 // off the rebuild button runs the build of a fix. It saves screenshots of
 // the healthy and the failed dashboard in the test's artifact directory
@@ -68,7 +68,7 @@ func TestDevDashboard(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := dashboardProject(t)
-	r := devBackground(t, dir, ns, "--ui")
+	r := devBackground(t, dir, ns, "--ui", "--port-forward=services")
 	m := dashboardLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		t.Fatalf("skiff dev --ui did not say where the dashboard is:\n%s", r.errOut)
@@ -94,6 +94,7 @@ func TestDevDashboard(t *testing.T) {
 	page.WaitJS(wait, "the pods of sync", `(`+text("workload", "deployment/sync")+`.match(/sync-[a-z0-9]+-[a-z0-9]+/g) || []).length === 2`, text("workload", "deployment/sync"))
 	page.WaitJS(wait, "worker's log line in the pane", `document.querySelector('#logs').innerText.includes('worker ready to work')`, `document.querySelector('#logs').innerText`)
 	page.WaitJS(wait, "sync's log line in the pane", `document.querySelector('#logs').innerText.includes('listening on :8080')`, `document.querySelector('#logs').innerText`)
+	page.WaitJS(wait, "service sync's forwarded URL as a link", row("workload", "deployment/sync")+`.querySelector('a[href^="http://127.0.0.1:"]')`, text("workload", "deployment/sync"))
 	page.Screenshot(filepath.Join(shots, "healthy.png"))
 
 	// An edit of a synced file.

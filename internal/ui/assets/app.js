@@ -193,6 +193,13 @@ function clock(at) {
   return new Date(at).toLocaleTimeString([], {hour12: false});
 }
 
+// shortFiles names up to 3 files by their last two path elements
+// (kodata/index.html); the row's title has them whole.
+function shortFiles(files) {
+  const short = files.slice(0, 3).map((f) => f.split('/').slice(-2).join('/'));
+  return short.join(', ') + (files.length > 3 ? ', …' : '');
+}
+
 function plural(n, word) {
   return n + ' ' + word + (n === 1 ? '' : 's');
 }
@@ -211,7 +218,7 @@ function artifactRow(a) {
   let sync = '';
   if (a.sync) {
     sync = (a.sync.ok ? 'synced ' : 'failed to sync ') + plural(a.sync.count, 'file') +
-      (a.sync.files.length ? ' (' + a.sync.files.join(', ') + ')' : '') +
+      (a.sync.files.length ? ' (' + shortFiles(a.sync.files) + ')' : '') +
       (a.sync.pods.length ? ' to ' + plural(a.sync.pods.length, 'pod') : '') +
       (a.sync.took !== null ? ' in ' + duration(a.sync.took) : '') + ' at ' + clock(a.sync.at);
   }
@@ -219,7 +226,7 @@ function artifactRow(a) {
     el('td', {class: 'name'}, a.name, a.build && a.build.image ? el('div', {class: 'detail'}, a.build.image) : null),
     stateCell(a.state, a.reason, a.state === 'failed' && a.build && !a.build.ok ? a.output : null),
     el('td', {class: 'build'}, build),
-    el('td', {class: 'sync'}, sync),
+    el('td', {class: 'sync', title: a.sync ? a.sync.files.join('\n') : ''}, sync),
     el('td', {class: 'actions'},
       el('button', {class: 'rebuild', 'data-artifact': a.name, title: 'POST /v2/execute {build: true}', onclick: () => execute({build: true})}, 'Rebuild'), ' ',
       el('button', {class: 'sync-now', 'data-artifact': a.name, title: 'POST /v2/execute {sync: true}', onclick: () => execute({sync: true})}, 'Sync')));
