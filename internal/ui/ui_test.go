@@ -58,11 +58,16 @@ func (c *fakeControl) snapshot() ([]runner.Phases, runner.Auto) {
 }
 
 // serve serves the API of bus with the dashboard on 127.0.0.1:port (0: a
-// free one) until the returned stop.
+// free one) until the returned stop, as skiff dev does, or as skiff run
+// does when ctl is nil.
 func serve(t *testing.T, bus *event.Bus, ctl api.Controller, port int) (addr string, stop func()) {
 	t.Helper()
 	tr := event.Track(bus, event.NewState("", nil, event.Auto{}))
-	s := api.New(api.Options{Events: bus, State: tr, Control: ctl, Command: "dev"})
+	command := "dev"
+	if ctl == nil {
+		command = "run"
+	}
+	s := api.New(api.Options{Events: bus, State: tr, Control: ctl, Command: command})
 	Register(s)
 	addr, err := s.Start(port)
 	if err != nil {
@@ -244,4 +249,18 @@ func TestDashboard(t *testing.T) {
 	bus2.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "other", TaskID: event.TaskBuild, Artifact: "other", Step: "Build", Status: event.InProgress}})
 	c.WaitJS(wait, "the new session's rows", rowState("artifact", "other")+` === 'building' && !document.querySelector('tr[data-artifact="app"]') && document.querySelector('#connection').dataset.state === 'open'`, pageText)
 	c.WaitJS(wait, "the new session's switches", `!document.querySelector('#auto-build').checked`, `document.querySelector('#auto-build').checked`)
+}
+
+// In a command without a dev loop (skiff run --ui) the API refuses to
+// drive it; after the first refusal the page disables its buttons and
+// switches and says why.
+func TestDashboardWithoutLoop(t *testing.T) {
+	bus := event.NewBus(0)
+	addr, _ := serve(t, bus, nil, 0)
+	firstDeploy(bus)
+	c := page(t, addr)
+	c.WaitJS(wait, "app's row", rowState("artifact", "app")+` === 'built'`, pageText)
+	c.Eval(`document.querySelector('button.rebuild[data-artifact="app"]').click()`, nil)
+	c.WaitJS(wait, "the API's refusal", `document.querySelector('#error').innerText.includes('skiff run has no dev loop to drive')`, `document.querySelector('#error').innerText`)
+	c.WaitJS(wait, "the controls disabled", `[...document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')].every((b) => b.disabled)`, `document.querySelector('#artifacts').innerHTML`)
 }

@@ -264,6 +264,9 @@ function portRows() {
 }
 
 let scheduled = false;
+// noLoop: the API said there is no dev loop to drive; the buttons and
+// switches are then disabled.
+let noLoop = false;
 
 function schedule() {
   if (!scheduled) {
@@ -291,6 +294,10 @@ function render() {
     const keep = src.value;
     src.replaceChildren(...want.map((v) => el('option', {value: v}, v || 'all resources')));
     src.value = want.includes(keep) ? keep : '';
+  }
+  for (const control of document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')) {
+    control.disabled = noLoop;
+    if (noLoop) control.title = 'this command has no dev loop to drive (skiff dev and skiff debug have)';
   }
   renderLogs(false);
 }
@@ -348,6 +355,10 @@ async function call(method, path, body) {
     showError(method + ' ' + path + ': ' + err.message + '; is skiff still running?');
     return false;
   }
+  if (resp.status === 501) {
+    // A command without a dev loop (skiff run --ui): nothing to drive.
+    noLoop = true;
+  }
   if (!resp.ok) {
     let message = resp.statusText;
     try {
@@ -394,6 +405,7 @@ function connect() {
   const es = new EventSource('/v2/events');
   es.onopen = () => {
     model = fresh();
+    noLoop = false;
     shown = 0;
     $('#logs').replaceChildren();
     conn.dataset.state = 'open';
