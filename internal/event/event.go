@@ -49,6 +49,7 @@ type Event struct {
 	FileSyncEvent           *FileSyncEvent           `json:"fileSyncEvent,omitempty"`
 	DebuggingContainerEvent *DebuggingContainerEvent `json:"debuggingContainerEvent,omitempty"`
 	ApplicationLogEvent     *ApplicationLogEvent     `json:"applicationLogEvent,omitempty"`
+	PodEvent                *PodEvent                `json:"podEvent,omitempty"`
 }
 
 // ActionableErr is an error with the advice that goes with it.
@@ -191,6 +192,20 @@ type DebuggingContainerEvent struct {
 	Runtime       string            `json:"runtime"`
 	WorkingDir    string            `json:"workingDir,omitempty"`
 	DebugPorts    map[string]uint32 `json:"debugPorts,omitempty"`
+}
+
+// PodEvent, skiff's addition to Skaffold's events, is a change of a pod
+// whose logs skiff follows (--tail): its phase, whether it is ready, how
+// often its containers restarted, why a container waits
+// (CrashLoopBackOff), and Deleted once it is being deleted or gone.
+type PodEvent struct {
+	PodName   string `json:"podName"`
+	Namespace string `json:"namespace"`
+	Phase     string `json:"phase"`
+	Ready     bool   `json:"ready"`
+	Restarts  int32  `json:"restarts"`
+	Reason    string `json:"reason,omitempty"`
+	Deleted   bool   `json:"deleted,omitempty"`
 }
 
 // ApplicationLogEvent is one line a container of the application logged.

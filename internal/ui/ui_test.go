@@ -144,6 +144,8 @@ func firstDeploy(bus *event.Bus) {
 	bus.TaskEnded(event.TaskStatusCheck, nil)
 	bus.Publish(event.Event{DeploySubtaskEvent: &event.DeploySubtaskEvent{ID: "0", TaskID: event.TaskDeploy, Status: event.Succeeded, Duration: 3100 * time.Millisecond}})
 	bus.Publish(event.Event{PortEvent: &event.PortForwardEvent{ID: "1", TaskID: event.TaskPortForward, LocalPort: 4503, ResourceType: "service", ResourceName: "web", Namespace: "default", Address: "127.0.0.1", TargetPort: event.IntOrString{IntVal: 8080}}})
+	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "app-7d9c5b-x2x4q", Namespace: "default", Phase: "Running", Ready: true}})
+	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-abcde", Namespace: "default", Phase: "Running", Ready: true}})
 	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Message: "app listening on :8080"}})
 	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "web-5f6b8-abcde", ContainerName: "web", Message: "web serving static/"}})
 }
@@ -185,6 +187,7 @@ func TestDashboard(t *testing.T) {
 	c.WaitJS(wait, "the cache hit", rowText("artifact", "web")+`.includes('from the cache in 40 ms')`, rowText("artifact", "web"))
 	c.WaitJS(wait, "the forwarded URL as a link under web", `document.querySelector('tr[data-workload="deployment/web"] a[href="http://127.0.0.1:4503/"]')`, rowText("workload", "deployment/web"))
 	c.WaitJS(wait, "the pods", rowText("workload", "deployment/app")+`.includes('app-7d9c5b-x2x4q')`, rowText("workload", "deployment/app"))
+	c.WaitJS(wait, "app's pod ready", rowText("workload", "deployment/app")+`.includes('app-7d9c5b-x2x4q ready')`, rowText("workload", "deployment/app"))
 	c.WaitJS(wait, "the log lines", `document.querySelector('#logs').innerText.includes('app listening on :8080')`, `document.querySelector('#logs').innerText`)
 	c.WaitJS(wait, "the auto switches from /v2/state", `document.querySelector('#auto-build').checked && document.querySelector('#auto-sync').checked`, `document.querySelector('header').innerHTML`)
 	c.Screenshot(filepath.Join(shots, "healthy.png"))
@@ -202,6 +205,13 @@ func TestDashboard(t *testing.T) {
 	c.WaitJS(wait, "the filtered lines", `document.querySelector('#logs').innerText.trim() === '[app-7d9c5b-x2x4q app] app listening on :8080'`, `document.querySelector('#logs').innerText`)
 	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Message: "still listening"}})
 	c.WaitJS(wait, "a new line followed live", `document.querySelector('#logs').innerText.includes('still listening')`, `document.querySelector('#logs').innerText`)
+
+	// web's pod crashes and restarts, a second one comes and goes.
+	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-abcde", Namespace: "default", Phase: "Running", Restarts: 2, Reason: "CrashLoopBackOff"}})
+	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-zzzzz", Namespace: "default", Phase: "Pending"}})
+	c.WaitJS(wait, "the restarts and the new pod", rowText("workload", "deployment/web")+`.includes('web-5f6b8-abcde running, 2 restarts, CrashLoopBackOff') && `+rowText("workload", "deployment/web")+`.includes('web-5f6b8-zzzzz pending')`, rowText("workload", "deployment/web"))
+	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-zzzzz", Namespace: "default", Deleted: true}})
+	c.WaitJS(wait, "the deleted pod gone", `!`+rowText("workload", "deployment/web")+`.includes('web-5f6b8-zzzzz')`, rowText("workload", "deployment/web"))
 
 	// A failed build of app.
 	bus.TaskStarted(event.TaskDevLoop, "")

@@ -92,6 +92,7 @@ func TestDevDashboard(t *testing.T) {
 	}
 	page.WaitJS(wait, "both artifacts built", state("artifact", "sync")+` === 'built' && `+state("artifact", "skiff-e2e-worker")+` === 'built'`, body)
 	page.WaitJS(wait, "the pods of sync", `(`+text("workload", "deployment/sync")+`.match(/sync-[a-z0-9]+-[a-z0-9]+/g) || []).length === 2`, text("workload", "deployment/sync"))
+	page.WaitJS(wait, "worker's pod ready, no restarts", `/worker-[a-z0-9]+-[a-z0-9]+ ready$/m.test(`+text("workload", "deployment/worker")+`)`, text("workload", "deployment/worker"))
 	page.WaitJS(wait, "worker's log line in the pane", `document.querySelector('#logs').innerText.includes('worker ready to work')`, `document.querySelector('#logs').innerText`)
 	page.WaitJS(wait, "sync's log line in the pane", `document.querySelector('#logs').innerText.includes('listening on :8080')`, `document.querySelector('#logs').innerText`)
 	page.WaitJS(wait, "service sync's forwarded URL as a link", row("workload", "deployment/sync")+`.querySelector('a[href^="http://127.0.0.1:"]')`, text("workload", "deployment/sync"))

@@ -18,6 +18,7 @@ function fresh() {
     artifacts: new Map(), // image name -> {name, state, reason, build, sync, builds, syncs, started}
     workloads: new Map(), // "deployment/web" -> {name, state, reason, pods: Set, ports: []}
     ports: new Map(), // local port -> portEvent
+    pods: new Map(), // pod name -> its last podEvent
     logs: [], // {pod, container, text}
     sync: null, // {artifact, started} of the sync running
     deploy: null, // the last deploy: {state, took, at, reason}
@@ -40,6 +41,8 @@ function workload(name) {
   if (!w) {
     w = {name, state: 'deploying', reason: '', pods: new Set()};
     model.workloads.set(name, w);
+    // Pods seen before their workload's first status.
+    for (const p of model.pods.keys()) addPod(p);
   }
   return w;
 }
@@ -120,6 +123,15 @@ function apply(e) {
     a.reason = ok ? '' : errText(f.actionableErr);
     for (const p of a.sync.pods) addPod(p);
     model.sync = null;
+  } else if (e.podEvent) {
+    const p = e.podEvent;
+    if (p.deleted) {
+      model.pods.delete(p.podName);
+      for (const w of model.workloads.values()) w.pods.delete(p.podName);
+    } else {
+      model.pods.set(p.podName, p);
+      addPod(p.podName);
+    }
   } else if (e.applicationLogEvent) {
     const l = e.applicationLogEvent;
     addPod(l.podName);
@@ -143,10 +155,14 @@ function applyTask(t, at) {
   if (t.task === 'Deploy' && t.status === 'InProgress') {
     // A deploy starts the workloads, their pods and ports afresh, as
     // /v2/state does.
+    // Pods skiff follows (podEvent) stay until they go; the others (known
+    // from log lines or syncs only) until they show up again.
     for (const w of model.workloads.values()) {
       w.state = 'deploying';
       w.reason = '';
-      w.pods.clear();
+      for (const p of w.pods) {
+        if (!model.pods.has(p)) w.pods.delete(p);
+      }
     }
     model.ports.clear();
   }
@@ -240,12 +256,24 @@ function workloadRow(w) {
     el('td', {class: 'name'}, w.name),
     stateCell(w.state, w.reason),
     el('td', {}, deploy),
-    el('td', {class: 'pods'}, ...[...w.pods].sort().map((p) => el('div', {}, p))),
+    el('td', {class: 'pods'}, ...[...w.pods].sort().map(podLine)),
     el('td', {class: 'ports'}, ...ports.map((p) => {
       const url = 'http://' + (p.address || '127.0.0.1') + ':' + p.localPort + '/';
       return el('div', {}, el('a', {href: url, target: '_blank', rel: 'noopener'}, url), el('span', {class: 'detail'}, ' → ' + (p.targetPort.intVal || p.targetPort.strVal || '')));
     })),
     el('td', {class: 'actions'}, el('button', {class: 'show-logs', onclick: () => { $('#log-source').value = w.name; renderLogs(true); }}, 'Logs')));
+}
+
+// podLine is a pod with its state, when skiff follows it: ready or not,
+// its restarts, why a container waits.
+function podLine(name) {
+  const p = model.pods.get(name);
+  if (!p) return el('div', {'data-pod': name}, name);
+  const notes = [p.ready ? 'ready' : (p.phase || 'not ready').toLowerCase()];
+  if (p.restarts) notes.push(plural(p.restarts, 'restart'));
+  if (p.reason) notes.push(p.reason);
+  return el('div', {'data-pod': name, 'data-restarts': p.restarts || 0}, name, ' ',
+    el('span', {class: p.reason || p.restarts ? 'detail bad' : 'detail'}, notes.join(', ')));
 }
 
 // The ports whose resource has no row get rows of their own.
