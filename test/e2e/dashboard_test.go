@@ -59,7 +59,8 @@ spec:
 // shows the failed row with the compiler's message, and with auto build
 // off the rebuild button runs the build of a fix. It saves screenshots of
 // the healthy and the failed dashboard in the test's artifact directory
-// (go test -artifacts).
+// (go test -artifacts). Then skiff restarts on the same port, and the page
+// reconnects to the new session.
 func TestDevDashboard(t *testing.T) {
 	chromium, err := testutil.ChromiumPath()
 	if err != nil {
@@ -68,7 +69,9 @@ func TestDevDashboard(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := dashboardProject(t)
-	r := devBackground(t, dir, ns, "--ui", "--port-forward=services")
+	// A port of its own, so that the page finds skiff again after a restart.
+	port := "--rpc-http-port=" + strconv.Itoa(testutil.FreePort(t))
+	r := devBackground(t, dir, ns, "--ui", "--port-forward=services", port)
 	m := dashboardLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		t.Fatalf("skiff dev --ui did not say where the dashboard is:\n%s", r.errOut)
@@ -127,5 +130,12 @@ func TestDevDashboard(t *testing.T) {
 	r.waitSince(t, mark, wait, rebuiltLine)
 	page.WaitJS(wait, "deployment/sync healthy again", state("workload", "deployment/sync")+` === 'healthy'`, text("workload", "deployment/sync"))
 	c.expectVersion(t, ns, "v3")
+	c.stopAndCheckCleanup(t, r, ns)
+
+	// skiff restarts on the same port: the page reconnects and shows the
+	// new session from its start.
+	page.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
+	r = devBackground(t, dir, ns, "--ui", port)
+	page.WaitJS(wait, "the new session's rows", `document.querySelector('#connection').dataset.state === 'open' && `+row("artifact", "sync")+`.dataset.builds === '1' && `+state("workload", "deployment/sync")+` === 'healthy' && !document.querySelector('#error').innerText`, body)
 	c.stopAndCheckCleanup(t, r, ns)
 }
