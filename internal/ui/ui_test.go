@@ -213,6 +213,10 @@ func TestDashboard(t *testing.T) {
 	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-zzzzz", Namespace: "default", Deleted: true}})
 	c.WaitJS(wait, "the deleted pod gone", `!`+rowText("workload", "deployment/web")+`.includes('web-5f6b8-zzzzz')`, rowText("workload", "deployment/web"))
 
+	// skiff debug's container set up for a debugger.
+	bus.Publish(event.Event{DebuggingContainerEvent: &event.DebuggingContainerEvent{ID: "deployment.apps/app", TaskID: event.TaskDeploy, Status: event.Started, ContainerName: "app", Artifact: "app", Runtime: "go", DebugPorts: map[string]uint32{"dlv": 56268}}})
+	c.WaitJS(wait, "the debugged container", rowText("workload", "deployment/app")+`.includes('debug app: go, dlv 56268')`, rowText("workload", "deployment/app"))
+
 	// A failed build of app.
 	bus.TaskStarted(event.TaskDevLoop, "")
 	bus.TaskStarted(event.TaskBuild, "Building app")

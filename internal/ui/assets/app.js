@@ -19,6 +19,7 @@ function fresh() {
     workloads: new Map(), // "deployment/web" -> {name, state, reason, pods: Set, ports: []}
     ports: new Map(), // local port -> portEvent
     pods: new Map(), // pod name -> its last podEvent
+    debugging: new Map(), // workload id (deployment.apps/web) -> debuggingContainerEvent
     logs: [], // {pod, container, text}
     sync: null, // {artifact, started} of the sync running
     deploy: null, // the last deploy: {state, took, at, reason}
@@ -123,6 +124,10 @@ function apply(e) {
     a.reason = ok ? '' : errText(f.actionableErr);
     for (const p of a.sync.pods) addPod(p);
     model.sync = null;
+  } else if (e.debuggingContainerEvent) {
+    const d = e.debuggingContainerEvent;
+    if (d.status === 'Terminated') model.debugging.delete(d.id);
+    else model.debugging.set(d.id, d);
   } else if (e.podEvent) {
     const p = e.podEvent;
     if (p.deleted) {
@@ -165,6 +170,7 @@ function applyTask(t, at) {
       }
     }
     model.ports.clear();
+    model.debugging.clear();
   }
   if (t.task === 'Sync' && t.status === 'InProgress') {
     // "Syncing 1 file to IMAGE"
@@ -253,7 +259,7 @@ function workloadRow(w) {
   const ports = [...model.ports.values()].filter((p) => p.resourceName === short || p.podName && w.pods.has(p.podName));
   const deploy = model.deploy && model.deploy.state !== 'deploying' ? (model.deploy.state === 'failed' ? 'failed' : 'done') + ' in ' + duration(model.deploy.took) + ' at ' + clock(model.deploy.at) : (model.deploy ? 'deploying since ' + clock(model.deploy.at) : '');
   return el('tr', {'data-workload': w.name, 'data-state': w.state},
-    el('td', {class: 'name'}, w.name),
+    el('td', {class: 'name'}, w.name, ...debugLines(short)),
     stateCell(w.state, w.reason),
     el('td', {}, deploy),
     el('td', {class: 'pods'}, ...[...w.pods].sort().map(podLine)),
@@ -262,6 +268,15 @@ function workloadRow(w) {
       return el('div', {}, el('a', {href: url, target: '_blank', rel: 'noopener'}, url), el('span', {class: 'detail'}, ' → ' + (p.targetPort.intVal || p.targetPort.strVal || '')));
     })),
     el('td', {class: 'actions'}, el('button', {class: 'show-logs', onclick: () => { $('#log-source').value = w.name; renderLogs(true); }}, 'Logs')));
+}
+
+// debugLines say which containers of the workload named short skiff debug
+// set up for a debugger: the runtime and the debug ports.
+function debugLines(short) {
+  return [...model.debugging.values()]
+    .filter((d) => d.id.slice(d.id.indexOf('/') + 1) === short)
+    .map((d) => el('div', {class: 'detail debugging'}, 'debug ' + d.containerName + ': ' + d.runtime +
+      Object.entries(d.debugPorts || {}).map(([name, port]) => ', ' + name + ' ' + port).join('')));
 }
 
 // podLine is a pod with its state, when skiff follows it: ready or not,
