@@ -90,7 +90,31 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 }
 
 // Handler is the server's handler, for tests.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return guard(s.mux) }
+
+// guard refuses what a web page elsewhere could make a browser send to
+// the server on 127.0.0.1: a request for another host name (DNS
+// rebinding: a name of the attacker's that now points at 127.0.0.1) and
+// a request that changes something (POST, PUT) from a page of another
+// origin (cross-site request forgery). IDEs and curl send neither an
+// Origin nor another host; the dashboard's own requests have its origin.
+func guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1" {
+			writeError(w, codePermissionDenied, fmt.Sprintf("the API answers requests for 127.0.0.1 or localhost only, not for %q", r.Host))
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && r.Method != http.MethodGet && r.Method != http.MethodHead && origin != "http://"+r.Host {
+			writeError(w, codePermissionDenied, fmt.Sprintf("a page of %s may not drive skiff through the API; only the dashboard at http://%s/ and clients that send no Origin may", origin, r.Host))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Start listens on 127.0.0.1:port (0: a free port) and serves in the
 // background; it returns the address it listens on.
@@ -100,7 +124,7 @@ func (s *Server) Start(port int) (string, error) {
 		return "", fmt.Errorf("listening for the API on 127.0.0.1:%d: %w; give a free port, or 0 for any", port, err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: guard(s.mux), ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return ln.Addr().String(), nil
@@ -273,15 +297,17 @@ func decode(r *http.Request, v any) error {
 // The gRPC codes the API answers with, and their HTTP statuses as
 // grpc-gateway maps them.
 const (
-	codeInvalidArgument = 3
-	codeAlreadyExists   = 6
-	codeUnimplemented   = 12
+	codeInvalidArgument  = 3
+	codeAlreadyExists    = 6
+	codePermissionDenied = 7
+	codeUnimplemented    = 12
 )
 
 var httpStatus = map[int]int{
-	codeInvalidArgument: http.StatusBadRequest,
-	codeAlreadyExists:   http.StatusConflict,
-	codeUnimplemented:   http.StatusNotImplemented,
+	codeInvalidArgument:  http.StatusBadRequest,
+	codeAlreadyExists:    http.StatusConflict,
+	codePermissionDenied: http.StatusForbidden,
+	codeUnimplemented:    http.StatusNotImplemented,
 }
 
 // writeError writes grpc-gateway's error body.

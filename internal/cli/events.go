@@ -12,6 +12,7 @@ import (
 	"skiff.dev/skiff/internal/api"
 	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/runner"
+	"skiff.dev/skiff/internal/ui"
 	"skiff.dev/skiff/internal/version"
 )
 
@@ -20,7 +21,8 @@ import (
 const eventBuffer = 8192
 
 // eventLog is the session's event stream and what reads it: the
-// --event-log-file file, the HTTP API (--rpc-http-port, --enable-rpc).
+// --event-log-file file, the HTTP API (--rpc-http-port, --enable-rpc)
+// and the dashboard on the API's server (--ui).
 type eventLog struct {
 	bus *event.Bus
 	// file, when set, gets every event; done closes when the writer has
@@ -34,8 +36,9 @@ type eventLog struct {
 }
 
 // openEvents starts the session's event stream when --event-log-file,
-// --rpc-http-port or --enable-rpc is given to a command that records
-// events, and the HTTP API for the last two. For dev and debug it makes
+// --rpc-http-port, --enable-rpc or --ui is given to a command that
+// records events, and the HTTP API for the last three, with the
+// dashboard for --ui. For dev and debug it makes
 // the runner.Control that the API drives the loop with (a.control).
 func (a *app) openEvents(cmd *cobra.Command) error {
 	logFile := effectiveFlag(cmd, "event-log-file")
@@ -43,6 +46,8 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	dashboard := uiFlag(cmd)
+	serve = serve || dashboard
 	if logFile == "" && !serve {
 		return nil
 	}
@@ -77,12 +82,24 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 	l.tracker = event.Track(l.bus, event.NewState("", nil, event.Auto{}))
 	opts.State = l.tracker
 	l.server = api.New(opts)
+	if dashboard {
+		ui.Register(l.server)
+	}
 	addr, err := l.server.Start(port)
 	if err != nil {
 		return fmt.Errorf("--rpc-http-port: %w", err)
 	}
 	fmt.Fprintf(a.streams.ErrOut, "Serving Skaffold's v2 HTTP API on http://%s (/v2/events, /v2/state, /v2/execute)\n", addr)
+	if dashboard {
+		fmt.Fprintf(a.streams.ErrOut, "Serving the dashboard on http://%s/\n", addr)
+	}
 	return nil
+}
+
+// uiFlag says whether --ui asks for the dashboard (dev, debug, run).
+func uiFlag(cmd *cobra.Command) bool {
+	f := cmd.Flags().Lookup("ui")
+	return f != nil && f.Value.String() == "true"
 }
 
 // rpcPort is the port of the HTTP API: --rpc-http-port, or a free one

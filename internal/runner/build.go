@@ -146,6 +146,8 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 	}
 	lines := output.NewLines(outDest)
 	var outs []*output.PrefixWriter
+	var logs []*event.LogWriter
+	var outsMu gosync.Mutex
 	fmt.Fprintln(progress, "Generating tags...")
 	start := time.Now()
 	if !opts.DryRun {
@@ -173,12 +175,25 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 		Events:      r.opts.Events,
 		Hooks:       r.artifactHooks(push),
 		Output: func(art *schema.Artifact) io.Writer {
+			// The artifacts build concurrently.
+			outsMu.Lock()
+			defer outsMu.Unlock()
 			w := lines.Prefixed("[" + art.ImageName + "] ")
 			outs = append(outs, w)
-			return w
+			if r.opts.Events == nil {
+				return w
+			}
+			// The output goes to the events too, where the dashboard
+			// shows a failed build's compiler messages.
+			ev := r.opts.Events.LogWriter(event.TaskBuild, art.ImageName)
+			logs = append(logs, ev)
+			return io.MultiWriter(w, ev)
 		},
 	})
 	for _, w := range outs {
+		w.Flush()
+	}
+	for _, w := range logs {
 		w.Flush()
 	}
 	if muted != nil {
