@@ -1,15 +1,18 @@
-// Package api serves Skaffold's v2 HTTP API for a session (skiff dev
-// --rpc-http-port): the event stream (/v2/events, /v2/applicationLogs,
-// also as server-sent events), the state (/v2/state) and the control of
-// the dev loop (/v2/execute, /v2/{build,sync,deploy}/auto_execute), in
-// the JSON shapes of Skaffold's grpc-gateway: a stream is one
+// Package api serves Skaffold's v2 API for a session: over HTTP (skiff
+// dev --rpc-http-port, Server) and over gRPC (--rpc-port, GRPCServer,
+// with the messages of v2pb). The HTTP API serves the event stream
+// (/v2/events, /v2/applicationLogs, also as server-sent events), the
+// state (/v2/state) and the control of the dev loop (/v2/execute,
+// /v2/{build,sync,deploy}/auto_execute), in the JSON shapes of Skaffold's grpc-gateway: a stream is one
 // {"result": event} object a line, an error is {"code", "message",
 // "details"} with the HTTP status of its gRPC code.
 //
-// Plugging in: New takes the session's event bus, its state tracker and
-// the dev loop's runner.Control (nil for commands without a loop); Handle
-// adds more routes (a dashboard's pages and assets) to the same server,
-// before Start. The routes of the API are all in routes.
+// Plugging in: New and NewGRPC take the session's event bus, its state
+// tracker and the dev loop's runner.Control (nil for commands without a
+// loop) in Options; Handle adds more routes (a dashboard's pages and
+// assets) to the HTTP server, before Start. The routes of the HTTP API
+// are all in routes; the gRPC calls share their logic (Options.state,
+// intent.phases, Options.setAuto).
 package api
 
 import (
