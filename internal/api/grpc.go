@@ -23,8 +23,9 @@ import (
 // GetState is /v2/state, Execute and AutoBuild, AutoSync, AutoDeploy drive
 // the loop. Handle (a client publishing an event) is not served.
 //
-// It needs no guard against web pages as the HTTP Server does: a browser
-// cannot make a gRPC call (HTTP/2 with trailers) to another site.
+// It needs no guard against web pages as the HTTP Server does: it speaks
+// HTTP/2 without TLS only, which browsers never send, so a page (of
+// another site, or of a rebound host name) cannot call it.
 type GRPCServer struct {
 	opts Options
 	srv  *grpc.Server
