@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -305,4 +306,34 @@ func normalize(v any) any {
 		return s
 	}
 	return nil
+}
+
+// The gRPC server speaks HTTP/2 without TLS only: an HTTP/1.1 request,
+// all a browser's page can send to it, gets no answer, so it cannot
+// drive the loop.
+func TestGRPCRefusesHTTP1(t *testing.T) {
+	t.Parallel()
+	ctl := &fakeControl{}
+	tr := event.Track(event.NewBus(0), event.NewState("run", nil, event.Auto{}))
+	t.Cleanup(tr.Stop)
+	s := NewGRPC(Options{Events: event.NewBus(0), State: tr, Control: ctl, Command: "dev"})
+	addr, err := s.Start(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/proto.v2.SkaffoldV2Service/Execute", strings.NewReader("\x00\x00\x00\x00\x04\x0a\x02\x08\x01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Errorf("an HTTP/1.1 request got %s, want no answer", resp.Status)
+	}
+	t.Logf("HTTP/1.1: %v", err)
+	if len(ctl.triggered) != 0 {
+		t.Errorf("an HTTP/1.1 request triggered %v", ctl.triggered)
+	}
 }
