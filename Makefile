@@ -9,7 +9,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build debug-support unit corpus test e2e demo builder docs cluster-up cluster-down cluster-env fuzz bench clean
+.PHONY: all build debug-support unit corpus test e2e demo builder docs proto cluster-up cluster-down cluster-env fuzz bench clean
 
 all: build
 
@@ -85,6 +85,15 @@ builder:
 # docs: regenerate docs/cli.md from the commands (TestCLIDocs checks it).
 docs:
 	go test -count=1 ./internal/cli -run '^TestCLIDocs$$' -update
+
+# proto: regenerate the gRPC API's Go code (internal/api/v2pb, committed)
+# from its .proto files with Debian's protoc 3.21, protoc-gen-go 1.28 and
+# protoc-gen-go-grpc 1.0, installed when missing (as root).
+proto:
+	command -v protoc >/dev/null && command -v protoc-gen-go >/dev/null && command -v protoc-gen-go-grpc >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+	cd internal/api/v2pb && protoc -I . --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative enums.proto skaffold.proto
 
 cluster-up:
 	hack/cluster.sh up

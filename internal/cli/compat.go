@@ -46,7 +46,6 @@ type ignoredFlag struct {
 
 // Why the flags of ignoredFlags do nothing, where several share a reason.
 const (
-	noGRPC          = "skiff serves Skaffold's v2 API over HTTP only (--rpc-http-port); the gRPC service (proto.v2.SkaffoldV2Service) is not implemented yet, so nothing listens on this port"
 	noEvents        = "skiff render, test, verify and exec build and deploy nothing, so they record no events"
 	noMinikube      = "skiff does not special-case minikube: images are pushed when --push, build.local.push, the global config's local-cluster, a default repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
 	noRemoteConfigs = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
@@ -77,7 +76,7 @@ var ignoredFlags = []ignoredFlag{
 
 	{name: "detect-minikube", def: true, usage: "detect a minikube cluster", noEffect: noMinikube, commands: []string{"build", "delete", "deploy", "dev", "debug", "run"}},
 	{name: "minikube-profile", def: "", usage: "the minikube profile to build in", noEffect: noMinikube, hidden: true, commands: []string{"build", "dev", "debug", "run"}},
-	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noGRPC, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify", "exec"}},
+	{name: "rpc-port", def: "", usage: "serve Skaffold's v2 gRPC API (proto.v2.SkaffoldV2Service: Events, GetState, Execute) on 127.0.0.1 at this port (0: a free one, printed)", noEffect: noEvents, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify", "exec"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
 	{name: "rpc-http-port", def: "", usage: "serve Skaffold's v2 HTTP API (/v2/events, /v2/state, /v2/execute) on 127.0.0.1 at this port (0: a free one, printed)", noEffect: noEvents, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify", "exec"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
 	{name: "enable-rpc", def: false, usage: "serve the HTTP API on a free port (printed)", noEffect: noEvents, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
 	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: "skiff does not wait for a client of the event API before exiting", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},

@@ -160,8 +160,11 @@ func TestSkaffoldFlagsFromEnvironment(t *testing.T) {
 			if v == "" {
 				v = "1"
 			}
-			if fl.name == "event-log-file" {
+			switch fl.name {
+			case "event-log-file":
 				v = filepath.Join(t.TempDir(), "events.json") // the file is written
+			case "rpc-port", "rpc-http-port":
+				v = "0" // both APIs listen: on free ports, not both on 1
 			}
 			environ = append(environ, "SKAFFOLD_"+strings.ToUpper(strings.ReplaceAll(fl.name, "-", "_"))+"="+v)
 		}
