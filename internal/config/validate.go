@@ -203,16 +203,6 @@ func Unsupported(c *Config, builders []string) Errors {
 	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
 		add("docker compose", "deploy", "docker", "useCompose")
 	}
-	for i, tc := range c.Verify {
-		if tc != nil && tc.ExecutionMode.KubernetesClusterExecutionMode != nil {
-			add("running verify tests as Kubernetes Jobs (executionMode.kubernetesCluster; skiff verify runs them on the local Docker Engine)", "verify", i, "executionMode", "kubernetesCluster")
-		}
-	}
-	for i, a := range c.CustomActions {
-		if a.ExecutionModeConfig.KubernetesClusterExecutionMode != nil {
-			add(fmt.Sprintf("running custom action %q as Kubernetes Jobs (executionMode.kubernetesCluster; skiff exec runs actions on the local Docker Engine)", a.Name), "customActions", i, "executionMode", "kubernetesCluster")
-		}
-	}
 	return errs
 }
 
