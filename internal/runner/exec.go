@@ -61,7 +61,7 @@ func (r *Runner) Exec(ctx context.Context, name string, imgs []artifact.Image) e
 	if k := action.ExecutionModeConfig.KubernetesClusterExecutionMode; k != nil {
 		ns, err := r.clusterNamespace()
 		if err != nil {
-			return err
+			return fmt.Errorf("custom action %s runs as Kubernetes Jobs: %w", name, err)
 		}
 		jobs := map[string]*batchv1.Job{}
 		for _, ct := range action.Containers {

@@ -46,7 +46,7 @@ func (r *Runner) Verify(ctx context.Context, imgs []artifact.Image) error {
 			if k := tc.ExecutionMode.KubernetesClusterExecutionMode; k != nil {
 				ns, err := r.clusterNamespace()
 				if err != nil {
-					return err
+					return fmt.Errorf("%s: verify[%d] (%s) runs as a Kubernetes Job: %w", c.Name(), i, tc.Name, err)
 				}
 				job, err := r.clusterJob(c, tc.Name, ns, ct, k, refs)
 				if err != nil {

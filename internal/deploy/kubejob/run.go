@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	batchclient "k8s.io/client-go/kubernetes/typed/batch/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"skiff.dev/skiff/internal/kube"
@@ -32,7 +33,7 @@ const syncTimeout = 30 * time.Second
 // cluster cannot pull its image or cannot make the container.
 var waitingFailures = []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
-// Run runs job, made by Manifest, on the cluster of cs: it creates the
+// Run runs job, made by Manifest (one container), on the cluster of cs: it creates the
 // Job (after deleting a Job of the same name that skiff left behind),
 // streams its container's log to out, and waits until the container ends
 // or timeout (0: none) passes. A non-zero exit code, an image the
@@ -132,10 +133,7 @@ func timedOut(ctx, runCtx context.Context, container string, timeout time.Durati
 // removeLeftover deletes the Job called name that an earlier run of skiff
 // left (killed before it could delete it) and waits until it is gone; a
 // Job of that name that skiff did not make is an error.
-func removeLeftover(ctx context.Context, jobs interface {
-	Get(context.Context, string, metav1.GetOptions) (*batchv1.Job, error)
-	Delete(context.Context, string, metav1.DeleteOptions) error
-}, name, where string) error {
+func removeLeftover(ctx context.Context, jobs batchclient.JobInterface, name, where string) error {
 	old, err := jobs.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
