@@ -78,6 +78,8 @@ func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout
 	// read, so nothing is written to out afterwards.
 	var logDone chan struct{}
 	var logErr error
+	// said is the last reason to wait that was printed.
+	var said string
 	defer func() {
 		if logDone != nil {
 			cancel()
@@ -95,6 +97,10 @@ func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout
 		}
 		if st.failure != "" {
 			return fmt.Errorf("%s: %s", where, st.failure)
+		}
+		if st.waiting != "" && st.waiting != said {
+			fmt.Fprintf(out, "(%s is waiting: %s)\n", where, st.waiting)
+			said = st.waiting
 		}
 		if st.ended != nil {
 			select {
@@ -282,6 +288,9 @@ type runState struct {
 	// failure says why the container cannot run or end well, when it
 	// cannot.
 	failure string
+	// waiting says why the pod waits, when it may wait for ever: the
+	// cluster has no node for it.
+	waiting string
 }
 
 // state is where the container called container of the Job stands now.
@@ -309,6 +318,11 @@ func (w *watcher) state(container string) runState {
 			case s.Waiting != nil && slices.Contains(waitingFailures, s.Waiting.Reason):
 				st.failure = fmt.Sprintf("container %s of pod %s cannot start: %s: %s (its image is %s: the cluster must be able to pull it; push it to a registry the cluster reads, e.g. skiff build --push)", container, pod.Name, s.Waiting.Reason, s.Waiting.Message, containerImage(pod, container))
 				return st
+			}
+		}
+		for _, c := range pod.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				st.waiting = fmt.Sprintf("pod %s is unschedulable: %s", pod.Name, c.Message)
 			}
 		}
 		if pod.Status.Phase == corev1.PodFailed {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -231,4 +232,32 @@ func TestRunReportsAPodItCannotCreate(t *testing.T) {
 	if err == nil || err.Error() != `Job ns/smoke: the Job cannot create its pod: pods "smoke-x1" is forbidden: exceeded quota` {
 		t.Errorf("Run: %v, want the event's message", err)
 	}
+}
+
+// A pod that no node can take is said once, while the run waits for it.
+func TestRunSaysWhyThePodWaits(t *testing.T) {
+	t.Parallel()
+	cs := fake.NewClientset()
+	ctx, cancel := context.WithCancel(t.Context())
+	var out safeBuffer
+	jobController(t, cs, "smoke", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}}
+	})
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cs, testJob(t, "smoke"), 0, &out) }()
+	want := "(Job ns/smoke is waiting: pod smoke-x1 is unschedulable: 0/1 nodes are available: 1 Insufficient memory.)\n"
+	for out.String() == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("Run ended: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	if out.String() != want {
+		t.Errorf("Run wrote %q, want %q", out.String(), want)
+	}
+	gone(t, cs, "smoke")
 }
