@@ -33,10 +33,10 @@ const syncTimeout = 30 * time.Second
 // cluster cannot pull its image or cannot make the container.
 var waitingFailures = []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
-// Run runs job, made by Manifest (one container), on the cluster of cs: it creates the
-// Job (after deleting a Job of the same name that skiff left behind),
-// streams its container's log to out, and waits until the container ends
-// or timeout (0: none) passes. A non-zero exit code, an image the
+// Run runs job, made by Manifest (one container), on the cluster of cs:
+// it creates the Job (after deleting a Job of the same name that skiff
+// left behind), streams its container's log to out, and waits until the
+// container ends or timeout (0: none) passes. A non-zero exit code, an image the
 // cluster cannot pull, a pod the Job cannot create and a run longer than
 // timeout are errors that say which. The Job and its pod are deleted
 // afterwards, also when ctx ends (Ctrl-C).
@@ -98,7 +98,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout
 		if st.failure != "" {
 			return fmt.Errorf("%s: %s", where, st.failure)
 		}
-		if st.waiting != "" && st.waiting != said {
+		if st.waiting != "" && st.waiting != said && logDone == nil {
 			fmt.Fprintf(out, "(%s is waiting: %s)\n", where, st.waiting)
 			said = st.waiting
 		}
