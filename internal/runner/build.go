@@ -70,8 +70,22 @@ const maxMutedOutput = 1 << 20
 
 // Build builds the selected artifacts of the project in dependency order,
 // tags them, and pushes or loads the images (see build.Run). It prints
-// progress to ErrOut, each artifact's output prefixed with its name.
-func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
+// progress to ErrOut, each artifact's output prefixed with its name. With
+// opts.Test, the images built are then tested (Test), after the Build
+// task has ended.
+func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image, error) {
+	results, err := r.build(ctx, opts)
+	if err != nil || !opts.Test || opts.DryRun {
+		return results, err
+	}
+	if err := r.Test(ctx, results); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// build is Build without the tests.
+func (r *Runner) build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
 	stages := []string{"build"}
 	if opts.Test {
 		stages = append(stages, "test")
@@ -216,11 +230,6 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 	}
 	if !opts.DryRun {
 		fmt.Fprintf(progress, "Built %d artifacts in %s\n", len(results), time.Since(start).Round(time.Millisecond))
-		if opts.Test {
-			if err := r.Test(ctx, results); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return results, nil
 }
