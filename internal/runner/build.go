@@ -84,14 +84,19 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image
 	return results, nil
 }
 
-// build is Build without the tests.
+// build is Build without the tests. A dry run builds nothing, so it
+// computes the tags even of artifacts whose builder skiff does not have
+// (or that Cloud Build or a cluster would build), as Skaffold renders
+// them without building.
 func (r *Runner) build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
 	stages := []string{"build"}
 	if opts.Test {
 		stages = append(stages, "test")
 	}
-	if err := r.Check(stages...); err != nil {
-		return nil, err
+	if !opts.DryRun {
+		if err := r.Check(stages...); err != nil {
+			return nil, err
+		}
 	}
 	p := r.opts.Project
 	arts, err := selectArtifacts(p.Artifacts(), opts.Images)
@@ -124,12 +129,15 @@ func (r *Runner) build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 		return nil, err
 	}
 	defer dockerClient.Close()
-	if err := r.kinds.Validate(arts); err != nil {
-		return nil, err
-	}
-	builders, err := r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit(), DockerConfig: r.dockerConfigFile()})
-	if err != nil {
-		return nil, err
+	var builders map[string]build.Builder
+	if !opts.DryRun {
+		if err := r.kinds.Validate(arts); err != nil {
+			return nil, err
+		}
+		builders, err = r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit(), DockerConfig: r.dockerConfigFile()})
+		if err != nil {
+			return nil, err
+		}
 	}
 	// The tagger (inputDigest) and the cache key both need each
 	// artifact's files: list them once per build.
