@@ -126,6 +126,10 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		return err
 	}
 	if opts.Build.Test {
+		// Refused before anything is built, as Build refuses.
+		if err := r.Check("test"); err != nil {
+			return err
+		}
 		if err := in.addTests(ctx, r.opts.Project, r.opts.Environ); err != nil {
 			return err
 		}
