@@ -132,3 +132,37 @@ func (q *requester) waitSeen(t testing.TB, v string, timeout time.Duration) {
 		return seen[v] > 0, fmt.Sprintf("%d requests, %d failed, answers %v", n, len(failed), seen), nil
 	})
 }
+
+// TestDevForwardsBeforeTheRolloutEnds: skiff dev starts its port-forward
+// as soon as the manifests are applied, before the status check waits for
+// the rollout, so that the app answers through it once its first pod is
+// ready instead of after the whole rollout and the check (issue 16); the
+// status check still runs and reports the rollout.
+func TestDevForwardsBeforeTheRolloutEnds(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	port := testutil.FreePort(t)
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
+- resourceType: service
+  resourceName: sync
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	r := devBackground(t, dir, ns, "--port-forward=user")
+	out := r.errOut.String()
+	forward := strings.Index(out, "Port forwarding service/sync in namespace "+ns)
+	check := strings.Index(out, "Waiting for deployments to stabilize...")
+	stabilized := strings.Index(out, "Deployments stabilized in ")
+	if forward < 0 || check < 0 || stabilized < 0 || forward > check {
+		t.Errorf("skiff dev printed the forward at %d, the status check's start at %d and its end at %d; want the forward first, then the check:\n%s", forward, check, stabilized, out)
+	}
+	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.run(ctx) }()
+	q.waitSeen(t, "v1", devStepTimeout)
+	cancel()
+	<-done
+	c.stopAndCheckCleanup(t, r, ns)
+}
