@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -165,4 +167,42 @@ func TestDevForwardsBeforeTheRolloutEnds(t *testing.T) {
 	cancel()
 	<-done
 	c.stopAndCheckCleanup(t, r, ns)
+}
+
+// TestDevFailsOnCrashLoopAfterItsForwardStarted: the forward starts before
+// the status check (issue 16), but a container that exits at once still
+// makes the first deploy, and so skiff dev, fail with the reason, and dev
+// returns (its log streams and forwards stopped) instead of staying up.
+func TestDevFailsOnCrashLoopAfterItsForwardStarted(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	name := "crash-" + randomSuffix(t)
+	dir := failingProject(t, name, name, []string{"explode"})
+	port := testutil.FreePort(t)
+	config, err := os.ReadFile(filepath.Join(dir, "skaffold.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{"skaffold.yaml": string(config) + `portForward:
+- resourceType: deployment
+  resourceName: ` + name + `
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	_, stderr, err := skiff(t, dir, "dev", "-n", ns, "--port-forward=user")
+	if err == nil {
+		t.Fatalf("skiff dev of a crashing app succeeded:\n%s", stderr)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "deployment/"+name) || !strings.Contains(msg, "explode") {
+		t.Errorf("the error does not name deployment/%s and its container's failure:\n%s", name, msg)
+	}
+	forward := strings.Index(stderr, "Port forwarding deployment/"+name)
+	check := strings.Index(stderr, "Waiting for deployments to stabilize...")
+	if forward < 0 || check < 0 || forward > check {
+		t.Errorf("want the forward started before the status check:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "Watching for changes") {
+		t.Errorf("skiff dev went on watching after its first deploy failed:\n%s", stderr)
+	}
 }
