@@ -5,8 +5,9 @@
 # image's kodata) in a fresh namespace, with one build cache file: the
 # first session builds and warms the caches and is not counted; each other
 # one is timed from the start of skiff to the first answer of /version
-# through skiff's port-forward (curl polls 10 ms apart), then ended with
-# Ctrl-C. Prints each time and the median.
+# through skiff's port-forward (curl polls 10 ms apart) from a pod of that
+# session (not one of an earlier session that is still stopping), then
+# ended with Ctrl-C. Prints each time and the median.
 # Usage: bench/dev-start.sh SKIFF [RUNS]   (SKIFF is a skiff binary with
 # skiff-agent next to it; RUNS defaults to 5). Needs the cluster
 # (hack/cluster.sh up) and curl; kubectl as in bench/run.sh.
@@ -46,11 +47,22 @@ until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0
 times=()
 for i in $(seq 0 "$runs"); do
 	: >"$log"
+	# The pods of earlier sessions may still be stopping (or, for a moment,
+	# not yet marked for deletion): an answer from one of them does not count.
+	old=" $("$kubectl" -n "$ns" get pods -o 'jsonpath={.items[*].metadata.name}') "
 	t0=$(now)
 	(cd "$app" && exec "$skiff" dev -n "$ns" --port-forward=user --cache-file "$work/cache") </dev/null >/dev/null 2>"$log" &
 	pid=$!
 	end=$((SECONDS + 300))
-	until [[ $(curl -sS --max-time 2 "http://127.0.0.1:$port/version" 2>/dev/null || true) == v1* ]]; do
+	while :; do
+		body=$(curl -sS --max-time 2 "http://127.0.0.1:$port/version" 2>/dev/null || true)
+		# The example answers "v1 (pod NAME)".
+		if [[ $body == v1* ]]; then
+			served=${body#*(pod }
+			served=${served%%)*}
+			[[ $old == *" $served "* ]] || break
+			echo "bench: session $i: answered by $served, a pod of an earlier session; waiting for its own" >&2
+		fi
 		alive
 		[ "$SECONDS" -lt "$end" ] || fail "no answer from http://127.0.0.1:$port/version within 300 s"
 		sleep 0.01

@@ -3,6 +3,7 @@ package render
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,14 +24,18 @@ type imageRef struct {
 const koPrefix = "ko://"
 
 // caseInsensitiveRef finds the name part of a reference written with
-// capitals (ko import paths may have them) so it can be lower-cased.
-var caseInsensitiveRef = regexp.MustCompile(`(?i)` + reference.ReferenceRegexp.String())
+// capitals (ko import paths may have them) so it can be lower-cased. It is
+// compiled on first use: compiling it at package init cost every skiff
+// command, `skiff version` included, ~0.2 ms and 170 KB (issue 16).
+var caseInsensitiveRef = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)` + reference.ReferenceRegexp.String())
+})
 
 // sanitizeImage drops a ko:// prefix and lower-cases the name part of an
 // image (a tag may keep its capitals).
 func sanitizeImage(image string) string {
 	image = strings.TrimPrefix(image, koPrefix)
-	if m := caseInsensitiveRef.FindStringSubmatch(image); len(m) > 1 {
+	if m := caseInsensitiveRef().FindStringSubmatch(image); len(m) > 1 {
 		image = strings.Replace(image, m[1], strings.ToLower(m[1]), 1)
 	}
 	return image

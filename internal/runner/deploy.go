@@ -186,6 +186,11 @@ func (r *Runner) apply(ctx context.Context, ms []render.Manifest, install func(c
 	}
 	r.applied = applied
 	fmt.Fprintf(r.opts.ErrOut, "Deploy complete in %s\n", output.Duration(time.Since(start)))
+	if r.onApplied != nil {
+		if err := r.onApplied(ctx); err != nil {
+			return err
+		}
+	}
 	check := r.opts.Project.StatusCheck()
 	if r.opts.StatusCheck != nil {
 		check.Enabled = *r.opts.StatusCheck

@@ -172,24 +172,28 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	}
 	defer w.Close()
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer func() {
+		if d.stopObserving != nil {
+			d.stopObserving()
+		}
+	}()
+	if d.observesEarly() {
+		r.onApplied = d.startObserving
+		defer func() { r.onApplied = nil }()
+	}
 	if err := d.first(ctx); err != nil {
 		if !opts.Retry || ctx.Err() != nil {
 			return err
 		}
 		d.printf("%v\n", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if !d.undeployed {
-		if err := d.observe(ctx); err != nil {
+		if err := d.startObserving(ctx); err != nil {
 			return err
 		}
 	}
-	defer func() {
-		if d.stopObserving != nil {
-			d.stopObserving()
-		}
-	}()
 	stopSyncer, err := d.startSyncer(ctx)
 	if err != nil {
 		return err
@@ -442,14 +446,30 @@ func (d *dev) deploy(ctx context.Context) error {
 		return err
 	}
 	d.undeployed = false
-	if d.stopObserving == nil {
-		return d.observe(ctx)
-	}
-	return nil
+	return d.startObserving(ctx)
 }
 
-// observe starts streaming logs and forwarding ports (see Observe).
-func (d *dev) observe(ctx context.Context) error {
+// observesEarly says whether the log streams and port-forwards start as
+// soon as the cluster's objects are applied (Runner.onApplied), before the
+// status check ends: the forward then holds a connection until the first
+// pod is ready, instead of starting after the whole rollout. It is so when
+// the cluster is the only target; deploy.docker's containers are observed
+// once they run.
+func (d *dev) observesEarly() bool {
+	ts := d.r.targets()
+	if len(ts) != 1 {
+		return false
+	}
+	_, kube := ts[0].(kubeTarget)
+	return kube
+}
+
+// startObserving starts streaming logs and forwarding ports (see Observe),
+// unless they have started already.
+func (d *dev) startObserving(ctx context.Context) error {
+	if d.stopObserving != nil {
+		return nil
+	}
 	stop, err := d.r.StartObserving(ctx)
 	if err != nil {
 		return err

@@ -64,12 +64,16 @@ func (r *Runner) devImages(ctx context.Context, built []artifact.Image, rules ma
 	for _, a := range r.opts.Project.Artifacts() {
 		synced[a.ImageName] = sync.Syncs(a)
 	}
+	var cache *devImageCache // read once, when an image needs it
 	for _, im := range built {
 		if !synced[im.Name] {
 			out = append(out, im)
 			continue
 		}
-		dev, err := r.devImage(ctx, im, rules[im.Name].Roots())
+		if cache == nil {
+			cache = r.devCache()
+		}
+		dev, err := r.devImage(ctx, cache, im, rules[im.Name].Roots())
 		if err != nil {
 			r.opts.Log.Warnf("%s: no development image (%v); its pods get skiff-agent through an init container instead", im.Name, err)
 			out = append(out, im)
@@ -102,9 +106,9 @@ func describeDevImage(im artifact.Image, dev devImage) string {
 }
 
 // devImage makes the development image of im with the destinations
-// roots, or finds it in the cache (Runner.devCache) when it still exists
+// roots, or finds it in cache (Runner.devCache) when it still exists
 // where it went.
-func (r *Runner) devImage(ctx context.Context, im artifact.Image, roots []string) (devImage, error) {
+func (r *Runner) devImage(ctx context.Context, cache *devImageCache, im artifact.Image, roots []string) (devImage, error) {
 	if len(r.lastBuild.Platforms) > 1 {
 		return devImage{}, fmt.Errorf("built for %d platforms, and the development layer is made for one", len(r.lastBuild.Platforms))
 	}
@@ -113,18 +117,17 @@ func (r *Runner) devImage(ctx context.Context, im artifact.Image, roots []string
 		return devImage{}, err
 	}
 	if _, digest, pushed := strings.Cut(im.Ref, "@"); pushed {
-		return r.devImagePushed(ctx, im.Ref, devCacheKey(digest, agentSum, roots), agent, roots)
+		return r.devImagePushed(ctx, cache, im.Ref, devCacheKey(digest, agentSum, roots), agent, roots)
 	}
-	return r.devImageLoaded(ctx, im.Ref, agentSum, agent, roots)
+	return r.devImageLoaded(ctx, cache, im.Ref, agentSum, agent, roots)
 }
 
 // devImagePushed makes the development image of ref, an image in a
 // registry, and pushes it there: only its new layer, config and manifest
 // travel.
-func (r *Runner) devImagePushed(ctx context.Context, ref, key string, agent []byte, roots []string) (devImage, error) {
+func (r *Runner) devImagePushed(ctx context.Context, cache *devImageCache, ref, key string, agent []byte, roots []string) (devImage, error) {
 	reg := r.registry(r.insecureRegistries(r.lastBuild))
 	tagged := devTag(ref)
-	cache := r.devCache()
 	if hit, ok := cache.get(key); ok {
 		if _, digest, _ := strings.Cut(hit.Ref, "@"); digest != "" {
 			if have, ok, err := reg.Digest(ctx, tagged); err == nil && ok && have == digest {
@@ -151,7 +154,7 @@ func (r *Runner) devImagePushed(ctx context.Context, ref, key string, agent []by
 
 // devImageLoaded makes the development image of ref, an image loaded into
 // the Docker daemon, and loads it there.
-func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent []byte, roots []string) (devImage, error) {
+func (r *Runner) devImageLoaded(ctx context.Context, cache *devImageCache, ref, agentSum string, agent []byte, roots []string) (devImage, error) {
 	cli, err := docker.NewClient()
 	if err != nil {
 		return devImage{}, err
@@ -166,7 +169,6 @@ func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent
 	}
 	key := devCacheKey(id, agentSum, roots)
 	tagged := devTag(ref)
-	cache := r.devCache()
 	if hit, ok := cache.get(key); ok {
 		if have, ok, err := image.ImageID(ctx, cli, tagged); err == nil && ok && have == hit.ID {
 			return hit, nil

@@ -143,6 +143,11 @@ type Runner struct {
 	applied []*unstructured.Unstructured
 	// deployedAt is when the last deploy started; logs start there.
 	deployedAt time.Time
+	// onApplied, when set, runs once a deploy's objects are applied to the
+	// cluster, before the status check: dev starts its log streams and
+	// port-forwards there, so that the forward answers as soon as a pod is
+	// ready instead of after the whole rollout. Its error fails the deploy.
+	onApplied func(ctx context.Context) error
 	// agentless are the images whose containers sync through tar: later
 	// deploys leave skiff-agent out of their pods, whose start it slows
 	// by a kubelet relist (about 1 s).

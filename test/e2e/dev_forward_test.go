@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -131,4 +133,76 @@ func (q *requester) waitSeen(t testing.TB, v string, timeout time.Duration) {
 		n, failed, seen := q.counts()
 		return seen[v] > 0, fmt.Sprintf("%d requests, %d failed, answers %v", n, len(failed), seen), nil
 	})
+}
+
+// TestDevForwardsBeforeTheRolloutEnds: skiff dev starts its port-forward
+// as soon as the manifests are applied, before the status check waits for
+// the rollout, so that the app answers through it once its first pod is
+// ready instead of after the whole rollout and the check (issue 16); the
+// status check still runs and reports the rollout.
+func TestDevForwardsBeforeTheRolloutEnds(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	port := testutil.FreePort(t)
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
+- resourceType: service
+  resourceName: sync
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	r := devBackground(t, dir, ns, "--port-forward=user")
+	out := r.errOut.String()
+	forward := strings.Index(out, "Port forwarding service/sync in namespace "+ns)
+	check := strings.Index(out, "Waiting for deployments to stabilize...")
+	stabilized := strings.Index(out, "Deployments stabilized in ")
+	if forward < 0 || check < 0 || stabilized < 0 || forward > check {
+		t.Errorf("skiff dev printed the forward at %d, the status check's start at %d and its end at %d; want the forward first, then the check:\n%s", forward, check, stabilized, out)
+	}
+	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.run(ctx) }()
+	q.waitSeen(t, "v1", devStepTimeout)
+	cancel()
+	<-done
+	c.stopAndCheckCleanup(t, r, ns)
+}
+
+// TestDevFailsOnCrashLoopAfterItsForwardStarted: the forward starts before
+// the status check (issue 16), but a container that exits at once still
+// makes the first deploy, and so skiff dev, fail with the reason, and dev
+// returns (its log streams and forwards stopped) instead of staying up.
+func TestDevFailsOnCrashLoopAfterItsForwardStarted(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	name := "crash-" + randomSuffix(t)
+	dir := failingProject(t, name, name, []string{"explode"})
+	port := testutil.FreePort(t)
+	config, err := os.ReadFile(filepath.Join(dir, "skaffold.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{"skaffold.yaml": string(config) + `portForward:
+- resourceType: deployment
+  resourceName: ` + name + `
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	_, stderr, err := skiff(t, dir, "dev", "-n", ns, "--port-forward=user")
+	if err == nil {
+		t.Fatalf("skiff dev of a crashing app succeeded:\n%s", stderr)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "deployment/"+name) || !strings.Contains(msg, "explode") {
+		t.Errorf("the error does not name deployment/%s and its container's failure:\n%s", name, msg)
+	}
+	forward := strings.Index(stderr, "Port forwarding deployment/"+name)
+	check := strings.Index(stderr, "Waiting for deployments to stabilize...")
+	if forward < 0 || check < 0 || forward > check {
+		t.Errorf("want the forward started before the status check:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "Watching for changes") {
+		t.Errorf("skiff dev went on watching after its first deploy failed:\n%s", stderr)
+	}
 }
