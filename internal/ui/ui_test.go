@@ -25,10 +25,11 @@ type fakeControl struct {
 	auto      runner.Auto
 }
 
-func (c *fakeControl) Trigger(p runner.Phases) {
+func (c *fakeControl) Trigger(p runner.Phases) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.triggered = append(c.triggered, p)
+	return nil
 }
 
 func (c *fakeControl) SetAuto(phase string, on bool) (bool, error) {
@@ -239,7 +240,7 @@ func TestDashboard(t *testing.T) {
 	c.Eval(`document.querySelector('#auto-build').click()`, nil)
 	testutil.WaitFor(t, wait, "the rebuild, the sync and auto build off", func(context.Context) (bool, string) {
 		trig, auto := ctl.snapshot()
-		want := []runner.Phases{{Build: true}, {Sync: true}}
+		want := []runner.Phases{{Build: true, Images: []string{"app"}}, {Sync: true, Images: []string{"web"}}}
 		return fmt.Sprint(trig) == fmt.Sprint(want) && !auto.Build && auto.Sync, fmt.Sprintf("triggered %v, auto %+v", trig, auto)
 	})
 	// A refused request shows the API's message: auto build is off here

@@ -57,7 +57,8 @@ spec:
 // drives the dashboard in headless Chromium: both workloads become
 // healthy, with their pods, their log lines and the forwarded service, an edit of a synced file shows as a sync, a broken Go build
 // shows the failed row with the compiler's message, and with auto build
-// off the rebuild button runs the build of a fix. It saves screenshots of
+// off the rebuild button of a row runs the build of a fix of its artifact
+// only. It saves screenshots of
 // the healthy and the failed dashboard in the test's artifact directory
 // (go test -artifacts). Then skiff restarts on the same port, and the page
 // reconnects to the new session.
@@ -120,14 +121,23 @@ func TestDevDashboard(t *testing.T) {
 		page.Eval(`fetch('/v2/state').then((r) => r.json()).then((s) => s.buildState.autoTrigger)`, &on)
 		return !on, "auto build is on"
 	})
-	var builds int
+	// Both artifacts change; sync's row button rebuilds sync only (skiff's
+	// "artifacts" field of /v2/execute), the worker's change stays held.
+	var builds, workerBuilds int
 	page.Eval(`+`+row("artifact", "sync")+`.dataset.builds`, &builds)
+	page.Eval(`+`+row("artifact", "skiff-e2e-worker")+`.dataset.builds`, &workerBuilds)
 	mark := r.mark()
-	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3")})
-	r.waitSince(t, mark, wait, regexp.MustCompile(`press Enter to rebuild`))
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3"), "worker/Dockerfile": "ARG BASE\nFROM $BASE\nCMD [\"sh\", \"-c\", \"echo worker v2 ready; while true; do sleep 3600; done\"]\n"})
+	r.waitSince(t, mark, wait, regexp.MustCompile(`(?m)(^|, )sync(, [^\n]*)? changed; press Enter to rebuild`))
+	r.waitSince(t, mark, wait, regexp.MustCompile(`skiff-e2e-worker(, [^\n]*)? changed; press Enter to rebuild`))
 	page.Eval(`document.querySelector('button.rebuild[data-artifact="sync"]').click()`, nil)
 	page.WaitJS(wait, "the rebuild to run and succeed", `+`+row("artifact", "sync")+`.dataset.builds > `+strconv.Itoa(builds)+` && `+state("artifact", "sync")+` === 'built'`, text("artifact", "sync"))
-	r.waitSince(t, mark, wait, rebuiltLine)
+	r.waitSince(t, mark, wait, regexp.MustCompile(`Rebuilt sync in .*, redeployed in `))
+	var after int
+	page.Eval(`+`+row("artifact", "skiff-e2e-worker")+`.dataset.builds`, &after)
+	if after != workerBuilds || strings.Contains(r.errOut.String()[mark:], "Rebuilt skiff-e2e-worker") {
+		t.Errorf("sync's Rebuild built skiff-e2e-worker too (%d builds, were %d):\n%s", after, workerBuilds, r.errOut.String()[mark:])
+	}
 	page.WaitJS(wait, "deployment/sync healthy again", state("workload", "deployment/sync")+` === 'healthy'`, text("workload", "deployment/sync"))
 	c.expectVersion(t, ns, "v3")
 	c.stopAndCheckCleanup(t, r, ns)

@@ -2,7 +2,8 @@
 // server-sent events, replayed from the session's start on every
 // connection) and reduces them into rows here, in the browser; it reads
 // /v2/state for the auto switches and drives the loop with /v2/execute
-// and /v2/{build,sync,deploy}/auto_execute. Standard DOM APIs only.
+// (a row's buttons name its artifact in skiff's "artifacts" field) and
+// /v2/{build,sync,deploy}/auto_execute. Standard DOM APIs only.
 'use strict';
 
 const maxLogLines = 5000;
@@ -250,8 +251,8 @@ function artifactRow(a) {
     el('td', {class: 'build'}, build),
     el('td', {class: 'sync', title: a.sync ? a.sync.files.join('\n') : ''}, sync),
     el('td', {class: 'actions'},
-      el('button', {class: 'rebuild', 'data-artifact': a.name, title: 'POST /v2/execute {build: true}', onclick: () => execute({build: true})}, 'Rebuild'), ' ',
-      el('button', {class: 'sync-now', 'data-artifact': a.name, title: 'POST /v2/execute {sync: true}', onclick: () => execute({sync: true})}, 'Sync')));
+      el('button', {class: 'rebuild', 'data-artifact': a.name, title: 'rebuild ' + a.name + ' only: POST /v2/execute {build: true, artifacts: [' + a.name + ']}', onclick: () => execute({build: true, artifacts: [a.name]})}, 'Rebuild'), ' ',
+      el('button', {class: 'sync-now', 'data-artifact': a.name, title: 'sync the changes of ' + a.name + ' held back: POST /v2/execute {sync: true, artifacts: [' + a.name + ']}', onclick: () => execute({sync: true, artifacts: [a.name]})}, 'Sync')));
 }
 
 function workloadRow(w) {
