@@ -108,17 +108,36 @@ func TestServesPageAndAPI(t *testing.T) {
 	}
 }
 
-// page opens the dashboard at addr in a headless Chromium.
-func page(t *testing.T, addr string) *testutil.CDP {
-	t.Helper()
-	path, err := testutil.ChromiumPath()
-	if err != nil {
-		if requireBrowser {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+// browsers are the headless browsers the page is tested in: Debian's
+// Chromium over CDP and Firefox ESR over WebDriver BiDi.
+var browsers = []struct {
+	name string
+	path func() (string, error)
+	open func(t testing.TB, path, url string) testutil.Page
+}{
+	{"chromium", testutil.ChromiumPath, func(t testing.TB, path, url string) testutil.Page {
+		return testutil.NewPage(t, testutil.Chromium(t, path), url)
+	}},
+	{"firefox", testutil.FirefoxPath, func(t testing.TB, path, url string) testutil.Page {
+		return testutil.NewFirefoxPage(t, testutil.Firefox(t, path), url)
+	}},
+}
+
+// inBrowsers runs test once per browser, with a function that opens the
+// dashboard at addr in it.
+func inBrowsers(t *testing.T, test func(t *testing.T, page func(addr string) testutil.Page)) {
+	for _, b := range browsers {
+		t.Run(b.name, func(t *testing.T) {
+			path, err := b.path()
+			if err != nil {
+				if requireBrowser {
+					t.Fatal(err)
+				}
+				t.Skip(err)
+			}
+			test(t, func(addr string) testutil.Page { return b.open(t, path, "http://"+addr+"/") })
+		})
 	}
-	return testutil.NewPage(t, testutil.Chromium(t, path), "http://"+addr+"/")
 }
 
 // The events of a first build and deploy of two artifacts, app and web,
@@ -172,12 +191,14 @@ const (
 // appears, a failed build shows the compiler's message, the buttons and
 // switches reach the loop, the log pane filters, and the page reconnects
 // to a restarted skiff and rebuilds its rows.
-func TestDashboard(t *testing.T) {
+func TestDashboard(t *testing.T) { inBrowsers(t, testDashboard) }
+
+func testDashboard(t *testing.T, page func(addr string) testutil.Page) {
 	bus := event.NewBus(0)
 	ctl := &fakeControl{auto: runner.Auto{Build: true, Sync: true, Deploy: true}}
 	addr, stop := serve(t, bus, ctl, 0)
 	firstDeploy(bus)
-	c := page(t, addr)
+	c := page(addr)
 	shots := t.ArtifactDir()
 
 	for _, w := range []string{"deployment/app", "deployment/web"} {
@@ -270,12 +291,14 @@ func TestDashboard(t *testing.T) {
 // drive it; after the first refusal the page disables its buttons and
 // switches and says why.
 func TestDashboardWithoutLoop(t *testing.T) {
-	bus := event.NewBus(0)
-	addr, _ := serve(t, bus, nil, 0)
-	firstDeploy(bus)
-	c := page(t, addr)
-	c.WaitJS(wait, "app's row", rowState("artifact", "app")+` === 'built'`, pageText)
-	c.Eval(`document.querySelector('button.rebuild[data-artifact="app"]').click()`, nil)
-	c.WaitJS(wait, "the API's refusal", `document.querySelector('#error').innerText.includes('skiff run has no dev loop to drive')`, `document.querySelector('#error').innerText`)
-	c.WaitJS(wait, "the controls disabled", `[...document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')].every((b) => b.disabled)`, `document.querySelector('#artifacts').innerHTML`)
+	inBrowsers(t, func(t *testing.T, page func(addr string) testutil.Page) {
+		bus := event.NewBus(0)
+		addr, _ := serve(t, bus, nil, 0)
+		firstDeploy(bus)
+		c := page(addr)
+		c.WaitJS(wait, "app's row", rowState("artifact", "app")+` === 'built'`, pageText)
+		c.Eval(`document.querySelector('button.rebuild[data-artifact="app"]').click()`, nil)
+		c.WaitJS(wait, "the API's refusal", `document.querySelector('#error').innerText.includes('skiff run has no dev loop to drive')`, `document.querySelector('#error').innerText`)
+		c.WaitJS(wait, "the controls disabled", `[...document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')].every((b) => b.disabled)`, `document.querySelector('#artifacts').innerHTML`)
+	})
 }
