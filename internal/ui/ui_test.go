@@ -228,6 +228,24 @@ func testDashboard(t *testing.T, page func(addr string) testutil.Page) {
 	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Message: "still listening"}})
 	c.WaitJS(wait, "a new line followed live", `document.querySelector('#logs').innerText.includes('still listening')`, `document.querySelector('#logs').innerText`)
 
+	// Side by side: a pane per resource, each following its own lines
+	// live, each with its own filter.
+	c.Eval(`document.querySelectorAll('#log-split input').forEach((b) => b.click())`, nil)
+	pane := func(name string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll('.log-pane[data-resource=%q] .log-line')].map((l) => l.innerText).join('|')`, name)
+	}
+	panes := `[...document.querySelectorAll('.log-pane')].map((p) => p.dataset.resource + ': ' + p.innerText).join('\n')`
+	c.WaitJS(wait, "a pane each", pane("deployment/app")+` === '[app-7d9c5b-x2x4q app] app listening on :8080|[app-7d9c5b-x2x4q app] still listening' && `+pane("deployment/web")+` === '[web-5f6b8-abcde web] web serving static/'`, panes)
+	c.WaitJS(wait, "the panes side by side", `(() => { const [a, w] = document.querySelectorAll('.log-pane'); return a.getBoundingClientRect().top === w.getBoundingClientRect().top && a.getBoundingClientRect().right <= w.getBoundingClientRect().left; })()`, panes)
+	c.Eval(`(() => { const f = document.querySelector('.log-pane[data-resource="deployment/app"] .pane-filter'); f.value = 'still'; f.dispatchEvent(new Event('input')); })()`, nil)
+	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "web-5f6b8-abcde", ContainerName: "web", Message: "web got GET /"}})
+	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Message: "app still here"}})
+	c.WaitJS(wait, "each pane its lines, app's filtered", pane("deployment/app")+` === '[app-7d9c5b-x2x4q app] still listening|[app-7d9c5b-x2x4q app] app still here' && `+pane("deployment/web")+` === '[web-5f6b8-abcde web] web serving static/|[web-5f6b8-abcde web] web got GET /'`, panes)
+	c.WaitJS(wait, "the main pane with its own filter", `[...document.querySelectorAll('#logs .log-line')].map((l) => l.innerText).join('|') === '[app-7d9c5b-x2x4q app] app listening on :8080|[app-7d9c5b-x2x4q app] still listening'`, `document.querySelector('#logs').innerText`)
+	c.Screenshot(filepath.Join(shots, "panes.png"))
+	c.Eval(`document.querySelector('#log-split input[value="deployment/web"]').click()`, nil)
+	c.WaitJS(wait, "web's pane closed", `!document.querySelector('.log-pane[data-resource="deployment/web"]') && document.querySelectorAll('.log-pane').length === 1`, panes)
+
 	// web's pod crashes and restarts, a second one comes and goes.
 	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-abcde", Namespace: "default", Phase: "Running", Restarts: 2, Reason: "CrashLoopBackOff"}})
 	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-zzzzz", Namespace: "default", Phase: "Pending"}})
