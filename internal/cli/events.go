@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -50,6 +51,7 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	_, given, _ := portFlag(cmd, "rpc-http-port")
 	grpcPort, serveGRPC, err := portFlag(cmd, "rpc-port")
 	if err != nil {
 		return err
@@ -104,7 +106,7 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 	if dashboard {
 		ui.Register(l.server)
 	}
-	addr, err := l.server.Start(port)
+	addr, err := a.startServer(l.server, port, dashboard && !given)
 	if err != nil {
 		return fmt.Errorf("--rpc-http-port: %w", err)
 	}
@@ -113,6 +115,34 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 		fmt.Fprintf(a.streams.ErrOut, "Serving the dashboard on http://%s/\n", addr)
 	}
 	return nil
+}
+
+// startServer starts the HTTP API on port. For a dashboard without a
+// port of its own (remember), it listens on the project's port of last
+// time when that is free, else on a free one, and remembers it.
+func (a *app) startServer(s *api.Server, port int, remember bool) (string, error) {
+	if !remember {
+		return s.Start(port)
+	}
+	file, project := a.uiPortsFile(), a.projectKey()
+	var addr string
+	err := errors.New("no port remembered")
+	if last := rememberedUIPort(file, project); last != 0 {
+		if addr, err = s.Start(last); err != nil {
+			a.log.Infof("The dashboard's port of this project's last session, %d, is taken; serving it on another", last)
+		}
+	}
+	if err != nil {
+		if addr, err = s.Start(0); err != nil {
+			return "", err
+		}
+	}
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	if err := rememberUIPort(file, project, n); err != nil {
+		a.log.Warnf("%v; an open dashboard will not find the next session", err)
+	}
+	return addr, nil
 }
 
 // uiFlag says whether --ui asks for the dashboard (dev, debug, run).

@@ -55,7 +55,7 @@ func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 
 // dashboardFlag binds --ui (read by openEvents).
 func dashboardFlag(f *pflag.FlagSet) {
-	f.Bool("ui", false, "serve a web dashboard of the session on 127.0.0.1 at a free port (printed), with the HTTP API (--rpc-http-port gives the port)")
+	f.Bool("ui", false, "serve a web dashboard of the session on 127.0.0.1 (printed), with the HTTP API: on the project's port of last time when free, so an open page reconnects, else a free one (--rpc-http-port gives the port)")
 }
 
 // labelFlag binds -l, the labels added to every deployed object.
