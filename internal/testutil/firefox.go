@@ -64,7 +64,6 @@ func Firefox(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(path, "--headless", "--remote-debugging-port=0", "--profile", profile, "--no-remote", "about:blank")
-	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1")
 	var stderr Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
