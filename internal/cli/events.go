@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"skiff.dev/skiff/internal/api"
+	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/runner"
 	"skiff.dev/skiff/internal/ui"
@@ -89,7 +90,7 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 		a.control = runner.NewControl(auto)
 		opts.Control = a.control
 	}
-	l.tracker = event.Track(l.bus, event.NewState("", nil, event.Auto{}))
+	l.tracker = event.Track(l.bus, event.NewState(a.runID(), nil, event.Auto{}))
 	opts.State = l.tracker
 	if serveGRPC {
 		l.grpc = api.NewGRPC(opts)
@@ -214,6 +215,19 @@ func (a *app) closeEvents() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listArtifacts lists p's artifacts in the API's state (not built yet)
+// as soon as the project is loaded, before their first build.
+func (l *eventLog) listArtifacts(p *config.Project) {
+	if l == nil || l.tracker == nil {
+		return
+	}
+	var names []string
+	for _, a := range p.Artifacts() {
+		names = append(names, a.ImageName)
+	}
+	l.tracker.AddArtifacts(names)
 }
 
 // eventBus is the bus the engine publishes on; nil when nothing records.

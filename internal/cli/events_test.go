@@ -2,15 +2,22 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // --event-log-file writes the build's events as JSON lines, in Skaffold's
@@ -212,5 +219,68 @@ build:
 	}
 	if again := session(); again != other {
 		t.Errorf("the first project's dashboard is on %s after the other's, want %s", again, other)
+	}
+}
+
+// /v2/state names the run (metadata.runID) and lists every artifact from
+// the start: api, which requires web, is NotStarted while web builds.
+func TestStateHasRunIDAndArtifacts(t *testing.T) {
+	t.Parallel()
+	file := writeProject(t, `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: web
+    custom:
+      buildCommand: while [ ! -f go-on ]; do sleep 0.05; done; exit 3
+  - image: api
+    requires:
+    - image: web
+    custom:
+      buildCommand: exit 3
+`)
+	dir := filepath.Dir(file)
+	var errOut testutil.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(t.Context(), IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, []string{"build", "-f", file, "--push=false", "--cache-artifacts=false", "--rpc-http-port", "0"}, WithEnviron(nil))
+	}()
+	defer func() {
+		if err := os.WriteFile(filepath.Join(dir, "go-on"), nil, 0o644); err != nil {
+			t.Error(err)
+		}
+		<-done
+	}()
+	serving := regexp.MustCompile(`Serving Skaffold's v2 HTTP API on (http://127\.0\.0\.1:\d+) `)
+	var url string
+	testutil.WaitFor(t, time.Minute, "the API's address", func(context.Context) (bool, string) {
+		m := serving.FindStringSubmatch(errOut.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil, errOut.String()
+	})
+	var st struct {
+		BuildState struct {
+			Artifacts map[string]string `json:"artifacts"`
+		} `json:"buildState"`
+		Metadata struct {
+			RunID string `json:"runID"`
+		} `json:"metadata"`
+	}
+	testutil.WaitFor(t, time.Minute, "web building, api listed", func(ctx context.Context) (bool, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v2/state", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			return false, err.Error()
+		}
+		return st.BuildState.Artifacts["web"] == "InProgress", fmt.Sprintf("%+v", st)
+	})
+	if st.BuildState.Artifacts["api"] != "NotStarted" || !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(st.Metadata.RunID) {
+		t.Errorf("state %+v, want api NotStarted and a run id", st)
 	}
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -201,4 +202,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// AddArtifacts lists the artifacts not built yet as NotStarted and
+// leaves those the events made known as they are.
+func TestTrackerAddArtifacts(t *testing.T) {
+	t.Parallel()
+	b := NewBus(0)
+	b.Publish(build("web", InProgress))
+	tr := Track(b, NewState("run-1", nil, Auto{}))
+	defer tr.Stop()
+	for tr.State().BuildState.Artifacts["web"] == "" {
+		runtime.Gosched() // the tracker reads its subscription in the background
+	}
+	tr.AddArtifacts([]string{"api", "web"})
+	if got := tr.State().BuildState.Artifacts; got["api"] != NotStarted || got["web"] != InProgress || len(got) != 2 {
+		t.Errorf("artifacts %v, want api NotStarted and web InProgress", got)
+	}
 }
