@@ -256,6 +256,13 @@ func testDashboard(t *testing.T, page func(addr string) testutil.Page) {
 	// skiff debug's container set up for a debugger.
 	bus.Publish(event.Event{DebuggingContainerEvent: &event.DebuggingContainerEvent{ID: "deployment.apps/app", TaskID: event.TaskDeploy, Status: event.Started, ContainerName: "app", Artifact: "app", Runtime: "go", DebugPorts: map[string]uint32{"dlv": 56268}}})
 	c.WaitJS(wait, "the debugged container", rowText("workload", "deployment/app")+`.includes('debug app: go, dlv 56268')`, rowText("workload", "deployment/app"))
+	// Per pod, as skiff debug publishes them when it follows the pods.
+	podDebug := event.DebuggingContainerEvent{ID: "deployment.apps/app", TaskID: event.TaskDeploy, Status: event.Started, PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Artifact: "app", Runtime: "go", DebugPorts: map[string]uint32{"dlv": 56268}}
+	bus.Publish(event.Event{DebuggingContainerEvent: &podDebug})
+	c.WaitJS(wait, "the debugged container of the pod", rowText("workload", "deployment/app")+`.includes('debug app in app-7d9c5b-x2x4q: go, dlv 56268')`, rowText("workload", "deployment/app"))
+	podDebug.Status = event.Terminated
+	bus.Publish(event.Event{DebuggingContainerEvent: &podDebug})
+	c.WaitJS(wait, "the pod's debugged container gone, the workload's kept", `!`+rowText("workload", "deployment/app")+`.includes('debug app in') && `+rowText("workload", "deployment/app")+`.includes('debug app: go')`, rowText("workload", "deployment/app"))
 
 	// A failed build of app.
 	bus.TaskStarted(event.TaskDevLoop, "")

@@ -20,7 +20,7 @@ function fresh() {
     workloads: new Map(), // "deployment/web" -> {name, state, reason, pods: Set, ports: []}
     ports: new Map(), // local port -> portEvent
     pods: new Map(), // pod name -> its last podEvent
-    debugging: new Map(), // workload id (deployment.apps/web) -> debuggingContainerEvent
+    debugging: new Map(), // workload id (deployment.apps/web), pod and container -> debuggingContainerEvent
     logs: [], // {pod, container, text}
     sync: null, // {artifact, started} of the sync running
     deploy: null, // the last deploy: {state, took, at, reason}
@@ -127,8 +127,9 @@ function apply(e) {
     model.sync = null;
   } else if (e.debuggingContainerEvent) {
     const d = e.debuggingContainerEvent;
-    if (d.status === 'Terminated') model.debugging.delete(d.id);
-    else model.debugging.set(d.id, d);
+    const key = [d.id, d.podName || '', d.containerName].join('\n');
+    if (d.status === 'Terminated') model.debugging.delete(key);
+    else model.debugging.set(key, d);
   } else if (e.podEvent) {
     const p = e.podEvent;
     if (p.deleted) {
@@ -276,7 +277,7 @@ function workloadRow(w) {
 function debugLines(short) {
   return [...model.debugging.values()]
     .filter((d) => d.id.slice(d.id.indexOf('/') + 1) === short)
-    .map((d) => el('div', {class: 'detail debugging'}, 'debug ' + d.containerName + ': ' + d.runtime +
+    .map((d) => el('div', {class: 'detail debugging'}, 'debug ' + d.containerName + (d.podName ? ' in ' + d.podName : '') + ': ' + d.runtime +
       Object.entries(d.debugPorts || {}).map(([name, port]) => ', ' + name + ' ' + port).join('')));
 }
 
