@@ -60,10 +60,10 @@ func (c *fakeControl) snapshot() ([]runner.Phases, runner.Auto) {
 
 // serve serves the API of bus with the dashboard on 127.0.0.1:port (0: a
 // free one) until the returned stop, as skiff dev does, or as skiff run
-// does when ctl is nil.
-func serve(t *testing.T, bus *event.Bus, ctl api.Controller, port int) (addr string, stop func()) {
+// does when ctl is nil; the state lists artifacts from the start.
+func serve(t *testing.T, bus *event.Bus, ctl api.Controller, port int, artifacts ...string) (addr string, stop func()) {
 	t.Helper()
-	tr := event.Track(bus, event.NewState("", nil, event.Auto{}))
+	tr := event.Track(bus, event.NewState("", artifacts, event.Auto{}))
 	command := "dev"
 	if ctl == nil {
 		command = "run"
@@ -305,10 +305,11 @@ func testDashboard(t *testing.T, page func(addr string) testutil.Page) {
 	c.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
 	bus2 := event.NewBus(0)
 	p, _ := strconv.Atoi(port)
-	serve(t, bus2, &fakeControl{}, p)
+	serve(t, bus2, &fakeControl{}, p, "other", "queued")
 	bus2.TaskStarted(event.TaskBuild, "Building other")
 	bus2.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "other", TaskID: event.TaskBuild, Artifact: "other", Step: "Build", Status: event.InProgress}})
 	c.WaitJS(wait, "the new session's rows", rowState("artifact", "other")+` === 'building' && !document.querySelector('tr[data-artifact="app"]') && document.querySelector('#connection').dataset.state === 'open'`, pageText)
+	c.WaitJS(wait, "the artifact not built yet, from /v2/state", rowState("artifact", "queued")+` === 'pending'`, pageText)
 	c.WaitJS(wait, "the new session's switches", `!document.querySelector('#auto-build').checked`, `document.querySelector('#auto-build').checked`)
 }
 

@@ -1,7 +1,7 @@
 // skiff's dashboard. It follows the session's events (/v2/events as
 // server-sent events, replayed from the session's start on every
 // connection) and reduces them into rows here, in the browser; it reads
-// /v2/state for the auto switches and drives the loop with /v2/execute
+// /v2/state for the auto switches and the artifacts not built yet and drives the loop with /v2/execute
 // (a row's buttons name its artifact in skiff's "artifacts" field) and
 // /v2/{build,sync,deploy}/auto_execute. Standard DOM APIs only.
 'use strict';
@@ -472,6 +472,9 @@ async function loadState() {
     $('#auto-build').checked = st.buildState.autoTrigger;
     $('#auto-sync').checked = st.fileSyncState.autoTrigger;
     $('#auto-deploy').checked = st.deployState.autoTrigger;
+    // The artifacts not built yet have rows too (pending).
+    for (const name of Object.keys(st.buildState.artifacts || {})) artifact(name);
+    schedule();
   } catch (err) {
     showError('GET /v2/state: ' + err.message);
   }
