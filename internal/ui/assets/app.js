@@ -1,9 +1,10 @@
 // skiff's dashboard. It follows the session's events (/v2/events as
 // server-sent events, replayed from the session's start on every
 // connection) and reduces them into rows here, in the browser; it reads
-// /v2/state for the auto switches and the artifacts not built yet and drives the loop with /v2/execute
-// (a row's buttons name its artifact in skiff's "artifacts" field) and
-// /v2/{build,sync,deploy}/auto_execute. Standard DOM APIs only.
+// /v2/state for the auto switches and the artifacts not built yet, and
+// drives the loop with /v2/execute (a row's buttons name its artifact in
+// skiff's "artifacts" field) and /v2/{build,sync,deploy}/auto_execute.
+// Standard DOM APIs only.
 'use strict';
 
 const maxLogLines = 5000;
