@@ -60,8 +60,8 @@ spec:
 // off the rebuild button of a row runs the build of a fix of its artifact
 // only. It saves screenshots of
 // the healthy and the failed dashboard in the test's artifact directory
-// (go test -artifacts). Then skiff restarts on the same port, and the page
-// reconnects to the new session.
+// (go test -artifacts). Then skiff restarts, without a port given, on the
+// port of the session before, and the page reconnects to the new session.
 func TestDevDashboard(t *testing.T) {
 	chromium, err := testutil.ChromiumPath()
 	if err != nil {
@@ -70,9 +70,9 @@ func TestDevDashboard(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := dashboardProject(t)
-	// A port of its own, so that the page finds skiff again after a restart.
-	port := "--rpc-http-port=" + strconv.Itoa(testutil.FreePort(t))
-	r := devBackground(t, dir, ns, "--ui", "--port-forward=services", port)
+	// No port given: the next session of the project takes this one's
+	// port again, so that the page finds skiff after a restart.
+	r := devBackground(t, dir, ns, "--ui", "--port-forward=services")
 	m := dashboardLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		t.Fatalf("skiff dev --ui did not say where the dashboard is:\n%s", r.errOut)
@@ -145,7 +145,10 @@ func TestDevDashboard(t *testing.T) {
 	// skiff restarts on the same port: the page reconnects and shows the
 	// new session from its start.
 	page.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
-	r = devBackground(t, dir, ns, "--ui", port)
+	r = devBackground(t, dir, ns, "--ui")
+	if again := dashboardLine.FindStringSubmatch(r.errOut.String()); again == nil || again[1] != m[1] {
+		t.Fatalf("the restarted skiff serves the dashboard at %v, want the last session's %s:\n%s", again, m[1], r.errOut)
+	}
 	page.WaitJS(wait, "the new session's rows", `document.querySelector('#connection').dataset.state === 'open' && `+row("artifact", "sync")+`.dataset.builds === '1' && `+state("workload", "deployment/sync")+` === 'healthy' && !document.querySelector('#error').innerText`, body)
 	c.stopAndCheckCleanup(t, r, ns)
 }
