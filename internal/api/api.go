@@ -46,7 +46,7 @@ type Options struct {
 
 // Controller drives a dev loop: runner.Control.
 type Controller interface {
-	Trigger(runner.Phases)
+	Trigger(runner.Phases) error
 	SetAuto(phase string, on bool) (bool, error)
 	Auto() runner.Auto
 }
@@ -233,12 +233,17 @@ func acceptsEventStream(r *http.Request) bool {
 	return false
 }
 
-// intent is Skaffold's proto.v2.Intent, the body of /v2/execute.
+// intent is Skaffold's proto.v2.Intent, the body of /v2/execute, with
+// skiff's extension Artifacts: Skaffold's intent has no artifact, so a
+// build or sync is of every artifact; skiff's dashboard names the one of
+// a row's button. Skaffold's clients do not send it.
 type intent struct {
 	Build   bool `json:"build"`
 	Sync    bool `json:"sync"`
 	Deploy  bool `json:"deploy"`
 	Devloop bool `json:"devloop"`
+	// Artifacts limits build and sync to these artifacts (image names).
+	Artifacts []string `json:"artifacts,omitempty"`
 }
 
 // execute is Execute: it runs the phases asked for now.
@@ -252,13 +257,16 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeInvalidArgument, fmt.Sprintf("reading the intent: %v; send {\"build\": true, \"sync\": true, \"deploy\": true} or some of them", err))
 		return
 	}
-	s.opts.Control.Trigger(in.phases())
+	if err := s.opts.Control.Trigger(in.phases()); err != nil {
+		writeError(w, codeInvalidArgument, fmt.Sprintf("%v; name artifacts of the session in \"artifacts\", or leave it out for all", err))
+		return
+	}
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 // phases are the phases an intent asks for; devloop is all of them.
 func (in intent) phases() runner.Phases {
-	return runner.Phases{Build: in.Build || in.Devloop, Sync: in.Sync || in.Devloop, Deploy: in.Deploy || in.Devloop}
+	return runner.Phases{Build: in.Build || in.Devloop, Sync: in.Sync || in.Devloop, Deploy: in.Deploy || in.Devloop, Images: in.Artifacts}
 }
 
 // triggerState is Skaffold's proto.v2.TriggerState, the body of

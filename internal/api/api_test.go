@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -14,17 +15,25 @@ import (
 	"skiff.dev/skiff/internal/runner"
 )
 
-// fakeControl records what the API asks of the loop.
+// fakeControl records what the API asks of the loop; it refuses images
+// not in artifacts, as runner.Control does once its loop runs.
 type fakeControl struct {
 	mu        gosync.Mutex
 	triggered []runner.Phases
 	auto      runner.Auto
+	artifacts []string
 }
 
-func (c *fakeControl) Trigger(p runner.Phases) {
+func (c *fakeControl) Trigger(p runner.Phases) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, im := range p.Images {
+		if !slices.Contains(c.artifacts, im) {
+			return fmt.Errorf("no artifact %q in this session", im)
+		}
+	}
 	c.triggered = append(c.triggered, p)
+	return nil
 }
 
 func (c *fakeControl) SetAuto(phase string, on bool) (bool, error) {
@@ -233,7 +242,7 @@ func send(t *testing.T, method, url, body string) (int, map[string]any) {
 // when the switch is already so or the body lacks "enabled".
 func TestExecuteAndAutoExecuteDriveTheLoop(t *testing.T) {
 	t.Parallel()
-	ctl := &fakeControl{auto: runner.Auto{Build: true, Sync: true, Deploy: true}}
+	ctl := &fakeControl{auto: runner.Auto{Build: true, Sync: true, Deploy: true}, artifacts: []string{"app", "web"}}
 	bus := event.NewBus(0)
 	url := start(t, bus, ctl)
 	for _, tc := range []struct {
@@ -244,6 +253,10 @@ func TestExecuteAndAutoExecuteDriveTheLoop(t *testing.T) {
 		{"POST", "/v2/execute", `{"build": true}`, 200, 0},
 		{"POST", "/v2/execute", `{"devloop": true}`, 200, 0},
 		{"POST", "/v2/execute", `{"build": "yes"}`, 400, 3},
+		// skiff's extension: the artifacts of a dashboard row's button.
+		{"POST", "/v2/execute", `{"build": true, "artifacts": ["web"]}`, 200, 0},
+		{"POST", "/v2/execute", `{"sync": true, "artifacts": ["app"]}`, 200, 0},
+		{"POST", "/v2/execute", `{"build": true, "artifacts": ["nosuch"]}`, 400, 3},
 		{"PUT", "/v2/build/auto_execute", `{"enabled": false}`, 200, 0},
 		{"PUT", "/v2/build/auto_execute", `{"enabled": false}`, 409, 6},
 		{"PUT", "/v2/sync/auto_execute", `{}`, 400, 3},
@@ -260,11 +273,14 @@ func TestExecuteAndAutoExecuteDriveTheLoop(t *testing.T) {
 			t.Errorf("%s %s %s: body %v, want grpc-gateway's error with code %v", tc.method, tc.path, tc.body, body, tc.code)
 		}
 	}
-	if got := fmt.Sprint(ctl.triggered); got != fmt.Sprint([]runner.Phases{{Build: true}, {Build: true, Sync: true, Deploy: true}}) {
-		t.Errorf("triggered %s, want a build, then everything", got)
+	if got := fmt.Sprint(ctl.triggered); got != fmt.Sprint([]runner.Phases{{Build: true}, {Build: true, Sync: true, Deploy: true}, {Build: true, Images: []string{"web"}}, {Sync: true, Images: []string{"app"}}}) {
+		t.Errorf("triggered %s, want a build, everything, web's build and app's sync", got)
 	}
 	if a := ctl.Auto(); a != (runner.Auto{Sync: true}) {
 		t.Errorf("auto switches %+v, want sync only", a)
+	}
+	if _, body := send(t, "POST", url+"/v2/execute", `{"build": true, "artifacts": ["nosuch"]}`); !strings.Contains(fmt.Sprint(body["message"]), `no artifact "nosuch"`) || !strings.Contains(fmt.Sprint(body["message"]), `leave it out for all`) {
+		t.Errorf("an unknown artifact: %v, want the loop's refusal and what to do", body)
 	}
 }
 

@@ -123,7 +123,9 @@ func (s *service) Execute(_ context.Context, in *v2pb.UserIntentRequest) (*empty
 		return nil, status.Error(codes.Unimplemented, s.opts.noLoop())
 	}
 	i := in.GetIntent()
-	s.opts.Control.Trigger(intent{Build: i.GetBuild(), Sync: i.GetSync(), Deploy: i.GetDeploy(), Devloop: i.GetDevloop()}.phases())
+	if err := s.opts.Control.Trigger(intent{Build: i.GetBuild(), Sync: i.GetSync(), Deploy: i.GetDeploy(), Devloop: i.GetDevloop()}.phases()); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
 	return &emptypb.Empty{}, nil
 }
 

@@ -54,6 +54,8 @@ type app struct {
 	// terminalIn says standard input is a terminal, where skiff init may
 	// ask; nil asks the input itself (tests set it).
 	terminalIn func() bool
+	// id is the invocation's run id (runID).
+	id string
 	// events is the session's event stream (--event-log-file), nil when
 	// nothing records it; see openEvents.
 	events *eventLog
@@ -289,6 +291,7 @@ func (a *app) load(command string) (*config.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.events.listArtifacts(p)
 	for _, n := range p.Notes {
 		if msg, warn := upgrade.Warning(n); warn {
 			a.log.Warnf("%s", msg)

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"skiff.dev/skiff/internal/api"
+	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/runner"
 	"skiff.dev/skiff/internal/ui"
@@ -50,6 +52,7 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	_, given, _ := portFlag(cmd, "rpc-http-port")
 	grpcPort, serveGRPC, err := portFlag(cmd, "rpc-port")
 	if err != nil {
 		return err
@@ -87,7 +90,7 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 		a.control = runner.NewControl(auto)
 		opts.Control = a.control
 	}
-	l.tracker = event.Track(l.bus, event.NewState("", nil, event.Auto{}))
+	l.tracker = event.Track(l.bus, event.NewState(a.runID(), nil, event.Auto{}))
 	opts.State = l.tracker
 	if serveGRPC {
 		l.grpc = api.NewGRPC(opts)
@@ -104,7 +107,7 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 	if dashboard {
 		ui.Register(l.server)
 	}
-	addr, err := l.server.Start(port)
+	addr, err := a.startServer(l.server, port, dashboard && !given)
 	if err != nil {
 		return fmt.Errorf("--rpc-http-port: %w", err)
 	}
@@ -113,6 +116,34 @@ func (a *app) openEvents(cmd *cobra.Command) error {
 		fmt.Fprintf(a.streams.ErrOut, "Serving the dashboard on http://%s/\n", addr)
 	}
 	return nil
+}
+
+// startServer starts the HTTP API on port. For a dashboard without a
+// port of its own (remember), it listens on the project's port of last
+// time when that is free, else on a free one, and remembers it.
+func (a *app) startServer(s *api.Server, port int, remember bool) (string, error) {
+	if !remember {
+		return s.Start(port)
+	}
+	file, project := a.uiPortsFile(), a.projectKey()
+	var addr string
+	err := errors.New("no port remembered")
+	if last := rememberedUIPort(file, project); last != 0 {
+		if addr, err = s.Start(last); err != nil {
+			a.log.Infof("The dashboard's port of this project's last session, %d, is taken; serving it on another", last)
+		}
+	}
+	if err != nil {
+		if addr, err = s.Start(0); err != nil {
+			return "", err
+		}
+	}
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	if err := rememberUIPort(file, project, n); err != nil {
+		a.log.Warnf("%v; an open dashboard will not find the next session", err)
+	}
+	return addr, nil
 }
 
 // uiFlag says whether --ui asks for the dashboard (dev, debug, run).
@@ -184,6 +215,19 @@ func (a *app) closeEvents() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listArtifacts lists p's artifacts in the API's state (not built yet)
+// as soon as the project is loaded, before their first build.
+func (l *eventLog) listArtifacts(p *config.Project) {
+	if l == nil || l.tracker == nil {
+		return
+	}
+	var names []string
+	for _, a := range p.Artifacts() {
+		names = append(names, a.ImageName)
+	}
+	l.tracker.AddArtifacts(names)
 }
 
 // eventBus is the bus the engine publishes on; nil when nothing records.

@@ -55,7 +55,7 @@ func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 
 // dashboardFlag binds --ui (read by openEvents).
 func dashboardFlag(f *pflag.FlagSet) {
-	f.Bool("ui", false, "serve a web dashboard of the session on 127.0.0.1 at a free port (printed), with the HTTP API (--rpc-http-port gives the port)")
+	f.Bool("ui", false, "serve a web dashboard of the session on 127.0.0.1 (printed), with the HTTP API: on the project's port of last time when free, so an open page reconnects, else a free one (--rpc-http-port gives the port)")
 }
 
 // labelFlag binds -l, the labels added to every deployed object.
@@ -258,7 +258,7 @@ func (a *app) newEngine(p *config.Project) *runner.Runner {
 func (a *app) engineOptions(p *config.Project) runner.Options {
 	return runner.Options{
 		Project:     p,
-		RunID:       newRunID(),
+		RunID:       a.runID(),
 		KubeContext: a.global.kubeContext,
 		Kubeconfig:  a.global.kubeconfig,
 		Namespace:   a.global.namespace,
@@ -283,11 +283,16 @@ func (a *app) observe(ctx context.Context, r *runner.Runner, command string) err
 	return r.Observe(ctx)
 }
 
-// newRunID returns a fresh id for one invocation.
-func newRunID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// runID is the id of this invocation: the same for every engine it sets
+// up (a reload of skiff dev's config too) and in the API's state
+// (metadata.runID).
+func (a *app) runID() string {
+	if a.id == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		a.id = hex.EncodeToString(b)
+	}
+	return a.id
 }
 
 // isTerminal reports whether w is a terminal, where colour is welcome.

@@ -313,3 +313,28 @@ func upsertNamed(list any, name string, v map[string]any) []any {
 	}
 	return append(l, v)
 }
+
+// PodContainers are the containers of a pod that skiff debug set up for a
+// debugger, by container name, as the pod's ConfigAnnotation describes
+// them (Object and Namespace are left empty); nil when it has none or
+// cannot be read.
+func PodContainers(annotations map[string]string) map[string]Container {
+	raw, ok := annotations[ConfigAnnotation]
+	if !ok {
+		return nil
+	}
+	var configs map[string]podConfig
+	if err := json.Unmarshal([]byte(raw), &configs); err != nil {
+		return nil
+	}
+	out := map[string]Container{}
+	for name, c := range configs {
+		ct := Container{Name: name, Artifact: c.Artifact, Runtime: c.Runtime, WorkingDir: c.WorkingDir}
+		for port, n := range c.Ports {
+			ct.Ports = append(ct.Ports, Port{Name: port, Port: n})
+		}
+		slices.SortFunc(ct.Ports, func(a, b Port) int { return strings.Compare(a.Name, b.Name) })
+		out[name] = ct
+	}
+	return out
+}

@@ -240,6 +240,19 @@ func (t *Tracker) State() State {
 	return t.state.Clone()
 }
 
+// AddArtifacts lists the artifacts (image names) that the state does not
+// know yet as NotStarted, as Skaffold lists a session's artifacts from
+// its start; the ones it knows keep their status.
+func (t *Tracker) AddArtifacts(names []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, n := range names {
+		if _, ok := t.state.BuildState.Artifacts[n]; !ok {
+			t.state.BuildState.Artifacts[n] = NotStarted
+		}
+	}
+}
+
 // Stop ends the tracking and waits for it.
 func (t *Tracker) Stop() {
 	t.sub.Cancel()

@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +221,22 @@ func TestStateFollowsTheTests(t *testing.T) {
 		if s.TestState.Status != step.status || s.TestState.StatusCode != step.wantCode {
 			t.Errorf("after a Test task %s, test state %+v, want %s and code %s", step.status, s.TestState, step.status, step.wantCode)
 		}
+	}
+}
+
+// AddArtifacts lists the artifacts not built yet as NotStarted and
+// leaves those the events made known as they are.
+func TestTrackerAddArtifacts(t *testing.T) {
+	t.Parallel()
+	b := NewBus(0)
+	b.Publish(build("web", InProgress))
+	tr := Track(b, NewState("run-1", nil, Auto{}))
+	defer tr.Stop()
+	for tr.State().BuildState.Artifacts["web"] == "" {
+		runtime.Gosched() // the tracker reads its subscription in the background
+	}
+	tr.AddArtifacts([]string{"api", "web"})
+	if got := tr.State().BuildState.Artifacts; got["api"] != NotStarted || got["web"] != InProgress || len(got) != 2 {
+		t.Errorf("artifacts %v, want api NotStarted and web InProgress", got)
 	}
 }

@@ -58,6 +58,10 @@ type LogOptions struct {
 	// PodEvent per change of a pod's phase, readiness, restarts or
 	// waiting reason; nil: none.
 	Events *event.Bus
+	// Pods, when set, is told of each change of a pod followed, deleted
+	// once it is being deleted or gone (skiff debug's debugging
+	// containers). It must not block.
+	Pods func(pod *corev1.Pod, deleted bool)
 }
 
 // LogTailer streams the logs of every container (init and ephemeral
@@ -190,6 +194,9 @@ func (t *LogTailer) podChanged(ctx context.Context, obj any) {
 	if t.stopped || ctx.Err() != nil {
 		return
 	}
+	if t.opts.Pods != nil {
+		t.opts.Pods(pod, pod.DeletionTimestamp != nil)
+	}
 	t.publishPod(podEvent(pod, pod.DeletionTimestamp != nil))
 	if pod.DeletionTimestamp != nil {
 		return
@@ -226,6 +233,9 @@ func (t *LogTailer) podDeleted(obj any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.stopped {
+		if t.opts.Pods != nil {
+			t.opts.Pods(pod, true)
+		}
 		t.publishPod(podEvent(pod, true))
 	}
 }

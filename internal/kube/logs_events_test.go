@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -65,10 +66,17 @@ func TestLogTailerPublishesPodChanges(t *testing.T) {
 	k.setRunning("c1", true)
 	bus := event.NewBus(0)
 	sub := bus.Subscribe(100)
+	seen := make(chan string, 100)
 	tailer := NewLogTailer(cs, io.Discard, LogOptions{
 		Namespaces: []string{"ns"},
 		Selector:   labels.SelectorFromSet(labels.Set{ProjectLabel: "p"}),
 		Events:     bus,
+		Pods: func(p *corev1.Pod, deleted bool) {
+			select {
+			case seen <- fmt.Sprintf("%s deleted=%v", p.Name, deleted):
+			default:
+			}
+		},
 	})
 	tailer.openLogs = k.open
 	if err := tailer.Start(t.Context()); err != nil {
@@ -113,5 +121,13 @@ func TestLogTailerPublishesPodChanges(t *testing.T) {
 	}
 	if got := next("the deletion"); !got.Deleted || got.PodName != "web-1" {
 		t.Errorf("after the deletion %+v, want Deleted", got)
+	}
+	// LogOptions.Pods was told of each change, the deletion last.
+	var told []string
+	for len(seen) > 0 {
+		told = append(told, <-seen)
+	}
+	if len(told) < 3 || told[0] != "web-1 deleted=false" || told[len(told)-1] != "web-1 deleted=true" {
+		t.Errorf("Pods was told %v, want web-1's changes and then its deletion", told)
 	}
 }

@@ -2,20 +2,23 @@ package runner
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	gosync "sync"
 )
 
 // Phases names phases of the dev loop for Control.Trigger.
 type Phases struct {
 	// Build rebuilds (and redeploys, when auto-deploy is on) the
-	// artifacts whose changes auto-build held back, or Images, or else
-	// every artifact.
+	// artifacts whose changes auto-build held back, or else every
+	// artifact; with Images, those artifacts only.
 	Build bool
-	// Images limits Build to these image names (a dashboard's button per
-	// artifact); empty means as Build says.
-	Images []string
-	// Sync syncs the changes auto-sync held back.
+	// Sync syncs the changes auto-sync held back; with Images, those of
+	// these artifacts only.
 	Sync bool
+	// Images limits Build and Sync to these artifacts (image names): a
+	// dashboard's buttons per artifact. Empty means every artifact.
+	Images []string
 	// Deploy redeploys now, with the images built so far.
 	Deploy bool
 }
@@ -39,15 +42,51 @@ type Auto struct {
 // safe for concurrent use; the loop (DevOptions.Control) acts on it
 // between iterations. The zero Control is not usable: use NewControl.
 type Control struct {
-	mu      gosync.Mutex
-	auto    Auto
-	pending Phases
-	// buildAll says a Trigger asked for Build without Images.
-	buildAll bool
+	mu   gosync.Mutex
+	auto Auto
+	// artifacts are the loop's image names, once it has started: Trigger
+	// refuses others.
+	artifacts []string
+	pending   request
 	// released are the phases whose auto switch was turned on since the
 	// loop last looked: what they held back runs.
 	released Phases
 	wake     chan struct{}
+}
+
+// request is what the triggers since the loop last looked ask for.
+type request struct {
+	build, sync want
+	deploy      bool
+}
+
+// want says whether a phase is asked for, and for which artifacts: all
+// of them, or images.
+type want struct {
+	on, all bool
+	images  []string
+}
+
+// add adds a trigger of the phase (on) for images (none: all).
+func (w *want) add(on bool, images []string) {
+	if !on {
+		return
+	}
+	w.on = true
+	if len(images) == 0 {
+		w.all = true
+	}
+	w.images = append(w.images, images...)
+}
+
+// only returns the images asked for, sorted, when not all are.
+func (w want) only() []string {
+	if w.all {
+		return nil
+	}
+	im := slices.Clone(w.images)
+	slices.Sort(im)
+	return slices.Compact(im)
 }
 
 // NewControl returns a Control with the auto switches as given.
@@ -56,20 +95,34 @@ func NewControl(auto Auto) *Control {
 }
 
 // Trigger asks the loop to run p now; requests made before the loop gets
-// to them add up.
-func (c *Control) Trigger(p Phases) {
+// to them add up. It refuses images that are not the loop's artifacts,
+// once the loop has said which these are.
+func (c *Control) Trigger(p Phases) error {
 	c.mu.Lock()
-	if p.Build {
-		if len(p.Images) == 0 {
-			c.buildAll = true
+	if c.artifacts != nil {
+		for _, im := range p.Images {
+			if !slices.Contains(c.artifacts, im) {
+				c.mu.Unlock()
+				return fmt.Errorf("no artifact %q in this session; its artifacts are %s", im, strings.Join(c.artifacts, ", "))
+			}
 		}
-		c.pending.Images = append(c.pending.Images, p.Images...)
 	}
-	c.pending.Build = c.pending.Build || p.Build
-	c.pending.Sync = c.pending.Sync || p.Sync
-	c.pending.Deploy = c.pending.Deploy || p.Deploy
+	c.pending.build.add(p.Build, p.Images)
+	c.pending.sync.add(p.Sync, p.Images)
+	c.pending.deploy = c.pending.deploy || p.Deploy
 	c.mu.Unlock()
 	c.signal()
+	return nil
+}
+
+// setArtifacts tells which image names Trigger may be given.
+func (c *Control) setArtifacts(names []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.artifacts = slices.Clone(names)
+	if c.artifacts == nil {
+		c.artifacts = []string{}
+	}
 }
 
 // SetAuto turns the automatic phase (PhaseBuild, PhaseSync, PhaseDeploy)
@@ -125,15 +178,12 @@ func (c *Control) signal() {
 	}
 }
 
-// take returns the phases triggered and those whose auto switch was
+// take returns what was triggered and the phases whose auto switch was
 // turned on since the last take, and forgets them.
-func (c *Control) take() (triggered, released Phases) {
+func (c *Control) take() (triggered request, released Phases) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	triggered, released = c.pending, c.released
-	if c.buildAll {
-		triggered.Images = nil
-	}
-	c.pending, c.released, c.buildAll = Phases{}, Phases{}, false
+	c.pending, c.released = request{}, Phases{}
 	return triggered, released
 }

@@ -3,11 +3,15 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
+	gosync "sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -172,10 +176,17 @@ func (r *Runner) deliverImage(ctx context.Context, push bool, opts BuildOptions,
 }
 
 // publishDebugged publishes a DebuggingContainerEvent (Started) for each
-// container that the last deploy set up for a debugger. skiff knows the
-// workload ("deployment.apps/web", the event's ID), not its pods, which
-// come and go: PodName is left empty.
+// container that the last deploy set up for a debugger. When skiff
+// follows the pods (--tail), they are published per pod and container
+// (debugPods), with PodName, as Skaffold does: here, after a deploy,
+// those still running again, as the deploy starts the state's debugging
+// containers afresh. Else per workload ("deployment.apps/web", the
+// event's ID), without a pod.
 func (r *Runner) publishDebugged() {
+	if r.opts.Tail {
+		r.debugPods.republish()
+		return
+	}
 	for _, c := range r.debugged {
 		ports := map[string]uint32{}
 		for _, p := range c.Ports {
@@ -208,4 +219,95 @@ func (r *Runner) forwardDebugPorts(ctx context.Context, f *kube.Forwarder) error
 		}
 	}
 	return nil
+}
+
+// debugPods publishes the debugging containers of the pods skiff follows:
+// Started once a container that skiff debug set up (the pod's
+// debug.ConfigAnnotation) runs, Terminated once it stops or its pod goes.
+// It is safe for concurrent use.
+type debugPods struct {
+	mu      gosync.Mutex
+	events  *event.Bus
+	started map[string]event.DebuggingContainerEvent // by namespace/pod/container
+}
+
+func newDebugPods(events *event.Bus) *debugPods {
+	return &debugPods{events: events, started: map[string]event.DebuggingContainerEvent{}}
+}
+
+// pod takes a change of pod (kube.LogOptions.Pods).
+func (d *debugPods) pod(pod *corev1.Pod, deleted bool) {
+	configs := debug.PodContainers(pod.Annotations)
+	if d == nil || len(configs) == 0 {
+		return
+	}
+	running := map[string]bool{}
+	for _, st := range pod.Status.ContainerStatuses {
+		running[st.Name] = st.State.Running != nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(configs)) {
+		c := configs[name]
+		key := pod.Namespace + "/" + pod.Name + "/" + name
+		e, was := d.started[key]
+		if deleted || !running[name] {
+			if was {
+				delete(d.started, key)
+				e.Status = event.Terminated
+				d.events.Publish(event.Event{DebuggingContainerEvent: &e})
+			}
+			continue
+		}
+		if was {
+			continue
+		}
+		ports := map[string]uint32{}
+		for _, p := range c.Ports {
+			ports[p.Name] = uint32(p.Port)
+		}
+		e = event.DebuggingContainerEvent{
+			ID: podWorkload(pod), TaskID: event.TaskDeploy, Status: event.Started,
+			PodName: pod.Name, ContainerName: name, Namespace: pod.Namespace, Artifact: c.Artifact,
+			Runtime: string(c.Runtime), WorkingDir: c.WorkingDir, DebugPorts: ports,
+		}
+		d.started[key] = e
+		d.events.Publish(event.Event{DebuggingContainerEvent: &e})
+	}
+}
+
+// republish publishes the containers running now again.
+func (d *debugPods) republish() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, key := range slices.Sorted(maps.Keys(d.started)) {
+		e := d.started[key]
+		d.events.Publish(event.Event{DebuggingContainerEvent: &e})
+	}
+}
+
+// podWorkload names pod's workload as kubectl does, as debug.Container's
+// Object: deployment.apps/web for a pod of a ReplicaSet web-<hash>,
+// statefulset.apps/db, pod/NAME for a pod of its own.
+func podWorkload(pod *corev1.Pod) string {
+	for _, o := range pod.OwnerReferences {
+		if o.Controller == nil || !*o.Controller {
+			continue
+		}
+		switch o.Kind {
+		case "ReplicaSet":
+			if hash := pod.Labels["pod-template-hash"]; hash != "" && strings.HasSuffix(o.Name, "-"+hash) {
+				return "deployment.apps/" + strings.TrimSuffix(o.Name, "-"+hash)
+			}
+			return "replicaset.apps/" + o.Name
+		case "StatefulSet", "DaemonSet":
+			return strings.ToLower(o.Kind) + ".apps/" + o.Name
+		case "Job":
+			return "job.batch/" + o.Name
+		}
+	}
+	return "pod/" + pod.Name
 }

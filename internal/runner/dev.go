@@ -161,6 +161,11 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	if d.ctl == nil {
 		d.ctl = NewControl(Auto{Build: opts.AutoBuild, Sync: opts.AutoSync, Deploy: opts.AutoDeploy})
 	}
+	var names []string
+	for _, a := range r.opts.Project.Artifacts() {
+		names = append(names, a.ImageName)
+	}
+	d.ctl.setArtifacts(names)
 	if d.rules, err = syncRules(r.opts.Project); err != nil {
 		return err
 	}
@@ -286,7 +291,7 @@ func (d *dev) iterate(ctx context.Context, b watch.Batch) {
 		d.printf("%s changed; press Enter to rebuild (--auto-build=false)\n", strings.Join(rebuild, ", "))
 		rebuild = nil
 	}
-	d.run(ctx, syncs, rebuild, redeploy, false)
+	d.run(ctx, syncs, rebuild, redeploy, false, true)
 }
 
 // release runs what the --auto-* flags held back, on Manual.
@@ -299,69 +304,91 @@ func (d *dev) release(ctx context.Context) {
 	redeploy := d.heldDeploy
 	d.heldDeploy = false
 	if len(syncs)+len(rebuild) > 0 || redeploy {
-		d.run(ctx, syncs, rebuild, redeploy, true)
+		d.run(ctx, syncs, rebuild, redeploy, true, true)
 	}
 }
 
 // execute runs what Control asked for: the phases triggered, and what
-// the auto switches turned on had held back.
+// the auto switches turned on had held back. A build or sync of named
+// artifacts runs theirs only: what is held back for the others stays
+// held, and the artifacts whose last build failed are not retried.
 func (d *dev) execute(ctx context.Context) {
 	p, released := d.ctl.take()
-	var syncs map[string][]sync.Op
-	if p.Sync || released.Sync {
+	syncs := map[string][]sync.Op{}
+	switch {
+	case released.Sync || p.sync.all:
 		syncs, d.heldSyncs = d.heldSyncs, map[string][]sync.Op{}
+	case p.sync.on:
+		for _, n := range p.sync.only() {
+			if ops, ok := d.heldSyncs[n]; ok {
+				syncs[n] = ops
+				delete(d.heldSyncs, n)
+			} else {
+				d.printf("%s: nothing to sync: no change of its files is waiting\n", n)
+			}
+		}
 	}
 	var rebuild []string
-	if p.Build || released.Build {
-		held := slices.Sorted(maps.Keys(d.heldBuilds))
+	retryStale := true
+	switch {
+	case released.Build || p.build.all:
+		rebuild = slices.Sorted(maps.Keys(d.heldBuilds))
 		d.heldBuilds = map[string]bool{}
-		switch {
-		case len(p.Images) > 0:
-			rebuild = append(held, p.Images...)
-		case p.Build && len(held) == 0:
+		if p.build.all && len(rebuild) == 0 {
 			for _, a := range d.r.opts.Project.Artifacts() {
 				rebuild = append(rebuild, a.ImageName)
 			}
-		default:
-			rebuild = held
 		}
-		slices.Sort(rebuild)
-		rebuild = slices.Compact(rebuild)
+		rebuild = append(rebuild, p.build.only()...)
+	case p.build.on:
+		rebuild = p.build.only()
 		for _, n := range rebuild {
-			delete(syncs, n)
+			delete(d.heldBuilds, n)
 		}
+		retryStale = false
 	}
-	redeploy := p.Deploy || (released.Deploy && d.heldDeploy)
+	slices.Sort(rebuild)
+	rebuild = slices.Compact(rebuild)
+	for _, n := range rebuild {
+		// The new image has the changes.
+		delete(syncs, n)
+		delete(d.heldSyncs, n)
+	}
+	redeploy := p.deploy || (released.Deploy && d.heldDeploy)
 	if redeploy {
 		d.heldDeploy = false
 	}
-	d.run(ctx, syncs, rebuild, redeploy, p.Deploy)
+	d.run(ctx, syncs, rebuild, redeploy, p.deploy, retryStale)
 }
 
 // run syncs, rebuilds, tests and redeploys, printing one line for each,
 // as an iteration of the loop (a DevLoop task, ending Failed with the
-// build's, the tests' or the deploy's failure). now says the user asked for it (Enter): nothing
-// is held back for --auto-deploy.
-func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) {
+// build's, the tests' or the deploy's failure). now says the user asked
+// for it (Enter): nothing is held back for --auto-deploy. retryStale
+// rebuilds the artifacts whose last build failed along with rebuild.
+func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now, retryStale bool) {
 	if len(syncs) == 0 && len(rebuild) == 0 && !redeploy && !d.undeployed && len(d.toRetest()) == 0 {
 		return
 	}
 	d.r.opts.Events.TaskStarted(event.TaskDevLoop, "")
-	err := d.runPhases(ctx, syncs, rebuild, redeploy, now)
+	err := d.runPhases(ctx, syncs, rebuild, redeploy, now, retryStale)
 	d.r.opts.Events.TaskEnded(event.TaskDevLoop, err)
 }
 
 // runPhases is run's work; it returns the failure of the build, the
 // tests or the deploy, which it has printed.
-func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) error {
+func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now, retryStale bool) error {
 	for _, name := range slices.Sorted(maps.Keys(syncs)) {
 		d.sync(ctx, name, syncs[name])
 	}
 	if len(rebuild) == 0 && !redeploy && !d.undeployed && len(d.toRetest()) == 0 {
 		return nil
 	}
-	if len(rebuild) > 0 || len(d.stale) > 0 {
-		names := slices.Sorted(maps.Keys(d.stale))
+	if len(rebuild) > 0 || (retryStale && len(d.stale) > 0) {
+		var names []string
+		if retryStale {
+			names = slices.Sorted(maps.Keys(d.stale))
+		}
 		names = append(names, rebuild...)
 		slices.Sort(names)
 		names = slices.Compact(names)

@@ -397,7 +397,9 @@ func TestControlTriggersAndReleases(t *testing.T) {
 		t.Errorf("a deploy trigger should deploy (and fail here):\n%s", errOut.String())
 	}
 
-	d.ctl.Trigger(Phases{Build: true, Images: []string{"api"}})
+	if err := d.ctl.Trigger(Phases{Build: true, Images: []string{"api"}}); err != nil {
+		t.Fatal(err)
+	}
 	d.execute(ctx)
 	d.ctl.Trigger(Phases{Build: true})
 	d.execute(ctx)
@@ -406,6 +408,72 @@ func TestControlTriggersAndReleases(t *testing.T) {
 	}
 	if _, err := d.ctl.SetAuto("test", true); err == nil {
 		t.Error("SetAuto of an unknown phase succeeded")
+	}
+}
+
+// A dashboard's buttons per artifact: a sync or a build of one artifact
+// runs its own held changes only; the others stay held, and an artifact
+// whose build failed is not retried with it. Names that are not the
+// loop's artifacts are refused.
+func TestControlPerArtifact(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	at := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
+	d := planDev(t, dir, "worker")
+	var errOut bytes.Buffer
+	d.r.opts.ErrOut = &errOut
+	d.r.opts.KubeContext = "skiff-unit-test-no-such-context" // deploys fail before any cluster
+	var built [][]string
+	d.build = func(_ context.Context, names []string) ([]artifact.Image, error) {
+		built = append(built, names)
+		var out []artifact.Image
+		for _, n := range names {
+			out = append(out, artifact.Image{Name: n, Ref: "registry/" + n + ":2"})
+		}
+		return out, nil
+	}
+	d.images = map[string]artifact.Image{"web": {Name: "web", Ref: "registry/web:1"}, "api": {Name: "api", Ref: "registry/api:1"}}
+	d.heldSyncs, d.heldBuilds = map[string][]sync.Op{}, map[string]bool{}
+	source := &fakeSource{}
+	source.set(map[string][]string{"registry/api:1": {"api-0"}, "registry/web:1": {"web-0"}})
+	transport := &fakeTransport{}
+	d.syncer = newSyncer(source, func(container) sync.Transport { return transport })
+	ctx := context.Background()
+
+	d.iterate(ctx, watch.Batch{Changed: []string{at("api/main.py"), at("web/app.js"), at("svc/main.go")}})
+	if len(d.heldSyncs) != 2 || !d.heldBuilds["svc"] {
+		t.Fatalf("held syncs %v and builds %v, want api's and web's syncs and svc's build", d.heldSyncs, d.heldBuilds)
+	}
+
+	if err := d.ctl.Trigger(Phases{Sync: true, Images: []string{"api"}}); err != nil {
+		t.Fatal(err)
+	}
+	d.execute(ctx)
+	if sent := transport.take(); len(sent["api-0"]) != 1 || len(sent) != 1 || len(built) != 0 {
+		t.Fatalf("api's sync sent %v and built %v, want api-0's file only", sent, built)
+	}
+	if _, ok := d.heldSyncs["web"]; !ok || !d.heldBuilds["svc"] {
+		t.Fatalf("after api's sync, held syncs %v and builds %v, want web's and svc's still held", d.heldSyncs, d.heldBuilds)
+	}
+
+	if err := d.ctl.Trigger(Phases{Build: true, Images: []string{"web"}}); err != nil {
+		t.Fatal(err)
+	}
+	d.execute(ctx)
+	if len(built) != 1 || !slices.Equal(built[0], []string{"web"}) {
+		t.Fatalf("web's rebuild built %v, want [web] only (not svc, held, nor worker, failed)\n%s", built, errOut.String())
+	}
+	if _, ok := d.heldSyncs["web"]; ok || !d.heldBuilds["svc"] || !d.stale["worker"] {
+		t.Errorf("after web's rebuild, held syncs %v, builds %v, stale %v; want web's sync dropped (the image has it), svc held, worker stale", d.heldSyncs, d.heldBuilds, d.stale)
+	}
+
+	d.ctl.setArtifacts([]string{"api", "base", "svc", "web", "worker"})
+	err := d.ctl.Trigger(Phases{Build: true, Images: []string{"web", "nosuch"}})
+	if err == nil || !strings.Contains(err.Error(), `no artifact "nosuch"`) || !strings.Contains(err.Error(), "api, base, svc, web, worker") {
+		t.Errorf("a trigger of an unknown artifact: %v, want it refused with the artifacts named", err)
+	}
+	if p, _ := d.ctl.take(); p.build.on {
+		t.Errorf("the refused trigger was kept: %+v", p)
 	}
 }
 

@@ -12,14 +12,15 @@ import (
 	"strings"
 	"testing"
 
-	"skiff.dev/skiff/internal/debug"
-
 	"github.com/google/go-containerregistry/pkg/registry"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/debug"
 	"skiff.dev/skiff/internal/event"
 	skifflog "skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/sync"
@@ -241,5 +242,43 @@ func TestPublishDebugged(t *testing.T) {
 	}
 	if d := got[0]; d.ID != "deployment.apps/web" || d.Status != event.Started || d.ContainerName != "app" || d.Artifact != "web" || d.Runtime != "go" || d.WorkingDir != "/app" || d.DebugPorts["dlv"] != 56268 || d.TaskID != "Deploy-0" {
 		t.Errorf("event %+v, want web's app container debugged as go on dlv 56268", d)
+	}
+}
+
+// With the pods followed (--tail), a debugged container is published
+// per pod, with its pod's name, once it runs (Started) and once it stops
+// or its pod goes (Terminated); a deploy publishes those running again.
+func TestDebugPods(t *testing.T) {
+	t.Parallel()
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(20)
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{testConfig(t.TempDir())}}, Events: bus, Tail: true})
+	yes := true
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web-5d8f9-x2x4q", Namespace: "dev",
+			Labels:          map[string]string{"pod-template-hash": "5d8f9"},
+			Annotations:     map[string]string{debug.ConfigAnnotation: `{"app":{"artifact":"web","runtime":"go","workingDir":"/","ports":{"dlv":56268}}}`},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-5d8f9", Controller: &yes}},
+		},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}},
+	}
+	r.debugPods.pod(pod, false)
+	running := pod.DeepCopy()
+	running.Status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	r.debugPods.pod(running, false)
+	r.debugPods.pod(running, false)
+	r.debugPods.pod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "dev"}, Status: running.Status}, false)
+	r.publishDebugged() // a deploy
+	r.debugPods.pod(running, true)
+	bus.Close()
+	var got []string
+	for e := range sub.C {
+		d := e.DebuggingContainerEvent
+		got = append(got, fmt.Sprintf("%s %s %s/%s %s %s %s %s %v", d.Status, d.ID, d.Namespace, d.PodName, d.ContainerName, d.Artifact, d.Runtime, d.WorkingDir, d.DebugPorts))
+	}
+	line := "deployment.apps/web dev/web-5d8f9-x2x4q app web go / map[dlv:56268]"
+	if want := []string{"Started " + line, "Started " + line, "Terminated " + line}; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -113,6 +113,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 			Prefix:     r.opts.Project.LogPrefix(),
 			Log:        r.opts.Log,
 			Events:     r.opts.Events,
+			Pods:       r.debugPods.pod,
 		})
 		if err := t.Start(ctx); err != nil {
 			return nil, err

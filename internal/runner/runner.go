@@ -118,6 +118,8 @@ type Runner struct {
 	lastBuild BuildOptions
 	// debugged are the containers the last debug transform rewrote.
 	debugged []debug.Container
+	// debugPods publishes the debugging containers of the pods followed.
+	debugPods *debugPods
 	// layered are the development images dev deployed (devImages), which
 	// carry skiff-agent: their pods get no init container. devSaid is
 	// the line printed last about each image's development image.
@@ -176,7 +178,7 @@ func New(opts Options) *Runner {
 	if kinds == nil {
 		kinds = builders.All
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache()}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache(), debugPods: newDebugPods(opts.Events)}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the

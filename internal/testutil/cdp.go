@@ -27,13 +27,15 @@ type CDP struct {
 	events []cdpMessage
 }
 
-// cdpMessage is a response (ID set) or an event (Method set).
+// cdpMessage is a response (ID set) or an event (Method set). WebDriver
+// BiDi's messages have the same fields, and an error's Message.
 type cdpMessage struct {
-	ID     int             `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  json.RawMessage `json:"error"`
+	ID      int             `json:"id"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params"`
+	Result  json.RawMessage `json:"result"`
+	Error   json.RawMessage `json:"error"`
+	Message string          `json:"message"`
 }
 
 // DialCDP opens the WebSocket at path on addr. Its reads and writes give
@@ -80,7 +82,7 @@ func (c *CDP) Call(method string, params any) json.RawMessage {
 		m := c.read()
 		switch {
 		case m.ID == c.id && len(m.Error) > 0:
-			c.t.Fatalf("%s: %s", method, m.Error)
+			c.t.Fatalf("%s: %s %s", method, m.Error, m.Message)
 		case m.ID == c.id:
 			return m.Result
 		case m.Method != "":

@@ -145,14 +145,34 @@ func (c *CDP) Eval(expr string, v any) {
 // the expressions may throw; that counts as not yet.
 func (c *CDP) WaitJS(timeout time.Duration, what, expr, status string) {
 	c.t.Helper()
-	WaitFor(c.t, timeout, what, func(context.Context) (bool, string) {
+	waitJS(c.t, c, timeout, what, expr, status)
+}
+
+// Page is a browser's tab that a test drives: Chromium's (CDP, NewPage)
+// or Firefox's (BiDi, NewFirefoxPage).
+type Page interface {
+	// Eval evaluates the JavaScript expression in the page (awaiting it
+	// when it is a promise) and stores its value in v (nil: dropped); a
+	// thrown exception fails the test.
+	Eval(expr string, v any)
+	// WaitJS waits until the expression is true in the page, failing
+	// the test after timeout with the last value of status.
+	WaitJS(timeout time.Duration, what, expr, status string)
+	// Screenshot saves the page as a PNG file at path.
+	Screenshot(path string)
+}
+
+// waitJS is WaitJS of p.
+func waitJS(t testing.TB, p Page, timeout time.Duration, what, expr, status string) {
+	t.Helper()
+	WaitFor(t, timeout, what, func(context.Context) (bool, string) {
 		var ok bool
-		c.Eval("(() => { try { return !!("+expr+"); } catch (e) { return false; } })()", &ok)
+		p.Eval("(() => { try { return !!("+expr+"); } catch (e) { return false; } })()", &ok)
 		if ok {
 			return true, ""
 		}
 		var s any
-		c.Eval("(() => { try { return ("+status+"); } catch (e) { return 'the page cannot say yet: ' + e; } })()", &s)
+		p.Eval("(() => { try { return ("+status+"); } catch (e) { return 'the page cannot say yet: ' + e; } })()", &s)
 		return false, fmt.Sprint(s)
 	})
 }

@@ -25,10 +25,11 @@ type fakeControl struct {
 	auto      runner.Auto
 }
 
-func (c *fakeControl) Trigger(p runner.Phases) {
+func (c *fakeControl) Trigger(p runner.Phases) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.triggered = append(c.triggered, p)
+	return nil
 }
 
 func (c *fakeControl) SetAuto(phase string, on bool) (bool, error) {
@@ -59,10 +60,10 @@ func (c *fakeControl) snapshot() ([]runner.Phases, runner.Auto) {
 
 // serve serves the API of bus with the dashboard on 127.0.0.1:port (0: a
 // free one) until the returned stop, as skiff dev does, or as skiff run
-// does when ctl is nil.
-func serve(t *testing.T, bus *event.Bus, ctl api.Controller, port int) (addr string, stop func()) {
+// does when ctl is nil; the state lists artifacts from the start.
+func serve(t *testing.T, bus *event.Bus, ctl api.Controller, port int, artifacts ...string) (addr string, stop func()) {
 	t.Helper()
-	tr := event.Track(bus, event.NewState("", nil, event.Auto{}))
+	tr := event.Track(bus, event.NewState("", artifacts, event.Auto{}))
 	command := "dev"
 	if ctl == nil {
 		command = "run"
@@ -107,17 +108,36 @@ func TestServesPageAndAPI(t *testing.T) {
 	}
 }
 
-// page opens the dashboard at addr in a headless Chromium.
-func page(t *testing.T, addr string) *testutil.CDP {
-	t.Helper()
-	path, err := testutil.ChromiumPath()
-	if err != nil {
-		if requireBrowser {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+// browsers are the headless browsers the page is tested in: Debian's
+// Chromium over CDP and Firefox ESR over WebDriver BiDi.
+var browsers = []struct {
+	name string
+	path func() (string, error)
+	open func(t testing.TB, path, url string) testutil.Page
+}{
+	{"chromium", testutil.ChromiumPath, func(t testing.TB, path, url string) testutil.Page {
+		return testutil.NewPage(t, testutil.Chromium(t, path), url)
+	}},
+	{"firefox", testutil.FirefoxPath, func(t testing.TB, path, url string) testutil.Page {
+		return testutil.NewFirefoxPage(t, testutil.Firefox(t, path), url)
+	}},
+}
+
+// inBrowsers runs test once per browser, with a function that opens the
+// dashboard at addr in it.
+func inBrowsers(t *testing.T, test func(t *testing.T, page func(addr string) testutil.Page)) {
+	for _, b := range browsers {
+		t.Run(b.name, func(t *testing.T) {
+			path, err := b.path()
+			if err != nil {
+				if requireBrowser {
+					t.Fatal(err)
+				}
+				t.Skip(err)
+			}
+			test(t, func(addr string) testutil.Page { return b.open(t, path, "http://"+addr+"/") })
+		})
 	}
-	return testutil.NewPage(t, testutil.Chromium(t, path), "http://"+addr+"/")
 }
 
 // The events of a first build and deploy of two artifacts, app and web,
@@ -171,12 +191,14 @@ const (
 // appears, a failed build shows the compiler's message, the buttons and
 // switches reach the loop, the log pane filters, and the page reconnects
 // to a restarted skiff and rebuilds its rows.
-func TestDashboard(t *testing.T) {
+func TestDashboard(t *testing.T) { inBrowsers(t, testDashboard) }
+
+func testDashboard(t *testing.T, page func(addr string) testutil.Page) {
 	bus := event.NewBus(0)
 	ctl := &fakeControl{auto: runner.Auto{Build: true, Sync: true, Deploy: true}}
 	addr, stop := serve(t, bus, ctl, 0)
 	firstDeploy(bus)
-	c := page(t, addr)
+	c := page(addr)
 	shots := t.ArtifactDir()
 
 	for _, w := range []string{"deployment/app", "deployment/web"} {
@@ -206,6 +228,24 @@ func TestDashboard(t *testing.T) {
 	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Message: "still listening"}})
 	c.WaitJS(wait, "a new line followed live", `document.querySelector('#logs').innerText.includes('still listening')`, `document.querySelector('#logs').innerText`)
 
+	// Side by side: a pane per resource, each following its own lines
+	// live, each with its own filter.
+	c.Eval(`document.querySelectorAll('#log-split input').forEach((b) => b.click())`, nil)
+	pane := func(name string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll('.log-pane[data-resource=%q] .log-line')].map((l) => l.innerText).join('|')`, name)
+	}
+	panes := `[...document.querySelectorAll('.log-pane')].map((p) => p.dataset.resource + ': ' + p.innerText).join('\n')`
+	c.WaitJS(wait, "a pane each", pane("deployment/app")+` === '[app-7d9c5b-x2x4q app] app listening on :8080|[app-7d9c5b-x2x4q app] still listening' && `+pane("deployment/web")+` === '[web-5f6b8-abcde web] web serving static/'`, panes)
+	c.WaitJS(wait, "the panes side by side", `(() => { const [a, w] = document.querySelectorAll('.log-pane'); return a.getBoundingClientRect().top === w.getBoundingClientRect().top && a.getBoundingClientRect().right <= w.getBoundingClientRect().left; })()`, panes)
+	c.Eval(`(() => { const f = document.querySelector('.log-pane[data-resource="deployment/app"] .pane-filter'); f.value = 'still'; f.dispatchEvent(new Event('input')); })()`, nil)
+	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "web-5f6b8-abcde", ContainerName: "web", Message: "web got GET /"}})
+	bus.Publish(event.Event{ApplicationLogEvent: &event.ApplicationLogEvent{PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Message: "app still here"}})
+	c.WaitJS(wait, "each pane its lines, app's filtered", pane("deployment/app")+` === '[app-7d9c5b-x2x4q app] still listening|[app-7d9c5b-x2x4q app] app still here' && `+pane("deployment/web")+` === '[web-5f6b8-abcde web] web serving static/|[web-5f6b8-abcde web] web got GET /'`, panes)
+	c.WaitJS(wait, "the main pane with its own filter", `[...document.querySelectorAll('#logs .log-line')].map((l) => l.innerText).join('|') === '[app-7d9c5b-x2x4q app] app listening on :8080|[app-7d9c5b-x2x4q app] still listening'`, `document.querySelector('#logs').innerText`)
+	c.Screenshot(filepath.Join(shots, "panes.png"))
+	c.Eval(`document.querySelector('#log-split input[value="deployment/web"]').click()`, nil)
+	c.WaitJS(wait, "web's pane closed", `!document.querySelector('.log-pane[data-resource="deployment/web"]') && document.querySelectorAll('.log-pane').length === 1`, panes)
+
 	// web's pod crashes and restarts, a second one comes and goes.
 	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-abcde", Namespace: "default", Phase: "Running", Restarts: 2, Reason: "CrashLoopBackOff"}})
 	bus.Publish(event.Event{PodEvent: &event.PodEvent{PodName: "web-5f6b8-zzzzz", Namespace: "default", Phase: "Pending"}})
@@ -216,6 +256,13 @@ func TestDashboard(t *testing.T) {
 	// skiff debug's container set up for a debugger.
 	bus.Publish(event.Event{DebuggingContainerEvent: &event.DebuggingContainerEvent{ID: "deployment.apps/app", TaskID: event.TaskDeploy, Status: event.Started, ContainerName: "app", Artifact: "app", Runtime: "go", DebugPorts: map[string]uint32{"dlv": 56268}}})
 	c.WaitJS(wait, "the debugged container", rowText("workload", "deployment/app")+`.includes('debug app: go, dlv 56268')`, rowText("workload", "deployment/app"))
+	// Per pod, as skiff debug publishes them when it follows the pods.
+	podDebug := event.DebuggingContainerEvent{ID: "deployment.apps/app", TaskID: event.TaskDeploy, Status: event.Started, PodName: "app-7d9c5b-x2x4q", ContainerName: "app", Artifact: "app", Runtime: "go", DebugPorts: map[string]uint32{"dlv": 56268}}
+	bus.Publish(event.Event{DebuggingContainerEvent: &podDebug})
+	c.WaitJS(wait, "the debugged container of the pod", rowText("workload", "deployment/app")+`.includes('debug app in app-7d9c5b-x2x4q: go, dlv 56268')`, rowText("workload", "deployment/app"))
+	podDebug.Status = event.Terminated
+	bus.Publish(event.Event{DebuggingContainerEvent: &podDebug})
+	c.WaitJS(wait, "the pod's debugged container gone, the workload's kept", `!`+rowText("workload", "deployment/app")+`.includes('debug app in') && `+rowText("workload", "deployment/app")+`.includes('debug app: go')`, rowText("workload", "deployment/app"))
 
 	// A failed build of app.
 	bus.TaskStarted(event.TaskDevLoop, "")
@@ -239,7 +286,7 @@ func TestDashboard(t *testing.T) {
 	c.Eval(`document.querySelector('#auto-build').click()`, nil)
 	testutil.WaitFor(t, wait, "the rebuild, the sync and auto build off", func(context.Context) (bool, string) {
 		trig, auto := ctl.snapshot()
-		want := []runner.Phases{{Build: true}, {Sync: true}}
+		want := []runner.Phases{{Build: true, Images: []string{"app"}}, {Sync: true, Images: []string{"web"}}}
 		return fmt.Sprint(trig) == fmt.Sprint(want) && !auto.Build && auto.Sync, fmt.Sprintf("triggered %v, auto %+v", trig, auto)
 	})
 	// A refused request shows the API's message: auto build is off here
@@ -258,10 +305,11 @@ func TestDashboard(t *testing.T) {
 	c.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
 	bus2 := event.NewBus(0)
 	p, _ := strconv.Atoi(port)
-	serve(t, bus2, &fakeControl{}, p)
+	serve(t, bus2, &fakeControl{}, p, "other", "queued")
 	bus2.TaskStarted(event.TaskBuild, "Building other")
 	bus2.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "other", TaskID: event.TaskBuild, Artifact: "other", Step: "Build", Status: event.InProgress}})
 	c.WaitJS(wait, "the new session's rows", rowState("artifact", "other")+` === 'building' && !document.querySelector('tr[data-artifact="app"]') && document.querySelector('#connection').dataset.state === 'open'`, pageText)
+	c.WaitJS(wait, "the artifact not built yet, from /v2/state", rowState("artifact", "queued")+` === 'pending'`, pageText)
 	c.WaitJS(wait, "the new session's switches", `!document.querySelector('#auto-build').checked`, `document.querySelector('#auto-build').checked`)
 }
 
@@ -269,12 +317,14 @@ func TestDashboard(t *testing.T) {
 // drive it; after the first refusal the page disables its buttons and
 // switches and says why.
 func TestDashboardWithoutLoop(t *testing.T) {
-	bus := event.NewBus(0)
-	addr, _ := serve(t, bus, nil, 0)
-	firstDeploy(bus)
-	c := page(t, addr)
-	c.WaitJS(wait, "app's row", rowState("artifact", "app")+` === 'built'`, pageText)
-	c.Eval(`document.querySelector('button.rebuild[data-artifact="app"]').click()`, nil)
-	c.WaitJS(wait, "the API's refusal", `document.querySelector('#error').innerText.includes('skiff run has no dev loop to drive')`, `document.querySelector('#error').innerText`)
-	c.WaitJS(wait, "the controls disabled", `[...document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')].every((b) => b.disabled)`, `document.querySelector('#artifacts').innerHTML`)
+	inBrowsers(t, func(t *testing.T, page func(addr string) testutil.Page) {
+		bus := event.NewBus(0)
+		addr, _ := serve(t, bus, nil, 0)
+		firstDeploy(bus)
+		c := page(addr)
+		c.WaitJS(wait, "app's row", rowState("artifact", "app")+` === 'built'`, pageText)
+		c.Eval(`document.querySelector('button.rebuild[data-artifact="app"]').click()`, nil)
+		c.WaitJS(wait, "the API's refusal", `document.querySelector('#error').innerText.includes('skiff run has no dev loop to drive')`, `document.querySelector('#error').innerText`)
+		c.WaitJS(wait, "the controls disabled", `[...document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')].every((b) => b.disabled)`, `document.querySelector('#artifacts').innerHTML`)
+	})
 }

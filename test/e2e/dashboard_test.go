@@ -57,10 +57,11 @@ spec:
 // drives the dashboard in headless Chromium: both workloads become
 // healthy, with their pods, their log lines and the forwarded service, an edit of a synced file shows as a sync, a broken Go build
 // shows the failed row with the compiler's message, and with auto build
-// off the rebuild button runs the build of a fix. It saves screenshots of
+// off the rebuild button of a row runs the build of a fix of its artifact
+// only. It saves screenshots of
 // the healthy and the failed dashboard in the test's artifact directory
-// (go test -artifacts). Then skiff restarts on the same port, and the page
-// reconnects to the new session.
+// (go test -artifacts). Then skiff restarts, without a port given, on the
+// port of the session before, and the page reconnects to the new session.
 func TestDevDashboard(t *testing.T) {
 	chromium, err := testutil.ChromiumPath()
 	if err != nil {
@@ -69,9 +70,9 @@ func TestDevDashboard(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := dashboardProject(t)
-	// A port of its own, so that the page finds skiff again after a restart.
-	port := "--rpc-http-port=" + strconv.Itoa(testutil.FreePort(t))
-	r := devBackground(t, dir, ns, "--ui", "--port-forward=services", port)
+	// No port given: the next session of the project takes this one's
+	// port again, so that the page finds skiff after a restart.
+	r := devBackground(t, dir, ns, "--ui", "--port-forward=services")
 	m := dashboardLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		t.Fatalf("skiff dev --ui did not say where the dashboard is:\n%s", r.errOut)
@@ -120,14 +121,23 @@ func TestDevDashboard(t *testing.T) {
 		page.Eval(`fetch('/v2/state').then((r) => r.json()).then((s) => s.buildState.autoTrigger)`, &on)
 		return !on, "auto build is on"
 	})
-	var builds int
+	// Both artifacts change; sync's row button rebuilds sync only (skiff's
+	// "artifacts" field of /v2/execute), the worker's change stays held.
+	var builds, workerBuilds int
 	page.Eval(`+`+row("artifact", "sync")+`.dataset.builds`, &builds)
+	page.Eval(`+`+row("artifact", "skiff-e2e-worker")+`.dataset.builds`, &workerBuilds)
 	mark := r.mark()
-	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3")})
-	r.waitSince(t, mark, wait, regexp.MustCompile(`press Enter to rebuild`))
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3"), "worker/Dockerfile": "ARG BASE\nFROM $BASE\nCMD [\"sh\", \"-c\", \"echo worker v2 ready; while true; do sleep 3600; done\"]\n"})
+	r.waitSince(t, mark, wait, regexp.MustCompile(`(?m)(^|, )sync(, [^\n]*)? changed; press Enter to rebuild`))
+	r.waitSince(t, mark, wait, regexp.MustCompile(`skiff-e2e-worker(, [^\n]*)? changed; press Enter to rebuild`))
 	page.Eval(`document.querySelector('button.rebuild[data-artifact="sync"]').click()`, nil)
 	page.WaitJS(wait, "the rebuild to run and succeed", `+`+row("artifact", "sync")+`.dataset.builds > `+strconv.Itoa(builds)+` && `+state("artifact", "sync")+` === 'built'`, text("artifact", "sync"))
-	r.waitSince(t, mark, wait, rebuiltLine)
+	r.waitSince(t, mark, wait, regexp.MustCompile(`Rebuilt sync in .*, redeployed in `))
+	var after int
+	page.Eval(`+`+row("artifact", "skiff-e2e-worker")+`.dataset.builds`, &after)
+	if after != workerBuilds || strings.Contains(r.errOut.String()[mark:], "Rebuilt skiff-e2e-worker") {
+		t.Errorf("sync's Rebuild built skiff-e2e-worker too (%d builds, were %d):\n%s", after, workerBuilds, r.errOut.String()[mark:])
+	}
 	page.WaitJS(wait, "deployment/sync healthy again", state("workload", "deployment/sync")+` === 'healthy'`, text("workload", "deployment/sync"))
 	c.expectVersion(t, ns, "v3")
 	c.stopAndCheckCleanup(t, r, ns)
@@ -135,7 +145,10 @@ func TestDevDashboard(t *testing.T) {
 	// skiff restarts on the same port: the page reconnects and shows the
 	// new session from its start.
 	page.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
-	r = devBackground(t, dir, ns, "--ui", port)
+	r = devBackground(t, dir, ns, "--ui")
+	if again := dashboardLine.FindStringSubmatch(r.errOut.String()); again == nil || again[1] != m[1] {
+		t.Fatalf("the restarted skiff serves the dashboard at %v, want the last session's %s:\n%s", again, m[1], r.errOut)
+	}
 	page.WaitJS(wait, "the new session's rows", `document.querySelector('#connection').dataset.state === 'open' && `+row("artifact", "sync")+`.dataset.builds === '1' && `+state("workload", "deployment/sync")+` === 'healthy' && !document.querySelector('#error').innerText`, body)
 	c.stopAndCheckCleanup(t, r, ns)
 }

@@ -140,7 +140,8 @@ func TestDebugGoBreakpoint(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	httpPort := testutil.FreePort(t)
-	r := commandBackground(t, "debug", debugApp(t, httpPort), ns, strings.NewReader(""), debugSupportEnv(t))
+	events := filepath.Join(t.TempDir(), "events.json")
+	r := commandBackground(t, "debug", debugApp(t, httpPort), ns, strings.NewReader(""), debugSupportEnv(t), "--event-log-file", events)
 	m := dlvConnectLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		r.waitSince(t, 0, time.Minute, dlvConnectLine)
@@ -207,7 +208,27 @@ func TestDebugGoBreakpoint(t *testing.T) {
 			}
 		}
 	}
+	// The event stream names the debugged container's pod, as Skaffold's.
+	if len(pods) != 1 {
+		t.Fatalf("pods of app=dbg: %d, want 1", len(pods))
+	}
+	want := fmt.Sprintf(`"debuggingContainerEvent":{"id":"deployment.apps/dbg","task_id":"Deploy-0","status":"Started","podName":%q,"containerName":"app","namespace":%q`, pods[0].Name, ns)
+	testutil.WaitFor(t, time.Minute, "the debugging container's event with its pod", func(context.Context) (bool, string) {
+		b, err := os.ReadFile(events)
+		return strings.Contains(string(b), want), fmt.Sprintf("%v; the debugging container events:\n%s", err, grepLines(string(b), "debuggingContainerEvent"))
+	})
 	c.stopAndCheckCleanup(t, r, ns)
+}
+
+// grepLines are the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestDebugSuspend: with --suspend the app does not serve until a

@@ -1,8 +1,10 @@
 // skiff's dashboard. It follows the session's events (/v2/events as
 // server-sent events, replayed from the session's start on every
 // connection) and reduces them into rows here, in the browser; it reads
-// /v2/state for the auto switches and drives the loop with /v2/execute
-// and /v2/{build,sync,deploy}/auto_execute. Standard DOM APIs only.
+// /v2/state for the auto switches and the artifacts not built yet, and
+// drives the loop with /v2/execute (a row's buttons name its artifact in
+// skiff's "artifacts" field) and /v2/{build,sync,deploy}/auto_execute.
+// Standard DOM APIs only.
 'use strict';
 
 const maxLogLines = 5000;
@@ -19,7 +21,7 @@ function fresh() {
     workloads: new Map(), // "deployment/web" -> {name, state, reason, pods: Set, ports: []}
     ports: new Map(), // local port -> portEvent
     pods: new Map(), // pod name -> its last podEvent
-    debugging: new Map(), // workload id (deployment.apps/web) -> debuggingContainerEvent
+    debugging: new Map(), // workload id (deployment.apps/web), pod and container -> debuggingContainerEvent
     logs: [], // {pod, container, text}
     sync: null, // {artifact, started} of the sync running
     deploy: null, // the last deploy: {state, took, at, reason}
@@ -126,8 +128,9 @@ function apply(e) {
     model.sync = null;
   } else if (e.debuggingContainerEvent) {
     const d = e.debuggingContainerEvent;
-    if (d.status === 'Terminated') model.debugging.delete(d.id);
-    else model.debugging.set(d.id, d);
+    const key = [d.id, d.podName || '', d.containerName].join('\n');
+    if (d.status === 'Terminated') model.debugging.delete(key);
+    else model.debugging.set(key, d);
   } else if (e.podEvent) {
     const p = e.podEvent;
     if (p.deleted) {
@@ -250,8 +253,8 @@ function artifactRow(a) {
     el('td', {class: 'build'}, build),
     el('td', {class: 'sync', title: a.sync ? a.sync.files.join('\n') : ''}, sync),
     el('td', {class: 'actions'},
-      el('button', {class: 'rebuild', 'data-artifact': a.name, title: 'POST /v2/execute {build: true}', onclick: () => execute({build: true})}, 'Rebuild'), ' ',
-      el('button', {class: 'sync-now', 'data-artifact': a.name, title: 'POST /v2/execute {sync: true}', onclick: () => execute({sync: true})}, 'Sync')));
+      el('button', {class: 'rebuild', 'data-artifact': a.name, title: 'rebuild ' + a.name + ' only: POST /v2/execute {build: true, artifacts: [' + a.name + ']}', onclick: () => execute({build: true, artifacts: [a.name]})}, 'Rebuild'), ' ',
+      el('button', {class: 'sync-now', 'data-artifact': a.name, title: 'sync the changes of ' + a.name + ' held back: POST /v2/execute {sync: true, artifacts: [' + a.name + ']}', onclick: () => execute({sync: true, artifacts: [a.name]})}, 'Sync')));
 }
 
 function workloadRow(w) {
@@ -275,7 +278,7 @@ function workloadRow(w) {
 function debugLines(short) {
   return [...model.debugging.values()]
     .filter((d) => d.id.slice(d.id.indexOf('/') + 1) === short)
-    .map((d) => el('div', {class: 'detail debugging'}, 'debug ' + d.containerName + ': ' + d.runtime +
+    .map((d) => el('div', {class: 'detail debugging'}, 'debug ' + d.containerName + (d.podName ? ' in ' + d.podName : '') + ': ' + d.runtime +
       Object.entries(d.debugPorts || {}).map(([name, port]) => ', ' + name + ' ' + port).join('')));
 }
 
@@ -338,6 +341,7 @@ function render() {
     src.replaceChildren(...want.map((v) => el('option', {value: v}, v || 'all resources')));
     src.value = want.includes(keep) ? keep : '';
   }
+  renderSplit(wls.map((w) => w.name));
   for (const control of document.querySelectorAll('button.rebuild, button.sync-now, #deploy-now, .switch input')) {
     control.disabled = noLoop;
     if (noLoop) control.title = 'this command has no dev loop to drive (skiff dev and skiff debug have)';
@@ -345,29 +349,29 @@ function render() {
   renderLogs(false);
 }
 
-// The log pane shows the lines of the chosen resource that hold the
-// filter's text; it appends new lines, and starts over when the choice
-// changes or old lines are dropped.
-let shown = 0; // how many of model.logs the pane went through
-let shownKey = '';
+// A log pane shows the lines of its resource ('' for all) that hold its
+// filter's text; it appends new lines, and starts over when its resource
+// or filter changes or old lines are dropped. The main pane (#logs) is
+// all resources together or the one chosen; each resource ticked under
+// "side by side" has a pane of its own, with its own filter.
+function logPane(body, count) {
+  return {body, count, shown: 0, key: null};
+}
 
-function renderLogs(force) {
-  const source = $('#log-source').value;
-  const filter = $('#log-filter').value.toLowerCase();
+const mainPane = logPane($('#logs'), $('#log-count'));
+const panes = new Map(); // workload name -> {pane, box, filter}: the side-by-side panes
+
+function fillPane(p, source, filterText, force) {
+  const filter = filterText.toLowerCase();
   const key = source + '\n' + filter;
-  const pane = $('#logs');
-  if (model.logs.length > maxLogLines) {
-    model.logs.splice(0, model.logs.length - maxLogLines + 1000);
-    force = true;
-  }
-  if (force || key !== shownKey || shown > model.logs.length) {
-    pane.replaceChildren();
-    shown = 0;
-    shownKey = key;
+  if (force || key !== p.key || p.shown > model.logs.length) {
+    p.body.replaceChildren();
+    p.shown = 0;
+    p.key = key;
   }
   const lines = [];
-  for (; shown < model.logs.length; shown++) {
-    const l = model.logs[shown];
+  for (; p.shown < model.logs.length; p.shown++) {
+    const l = model.logs[p.shown];
     if (source) {
       const w = workloadOf(l.pod);
       if (!w || w.name !== source) continue;
@@ -377,10 +381,55 @@ function renderLogs(force) {
     lines.push(el('div', {class: 'log-line', 'data-pod': l.pod}, el('span', {class: 'src'}, prefix), l.text));
   }
   if (lines.length) {
-    pane.append(...lines);
+    p.body.append(...lines);
   }
-  $('#log-count').textContent = plural(pane.childElementCount, 'line');
-  if ($('#log-follow').checked) pane.scrollTop = pane.scrollHeight;
+  p.count.textContent = plural(p.body.childElementCount, 'line');
+  if ($('#log-follow').checked) p.body.scrollTop = p.body.scrollHeight;
+}
+
+function renderLogs(force) {
+  if (model.logs.length > maxLogLines) {
+    model.logs.splice(0, model.logs.length - maxLogLines + 1000);
+    force = true;
+  }
+  fillPane(mainPane, $('#log-source').value, $('#log-filter').value, force);
+  for (const [name, side] of panes) {
+    fillPane(side.pane, name, side.filter.value, force);
+  }
+}
+
+// renderSplit keeps a box per workload (and per resource with a pane)
+// under "side by side".
+function renderSplit(names) {
+  const split = $('#log-split');
+  const all = [...new Set([...names, ...panes.keys()])].sort();
+  const have = [...split.querySelectorAll('input')].map((b) => b.value);
+  if (all.join('\n') === have.join('\n')) return;
+  split.replaceChildren(split.firstElementChild, ...all.map((name) => {
+    const box = el('input', {type: 'checkbox', value: name, onchange: () => togglePane(name, box.checked)});
+    box.checked = panes.has(name);
+    return el('label', {}, box, ' ' + name);
+  }));
+}
+
+// togglePane opens or closes the side-by-side pane of a resource.
+function togglePane(name, on) {
+  if (!on) {
+    const side = panes.get(name);
+    if (side) side.box.remove();
+    panes.delete(name);
+    return;
+  }
+  if (panes.has(name)) return;
+  const body = el('pre', {class: 'pane-logs'});
+  const count = el('span', {class: 'pane-count'});
+  const filter = el('input', {type: 'search', class: 'pane-filter', placeholder: 'filter ' + name, oninput: () => renderLogs(false)});
+  const box = el('div', {class: 'log-pane', 'data-resource': name},
+    el('div', {class: 'pane-head'}, el('span', {class: 'pane-name'}, name), filter, count), body);
+  panes.set(name, {pane: logPane(body, count), box, filter});
+  const order = [...panes.keys()].sort();
+  $('#log-panes').replaceChildren(...order.map((n) => panes.get(n).box));
+  renderLogs(false);
 }
 
 // ---------------------------------------------------------------- API
@@ -424,6 +473,9 @@ async function loadState() {
     $('#auto-build').checked = st.buildState.autoTrigger;
     $('#auto-sync').checked = st.fileSyncState.autoTrigger;
     $('#auto-deploy').checked = st.deployState.autoTrigger;
+    // The artifacts not built yet have rows too (pending).
+    for (const name of Object.keys(st.buildState.artifacts || {})) artifact(name);
+    schedule();
   } catch (err) {
     showError('GET /v2/state: ' + err.message);
   }
@@ -449,8 +501,7 @@ function connect() {
   es.onopen = () => {
     model = fresh();
     noLoop = false;
-    shown = 0;
-    $('#logs').replaceChildren();
+    renderLogs(true);
     conn.dataset.state = 'open';
     conn.textContent = 'connected';
     loadState();
