@@ -32,7 +32,7 @@ const devTagSuffix = "-skiff-dev"
 
 // devImageVersion is part of every development image cache key: a change
 // to what deliver.DevImage writes changes it.
-const devImageVersion = "1"
+const devImageVersion = "2"
 
 // devImage is a development image made (or found in the cache) for a
 // built one: what dev deploys instead, and what it changes.
@@ -42,10 +42,11 @@ type devImage struct {
 	Ref string `json:"ref"`
 	// ID is the daemon's image ID of a loaded development image.
 	ID string `json:"id,omitempty"`
-	// Owner, Reowned and Unresolved are deliver.Dev's.
+	// Owner, Reowned, Unresolved and Supervised are deliver.Dev's.
 	Owner      string   `json:"owner,omitempty"`
 	Reowned    []string `json:"reowned,omitempty"`
 	Unresolved string   `json:"unresolved,omitempty"`
+	Supervised string   `json:"supervised,omitempty"`
 }
 
 // devImages is dev's step between build and deploy, "dev image = built
@@ -98,6 +99,9 @@ func describeDevImage(im artifact.Image, dev devImage) string {
 	case dev.Unresolved != "":
 		s += fmt.Sprintf("; the sync destinations keep their owners: %s (give the image a numeric user to sync as it)", dev.Unresolved)
 	}
+	if dev.Supervised != "" {
+		s += fmt.Sprintf("; it runs %s under skiff-agent run, so that a Go change is swapped in without a new pod", dev.Supervised)
+	}
 	return s + "; the manifests are unchanged\n"
 }
 
@@ -144,7 +148,7 @@ func (r *Runner) devImagePushed(ctx context.Context, ref, key string, agent []by
 	if err != nil {
 		return devImage{}, err
 	}
-	out := devImage{Ref: tagged + "@" + digest, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved}
+	out := devImage{Ref: tagged + "@" + digest, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved, Supervised: dev.Supervised}
 	cache.put(r.opts.Log, key, out)
 	return out, nil
 }
@@ -200,7 +204,7 @@ func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent
 	if err != nil {
 		return devImage{}, err
 	}
-	out := devImage{Ref: tagged, ID: devID, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved}
+	out := devImage{Ref: tagged, ID: devID, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved, Supervised: dev.Supervised}
 	cache.put(r.opts.Log, key, out)
 	return out, nil
 }

@@ -193,7 +193,7 @@ func (a *Applier) Serve(r io.Reader, w io.Writer) error {
 
 // restart asks the container's supervisor to restart its process from
 // binary ("" for its own program): binary must be in an allowed
-// destination.
+// destination. Both are container paths, under the Applier's root.
 func (a *Applier) restart(binary string) error {
 	if binary != "" {
 		p, err := cleanPath(binary)
@@ -203,7 +203,7 @@ func (a *Applier) restart(binary string) error {
 		if a.destFor(p) == "" {
 			return fmt.Errorf("restart from %s: refused: the executable is outside the allowed destinations %s", p, strings.Join(a.allow, ", "))
 		}
-		binary = p
+		binary = a.host(p)
 	}
 	return Restart(a.host(agentproto.ControlSocket), binary)
 }
