@@ -50,6 +50,11 @@ type DevOptions struct {
 	// Retry keeps the loop going when the first build or deploy fails
 	// (after a reload); without it Dev returns the failure.
 	Retry bool
+	// HotSwap serves a Go change of a ko artifact without a new pod: its
+	// executable is built alone, swapped into the running containers and
+	// restarted there (see hotswap.go). Without it, the change rebuilds
+	// the image and redeploys.
+	HotSwap bool
 }
 
 // The triggers of DevOptions.Trigger: file system events, polling, or
@@ -80,6 +85,11 @@ type dev struct {
 	stale map[string]bool
 	// undeployed says the last deploy failed or was held back.
 	undeployed bool
+	// imageChanged are the images a change since their build needs
+	// rebuilt rather than hot-swapped (noteImageChange); swapDir holds
+	// the hot-swapped executables.
+	imageChanged map[string]bool
+	swapDir      string
 
 	// autoFrom says where the rules of each artifact with sync.auto came
 	// from, and noRulesSaid which images were said to declare none.
@@ -174,6 +184,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		return err
 	}
 	defer stopSyncer()
+	defer d.removeSwapDir()
 
 	batches := make(chan watch.Batch)
 	watchErr := make(chan error, 1)
@@ -328,9 +339,19 @@ func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild
 	if len(rebuild) == 0 && !redeploy && !d.undeployed {
 		return nil
 	}
-	if len(rebuild) > 0 || len(d.stale) > 0 {
-		names := slices.Sorted(maps.Keys(d.stale))
-		names = append(names, rebuild...)
+	var swapFailed map[string]bool
+	var swapErr error
+	if d.opts.HotSwap {
+		if rebuild, swapFailed, swapErr = d.hotSwaps(ctx, rebuild); ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if len(rebuild) == 0 && !redeploy && !d.undeployed {
+			return swapErr
+		}
+	}
+	stale := slices.DeleteFunc(slices.Sorted(maps.Keys(d.stale)), func(n string) bool { return swapFailed[n] })
+	if len(rebuild) > 0 || len(stale) > 0 {
+		names := append(stale, rebuild...)
 		slices.Sort(names)
 		names = slices.Compact(names)
 		start := time.Now()
@@ -414,6 +435,7 @@ func (d *dev) record(built []artifact.Image) {
 		}
 		d.images[im.Name] = im
 		delete(d.stale, im.Name)
+		delete(d.imageChanged, im.Name)
 	}
 }
 

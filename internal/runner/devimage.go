@@ -77,6 +77,9 @@ func (r *Runner) devImages(ctx context.Context, built []artifact.Image, rules ma
 			continue
 		}
 		r.layered[dev.Ref] = true
+		if dev.Supervised != "" {
+			r.supervised[dev.Ref] = dev.Supervised
+		}
 		if line := describeDevImage(im, dev); r.devSaid[im.Name] != line {
 			r.devSaid[im.Name] = line
 			fmt.Fprint(r.opts.ErrOut, line)

@@ -122,7 +122,10 @@ type Runner struct {
 	// carry skiff-agent: their pods get no init container. devSaid is
 	// the line printed last about each image's development image.
 	layered map[string]bool
-	devSaid map[string]string
+	// supervised are the programs the development images in layered run
+	// under skiff-agent run, by reference: what a hot swap replaces.
+	supervised map[string]string
+	devSaid    map[string]string
 	// agentContent is the skiff-agent binary the development layers
 	// carry, read once, agentSum its sha256 and agentArch the
 	// architecture it was built for.
@@ -171,7 +174,7 @@ func New(opts Options) *Runner {
 	if kinds == nil {
 		kinds = builders.All
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache()}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, supervised: map[string]string{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache()}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the

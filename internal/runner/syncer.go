@@ -49,16 +49,26 @@ type syncer struct {
 }
 
 // syncHistory is what has been synced into one image's containers: the
-// latest operation for each destination.
+// latest operation for each destination (and the latest restart from
+// each, apart: a hot swap writes an executable, then restarts from it).
 type syncHistory struct {
 	image artifact.Image
-	ops   map[string]seqOp // by Dest
+	ops   map[string]seqOp // by historyKey
 	seq   int              // the latest seq in ops
 }
 
 type seqOp struct {
 	sync.Op
 	seq int
+}
+
+// historyKey is op's key in a syncHistory: its Dest, and for a Restart
+// its Dest marked as one, so that it does not replace the Write before it.
+func historyKey(op sync.Op) string {
+	if op.Kind == sync.Restart {
+		return "restart:" + op.Dest
+	}
+	return op.Dest
 }
 
 func newSyncer(source containerSource, transport func(c container) sync.Transport) *syncer {
@@ -92,7 +102,7 @@ func (s *syncer) Sync(ctx context.Context, image artifact.Image, ops []sync.Op) 
 	}
 	for _, op := range ops {
 		s.seq++
-		h.ops[op.Dest] = seqOp{Op: op, seq: s.seq}
+		h.ops[historyKey(op)] = seqOp{Op: op, seq: s.seq}
 		h.seq = s.seq
 	}
 	return s.catchUp(ctx, h)

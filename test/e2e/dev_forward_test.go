@@ -33,7 +33,7 @@ func TestDevForwardServesThroughRebuilds(t *testing.T) {
   port: 8080
   localPort: ` + strconv.Itoa(port) + `
 `})
-	r := devBackground(t, dir, ns, "--port-forward=user")
+	r := devBackground(t, dir, ns, "--port-forward=user", "--hot-swap=false")
 	r.waitSince(t, 0, devStepTimeout, regexp.MustCompile(`Port forwarding service/sync in namespace `+ns+`, remote port 8080 -> http://127\.0\.0\.1:`+strconv.Itoa(port)))
 
 	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}

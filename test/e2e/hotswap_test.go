@@ -1,0 +1,69 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// hotSwappedLine is what dev prints after a hot swap into both replicas.
+var hotSwappedLine = regexp.MustCompile(`Hot-swapped sync into 2 pods in .*, no new pod`)
+
+// TestDevHotSwap changes examples/sync's Go code while dev runs (hot swap
+// on, the default): v2 is served by the same two pods, none restarted; a
+// change that does not compile leaves v2 serving; v3 is swapped in the
+// same way; a killed pod's replacement serves v3 once dev catches it up.
+func TestDevHotSwap(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	r := devBackground(t, dir, ns)
+	c.expectVersion(t, ns, "v1")
+	before := c.devPodStates(t, ns, "app=sync")
+
+	m := r.mark()
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v2")})
+	r.waitSince(t, m, devStepTimeout, hotSwappedLine)
+	c.expectVersion(t, ns, "v2")
+	c.expectSamePods(t, ns, "app=sync", before)
+
+	m = r.mark()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(versionSource(t, "v2")+"\nfunc broken( {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Build of sync failed: (?s:.*)The previous version keeps running\. Watching for changes\.\.\.`))
+	c.expectVersion(t, ns, "v2")
+	c.expectSamePods(t, ns, "app=sync", before)
+
+	m = r.mark()
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3")})
+	r.waitSince(t, m, devStepTimeout, hotSwappedLine)
+	c.expectVersion(t, ns, "v3")
+	c.expectSamePods(t, ns, "app=sync", before)
+	if regexp.MustCompile(`Rebuilt|redeployed`).MatchString(r.errOut.String()) {
+		t.Errorf("a Go change rebuilt or redeployed with hot swap on:\n%s", r.errOut)
+	}
+
+	pods := c.waitReady(t, ns, "app=sync", 2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m = r.mark()
+	if err := c.client.CoreV1().Pods(ns).Delete(ctx, pods[0], metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSince(t, m, devStepTimeout, catchUpLine)
+	now := c.waitReady(t, ns, "app=sync", 2)
+	if slices.Contains(now, pods[0]) || !slices.Contains(now, pods[1]) {
+		t.Fatalf("want a new pod beside %s after deleting %s, got %v", pods[1], pods[0], now)
+	}
+	c.expectVersion(t, ns, "v3")
+	c.stopAndCheckCleanup(t, r, ns)
+}
