@@ -67,3 +67,33 @@ func TestDevHotSwap(t *testing.T) {
 	c.expectVersion(t, ns, "v3")
 	c.stopAndCheckCleanup(t, r, ns)
 }
+
+// TestDevHotSwapFallsBackWithoutSupervisor: a manifest whose command
+// replaces the development image's entrypoint runs the app without
+// skiff-agent run; a Go change then says so and rebuilds and redeploys.
+func TestDevHotSwapFallsBackWithoutSupervisor(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	manifest := filepath.Join(dir, "k8s", "deployment.yaml")
+	yaml, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCommand := regexp.MustCompile(`(?m)^        image: sync$`).ReplaceAllString(string(yaml), "        image: sync\n        command: [\"/ko-app/sync\"]")
+	if withCommand == string(yaml) {
+		t.Fatalf("examples/sync/k8s/deployment.yaml has no `image: sync` line:\n%s", yaml)
+	}
+	writeTree(t, dir, map[string]string{"k8s/deployment.yaml": withCommand})
+	r := devBackground(t, dir, ns)
+	c.expectVersion(t, ns, "v1")
+
+	m := r.mark()
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v2")})
+	r.waitSince(t, m, devStepTimeout, rebuiltLine)
+	if !regexp.MustCompile(`(?s)Hot swap of sync: .*does not run under skiff-agent run.*\nRebuilding and redeploying it instead`).MatchString(r.errOut.String()[m:]) {
+		t.Errorf("skiff dev did not say why it rebuilt:\n%s", r.errOut.String()[m:])
+	}
+	c.expectVersion(t, ns, "v2")
+	c.stopAndCheckCleanup(t, r, ns)
+}
