@@ -1,6 +1,8 @@
 // Package agent is skiff-agent's logic: it applies a stream of
 // agentproto operations to a container's file system, allowing only paths
-// under the destinations it is given. It uses only the standard library.
+// under the destinations it is given, and supervises a development
+// container's app (Supervisor, skiff-agent run) so that a hot swap can
+// restart it. It uses only the standard library.
 package agent
 
 import (
