@@ -129,6 +129,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	for _, t := range r.targets() {
 		t.prepareSync(ctx, opts.Build)
 	}
+	r.supervise = opts.HotSwap
 	d := &dev{
 		r: r, opts: opts, in: in,
 		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {

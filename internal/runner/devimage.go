@@ -120,7 +120,7 @@ func (r *Runner) devImage(ctx context.Context, im artifact.Image, roots []string
 		return devImage{}, err
 	}
 	if _, digest, pushed := strings.Cut(im.Ref, "@"); pushed {
-		return r.devImagePushed(ctx, im.Ref, devCacheKey(digest, agentSum, roots), agent, roots)
+		return r.devImagePushed(ctx, im.Ref, devCacheKey(digest, agentSum, roots, r.supervise), agent, roots)
 	}
 	return r.devImageLoaded(ctx, im.Ref, agentSum, agent, roots)
 }
@@ -171,7 +171,7 @@ func (r *Runner) devImageLoaded(ctx context.Context, ref, agentSum string, agent
 	if !ok {
 		return devImage{}, fmt.Errorf("the Docker daemon has no %s", ref)
 	}
-	key := devCacheKey(id, agentSum, roots)
+	key := devCacheKey(id, agentSum, roots, r.supervise)
 	tagged := devTag(ref)
 	cache := r.devCache()
 	if hit, ok := cache.get(key); ok {
@@ -222,7 +222,7 @@ func (r *Runner) appendAgentLayer(ref string, base v1.Image, agent []byte, roots
 	if cf.Architecture != "" && cf.Architecture != r.agentArch {
 		return deliver.Dev{}, fmt.Errorf("%s is for %s/%s and skiff-agent for %s; point $%s at a skiff-agent built for %s", ref, cf.OS, cf.Architecture, r.agentArch, deliver.EnvBinary, cf.Architecture)
 	}
-	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
+	dev, err := deliver.DevImage(base, agent, roots, r.layerCache, r.supervise)
 	if err != nil {
 		return deliver.Dev{}, fmt.Errorf("%s: %w", ref, err)
 	}
@@ -245,11 +245,11 @@ func devTag(ref string) string {
 }
 
 // devCacheKey identifies a development image by what makes it: the built
-// image (its digest or daemon ID), the agent's digest and the
-// destinations.
-func devCacheKey(base, agentSum string, roots []string) string {
+// image (its digest or daemon ID), the agent's digest, the destinations
+// and whether it supervises a ko app (hot swap).
+func devCacheKey(base, agentSum string, roots []string, supervise bool) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s", devImageVersion, base, agentSum, strings.Join(roots, "\x00"))
+	fmt.Fprintf(h, "%s\x00%t\x00%s\x00%s\x00%s", devImageVersion, supervise, base, agentSum, strings.Join(roots, "\x00"))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

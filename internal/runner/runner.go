@@ -125,6 +125,9 @@ type Runner struct {
 	// supervised are the programs the development images in layered run
 	// under skiff-agent run, by reference: what a hot swap replaces.
 	supervised map[string]string
+	// supervise makes development images run a ko app under skiff-agent
+	// run, for hot swaps (DevOptions.HotSwap).
+	supervise bool
 	devSaid    map[string]string
 	// agentContent is the skiff-agent binary the development layers
 	// carry, read once, agentSum its sha256 and agentArch the

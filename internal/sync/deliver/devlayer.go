@@ -89,13 +89,14 @@ const maxDestDirs = 10000
 // the same base, agent and dests give the same digest.
 //
 // The layer also holds agentproto.AppDir, root's and writable by anyone
-// (1777), where hot-swapped executables go; and when base is a ko image
-// (its entrypoint a single executable in KoAppDir), the development
-// image's entrypoint runs it under skiff-agent run (see Dev.Supervised). Reading the
+// (1777), where hot-swapped executables go; and with supervise, when base
+// is a ko image (its entrypoint a single executable in KoAppDir), the
+// development image's entrypoint runs it under skiff-agent run (see
+// Dev.Supervised). Reading the
 // image's directories costs reading its layers, done only for a non-root
 // user with destinations; cache (nil for none) keeps what was read of
 // each layer for the next call.
-func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (Dev, error) {
+func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, supervise bool) (Dev, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return Dev{}, fmt.Errorf("reading the image's config: %w", err)
@@ -155,7 +156,10 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (D
 	if err != nil {
 		return Dev{}, fmt.Errorf("appending the development layer: %w", err)
 	}
-	if dev.Supervised = supervisable(cf); dev.Supervised != "" {
+	if supervise {
+		dev.Supervised = supervisable(cf)
+	}
+	if dev.Supervised != "" {
 		devCf, err := dev.Image.ConfigFile()
 		if err != nil {
 			return Dev{}, fmt.Errorf("reading the development image's config: %w", err)

@@ -193,7 +193,7 @@ func TestDevImage(t *testing.T) {
 		t.Run(tc.user, func(t *testing.T) {
 			t.Parallel()
 			base := testBase(t, tc.user)
-			dev, err := DevImage(base, agent, dests, nil)
+			dev, err := DevImage(base, agent, dests, nil, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,9 +239,17 @@ func TestDevImageSupervisesKoApps(t *testing.T) {
 		if base, err = mutate.ConfigFile(base, cf); err != nil {
 			t.Fatal(err)
 		}
-		dev, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil)
+		dev, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil, true)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Without supervise (skiff debug), the entrypoint stays.
+		plain, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pcf, err := plain.Image.ConfigFile(); err != nil || !slices.Equal(pcf.Config.Entrypoint, tc.entrypoint) || plain.Supervised != "" {
+			t.Errorf("entrypoint %q unsupervised: development image's is %v (%v), supervised %q", tc.entrypoint, pcf.Config.Entrypoint, err, plain.Supervised)
 		}
 		if err := validate.Image(dev.Image); err != nil {
 			t.Fatal(err)
@@ -267,7 +275,7 @@ func TestDevImageDigest(t *testing.T) {
 	base := testBase(t, "app")
 	digest := func(base v1.Image, agent string, dests ...string) v1.Hash {
 		t.Helper()
-		dev, err := DevImage(base, []byte(agent), dests, nil)
+		dev, err := DevImage(base, []byte(agent), dests, nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +349,7 @@ func TestDevImageLayerCache(t *testing.T) {
 	cache := NewLayerCache()
 	digest := func(img v1.Image, cache *LayerCache) (v1.Hash, []string) {
 		t.Helper()
-		dev, err := DevImage(img, []byte("agent"), []string{"/run/ko"}, cache)
+		dev, err := DevImage(img, []byte("agent"), []string{"/run/ko"}, cache, true)
 		if err != nil {
 			t.Fatal(err)
 		}
