@@ -86,9 +86,12 @@ type dev struct {
 	// undeployed says the last deploy failed or was held back.
 	undeployed bool
 	// imageChanged are the images a change since their build needs
-	// rebuilt rather than hot-swapped (noteImageChange); swapDir holds
-	// the hot-swapped executables.
+	// rebuilt rather than hot-swapped (noteImageChange); noSupervisor
+	// those whose containers ran without skiff-agent run at a hot swap,
+	// rebuilt until the manifests change; swapDir holds the hot-swapped
+	// executables.
 	imageChanged map[string]bool
+	noSupervisor map[string]bool
 	swapDir      string
 
 	// autoFrom says where the rules of each artifact with sync.auto came
@@ -342,6 +345,9 @@ func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild
 	}
 	var swapFailed map[string]bool
 	var swapErr error
+	if redeploy {
+		clear(d.noSupervisor) // a manifest's command: may be gone
+	}
 	if d.opts.HotSwap {
 		if rebuild, swapFailed, swapErr = d.hotSwaps(ctx, rebuild); ctx.Err() != nil {
 			return ctx.Err()

@@ -35,7 +35,7 @@ const noSupervisor = "does not run under skiff-agent run"
 // swappable says whether a rebuild of the artifact of image name can be a
 // hot swap, and returns the program its development image supervises.
 func (d *dev) swappable(name string) (program string, ok bool) {
-	if !d.opts.HotSwap || d.syncer == nil || d.imageChanged[name] {
+	if !d.opts.HotSwap || d.syncer == nil || d.imageChanged[name] || d.noSupervisor[name] {
 		return "", false
 	}
 	a := d.artifact(name)
@@ -108,7 +108,11 @@ func (d *dev) hotSwaps(ctx context.Context, names []string) (rest []string, fail
 		case ctx.Err() != nil:
 			return nil, failed, ctx.Err()
 		case strings.Contains(serr.Error(), noSupervisor):
-			d.printf("Hot swap of %s: %v\nRebuilding and redeploying it instead (a manifest's command: replaces the development image's entrypoint, skiff-agent run; --hot-swap=false always rebuilds)\n", name, serr)
+			d.printf("Hot swap of %s: %v\nRebuilding and redeploying it instead, and on its next Go changes until the manifests change (a manifest's command: replaces the development image's entrypoint, skiff-agent run; --hot-swap=false always rebuilds)\n", name, serr)
+			if d.noSupervisor == nil {
+				d.noSupervisor = map[string]bool{}
+			}
+			d.noSupervisor[name] = true
 			rest = append(rest, name)
 		default:
 			failed[name] = true

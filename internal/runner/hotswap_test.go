@@ -13,7 +13,7 @@ import (
 // TestSwappable: a Go change of a ko artifact whose development image
 // runs its app under skiff-agent run is a hot swap; not with
 // --hot-swap=false, not for another builder or an image without the
-// supervisor, and not after a kodata change outside the sync rules until
+// supervisor (or whose containers ran without it), and not after a kodata change outside the sync rules until
 // the artifact is built again.
 func TestSwappable(t *testing.T) {
 	t.Parallel()
@@ -46,6 +46,11 @@ func TestSwappable(t *testing.T) {
 	if _, ok := d.swappable("svc"); !ok {
 		t.Error("after a build, svc is not swappable again")
 	}
+	d.noSupervisor = map[string]bool{"svc": true}
+	if _, ok := d.swappable("svc"); ok {
+		t.Error("swappable after its containers ran without the supervisor")
+	}
+	d.noSupervisor = nil
 	d.opts.HotSwap = false
 	if _, ok := d.swappable("svc"); ok {
 		t.Error("swappable with --hot-swap=false")

@@ -122,13 +122,13 @@ type Runner struct {
 	// carry skiff-agent: their pods get no init container. devSaid is
 	// the line printed last about each image's development image.
 	layered map[string]bool
+	devSaid map[string]string
 	// supervised are the programs the development images in layered run
 	// under skiff-agent run, by reference: what a hot swap replaces.
 	supervised map[string]string
 	// supervise makes development images run a ko app under skiff-agent
 	// run, for hot swaps (DevOptions.HotSwap).
 	supervise bool
-	devSaid    map[string]string
 	// agentContent is the skiff-agent binary the development layers
 	// carry, read once, agentSum its sha256 and agentArch the
 	// architecture it was built for.
