@@ -9,7 +9,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X skiff.dev/skiff/internal/version.Version=$(VERSION) -X skiff.dev/skiff/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build debug-support unit test e2e demo builder docs cluster-up cluster-down cluster-env fuzz bench clean
+.PHONY: all build debug-support unit corpus test e2e demo builder docs proto cluster-up cluster-down cluster-env fuzz bench clean
 
 all: build
 
@@ -42,14 +42,22 @@ unit:
 	cd tools/dlv && go mod tidy -diff
 	go test -count=1 ./...
 
-# test: everything. Unit tests, then the end-to-end tests against real Docker,
+# test: everything. Unit tests, the corpus test, then the end-to-end tests against real Docker,
 # a real registry and the local cluster, which is brought up first and always
 # taken down afterwards, also when a test fails. The buildpacks builder is
 # made (make builder) once the cluster's registry is up; when it is up to
 # date that takes seconds. The fault-injection suite (TestFault) runs alone
 # afterwards: it stops the API server and the registry that the other
 # packages' tests use.
-test: unit e2e
+test: unit corpus e2e
+
+# corpus: skiff diagnose, fix and render --offline over the skaffold.yaml
+# files of Skaffold's examples and integration tests, in Skaffold's Go module
+# at the version pinned in hack/corpus.expected (fetched through the Go module
+# proxy), compared with that file; any regression or unexpected pass fails
+# (docs/compat.md). About half a minute; no cluster.
+corpus:
+	hack/corpus.sh --check
 
 e2e: build
 	@status=0; \
@@ -77,6 +85,15 @@ builder:
 # docs: regenerate docs/cli.md from the commands (TestCLIDocs checks it).
 docs:
 	go test -count=1 ./internal/cli -run '^TestCLIDocs$$' -update
+
+# proto: regenerate the gRPC API's Go code (internal/api/v2pb, committed)
+# from its .proto files with Debian's protoc 3.21, protoc-gen-go 1.28 and
+# protoc-gen-go-grpc 1.0, installed when missing (as root).
+proto:
+	command -v protoc >/dev/null && command -v protoc-gen-go >/dev/null && command -v protoc-gen-go-grpc >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+	cd internal/api/v2pb && protoc -I . --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative enums.proto skaffold.proto
 
 cluster-up:
 	hack/cluster.sh up

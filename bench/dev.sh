@@ -48,7 +48,8 @@
 # section "## skiff dev rebuild without sync rules (issue 6)".
 # Usage: bench/dev.sh [EDITS]   (EDITS, also from the environment, defaults
 # to 20; REBUILD_EDITS defaults to EDITS; GOBUILD_RUNS to 5; RESULTS to
-# bench/RESULTS.md; LOG=FILE keeps skiff's stderr there)
+# bench/RESULTS.md; LOG=FILE keeps skiff's stderr there; UI=1 runs skiff dev
+# --ui with a follower of /v2/events, see bench/lib.sh)
 set -euo pipefail
 
 edits=${1:-${EDITS:-20}}
@@ -113,6 +114,7 @@ stop_skiff() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	stop_dashboard
 	if [ -n "$pid" ]; then
 		stop_skiff 150
 	fi
@@ -190,10 +192,11 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: skiff dev -n $ns in $app" >&2
 : >"$log"
 t0=$(now)
-(cd "$app" && exec "$skiff" dev -n "$ns" --port-forward=user --cache-file "$work/cache") </dev/null >"$outlog" 2>"$log" &
+(cd "$app" && exec "$skiff" dev -n "$ns" --port-forward=user --cache-file "$work/cache" "${ui_args[@]}") </dev/null >"$outlog" 2>"$log" &
 pid=$!
 wait_log '^Watching for changes\.\.\.$' 0 300
 startup=$(elapsed "$t0" "$(now)")
+follow_dashboard "$log"
 wait_log '^Port forwarding service/sync ' 0 30
 url=$(grep -m1 '^Port forwarding service/sync ' "$log" | sed -n 's|.* -> \(http://127\.0\.0\.1:[0-9]*\).*|\1|p')
 [ -n "$url" ] || fail "no http://127.0.0.1:PORT in skiff's port-forward line: $(grep -m1 '^Port forwarding' "$log")"

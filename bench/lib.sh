@@ -83,3 +83,27 @@ write_section() {
 	rm -f "$tmp"
 	echo "bench: wrote $heading in $results" >&2
 }
+
+# UI=1: the session runs with --ui, and a stream of /v2/events as the
+# dashboard reads it (server-sent events) follows it, so that the
+# dashboard's cost to skiff is in the figures. ui_args are skiff's extra
+# arguments; follow_dashboard LOG starts the stream once skiff has printed
+# the dashboard's address in LOG, stop_dashboard ends it.
+ui_args=()
+[ "${UI:-0}" = 1 ] && ui_args=(--ui)
+dashboard_follower=
+follow_dashboard() {
+	[ "${UI:-0}" = 1 ] || return 0
+	local dash
+	dash=$(sed -n 's|^Serving the dashboard on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$1" | head -n1)
+	[ -n "$dash" ] || fail "UI=1 but skiff printed no 'Serving the dashboard on' line in $1"
+	curl -sN -H 'Accept: text/event-stream' "$dash/v2/events" >/dev/null &
+	dashboard_follower=$!
+}
+stop_dashboard() {
+	if [ -n "$dashboard_follower" ]; then
+		kill "$dashboard_follower" 2>/dev/null || true
+		wait "$dashboard_follower" 2>/dev/null || true
+		dashboard_follower=
+	fi
+}

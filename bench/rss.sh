@@ -8,6 +8,7 @@
 # (VmHWM) and its resident set now, split into anonymous memory (the Go
 # heap, stacks, ...) and file pages (the mapped binary), from
 # /proc/PID/status.
+# UI=1 runs skiff dev --ui with a follower of /v2/events (bench/lib.sh).
 # Needs the cluster (hack/cluster.sh up) and SKIFF (default bin/skiff)
 # with skiff-agent next to it. Usage: bench/rss.sh [EDITS [REBUILDS]]
 set -euo pipefail
@@ -34,6 +35,7 @@ nscreated=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	stop_dashboard
 	if [ -n "$pid" ]; then
 		kill -INT "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -63,9 +65,10 @@ main=$(<"$app/main.go")
 nscreated=1
 until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
 
-(cd "$app" && exec "$skiff" dev -n "$ns" --cache-file "$work/cache") </dev/null >/dev/null 2>"$log" &
+(cd "$app" && exec "$skiff" dev -n "$ns" --cache-file "$work/cache" "${ui_args[@]}") </dev/null >/dev/null 2>"$log" &
 pid=$!
 wait_log '^Watching for changes\.\.\.$' 0 300
+follow_dashboard "$log"
 # kb prints a field of /proc/PID/status in KiB.
 kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$pid/status"; }
 echo "bench: started; VmRSS $(kb VmRSS) KiB" >&2

@@ -58,7 +58,8 @@ PAUSE_IMAGE=registry.k8s.io/pause:3.10
 CONTAINERD_SOCK=$RUNDIR/containerd/containerd.sock
 DOCKER_SOCK=/var/run/docker.sock
 IPTABLES_COMMENT=skiff-localkube
-PACKAGES=(containerd runc containernetworking-plugins docker.io docker-registry iptables iproute2 util-linux busybox-static)
+# chromium: the dashboard's browser tests (internal/ui) drive it headless.
+PACKAGES=(containerd runc containernetworking-plugins docker.io docker-registry iptables iproute2 util-linux busybox-static chromium)
 CNI_BIN_DIR=/usr/lib/cni
 
 export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH

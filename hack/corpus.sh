@@ -1,43 +1,77 @@
 #!/usr/bin/env bash
-# corpus.sh DIR: run skiff diagnose, fix and render --offline on every
-# skaffold*.yaml of a Skaffold checkout (examples/, integration/examples/,
-# integration/testdata/), as a new user would, and print one line per
-# config and the totals. DIR is a checkout of
-# github.com/GoogleContainerTools/skaffold; nothing of it is copied here
-# (its license is not ours) and nothing in it is changed: fix prints to
-# standard output.
+# corpus.sh: run skiff diagnose, fix and render --offline on every
+# skaffold*.yaml of Skaffold's examples and integration tests
+# (examples/, integration/examples/, integration/testdata/), as a new user
+# would, and print one line per config and the totals.
 #
-#   hack/corpus.sh ~/src/skaffold            # a summary on stdout
-#   SKIFF=bin/skiff hack/corpus.sh DIR       # a prebuilt skiff
-#   hack/corpus.sh --check DIR               # compare with hack/corpus.expected
+#   hack/corpus.sh --check        # the corpus test (make corpus, part of make test)
+#   hack/corpus.sh --update       # rewrite hack/corpus.expected from this run
+#   hack/corpus.sh DIR            # a summary over any Skaffold checkout
+#   SKIFF=bin/skiff hack/corpus.sh ...   # a prebuilt skiff
 #
-# hack/corpus.expected holds the results at the Skaffold commit named in
-# its first line (without the reasons, which docs/compat.md explains);
-# --check fails on any difference, a regression or a newly passing config
-# (then rewrite the file with the new output).
+# --check and --update run over Skaffold's Go module at the version pinned
+# in hack/corpus.expected (its `module` line), fetched with `go mod
+# download` through the Go module proxy into the module cache, where
+# Skaffold's LICENSE stays next to its files; nothing of it is copied into
+# this repository and nothing in it is changed (fix prints to standard
+# output). A module zip leaves out the directories that have their own
+# go.mod, so a few configs of a checkout are missing from it, and configs
+# that require them fail there (hack/corpus.expected says which).
 #
-# Each line: the config's path, then diagnose, fix and render as ok or
-# FAIL, then the first line of the first failure. render needs no cluster
-# and no registry (--offline) and builds nothing (--digest-source=tag: the
-# images are named with the tags the tag policy computes); the kubeconfig is an empty temporary one, so
+# hack/corpus.expected has one line per config: its path, diagnose, fix
+# and render as ok or FAIL, and for a config that fails, after "  # ", why
+# (short; a failing config without a reason fails the check). --check
+# fails on any difference in the results: a regression, a newly passing
+# config, a config added or gone; and when no config is found. --update
+# keeps the reasons of the lines that did not change and gives a new
+# failure the first line of its error, to be shortened by hand.
+#
+# render needs no cluster and no registry (--offline) and builds nothing
+# (--digest-source=tag: the images are named with the tags the tag policy
+# computes); the kubeconfig is an empty temporary one, so
 # kubeContext-activated profiles stay inactive. Exit status 1 when a
-# command crashed (a Go panic), 0 otherwise: configs that fail for a
-# reason skiff states are reported, not fatal.
+# command crashed (a Go panic) or the check failed, 0 otherwise: without
+# --check, configs that fail for a reason skiff states are reported, not
+# fatal.
 set -euo pipefail
 
-check=false
-if [[ ${1:-} == --check ]]; then
-	check=true
+here=$(cd "$(dirname "$0")/.." && pwd)
+expected=$here/hack/corpus.expected
+mode=summary
+case ${1:-} in
+--check | --update)
+	mode=${1#--}
 	shift
-fi
-if [[ $# -ne 1 || ! -d $1 ]]; then
-	echo "usage: $0 [--check] SKAFFOLD_CHECKOUT_DIR" >&2
+	;;
+esac
+if [[ $mode == summary && ($# -ne 1 || ! -d ${1:-}) ]] || [[ $mode != summary && $# -ne 0 ]]; then
+	echo "usage: $0 SKAFFOLD_CHECKOUT_DIR | --check | --update" >&2
 	exit 2
 fi
-src=$(cd "$1" && pwd)
-here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+if [[ $mode == summary ]]; then
+	src=$(cd "$1" && pwd)
+else
+	# The pinned module: `module PATH VERSION` in hack/corpus.expected.
+	read -r mod ver < <(sed -n 's/^module \([^ ]*\) \([^ ]*\)$/\1 \2/p' "$expected" | head -1) || true
+	if [[ -z ${mod:-} || -z ${ver:-} ]]; then
+		echo "$expected has no 'module PATH VERSION' line naming the Skaffold module to test against" >&2
+		exit 2
+	fi
+	# Outside any module, so that skiff's go.mod and go.sum stay as they are.
+	if ! json=$(cd "$work" && go mod download -json "$mod@$ver"); then
+		echo "go mod download $mod@$ver failed (above): the corpus test needs the Go module proxy (GOPROXY=$(go env GOPROXY)) or a module cache that holds it" >&2
+		exit 1
+	fi
+	src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
+	if [[ -z $src || ! -f $src/LICENSE ]]; then
+		echo "go mod download $mod@$ver gave no module directory with a LICENSE: $json" >&2
+		exit 1
+	fi
+	echo "corpus: $mod@$ver in $src" >&2
+fi
 
 skiff=${SKIFF:-}
 if [[ -z $skiff ]]; then
@@ -67,6 +101,7 @@ if [[ ${#configs[@]} -eq 0 ]]; then
 	exit 2
 fi
 
+# results: one line per config, the reason of a failure after "  # ".
 results=$work/results
 : >"$results"
 total=0 loaded=0 fixed=0 rendered=0 crashed=0
@@ -92,19 +127,44 @@ for f in "${configs[@]}"; do
 				crashed=$((crashed + 1))
 				why=${why:-"CRASH: $(grep -m1 '^panic:' <<<"$out")"}
 			fi
-			why=${why:-$(grep -v '^\s*$' <<<"$out" | grep -v -i '^warn' | head -1)}
+			why=${why:-$(grep -v '^\s*$' <<<"$out" | grep -v -i '^warn' | head -1 || true)}
+			why=${why:-"skiff $cmd failed with no message"}
 		fi
 	done
-	echo "$line" >>"$results"
+	# The reason without the prefix and location and without this
+	# machine's paths.
+	why=$(sed -e 's/^ERROR: //' -e 's/^[^ :]*\.yaml:\([0-9]*:[0-9]*:\)\{0,1\} //' -e "s|$src/||g" <<<"$why")
 	[[ -n $why ]] && line+="  # $why"
+	echo "$line" >>"$results"
 	echo "$line"
 done
 echo "configs: $total  diagnose ok: $loaded  fix ok: $fixed  render --offline ok: $rendered  crashes: $crashed"
 [[ $crashed -eq 0 ]] || exit 1
-if $check; then
-	if ! diff -u <(grep -v '^#' "$here/hack/corpus.expected") "$results"; then
-		echo "the results differ from hack/corpus.expected (- expected, + now): fix the regression, or rewrite the file if a config now passes" >&2
+
+status() { sed -e '/^#/d' -e '/^module /d' -e 's/  # .*//' "$1"; }
+case $mode in
+check)
+	if missing=$(grep -n 'FAIL' "$expected" | grep -v '=FAIL.*  # [^ ]'); then
+		echo "$expected: a failing config needs its reason after '  # ':" >&2
+		echo "$missing" >&2
 		exit 1
 	fi
-	echo "as expected (hack/corpus.expected)"
-fi
+	if ! diff -u <(status "$expected") <(status "$results"); then
+		echo "the results over $mod@$ver differ from hack/corpus.expected (- expected, + now): fix the regression; when a config now passes or the change is intended, regenerate the file with hack/corpus.sh --update and check its reasons" >&2
+		exit 1
+	fi
+	echo "as expected: $total configs (hack/corpus.expected)"
+	;;
+update)
+	new=$work/expected
+	{
+		grep '^#' "$expected"
+		echo "module $mod $ver"
+		# A line whose results did not change keeps its reason.
+		awk -F '  # ' 'NR == FNR { if (!/^#/ && NF > 1) why[$1] = $2; next }
+			{ print ($1 in why) ? $1 "  # " why[$1] : $0 }' "$expected" "$results"
+	} >"$new"
+	cp "$new" "$expected"
+	echo "wrote $expected; shorten the reasons of new failures by hand"
+	;;
+esac

@@ -1,15 +1,18 @@
-// Package api serves Skaffold's v2 HTTP API for a session (skiff dev
-// --rpc-http-port): the event stream (/v2/events, /v2/applicationLogs,
-// also as server-sent events), the state (/v2/state) and the control of
-// the dev loop (/v2/execute, /v2/{build,sync,deploy}/auto_execute), in
-// the JSON shapes of Skaffold's grpc-gateway: a stream is one
+// Package api serves Skaffold's v2 API for a session: over HTTP (skiff
+// dev --rpc-http-port, Server) and over gRPC (--rpc-port, GRPCServer,
+// with the messages of v2pb). The HTTP API serves the event stream
+// (/v2/events, /v2/applicationLogs, also as server-sent events), the
+// state (/v2/state) and the control of the dev loop (/v2/execute,
+// /v2/{build,sync,deploy}/auto_execute), in the JSON shapes of Skaffold's grpc-gateway: a stream is one
 // {"result": event} object a line, an error is {"code", "message",
 // "details"} with the HTTP status of its gRPC code.
 //
-// Plugging in: New takes the session's event bus, its state tracker and
-// the dev loop's runner.Control (nil for commands without a loop); Handle
-// adds more routes (a dashboard's pages and assets) to the same server,
-// before Start. The routes of the API are all in routes.
+// Plugging in: New and NewGRPC take the session's event bus, its state
+// tracker and the dev loop's runner.Control (nil for commands without a
+// loop) in Options; Handle adds more routes (a dashboard's pages and
+// assets) to the HTTP server, before Start. The routes of the HTTP API
+// are all in routes; the gRPC calls share their logic (Options.state,
+// intent.phases, Options.setAuto).
 package api
 
 import (
@@ -90,7 +93,31 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 }
 
 // Handler is the server's handler, for tests.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return guard(s.mux) }
+
+// guard refuses what a web page elsewhere could make a browser send to
+// the server on 127.0.0.1: a request for another host name (DNS
+// rebinding: a name of the attacker's that now points at 127.0.0.1) and
+// a request that changes something (POST, PUT) from a page of another
+// origin (cross-site request forgery). IDEs and curl send neither an
+// Origin nor another host; the dashboard's own requests have its origin.
+func guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1" {
+			writeError(w, codePermissionDenied, fmt.Sprintf("the API answers requests for 127.0.0.1 or localhost only, not for %q", r.Host))
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && r.Method != http.MethodGet && r.Method != http.MethodHead && origin != "http://"+r.Host {
+			writeError(w, codePermissionDenied, fmt.Sprintf("a page of %s may not drive skiff through the API; only the dashboard at http://%s/ and clients that send no Origin may", origin, r.Host))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Start listens on 127.0.0.1:port (0: a free port) and serves in the
 // background; it returns the address it listens on.
@@ -100,7 +127,7 @@ func (s *Server) Start(port int) (string, error) {
 		return "", fmt.Errorf("listening for the API on 127.0.0.1:%d: %w; give a free port, or 0 for any", port, err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: guard(s.mux), ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return ln.Addr().String(), nil
@@ -121,12 +148,17 @@ func (s *Server) Close() error {
 
 // state is GetState: the State, with the auto switches of the loop.
 func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
-	st := s.opts.State.State()
-	if c := s.opts.Control; c != nil {
+	writeJSON(w, http.StatusOK, s.opts.state())
+}
+
+// state is the tracked State with the loop's auto switches.
+func (o Options) state() event.State {
+	st := o.State.State()
+	if c := o.Control; c != nil {
 		a := c.Auto()
 		st.SetAuto(event.Auto{Build: a.Build, Sync: a.Sync, Deploy: a.Deploy})
 	}
-	writeJSON(w, http.StatusOK, st)
+	return st
 }
 
 // stream sends the events that keep says, from the session's start,
@@ -220,9 +252,13 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeInvalidArgument, fmt.Sprintf("reading the intent: %v; send {\"build\": true, \"sync\": true, \"deploy\": true} or some of them", err))
 		return
 	}
-	p := runner.Phases{Build: in.Build || in.Devloop, Sync: in.Sync || in.Devloop, Deploy: in.Deploy || in.Devloop}
-	s.opts.Control.Trigger(p)
+	s.opts.Control.Trigger(in.phases())
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// phases are the phases an intent asks for; devloop is all of them.
+func (in intent) phases() runner.Phases {
+	return runner.Phases{Build: in.Build || in.Devloop, Sync: in.Sync || in.Devloop, Deploy: in.Deploy || in.Devloop}
 }
 
 // triggerState is Skaffold's proto.v2.TriggerState, the body of
@@ -240,25 +276,42 @@ func (s *Server) autoExecute(phase string) http.HandlerFunc {
 			return
 		}
 		var in triggerState
-		if err := decode(r, &in); err != nil || in.Enabled == nil {
-			writeError(w, codeInvalidArgument, "missing required boolean parameter 'enabled': send {\"enabled\": true} or {\"enabled\": false}")
-			return
+		if err := decode(r, &in); err != nil {
+			in.Enabled = nil
 		}
-		changed, err := s.opts.Control.SetAuto(phase, *in.Enabled)
-		if err != nil {
-			writeError(w, codeInvalidArgument, err.Error())
-			return
-		}
-		if !changed {
-			writeError(w, codeAlreadyExists, fmt.Sprintf("auto %s is already set to %t", phase, *in.Enabled))
+		if code, msg := s.opts.setAuto(phase, in.Enabled); code != codeOK {
+			writeError(w, code, msg)
 			return
 		}
 		writeJSON(w, http.StatusOK, struct{}{})
 	}
 }
 
+// setAuto turns phase's automatic run on or off (enabled nil: not said),
+// with a Control; it returns the gRPC code and message of its failure, or
+// codeOK.
+func (o Options) setAuto(phase string, enabled *bool) (int, string) {
+	if enabled == nil {
+		return codeInvalidArgument, "missing required boolean parameter 'enabled': send {\"enabled\": true} or {\"enabled\": false}"
+	}
+	changed, err := o.Control.SetAuto(phase, *enabled)
+	if err != nil {
+		return codeInvalidArgument, err.Error()
+	}
+	if !changed {
+		return codeAlreadyExists, fmt.Sprintf("auto %s is already set to %t", phase, *enabled)
+	}
+	return codeOK, ""
+}
+
 func (s *Server) noLoop(w http.ResponseWriter) {
-	writeError(w, codeUnimplemented, fmt.Sprintf("skiff %s has no dev loop to drive; /v2/execute and auto_execute work with skiff dev and skiff debug", s.opts.Command))
+	writeError(w, codeUnimplemented, s.opts.noLoop())
+}
+
+// noLoop is the message for a request that drives a loop to a command
+// without one.
+func (o Options) noLoop() string {
+	return fmt.Sprintf("skiff %s has no dev loop to drive; Execute (/v2/execute) and auto_execute work with skiff dev and skiff debug", o.Command)
 }
 
 // decode reads r's JSON body into v; an empty body leaves v as it is.
@@ -273,15 +326,18 @@ func decode(r *http.Request, v any) error {
 // The gRPC codes the API answers with, and their HTTP statuses as
 // grpc-gateway maps them.
 const (
-	codeInvalidArgument = 3
-	codeAlreadyExists   = 6
-	codeUnimplemented   = 12
+	codeOK               = 0
+	codeInvalidArgument  = 3
+	codeAlreadyExists    = 6
+	codePermissionDenied = 7
+	codeUnimplemented    = 12
 )
 
 var httpStatus = map[int]int{
-	codeInvalidArgument: http.StatusBadRequest,
-	codeAlreadyExists:   http.StatusConflict,
-	codeUnimplemented:   http.StatusNotImplemented,
+	codeInvalidArgument:  http.StatusBadRequest,
+	codeAlreadyExists:    http.StatusConflict,
+	codePermissionDenied: http.StatusForbidden,
+	codeUnimplemented:    http.StatusNotImplemented,
 }
 
 // writeError writes grpc-gateway's error body.

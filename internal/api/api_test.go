@@ -277,3 +277,60 @@ func TestExecuteWithoutALoop(t *testing.T) {
 		t.Errorf("execute without a loop: %d %v, want 501 saying run has no dev loop", status, body)
 	}
 }
+
+// The API refuses what a page elsewhere could make a browser send: a
+// request for another host name (DNS rebinding) and a change from a page
+// of another origin; IDEs (no Origin) and the dashboard (its own origin)
+// get through.
+func TestGuardsAgainstOtherSites(t *testing.T) {
+	t.Parallel()
+	ctl := &fakeControl{}
+	url := start(t, event.NewBus(0), ctl)
+	addr := strings.TrimPrefix(url, "http://")
+	send := func(method, path, host, origin string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, url+path, strings.NewReader(`{"build": true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusForbidden && !strings.Contains(string(body), `"code":7`) {
+			t.Errorf("%s %s: 403 without grpc-gateway's PermissionDenied: %s", method, path, body)
+		}
+		return resp.StatusCode
+	}
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	for _, c := range []struct {
+		method, path, host, origin string
+		want                       int
+	}{
+		{"GET", "/v2/state", "", "", http.StatusOK},
+		{"GET", "/v2/state", "localhost:" + port, "", http.StatusOK},
+		{"GET", "/v2/state", "attacker.example:" + port, "", http.StatusForbidden},
+		{"POST", "/v2/execute", "attacker.example:" + port, "", http.StatusForbidden},
+		{"POST", "/v2/execute", "", "http://attacker.example", http.StatusForbidden},
+		{"POST", "/v2/execute", "", "null", http.StatusForbidden},
+		{"POST", "/v2/execute", "", "", http.StatusOK},
+		{"POST", "/v2/execute", "", "http://" + addr, http.StatusOK},
+	} {
+		if got := send(c.method, c.path, c.host, c.origin); got != c.want {
+			t.Errorf("%s %s Host %q Origin %q: %d, want %d", c.method, c.path, c.host, c.origin, got, c.want)
+		}
+	}
+	ctl.mu.Lock()
+	defer ctl.mu.Unlock()
+	if len(ctl.triggered) != 2 {
+		t.Errorf("the loop was triggered %d times, want 2 (the requests let through)", len(ctl.triggered))
+	}
+}

@@ -116,6 +116,7 @@ func buildFlags(f *pflag.FlagSet, opts *runner.BuildOptions, v *buildFlagValues)
 	f.StringSliceVar(&opts.Insecure, "insecure-registry", nil, "registries reachable over plain HTTP (loopback ones always are)")
 	f.StringSliceVar(&opts.Platforms, "platform", nil, "target platforms, os/arch (default the host's)")
 	muteFlag(f, &v.mute)
+	f.BoolVar(&v.skipTests, "skip-tests", false, "do not run the tests (test[]: structure tests and custom tests) after building")
 	f.BoolVar(&v.singlePlatform, "disable-multi-platform-build", false, "build only the first --platform when several are given (default true in dev, to keep the loop fast)")
 }
 

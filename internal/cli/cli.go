@@ -70,8 +70,11 @@ type globalOptions struct {
 	namespace   string
 	modules     []string
 	defaultRepo string
-	verbosity   string
-	kubeconfig  string
+	// globalConfig is --config: the global config file (see
+	// globalConfigFile).
+	globalConfig string
+	verbosity    string
+	kubeconfig   string
 	// profileAutoActivation and propagateProfiles are on by default, as
 	// in Skaffold.
 	profileAutoActivation bool
@@ -180,8 +183,12 @@ unchanged.`,
 		a.newInspectCmd(),
 		a.newLintCmd(),
 		a.newFilterCmd(),
+		a.newConfigCmd(),
+		a.newTestCmd(),
+		a.newVerifyCmd(),
+		a.newExecCmd(),
 	)
-	root.AddCommand(newSkaffoldOnlyCmds()...)
+	a.addGlobalConfigFlags(root)
 	return root
 }
 
@@ -282,7 +289,7 @@ func (a *app) load(command string) (*config.Project, error) {
 
 func (a *app) loadProject(command string) (*config.Project, error) {
 	g := &a.global
-	return config.Load(config.Options{
+	p, err := config.Load(config.Options{
 		File:        g.filename,
 		Profiles:    g.profiles,
 		Modules:     g.modules,
@@ -295,6 +302,13 @@ func (a *app) loadProject(command string) (*config.Project, error) {
 		NoProfileAutoActivation: !g.profileAutoActivation,
 		NoProfilePropagation:    !g.propagateProfiles,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.applyGlobalConfig(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // noArgs rejects positional arguments as a usage error.

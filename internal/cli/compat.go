@@ -46,22 +46,19 @@ type ignoredFlag struct {
 
 // Why the flags of ignoredFlags do nothing, where several share a reason.
 const (
-	noGRPC           = "skiff serves Skaffold's v2 API over HTTP only (--rpc-http-port); the gRPC service (proto.v2.SkaffoldV2Service) is not implemented yet, so nothing listens on this port"
-	noEventsInRender = "skiff render builds and deploys nothing, so it records no events"
-	noGlobalConfig   = "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry)"
-	noMinikube       = "skiff does not special-case minikube: images are pushed when --push, --default-repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
-	noRemoteConfigs  = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
-	noPlatformMagic  = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
-	noTests          = "skiff has no test stage yet (the test command and build.artifacts[].tests are not implemented); nothing is skipped"
-	noPrune          = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
-	noCloudRun       = "skiff has no Cloud Run deployer"
-	noKpt            = "skiff has no kpt hydration; manifests are rendered in memory"
-	noAutoConfig     = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
-	noQuestions      = "skiff asks no questions (skiff init only, on a terminal)"
-	noSelectorRules  = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"
-	noSelectorsFile  = "skiff's status check follows the workloads it knows (Deployments, StatefulSets, DaemonSets, Jobs, Pods); a selectors file is not read"
-	iterativeCheck   = "skiff applies a deploy's manifests in one step and checks their status once after it, which is what the iterative check does for one step"
-	fastFailCheck    = "skiff's status check stops at the first failure that cannot recover; --tolerate-failures-until-deadline waits instead"
+	noEvents        = "skiff render, test, verify and exec build and deploy nothing, so they record no events"
+	noMinikube      = "skiff does not special-case minikube: images are pushed when --push, build.local.push, the global config's local-cluster, a default repo or a local registry the cluster advertises (KEP-1755) says so, else loaded into the local Docker daemon"
+	noRemoteConfigs = "skiff does not fetch remote configs (requires[].git), so there is no remote cache"
+	noPlatformMagic = "skiff builds for the --platform values given (default the host's) and adds no node affinity or toleration to the manifests"
+	noPrune         = "skiff removes no images or containers of builds on cleanup, so there is nothing to keep"
+	noCloudRun      = "skiff has no Cloud Run deployer"
+	noKpt           = "skiff has no kpt hydration; manifests are rendered in memory"
+	noAutoConfig    = "skiff does not generate a config on the fly; without a skaffold.yaml, skiff init writes one"
+	noQuestions     = "skiff asks no questions (skiff init only, on a terminal)"
+	noSelectorRules = "skiff replaces images and adds labels in the fields it knows of every object; a rules file is not read"
+	noSelectorsFile = "skiff's status check follows the workloads it knows (Deployments, StatefulSets, DaemonSets, Jobs, Pods); a selectors file is not read"
+	iterativeCheck  = "skiff applies a deploy's manifests in one step and checks their status once after it, which is what the iterative check does for one step"
+	fastFailCheck   = "skiff's status check stops at the first failure that cannot recover; --tolerate-failures-until-deadline waits instead"
 )
 
 // ignoredFlags are the flags of Skaffold v2.24 that skiff accepts without
@@ -77,15 +74,14 @@ var ignoredFlags = []ignoredFlag{
 	{name: "remote-cache-dir", def: "", usage: "where remote configs are cached", noEffect: noRemoteConfigs, commands: []string{""}},
 	{name: "sync-remote-cache", def: "always", usage: "how remote configs are refreshed: always, missing or never", noEffect: noRemoteConfigs, commands: []string{""}},
 
-	{name: "config", shorthand: "c", def: "", usage: "Skaffold's global config file", noEffect: noGlobalConfig, commands: []string{"run", "dev", "debug", "build", "deploy", "delete", "diagnose", "apply"}},
 	{name: "detect-minikube", def: true, usage: "detect a minikube cluster", noEffect: noMinikube, commands: []string{"build", "delete", "deploy", "dev", "debug", "run"}},
 	{name: "minikube-profile", def: "", usage: "the minikube profile to build in", noEffect: noMinikube, hidden: true, commands: []string{"build", "dev", "debug", "run"}},
-	{name: "rpc-port", def: "", usage: "port of the gRPC event API", noEffect: noGRPC, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "rpc-http-port", def: "", usage: "serve Skaffold's v2 HTTP API (/v2/events, /v2/state, /v2/execute) on 127.0.0.1 at this port (0: a free one, printed)", noEffect: noEventsInRender, commands: []string{"dev", "debug", "build", "run", "deploy", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "enable-rpc", def: false, usage: "serve the HTTP API on a free port (printed)", noEffect: noEventsInRender, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: "skiff does not wait for a client of the event API before exiting", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
-	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: noEventsInRender, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
-	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: "skiff keeps no log of its own output to save; --event-log-file saves the events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply"}},
+	{name: "rpc-port", def: "", usage: "serve Skaffold's v2 gRPC API (proto.v2.SkaffoldV2Service: Events, GetState, Execute) on 127.0.0.1 at this port (0: a free one, printed)", noEffect: noEvents, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify", "exec"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "rpc-http-port", def: "", usage: "serve Skaffold's v2 HTTP API (/v2/events, /v2/state, /v2/execute) on 127.0.0.1 at this port (0: a free one, printed)", noEffect: noEvents, commands: []string{"dev", "debug", "build", "run", "deploy", "apply", "test", "verify", "exec"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "enable-rpc", def: false, usage: "serve the HTTP API on a free port (printed)", noEffect: noEvents, deprecated: "--rpc-port or --rpc-http-port imply it", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "wait-for-connection", def: false, usage: "wait for a client of the event API before exiting", noEffect: "skiff does not wait for a client of the event API before exiting", commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
+	{name: "event-log-file", def: "", usage: "file to save the events to, as JSON lines", noEffect: noEvents, hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test", "verify", "exec"}, effectIn: []string{"dev", "debug", "build", "run", "deploy", "apply"}},
+	{name: "last-log-file", def: "", usage: "file to save the output to", noEffect: "skiff keeps no log of its own output to save; --event-log-file saves the events", hidden: true, commands: []string{"dev", "debug", "build", "run", "deploy", "render", "apply", "test"}},
 	{name: "cloud-run-project", def: "", usage: "GCP project for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "cloud-run-location", def: "", usage: "GCP region for Cloud Run", noEffect: noCloudRun, commands: []string{"dev", "debug", "run", "deploy", "apply", "delete"}},
 	{name: "hydration-dir", def: ".kpt-pipeline", usage: "directory for kpt hydration", noEffect: noKpt, commands: []string{"dev", "debug", "render", "run", "deploy"}},
@@ -96,7 +92,6 @@ var ignoredFlags = []ignoredFlag{
 	{name: "check-cluster-node-platforms", def: false, usage: "build for the cluster nodes' platforms", noEffect: noPlatformMagic, commands: []string{"build", "dev", "debug", "run"}},
 	{name: "iterative-status-check", def: true, usage: "check status after each deploy step", noEffect: iterativeCheck, commands: []string{"dev", "debug", "deploy", "run", "apply"}},
 	{name: "fast-fail-status-check", def: true, usage: "fail the status check at the first error", noEffect: fastFailCheck, hidden: true, commands: []string{"dev", "debug", "deploy", "run", "apply"}},
-	{name: "skip-tests", def: false, usage: "skip the tests after building", noEffect: noTests, commands: []string{"dev", "debug", "run", "build"}},
 	{name: "no-prune", def: false, usage: "keep the images and containers of builds on cleanup", noEffect: noPrune, commands: []string{"dev", "debug", "run"}},
 	{name: "no-prune-children", def: false, usage: "keep the layers of builds on cleanup", noEffect: noPrune, commands: []string{"dev", "debug", "run"}},
 	{name: "auto-create-config", def: true, usage: "create a config when there is none", noEffect: noAutoConfig, commands: []string{"dev", "debug", "run"}},
@@ -111,6 +106,10 @@ var ignoredFlags = []ignoredFlag{
 	{name: "protocols", def: []string{}, usage: "debugger protocols, in order of preference", noEffect: "skiff debug speaks each runtime's own protocol (Delve's API for Go, the DevTools protocol for Node.js, DAP through debugpy for Python, JDWP for the JVM); there is no protocol to choose", commands: []string{"debug", "filter"}},
 	{name: "post-renderer", def: "", usage: "a program to pass the manifests through first", noEffect: "skiff filter runs no other program; chain them in the shell (other | skiff filter)", commands: []string{"filter"}},
 	{name: "set-value-file", def: "", usage: "override templated manifest fields from a .env file", noEffect: "skiff does not override templated manifest fields from a file; set them in skaffold.yaml (manifests.helm.releases[].setValueTemplates) or through skaffold.env", commands: []string{"render", "delete"}},
+	{name: "docker-network", def: "", usage: "the Docker network of the verify containers", noEffect: "skiff verify and exec run their containers on the Docker Engine's default network", commands: []string{"verify", "exec"}},
+	{name: "env-file", def: "", usage: "a file of environment variables for the verify containers", noEffect: "skiff verify and exec set only the containers' own env", commands: []string{"verify", "exec"}},
+	{name: "port-forward", def: []string{}, usage: "port-forward modes while verifying", noEffect: "skiff verify and exec forward no ports", commands: []string{"verify", "exec"}},
+	{name: "status-check", def: true, usage: "wait for the deployed resources first", noEffect: "skiff verify runs the verify containers without checking the deployment first", commands: []string{"verify"}},
 	{name: "enable-templating", def: false, usage: "expand templated fields in the printed config", noEffect: "skiff diagnose prints templated fields as written; skiff render shows them expanded", commands: []string{"diagnose"}},
 }
 

@@ -99,6 +99,7 @@ func (a *app) devCommand(cmd *cobra.Command, debug bool) *cobra.Command {
 	f := cmd.Flags()
 	buildFlags(f, bopts, &bvals)
 	deployFlags(f, dopts)
+	dashboardFlag(f)
 	f.Lookup("tail").DefValue = "true"
 	dopts.Tail = true
 	f.Lookup("disable-multi-platform-build").DefValue = "true"

@@ -78,6 +78,7 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 		}
 		fmt.Fprintf(out, " - %s (%s): active profiles: %s\n", c.Name(), c.File, profiles)
 	}
+	a.diagnoseGlobalConfig(out, p)
 	r := a.newEngine(p)
 	arts := p.Artifacts()
 	fmt.Fprintf(out, "Number of artifacts: %d\n", len(arts))

@@ -24,16 +24,12 @@ func writeDocs(w io.Writer) error {
 	d.p("| Code | Meaning |\n|---|---|\n")
 	d.p("| %d | The command did what it was asked. |\n", ExitOK)
 	d.p("| %d | The command failed: a build, a deploy, a config that does not load, the cluster. |\n", ExitFailure)
-	d.p("| %d | The command line is not one skiff runs: an unknown command or flag (with what was probably meant), a bad flag value, missing arguments, or a Skaffold command skiff does not have. |\n\n", ExitUsage)
+	d.p("| %d | The command line is not one skiff runs: an unknown command or flag (with what was probably meant), a bad flag value, missing arguments, or a Skaffold feature of the command line skiff does not have (init --compose-file, inspect's editing commands). |\n\n", ExitUsage)
 
 	d.p("## Differences from Skaffold v2.24\n\n")
 	d.p("Every flag of Skaffold v2.24's commands is accepted (internal/cli/testdata/skaffold-v2.24-flags.txt lists them; a test parses each). ")
 	d.p("The same goes for their environment form: a flag not given on the command line is read from `SKIFF_<FLAG>`, then `SKAFFOLD_<FLAG>` (upper case, `-` as `_`), from the environment and then from `skaffold.env`.\n\n")
-	d.p("Commands Skaffold has and skiff does not (they exit %d and say what to use):\n\n", ExitUsage)
-	for _, c := range skaffoldOnly {
-		d.p("- `%s`: %s.\n", c.name, c.instead)
-	}
-	d.p("\nFlags that skiff accepts but that change nothing in skiff; with `-v info` skiff says so when one is given:\n\n")
+	d.p("Flags that skiff accepts but that change nothing in skiff; with `-v info` skiff says so when one is given:\n\n")
 	d.p("| Flag | Commands | Why it has no effect |\n|---|---|---|\n")
 	for _, fl := range ignoredFlags {
 		// A flag with an effect in some of its commands is listed for

@@ -47,33 +47,6 @@ func (e *NotInSkiffError) Error() string {
 	return fmt.Sprintf("skiff has no %q command (Skaffold has): %s", e.Command, e.Instead)
 }
 
-// skaffoldOnly are Skaffold's commands that skiff does not have, with what
-// to do instead.
-var skaffoldOnly = []struct{ name, instead string }{
-	{"test", "the test stage (custom tests and container-structure-tests of build.artifacts[].tests) is not in skiff yet; run the tests after skiff build, on the images it prints"},
-	{"verify", "verification tests (the verify stanza) are not in skiff yet; run them after skiff run, for example as a Job in the manifests"},
-	{"exec", "custom actions (customActions) are not in skiff yet; run the action's containers yourself"},
-	{"config", "skiff reads no global config file (~/.skaffold/config); give its settings as flags or SKAFFOLD_* variables (--default-repo, --kube-context, --insecure-registry), for example in skaffold.env"},
-}
-
-// newSkaffoldOnlyCmds are hidden commands for skaffoldOnly: each takes any
-// arguments and flags and fails with a NotInSkiffError.
-func newSkaffoldOnlyCmds() []*cobra.Command {
-	var out []*cobra.Command
-	for _, c := range skaffoldOnly {
-		out = append(out, &cobra.Command{
-			Use:                c.name,
-			Short:              "Skaffold's " + c.name + " command, not in skiff",
-			Hidden:             true,
-			DisableFlagParsing: true,
-			RunE: func(*cobra.Command, []string) error {
-				return &NotInSkiffError{Command: c.name, Instead: c.instead}
-			},
-		})
-	}
-	return out
-}
-
 // unknownCommand is the error for an argument of parent that names no
 // command, with the commands it may have meant.
 func unknownCommand(parent *cobra.Command, name string) error {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -34,10 +33,7 @@ func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
 		{[]string{"run", "--tial"}, []string{"unknown flag: --tial; did you mean --tag or --tail?", "Run 'skiff run --help' for usage."}},
 		{[]string{"build", "--pussh"}, []string{"unknown flag: --pussh; did you mean --push?"}},
 		{[]string{"schema", "get", "--bogus"}, []string{"unknown flag: --bogus", "Run 'skiff schema get --help' for usage."}},
-		{[]string{"test"}, []string{`skiff has no "test" command (Skaffold has): the test stage`}},
-		{[]string{"verify", "-p", "x"}, []string{`skiff has no "verify" command`}},
-		{[]string{"exec", "action"}, []string{`skiff has no "exec" command`, "customActions"}},
-		{[]string{"config", "list"}, []string{`skiff has no "config" command`, "SKAFFOLD_*"}},
+		{[]string{"exec"}, []string{"skiff exec takes the name of one custom action, got 0 arguments", "Run 'skiff exec --help' for usage."}},
 	} {
 		code, _, stderr := runMain(t, tc.args...)
 		if code != ExitUsage {
@@ -54,23 +50,5 @@ func TestUsageErrorsExitTwoAndSuggest(t *testing.T) {
 		if code != ExitOK || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v exited %d with stdout %q, stderr %q; want help and 0", args, code, out, stderr)
 		}
-	}
-}
-
-// The commands only Skaffold has stay out of skiff's help.
-func TestSkaffoldOnlyCommandsHidden(t *testing.T) {
-	t.Parallel()
-	out, _, err := run(t, nil, "--help")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range skaffoldOnly {
-		if strings.Contains(out, "\n  "+c.name+" ") {
-			t.Errorf("help lists %q, which skiff does not have", c.name)
-		}
-	}
-	var missing *NotInSkiffError
-	if _, _, err := run(t, nil, "test"); !errors.As(err, &missing) || missing.Command != "test" {
-		t.Errorf("test: %v, want a *NotInSkiffError", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,57 @@ build:
 	var usage *UsageError
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--rpc-http-port=fifty: give a port number") {
 		t.Errorf("--rpc-http-port=fifty: %v, want a usage error\n%s", err, stderr)
+	}
+}
+
+// --rpc-port serves the gRPC API on 127.0.0.1 and prints where (0: a free
+// port), without the HTTP API; a port that is not a number is a usage
+// error.
+func TestRPCPort(t *testing.T) {
+	t.Parallel()
+	file := writeProject(t, `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: web
+    custom:
+      buildCommand: exit 3
+`)
+	_, stderr, err := run(t, nil, "build", "-f", file, "--push=false", "--cache-artifacts=false", "--rpc-port", "0")
+	if err == nil {
+		t.Fatalf("the failing build succeeded:\n%s", stderr)
+	}
+	if !regexp.MustCompile(`Serving Skaffold's v2 gRPC API \(proto\.v2\.SkaffoldV2Service\) on 127\.0\.0\.1:\d+\n`).MatchString(stderr) {
+		t.Errorf("the output does not say where the gRPC API is:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "HTTP API") {
+		t.Errorf("--rpc-port alone started the HTTP API:\n%s", stderr)
+	}
+	_, stderr, err = run(t, nil, "build", "-f", file, "--rpc-port", "fifty")
+	var usage *UsageError
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--rpc-port=fifty: give a port number") {
+		t.Errorf("--rpc-port=fifty: %v, want a usage error\n%s", err, stderr)
+	}
+}
+
+// --ui serves the dashboard with the API on a free port and prints where,
+// for run as for dev and debug.
+func TestUIFlag(t *testing.T) {
+	t.Parallel()
+	file := writeProject(t, `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: web
+    custom:
+      buildCommand: exit 3
+`)
+	_, stderr, err := run(t, nil, "run", "-f", file, "--push=false", "--cache-artifacts=false", "--ui")
+	if err == nil {
+		t.Fatalf("the failing build succeeded:\n%s", stderr)
+	}
+	api := regexp.MustCompile(`Serving Skaffold's v2 HTTP API on http://(127\.0\.0\.1:\d+) `).FindStringSubmatch(stderr)
+	if api == nil || !strings.Contains(stderr, "Serving the dashboard on http://"+api[1]+"/\n") {
+		t.Errorf("the output does not say where the API and the dashboard are, on one address:\n%s", stderr)
 	}
 }

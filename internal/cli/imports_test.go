@@ -33,6 +33,8 @@ func TestCLIImportsOnlyTheEngine(t *testing.T) {
 		"skiff.dev/skiff/internal/log",
 		"skiff.dev/skiff/internal/output",
 		"skiff.dev/skiff/internal/runner",
+		// The web dashboard (--ui), which the CLI adds to the API's server.
+		"skiff.dev/skiff/internal/ui",
 		"skiff.dev/skiff/internal/version",
 	}
 	// Client libraries, the file watcher and image libraries belong to

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -52,6 +53,11 @@ func deployFlags(f *pflag.FlagSet, opts *DeployOptions) {
 	f.DurationVar(&opts.WaitForDeletionsDelay, "wait-for-deletions-delay", 2*time.Second, "the time between two looks at pending deletions")
 }
 
+// dashboardFlag binds --ui (read by openEvents).
+func dashboardFlag(f *pflag.FlagSet) {
+	f.Bool("ui", false, "serve a web dashboard of the session on 127.0.0.1 at a free port (printed), with the HTTP API (--rpc-http-port gives the port)")
+}
+
 // labelFlag binds -l, the labels added to every deployed object.
 func labelFlag(f *pflag.FlagSet, opts *DeployOptions) {
 	f.StringSliceVarP(&opts.Labels, "label", "l", nil, "add labels (key=value) to every deployed object and its pods; repeat or comma-separate for several")
@@ -91,6 +97,8 @@ type buildFlagValues struct {
 	// singlePlatform is --disable-multi-platform-build (default on in
 	// dev, as in Skaffold).
 	singlePlatform bool
+	// skipTests is --skip-tests: no tests (test[]) after building.
+	skipTests bool
 }
 
 // apply sets what the flags given say into opts; l says what it changed.
@@ -101,6 +109,7 @@ func (v *buildFlagValues) apply(cmd *cobra.Command, opts *runner.BuildOptions, a
 		return err
 	}
 	opts.MuteOutput = mute
+	opts.Test = !v.skipTests
 	if v.singlePlatform && len(opts.Platforms) > 1 {
 		l.Infof("--disable-multi-platform-build: building for %s only, not %s", opts.Platforms[0], strings.Join(opts.Platforms[1:], ", "))
 		opts.Platforms = opts.Platforms[:1]
@@ -129,11 +138,15 @@ func (a *app) newRunCmd() *cobra.Command {
 with server-side apply (pruning what an earlier run of the project left
 behind), and wait until the workloads are ready, failing fast with the reason
 when they cannot become ready. With --tail or --port-forward, skiff then
-streams logs and forwards ports until Ctrl-C.`,
+streams logs and forwards ports until Ctrl-C. --ui serves a web dashboard of
+the session (and implies --tail).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bvals.apply(cmd, bopts, a); err != nil {
 				return err
+			}
+			if uiFlag(cmd) && !cmd.Flags().Changed("tail") {
+				dopts.Tail = true // the dashboard stays until Ctrl-C
 			}
 			if renderOnly {
 				return a.runRenderOnly(cmd, bopts, dopts, renderOutput)
@@ -147,6 +160,7 @@ streams logs and forwards ports until Ctrl-C.`,
 	f := cmd.Flags()
 	buildFlags(f, bopts, &bvals)
 	deployFlags(f, dopts)
+	dashboardFlag(f)
 	f.BoolVar(&renderOnly, "render-only", false, "build, then print the rendered manifests instead of deploying them")
 	deprecate(f.Lookup("render-only"), "use skiff render")
 	f.StringVar(&renderOutput, "render-output", "", "with --render-only, write the manifests to this file")
@@ -201,6 +215,9 @@ func (a *app) newRunner(cmd *cobra.Command, p *config.Project, dopts *DeployOpti
 	opts.Tail = dopts.Tail
 	opts.PortForward = modes
 	opts.Debug = dopts.Debug
+	if opts.Debug != nil && opts.Debug.HelpersRegistry == "" {
+		opts.Debug.HelpersRegistry = p.DebugHelpersRegistry()
+	}
 	opts.Labels = labels
 	opts.Force = dopts.Force
 	opts.Beep = dopts.Toot
@@ -245,7 +262,7 @@ func (a *app) engineOptions(p *config.Project) runner.Options {
 		KubeContext: a.global.kubeContext,
 		Kubeconfig:  a.global.kubeconfig,
 		Namespace:   a.global.namespace,
-		DefaultRepo: a.global.defaultRepo,
+		DefaultRepo: cmp.Or(a.global.defaultRepo, p.DefaultRepo()),
 		Environ:     a.environ,
 		Out:         a.streams.Out,
 		ErrOut:      a.streams.ErrOut,

@@ -102,6 +102,10 @@ type Project struct {
 	Env Env
 	// Notes say how old apiVersions were upgraded; `skiff fix` prints them.
 	Notes []string
+	// User are the global config's settings (~/.skaffold/config) for the
+	// kube context skiff works with; the caller reads them (see
+	// ReadGlobalConfig and GlobalConfig.ForContext) and sets them.
+	User ContextConfig
 }
 
 // Artifacts returns every artifact of every config, in config order.

@@ -31,6 +31,13 @@ func locate(c *Config, path ...any) where {
 	return w
 }
 
+// ErrorAt returns an error about the field at path (YAML keys and list
+// indexes, e.g. "test", 0, "structureTests") of c, located at its line in
+// c's file or in the active profile that set it.
+func (c *Config) ErrorAt(msg string, path ...any) *Error {
+	return locate(c, path...).errorf("%s", msg)
+}
+
 // written reports whether the user wrote the field at path, in the
 // document or in an active profile, as opposed to a default.
 func written(c *Config, path ...any) bool {

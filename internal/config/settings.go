@@ -48,14 +48,30 @@ func (p *Project) UseBuildkit() *bool {
 }
 
 // InsecureRegistries are the registries reachable over plain HTTP: the
-// build.insecureRegistries of every config, in config order.
+// build.insecureRegistries of every config, in config order, then the
+// global config's insecure-registries.
 func (p *Project) InsecureRegistries() []string {
 	var out []string
 	for _, c := range p.Configs {
 		out = append(out, c.Build.InsecureRegistries...)
 	}
-	return out
+	return append(out, p.User.InsecureRegistries...)
 }
+
+// DefaultRepo is the global config's default-repo; --default-repo (or
+// SKAFFOLD_DEFAULT_REPO), applied by the caller, wins over it.
+func (p *Project) DefaultRepo() string { return p.User.DefaultRepo }
+
+// LocalCluster is the global config's local-cluster: true when the
+// cluster runs images from the local Docker daemon (nothing is pushed),
+// false when it pulls them from a registry (images are pushed); nil when
+// the global config does not say. build.local.push wins over it.
+func (p *Project) LocalCluster() *bool { return p.User.LocalCluster }
+
+// DebugHelpersRegistry is the global config's debug-helpers-registry:
+// where skiff debug finds prebuilt support images; empty means skiff
+// builds its own.
+func (p *Project) DebugHelpersRegistry() string { return p.User.DebugHelpersRegistry }
 
 // RenderOutput is the first non-empty manifests.output: the file the
 // rendered manifests are written to; empty means stdout.

@@ -203,14 +203,15 @@ func Unsupported(c *Config, builders []string) Errors {
 	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
 		add("docker compose", "deploy", "docker", "useCompose")
 	}
-	if len(c.Test) > 0 {
-		add("the test stage", "test")
+	for i, tc := range c.Verify {
+		if tc != nil && tc.ExecutionMode.KubernetesClusterExecutionMode != nil {
+			add("running verify tests as Kubernetes Jobs (executionMode.kubernetesCluster; skiff verify runs them on the local Docker Engine)", "verify", i, "executionMode", "kubernetesCluster")
+		}
 	}
-	if len(c.Verify) > 0 {
-		add("skiff verify", "verify")
-	}
-	if len(c.CustomActions) > 0 {
-		add("custom actions", "customActions")
+	for i, a := range c.CustomActions {
+		if a.ExecutionModeConfig.KubernetesClusterExecutionMode != nil {
+			add(fmt.Sprintf("running custom action %q as Kubernetes Jobs (executionMode.kubernetesCluster; skiff exec runs actions on the local Docker Engine)", a.Name), "customActions", i, "executionMode", "kubernetesCluster")
+		}
 	}
 	return errs
 }

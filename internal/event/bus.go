@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -188,6 +189,9 @@ func (b *Bus) qualifyLocked(e *Event) {
 	case e.DebuggingContainerEvent != nil:
 		c := *e.DebuggingContainerEvent
 		e.DebuggingContainerEvent, id = &c, &c.TaskID
+	case e.SkaffoldLogEvent != nil:
+		c := *e.SkaffoldLogEvent
+		e.SkaffoldLogEvent, id = &c, &c.TaskID
 	}
 	if id != nil && *id != "" && !strings.Contains(*id, "-") {
 		*id = taskID(*id, b.iteration)
@@ -231,4 +235,65 @@ func WriteJSONLines(w io.Writer, s *Subscription) error {
 		return fmt.Errorf("the event log lost %d events because it was written more slowly than they came; write it to a faster disk", n)
 	}
 	return nil
+}
+
+// maxLogLines is how many lines a LogWriter publishes; the rest would
+// push the session's other events out of the bus's history.
+const maxLogLines = 500
+
+// LogWriter publishes what is written to it as SkaffoldLogEvents, one a
+// line, up to maxLogLines lines; Flush publishes a last line without its
+// newline. Writes never fail. It is not safe for concurrent use.
+type LogWriter struct {
+	bus           *Bus
+	task, subtask string
+	partial       []byte
+	lines         int
+}
+
+// LogWriter returns a writer of the output of subtask (an artifact) in
+// task (TaskBuild) of the current iteration.
+func (b *Bus) LogWriter(task, subtask string) *LogWriter {
+	return &LogWriter{bus: b, task: task, subtask: subtask}
+}
+
+// Write publishes each line p completes.
+func (w *LogWriter) Write(p []byte) (int, error) {
+	if w.bus == nil {
+		return len(p), nil
+	}
+	rest := p
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		w.publish(append(w.partial, rest[:i]...))
+		w.partial = w.partial[:0]
+		rest = rest[i+1:]
+	}
+	if w.lines < maxLogLines && len(w.partial) < 64<<10 {
+		w.partial = append(w.partial, rest...)
+	}
+	return len(p), nil
+}
+
+// Flush publishes the last line when it has no newline.
+func (w *LogWriter) Flush() {
+	if len(w.partial) > 0 {
+		w.publish(w.partial)
+		w.partial = w.partial[:0]
+	}
+}
+
+func (w *LogWriter) publish(line []byte) {
+	w.lines++
+	msg := strings.TrimSuffix(string(line), "\r")
+	switch {
+	case w.lines == maxLogLines+1:
+		msg = fmt.Sprintf("(more output than the %d lines the events carry; the terminal has it all)", maxLogLines)
+	case w.lines > maxLogLines:
+		return
+	}
+	w.bus.Publish(Event{SkaffoldLogEvent: &SkaffoldLogEvent{TaskID: w.task, SubtaskID: w.subtask, Level: -1, Message: msg}})
 }

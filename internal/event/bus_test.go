@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -124,4 +127,35 @@ func join(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// A LogWriter publishes each line of a build's output, qualified with the
+// iteration, the last one at Flush, and stops after maxLogLines lines.
+func TestLogWriterPublishesLines(t *testing.T) {
+	b := NewBus(0)
+	sub := b.Subscribe(2 * maxLogLines)
+	w := b.LogWriter(TaskBuild, "app")
+	fmt.Fprint(w, "./main.go:12:2: undefined: x\r\n./main.go:13")
+	fmt.Fprint(w, ":1: syntax error\nexit status 1")
+	w.Flush()
+	for i := 0; i < maxLogLines; i++ {
+		fmt.Fprintln(w, "more")
+	}
+	w.Flush()
+	b.Close()
+	var got []SkaffoldLogEvent
+	for e := range sub.C {
+		got = append(got, *e.SkaffoldLogEvent)
+	}
+	want := []SkaffoldLogEvent{
+		{TaskID: "Build-0", SubtaskID: "app", Level: -1, Message: "./main.go:12:2: undefined: x"},
+		{TaskID: "Build-0", SubtaskID: "app", Level: -1, Message: "./main.go:13:1: syntax error"},
+		{TaskID: "Build-0", SubtaskID: "app", Level: -1, Message: "exit status 1"},
+	}
+	if len(got) != maxLogLines+1 || !slices.Equal(got[:3], want) {
+		t.Fatalf("got %d events starting %+v, want %d starting %+v", len(got), got[:min(3, len(got))], maxLogLines+1, want)
+	}
+	if last := got[maxLogLines].Message; !strings.Contains(last, "the terminal has it all") {
+		t.Errorf("the last event says %q, want that the rest is in the terminal", last)
+	}
 }

@@ -40,6 +40,7 @@ const (
 type Event struct {
 	Timestamp               time.Time                `json:"timestamp"`
 	MetaEvent               *MetaEvent               `json:"metaEvent,omitempty"`
+	SkaffoldLogEvent        *SkaffoldLogEvent        `json:"skaffoldLogEvent,omitempty"`
 	TaskEvent               *TaskEvent               `json:"taskEvent,omitempty"`
 	BuildSubtaskEvent       *BuildSubtaskEvent       `json:"buildSubtaskEvent,omitempty"`
 	DeploySubtaskEvent      *DeploySubtaskEvent      `json:"deploySubtaskEvent,omitempty"`
@@ -48,6 +49,7 @@ type Event struct {
 	FileSyncEvent           *FileSyncEvent           `json:"fileSyncEvent,omitempty"`
 	DebuggingContainerEvent *DebuggingContainerEvent `json:"debuggingContainerEvent,omitempty"`
 	ApplicationLogEvent     *ApplicationLogEvent     `json:"applicationLogEvent,omitempty"`
+	PodEvent                *PodEvent                `json:"podEvent,omitempty"`
 }
 
 // ActionableErr is an error with the advice that goes with it.
@@ -75,6 +77,16 @@ func Err(err error) *ActionableErr {
 // MetaEvent says which skiff runs and for which run.
 type MetaEvent struct {
 	Entry string `json:"entry"`
+}
+
+// SkaffoldLogEvent is a line skiff printed in a task: a line of an
+// artifact's build output (the compiler's messages), SubtaskID naming
+// the artifact. Level is -1, as Skaffold sends the output of its phases.
+type SkaffoldLogEvent struct {
+	TaskID    string `json:"task_id"`
+	SubtaskID string `json:"subtask_id"`
+	Level     int32  `json:"level"`
+	Message   string `json:"message"`
 }
 
 // The tasks of TaskEvent, as Skaffold names them.
@@ -180,6 +192,20 @@ type DebuggingContainerEvent struct {
 	Runtime       string            `json:"runtime"`
 	WorkingDir    string            `json:"workingDir,omitempty"`
 	DebugPorts    map[string]uint32 `json:"debugPorts,omitempty"`
+}
+
+// PodEvent, skiff's addition to Skaffold's events, is a change of a pod
+// whose logs skiff follows (--tail): its phase, whether it is ready, how
+// often its containers restarted, why a container waits
+// (CrashLoopBackOff), and Deleted once it is being deleted or gone.
+type PodEvent struct {
+	PodName   string `json:"podName"`
+	Namespace string `json:"namespace"`
+	Phase     string `json:"phase"`
+	Ready     bool   `json:"ready"`
+	Restarts  int32  `json:"restarts"`
+	Reason    string `json:"reason,omitempty"`
+	Deleted   bool   `json:"deleted,omitempty"`
 }
 
 // ApplicationLogEvent is one line a container of the application logged.

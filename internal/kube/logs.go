@@ -54,7 +54,9 @@ type LogOptions struct {
 	Prefix string
 	// Log receives warnings about streams that fail; nil drops them.
 	Log *log.Logger
-	// Events receives an ApplicationLogEvent per line printed; nil: none.
+	// Events receives an ApplicationLogEvent per line printed, and a
+	// PodEvent per change of a pod's phase, readiness, restarts or
+	// waiting reason; nil: none.
 	Events *event.Bus
 }
 
@@ -76,8 +78,9 @@ type LogTailer struct {
 	stopped   bool
 	cancel    context.CancelFunc
 	factories []informers.SharedInformerFactory
-	tracked   map[string]bool   // container IDs already streamed
-	colors    map[types.UID]int // pod -> index in logColors
+	tracked   map[string]bool           // container IDs already streamed
+	colors    map[types.UID]int         // pod -> index in logColors
+	pods      map[string]event.PodEvent // namespace/name -> the last PodEvent published
 	wg        sync.WaitGroup
 }
 
@@ -90,6 +93,7 @@ func NewLogTailer(cs kubernetes.Interface, out io.Writer, opts LogOptions) *LogT
 		settleTimeout: 5 * time.Second,
 		tracked:       map[string]bool{},
 		colors:        map[types.UID]int{},
+		pods:          map[string]event.PodEvent{},
 	}
 	t.openLogs = func(ctx context.Context, namespace, pod string, o *corev1.PodLogOptions) (io.ReadCloser, error) {
 		return cs.CoreV1().Pods(namespace).GetLogs(pod, o).Stream(ctx)
@@ -137,6 +141,7 @@ func (t *LogTailer) Start(ctx context.Context) error {
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { t.podChanged(ctx, obj) },
 			UpdateFunc: func(_, obj any) { t.podChanged(ctx, obj) },
+			DeleteFunc: t.podDeleted,
 		}); err != nil {
 			t.mu.Unlock()
 			t.Stop()
@@ -182,7 +187,11 @@ func (t *LogTailer) podChanged(ctx context.Context, obj any) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.stopped || ctx.Err() != nil || pod.DeletionTimestamp != nil {
+	if t.stopped || ctx.Err() != nil {
+		return
+	}
+	t.publishPod(podEvent(pod, pod.DeletionTimestamp != nil))
+	if pod.DeletionTimestamp != nil {
 		return
 	}
 	for _, st := range containerStatuses(pod) {
@@ -203,6 +212,57 @@ func (t *LogTailer) podChanged(ctx context.Context, obj any) {
 		t.wg.Add(1)
 		go t.stream(ctx, s, pod.DeepCopy())
 	}
+}
+
+// podDeleted publishes that a pod is gone.
+func (t *LogTailer) podDeleted(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.stopped {
+		t.publishPod(podEvent(pod, true))
+	}
+}
+
+// publishPod publishes e when it differs from the pod's last one; t.mu
+// is held.
+func (t *LogTailer) publishPod(e event.PodEvent) {
+	if t.opts.Events == nil {
+		return
+	}
+	key := e.Namespace + "/" + e.PodName
+	if last, ok := t.pods[key]; ok && last == e {
+		return
+	}
+	if e.Deleted {
+		delete(t.pods, key) // a pod of the same name may come back
+	} else {
+		t.pods[key] = e
+	}
+	t.opts.Events.Publish(event.Event{PodEvent: &e})
+}
+
+// podEvent is the PodEvent of pod's state.
+func podEvent(pod *corev1.Pod, deleted bool) event.PodEvent {
+	e := event.PodEvent{PodName: pod.Name, Namespace: pod.Namespace, Phase: string(pod.Status.Phase), Deleted: deleted}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			e.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	for _, st := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
+		e.Restarts += st.RestartCount
+		if w := st.State.Waiting; w != nil && e.Reason == "" && w.Reason != "ContainerCreating" && w.Reason != "PodInitializing" {
+			e.Reason = w.Reason
+		}
+	}
+	return e
 }
 
 // containerStatuses lists the statuses of all of pod's containers.

@@ -1,9 +1,12 @@
 package kube
 
 import (
+	"io"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -38,6 +41,9 @@ func TestLogTailerPublishesLines(t *testing.T) {
 	bus.Close()
 	var got []string
 	for e := range sub.C {
+		if e.PodEvent != nil {
+			continue // TestLogTailerPublishesPodChanges
+		}
 		l := e.ApplicationLogEvent
 		if l == nil {
 			t.Fatalf("unexpected event %+v", e)
@@ -46,5 +52,66 @@ func TestLogTailerPublishesLines(t *testing.T) {
 	}
 	if want := []string{"web-1/app: hello\n", "web-1/app: world\n"}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+// The tailer publishes a PodEvent when a pod's phase, readiness, restarts
+// or waiting reason change, and when it goes; not for other updates.
+func TestLogTailerPublishesPodChanges(t *testing.T) {
+	t.Parallel()
+	pod := runningPod("web-1", "app", "c1")
+	cs := fake.NewClientset(pod)
+	k := newFakeKubelet(cs)
+	k.setRunning("c1", true)
+	bus := event.NewBus(0)
+	sub := bus.Subscribe(100)
+	tailer := NewLogTailer(cs, io.Discard, LogOptions{
+		Namespaces: []string{"ns"},
+		Selector:   labels.SelectorFromSet(labels.Set{ProjectLabel: "p"}),
+		Events:     bus,
+	})
+	tailer.openLogs = k.open
+	if err := tailer.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tailer.Stop)
+	next := func(what string) event.PodEvent {
+		t.Helper()
+		for {
+			select {
+			case e := <-sub.C:
+				if e.PodEvent != nil {
+					return *e.PodEvent
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no PodEvent for %s", what)
+			}
+		}
+	}
+	if got, want := next("the pod"), (event.PodEvent{PodName: "web-1", Namespace: "ns", Phase: "Running"}); got != want {
+		t.Errorf("first event %+v, want %+v", got, want)
+	}
+	// Ready, then a crash: restarted once, waiting in CrashLoopBackOff.
+	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	updateStatus(t, cs, pod)
+	if got := next("ready"); !got.Ready || got.Restarts != 0 {
+		t.Errorf("after ready: %+v", got)
+	}
+	pod.Labels["unrelated"] = "change"
+	if _, err := cs.CoreV1().Pods("ns").Update(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.Conditions[0].Status = corev1.ConditionFalse
+	pod.Status.ContainerStatuses[0].RestartCount = 1
+	pod.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	updateStatus(t, cs, pod)
+	if got, want := next("the crash"), (event.PodEvent{PodName: "web-1", Namespace: "ns", Phase: "Running", Restarts: 1, Reason: "CrashLoopBackOff"}); got != want {
+		t.Errorf("after the crash %+v, want %+v (a label change publishes nothing)", got, want)
+	}
+	if err := cs.CoreV1().Pods("ns").Delete(t.Context(), "web-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := next("the deletion"); !got.Deleted || got.PodName != "web-1" {
+		t.Errorf("after the deletion %+v, want Deleted", got)
 	}
 }

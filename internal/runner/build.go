@@ -59,6 +59,10 @@ type BuildOptions struct {
 	// builder (sync.auto) in development mode (build.Options.DevMode);
 	// Dev and debug set it, build and run never do.
 	DevMode bool
+	// Test runs the custom tests of the images built (see Test) after a
+	// build that is not a dry run: build, run, dev and debug set it unless
+	// --skip-tests.
+	Test bool
 }
 
 // maxMutedOutput is how much muted build output is kept for a failure.
@@ -68,7 +72,11 @@ const maxMutedOutput = 1 << 20
 // tags them, and pushes or loads the images (see build.Run). It prints
 // progress to ErrOut, each artifact's output prefixed with its name.
 func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
-	if err := r.Check("build"); err != nil {
+	stages := []string{"build"}
+	if opts.Test {
+		stages = append(stages, "test")
+	}
+	if err := r.Check(stages...); err != nil {
 		return nil, err
 	}
 	p := r.opts.Project
@@ -138,6 +146,8 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 	}
 	lines := output.NewLines(outDest)
 	var outs []*output.PrefixWriter
+	var logs []*event.LogWriter
+	var outsMu gosync.Mutex
 	fmt.Fprintln(progress, "Generating tags...")
 	start := time.Now()
 	if !opts.DryRun {
@@ -165,12 +175,25 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 		Events:      r.opts.Events,
 		Hooks:       r.artifactHooks(push),
 		Output: func(art *schema.Artifact) io.Writer {
+			// The artifacts build concurrently.
+			outsMu.Lock()
+			defer outsMu.Unlock()
 			w := lines.Prefixed("[" + art.ImageName + "] ")
 			outs = append(outs, w)
-			return w
+			if r.opts.Events == nil {
+				return w
+			}
+			// The output goes to the events too, where the dashboard
+			// shows a failed build's compiler messages.
+			ev := r.opts.Events.LogWriter(event.TaskBuild, art.ImageName)
+			logs = append(logs, ev)
+			return io.MultiWriter(w, ev)
 		},
 	})
 	for _, w := range outs {
+		w.Flush()
+	}
+	for _, w := range logs {
 		w.Flush()
 	}
 	if muted != nil {
@@ -193,6 +216,11 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 	}
 	if !opts.DryRun {
 		fmt.Fprintf(progress, "Built %d artifacts in %s\n", len(results), time.Since(start).Round(time.Millisecond))
+		if opts.Test {
+			if err := r.Test(ctx, results); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return results, nil
 }
@@ -246,6 +274,10 @@ func (r *Runner) buildTarget(ctx context.Context, opts BuildOptions) (push bool,
 	}
 	if push := r.opts.Project.Push(); push != nil {
 		return *push, defaultRepo
+	}
+	if local := r.opts.Project.LocalCluster(); local != nil {
+		r.opts.Log.Infof("Using local-cluster=%t from the global config: images are %s", *local, map[bool]string{true: "loaded into the local Docker daemon", false: "pushed"}[*local])
+		return !*local, defaultRepo
 	}
 	if host, ok := r.clusterRegistry(ctx); ok {
 		if defaultRepo == "" {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/log"
 )
 
 // TestBuildTargetAsksTheClusterDeployedTo checks that the images go to the
@@ -92,5 +95,33 @@ func TestGetenvTakesTheLastValue(t *testing.T) {
 	}
 	if got := r.getenv("MISSING"); got != "" {
 		t.Errorf("getenv(MISSING) = %q, want empty", got)
+	}
+}
+
+// The global config's local-cluster decides whether images are pushed
+// when neither --push nor build.local.push does, before the cluster is
+// asked (here there is no cluster to ask).
+func TestBuildTargetLocalCluster(t *testing.T) {
+	t.Parallel()
+	yes, no := true, false
+	for _, tc := range []struct {
+		name        string
+		local       *bool
+		projectPush *bool
+		flagPush    *bool
+		want        bool
+	}{
+		{name: "local-cluster false pushes", local: &no, want: true},
+		{name: "local-cluster true loads", local: &yes, want: false},
+		{name: "build.local.push wins", local: &no, projectPush: &no, want: false},
+		{name: "--push wins", local: &yes, flagPush: &yes, want: true},
+	} {
+		c := &config.Config{}
+		c.Build.LocalBuild = &schema.LocalBuild{Push: tc.projectPush}
+		p := &config.Project{Configs: []*config.Config{c}, User: config.ContextConfig{LocalCluster: tc.local}}
+		r := New(Options{Project: p, Kubeconfig: filepath.Join(t.TempDir(), "none"), Log: log.New(io.Discard, log.LevelInfo)})
+		if push, _ := r.buildTarget(t.Context(), BuildOptions{Push: tc.flagPush}); push != tc.want {
+			t.Errorf("%s: push = %v, want %v", tc.name, push, tc.want)
+		}
 	}
 }

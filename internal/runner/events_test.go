@@ -25,16 +25,21 @@ import (
 	"skiff.dev/skiff/internal/sync"
 )
 
-// failingBuilder fails every build with its error.
-type failingBuilder struct{ err error }
+// failingBuilder prints its output (the last line without a newline)
+// and fails every build with its error.
+type failingBuilder struct {
+	output string
+	err    error
+}
 
-func (b failingBuilder) Build(context.Context, *schema.Artifact, build.Request) (build.Built, error) {
+func (b failingBuilder) Build(_ context.Context, _ *schema.Artifact, req build.Request) (build.Built, error) {
+	fmt.Fprint(req.Out, b.output)
 	return build.Built{}, b.err
 }
 
 // A runner build records, per artifact, its start and its end (the image,
-// or the failure with its message) on Options.Events, and a cache hit as
-// the Cache step.
+// or the failure with its message) on Options.Events, a cache hit as the
+// Cache step, and the build's output line by line.
 func TestBuildPublishesBuildEvents(t *testing.T) {
 	t.Parallel()
 	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
@@ -61,7 +66,7 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	var errOut bytes.Buffer
 	r := New(Options{
 		Project:     &config.Project{Configs: []*config.Config{c}},
-		Builders:    build.Kinds{kind("custom", &countingBuilder{}), kind("ko", failingBuilder{errors.New("main.go:3: undefined: x")})},
+		Builders:    build.Kinds{kind("custom", &countingBuilder{}), kind("ko", failingBuilder{"# example.com/bad\n./main.go:3:1: undefined: x", errors.New("exit status 1 (the compiler's messages are in the build output above)")})},
 		DefaultRepo: strings.TrimPrefix(reg.URL, "http://"),
 		ErrOut:      &errOut,
 		Log:         skifflog.New(&errOut, skifflog.LevelWarn),
@@ -80,11 +85,15 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	}
 	bus.Close()
 
-	var got []string
+	var got, output []string
 	var built, failure string
 	for e := range sub.C {
 		if te := e.TaskEvent; te != nil && te.Task == event.TaskBuild {
 			got = append(got, "task "+te.ID+" "+te.Status)
+			continue
+		}
+		if l := e.SkaffoldLogEvent; l != nil {
+			output = append(output, l.TaskID+" "+l.SubtaskID+": "+l.Message)
 			continue
 		}
 		b := e.BuildSubtaskEvent
@@ -117,8 +126,12 @@ func TestBuildPublishesBuildEvents(t *testing.T) {
 	if !strings.Contains(built, "/app:") {
 		t.Errorf("app's Succeeded event names image %q, want the pushed reference", built)
 	}
-	if !strings.Contains(failure, "undefined: x") || !strings.Contains(failure, `"bad"`) {
+	if !strings.Contains(failure, "the compiler's messages") || !strings.Contains(failure, `"bad"`) {
 		t.Errorf("bad's Failed event says %q, want the builder's message naming the artifact", failure)
+	}
+	// The build's output, the compiler's messages, are events too.
+	if want := []string{"Build-0 bad: # example.com/bad", "Build-0 bad: ./main.go:3:1: undefined: x"}; strings.Join(output, "\n") != strings.Join(want, "\n") {
+		t.Errorf("output events:\n%s\nwant:\n%s", strings.Join(output, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -339,8 +339,10 @@ func (r *Runner) syncsThroughTar(name string, tar bool) {
 }
 
 // Check fails when the project uses a feature of one of stages ("build",
-// "manifests", "deploy", "portForward") that skiff does not implement
-// yet, or an artifact whose builder skiff does not have.
+// "manifests", "deploy", "portForward", "test", ...) that skiff does not
+// implement yet, or an artifact whose builder skiff does not have; with
+// "test", also when structure tests need container-structure-test and it
+// is not on PATH.
 func (r *Runner) Check(stages ...string) error {
 	var errs config.Errors
 	for _, c := range r.opts.Project.Configs {
@@ -349,6 +351,9 @@ func (r *Runner) Check(stages ...string) error {
 				errs = append(errs, e)
 			}
 		}
+	}
+	if slices.Contains(stages, "test") {
+		errs = append(errs, r.missingStructureTest()...)
 	}
 	if len(errs) > 0 {
 		return errs

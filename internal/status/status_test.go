@@ -256,12 +256,10 @@ func TestCheckFollowsADeploymentRollout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	updated := time.Now()
+	// With an hour between ticks, only the pods' watch can end the check
+	// now: a check that missed it would not return.
 	if err := r.result(t); err != nil {
 		t.Fatal(err)
-	}
-	if took := time.Since(updated); took > 200*time.Millisecond {
-		t.Errorf("the check ended %s after the rollout did", took)
 	}
 	want := "Waiting for deployments to stabilize...\n" +
 		" - deployment/web: waiting for spec update to be observed...\n" +
@@ -316,7 +314,8 @@ func TestCheckFailsFast(t *testing.T) {
 			t.Parallel()
 			d, objs := rolledOutWithPod(tc.status)
 			d.Status.AvailableReplicas = 0
-			start := time.Now()
+			// Stuck problems are judged after an hour here: only a failure
+			// that cannot recover ends the check at once.
 			out, err := runCheck(t, newFakeCluster(objs...), []*unstructured.Unstructured{applied(t, d, deploymentKind)}, Options{}, timing{stuckGrace: time.Hour, tick: time.Hour})
 			e := asError(t, err)
 			if e.Reason != tc.reason || e.Resource != "deployment/web" || e.Namespace != "ns" || e.Pod != "web-new-1" || e.Container != "app" || e.Hint == "" {
@@ -324,9 +323,6 @@ func TestCheckFailsFast(t *testing.T) {
 			}
 			if got := strings.Join(e.LogLines, "\n"); tc.logs != (got == "fake logs") {
 				t.Errorf("log lines %q, want them: %v", e.LogLines, tc.logs)
-			}
-			if took := time.Since(start); took > time.Second {
-				t.Errorf("the failure took %s", took)
 			}
 			if strings.Contains(out, "ready") {
 				t.Errorf("output\n%s", out)
@@ -536,9 +532,15 @@ func TestCheckDaemonSetPodsOfTheNewestRevision(t *testing.T) {
 
 func TestCheckHoldsContainersWithoutProbes(t *testing.T) {
 	t.Parallel()
-	tm := fastTiming
-	tm.readyHold = 300 * time.Millisecond
 	for _, probe := range []bool{false, true} {
+		// Without a probe the hold is short and the check must last at
+		// least as long; with one the hold is an hour, so a check that held
+		// the container would not return.
+		tm := fastTiming
+		tm.readyHold = 300 * time.Millisecond
+		if probe {
+			tm.readyHold = time.Hour
+		}
 		status := readyStatus()
 		status.ContainerStatuses[0].State.Running.StartedAt = metav1.Now()
 		d, objs := rolledOutWithPod(status)
@@ -552,9 +554,6 @@ func TestCheckHoldsContainersWithoutProbes(t *testing.T) {
 		took := time.Since(start)
 		if !probe && took < tm.readyHold {
 			t.Errorf("a container without probes, just started, counted ready after %s", took)
-		}
-		if probe && took >= tm.readyHold {
-			t.Errorf("a container with a readiness probe counted ready after %s", took)
 		}
 	}
 }

@@ -37,8 +37,8 @@ type cdpMessage struct {
 }
 
 // DialCDP opens the WebSocket at path on addr. Its reads and writes give
-// up after a minute, so a test that waits for an event that never comes
-// fails instead of hanging.
+// up a minute after the last Call, so a test that waits for an event that
+// never comes fails instead of hanging.
 func DialCDP(t testing.TB, addr, path string) *CDP {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
@@ -70,6 +70,9 @@ func (c *CDP) Call(method string, params any) json.RawMessage {
 	c.id++
 	msg, err := json.Marshal(map[string]any{"id": c.id, "method": method, "params": params})
 	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
 		c.t.Fatal(err)
 	}
 	c.write(msg)

@@ -87,3 +87,14 @@ func (d *Deployer) registryAuth(ctx context.Context, ref string) (string, error)
 	}
 	return image.RegistryAuth(ctx, d.keychain, n.Context().Registry)
 }
+
+// LocalImage makes sure the Docker daemon has im, pulling it when it does
+// not (a pushed image), and returns the reference the daemon knows it by:
+// what programs that read images from the daemon are given.
+func (d *Deployer) LocalImage(ctx context.Context, im artifact.Image) (string, error) {
+	ref := daemonRef(im.Ref)
+	if _, err := d.ensureImage(ctx, im, ref); err != nil {
+		return "", err
+	}
+	return ref, nil
+}

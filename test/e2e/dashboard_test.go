@@ -1,0 +1,141 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"skiff.dev/skiff/internal/testutil"
+)
+
+var dashboardLine = regexp.MustCompile(`Serving the dashboard on (http://127\.0\.0\.1:\d+/)`)
+
+// dashboardProject is examples/sync (artifact sync: a ko Go app with 2
+// replicas whose kodata/ syncs) with a second artifact, worker: a docker
+// image FROM a busybox base whose one pod logs a line and sleeps.
+func dashboardProject(t *testing.T) string {
+	t.Helper()
+	dir := syncExample(t)
+	base := dockerBuildBase(t, newDocker(t))
+	config := strings.Replace(syncExampleConfig(), "manifests:", `  - image: skiff-e2e-worker
+    context: worker
+    docker:
+      buildArgs:
+        BASE: `+base+`
+manifests:`, 1)
+	writeTree(t, dir, map[string]string{
+		"skaffold.yaml":     config,
+		"worker/Dockerfile": "ARG BASE\nFROM $BASE\nCMD [\"sh\", \"-c\", \"echo worker ready to work; while true; do sleep 3600; done\"]\n",
+		"k8s/worker.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: worker}
+  template:
+    metadata:
+      labels: {app: worker}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: worker
+        image: skiff-e2e-worker
+`,
+	})
+	return dir
+}
+
+// TestDevDashboard runs skiff dev --ui on a project of two artifacts and
+// drives the dashboard in headless Chromium: both workloads become
+// healthy, with their pods, their log lines and the forwarded service, an edit of a synced file shows as a sync, a broken Go build
+// shows the failed row with the compiler's message, and with auto build
+// off the rebuild button runs the build of a fix. It saves screenshots of
+// the healthy and the failed dashboard in the test's artifact directory
+// (go test -artifacts). Then skiff restarts on the same port, and the page
+// reconnects to the new session.
+func TestDevDashboard(t *testing.T) {
+	chromium, err := testutil.ChromiumPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := dashboardProject(t)
+	// A port of its own, so that the page finds skiff again after a restart.
+	port := "--rpc-http-port=" + strconv.Itoa(testutil.FreePort(t))
+	r := devBackground(t, dir, ns, "--ui", "--port-forward=services", port)
+	m := dashboardLine.FindStringSubmatch(r.errOut.String())
+	if m == nil {
+		t.Fatalf("skiff dev --ui did not say where the dashboard is:\n%s", r.errOut)
+	}
+	page := testutil.NewPage(t, testutil.Chromium(t, chromium), m[1])
+	shots := t.ArtifactDir()
+	const (
+		wait = devStepTimeout
+		body = `document.body.innerText`
+	)
+	row := func(kind, name string) string {
+		return `document.querySelector('tr[data-` + kind + `="` + name + `"]')`
+	}
+	text := func(kind, name string) string { return `((` + row(kind, name) + ` || {}).innerText || '')` }
+	state := func(kind, name string) string {
+		return `(` + row(kind, name) + ` || {dataset: {}}).dataset.state`
+	}
+
+	for _, w := range []string{"deployment/sync", "deployment/worker"} {
+		page.WaitJS(wait, w+" healthy", state("workload", w)+` === 'healthy'`, body)
+	}
+	page.WaitJS(wait, "both artifacts built", state("artifact", "sync")+` === 'built' && `+state("artifact", "skiff-e2e-worker")+` === 'built'`, body)
+	page.WaitJS(wait, "the pods of sync", `(`+text("workload", "deployment/sync")+`.match(/sync-[a-z0-9]+-[a-z0-9]+/g) || []).length === 2`, text("workload", "deployment/sync"))
+	page.WaitJS(wait, "worker's pod ready, no restarts", `/worker-[a-z0-9]+-[a-z0-9]+ ready$/m.test(`+text("workload", "deployment/worker")+`)`, text("workload", "deployment/worker"))
+	page.WaitJS(wait, "worker's log line in the pane", `document.querySelector('#logs').innerText.includes('worker ready to work')`, `document.querySelector('#logs').innerText`)
+	page.WaitJS(wait, "sync's log line in the pane", `document.querySelector('#logs').innerText.includes('listening on :8080')`, `document.querySelector('#logs').innerText`)
+	page.WaitJS(wait, "service sync's forwarded URL as a link", row("workload", "deployment/sync")+`.querySelector('a[href^="http://127.0.0.1:"]')`, text("workload", "deployment/sync"))
+	page.Screenshot(filepath.Join(shots, "healthy.png"))
+
+	// An edit of a synced file.
+	writeTree(t, dir, map[string]string{"kodata/index.html": "<h1>dashboard edit</h1>\n"})
+	page.WaitJS(wait, "the sync of index.html into both pods", text("artifact", "sync")+`.includes('synced 1 file (') && `+text("artifact", "sync")+`.includes('kodata/index.html) to 2 pods in ')`, text("artifact", "sync"))
+
+	// A broken build.
+	mainGo := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(mainGo, []byte(versionSource(t, "v2")+"\nfunc broken( {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page.WaitJS(wait, "the failed row with the compiler's message", state("artifact", "sync")+` === 'failed' && `+text("artifact", "sync")+`.includes('syntax error') && `+text("artifact", "sync")+`.includes('./main.go:')`, text("artifact", "sync"))
+	page.Screenshot(filepath.Join(shots, "failed.png"))
+
+	// Auto build off, a fix, and the rebuild button.
+	page.Eval(`document.querySelector('#auto-build').click()`, nil)
+	testutil.WaitFor(t, wait, "auto build off in /v2/state", func(context.Context) (bool, string) {
+		var on bool
+		page.Eval(`fetch('/v2/state').then((r) => r.json()).then((s) => s.buildState.autoTrigger)`, &on)
+		return !on, "auto build is on"
+	})
+	var builds int
+	page.Eval(`+`+row("artifact", "sync")+`.dataset.builds`, &builds)
+	mark := r.mark()
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3")})
+	r.waitSince(t, mark, wait, regexp.MustCompile(`press Enter to rebuild`))
+	page.Eval(`document.querySelector('button.rebuild[data-artifact="sync"]').click()`, nil)
+	page.WaitJS(wait, "the rebuild to run and succeed", `+`+row("artifact", "sync")+`.dataset.builds > `+strconv.Itoa(builds)+` && `+state("artifact", "sync")+` === 'built'`, text("artifact", "sync"))
+	r.waitSince(t, mark, wait, rebuiltLine)
+	page.WaitJS(wait, "deployment/sync healthy again", state("workload", "deployment/sync")+` === 'healthy'`, text("workload", "deployment/sync"))
+	c.expectVersion(t, ns, "v3")
+	c.stopAndCheckCleanup(t, r, ns)
+
+	// skiff restarts on the same port: the page reconnects and shows the
+	// new session from its start.
+	page.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
+	r = devBackground(t, dir, ns, "--ui", port)
+	page.WaitJS(wait, "the new session's rows", `document.querySelector('#connection').dataset.state === 'open' && `+row("artifact", "sync")+`.dataset.builds === '1' && `+state("workload", "deployment/sync")+` === 'healthy' && !document.querySelector('#error').innerText`, body)
+	c.stopAndCheckCleanup(t, r, ns)
+}
