@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"context"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
+	gosync "sync"
 	"testing"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -97,5 +101,75 @@ func TestSyncerKeepsSwapAndRestart(t *testing.T) {
 	want := append([]sync.Op{write("index.html")}, swap("v3")...)
 	if got := tr.take()["b"]; !slices.Equal(got, want) {
 		t.Errorf("a new container got %v, want %v", got, want)
+	}
+}
+
+// restartLog is a transport that records the order of the calls it gets
+// and how many calls with a Restart run at once.
+type restartLog struct {
+	mu      gosync.Mutex
+	calls   []string // "POD: KINDS", in the order they began
+	running int      // calls with a Restart now
+	most    int      // the most of them at once
+}
+
+func (l *restartLog) Sync(_ context.Context, t sync.Target, ops []sync.Op) error {
+	var kinds []string
+	restart := false
+	for _, op := range ops {
+		kinds = append(kinds, op.Kind.String())
+		restart = restart || op.Kind == sync.Restart
+	}
+	l.mu.Lock()
+	l.calls = append(l.calls, t.Pod+": "+strings.Join(kinds, " "))
+	if restart {
+		l.running++
+		l.most = max(l.most, l.running)
+	}
+	l.mu.Unlock()
+	if restart {
+		// Let the other calls run meanwhile, if any can.
+		for range 100 {
+			runtime.Gosched()
+		}
+		l.mu.Lock()
+		l.running--
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// TestSyncerRestartsOneContainerAtATime: a hot swap writes the executable
+// to every container first, then restarts their apps one after the
+// other, so that the other replicas serve while one restarts.
+func TestSyncerRestartsOneContainerAtATime(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	tr := &restartLog{}
+	s := newSyncer(src, func(container) sync.Transport { return tr })
+	im := artifact.Image{Name: "svc", Ref: "svc:1"}
+	src.set(map[string][]string{"svc:1": {"a", "b", "c"}})
+	local := "/tmp/swap/v2"
+	rep, err := s.Sync(t.Context(), im, []sync.Op{
+		{Kind: sync.Write, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+		{Kind: sync.Restart, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+	})
+	if err != nil || rep.Containers != 3 || len(rep.Synced) != 3 {
+		t.Fatalf("Sync() = %+v, %v; want 3 containers synced", rep, err)
+	}
+	if len(tr.calls) != 6 {
+		t.Fatalf("calls %q; want the write alone to each of 3 containers, then a restart of each", tr.calls)
+	}
+	writes, restarts := tr.calls[:3], tr.calls[3:]
+	slices.Sort(writes)
+	if want := []string{"a: write", "b: write", "c: write"}; !slices.Equal(writes, want) {
+		t.Errorf("first calls %q; want the write alone to each container, before any restart (all calls: %q)", writes, tr.calls)
+	}
+	slices.Sort(restarts)
+	if want := []string{"a: restart", "b: restart", "c: restart"}; !slices.Equal(restarts, want) {
+		t.Errorf("then %q; want a restart of each container (all calls: %q)", restarts, tr.calls)
+	}
+	if tr.most != 1 {
+		t.Errorf("%d restarts ran at once; want one at a time", tr.most)
 	}
 }
