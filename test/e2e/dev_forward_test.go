@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -69,6 +70,8 @@ func TestDevForwardServesThroughRebuilds(t *testing.T) {
 // after the other, and records what they got.
 type requester struct {
 	url string
+	// timeout fails a request not answered in time; 0: a minute.
+	timeout time.Duration
 
 	mu     sync.Mutex
 	n      int
@@ -79,7 +82,7 @@ type requester struct {
 var versionAnswer = regexp.MustCompile(`^(v\d+) \(pod \S+\)\n$`)
 
 func (q *requester) run(ctx context.Context) {
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: cmp.Or(q.timeout, time.Minute)}
 	for ctx.Err() == nil {
 		start := time.Now()
 		var problem, version string

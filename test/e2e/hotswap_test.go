@@ -4,14 +4,19 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"skiff.dev/skiff/internal/testutil"
 )
 
 // hotSwappedLine is what dev prints after a hot swap into both replicas.
@@ -65,6 +70,52 @@ func TestDevHotSwap(t *testing.T) {
 		t.Fatalf("want a new pod beside %s after deleting %s, got %v", pods[1], pods[0], now)
 	}
 	c.expectVersion(t, ns, "v3")
+	c.stopAndCheckCleanup(t, r, ns)
+}
+
+// TestDevHotSwapServesThroughTheForward sends requests through skiff
+// dev's own port-forward, one new connection each, while three Go changes
+// are hot-swapped into both replicas: none fails, and none waits until the
+// client gives up (15 s, half the time a stream that the pod side never
+// answers takes to fail), though each swap restarts the app in both pods.
+func TestDevHotSwapServesThroughTheForward(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	port := testutil.FreePort(t)
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
+- resourceType: service
+  resourceName: sync
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	r := devBackground(t, dir, ns, "--port-forward=user")
+	r.waitSince(t, 0, devStepTimeout, regexp.MustCompile(`Port forwarding service/sync in namespace `+ns+`, remote port 8080 -> http://127\.0\.0\.1:`+strconv.Itoa(port)))
+	before := c.devPodStates(t, ns, "app=sync")
+
+	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}, timeout: 15 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	q.waitSeen(t, "v1", devStepTimeout)
+
+	const swaps = 3
+	for i := 2; i < 2+swaps; i++ {
+		v := "v" + strconv.Itoa(i)
+		m := r.mark()
+		writeTree(t, dir, map[string]string{"main.go": versionSource(t, v)})
+		r.waitSince(t, m, devStepTimeout, hotSwappedLine)
+		q.waitSeen(t, v, devStepTimeout)
+	}
+	cancel()
+	<-done
+	n, failed, seen := q.counts()
+	t.Logf("%d requests through the forward during %d hot swaps; answers by version: %v", n, swaps, seen)
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests through the forward failed during the hot swaps:\n%s", len(failed), n, strings.Join(failed, "\n"))
+	}
+	c.expectSamePods(t, ns, "app=sync", before)
 	c.stopAndCheckCleanup(t, r, ns)
 }
 
