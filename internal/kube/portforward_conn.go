@@ -256,7 +256,8 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	clientLeft := localEnded && localErr != nil && localErr != errPodWrite
 	clientDone := localEnded && localErr == nil
 	refused := !answered.Load()
-	if refused || msg != "" {
+	sent := len(local.kept) > 0 || !local.replayable()
+	if sent && (refused || msg != "") {
 		// The pod side failed or ended this stream pair early, so it may
 		// have left what the client sent unread (the kubelet does when
 		// its dial of the app is refused). In SPDY, unread data holds up
