@@ -59,6 +59,11 @@ type app struct {
 	events *eventLog
 	// control drives skiff dev's loop from the HTTP API; nil without it.
 	control *runner.Control
+	// env is the environment with skaffold.env, and flagSources says where
+	// each flag given came from ("flag --push", "env SKAFFOLD_PUSH"), as
+	// prepare read them: diagnose shows it.
+	env         config.Env
+	flagSources map[string]string
 }
 
 // globalOptions are the flags every command accepts, spelled as Skaffold
@@ -204,7 +209,11 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 	}
 	var setErr error
 	fromEnv := map[string]string{} // flag name -> the variable that set it
+	a.env, a.flagSources = env, map[string]string{}
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			a.flagSources[f.Name] = "flag --" + f.Name
+		}
 		if f.Changed || f.Name == "help" || setErr != nil {
 			return
 		}
@@ -216,6 +225,7 @@ func (a *app) prepare(cmd *cobra.Command, _ []string) error {
 				}
 				f.Changed = true
 				fromEnv[f.Name] = prefix + name
+				a.flagSources[f.Name] = "env " + prefix + name
 				return
 			}
 		}

@@ -3,9 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -249,37 +247,4 @@ func (a *app) configEntry(o *configOptions) config.ConfigEntry {
 		return config.ConfigEntry{Global: true}
 	}
 	return config.ConfigEntry{KubeContext: ctx}
-}
-
-// diagnoseGlobalConfig prints the global config's settings in effect (see
-// applyGlobalConfig) and the flags that win over them.
-func (a *app) diagnoseGlobalConfig(out io.Writer, p *config.Project) {
-	path := a.globalConfigFile()
-	if path == "" {
-		return
-	}
-	u := p.User
-	kubeContext := u.KubeContext
-	if kubeContext == "" {
-		kubeContext = "none, so the global values"
-	}
-	fmt.Fprintf(out, "Global config: %s (kube context: %s)\n", path, kubeContext)
-	local := ""
-	if u.LocalCluster != nil {
-		local = strconv.FormatBool(*u.LocalCluster)
-	}
-	for _, s := range []struct{ key, value, winner string }{
-		{"default-repo", u.DefaultRepo, a.global.defaultRepo},
-		{"insecure-registries", strings.Join(u.InsecureRegistries, ", "), ""},
-		{"local-cluster", local, ""},
-		{"debug-helpers-registry", u.DebugHelpersRegistry, ""},
-	} {
-		switch {
-		case s.value == "":
-		case s.winner != "":
-			fmt.Fprintf(out, "  %s: %s (--default-repo %s wins)\n", s.key, s.value, s.winner)
-		default:
-			fmt.Fprintf(out, "  %s: %s\n", s.key, s.value)
-		}
-	}
 }

@@ -45,12 +45,12 @@ func TestGlobalConfigDefaultRepo(t *testing.T) {
 			t.Errorf("build %v with %q: %q, want %q", tc.args, tc.environ, out, tc.want)
 		}
 	}
-	// diagnose says where the settings come from and which flag wins.
-	out, stderr, err := run(t, environ, "diagnose", "-f", file, "--kube-context", "kind-dev", "-d", "flag.example")
+	// diagnose says where the settings come from (TestDiagnoseSettingsSources).
+	out, stderr, err := run(t, environ, "diagnose", "-f", file, "--kube-context", "kind-dev")
 	if err != nil {
 		t.Fatalf("diagnose: %v\n%s", err, stderr)
 	}
-	want := "Global config: " + filepath.Join(home, ".skaffold", "config") + " (kube context: kind-dev)\n  default-repo: ctx.example/x (--default-repo flag.example wins)\n"
+	want := "  default-repo: ctx.example/x (global config " + filepath.Join(home, ".skaffold", "config") + " (kube-context kind-dev))\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("diagnose lacks %q:\n%s", want, out)
 	}

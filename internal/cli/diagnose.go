@@ -27,9 +27,12 @@ func (a *app) newDiagnoseCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diagnose",
 		Short: "Show the effective configuration and what each artifact is built from",
-		Long: `Show the effective configuration after upgrades, profiles and defaults, and for
-each artifact its context, builder (for buildpacks, the builder image) and
-number of dependency files.`,
+		Long: `Show the effective configuration after upgrades, profiles and defaults, the
+settings in effect (kube context, default repo, insecure registries, local
+cluster, push, debug helpers registry) with where each comes from (flag,
+environment, project, global config, default), and for each artifact its
+context, builder (for buildpacks, the builder image) and number of
+dependency files.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Summing up a config runs through its files; a huge one
@@ -78,7 +81,7 @@ func (a *app) diagnoseSummary(ctx context.Context, out io.Writer, p *config.Proj
 		}
 		fmt.Fprintf(out, " - %s (%s): active profiles: %s\n", c.Name(), c.File, profiles)
 	}
-	a.diagnoseGlobalConfig(out, p)
+	a.diagnoseSettings(out, p)
 	r := a.newEngine(p)
 	arts := p.Artifacts()
 	fmt.Fprintf(out, "Number of artifacts: %d\n", len(arts))

@@ -79,3 +79,42 @@ func TestRenderOfflineCannotBuild(t *testing.T) {
 		t.Fatalf("want an error pointing to --digest-source=tag, got %v", err)
 	}
 }
+
+// Rendering builds nothing, so render takes configs whose artifacts use a
+// builder skiff does not have (jib, bazel, kaniko in a cluster): the
+// images are named with the tag policy's tags, with --images, or left
+// alone. Commands that build refuse them before building.
+func TestRenderWithoutTheBuilder(t *testing.T) {
+	t.Parallel()
+	for name, artifacts := range map[string]string{
+		"jib":    "  - image: web\n    jib: {}\n",
+		"bazel":  "  - image: web\n    bazel: {target: //:web.tar}\n",
+		"kaniko": "  - image: web\n  cluster: {}\n",
+	} {
+		file := writeConfig(t, strings.Replace(renderConfig, "  - image: web\n", artifacts, 1))
+		if err := os.WriteFile(filepath.Join(filepath.Dir(file), "k8s.yaml"), []byte(renderManifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"--digest-source=tag", "-t", "v3"},
+			{"--images", "web=reg.example/web:v1"},
+			{"--digest-source=none"},
+		} {
+			out, stderr, err := run(t, nil, append([]string{"render", "--offline", "-f", file}, args...)...)
+			if err != nil {
+				t.Errorf("%s: render %q: %v\n%s", name, args, err, stderr)
+				continue
+			}
+			want := map[string]string{"--digest-source=tag": "image: web:v3", "--images": "image: reg.example/web:v1", "--digest-source=none": "image: web\n"}[args[0]]
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: render %q does not name the image %q:\n%s", name, args, want, out)
+			}
+		}
+		for _, cmd := range [][]string{{"build"}, {"render"}, {"run"}} {
+			_, stderr, err := run(t, nil, append(cmd, "-f", file)...)
+			if err == nil || !strings.Contains(err.Error(), "not supported by skiff yet") || strings.Contains(stderr, "Building") {
+				t.Errorf("%s: skiff %s should refuse the builder before building: %v\n%s", name, cmd[0], err, stderr)
+			}
+		}
+	}
+}

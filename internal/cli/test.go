@@ -48,13 +48,16 @@ func (a *app) newVerifyCmd() *cobra.Command {
 	src := &ImageSource{}
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Run the verify tests (verify[]) to completion on the local Docker Engine",
-		Long: `Run each verify[] container to completion on the local Docker Engine, as
-Skaffold's local execution mode does, its output prefixed with the test's name.
-A container whose image names an artifact runs the image built earlier (from
--a, --images, or the tags the tag policy computes now). Every test runs; the
-command fails when any exits non-zero or outlives its timeout. The
-kubernetesCluster execution mode (Jobs) is not in skiff yet.`,
+		Short: "Run the verify tests (verify[]) to completion on the Docker Engine or as Kubernetes Jobs",
+		Long: `Run each verify[] container to completion, one after the other, its output
+prefixed with the test's name: on the local Docker Engine (Skaffold's local
+execution mode), or with executionMode.kubernetesCluster as a Kubernetes Job
+named after the test in the deploy namespace (-n), made from jobManifestPath
+and overrides as Skaffold makes it and deleted afterwards. A container whose
+image names an artifact runs the image built earlier (from -a, --images, or
+the tags the tag policy computes now); a Job's image must be in a registry the
+cluster pulls from (skiff build --push). Every test runs; the command fails
+when any exits non-zero or outlives its timeout, naming it and its exit code.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -84,14 +87,16 @@ func (a *app) newExecCmd() *cobra.Command {
 	src := &ImageSource{}
 	cmd := &cobra.Command{
 		Use:   "exec ACTION",
-		Short: "Run a custom action (customActions[]) on the local Docker Engine",
-		Long: `Run the containers of the custom action ACTION at once and to completion on
-the local Docker Engine, as Skaffold's local execution mode does, each one's
-output prefixed with its name. A container whose image names an artifact runs
-the image built earlier (from -a, --images, or the tags the tag policy
-computes now). With failFast (the default) the first container that fails
-stops the others; the action's timeout bounds each container. The
-kubernetesCluster execution mode (Jobs) is not in skiff yet.`,
+		Short: "Run a custom action (customActions[]) on the Docker Engine or as Kubernetes Jobs",
+		Long: `Run the containers of the custom action ACTION at once and to completion,
+each one's output prefixed with its name: on the local Docker Engine (Skaffold's
+local execution mode), or with executionMode.kubernetesCluster each as a
+Kubernetes Job named after the container in the deploy namespace (-n), made
+from jobManifestPath and overrides as Skaffold makes it and deleted afterwards.
+A container whose image names an artifact runs the image built earlier (from
+-a, --images, or the tags the tag policy computes now). With failFast (the
+default) the first container that fails stops the others; the action's
+timeout bounds each container.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError(cmd, "skiff exec takes the name of one custom action, got %d arguments", len(args))

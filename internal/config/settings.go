@@ -24,6 +24,16 @@ func (p *Project) Push() *bool {
 	})
 }
 
+// PushFrom is the config whose build.local.push Push returns; nil when
+// no config sets it.
+func (p *Project) PushFrom() *Config {
+	_, c := firstSetBy(p, func(c *Config) (*bool, bool) {
+		l := localBuild(c)
+		return l.Push, l.Push != nil
+	})
+	return c
+}
+
 // Concurrency is build.local.concurrency of the first config that sets it
 // (after defaults, the first that builds locally); 0 means no limit, and
 // DefaultLocalConcurrency applies when no config sets it.
@@ -89,6 +99,15 @@ func (p *Project) KubeContext() string {
 	})
 }
 
+// KubeContextFrom is the config whose deploy.kubeContext KubeContext
+// returns; nil when no config sets it.
+func (p *Project) KubeContextFrom() *Config {
+	_, c := firstSetBy(p, func(c *Config) (string, bool) {
+		return c.Deploy.KubeContext, c.Deploy.KubeContext != ""
+	})
+	return c
+}
+
 // DefaultNamespace is the first non-empty deploy.kubectl.defaultNamespace;
 // empty means the kube context's namespace.
 func (p *Project) DefaultNamespace() string {
@@ -139,13 +158,20 @@ func (p *Project) StatusCheck() StatusCheck {
 // firstSet returns the value of the first config, in load order, for which
 // get reports the setting set, or the zero value when none sets it.
 func firstSet[T any](p *Project, get func(*Config) (T, bool)) T {
+	v, _ := firstSetBy(p, get)
+	return v
+}
+
+// firstSetBy is firstSet with the config the value comes from; nil when
+// no config sets it.
+func firstSetBy[T any](p *Project, get func(*Config) (T, bool)) (T, *Config) {
 	for _, c := range p.Configs {
 		if v, ok := get(c); ok {
-			return v
+			return v, c
 		}
 	}
 	var zero T
-	return zero
+	return zero, nil
 }
 
 // localBuild is c's build.local, empty when c does not build locally.

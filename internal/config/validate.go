@@ -1,11 +1,13 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/deploy/helmflag"
 )
 
@@ -197,21 +199,43 @@ func Unsupported(c *Config, builders []string) Errors {
 		}
 	}
 	errs = append(errs, unsupportedHelm(c)...)
+	errs = append(errs, invalidJobOverrides(c)...)
 	if len(c.Deploy.Logs.JSONParse.Fields) > 0 {
 		add("picking fields out of JSON log lines", "deploy", "logs", "jsonParse")
 	}
 	if d := c.Deploy.DockerDeploy; d != nil && d.UseCompose {
 		add("docker compose", "deploy", "docker", "useCompose")
 	}
+	return errs
+}
+
+// invalidJobOverrides lists the overrides of the kubernetesCluster
+// execution mode that are not a JSON object, which the Job could not be
+// made with: verify and exec refuse them before anything runs.
+func invalidJobOverrides(c *Config) Errors {
+	var errs Errors
+	check := func(k *schema.KubernetesClusterVerifier, path ...any) {
+		if k == nil || k.Overrides == "" {
+			return
+		}
+		var v any
+		what := ""
+		if err := json.Unmarshal([]byte(k.Overrides), &v); err != nil {
+			what = fmt.Sprintf("not JSON (%v)", err)
+		} else if _, ok := v.(map[string]any); !ok {
+			what = "JSON but not an object"
+		}
+		if what != "" {
+			errs = append(errs, locate(c, append(path, "executionMode", "kubernetesCluster", "overrides")...).errorf("overrides is %s; it is merged into the Job as a JSON merge patch: write it as an object, e.g. {\"spec\": {\"activeDeadlineSeconds\": 600}}", what))
+		}
+	}
 	for i, tc := range c.Verify {
-		if tc != nil && tc.ExecutionMode.KubernetesClusterExecutionMode != nil {
-			add("running verify tests as Kubernetes Jobs (executionMode.kubernetesCluster; skiff verify runs them on the local Docker Engine)", "verify", i, "executionMode", "kubernetesCluster")
+		if tc != nil {
+			check(tc.ExecutionMode.KubernetesClusterExecutionMode, "verify", i)
 		}
 	}
 	for i, a := range c.CustomActions {
-		if a.ExecutionModeConfig.KubernetesClusterExecutionMode != nil {
-			add(fmt.Sprintf("running custom action %q as Kubernetes Jobs (executionMode.kubernetesCluster; skiff exec runs actions on the local Docker Engine)", a.Name), "customActions", i, "executionMode", "kubernetesCluster")
-		}
+		check(a.ExecutionModeConfig.KubernetesClusterExecutionMode, "customActions", i)
 	}
 	return errs
 }

@@ -93,14 +93,15 @@ type SkaffoldLogEvent struct {
 const (
 	TaskDevLoop     = "DevLoop"
 	TaskBuild       = "Build"
+	TaskTest        = "Test"
 	TaskSync        = "Sync"
 	TaskDeploy      = "Deploy"
 	TaskStatusCheck = "StatusCheck"
 	TaskPortForward = "PortForward"
 )
 
-// TaskEvent is the start, end or failure of a phase (Build, Sync, Deploy,
-// StatusCheck, PortForward, DevLoop) of an iteration of the loop.
+// TaskEvent is the start, end or failure of a phase (Build, Test, Sync,
+// Deploy, StatusCheck, PortForward, DevLoop) of an iteration of the loop.
 type TaskEvent struct {
 	ID            string         `json:"id"`
 	Task          string         `json:"task"`

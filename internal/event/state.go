@@ -18,14 +18,16 @@ const (
 const (
 	CodeOK                 = "OK"
 	CodeBuildUnknown       = "BUILD_UNKNOWN"
+	CodeTestUnknown        = "TEST_UNKNOWN"
 	CodeDeployUnknown      = "DEPLOY_UNKNOWN"
 	CodeStatusCheckUnknown = "STATUSCHECK_UNKNOWN"
 )
 
 // State is what a session is doing now, made from its events (Skaffold's
 // proto.v2.State, served by /v2/state). Every field is present in its
-// JSON, as Skaffold's HTTP API writes them; the phases skiff does not
-// have (test, render, verify, exec) stay NotStarted.
+// JSON, as Skaffold's HTTP API writes them; TestState follows the Test
+// tasks, and the phases whose events skiff does not send (render,
+// verify, exec) stay NotStarted.
 type State struct {
 	BuildState          BuildState                  `json:"buildState"`
 	DeployState         DeployState                 `json:"deployState"`
@@ -70,7 +72,8 @@ type FileSyncState struct {
 	AutoTrigger bool   `json:"autoTrigger"`
 }
 
-// PhaseState is the state of a phase skiff does not have.
+// PhaseState is the state of a phase without finer events: its status
+// (NotStarted, InProgress, Succeeded, Failed) and code.
 type PhaseState struct {
 	Status     string `json:"status"`
 	StatusCode string `json:"statusCode"`
@@ -153,7 +156,8 @@ func (s *State) Apply(e Event) {
 }
 
 // applyTask starts a phase afresh, as Skaffold resets its state when a
-// build or deploy starts, and records the status check's outcome.
+// build or deploy starts, and records the outcome of the status check
+// and of the tests.
 func (s *State) applyTask(t *TaskEvent) {
 	switch {
 	case t.Task == TaskBuild && t.Status == InProgress:
@@ -164,6 +168,11 @@ func (s *State) applyTask(t *TaskEvent) {
 		s.StatusCheckState = StatusCheckState{Status: NotStarted, Resources: map[string]string{}, StatusCode: CodeOK}
 		s.ForwardedPorts = map[string]PortForwardEvent{}
 		s.DebuggingContainers = []DebuggingContainerEvent{}
+	case t.Task == TaskTest:
+		s.TestState = PhaseState{Status: t.Status, StatusCode: CodeOK}
+		if t.Status == Failed {
+			s.TestState.StatusCode = CodeTestUnknown
+		}
 	case t.Task == TaskStatusCheck:
 		s.StatusCheckState.Status = t.Status
 		s.StatusCheckState.StatusCode = CodeOK

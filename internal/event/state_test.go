@@ -202,3 +202,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// The Test tasks drive TestState: in progress, passed, failed with
+// Skaffold's generic test code, and OK again when the tests run anew.
+func TestStateFollowsTheTests(t *testing.T) {
+	t.Parallel()
+	s := NewState("run-1", []string{"app"}, Auto{})
+	for _, step := range []struct {
+		status, wantCode string
+	}{
+		{InProgress, CodeOK},
+		{Failed, CodeTestUnknown},
+		{InProgress, CodeOK},
+		{Succeeded, CodeOK},
+	} {
+		s.Apply(Event{TaskEvent: &TaskEvent{Task: TaskTest, Status: step.status}})
+		if s.TestState.Status != step.status || s.TestState.StatusCode != step.wantCode {
+			t.Errorf("after a Test task %s, test state %+v, want %s and code %s", step.status, s.TestState, step.status, step.wantCode)
+		}
+	}
+}

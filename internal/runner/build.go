@@ -70,14 +70,33 @@ const maxMutedOutput = 1 << 20
 
 // Build builds the selected artifacts of the project in dependency order,
 // tags them, and pushes or loads the images (see build.Run). It prints
-// progress to ErrOut, each artifact's output prefixed with its name.
-func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
+// progress to ErrOut, each artifact's output prefixed with its name. With
+// opts.Test, the images built are then tested (Test), after the Build
+// task has ended.
+func (r *Runner) Build(ctx context.Context, opts BuildOptions) ([]artifact.Image, error) {
+	results, err := r.build(ctx, opts)
+	if err != nil || !opts.Test || opts.DryRun {
+		return results, err
+	}
+	if err := r.Test(ctx, results); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// build is Build without the tests. A dry run builds nothing, so it
+// computes the tags even of artifacts whose builder skiff does not have
+// (or that Cloud Build or a cluster would build), as Skaffold renders
+// them without building.
+func (r *Runner) build(ctx context.Context, opts BuildOptions) (_ []artifact.Image, err error) {
 	stages := []string{"build"}
 	if opts.Test {
 		stages = append(stages, "test")
 	}
-	if err := r.Check(stages...); err != nil {
-		return nil, err
+	if !opts.DryRun {
+		if err := r.Check(stages...); err != nil {
+			return nil, err
+		}
 	}
 	p := r.opts.Project
 	arts, err := selectArtifacts(p.Artifacts(), opts.Images)
@@ -110,12 +129,15 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 		return nil, err
 	}
 	defer dockerClient.Close()
-	if err := r.kinds.Validate(arts); err != nil {
-		return nil, err
-	}
-	builders, err := r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit(), DockerConfig: r.dockerConfigFile()})
-	if err != nil {
-		return nil, err
+	var builders map[string]build.Builder
+	if !opts.DryRun {
+		if err := r.kinds.Validate(arts); err != nil {
+			return nil, err
+		}
+		builders, err = r.kinds.Builders(arts, build.Services{Env: r.buildEnv(), Docker: dockerClient, Registry: registry, BuildKit: p.UseBuildkit(), DockerConfig: r.dockerConfigFile()})
+		if err != nil {
+			return nil, err
+		}
 	}
 	// The tagger (inputDigest) and the cache key both need each
 	// artifact's files: list them once per build.
@@ -216,11 +238,6 @@ func (r *Runner) Build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 	}
 	if !opts.DryRun {
 		fmt.Fprintf(progress, "Built %d artifacts in %s\n", len(results), time.Since(start).Round(time.Millisecond))
-		if opts.Test {
-			if err := r.Test(ctx, results); err != nil {
-				return nil, err
-			}
-		}
 	}
 	return results, nil
 }

@@ -83,6 +83,11 @@ type dev struct {
 	// stale are the images whose last build failed: any later rebuild
 	// retries them.
 	stale map[string]bool
+	// built are the images as last built (before devImages), which the
+	// tests test; retest are the images whose tests must run again: a
+	// dependency of theirs changed, or they failed.
+	built  map[string]artifact.Image
+	retest map[string]bool
 	// undeployed says the last deploy failed or was held back.
 	undeployed bool
 	// imageChanged are the images a change since their build needs
@@ -120,14 +125,27 @@ type dev struct {
 // forwards ports (as Observe), then watches the sources until ctx ends:
 // changes that an artifact's sync rules cover are copied into its running
 // containers, other changes rebuild the artifact (and those that require
-// it) and redeploy, and a changed manifest redeploys. A failed build or
-// deploy is reported and the loop goes on; what ran before keeps running.
+// it) and redeploy, and a changed manifest redeploys. Unless
+// opts.Build.Test is off (--skip-tests), each image built is tested (Test)
+// before it is deployed, and a change to a test's dependencies tests its
+// image again without a build; an image whose tests fail is not deployed
+// until they pass. A failed build, test or deploy is reported and the
+// loop goes on; what ran before keeps running.
 // Dev returns ErrConfigChanged when a config file changes, and nil when
 // ctx ends; deleting what it deployed is the caller's (Delete).
 func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	in, err := newInputs(r.opts.Project, r.kinds, r.buildEnv())
 	if err != nil {
 		return err
+	}
+	if opts.Build.Test {
+		// Refused before anything is built, as Build refuses.
+		if err := r.Check("test"); err != nil {
+			return err
+		}
+		if err := in.addTests(ctx, r.opts.Project, r.opts.Environ); err != nil {
+			return err
+		}
 	}
 	for _, t := range r.targets() {
 		t.prepareSync(ctx, opts.Build)
@@ -138,6 +156,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
 			o := opts.Build
 			o.DevMode = true
+			o.Test = false // dev tests the images itself (dev.test)
 			if names != nil {
 				o.Images = names
 			}
@@ -145,6 +164,8 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		},
 		images:      map[string]artifact.Image{},
 		stale:       map[string]bool{},
+		built:       map[string]artifact.Image{},
+		retest:      map[string]bool{},
 		heldSyncs:   map[string][]sync.Op{},
 		heldBuilds:  map[string]bool{},
 		autoFrom:    map[string]string{},
@@ -233,7 +254,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	}
 }
 
-// first builds everything and deploys it.
+// first builds everything, tests it and deploys it.
 func (d *dev) first(ctx context.Context) error {
 	built, err := d.build(ctx, nil)
 	if err != nil {
@@ -244,7 +265,11 @@ func (d *dev) first(ctx context.Context) error {
 		return err
 	}
 	d.autoRules(ctx, built)
-	d.record(d.r.devImages(ctx, built, d.rules))
+	d.record(ctx, built)
+	if err := d.test(ctx, built); err != nil {
+		d.undeployed = true
+		return err
+	}
 	if err := d.r.Deploy(ctx, d.deployImages()); err != nil {
 		d.undeployed = true
 		return err
@@ -255,6 +280,9 @@ func (d *dev) first(ctx context.Context) error {
 // iterate handles one batch of changes.
 func (d *dev) iterate(ctx context.Context, b watch.Batch) {
 	syncs, rebuild, redeploy := d.plan(b)
+	for _, n := range d.retests(b) {
+		d.retest[n] = true
+	}
 	for name, ops := range syncs {
 		if !d.ctl.Auto().Sync {
 			d.heldSyncs[name] = append(d.heldSyncs[name], ops...)
@@ -321,12 +349,12 @@ func (d *dev) execute(ctx context.Context) {
 	d.run(ctx, syncs, rebuild, redeploy, p.Deploy)
 }
 
-// run syncs, rebuilds and redeploys, printing one line for each, as an
-// iteration of the loop (a DevLoop task, ending Failed with the build's
-// or the deploy's failure). now says the user asked for it (Enter): nothing
+// run syncs, rebuilds, tests and redeploys, printing one line for each,
+// as an iteration of the loop (a DevLoop task, ending Failed with the
+// build's, the tests' or the deploy's failure). now says the user asked for it (Enter): nothing
 // is held back for --auto-deploy.
 func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) {
-	if len(syncs) == 0 && len(rebuild) == 0 && !redeploy && !d.undeployed {
+	if len(syncs) == 0 && len(rebuild) == 0 && !redeploy && !d.undeployed && len(d.toRetest()) == 0 {
 		return
 	}
 	d.r.opts.Events.TaskStarted(event.TaskDevLoop, "")
@@ -334,13 +362,13 @@ func (d *dev) run(ctx context.Context, syncs map[string][]sync.Op, rebuild []str
 	d.r.opts.Events.TaskEnded(event.TaskDevLoop, err)
 }
 
-// runPhases is run's work; it returns the failure of the build or the
-// deploy, which it has printed.
+// runPhases is run's work; it returns the failure of the build, the
+// tests or the deploy, which it has printed.
 func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild []string, redeploy, now bool) error {
 	for _, name := range slices.Sorted(maps.Keys(syncs)) {
 		d.sync(ctx, name, syncs[name])
 	}
-	if len(rebuild) == 0 && !redeploy && !d.undeployed {
+	if len(rebuild) == 0 && !redeploy && !d.undeployed && len(d.toRetest()) == 0 {
 		return nil
 	}
 	var swapFailed map[string]bool
@@ -374,8 +402,16 @@ func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild
 			return err
 		}
 		d.autoRules(ctx, images)
-		d.record(d.r.devImages(ctx, images, d.rules))
+		d.record(ctx, images)
 		built := time.Since(start)
+		if err := d.test(ctx, images); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			d.undeployed = true
+			d.printf("Rebuilt %s in %s; the tests failed: %v\nNot deploying until they pass. Watching for changes...\n", strings.Join(names, ", "), output.Duration(built), err)
+			return err
+		}
 		if !d.ctl.Auto().Deploy && !now {
 			d.heldDeploy = true
 			d.printf("Rebuilt %s in %s; press Enter to redeploy (--auto-deploy=false)\n", strings.Join(names, ", "), output.Duration(built))
@@ -391,6 +427,23 @@ func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild
 		}
 		d.printf("Rebuilt %s in %s, redeployed in %s\nWatching for changes...\n", strings.Join(names, ", "), output.Duration(built), output.Duration(time.Since(start)))
 		return nil
+	}
+	if retest := d.toRetest(); len(retest) > 0 {
+		err := d.test(ctx, nil)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && (redeploy || d.undeployed):
+			d.undeployed = true
+			d.printf("Tests of %s failed: %v\nNot deploying until they pass. Watching for changes...\n", strings.Join(imageNames(retest), ", "), err)
+			return err
+		case err != nil:
+			d.printf("Tests of %s failed: %v\nWatching for changes...\n", strings.Join(imageNames(retest), ", "), err)
+			return err
+		case !redeploy && !d.undeployed:
+			d.printf("Tests of %s passed\nWatching for changes...\n", strings.Join(imageNames(retest), ", "))
+			return nil
+		}
 	}
 	if !d.ctl.Auto().Deploy && !now {
 		d.heldDeploy = true
@@ -433,10 +486,14 @@ func (d *dev) observe(ctx context.Context) error {
 	return nil
 }
 
-// record notes newly built images: what was synced into the previous
-// image of each is in the new one.
-func (d *dev) record(built []artifact.Image) {
+// record notes newly built images, and the development images dev deploys
+// for them (devImages): what was synced into the previous image of each
+// is in the new one.
+func (d *dev) record(ctx context.Context, built []artifact.Image) {
 	for _, im := range built {
+		d.built[im.Name] = im
+	}
+	for _, im := range d.r.devImages(ctx, built, d.rules) {
 		if old, ok := d.images[im.Name]; ok && old.Ref != im.Ref && d.syncer != nil {
 			d.syncer.Forget(old.Ref)
 		}

@@ -89,7 +89,7 @@ func planDev(t *testing.T, dir string, stale ...string) *dev {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}, ctl: NewControl(Auto{})}
+	d := &dev{r: New(Options{Project: p}), in: in, rules: rules, stale: map[string]bool{}, built: map[string]artifact.Image{}, retest: map[string]bool{}, ctl: NewControl(Auto{})}
 	for _, n := range stale {
 		d.stale[n] = true
 	}

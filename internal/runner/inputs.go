@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,13 +18,16 @@ import (
 
 // inputs are the files dev mode watches, and what a change to each means:
 // a config file reloads the project, a manifest redeploys, an artifact's
-// file syncs or rebuilds it. A path is judged by itself, without listing
+// file syncs or rebuilds it, a test's dependency tests its image again.
+// A path is judged by itself, without listing
 // the artifact's files again, so a change costs the same in a small
 // project and a large one.
 type inputs struct {
 	configs   map[string]bool // absolute config files
 	manifests []manifestInput
 	artifacts []*artifactInput
+	// tests are the tests' dependencies (addTests).
+	tests []*testInput
 	// roots are the directory trees to watch (see watchRoots).
 	roots []string
 }
@@ -68,6 +72,19 @@ func newInputs(p *config.Project, kinds build.Kinds, env build.Env) (*inputs, er
 	}
 	in.roots = in.watchRoots()
 	return in, nil
+}
+
+// addTests adds the tests' dependencies to the inputs (dev re-runs the
+// tests they belong to when they change), running the dependencies
+// commands in environ.
+func (in *inputs) addTests(ctx context.Context, p *config.Project, environ []string) error {
+	tests, err := newTestInputs(ctx, p, environ)
+	if err != nil {
+		return err
+	}
+	in.tests = tests
+	in.roots = in.watchRoots()
+	return nil
 }
 
 // manifestInputs are the local files config c renders manifests from.
@@ -187,7 +204,8 @@ func (in *inputs) manifest(path string, dir bool) bool {
 }
 
 // watchRoots are the directory trees to watch: the artifacts' contexts,
-// the manifests' directories and the config files' directories, leaving
+// the manifests' directories, the tests' dependencies' directories and
+// the config files' directories, leaving
 // out trees inside others and directories that do not exist.
 func (in *inputs) watchRoots() []string {
 	var dirs []string
@@ -210,6 +228,9 @@ func (in *inputs) watchRoots() []string {
 		if a.file != "" {
 			dirs = append(dirs, filepath.Dir(a.file))
 		}
+	}
+	for _, t := range in.tests {
+		dirs = append(dirs, t.roots()...)
 	}
 	var out []string
 	for _, d := range dirs {
@@ -240,6 +261,11 @@ func (in *inputs) ignored(path string, dir bool) bool {
 	}
 	for _, a := range in.artifacts {
 		if a.owns(path, dir) {
+			return false
+		}
+	}
+	for _, t := range in.tests {
+		if t.owns(path, dir) {
 			return false
 		}
 	}

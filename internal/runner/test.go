@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/config"
+	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/proc"
 )
@@ -22,8 +27,8 @@ import (
 // prefixed with the image's name. The first test that fails, or outlives
 // its timeoutSeconds, fails the stage. Structure tests without
 // container-structure-test on PATH are refused earlier, by
-// Check("test").
-func (r *Runner) Test(ctx context.Context, imgs []artifact.Image) error {
+// Check("test"). The tests run as a Test task of the events.
+func (r *Runner) Test(ctx context.Context, imgs []artifact.Image) (err error) {
 	if err := r.Check("test"); err != nil {
 		return err
 	}
@@ -31,37 +36,60 @@ func (r *Runner) Test(ctx context.Context, imgs []artifact.Image) error {
 	for _, im := range imgs {
 		refs[im.Name] = im.Ref
 	}
-	lines := output.NewLines(r.opts.ErrOut)
+	type testCase struct {
+		c   *config.Config
+		tc  *schema.TestCase
+		ref string
+	}
+	var cases []testCase
+	var names []string
 	for _, c := range r.opts.Project.Configs {
 		for _, tc := range c.Test {
-			ref, ok := refs[tc.ImageName]
-			if !ok || len(tc.CustomTests)+len(tc.StructureTests) == 0 {
-				continue
+			if ref, ok := refs[tc.ImageName]; ok && len(tc.CustomTests)+len(tc.StructureTests) > 0 {
+				cases = append(cases, testCase{c, tc, ref})
+				names = append(names, tc.ImageName)
 			}
-			if len(tc.StructureTests) > 0 {
-				w := lines.Prefixed("[test " + tc.ImageName + "] ")
-				if err := r.structureTest(ctx, c, tc, artifact.Image{Name: tc.ImageName, Ref: ref}, w); err != nil {
-					return err
-				}
+		}
+	}
+	if len(cases) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	r.opts.Events.TaskStarted(event.TaskTest, "Testing "+strings.Join(slices.Compact(names), ", "))
+	defer func() { r.opts.Events.TaskEnded(event.TaskTest, err) }()
+	lines := output.NewLines(r.opts.ErrOut)
+	for _, k := range cases {
+		c, tc, ref := k.c, k.tc, k.ref
+		if len(tc.StructureTests) > 0 {
+			w := lines.Prefixed("[test " + tc.ImageName + "] ")
+			if err := r.structureTest(ctx, c, tc, artifact.Image{Name: tc.ImageName, Ref: ref}, w); err != nil {
+				return err
 			}
-			dir := tc.Workspace
-			if dir == "" {
-				dir = c.Dir
-			} else if !filepath.IsAbs(dir) {
-				dir = filepath.Join(c.Dir, dir)
-			}
-			for i, ct := range tc.CustomTests {
-				fmt.Fprintf(r.opts.ErrOut, "Testing %s: %s\n", ref, ct.Command)
-				w := lines.Prefixed("[test " + tc.ImageName + "] ")
-				err := runCustomTest(ctx, ct.Command, dir, ct.TimeoutSeconds, append(r.opts.Environ[:len(r.opts.Environ):len(r.opts.Environ)], "IMAGE="+ref, "TEST_CONTEXT="+dir), w)
-				w.Flush()
-				if err != nil {
-					return fmt.Errorf("%s: test[image=%s].custom[%d] (%s): %w", c.Name(), tc.ImageName, i, ct.Command, err)
-				}
+		}
+		dir := testDir(c, tc)
+		for i, ct := range tc.CustomTests {
+			fmt.Fprintf(r.opts.ErrOut, "Testing %s: %s\n", ref, ct.Command)
+			w := lines.Prefixed("[test " + tc.ImageName + "] ")
+			err := runCustomTest(ctx, ct.Command, dir, ct.TimeoutSeconds, append(r.opts.Environ[:len(r.opts.Environ):len(r.opts.Environ)], "IMAGE="+ref, "TEST_CONTEXT="+dir), w)
+			w.Flush()
+			if err != nil {
+				return fmt.Errorf("%s: test[image=%s].custom[%d] (%s): %w", c.Name(), tc.ImageName, i, ct.Command, err)
 			}
 		}
 	}
 	return nil
+}
+
+// testDir is the absolute directory of test case tc of config c: its
+// context, the config's directory by default.
+func testDir(c *config.Config, tc *schema.TestCase) string {
+	switch {
+	case tc.Workspace == "":
+		return c.Dir
+	case filepath.IsAbs(tc.Workspace):
+		return tc.Workspace
+	}
+	return filepath.Join(c.Dir, tc.Workspace)
 }
 
 // runCustomTest runs command with sh -c in dir, stopping it after

@@ -10,6 +10,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/kube"
 )
 
 // Custom tests run in the test's context with IMAGE and TEST_CONTEXT, for
@@ -145,15 +146,50 @@ func TestStructureTests(t *testing.T) {
 	}
 }
 
-// Verify tests as Kubernetes Jobs are refused before anything runs.
-func TestVerifyKubernetesClusterRefused(t *testing.T) {
+// A verify test or custom action container in the kubernetesCluster
+// execution mode becomes a Job named as asked, in the deploy namespace,
+// running the built image where the container names an artifact, from the
+// config's jobManifestPath (relative to the config's directory) with the
+// overrides merged in, and labelled as skiff's; Check no longer refuses
+// the execution mode.
+func TestClusterJob(t *testing.T) {
 	t.Parallel()
-	c := &config.Config{Dir: t.TempDir()}
-	c.Verify = []*schema.VerifyTestCase{{Name: "in-cluster", ExecutionMode: schema.VerifyExecutionModeConfig{VerifyExecutionModeType: schema.VerifyExecutionModeType{KubernetesClusterExecutionMode: &schema.KubernetesClusterVerifier{}}}}}
-	r := New(Options{Project: &config.Project{Configs: []*config.Config{c}}})
-	err := r.Verify(t.Context(), nil)
-	if err == nil || !strings.Contains(err.Error(), "executionMode.kubernetesCluster") {
-		t.Errorf("verify in the cluster: %v, want an error naming executionMode.kubernetesCluster", err)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  labels:\n    team: qa\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mode := &schema.KubernetesClusterVerifier{JobManifestPath: "job.yaml", Overrides: `{"spec":{"activeDeadlineSeconds":60}}`}
+	c := &config.Config{Dir: dir}
+	c.Verify = []*schema.VerifyTestCase{{Name: "smoke", ExecutionMode: schema.VerifyExecutionModeConfig{VerifyExecutionModeType: schema.VerifyExecutionModeType{KubernetesClusterExecutionMode: mode}}}}
+	c.CustomActions = []schema.Action{{Name: "seed", ExecutionModeConfig: schema.ActionExecutionModeConfig{VerifyExecutionModeType: schema.VerifyExecutionModeType{KubernetesClusterExecutionMode: mode}}}}
+	r := New(Options{Project: &config.Project{Configs: []*config.Config{c}}, RunID: "run-1"})
+	if err := r.Check("verify", "customActions"); err != nil {
+		t.Errorf("Check refuses the kubernetesCluster execution mode: %v", err)
+	}
+	refs := map[string]string{"web": "registry.local/web:v1@sha256:abc"}
+	for _, tt := range []struct{ image, want string }{
+		{"web", "registry.local/web:v1@sha256:abc"},
+		{"busybox:1.36", "busybox:1.36"},
+	} {
+		ct := schema.VerifyContainer{Name: "check", Image: tt.image, Command: []string{"/check"}, Env: []schema.VerifyEnvVar{{Name: "A", Value: "1"}}}
+		job, err := r.clusterJob(c, "smoke", "team", ct, mode, refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Name != "smoke" || job.Namespace != "team" || job.Labels["team"] != "qa" || job.Labels[kube.RunIDLabel] != "run-1" || job.Labels[kube.ProjectLabel] != r.ID() {
+			t.Errorf("Job %s/%s with labels %v", job.Namespace, job.Name, job.Labels)
+		}
+		if job.Spec.ActiveDeadlineSeconds == nil || *job.Spec.ActiveDeadlineSeconds != 60 {
+			t.Errorf("the overrides were not merged: activeDeadlineSeconds %v", job.Spec.ActiveDeadlineSeconds)
+		}
+		pod := job.Spec.Template
+		if _, ok := pod.Labels[kube.ProjectLabel]; ok || pod.Labels[kube.ManagedByLabel] != kube.ManagedBy {
+			t.Errorf("pod labels %v: want skiff's, without the project's (dev's log tailer and syncer select by it)", pod.Labels)
+		}
+		got := pod.Spec.Containers[0]
+		if got.Image != tt.want || got.Name != "check" || got.Command[0] != "/check" || len(got.Env) != 1 || got.Env[0].Value != "1" {
+			t.Errorf("container %+v, want image %s", got, tt.want)
+		}
 	}
 }
 

@@ -566,12 +566,10 @@ func TestCheckEndsWhenCancelled(t *testing.T) {
 	r := fc.start(ctx, []*unstructured.Unstructured{applied(t, d, deploymentKind)}, Options{TolerateFailures: true}, fastTiming)
 	fc.waitWatches(t, 4)
 	cancel()
-	start := time.Now()
+	// The crash loop is tolerated until the deadline, minutes away: only
+	// the cancel can end the check now.
 	if err := r.result(t); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
-	}
-	if took := time.Since(start); took > 500*time.Millisecond {
-		t.Errorf("the check ended %s after it was cancelled", took)
 	}
 }
 

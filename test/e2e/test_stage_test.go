@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -124,5 +125,77 @@ test:
 	}
 	if _, err := docker.ImageInspect(ctx, repo+"@"+digest); err != nil {
 		t.Errorf("the daemon has not the image container-structure-test was given: %v", err)
+	}
+}
+
+// TestDevRunsTestsAgain: skiff dev tests the image it builds; a change to
+// the test's dependencies (dependencies.paths) runs the test again, with
+// no build; a failing test is reported and dev goes on; a rebuilt image
+// whose test fails is not deployed until the test passes. The test
+// command writes a line on the host each time it runs.
+func TestDevRunsTestsAgain(t *testing.T) {
+	newCluster(t)
+	dir := t.TempDir()
+	runs := filepath.Join(t.TempDir(), "runs")
+	image := "e2e-retested-" + randomSuffix(t)
+	writeTree(t, dir, map[string]string{
+		"skaffold.yaml": `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  tagPolicy: {inputDigest: {}}
+  local: {push: false}
+  artifacts:
+  - image: ` + image + `
+    context: app
+test:
+- image: ` + image + `
+  context: tests
+  custom:
+  - command: echo "$IMAGE" >> ` + runs + `; sh check.sh
+    dependencies:
+      paths: [check.sh]
+`,
+		"app/Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n",
+		"app/a.txt":      randomSuffix(t) + "\n",
+		"tests/check.sh": "exit 0\n",
+	})
+	lines := func() []string {
+		b, err := os.ReadFile(runs)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return strings.Fields(string(b))
+	}
+	r := devBackground(t, dir, "default")
+	if got := lines(); len(got) != 1 || !strings.HasPrefix(got[0], image+":") {
+		t.Fatalf("the first build's test ran %d times (%q), want once on %s\n%s", len(got), got, image, r.errOut)
+	}
+
+	m := r.mark()
+	writeTree(t, dir, map[string]string{"tests/check.sh": "echo broken; exit 3\n"})
+	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Tests of `+image+` failed: .*the command exited with 3`))
+	if got := lines(); len(got) != 2 || got[1] != got[0] {
+		t.Errorf("after the test changed, test runs %q, want a second on the same image", got)
+	}
+	if strings.Contains(r.errOut.String()[m:], "Rebuilt") {
+		t.Errorf("a change to a test's dependency rebuilt the image:\n%s", r.errOut.String()[m:])
+	}
+
+	m = r.mark()
+	writeTree(t, dir, map[string]string{"app/a.txt": randomSuffix(t) + "\n"})
+	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Rebuilt `+image+` in .*; the tests failed: .*\nNot deploying until they pass`))
+	got := lines()
+	if len(got) != 3 || got[2] == got[0] {
+		t.Errorf("after the rebuild, test runs %q, want a third on the new image", got)
+	}
+
+	m = r.mark()
+	writeTree(t, dir, map[string]string{"tests/check.sh": "exit 0\n"})
+	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Redeployed in `))
+	if after := lines(); len(after) != 4 || after[3] != got[2] {
+		t.Errorf("after the fix, test runs %q, want a fourth on the rebuilt image", after)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("skiff dev after Ctrl-C: %v\n%s", err, r.errOut)
 	}
 }
