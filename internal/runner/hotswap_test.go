@@ -46,7 +46,7 @@ func TestSwappable(t *testing.T) {
 	}
 	rebuilt := artifact.Image{Name: "svc", Ref: "reg/svc:2-skiff-dev@sha256:3"}
 	d.r.supervised[rebuilt.Ref] = "/ko-app/svc"
-	d.record([]artifact.Image{rebuilt})
+	d.record(t.Context(), []artifact.Image{rebuilt})
 	if _, ok := d.swappable("svc"); !ok {
 		t.Error("after a build, svc is not swappable again")
 	}
