@@ -17,6 +17,23 @@ type Builder interface {
 	Build(ctx context.Context, a *schema.Artifact, req Request) (Built, error)
 }
 
+// ExecutableBuilder is a Builder that can also build an artifact's
+// executable alone, as its image would hold it, for skiff dev's hot swap
+// (the ko builder: go build with the image's flags and platform).
+type ExecutableBuilder interface {
+	Builder
+	// Executable builds a's executable for the one platform of req (the
+	// host's architecture on linux when it names none).
+	Executable(ctx context.Context, a *schema.Artifact, req Request) (Executable, error)
+}
+
+// Executable is a built executable: its content and the file name the
+// image gives it.
+type Executable struct {
+	Content []byte
+	Name    string
+}
+
 // Request is what a builder is asked to produce.
 type Request struct {
 	// Tag is the reference to build, repository:tag, with the default

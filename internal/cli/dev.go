@@ -24,6 +24,9 @@ type DevOptions struct {
 	// KeepRunning keeps dev going when the first load, build or deploy
 	// fails (--keep-running-on-failure): it waits for a fix instead.
 	KeepRunning bool
+	// HotSwap swaps a Go change of a ko artifact into the running
+	// containers instead of rebuilding and redeploying.
+	HotSwap bool
 }
 
 // cleanupWait bounds the wait for what dev deployed to be gone after
@@ -108,6 +111,7 @@ func (a *app) devCommand(cmd *cobra.Command, debug bool) *cobra.Command {
 	f.BoolVar(&vopts.AutoDeploy, "auto-deploy", true, "redeploy after a rebuild or a manifest change; when false, press Enter to redeploy")
 	f.BoolVar(&vopts.Cleanup, "cleanup", true, "delete what "+cmd.Name()+" deployed when it exits")
 	f.BoolVar(&vopts.KeepRunning, "keep-running-on-failure", false, "when the first load, build or deploy fails, wait for a fix instead of exiting")
+	f.BoolVar(&vopts.HotSwap, "hot-swap", !debug, "serve a Go change of a ko artifact without a new pod: build the executable, swap it into the running containers and restart it there; when false, rebuild the image and redeploy")
 	f.StringSliceVarP(&vopts.WatchImages, "watch-image", "w", nil, "act only on changes to the artifacts whose image contains one of these names (default all)")
 	f.BoolVar(&renderOnly, "render-only", false, "not supported with "+cmd.Name()+": use skiff render")
 	deprecate(f.Lookup("render-only"), "use skiff render")
@@ -173,7 +177,8 @@ func (a *app) runDev(cmd *cobra.Command, bopts *runner.BuildOptions, dopts *Depl
 				_, err := a.engineFor(cmd, "dev", dopts)
 				return err
 			},
-			Retry: retry || vopts.KeepRunning,
+			Retry:   retry || vopts.KeepRunning,
+			HotSwap: vopts.HotSwap,
 		}
 		// Dev renders on every redeploy, and rendering may not notice
 		// Ctrl-C: the cleanup must not wait for it.

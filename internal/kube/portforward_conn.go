@@ -200,7 +200,7 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
 	headers.Set(corev1.PortHeader, strconv.Itoa(int(port)))
 	headers.Set(corev1.PortForwardRequestIDHeader, strconv.FormatInt(pc.nextRequestID(), 10))
-	errorStream, err := pc.conn.CreateStream(headers)
+	errorStream, err := f.createStream(pc, headers)
 	if err != nil {
 		return pipeBroken, err.Error()
 	}
@@ -221,7 +221,7 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	}()
 
 	headers.Set(corev1.StreamType, corev1.StreamTypeData)
-	data, err := pc.conn.CreateStream(headers)
+	data, err := f.createStream(pc, headers)
 	if err != nil {
 		errorStream.Reset()
 		<-remoteErr
@@ -255,7 +255,19 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	msg := <-remoteErr
 	clientLeft := localEnded && localErr != nil && localErr != errPodWrite
 	clientDone := localEnded && localErr == nil
-	if !answered.Load() && replayable(msg, local, clientLeft, clientDone) {
+	refused := !answered.Load()
+	sent := len(local.kept) > 0 || !local.replayable()
+	if sent && (refused || msg != "") {
+		// The pod side failed or ended this stream pair early, so it may
+		// have left what the client sent unread (the kubelet does when
+		// its dial of the app is refused). In SPDY, unread data holds up
+		// every later stream that shares its frame worker on the pod
+		// side, for good: one in five connections would hang. Later
+		// connections get a new pod connection; this one closes once
+		// those using it are done.
+		f.retire(pc)
+	}
+	if refused && replayable(msg, local, clientLeft, clientDone) {
 		if !localEnded {
 			// Stop reading the client without losing a byte: what was read
 			// is kept for the replay.
@@ -276,6 +288,33 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 		f.warn(t, fmt.Sprintf("pod %s, port %d: %s", pc.name, port, msg))
 	}
 	return pipeDone, ""
+}
+
+// createStream opens a stream on pc, or gives up when pc is retired
+// meanwhile: the pod side may never answer a stream held up behind one it
+// left unread (see pipe). A stream opened after that is reset.
+func (f *Forwarder) createStream(pc *podConn, headers http.Header) (httpstream.Stream, error) {
+	type created struct {
+		s   httpstream.Stream
+		err error
+	}
+	done := make(chan created, 1)
+	go func() {
+		s, err := pc.conn.CreateStream(headers)
+		done <- created{s, err}
+	}()
+	select {
+	case c := <-done:
+		return c.s, c.err
+	case <-pc.gone:
+		go func() {
+			if c := <-done; c.err == nil {
+				c.s.Reset()
+				pc.conn.RemoveStreams(c.s)
+			}
+		}()
+		return nil, errors.New("the connection to the pod was retired before it opened a stream")
+	}
 }
 
 // replayable tells whether a connection the pod ended without answering

@@ -24,6 +24,10 @@ type podConn struct {
 
 	requestID atomic.Int64 // numbers each stream pair on conn
 
+	// gone is closed when pc is retired: a stream it has not opened yet
+	// is opened on a new connection instead (see createStream).
+	gone chan struct{}
+
 	// Guarded by Forwarder.mu.
 	users   int  // local connections using it
 	retired bool // no new users; closed when the last one leaves
@@ -41,7 +45,7 @@ func (f *Forwarder) connect(pod *corev1.Pod) (*podConn, error) {
 	}
 	pc, ok := f.conns[pod.UID]
 	if !ok {
-		pc = &podConn{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, ready: make(chan struct{})}
+		pc = &podConn{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, ready: make(chan struct{}), gone: make(chan struct{})}
 		f.conns[pod.UID] = pc
 		f.wg.Add(1)
 		go f.open(pc)
@@ -106,6 +110,9 @@ func (f *Forwarder) retirePod(uid types.UID) {
 }
 
 func (f *Forwarder) forgetLocked(pc *podConn) {
+	if !pc.retired {
+		close(pc.gone)
+	}
 	pc.retired = true
 	if f.conns[pc.uid] == pc {
 		delete(f.conns, pc.uid)

@@ -50,6 +50,11 @@ type DevOptions struct {
 	// Retry keeps the loop going when the first build or deploy fails
 	// (after a reload); without it Dev returns the failure.
 	Retry bool
+	// HotSwap serves a Go change of a ko artifact without a new pod: its
+	// executable is built alone, swapped into the running containers and
+	// restarted there (see hotswap.go). Without it, the change rebuilds
+	// the image and redeploys.
+	HotSwap bool
 }
 
 // The triggers of DevOptions.Trigger: file system events, polling, or
@@ -85,6 +90,14 @@ type dev struct {
 	retest map[string]bool
 	// undeployed says the last deploy failed or was held back.
 	undeployed bool
+	// imageChanged are the images a change since their build needs
+	// rebuilt rather than hot-swapped (noteImageChange); noSupervisor
+	// those whose containers ran without skiff-agent run at a hot swap,
+	// rebuilt until the manifests change; swapDir holds the hot-swapped
+	// executables.
+	imageChanged map[string]bool
+	noSupervisor map[string]bool
+	swapDir      string
 
 	// autoFrom says where the rules of each artifact with sync.auto came
 	// from, and noRulesSaid which images were said to declare none.
@@ -137,6 +150,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 	for _, t := range r.targets() {
 		t.prepareSync(ctx, opts.Build)
 	}
+	r.supervise = opts.HotSwap
 	d := &dev{
 		r: r, opts: opts, in: in,
 		build: func(ctx context.Context, names []string) ([]artifact.Image, error) {
@@ -204,6 +218,7 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 		return err
 	}
 	defer stopSyncer()
+	defer d.removeSwapDir()
 
 	batches := make(chan watch.Batch)
 	watchErr := make(chan error, 1)
@@ -384,12 +399,25 @@ func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild
 	if len(rebuild) == 0 && !redeploy && !d.undeployed && len(d.toRetest()) == 0 {
 		return nil
 	}
-	if len(rebuild) > 0 || (retryStale && len(d.stale) > 0) {
-		var names []string
-		if retryStale {
-			names = slices.Sorted(maps.Keys(d.stale))
+	var swapFailed map[string]bool
+	var swapErr error
+	if redeploy {
+		clear(d.noSupervisor) // a manifest's command: may be gone
+	}
+	if d.opts.HotSwap {
+		if rebuild, swapFailed, swapErr = d.hotSwaps(ctx, rebuild); ctx.Err() != nil {
+			return ctx.Err()
 		}
-		names = append(names, rebuild...)
+		if len(rebuild) == 0 && !redeploy && !d.undeployed && len(d.toRetest()) == 0 {
+			return swapErr
+		}
+	}
+	var stale []string
+	if retryStale {
+		stale = slices.DeleteFunc(slices.Sorted(maps.Keys(d.stale)), func(n string) bool { return swapFailed[n] })
+	}
+	if len(rebuild) > 0 || len(stale) > 0 {
+		names := append(stale, rebuild...)
 		slices.Sort(names)
 		names = slices.Compact(names)
 		start := time.Now()
@@ -518,6 +546,7 @@ func (d *dev) record(ctx context.Context, built []artifact.Image) {
 		}
 		d.images[im.Name] = im
 		delete(d.stale, im.Name)
+		delete(d.imageChanged, im.Name)
 	}
 }
 

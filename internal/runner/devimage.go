@@ -32,7 +32,7 @@ const devTagSuffix = "-skiff-dev"
 
 // devImageVersion is part of every development image cache key: a change
 // to what deliver.DevImage writes changes it.
-const devImageVersion = "1"
+const devImageVersion = "2"
 
 // devImage is a development image made (or found in the cache) for a
 // built one: what dev deploys instead, and what it changes.
@@ -42,10 +42,11 @@ type devImage struct {
 	Ref string `json:"ref"`
 	// ID is the daemon's image ID of a loaded development image.
 	ID string `json:"id,omitempty"`
-	// Owner, Reowned and Unresolved are deliver.Dev's.
+	// Owner, Reowned, Unresolved and Supervised are deliver.Dev's.
 	Owner      string   `json:"owner,omitempty"`
 	Reowned    []string `json:"reowned,omitempty"`
 	Unresolved string   `json:"unresolved,omitempty"`
+	Supervised string   `json:"supervised,omitempty"`
 }
 
 // devImages is dev's step between build and deploy, "dev image = built
@@ -80,6 +81,9 @@ func (r *Runner) devImages(ctx context.Context, built []artifact.Image, rules ma
 			continue
 		}
 		r.layered[dev.Ref] = true
+		if dev.Supervised != "" {
+			r.supervised[dev.Ref] = dev.Supervised
+		}
 		if line := describeDevImage(im, dev); r.devSaid[im.Name] != line {
 			r.devSaid[im.Name] = line
 			fmt.Fprint(r.opts.ErrOut, line)
@@ -102,6 +106,9 @@ func describeDevImage(im artifact.Image, dev devImage) string {
 	case dev.Unresolved != "":
 		s += fmt.Sprintf("; the sync destinations keep their owners: %s (give the image a numeric user to sync as it)", dev.Unresolved)
 	}
+	if dev.Supervised != "" {
+		s += fmt.Sprintf("; it runs %s under skiff-agent run, so that a Go change is swapped in without a new pod", dev.Supervised)
+	}
 	return s + "; the manifests are unchanged\n"
 }
 
@@ -117,7 +124,7 @@ func (r *Runner) devImage(ctx context.Context, cache *devImageCache, im artifact
 		return devImage{}, err
 	}
 	if _, digest, pushed := strings.Cut(im.Ref, "@"); pushed {
-		return r.devImagePushed(ctx, cache, im.Ref, devCacheKey(digest, agentSum, roots), agent, roots)
+		return r.devImagePushed(ctx, cache, im.Ref, devCacheKey(digest, agentSum, roots, r.supervise), agent, roots)
 	}
 	return r.devImageLoaded(ctx, cache, im.Ref, agentSum, agent, roots)
 }
@@ -147,7 +154,7 @@ func (r *Runner) devImagePushed(ctx context.Context, cache *devImageCache, ref, 
 	if err != nil {
 		return devImage{}, err
 	}
-	out := devImage{Ref: tagged + "@" + digest, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved}
+	out := devImage{Ref: tagged + "@" + digest, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved, Supervised: dev.Supervised}
 	cache.put(r.opts.Log, key, out)
 	return out, nil
 }
@@ -167,7 +174,7 @@ func (r *Runner) devImageLoaded(ctx context.Context, cache *devImageCache, ref, 
 	if !ok {
 		return devImage{}, fmt.Errorf("the Docker daemon has no %s", ref)
 	}
-	key := devCacheKey(id, agentSum, roots)
+	key := devCacheKey(id, agentSum, roots, r.supervise)
 	tagged := devTag(ref)
 	if hit, ok := cache.get(key); ok {
 		if have, ok, err := image.ImageID(ctx, cli, tagged); err == nil && ok && have == hit.ID {
@@ -202,7 +209,7 @@ func (r *Runner) devImageLoaded(ctx context.Context, cache *devImageCache, ref, 
 	if err != nil {
 		return devImage{}, err
 	}
-	out := devImage{Ref: tagged, ID: devID, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved}
+	out := devImage{Ref: tagged, ID: devID, Owner: dev.Owner, Reowned: dev.Reowned, Unresolved: dev.Unresolved, Supervised: dev.Supervised}
 	cache.put(r.opts.Log, key, out)
 	return out, nil
 }
@@ -217,7 +224,7 @@ func (r *Runner) appendAgentLayer(ref string, base v1.Image, agent []byte, roots
 	if cf.Architecture != "" && cf.Architecture != r.agentArch {
 		return deliver.Dev{}, fmt.Errorf("%s is for %s/%s and skiff-agent for %s; point $%s at a skiff-agent built for %s", ref, cf.OS, cf.Architecture, r.agentArch, deliver.EnvBinary, cf.Architecture)
 	}
-	dev, err := deliver.DevImage(base, agent, roots, r.layerCache)
+	dev, err := deliver.DevImage(base, agent, roots, r.layerCache, r.supervise)
 	if err != nil {
 		return deliver.Dev{}, fmt.Errorf("%s: %w", ref, err)
 	}
@@ -240,11 +247,11 @@ func devTag(ref string) string {
 }
 
 // devCacheKey identifies a development image by what makes it: the built
-// image (its digest or daemon ID), the agent's digest and the
-// destinations.
-func devCacheKey(base, agentSum string, roots []string) string {
+// image (its digest or daemon ID), the agent's digest, the destinations
+// and whether it supervises a ko app (hot swap).
+func devCacheKey(base, agentSum string, roots []string, supervise bool) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s", devImageVersion, base, agentSum, strings.Join(roots, "\x00"))
+	fmt.Fprintf(h, "%s\x00%t\x00%s\x00%s\x00%s", devImageVersion, supervise, base, agentSum, strings.Join(roots, "\x00"))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

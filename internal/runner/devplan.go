@@ -78,6 +78,7 @@ func (d *dev) plan(b watch.Batch) (syncs map[string][]sync.Op, rebuild []string,
 			syncs[name] = ops
 		} else {
 			need[name] = true
+			d.noteImageChange(name, slices.Concat(c.changed, c.removed))
 		}
 	}
 	for name := range dependents(d.r.opts.Project.Artifacts(), need) {

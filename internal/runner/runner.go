@@ -125,6 +125,12 @@ type Runner struct {
 	// the line printed last about each image's development image.
 	layered map[string]bool
 	devSaid map[string]string
+	// supervised are the programs the development images in layered run
+	// under skiff-agent run, by reference: what a hot swap replaces.
+	supervised map[string]string
+	// supervise makes development images run a ko app under skiff-agent
+	// run, for hot swaps (DevOptions.HotSwap).
+	supervise bool
 	// agentContent is the skiff-agent binary the development layers
 	// carry, read once, agentSum its sha256 and agentArch the
 	// architecture it was built for.
@@ -178,7 +184,7 @@ func New(opts Options) *Runner {
 	if kinds == nil {
 		kinds = builders.All
 	}
-	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache(), debugPods: newDebugPods(opts.Events)}
+	return &Runner{opts: opts, id: ProjectID(opts.Project), kinds: kinds, layered: map[string]bool{}, supervised: map[string]string{}, devSaid: map[string]string{}, layerCache: deliver.NewLayerCache(), debugPods: newDebugPods(opts.Events)}
 }
 
 // ProjectID names a project on the cluster and the docker daemon: the

@@ -49,16 +49,26 @@ type syncer struct {
 }
 
 // syncHistory is what has been synced into one image's containers: the
-// latest operation for each destination.
+// latest operation for each destination (and the latest restart from
+// each, apart: a hot swap writes an executable, then restarts from it).
 type syncHistory struct {
 	image artifact.Image
-	ops   map[string]seqOp // by Dest
+	ops   map[string]seqOp // by historyKey
 	seq   int              // the latest seq in ops
 }
 
 type seqOp struct {
 	sync.Op
 	seq int
+}
+
+// historyKey is op's key in a syncHistory: its Dest, and for a Restart
+// its Dest marked as one, so that it does not replace the Write before it.
+func historyKey(op sync.Op) string {
+	if op.Kind == sync.Restart {
+		return "restart:" + op.Dest
+	}
+	return op.Dest
 }
 
 func newSyncer(source containerSource, transport func(c container) sync.Transport) *syncer {
@@ -92,7 +102,7 @@ func (s *syncer) Sync(ctx context.Context, image artifact.Image, ops []sync.Op) 
 	}
 	for _, op := range ops {
 		s.seq++
-		h.ops[op.Dest] = seqOp{Op: op, seq: s.seq}
+		h.ops[historyKey(op)] = seqOp{Op: op, seq: s.seq}
 		h.seq = s.seq
 	}
 	return s.catchUp(ctx, h)
@@ -149,15 +159,20 @@ func (s *syncer) Forget(ref string) {
 const parallelSyncs = 8
 
 // catchUp sends each running container of h's image the operations of h
-// it lacks, to parallelSyncs of them at once. The caller holds s.mu.
+// it lacks, to parallelSyncs of them at once. A hot swap's restart, and
+// what follows it, goes to one container at a time once every container
+// has the operations before it: while one replica's app restarts, the
+// others serve (the port-forward replays a connection its pod refused to
+// another). The caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
 		return syncReport{}, err
 	}
 	type job struct {
-		c   container
-		ops []sync.Op
+		c       container
+		ops     []sync.Op // sent in parallel
+		restart []sync.Op // from the first Restart on: one container at a time
 	}
 	var jobs []job
 	started := 0
@@ -180,7 +195,11 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		}
 		j := job{c: c}
 		for _, op := range todo {
-			j.ops = append(j.ops, op.Op)
+			if op.Kind == sync.Restart || len(j.restart) > 0 {
+				j.restart = append(j.restart, op.Op)
+			} else {
+				j.ops = append(j.ops, op.Op)
+			}
 		}
 		jobs = append(jobs, j)
 	}
@@ -188,6 +207,9 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 	var wg gosync.WaitGroup
 	slots := make(chan struct{}, parallelSyncs)
 	for i, j := range jobs {
+		if len(j.ops) == 0 {
+			continue
+		}
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
@@ -195,6 +217,11 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		})
 	}
 	wg.Wait()
+	for i, j := range jobs {
+		if len(j.restart) > 0 && errs[i] == nil {
+			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
+		}
+	}
 	rep := syncReport{Containers: len(jobs), Started: started}
 	for i, j := range jobs {
 		if errs[i] == nil {

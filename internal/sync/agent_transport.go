@@ -344,8 +344,12 @@ func encodeOps(enc *agentproto.Encoder, ops []Op) ([]string, error) {
 	defer roots.close()
 	var paths []string
 	for _, op := range ops {
-		if op.Kind == Delete {
-			if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindDelete, Path: op.Dest}, nil); err != nil {
+		if op.Kind == Delete || op.Kind == Restart {
+			kind := agentproto.KindDelete
+			if op.Kind == Restart {
+				kind = agentproto.KindRestart
+			}
+			if err := enc.Encode(agentproto.Frame{Kind: kind, Path: op.Dest}, nil); err != nil {
 				return paths, err
 			}
 			paths = append(paths, op.Dest)

@@ -20,15 +20,22 @@ const (
 	// not an error. Dest is always strictly inside Root: a Delete never
 	// removes its rule's destination itself, nor "/".
 	Delete
+	// Restart restarts the container's process, which runs under
+	// skiff-agent run, from the executable Dest (a hot swap: an earlier
+	// Write put it there). Local is the host file it came from. Only the
+	// AgentTransport can; Dest must be within Root.
+	Restart
 )
 
-// String returns "write" or "delete".
+// String returns "write", "delete" or "restart".
 func (k OpKind) String() string {
 	switch k {
 	case Write:
 		return "write"
 	case Delete:
 		return "delete"
+	case Restart:
+		return "restart"
 	}
 	return fmt.Sprintf("OpKind(%d)", int(k))
 }
@@ -78,6 +85,10 @@ func (o Op) check() error {
 	case Write:
 		if !within(o.Dest, o.Root) {
 			return fmt.Errorf("refusing to write %s: it is outside its rule destination %s", o.Dest, o.Root)
+		}
+	case Restart:
+		if !within(o.Dest, o.Root) {
+			return fmt.Errorf("refusing to restart from %s: it is outside its destination %s", o.Dest, o.Root)
 		}
 	case Delete:
 		if o.Dest == "/" || o.Dest == o.Root || !within(o.Dest, o.Root) {

@@ -46,6 +46,9 @@ func (t *TarTransport) Sync(ctx context.Context, target Target, ops []Op) error 
 	var deletes []string
 	var writes []Op
 	for _, op := range ops {
+		if op.Kind == Restart {
+			return fmt.Errorf("syncing to %s: restarting its process from %s needs skiff-agent (a development image's supervisor); tar cannot", target, op.Dest)
+		}
 		if op.Kind == Delete {
 			deletes = append(deletes, op.Dest)
 		} else {

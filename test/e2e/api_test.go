@@ -96,7 +96,7 @@ func TestDevHTTPAPI(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
-	r := devBackground(t, dir, ns, "--rpc-http-port=0")
+	r := devBackground(t, dir, ns, "--rpc-http-port=0", "--hot-swap=false")
 	m := apiLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		t.Fatalf("skiff dev did not say where the API is:\n%s", r.errOut)

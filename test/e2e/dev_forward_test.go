@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -35,7 +36,7 @@ func TestDevForwardServesThroughRebuilds(t *testing.T) {
   port: 8080
   localPort: ` + strconv.Itoa(port) + `
 `})
-	r := devBackground(t, dir, ns, "--port-forward=user")
+	r := devBackground(t, dir, ns, "--port-forward=user", "--hot-swap=false")
 	r.waitSince(t, 0, devStepTimeout, regexp.MustCompile(`Port forwarding service/sync in namespace `+ns+`, remote port 8080 -> http://127\.0\.0\.1:`+strconv.Itoa(port)))
 
 	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
@@ -71,6 +72,8 @@ func TestDevForwardServesThroughRebuilds(t *testing.T) {
 // after the other, and records what they got.
 type requester struct {
 	url string
+	// timeout fails a request not answered in time; 0: a minute.
+	timeout time.Duration
 
 	mu     sync.Mutex
 	n      int
@@ -81,7 +84,7 @@ type requester struct {
 var versionAnswer = regexp.MustCompile(`^(v\d+) \(pod \S+\)\n$`)
 
 func (q *requester) run(ctx context.Context) {
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: cmp.Or(q.timeout, time.Minute)}
 	for ctx.Err() == nil {
 		start := time.Now()
 		var problem, version string

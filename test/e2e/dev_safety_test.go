@@ -32,7 +32,7 @@ func TestDevFirstSyncOfManyFilesWithoutTar(t *testing.T) {
 		t.Run(fmt.Sprintf("session %d", session+1), func(t *testing.T) {
 			ns := c.newNamespace(t)
 			dir := syncExample(t)
-			r := devBackground(t, dir, ns)
+			r := devBackground(t, dir, ns, "--hot-swap=false")
 			pods := c.waitReady(t, ns, "app=sync", 2)
 
 			// Make the files outside the project and move them in with one

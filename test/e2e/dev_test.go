@@ -546,7 +546,7 @@ func TestDevRebuildsAndKeepsServingOnBrokenBuild(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
-	r := devBackground(t, dir, ns)
+	r := devBackground(t, dir, ns, "--hot-swap=false")
 	c.expectVersion(t, ns, "v1")
 
 	mainGo := filepath.Join(dir, "main.go")

@@ -99,7 +99,7 @@ func faultFailedBuild(t *testing.T, c *cluster, bin string) {
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	tmp := skiffTempDir(t)
-	r, _ := startDev(t, bin, dir, ns)
+	r, _ := startDev(t, bin, dir, ns, "--hot-swap=false")
 	v1 := c.expectVersion(t, ns, "v1")
 
 	load := c.startTraffic(t, ns, "app=sync", "/version")
@@ -135,7 +135,7 @@ func faultRegistryOutage(t *testing.T, c *cluster, bin string) {
 	registry := c.localRegistry(t)
 	dir := syncExample(t)
 	tmp := skiffTempDir(t)
-	r, _ := startDev(t, bin, dir, ns)
+	r, _ := startDev(t, bin, dir, ns, "--hot-swap=false")
 	v1 := c.expectVersion(t, ns, "v1")
 
 	load := c.startTraffic(t, ns, "app=sync", "/version")
@@ -175,7 +175,7 @@ func faultAPIServerRestart(t *testing.T, c *cluster, bin string) {
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	tmp := skiffTempDir(t)
-	r, _ := startDev(t, bin, dir, ns)
+	r, _ := startDev(t, bin, dir, ns, "--hot-swap=false")
 	c.waitReady(t, ns, "app=sync", 2)
 
 	load := c.startTraffic(t, ns, "app=sync", "/version")
@@ -215,7 +215,7 @@ func faultCtrlCDuringBuild(t *testing.T, c *cluster, bin string) {
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	tmp := skiffTempDir(t)
-	r, _ := startDev(t, bin, dir, ns)
+	r, _ := startDev(t, bin, dir, ns, "--hot-swap=false")
 	c.waitReady(t, ns, "app=sync", 2)
 
 	m := r.mark()

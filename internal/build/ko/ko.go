@@ -98,6 +98,28 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 	return build.Built{Image: img}, nil
 }
 
+// Executable builds artifact a's executable alone, as Build would put it
+// in the image (the same go build flags, environment and platform), for
+// a hot swap. The compiler's messages go to req.Out.
+func (b *Builder) Executable(ctx context.Context, a *schema.Artifact, req build.Request) (build.Executable, error) {
+	platforms, err := parsePlatforms(req.Platforms)
+	if err != nil {
+		return build.Executable{}, fmt.Errorf("artifact %q: %w", a.ImageName, err)
+	}
+	if len(platforms) > 1 {
+		return build.Executable{}, fmt.Errorf("artifact %q: one executable is built for one platform, not %d", a.ImageName, len(platforms))
+	}
+	s, err := b.resolve(ctx, a, req, platforms[0])
+	if err != nil {
+		return build.Executable{}, err
+	}
+	c, err := b.compile(ctx, s, platforms[0], out(req))
+	if err != nil {
+		return build.Executable{}, err
+	}
+	return build.Executable{Content: c.bin, Name: c.name}, nil
+}
+
 // Index builds artifact a for every platform of req at once and returns
 // an image index of the images, each with its platform, in the order of
 // req.Platforms. The index is an OCI one unless the images are Docker

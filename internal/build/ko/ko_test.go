@@ -752,3 +752,34 @@ func TestIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestExecutable: the executable built alone for a hot swap is the one
+// the image holds (same flags, env and platform); a compile error is
+// returned with the compiler's messages in the output.
+func TestExecutable(t *testing.T) {
+	t.Parallel()
+	app := copyApp(t)
+	b := newBuilder(t, (&baseRecorder{img: testBase(t)}).base)
+	a := koArtifact(app, schema.KoArtifact{Ldflags: []string{"-s", "-X main.version={{.VERSION}}"}})
+	req := build.Request{Env: config.Env{"VERSION": "2.0"}}
+	img := buildImage(t, b, a, req)
+	ls := layers(t, img)
+	_, files := layerEntries(t, ls[len(ls)-1])
+	exe, err := b.Executable(t.Context(), a, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exe.Name != "hello" || !bytes.Equal(exe.Content, files["ko-app/hello"].data) {
+		t.Errorf("executable %q (%d bytes) differs from the image's ko-app/hello (%d bytes)", exe.Name, len(exe.Content), len(files["ko-app/hello"].data))
+	}
+	if _, err := b.Executable(t.Context(), a, build.Request{Platforms: []string{"linux/amd64", "linux/arm64"}}); err == nil {
+		t.Error("Executable for two platforms succeeded")
+	}
+	if err := os.WriteFile(filepath.Join(app, "broken.go"), []byte("package main\n\nvar _ = nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := b.Executable(t.Context(), a, build.Request{Out: &out}); err == nil || !strings.Contains(out.String(), "undefined: nope") {
+		t.Errorf("broken code: error %v, output %q; want a compile error with the compiler's message in the output", err, out.String())
+	}
+}

@@ -1,6 +1,8 @@
 // Package agent is skiff-agent's logic: it applies a stream of
 // agentproto operations to a container's file system, allowing only paths
-// under the destinations it is given. It uses only the standard library.
+// under the destinations it is given, and supervises a development
+// container's app (Supervisor, skiff-agent run) so that a hot swap can
+// restart it. It uses only the standard library.
 package agent
 
 import (
@@ -20,13 +22,17 @@ import (
 )
 
 const usage = `usage: skiff-agent apply [--root DIR] --allow DEST [--allow DEST...]
+       skiff-agent run [--control SOCKET] -- PROGRAM [ARG...]
        skiff-agent install DEST
        skiff-agent version
 
 apply reads file operations (skiff's agent protocol) on stdin, applies them
 to paths under the --allow destinations (and those the stream allows) and
 writes one result per operation on stdout, until stdin ends. install copies skiff-agent itself to DEST (mode 0755), as the
-init container skiff injects in dev mode does.`
+init container skiff injects in dev mode does. run runs PROGRAM as its
+child in a development container: it forwards signals, ends with the
+child's exit code, and restarts the child (from another executable, for a
+hot swap) when asked through SOCKET (default ` + agentproto.ControlSocket + `).`
 
 // Run is skiff-agent's command line: it returns the exit code, 0 when every
 // operation succeeded, 1 when one failed or the stream broke, 2 for a usage
@@ -50,6 +56,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+	if len(args) > 0 && args[0] == "run" {
+		return runSupervised(args[1:], stdin, stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "apply" {
 		fmt.Fprintln(stderr, usage)
@@ -160,8 +169,11 @@ func (a *Applier) Serve(r io.Reader, w io.Writer) error {
 		res := agentproto.Frame{Kind: agentproto.KindOK, Path: f.Path}
 		var msg string
 		apply := a.Apply
-		if f.Kind == agentproto.KindAllow {
+		switch f.Kind {
+		case agentproto.KindAllow:
 			apply = func(f agentproto.Frame, _ io.Reader) error { return a.Allow(f.Path) }
+		case agentproto.KindRestart:
+			apply = func(f agentproto.Frame, _ io.Reader) error { return a.restart(f.Path) }
 		}
 		if err := apply(f, payload); err != nil {
 			if errors.Is(err, agentproto.ErrTruncated) {
@@ -179,6 +191,23 @@ func (a *Applier) Serve(r io.Reader, w io.Writer) error {
 			return err
 		}
 	}
+}
+
+// restart asks the container's supervisor to restart its process from
+// binary ("" for its own program): binary must be in an allowed
+// destination. Both are container paths, under the Applier's root.
+func (a *Applier) restart(binary string) error {
+	if binary != "" {
+		p, err := cleanPath(binary)
+		if err != nil {
+			return fmt.Errorf("restart from %q: %w", binary, err)
+		}
+		if a.destFor(p) == "" {
+			return fmt.Errorf("restart from %s: refused: the executable is outside the allowed destinations %s", p, strings.Join(a.allow, ", "))
+		}
+		binary = a.host(p)
+	}
+	return Restart(a.host(agentproto.ControlSocket), binary)
 }
 
 // Apply performs one operation; payload is a KindWrite's content.

@@ -12,7 +12,8 @@
 //
 // skiff sends operations (KindWrite with the file's content as payload,
 // KindSymlink with the link's target as payload, KindMkdir, KindDelete,
-// KindChmod, and KindAllow to allow one more destination) and ends each
+// KindChmod, KindAllow to allow one more destination, and KindRestart to
+// restart the container's supervised process) and ends each
 // batch with KindEnd. The agent answers each operation, in order, with
 // KindOK or KindFailed (the payload is the error message), and each
 // KindEnd with KindEnd, so one exec session carries any number of
@@ -35,8 +36,18 @@ const Magic = "SKIFFAGT"
 
 // Version is the protocol version this package speaks.
 // Version 2 added KindSymlink and dropped the setuid, setgid and sticky
-// bits; version 3 added KindAllow, for sessions that outlive one batch.
-const Version = 3
+// bits; version 3 added KindAllow, for sessions that outlive one batch;
+// version 4 added KindRestart, for hot swaps.
+const Version = 4
+
+// AppDir is the directory of a development image that the container's
+// user may write, whatever it is (mode 1777): hot-swapped executables go
+// there, and the supervisor's ControlSocket.
+const AppDir = "/skiff/app"
+
+// ControlSocket is where skiff-agent run, the supervisor of a development
+// container's process, takes restart requests.
+const ControlSocket = AppDir + "/.supervisor"
 
 // MaxPath is the longest path a frame may carry.
 const MaxPath = 4096
@@ -47,15 +58,16 @@ type Kind byte
 // Frame kinds: operations from skiff, answers from the agent, and the end
 // of a batch in both directions.
 const (
-	KindWrite  Kind = 'W' // write the payload to Path atomically, with Mode
-	KindLink   Kind = 'L' // make Path a symbolic link to the payload, a relative target
-	KindMkdir  Kind = 'M' // create directory Path and its parents, with Mode
-	KindDelete Kind = 'D' // remove Path, a file or a tree; missing is fine
-	KindChmod  Kind = 'C' // set Path's mode to Mode
-	KindAllow  Kind = 'A' // allow operations on Path and below it, as --allow does
-	KindEnd    Kind = 'E' // end of a batch
-	KindOK     Kind = 'O' // the operation on Path succeeded
-	KindFailed Kind = 'F' // the operation on Path failed; payload says why
+	KindWrite   Kind = 'W' // write the payload to Path atomically, with Mode
+	KindLink    Kind = 'L' // make Path a symbolic link to the payload, a relative target
+	KindMkdir   Kind = 'M' // create directory Path and its parents, with Mode
+	KindDelete  Kind = 'D' // remove Path, a file or a tree; missing is fine
+	KindChmod   Kind = 'C' // set Path's mode to Mode
+	KindAllow   Kind = 'A' // allow operations on Path and below it, as --allow does
+	KindRestart Kind = 'R' // restart the supervised process from the executable Path ("" for its own)
+	KindEnd     Kind = 'E' // end of a batch
+	KindOK      Kind = 'O' // the operation on Path succeeded
+	KindFailed  Kind = 'F' // the operation on Path failed; payload says why
 )
 
 // String returns the kind's name.
@@ -73,6 +85,8 @@ func (k Kind) String() string {
 		return "chmod"
 	case KindAllow:
 		return "allow"
+	case KindRestart:
+		return "restart"
 	case KindEnd:
 		return "end"
 	case KindOK:

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
 // Dev is a development image: a built image with one more layer, which
@@ -39,6 +40,32 @@ type Dev struct {
 	// uid ("" when it could): the destinations keep their owners, and
 	// sync into them works only if the user can write them already.
 	Unresolved string
+	// Supervised is the program the development image runs under
+	// skiff-agent run (its entrypoint becomes SupervisorEntrypoint of
+	// it), so that a hot swap can restart it: a ko image's /ko-app/NAME;
+	// "" for other images, whose entrypoint is unchanged.
+	Supervised string
+}
+
+// KoAppDir is where the ko builder puts the executable it makes, the
+// image's entrypoint.
+const KoAppDir = "/ko-app"
+
+// SupervisorEntrypoint is the entrypoint of a development image that runs
+// program under skiff-agent's supervisor; the image's command (or a
+// manifest's args) follows it as program's arguments.
+func SupervisorEntrypoint(program string) []string {
+	return []string{sync.DefaultAgentPath, "run", "--", program}
+}
+
+// supervisable is the program of a ko image's entrypoint (one element,
+// an executable in KoAppDir), which DevImage runs under the supervisor.
+func supervisable(cf *v1.ConfigFile) string {
+	ep := cf.Config.Entrypoint
+	if len(ep) == 1 && path.Dir(ep[0]) == KoAppDir {
+		return ep[0]
+	}
+	return ""
 }
 
 // maxPasswd bounds /etc/passwd and /etc/group read from an image.
@@ -59,11 +86,17 @@ const maxDestDirs = 10000
 // owning a directory is what it needs to create, replace and delete the
 // files in it, root's included. A destination the image lacks is created
 // (with missing parents, root-owned 0755). The layer is deterministic:
-// the same base, agent and dests give the same digest. Reading the
+// the same base, agent and dests give the same digest.
+//
+// The layer also holds agentproto.AppDir, root's and writable by anyone
+// (1777), where hot-swapped executables go; and with supervise, when base
+// is a ko image (its entrypoint a single executable in KoAppDir), the
+// development image's entrypoint runs it under skiff-agent run (see
+// Dev.Supervised). Reading the
 // image's directories costs reading its layers, done only for a non-root
 // user with destinations; cache (nil for none) keeps what was read of
 // each layer for the next call.
-func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (Dev, error) {
+func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, supervise bool) (Dev, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return Dev{}, fmt.Errorf("reading the image's config: %w", err)
@@ -88,6 +121,7 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (D
 	w := layerWriter{tw: tw, written: map[string]bool{}}
 	w.dir(&tar.Header{Name: path.Dir(sync.DefaultAgentPath), Mode: 0o755})
 	w.file(sync.DefaultAgentPath, 0o755, agent)
+	w.dir(&tar.Header{Name: agentproto.AppDir, Mode: 0o1777})
 	if tree != nil {
 		for _, d := range cleanDests(dests) {
 			dev.Reowned = append(dev.Reowned, w.reown(tree, d, uid, gid)...)
@@ -121,6 +155,20 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache) (D
 	})
 	if err != nil {
 		return Dev{}, fmt.Errorf("appending the development layer: %w", err)
+	}
+	if supervise {
+		dev.Supervised = supervisable(cf)
+	}
+	if dev.Supervised != "" {
+		devCf, err := dev.Image.ConfigFile()
+		if err != nil {
+			return Dev{}, fmt.Errorf("reading the development image's config: %w", err)
+		}
+		devCf = devCf.DeepCopy()
+		devCf.Config.Entrypoint = SupervisorEntrypoint(dev.Supervised)
+		if dev.Image, err = mutate.ConfigFile(dev.Image, devCf); err != nil {
+			return Dev{}, fmt.Errorf("setting the development image's entrypoint: %w", err)
+		}
 	}
 	return dev, nil
 }

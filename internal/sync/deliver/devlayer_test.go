@@ -145,6 +145,7 @@ func TestDevImage(t *testing.T) {
 	agentEntries := []entry{
 		{name: "skiff/", mode: 0o755},
 		{name: "skiff/skiff-agent", mode: 0o755, data: string(agent)},
+		{name: "skiff/app/", mode: 0o1777},
 	}
 	dests := []string{"/var/run/ko", "/data/new/", "/"}
 	for _, tc := range []struct {
@@ -192,7 +193,7 @@ func TestDevImage(t *testing.T) {
 		t.Run(tc.user, func(t *testing.T) {
 			t.Parallel()
 			base := testBase(t, tc.user)
-			dev, err := DevImage(base, agent, dests, nil)
+			dev, err := DevImage(base, agent, dests, nil, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,6 +216,58 @@ func TestDevImage(t *testing.T) {
 	}
 }
 
+// TestDevImageSupervisesKoApps: a ko image's development image runs its
+// executable under skiff-agent run, its command kept; another image's
+// entrypoint is unchanged.
+func TestDevImageSupervisesKoApps(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		entrypoint, want []string
+		supervised       string
+	}{
+		{entrypoint: []string{"/ko-app/sync"}, want: []string{"/skiff/skiff-agent", "run", "--", "/ko-app/sync"}, supervised: "/ko-app/sync"},
+		{entrypoint: []string{"/bin/server", "--port=8080"}, want: []string{"/bin/server", "--port=8080"}},
+		{entrypoint: []string{"/ko-app/sync", "--flag"}, want: []string{"/ko-app/sync", "--flag"}},
+	} {
+		base := testBase(t, "65532")
+		cf, err := base.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.Config.Entrypoint, cf.Config.Cmd = tc.entrypoint, []string{"serve"}
+		if base, err = mutate.ConfigFile(base, cf); err != nil {
+			t.Fatal(err)
+		}
+		dev, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Without supervise (skiff debug), the entrypoint stays.
+		plain, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pcf, err := plain.Image.ConfigFile(); err != nil || !slices.Equal(pcf.Config.Entrypoint, tc.entrypoint) || plain.Supervised != "" {
+			t.Errorf("entrypoint %q unsupervised: development image's is %v (%v), supervised %q", tc.entrypoint, pcf.Config.Entrypoint, err, plain.Supervised)
+		}
+		if err := validate.Image(dev.Image); err != nil {
+			t.Fatal(err)
+		}
+		got, err := dev.Image.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Config.Entrypoint, tc.want) || !slices.Equal(got.Config.Cmd, []string{"serve"}) || dev.Supervised != tc.supervised {
+			t.Errorf("entrypoint %q: development image's is %q, command %q, supervised %q; want %q, [serve], %q",
+				tc.entrypoint, got.Config.Entrypoint, got.Config.Cmd, dev.Supervised, tc.want, tc.supervised)
+		}
+		if got.Config.User != "65532" {
+			t.Errorf("user %q, want the image's", got.Config.User)
+		}
+	}
+}
+
 // TestDevImageDigest: the same base, agent and destinations give the
 // same digest; a changed agent, destination or base another.
 func TestDevImageDigest(t *testing.T) {
@@ -222,7 +275,7 @@ func TestDevImageDigest(t *testing.T) {
 	base := testBase(t, "app")
 	digest := func(base v1.Image, agent string, dests ...string) v1.Hash {
 		t.Helper()
-		dev, err := DevImage(base, []byte(agent), dests, nil)
+		dev, err := DevImage(base, []byte(agent), dests, nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +349,7 @@ func TestDevImageLayerCache(t *testing.T) {
 	cache := NewLayerCache()
 	digest := func(img v1.Image, cache *LayerCache) (v1.Hash, []string) {
 		t.Helper()
-		dev, err := DevImage(img, []byte("agent"), []string{"/run/ko"}, cache)
+		dev, err := DevImage(img, []byte("agent"), []string{"/run/ko"}, cache, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,175 @@
+package runner
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	gosync "sync"
+	"testing"
+
+	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/watch"
+)
+
+// TestSwappable: a Go change of a ko artifact whose development image
+// runs its app under skiff-agent run is a hot swap; not with
+// --hot-swap=false, not for another builder or an image without the
+// supervisor (or whose containers ran without it), and not after a kodata change outside the sync rules until
+// the artifact is built again.
+func TestSwappable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := planDev(t, dir)
+	d.opts.HotSwap = true
+	d.syncer = newSyncer(&fakeSource{}, func(container) sync.Transport { return &fakeTransport{} })
+	svc := artifact.Image{Name: "svc", Ref: "reg/svc:1-skiff-dev@sha256:1"}
+	d.images = map[string]artifact.Image{"svc": svc}
+	d.images["web"] = artifact.Image{Name: "web", Ref: "reg/web:1-skiff-dev@sha256:2"}
+	d.r.supervised[svc.Ref] = "/ko-app/svc"
+
+	if program, ok := d.swappable("svc"); !ok || program != "/ko-app/svc" {
+		t.Errorf("svc: swappable %q, %v; want /ko-app/svc, true", program, ok)
+	}
+	if _, ok := d.swappable("web"); ok {
+		t.Error("web, a docker artifact, is swappable")
+	}
+	_, rebuild, _ := d.plan(watch.Batch{Changed: []string{filepath.Join(dir, "svc", "main.go")}})
+	if _, ok := d.swappable("svc"); !slices.Equal(rebuild, []string{"svc"}) || !ok {
+		t.Errorf("after a Go change: rebuild %q, swappable %v; want [svc], true", rebuild, ok)
+	}
+	_, rebuild, _ = d.plan(watch.Batch{Changed: []string{filepath.Join(dir, "svc", "kodata", "index.html")}})
+	if _, ok := d.swappable("svc"); !slices.Equal(rebuild, []string{"svc"}) || ok {
+		t.Errorf("after a kodata change: rebuild %q, swappable %v; want [svc], false: the image changes", rebuild, ok)
+	}
+	rebuilt := artifact.Image{Name: "svc", Ref: "reg/svc:2-skiff-dev@sha256:3"}
+	d.r.supervised[rebuilt.Ref] = "/ko-app/svc"
+	d.record(t.Context(), []artifact.Image{rebuilt})
+	if _, ok := d.swappable("svc"); !ok {
+		t.Error("after a build, svc is not swappable again")
+	}
+	d.noSupervisor = map[string]bool{"svc": true}
+	if _, ok := d.swappable("svc"); ok {
+		t.Error("swappable after its containers ran without the supervisor")
+	}
+	d.noSupervisor = nil
+	d.opts.HotSwap = false
+	if _, ok := d.swappable("svc"); ok {
+		t.Error("swappable with --hot-swap=false")
+	}
+	d.opts.HotSwap = true
+	d.images["svc"] = artifact.Image{Name: "svc", Ref: "reg/svc:3"}
+	if _, ok := d.swappable("svc"); ok {
+		t.Error("swappable into an image that does not run skiff-agent run")
+	}
+}
+
+// TestSyncerKeepsSwapAndRestart: a hot swap's write and restart of the
+// same executable both stay in the history, so a container that starts
+// later gets the executable and then the restart, after the files synced
+// before; a later swap replaces both.
+func TestSyncerKeepsSwapAndRestart(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	tr := &fakeTransport{}
+	s := newSyncer(src, func(container) sync.Transport { return tr })
+	im := artifact.Image{Name: "svc", Ref: "svc:1"}
+	src.set(map[string][]string{"svc:1": {"a"}})
+	swap := func(n string) []sync.Op {
+		local := "/tmp/swap/" + n
+		return []sync.Op{
+			{Kind: sync.Write, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+			{Kind: sync.Restart, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+		}
+	}
+	if _, err := s.Sync(t.Context(), im, []sync.Op{write("index.html")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sync(t.Context(), im, swap("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sync(t.Context(), im, swap("v3")); err != nil {
+		t.Fatal(err)
+	}
+	tr.take()
+	src.set(map[string][]string{"svc:1": {"a", "b"}})
+	if _, err := s.CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]sync.Op{write("index.html")}, swap("v3")...)
+	if got := tr.take()["b"]; !slices.Equal(got, want) {
+		t.Errorf("a new container got %v, want %v", got, want)
+	}
+}
+
+// restartLog is a transport that records the order of the calls it gets
+// and how many calls with a Restart run at once.
+type restartLog struct {
+	mu      gosync.Mutex
+	calls   []string // "POD: KINDS", in the order they began
+	running int      // calls with a Restart now
+	most    int      // the most of them at once
+}
+
+func (l *restartLog) Sync(_ context.Context, t sync.Target, ops []sync.Op) error {
+	var kinds []string
+	restart := false
+	for _, op := range ops {
+		kinds = append(kinds, op.Kind.String())
+		restart = restart || op.Kind == sync.Restart
+	}
+	l.mu.Lock()
+	l.calls = append(l.calls, t.Pod+": "+strings.Join(kinds, " "))
+	if restart {
+		l.running++
+		l.most = max(l.most, l.running)
+	}
+	l.mu.Unlock()
+	if restart {
+		// Let the other calls run meanwhile, if any can.
+		for range 100 {
+			runtime.Gosched()
+		}
+		l.mu.Lock()
+		l.running--
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// TestSyncerRestartsOneContainerAtATime: a hot swap writes the executable
+// to every container first, then restarts their apps one after the
+// other, so that the other replicas serve while one restarts.
+func TestSyncerRestartsOneContainerAtATime(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	tr := &restartLog{}
+	s := newSyncer(src, func(container) sync.Transport { return tr })
+	im := artifact.Image{Name: "svc", Ref: "svc:1"}
+	src.set(map[string][]string{"svc:1": {"a", "b", "c"}})
+	local := "/tmp/swap/v2"
+	rep, err := s.Sync(t.Context(), im, []sync.Op{
+		{Kind: sync.Write, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+		{Kind: sync.Restart, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+	})
+	if err != nil || rep.Containers != 3 || len(rep.Synced) != 3 {
+		t.Fatalf("Sync() = %+v, %v; want 3 containers synced", rep, err)
+	}
+	if len(tr.calls) != 6 {
+		t.Fatalf("calls %q; want the write alone to each of 3 containers, then a restart of each", tr.calls)
+	}
+	writes, restarts := tr.calls[:3], tr.calls[3:]
+	slices.Sort(writes)
+	if want := []string{"a: write", "b: write", "c: write"}; !slices.Equal(writes, want) {
+		t.Errorf("first calls %q; want the write alone to each container, before any restart (all calls: %q)", writes, tr.calls)
+	}
+	slices.Sort(restarts)
+	if want := []string{"a: restart", "b: restart", "c: restart"}; !slices.Equal(restarts, want) {
+		t.Errorf("then %q; want a restart of each container (all calls: %q)", restarts, tr.calls)
+	}
+	if tr.most != 1 {
+		t.Errorf("%d restarts ran at once; want one at a time", tr.most)
+	}
+}

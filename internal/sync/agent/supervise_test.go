@@ -1,0 +1,251 @@
+//go:build unix
+
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"skiff.dev/skiff/internal/sync/agentproto"
+)
+
+// The test binary is also the supervised child: childEnv selects what it
+// does, childName names it in its output.
+const (
+	childEnv  = "SKIFF_SUPERVISE_CHILD"
+	childName = "SKIFF_SUPERVISE_NAME"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "exit":
+		fmt.Printf("out: %s\n", strings.Join(os.Args[1:], " "))
+		fmt.Fprintln(os.Stderr, "err")
+		os.Exit(3)
+	case "trap":
+		// Ends with 7 on SIGTERM; other signals act as they would.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM)
+		name := os.Getenv(childName)
+		if name == "" {
+			name = "first"
+		}
+		fmt.Printf("ready %s %s\n", name, strings.Join(os.Args, " "))
+		<-sigs
+		fmt.Printf("%s got terminated\n", name)
+		os.Exit(7)
+	}
+	os.Exit(100)
+}
+
+// supervised is a Supervisor of the test binary in mode, with its output
+// readable line by line.
+type supervised struct {
+	*Supervisor
+	signals chan os.Signal
+	out     *bufio.Reader
+	stderr  bytes.Buffer
+	code    chan int
+}
+
+func supervise(t *testing.T, mode string, args ...string) *supervised {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, mode)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	s := &supervised{signals: make(chan os.Signal, 1), out: bufio.NewReader(r), code: make(chan int, 1)}
+	s.Supervisor = &Supervisor{
+		Argv: append([]string{self}, args...), Stdin: strings.NewReader(""), Stdout: w, Stderr: &s.stderr,
+		Signals: s.signals, Restarts: make(chan RestartRequest),
+	}
+	return s
+}
+
+func (s *supervised) start() { go func() { s.code <- s.Run() }() }
+
+func (s *supervised) line(t *testing.T) string {
+	t.Helper()
+	l, err := s.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the child's output: %v", err)
+	}
+	return strings.TrimSuffix(l, "\n")
+}
+
+func (s *supervised) listen(t *testing.T) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "s")
+	l, err := s.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return sock
+}
+
+func TestSuperviseKeepsOutputAndExitCode(t *testing.T) {
+	s := supervise(t, "exit", "a", "b c")
+	s.start()
+	if got := s.line(t); got != "out: a b c" {
+		t.Errorf("stdout: %q, want the child's %q", got, "out: a b c")
+	}
+	if code := <-s.code; code != 3 {
+		t.Errorf("exit code %d, want the child's 3", code)
+	}
+	if got := s.stderr.String(); got != "err\n" {
+		t.Errorf("stderr: %q, want the child's", got)
+	}
+}
+
+func TestSuperviseForwardsSignals(t *testing.T) {
+	s := supervise(t, "trap", "x")
+	s.start()
+	if got := s.line(t); !strings.HasPrefix(got, "ready first ") || !strings.HasSuffix(got, " x") {
+		t.Fatalf("child said %q", got)
+	}
+	s.signals <- syscall.SIGTERM
+	if got := s.line(t); got != "first got terminated" {
+		t.Errorf("after SIGTERM the child said %q", got)
+	}
+	if code := <-s.code; code != 7 {
+		t.Errorf("exit code %d, want the child's 7", code)
+	}
+}
+
+func TestSuperviseEndsWithTheSignalThatKilledTheChild(t *testing.T) {
+	s := supervise(t, "trap")
+	s.start()
+	s.line(t)
+	s.signals <- syscall.SIGHUP // not handled by the child: it dies of it
+	if code := <-s.code; code != 128+int(syscall.SIGHUP) {
+		t.Errorf("exit code %d, want %d (128 + SIGHUP)", code, 128+int(syscall.SIGHUP))
+	}
+}
+
+func TestSuperviseRestartsFromANewExecutable(t *testing.T) {
+	s := supervise(t, "trap", "arg")
+	sock := s.listen(t)
+	s.start()
+	first := s.line(t)
+	self := s.Argv[0]
+	next := filepath.Join(t.TempDir(), "next")
+	script := fmt.Sprintf("#!/bin/sh\n%s=second exec %q \"$@\"\n", childName, self)
+	if err := os.WriteFile(next, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Restart(sock, next) }()
+	if got := s.line(t); got != "first got terminated" {
+		t.Fatalf("a restart should stop the child with SIGTERM; it said %q", got)
+	}
+	// The new executable gets the same argv[0] and arguments.
+	if got, want := s.line(t), strings.Replace(first, "first", "second", 1); got != want {
+		t.Errorf("restarted child said %q, want %q", got, want)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	s.signals <- syscall.SIGTERM
+	if got := s.line(t); got != "second got terminated" {
+		t.Errorf("SIGTERM after the restart: the child said %q", got)
+	}
+	if code := <-s.code; code != 7 {
+		t.Errorf("exit code %d, want 7", code)
+	}
+}
+
+func TestSuperviseKeepsTheChildWhenTheNewExecutableIsBad(t *testing.T) {
+	s := supervise(t, "trap")
+	sock := s.listen(t)
+	s.start()
+	s.line(t)
+	notExec := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(notExec, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{filepath.Join(t.TempDir(), "missing"), notExec} {
+		err := Restart(sock, bad)
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("Restart(%s): %v, want an error naming it", bad, err)
+		}
+	}
+	// The first child still runs: SIGTERM is its first news.
+	s.signals <- syscall.SIGTERM
+	if got := s.line(t); got != "first got terminated" {
+		t.Errorf("the child said %q", got)
+	}
+	if code := <-s.code; code != 7 {
+		t.Errorf("exit code %d, want 7", code)
+	}
+}
+
+func TestRestartWithoutSupervisor(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none")
+	err := Restart(sock, "")
+	if err == nil || !strings.Contains(err.Error(), "does not run under skiff-agent run") {
+		t.Errorf("Restart with no supervisor: %v", err)
+	}
+}
+
+func TestApplyRestartFrame(t *testing.T) {
+	// A short root: a Unix socket's path has at most 107 bytes.
+	root, err := os.MkdirTemp("", "sk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	sockDir := filepath.Join(root, filepath.FromSlash(agentproto.AppDir))
+	if err := os.MkdirAll(sockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := supervise(t, "trap")
+	l, err := s.Listen(filepath.Join(root, filepath.FromSlash(agentproto.ControlSocket)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s.start()
+	s.line(t)
+	a, err := New(root, []string{agentproto.AppDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var out bytes.Buffer
+	in := encode(t,
+		other(agentproto.KindRestart, "/elsewhere/app", 0),
+		other(agentproto.KindRestart, "", 0),
+		op{f: agentproto.Frame{Kind: agentproto.KindEnd}},
+	)
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(bytes.NewReader(in), &out) }()
+	if got := s.line(t); got != "first got terminated" {
+		t.Fatalf("the child said %q", got)
+	}
+	s.line(t) // started again
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rs := results(t, out.Bytes())
+	if len(rs) != 3 || rs[0].kind != "failed" || !strings.Contains(rs[0].msg, "outside the allowed destinations") || rs[1].kind != "ok" {
+		t.Errorf("results %+v: want the restart from outside /skiff/app refused, the other done", rs)
+	}
+	s.signals <- syscall.SIGTERM
+	<-s.code
+}
