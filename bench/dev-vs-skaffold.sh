@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154,SC2034 # per-session results: declare -g, names made at run time
 # bench/dev-vs-skaffold.sh: `skiff dev` next to Skaffold's own `skaffold dev`
 # (v2.16.1) on the same project and the local cluster, in one run, and
 # writes the "## skiff dev vs skaffold dev (issue 6)" section of
@@ -825,10 +826,10 @@ fi
 raw=
 for k in "${keys[@]}"; do
 	declare -n s=sync_$k sd=syncdone_$k c=created_$k d=deleted_$k r=rebuild_$k g=goserved_$k b=gobuilt_$k
-	own=
-	[ "${#b[@]}" -eq 0 ] || own="; skiff's go build ${b[*]}"
+	bline=
+	[ "${#b[@]}" -eq 0 ] || bline="; skiff's go build ${b[*]}"
 	raw="$raw
-- $(label "$k"): sync ${s[*]:-none}; sync until the end line ${sd[*]:-none}; new file ${c[*]:-none}; deletion ${d[*]:-none}; rebuild ${r[*]:-none}; Go change ${g[*]}$own."
+- $(label "$k"): sync ${s[*]:-none}; sync until the end line ${sd[*]:-none}; new file ${c[*]:-none}; deletion ${d[*]:-none}; rebuild ${r[*]:-none}; Go change ${g[*]}$bline."
 	unset -n s sd c d r g b
 done
 raw="$raw
