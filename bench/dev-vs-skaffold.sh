@@ -175,6 +175,7 @@ tool=
 log=
 images=()
 loop_pid=
+watch_pid=
 
 # stop_tool sends the tool started here one SIGINT (Ctrl-C) and waits for
 # it to clean up and exit, up to $1 seconds; then a second SIGINT. It sets
@@ -201,6 +202,7 @@ stop_tool() {
 on_cleanup() {
 	local img
 	if [ -n "$loop_pid" ]; then kill "$loop_pid" 2>/dev/null || true; wait "$loop_pid" 2>/dev/null || true; fi
+	if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; fi
 	if [ -n "$pid" ]; then stop_tool 120; fi
 	for img in "${images[@]}"; do
 		docker images --format '{{.Repository}}:{{.Tag}}' | grep -F -- "$img" | xargs -r docker rmi -f >/dev/null 2>&1 || true
@@ -395,26 +397,49 @@ YAML
 	done
 }
 
-# poll_body polls the URL $1 every 5 ms, up to $3 seconds, until its body
+# resolve prints the URL $1, in which fwd:APP stands for the tool's
+# current forward of deployment APP: the last "Port forwarding
+# deployment/APP" line's (Skaffold moves its forward to another local port
+# when the configured one is still taken after a redeploy).
+resolve() {
+	case $1 in
+	fwd:*)
+		local app=${1#fwd:} rest u
+		rest=/${app#*/} app=${app%%/*}
+		u=$(grep "^Port forwarding deployment/$app " "$log" | tail -n1 | sed -n 's|.* -> \(http://127\.0\.0\.1:[0-9]*\).*|\1|p')
+		echo "$u$rest"
+		;;
+	*) echo "$1" ;;
+	esac
+}
+# moves prints how many times the forward of deployment $1 moved to
+# another local port.
+moves() {
+	local n
+	n=$(grep "^Port forwarding deployment/$1 " "$log" | sed -n 's|.* -> http://127\.0\.0\.1:\([0-9]*\).*|\1|p' | sort -u | wc -l)
+	echo $((n > 0 ? n - 1 : 0))
+}
+
+# poll_body polls the URL $1 (resolved) every 5 ms, up to $3 seconds, until its body
 # contains $2; it returns 1 on timeout.
 poll_body() {
 	local body end
 	end=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.3f", s + t }')
 	while :; do
-		body=$(curl -sS --max-time 5 "$1" 2>/dev/null || true)
+		body=$(curl -sS --max-time 5 "$(resolve "$1")" 2>/dev/null || true)
 		[[ $body == *"$2"* ]] && return 0
 		alive
 		awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && { last=${body:0:200}; return 1; }
 		sleep 0.005
 	done
 }
-# poll_code polls the URL $1 every 5 ms, up to $3 seconds, until it
+# poll_code polls the URL $1 (resolved) every 5 ms, up to $3 seconds, until it
 # answers the HTTP status $2; it returns 1 on timeout.
 poll_code() {
 	local code end
 	end=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.3f", s + t }')
 	while :; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null || true)
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(resolve "$1")" 2>/dev/null || true)
 		[ "$code" = "$2" ] && return 0
 		alive
 		awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && { last=$code; return 1; }
@@ -437,14 +462,38 @@ mark_done() {
 	elapsed_ms "$4" "$(now)"
 }
 
-# start_loop URL starts the request loop on URL: a GET every 50 ms (each
+# watch_line RE N starts a watcher that writes the time (now) into
+# $work/line when more than N lines of the tool's output match RE, up to
+# 180 s (then it writes nothing); line_seconds T0 waits for it and prints
+# the seconds from T0 to that time, or nothing. Unlike mark_done, it does
+# not wait for the poll, whose request may hang.
+watch_line() {
+	rm -f "$work/line"
+	(
+		end=$((SECONDS + 180))
+		while [ "$(count "$1")" -le "$2" ]; do
+			[ "$SECONDS" -lt "$end" ] || exit 0
+			sleep 0.005
+		done
+		now >"$work/line"
+	) &
+	watch_pid=$!
+}
+line_seconds() {
+	wait "$watch_pid" 2>/dev/null || true
+	watch_pid=
+	[ ! -s "$work/line" ] || elapsed_ms "$1" "$(<"$work/line")"
+}
+
+# start_loop URL starts the request loop on URL (resolved at each
+# request, so that it follows a forward that moved): a GET every 50 ms (each
 # up to 10 s); stop_loop stops it and sets loop_ok and loop_failed (and
 # loop_codes, the failed answers' statuses and counts, 000: no answer).
 start_loop() {
 	rm -f "$work/loop.stop" "$work/loop.out"
 	(
 		while [ ! -f "$work/loop.stop" ]; do
-			curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$1" 2>/dev/null >>"$work/loop.out" || true
+			curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$(resolve "$1")" 2>/dev/null >>"$work/loop.out" || true
 			sleep 0.05
 		done
 	) &
@@ -530,7 +579,7 @@ seconds() {
 # arrays <what>_KEY and the scalars <what>_KEY through declare -g.
 bench_session() {
 	local k=$1 t=$1 flags=() dir=$work/$1 i n marker t0 misses=0 reached=0 tried=0 rb0 d line
-	local sync=() syncdone=() created=() deleted=() rebuild=() served=() gobuilt=() swapped=0
+	local sync=() syncdone=() created=() deleted=() rebuild=() served=() godone=() gobuilt=() swapped=0 hung=0
 	[ "$k" = skiffnohs ] && t=skiff flags=(--hot-swap=false)
 	images+=("$registry/skiff-bench-vs-$k-$$")
 	gen_project "$dir" "skiff-bench-vs-$k-$$" "$base"
@@ -587,13 +636,13 @@ bench_session() {
 		[ "$(count "$(rebuilt_re)")" -eq "$rb0" ] || echo "bench: WARNING: $k rebuilt during the www edits" >&2
 		declare -g "syncrebuilds_$k=$(($(count "$(rebuilt_re)") - rb0))"
 
-		start_loop "$url_web/"
+		start_loop fwd:web/
 		for i in $(seq "$rebuild_edits"); do
 			marker="bench-ver-$k-$$-$i"
 			n=$(count "$(done_rebuild)")
 			t0=$(now)
 			printf '%s\n' "$marker" >"$dir/app/meta/version"
-			poll_body "$url_web/version" "$marker" 180 || fail "$url_web/version did not answer '$marker' within 180 s (last answer: $last)"
+			poll_body fwd:web/version "$marker" 180 || fail "$(resolve fwd:web/version) did not answer '$marker' within 180 s (last answer: $last)"
 			rebuild+=("$(elapsed "$t0" "$(now)")")
 			wait_log "$(done_rebuild)" "$n" 120
 			echo "bench: $k rebuild $i of $rebuild_edits: served in ${rebuild[-1]} s" >&2
@@ -605,25 +654,32 @@ bench_session() {
 		declare -g "delreached_$k=$reached" "deltried_$k=$tried"
 	fi
 
-	start_loop "$url_go/version"
+	start_loop fwd:go/version
 	for i in $(seq "$go_edits"); do
 		marker="gov-$k-$$-$i"
 		n=$(count "$(done_rebuild)")
+		watch_line "$(done_rebuild)" "$n"
 		t0=$(now)
 		printf '%s\n' "${gomain/"$goversion"/const version = \"$marker\"}" >"$dir/goapp/main.go"
-		poll_body "$url_go/version" "$marker" 180 || fail "$url_go/version did not answer '$marker' within 180 s (last answer: $last)"
+		poll_body fwd:go/version "$marker" 180 || fail "$(resolve fwd:go/version) did not answer '$marker' within 180 s (last answer: $last)"
 		served+=("$(elapsed_ms "$t0" "$(now)")")
 		wait_log "$(done_rebuild)" "$n" 120
+		d=$(line_seconds "$t0")
+		if [ -n "$d" ]; then
+			godone+=("$d")
+			if awk -v s="${served[-1]}" -v d="$d" 'BEGIN { exit !(s > d + 1) }'; then hung=$((hung + 1)); fi
+		fi
 		line=$(grep -E "$(done_rebuild)" "$log" | tail -n1)
 		if [[ $line == Hot-swapped* ]]; then
 			swapped=$((swapped + 1))
 			gobuilt+=("$(seconds "$(sed -n 's/.*(go build \([^)]*\)).*/\1/p' <<<"$line")")")
 		fi
-		echo "bench: $k Go change $i of $go_edits: served in ${served[-1]} s; ${line:0:120}" >&2
+		echo "bench: $k Go change $i of $go_edits: served in ${served[-1]} s, its end line after ${d:-(none)} s; ${line:0:120}" >&2
 		wait_pods go
 	done
 	stop_loop
-	declare -g "gook_$k=$loop_ok" "gofailed_$k=$loop_failed" "gocodes_$k=$loop_codes" "swapped_$k=$swapped"
+	declare -g "gook_$k=$loop_ok" "gofailed_$k=$loop_failed" "gocodes_$k=$loop_codes" "swapped_$k=$swapped" "hung_$k=$hung"
+	declare -g "moves_$k=$(($(moves web) + $(moves go)))"
 
 	declare -g "hwm_$k=$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
 	declare -g "warns_$k=$(grep -ciE '^(WARN|.*level=warn)' "$log" || true)"
@@ -631,7 +687,7 @@ bench_session() {
 	declare -g "stop_$k=$stopped"
 	[ -z "${LOGDIR:-}" ] || { mkdir -p "$LOGDIR" && cp "$log" "$LOGDIR/$k.log"; }
 	declare -ga "sync_$k=(${sync[*]})" "syncdone_$k=(${syncdone[*]})" "created_$k=(${created[*]})" "deleted_$k=(${deleted[*]})" \
-		"rebuild_$k=(${rebuild[*]})" "goserved_$k=(${served[*]})" "gobuilt_$k=(${gobuilt[*]})"
+		"rebuild_$k=(${rebuild[*]})" "goserved_$k=(${served[*]})" "godone_$k=(${godone[*]})" "gobuilt_$k=(${gobuilt[*]})"
 }
 
 # scratch_tool NAME: web FROM scratch, one www/index.html edit, served
@@ -809,7 +865,7 @@ if [[ " ${keys[*]} " == *" skiff "* ]]; then
 	[ "${#deleted_skiff[@]}" -eq 0 ] || del_med=$(med "${deleted_skiff[@]}")
 	goals="$(goal "sync edit-to-served under 40 ms (1 file, 2 replicas): $(med "${sync_skiff[@]}") s served, $(med "${syncdone_skiff[@]}") s until both replicas are synced" "$(med "${syncdone_skiff[@]}")" 0.040)
 $(goal "deletion to 404 under 40 ms: $del_med s" "$del_med" 0.040)
-$(goal "Go change served with hot swap in go build + under 0.3 s: $(med "${goserved_skiff[@]}") s served, go build alone $gobuild_med s, so go build + $hot_over s (served minus skiff's own go build time, median over the edits: $own_med); $swapped_skiff of $go_edits edits hot-swapped" "$hot_over" 0.3)
+$(goal "Go change served with hot swap in go build + under 0.3 s: $(med "${goserved_skiff[@]}") s served ($(med "${godone_skiff[@]:-0}") s until skiff's end line), go build alone $gobuild_med s, so go build + $hot_over s (served minus skiff's own go build time, median over the edits: $own_med); $swapped_skiff of $go_edits edits hot-swapped" "$hot_over" 0.3)
 $(goal "0 failed requests through skiff's forward during the rebuilds and Go changes: ${rbfailed_skiff:-?} + ${gofailed_skiff:-?}" "$((${rbfailed_skiff:-1} + ${gofailed_skiff:-1}))" 0.5)
 $(goal "Ctrl-C to exit under 1 s: $stop_skiff s" "$stop_skiff" 1)
 $(goal "skiff version under 15 ms: $vms_skiff ms" "$vms_skiff" 15)
@@ -819,30 +875,30 @@ fi
 if [[ " ${keys[*]} " == *" skiffnohs "* ]]; then
 	cold_over=$(awk -v a="$(med "${goserved_skiffnohs[@]}")" -v b="$gobuild_med" 'BEGIN { printf "%.3f", a - b }')
 	goals="$goals
-$(goal "Go change served without hot swap (--hot-swap=false) in go build + under 1.4 s: $(med "${goserved_skiffnohs[@]}") s served, so go build + $cold_over s" "$cold_over" 1.4)
+$(goal "Go change served without hot swap (--hot-swap=false) in go build + under 1.4 s: $(med "${goserved_skiffnohs[@]}") s served ($(med "${godone_skiffnohs[@]:-0}") s until skiff's end line), so go build + $cold_over s" "$cold_over" 1.4)
 $(goal "0 failed requests through skiff's forward during the --hot-swap=false rollouts: ${gofailed_skiffnohs}" "$gofailed_skiffnohs" 0.5)"
 fi
 
 raw=
 for k in "${keys[@]}"; do
-	declare -n s=sync_$k sd=syncdone_$k c=created_$k d=deleted_$k r=rebuild_$k g=goserved_$k b=gobuilt_$k
+	declare -n s=sync_$k sd=syncdone_$k c=created_$k d=deleted_$k r=rebuild_$k g=goserved_$k gd=godone_$k b=gobuilt_$k
 	bline=
 	[ "${#b[@]}" -eq 0 ] || bline="; skiff's go build ${b[*]}"
 	raw="$raw
-- $(label "$k"): sync ${s[*]:-none}; sync until the end line ${sd[*]:-none}; new file ${c[*]:-none}; deletion ${d[*]:-none}; rebuild ${r[*]:-none}; Go change ${g[*]}$bline."
-	unset -n s sd c d r g b
+- $(label "$k"): sync ${s[*]:-none}; sync until the end line ${sd[*]:-none}; new file ${c[*]:-none}; deletion ${d[*]:-none}; rebuild ${r[*]:-none}; Go change ${g[*]}; Go change until the end line ${gd[*]:-none}$bline."
+	unset -n s sd c d r g gd b
 done
 raw="$raw
 - go build alone: ${gobuild[*]}."
 behaviors=
 for k in "${keys[@]}"; do
-	r=delreached_$k n=deltried_$k w=warns_$k sr=syncrebuilds_$k sw=swapped_$k
+	r=delreached_$k n=deltried_$k w=warns_$k sr=syncrebuilds_$k sw=swapped_$k hg=hung_$k mv=moves_$k
 	b="- $(label "$k"):"
 	if [ -n "${!r:-}" ]; then
 		b="$b deletions reached the container (404 within 10 s) ${!r} of ${!n} times; rebuilds during the www edits: ${!sr};"
 	fi
 	behaviors="$behaviors
-$b Go changes hot-swapped: ${!sw} of $go_edits; warning lines: ${!w}."
+$b Go changes hot-swapped: ${!sw} of $go_edits; Go changes served more than 1 s after the tool's end line (the poll's request hung in the forward, up to its 5 s timeout): ${!hg} of $go_edits; its forwards moved to another local port ${!mv} times; warning lines: ${!w}."
 done
 if [ "$scratch" = 1 ]; then
 	for t in $tools; do
@@ -891,6 +947,7 @@ $(delrow)
 $(row "meta/version edit (web, docker, outside the sync rule), /version served (rebuild, push, deploy, rollout)" "$rebuild_edits" rebuild)
 $(failrow "failed requests to web through the forward during those rebuilds" "$rebuild_edits" rb)
 $(row "Go change (goapp/main.go), served" "$go_edits" goserved)
+$(row "Go change, until the tool's end line (skiff \"Hot-swapped\"/\"Rebuilt\", Skaffold \"Watching for changes...\")" "$go_edits" godone)
 $(row "Go change: skiff's own go build time (its Hot-swapped line)" "$go_edits" gobuilt)
 $(failrow "failed requests to go through the forward during the Go changes" "$go_edits" go)
 $(srow "peak RSS of the tool's process (VmHWM)" 1 hwm " MiB")
