@@ -464,9 +464,9 @@ mark_done() {
 
 # watch_line RE N starts a watcher that writes the time (now) into
 # $work/line when more than N lines of the tool's output match RE, up to
-# 180 s (then it writes nothing); line_seconds T0 waits for it and prints
-# the seconds from T0 to that time, or nothing. Unlike mark_done, it does
-# not wait for the poll, whose request may hang.
+# 180 s (then it writes nothing); wait_line waits for it; line_seconds T0
+# prints the seconds from T0 to that time, or nothing. Unlike mark_done, it
+# does not wait for the poll, whose request may hang.
 watch_line() {
 	rm -f "$work/line"
 	(
@@ -479,11 +479,11 @@ watch_line() {
 	) &
 	watch_pid=$!
 }
-line_seconds() {
+wait_line() {
 	wait "$watch_pid" 2>/dev/null || true
 	watch_pid=
-	[ ! -s "$work/line" ] || elapsed_ms "$1" "$(<"$work/line")"
 }
+line_seconds() { [ ! -s "$work/line" ] || elapsed_ms "$1" "$(<"$work/line")"; }
 
 # start_loop URL starts the request loop on URL (resolved at each
 # request, so that it follows a forward that moved): a GET every 50 ms (each
@@ -579,7 +579,7 @@ seconds() {
 # arrays <what>_KEY and the scalars <what>_KEY through declare -g.
 bench_session() {
 	local k=$1 t=$1 flags=() dir=$work/$1 i n marker t0 misses=0 reached=0 tried=0 rb0 d line
-	local sync=() syncdone=() created=() deleted=() rebuild=() served=() godone=() gobuilt=() swapped=0 hung=0
+	local sync=() syncdone=() created=() deleted=() rebuild=() served=() godone=() gobuilt=() swapcost=() swapped=0 hung=0 took
 	[ "$k" = skiffnohs ] && t=skiff flags=(--hot-swap=false)
 	images+=("$registry/skiff-bench-vs-$k-$$")
 	gen_project "$dir" "skiff-bench-vs-$k-$$" "$base"
@@ -664,6 +664,7 @@ bench_session() {
 		poll_body fwd:go/version "$marker" 180 || fail "$(resolve fwd:go/version) did not answer '$marker' within 180 s (last answer: $last)"
 		served+=("$(elapsed_ms "$t0" "$(now)")")
 		wait_log "$(done_rebuild)" "$n" 120
+		wait_line
 		d=$(line_seconds "$t0")
 		if [ -n "$d" ]; then
 			godone+=("$d")
@@ -673,6 +674,8 @@ bench_session() {
 		if [[ $line == Hot-swapped* ]]; then
 			swapped=$((swapped + 1))
 			gobuilt+=("$(seconds "$(sed -n 's/.*(go build \([^)]*\)).*/\1/p' <<<"$line")")")
+			took=$(seconds "$(sed -n 's/.* in \(.*\) (go build .*/\1/p' <<<"$line")")
+			swapcost+=("$(awk -v a="$took" -v b="${gobuilt[-1]}" 'BEGIN { printf "%.3f", a - b }')")
 		fi
 		echo "bench: $k Go change $i of $go_edits: served in ${served[-1]} s, its end line after ${d:-(none)} s; ${line:0:120}" >&2
 		wait_pods go
@@ -687,7 +690,7 @@ bench_session() {
 	declare -g "stop_$k=$stopped"
 	[ -z "${LOGDIR:-}" ] || { mkdir -p "$LOGDIR" && cp "$log" "$LOGDIR/$k.log"; }
 	declare -ga "sync_$k=(${sync[*]})" "syncdone_$k=(${syncdone[*]})" "created_$k=(${created[*]})" "deleted_$k=(${deleted[*]})" \
-		"rebuild_$k=(${rebuild[*]})" "goserved_$k=(${served[*]})" "godone_$k=(${godone[*]})" "gobuilt_$k=(${gobuilt[*]})"
+		"rebuild_$k=(${rebuild[*]})" "goserved_$k=(${served[*]})" "godone_$k=(${godone[*]})" "gobuilt_$k=(${gobuilt[*]})" "swapcost_$k=(${swapcost[*]})"
 }
 
 # scratch_tool NAME: web FROM scratch, one www/index.html edit, served
@@ -788,7 +791,7 @@ ratio() {
 	[[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9.]+$ ]] && awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf "%.1fx", b / a }'
 }
 # line LABEL COUNT CELL... prints a table line, with the ratio of the
-# skaffold cell to the skiff one.
+# skaffold cell to the skiff one (none when the caller set noratio).
 line() {
 	local l="| $1 |" n=$2 i c s='' sk=''
 	shift 2
@@ -798,6 +801,7 @@ line() {
 		case ${keys[$i]} in skiff) s=$c ;; skaffold) sk=$c ;; esac
 		i=$((i + 1))
 	done
+	if [ -n "${noratio:-}" ]; then s=; fi
 	echo "$l $(ratio "$s" "$sk") | $n |"
 }
 # row LABEL COUNT ARRAYPREFIX: medians; srow LABEL COUNT VARPREFIX UNIT:
@@ -832,7 +836,7 @@ delrow() {
 	line "www/del-N.txt deleted, 404 served (deletion synced), within 10 s" "$delete_edits" "${cells[@]}"
 }
 failrow() { # failrow LABEL COUNT PREFIX (ok_, failed_ , codes_ as PREFIXok_ ...)
-	local cells=() k ok bad codes
+	local cells=() k ok bad codes noratio=1
 	for k in "${keys[@]}"; do
 		ok=$3ok_$k bad=$3failed_$k codes=$3codes_$k
 		if [ -z "${!ok:-}" ]; then cells+=("-"); continue; fi
@@ -865,7 +869,7 @@ if [[ " ${keys[*]} " == *" skiff "* ]]; then
 	[ "${#deleted_skiff[@]}" -eq 0 ] || del_med=$(med "${deleted_skiff[@]}")
 	goals="$(goal "sync edit-to-served under 40 ms (1 file, 2 replicas): $(med "${sync_skiff[@]}") s served, $(med "${syncdone_skiff[@]}") s until both replicas are synced" "$(med "${syncdone_skiff[@]}")" 0.040)
 $(goal "deletion to 404 under 40 ms: $del_med s" "$del_med" 0.040)
-$(goal "Go change served with hot swap in go build + under 0.3 s: $(med "${goserved_skiff[@]}") s served ($(med "${godone_skiff[@]:-0}") s until skiff's end line), go build alone $gobuild_med s, so go build + $hot_over s (served minus skiff's own go build time, median over the edits: $own_med); $swapped_skiff of $go_edits edits hot-swapped" "$hot_over" 0.3)
+$(goal "Go change served with hot swap in go build + under 0.3 s: $(med "${goserved_skiff[@]}") s served ($(med "${godone_skiff[@]:-0}") s until skiff's end line), go build alone $gobuild_med s, so go build + $hot_over s (served minus skiff's own go build time, median over the edits: $own_med; skiff's own figures, its Hot-swapped line's time minus its go build: $(med "${swapcost_skiff[@]:-0}") s); $swapped_skiff of $go_edits edits hot-swapped" "$hot_over" 0.3)
 $(goal "0 failed requests through skiff's forward during the rebuilds and Go changes: ${rbfailed_skiff:-?} + ${gofailed_skiff:-?}" "$((${rbfailed_skiff:-1} + ${gofailed_skiff:-1}))" 0.5)
 $(goal "Ctrl-C to exit under 1 s: $stop_skiff s" "$stop_skiff" 1)
 $(goal "skiff version under 15 ms: $vms_skiff ms" "$vms_skiff" 15)
