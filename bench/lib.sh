@@ -4,14 +4,96 @@
 now() { date +%s.%N; }
 # elapsed prints the seconds from $1 to $2 (values of now), to 10 ms.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-# median prints the median of the numbers on standard input, one a line.
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# elapsed_ms prints the seconds from $1 to $2 (values of now), to 1 ms.
+elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# median prints the median of the numbers on standard input, one a line;
+# the mean of the middle two has as many decimals as they have, at least 2.
+median() {
+	sort -n | awk '{ v[NR] = $1 }
+		END {
+			if (NR % 2) { print v[(NR + 1) / 2]; exit }
+			d = index(v[NR / 2], ".") ? length(v[NR / 2]) - index(v[NR / 2], ".") : 0
+			if (d < 2) d = 2
+			printf "%." d "f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
 
 # med prints the median of its arguments.
 med() { printf '%s\n' "$@" | median; }
 
 # fail ends the script with a message.
 fail() { echo "bench: $*" >&2; exit 1; }
+
+# bench_init does what the `skiff dev` benches share, for a script that
+# set repo (the repository) before sourcing this file: it sets skiff to
+# $SKIFF (default bin/skiff) resolved, which must have skiff-agent next
+# to it; exports the local cluster's environment (hack/cluster.sh env:
+# KUBECONFIG, SKIFF_LOCAL_REGISTRY); sets kubectl (find_kubectl), work (a
+# new temporary directory), pid (empty) and namespaces (none); and traps
+# the exit to bench_cleanup.
+bench_init() {
+	skiff=$(realpath -- "${SKIFF:-$repo/bin/skiff}")
+	[ -x "$skiff" ] && [ -x "$(dirname "$skiff")/skiff-agent" ] ||
+		fail "$skiff: no executable skiff with skiff-agent next to it (make build, or set SKIFF)"
+	local env
+	env=$("$repo/hack/cluster.sh" env) || fail "hack/cluster.sh env failed: is the cluster up (hack/cluster.sh up)?"
+	eval "$env"
+	export KUBECONFIG SKIFF_LOCAL_REGISTRY
+	kubectl=$(find_kubectl)
+	work=$(mktemp -d)
+	pid=
+	namespaces=()
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# new_namespace NAME creates the namespace NAME, which bench_cleanup
+# deletes, and waits until its default service account exists.
+new_namespace() {
+	"$kubectl" create namespace "$1" >/dev/null
+	namespaces+=("$1")
+	until "$kubectl" -n "$1" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
+}
+
+# bench_cleanup, the exit trap of bench_init: it runs the script's
+# on_cleanup function when there is one, stops the process in $pid (one
+# SIGINT, then waits for it), prints the end of $log when the script
+# failed, deletes the namespaces (not waiting) and the work directory, and
+# exits with the script's status.
+bench_cleanup() {
+	local rc=$? ns
+	trap - EXIT INT TERM
+	if declare -F on_cleanup >/dev/null; then on_cleanup || true; fi
+	if [ -n "${pid:-}" ]; then
+		kill -INT "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	if [ "$rc" -ne 0 ] && [ -f "${log:-}" ]; then
+		echo "bench: failed; the end of ${tool:-the tool}'s output:" >&2
+		tail -n 30 "$log" >&2
+	fi
+	for ns in "${namespaces[@]}"; do
+		"$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+	done
+	rm -rf "$work"
+	exit "$rc"
+}
+
+# ms_runs N COMMAND... prints the median and the minimum wall time, in
+# milliseconds, of N runs of COMMAND (a process start to its exit, output
+# to /dev/null; each run must succeed).
+ms_runs() {
+	python3 - "$@" <<'EOF_PY'
+import statistics, subprocess, sys, time
+n, cmd = int(sys.argv[1]), sys.argv[2:]
+ts = []
+for _ in range(n):
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    ts.append((time.perf_counter() - t) * 1000)
+print("%.1f %.1f" % (statistics.median(ts), min(ts)))
+EOF_PY
+}
 
 # The helpers below watch the process the script started: its PID is in
 # $pid, its name (skiff, skaffold) in $tool, its output in the file $log.

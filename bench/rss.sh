@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/rss.sh: the memory of one `skiff dev` session over EDITS edits
-# (default 100) of a synced file and REBUILDS (default 10) Go changes that
-# are rebuilt and rolled out (issue 16), on a copy of examples/sync
-# (replicas: 1, as bench/startexit.sh). Edits go one at a time: the next
-# waits for skiff's "Synced" (or "Rebuilt") line; every EDITS/REBUILDS-th
+# (default 100) of a synced file and REBUILDS (default 10) Go changes
+# (issue 16), hot-swapped (skiff dev's default; HOT_SWAP=false: rebuilt
+# and rolled out), on a copy of examples/sync (replicas: 1, as
+# bench/startexit.sh). Edits go one at a time: the next waits for skiff's
+# "Synced" (or "Hot-swapped", "Rebuilt") line; every EDITS/REBUILDS-th
 # edit is a Go change. At the end it prints skiff's peak resident set
 # (VmHWM) and its resident set now, split into anonymous memory (the Go
 # heap, stacks, ...) and file pages (the mapped binary), from
@@ -16,42 +17,14 @@ set -euo pipefail
 edits=${1:-100}
 rebuilds=${2:-10}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-skiff=$(realpath -- "${SKIFF:-$repo/bin/skiff}")
-[ -x "$skiff" ] && [ -x "$(dirname "$skiff")/skiff-agent" ] ||
-	{ echo "bench: $skiff: no executable skiff with skiff-agent next to it (make build)" >&2; exit 1; }
-eval "$("$repo/hack/cluster.sh" env)"
-export KUBECONFIG
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
-kubectl=$(find_kubectl)
-
-work=$(mktemp -d)
+bench_init
 app=$work/app
 log=$work/skiff.err
 tool=skiff
 ns=skiff-bench-rss-$$
-pid=
-nscreated=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_dashboard
-	if [ -n "$pid" ]; then
-		kill -INT "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	if [ "$rc" -ne 0 ] && [ -f "$log" ]; then
-		echo "bench: failed; the end of skiff's output:" >&2
-		tail -n 30 "$log" >&2
-	fi
-	if [ -n "$nscreated" ]; then
-		"$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
-	fi
-	rm -rf "$work"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_cleanup() { stop_dashboard; }
 
 cp -r "$repo/examples/sync/." "$app"
 sed -i "/^portForward:/,\$d" "$app/skaffold.yaml"
@@ -61,11 +34,9 @@ grep -q "replicas: 1" "$app/k8s/deployment.yaml" && ! grep -q portForward "$app/
 main=$(<"$app/main.go")
 [[ $main == *'const version = "v1"'* ]] || fail "examples/sync/main.go has no 'const version = \"v1\"': update bench/rss.sh"
 
-"$kubectl" create namespace "$ns" >/dev/null
-nscreated=1
-until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
+new_namespace "$ns"
 
-(cd "$app" && exec "$skiff" dev -n "$ns" --cache-file "$work/cache" "${ui_args[@]}") </dev/null >/dev/null 2>"$log" &
+(cd "$app" && exec "$skiff" dev -n "$ns" --hot-swap="${HOT_SWAP:-true}" --cache-file "$work/cache" "${ui_args[@]}") </dev/null >/dev/null 2>"$log" &
 pid=$!
 wait_log '^Watching for changes\.\.\.$' 0 300
 follow_dashboard "$log"
@@ -77,7 +48,7 @@ synced=0 rebuilt=0
 for i in $(seq "$edits"); do
 	if [ $((i % every)) -eq 0 ] && [ "$rebuilt" -lt "$rebuilds" ]; then
 		printf '%s\n' "${main/const version = \"v1\"/const version = \"rss$i\"}" >"$app/main.go"
-		wait_log '^Rebuilt sync in ' "$rebuilt" 300
+		wait_log '^(Hot-swapped|Rebuilt) sync ' "$rebuilt" 300
 		rebuilt=$((rebuilt + 1))
 	else
 		printf '<h1>edit %s</h1>\n' "$i" >"$app/kodata/index.html"

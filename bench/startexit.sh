@@ -27,59 +27,16 @@ cycles=${1:-${CYCLES:-5}}
 runs=${RUNS:-20}
 label=${LABEL:-skiff}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-skiff=$(realpath -- "${SKIFF:-$repo/bin/skiff}")
-[ -x "$skiff" ] && [ -x "$(dirname "$skiff")/skiff-agent" ] ||
-	{ echo "bench: $skiff: no executable skiff with skiff-agent next to it (make build)" >&2; exit 1; }
-eval "$("$repo/hack/cluster.sh" env)"
-export KUBECONFIG
-
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
-kubectl=$(find_kubectl)
-
-work=$(mktemp -d)
+bench_init
 app=$work/app
 log=$work/skiff.err
 tool=skiff
 ns=skiff-bench-startexit-$$
-pid=
-nscreated=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ -n "$pid" ]; then
-		kill -INT "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	if [ "$rc" -ne 0 ] && [ -f "$log" ]; then
-		echo "bench: failed; the end of skiff's output:" >&2
-		tail -n 30 "$log" >&2
-	fi
-	if [ -n "$nscreated" ]; then
-		"$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
-	fi
-	rm -rf "$work"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-# ms_runs prints the median and the minimum wall time, in milliseconds, of
-# $runs runs of the command "$@".
-ms_runs() {
-	python3 - "$runs" "$@" <<'EOF'
-import statistics, subprocess, sys, time
-n, cmd = int(sys.argv[1]), sys.argv[2:]
-ts = []
-for _ in range(n):
-    t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    ts.append((time.perf_counter() - t) * 1000)
-print("%.1f %.1f" % (statistics.median(ts), min(ts)))
-EOF
-}
-read -r version_med version_min < <(ms_runs "$skiff" version)
-read -r help_med help_min < <(ms_runs "$skiff" --help)
+read -r version_med version_min < <(ms_runs "$runs" "$skiff" version)
+read -r help_med help_min < <(ms_runs "$runs" "$skiff" --help)
 echo "bench: skiff version ${version_med} ms, --help ${help_med} ms (medians of $runs)" >&2
 
 cp -r "$repo/examples/sync/." "$app"
@@ -91,9 +48,7 @@ grep -q "localPort: $port" "$app/skaffold.yaml" && grep -q "replicas: 1" "$app/k
 	fail "examples/sync changed: update bench/startexit.sh"
 url=http://127.0.0.1:$port/
 
-"$kubectl" create namespace "$ns" >/dev/null
-nscreated=1
-until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
+new_namespace "$ns"
 
 # session runs one skiff dev: it sets started (seconds to the first
 # answer) and exited (seconds from Ctrl-C to the exit).
