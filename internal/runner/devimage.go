@@ -50,24 +50,29 @@ type devImage struct {
 }
 
 // devImages is dev's step between build and deploy, "dev image = built
-// image + agent layer": each built image whose artifact has sync rules is
-// replaced by its development image (deliver.DevImage: skiff-agent at
+// image + agent layer": each built image whose artifact has sync rules,
+// or is a ko artifact while hot swap is on (r.supervise), is replaced by
+// its development image (deliver.DevImage: skiff-agent at
 // /skiff/skiff-agent, the rules' destinations owned by the image's user),
 // pushed next to it or loaded into the daemon as it was, by tag
 // <tag>-skiff-dev. Its pods then need no init container. What each
 // development image changes is printed the first time and when it
 // changes. An image whose development image cannot be made is deployed as
 // built, with a warning, and gets the agent through an init container
-// (injectAgent). rules are the artifacts' sync rules by image name.
+// (injectAgent). A ko artifact without sync rules keeps its built image
+// when its development image cannot be made or would not supervise its
+// app: it then has nothing to gain from one, and its Go changes rebuild
+// it. rules are the artifacts' sync rules by image name.
 func (r *Runner) devImages(ctx context.Context, built []artifact.Image, rules map[string]*sync.Rules) []artifact.Image {
 	out := make([]artifact.Image, 0, len(built))
-	synced := map[string]bool{}
+	synced, swapped := map[string]bool{}, map[string]bool{}
 	for _, a := range r.opts.Project.Artifacts() {
 		synced[a.ImageName] = sync.Syncs(a)
+		swapped[a.ImageName] = r.supervise && a.KoArtifact != nil
 	}
 	var cache *devImageCache // read once, when an image needs it
 	for _, im := range built {
-		if !synced[im.Name] {
+		if !synced[im.Name] && !swapped[im.Name] {
 			out = append(out, im)
 			continue
 		}
@@ -75,8 +80,19 @@ func (r *Runner) devImages(ctx context.Context, built []artifact.Image, rules ma
 			cache = r.devCache()
 		}
 		dev, err := r.devImage(ctx, cache, im, rules[im.Name].Roots())
-		if err != nil {
+		switch {
+		case err != nil && synced[im.Name]:
 			r.opts.Log.Warnf("%s: no development image (%v); its pods get skiff-agent through an init container instead", im.Name, err)
+			out = append(out, im)
+			continue
+		case err != nil:
+			r.opts.Log.Warnf("%s: no development image (%v); its Go changes rebuild and redeploy it instead of a hot swap", im.Name, err)
+			out = append(out, im)
+			continue
+		case !synced[im.Name] && dev.Supervised == "":
+			// Not a ko app skiff-agent run can supervise: the agent
+			// alone would serve nothing.
+			r.opts.Log.Debugf("%s: its entrypoint is not one ko executable, which skiff-agent run supervises; deployed as built, and a Go change rebuilds it", im.Name)
 			out = append(out, im)
 			continue
 		}

@@ -21,6 +21,7 @@ import (
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/deliver"
 )
 
 // countingRegistry is an in-process registry that counts the requests it
@@ -145,6 +146,92 @@ func TestDevImages(t *testing.T) {
 	arch = "arm64"
 	if other, _ := dev("agent v3"); other[0] != built[0] {
 		t.Errorf("with an arm64 agent for an amd64 image: deployed %v, want it as built", other[0])
+	}
+}
+
+// TestDevImagesKoWithoutSync: with hot swap on, a ko artifact with no
+// sync rules gets the development image that runs its app under
+// skiff-agent run, so that its Go changes can be hot-swapped; a ko image
+// whose entrypoint is not one ko executable stays as built, having
+// nothing to gain. With hot swap off (--hot-swap=false, skiff debug) both
+// stay as built.
+func TestDevImagesKoWithoutSync(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	client := image.NewRegistry(nil)
+	push := func(repo string, entrypoint ...string) string {
+		t.Helper()
+		base, err := random.Image(512, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := base.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", "amd64"
+		cf.Config.Entrypoint = entrypoint
+		if base, err = mutate.ConfigFile(base, cf); err != nil {
+			t.Fatal(err)
+		}
+		digest, err := client.Push(t.Context(), host+"/"+repo+":v1", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return host + "/" + repo + ":v1@" + digest
+	}
+	built := []artifact.Image{
+		{Name: "web", Ref: push("web", deliver.KoAppDir+"/web")},
+		{Name: "tool", Ref: push("tool", "/bin/tool", "serve")},
+	}
+	dir := t.TempDir()
+	ko := func(name string) *schema.Artifact {
+		return &schema.Artifact{ImageName: name, Workspace: dir, ArtifactType: schema.ArtifactType{KoArtifact: &schema.KoArtifact{}}}
+	}
+	p := &config.Project{Configs: []*config.Config{testConfig(dir, ko("web"), ko("tool"))}}
+	rules, err := syncRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, supervise := range []bool{true, false} {
+		var out bytes.Buffer
+		r := New(Options{Project: p, ErrOut: &out})
+		r.lastBuild.CacheFile = filepath.Join(dir, "cache", "cache")
+		r.agentContent, r.agentSum, r.agentArch = []byte("agent"), "agent", "amd64"
+		r.supervise = supervise
+		got := r.devImages(t.Context(), built, rules)
+		if got[1] != built[1] {
+			t.Errorf("supervise %t: tool's entrypoint is no ko executable: deployed %v, want it as built %v", supervise, got[1], built[1])
+		}
+		if !supervise {
+			if got[0] != built[0] || len(r.supervised) > 0 || out.Len() > 0 {
+				t.Errorf("hot swap off: web deployed as %v (supervised %v, said %q), want it as built %v and nothing said", got[0], r.supervised, out.String(), built[0])
+			}
+			continue
+		}
+		if !strings.HasPrefix(got[0].Ref, host+"/web:v1-skiff-dev@sha256:") {
+			t.Fatalf("hot swap on: web deployed as %s, want its development image %s/web:v1-skiff-dev@sha256:...", got[0].Ref, host)
+		}
+		if prog := r.supervised[got[0].Ref]; prog != deliver.KoAppDir+"/web" {
+			t.Errorf("hot swap on: web's development image supervises %q, want %s/web", prog, deliver.KoAppDir)
+		}
+		devImg, err := client.Image(t.Context(), got[0].Ref, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := devImg.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := deliver.SupervisorEntrypoint(deliver.KoAppDir + "/web"); !slices.Equal(cf.Config.Entrypoint, want) {
+			t.Errorf("web's development image runs %q, want %q", cf.Config.Entrypoint, want)
+		}
+		if !strings.Contains(out.String(), "under skiff-agent run") {
+			t.Errorf("dev said %q, want what web's development image changes", out.String())
+		}
 	}
 }
 

@@ -148,3 +148,46 @@ func TestDevHotSwapFallsBackWithoutSupervisor(t *testing.T) {
 	c.expectVersion(t, ns, "v2")
 	c.stopAndCheckCleanup(t, r, ns)
 }
+
+// TestDevHotSwapWithoutSyncRules: examples/sync with its sync section
+// removed, a plain ko app, is hot-swapped as well: a Go change is served
+// by the same two pods, with no rebuild, and a killed pod's replacement
+// gets the swapped executable as dev catches it up.
+func TestDevHotSwapWithoutSyncRules(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	config := syncExampleConfig()
+	noSync := regexp.MustCompile(`(?m)^    sync:\n(?:      .*\n)+`).ReplaceAllString(config, "")
+	if noSync == config || strings.Contains(noSync, "sync:") {
+		t.Fatalf("cannot remove the sync section from examples/sync's skaffold.yaml:\n%s", config)
+	}
+	writeTree(t, dir, map[string]string{"skaffold.yaml": noSync})
+	r := devBackground(t, dir, ns)
+	c.expectVersion(t, ns, "v1")
+	before := c.devPodStates(t, ns, "app=sync")
+
+	m := r.mark()
+	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v2")})
+	r.waitSince(t, m, devStepTimeout, hotSwappedLine)
+	c.expectVersion(t, ns, "v2")
+	c.expectSamePods(t, ns, "app=sync", before)
+	if regexp.MustCompile(`Rebuilt|redeployed`).MatchString(r.errOut.String()) {
+		t.Errorf("a Go change of a ko artifact without sync rules rebuilt or redeployed with hot swap on:\n%s", r.errOut)
+	}
+
+	pods := c.waitReady(t, ns, "app=sync", 2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m = r.mark()
+	if err := c.client.CoreV1().Pods(ns).Delete(ctx, pods[0], metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSince(t, m, devStepTimeout, catchUpLine)
+	now := c.waitReady(t, ns, "app=sync", 2)
+	if slices.Contains(now, pods[0]) || !slices.Contains(now, pods[1]) {
+		t.Fatalf("want a new pod beside %s after deleting %s, got %v", pods[1], pods[0], now)
+	}
+	c.expectVersion(t, ns, "v2")
+	c.stopAndCheckCleanup(t, r, ns)
+}
