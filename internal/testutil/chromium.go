@@ -45,34 +45,11 @@ var chromiumFlags = []string{
 func Chromium(t testing.TB, path string) string {
 	t.Helper()
 	profile := t.TempDir()
-	cmd := exec.Command(path, append(chromiumFlags, "--user-data-dir="+profile, "about:blank")...)
-	var stderr Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// Its renderers and zygote are in its process group.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
+	stderr := startBrowser(t, path, append(chromiumFlags, "--user-data-dir="+profile, "about:blank")...)
 	// Chromium writes the port it took, and its browser WebSocket's path,
 	// to DevToolsActivePort in the profile.
 	var addr string
 	WaitFor(t, 60*time.Second, "Chromium's DevToolsActivePort", func(context.Context) (bool, string) {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited: %s", path, stderr.String())
-		default:
-		}
 		b, err := os.ReadFile(filepath.Join(profile, "DevToolsActivePort"))
 		lines := strings.Split(string(b), "\n")
 		if err != nil || len(lines) < 2 || lines[0] == "" {
@@ -82,6 +59,52 @@ func Chromium(t testing.TB, path string) string {
 		return true, ""
 	})
 	return addr
+}
+
+// startBrowser starts the browser at path with args in a process group
+// of its own, which it ends (the browser's helper processes too) when
+// the test ends. It returns the browser's output, and fails the test as
+// soon as the browser exits (checked by WaitFor's polls of it).
+func startBrowser(t testing.TB, path string, args ...string) *exitedBuffer {
+	t.Helper()
+	cmd := exec.Command(path, args...)
+	out := &exitedBuffer{t: t, path: path, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &out.Buffer, &out.Buffer
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	go func() { _ = cmd.Wait(); close(out.exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-out.exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-out.exited
+		}
+	})
+	return out
+}
+
+// exitedBuffer is a browser's output; String fails the test when the
+// browser has exited, so that a wait for its address ends at once.
+type exitedBuffer struct {
+	Buffer
+	t      testing.TB
+	path   string
+	exited chan struct{}
+}
+
+// String returns the output so far, after checking the browser runs.
+func (b *exitedBuffer) String() string {
+	b.t.Helper()
+	select {
+	case <-b.exited:
+		b.t.Fatalf("%s exited: %s", b.path, b.Buffer.String())
+	default:
+	}
+	return b.Buffer.String()
 }
 
 // NewPage opens a tab of the Chromium whose DevTools are at devtools,

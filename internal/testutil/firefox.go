@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -63,31 +62,9 @@ func Firefox(t testing.TB, path string) string {
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(firefoxPrefs), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(path, "--headless", "--remote-debugging-port=0", "--profile", profile, "--no-remote", "about:blank")
-	var stderr Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
+	stderr := startBrowser(t, path, "--headless", "--remote-debugging-port=0", "--profile", profile, "--no-remote", "about:blank")
 	var addr string
 	WaitFor(t, 60*time.Second, "Firefox's WebDriver BiDi address", func(context.Context) (bool, string) {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited: %s", path, stderr.String())
-		default:
-		}
 		m := firefoxListening.FindStringSubmatch(stderr.String())
 		if m == nil {
 			return false, "firefox says: " + stderr.String()
