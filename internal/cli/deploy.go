@@ -174,7 +174,7 @@ func (a *app) prebuiltImages(ctx context.Context, r *runner.Runner, src *ImageSo
 	if src.BuildArtifacts != "" || len(src.Images) > 0 {
 		return out, nil
 	}
-	return r.Tags(ctx, src.Tag)
+	return r.Tags(ctx, src.Tag, false)
 }
 
 // readBuildOutput reads the images of a build output (skiff build -q or

@@ -122,7 +122,7 @@ func (a *app) renderImages(ctx context.Context, r *runner.Runner, opts *RenderOp
 		}
 		return r.Build(ctx, opts.Build)
 	}
-	imgs, err := r.Tags(ctx, opts.Build.Tag)
+	imgs, err := r.Tags(ctx, opts.Build.Tag, opts.Offline)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,9 @@ type BuildOptions struct {
 	Quiet bool
 	// DryRun computes the tags without building anything.
 	DryRun bool
+	// Offline contacts no cluster (render --offline): the registry a
+	// cluster advertises (KEP-1755) is not asked for the default repo.
+	Offline bool
 	// Tag replaces the tag policy's tag for every image (-t).
 	Tag string
 	// CacheArtifacts reuses the images of artifacts whose inputs have not
@@ -244,9 +247,10 @@ func (r *Runner) build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 
 // Tags computes the images the tag policy names now (or with tag, when
 // given: -t), without building: what deploy and render use when given no
-// built images.
-func (r *Runner) Tags(ctx context.Context, tag string) ([]artifact.Image, error) {
-	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true, Tag: tag})
+// built images. offline asks no cluster for its registry (render
+// --offline).
+func (r *Runner) Tags(ctx context.Context, tag string, offline bool) ([]artifact.Image, error) {
+	return r.Build(ctx, BuildOptions{DryRun: true, Quiet: true, Tag: tag, Offline: offline})
 }
 
 // ResolveDigests pins each image's reference to the digest its registry
@@ -295,6 +299,9 @@ func (r *Runner) buildTarget(ctx context.Context, opts BuildOptions) (push bool,
 	if local := r.opts.Project.LocalCluster(); local != nil {
 		r.opts.Log.Infof("Using local-cluster=%t from the global config: images are %s", *local, map[bool]string{true: "loaded into the local Docker daemon", false: "pushed"}[*local])
 		return !*local, defaultRepo
+	}
+	if opts.Offline {
+		return defaultRepo != "", defaultRepo
 	}
 	if host, ok := r.clusterRegistry(ctx); ok {
 		if defaultRepo == "" {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"skiff.dev/skiff/internal/config"
@@ -19,7 +20,9 @@ import (
 // the cluster the deploy goes to, not to the current context's cluster.
 func TestBuildTargetAsksTheClusterDeployedTo(t *testing.T) {
 	// Not parallel: client-go reads KUBECONFIG from the process environment.
+	var requests atomic.Int32
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		if r.URL.Path != "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting" {
 			http.NotFound(w, r)
 			return
@@ -60,6 +63,12 @@ current-context: current
 	push, repo := New(Options{Project: p}).buildTarget(t.Context(), BuildOptions{})
 	if !push || repo != "127.0.0.1:5999" {
 		t.Errorf("buildTarget = push %v, default repo %q; want a push to 127.0.0.1:5999, the registry of deploy.kubeContext's cluster", push, repo)
+	}
+
+	// Offline (render --offline), the cluster is not asked.
+	requests.Store(0)
+	if push, repo := New(Options{Project: p}).buildTarget(t.Context(), BuildOptions{Offline: true}); push || repo != "" || requests.Load() != 0 {
+		t.Errorf("offline, buildTarget = push %v, default repo %q, %d requests to the cluster; want no push, no repo, no request", push, repo, requests.Load())
 	}
 
 	// --kube-context wins over deploy.kubeContext, as for the deploy.
