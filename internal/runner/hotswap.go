@@ -13,6 +13,7 @@ import (
 
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config/schema"
+	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/agentproto"
@@ -131,8 +132,17 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	fmt.Fprintf(d.r.opts.ErrOut, "Building [%s] for a hot swap...\n", name)
 	lines := output.NewLines(d.r.opts.ErrOut)
 	out := lines.Prefixed("[" + name + "] ")
-	exe, err := d.r.buildExecutable(ctx, a, out)
+	events := d.r.opts.Events
+	events.TaskStarted(event.TaskBuild, "Building "+name+" for a hot swap")
+	events.Publish(swapBuildEvent(name, "", nil, 0, false))
+	// The compiler's messages go to the events too, where the dashboard
+	// shows a failed build's output.
+	logs := events.LogWriter(event.TaskBuild, name)
+	exe, err := d.r.buildExecutable(ctx, a, io.MultiWriter(out, logs))
 	out.Flush()
+	logs.Flush()
+	events.Publish(swapBuildEvent(name, im.Ref, err, time.Since(start), true))
+	events.TaskEnded(event.TaskBuild, err)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.stale[name] = true
@@ -167,6 +177,22 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	}
 	d.printf("Hot-swapped %s into %s in %s (go build %s), no new pod\nWatching for changes...\n", name, plural(rep.Containers, d.r.unit()), took, output.Duration(built))
 	return nil
+}
+
+// swapBuildEvent is the build event of a hot swap's build of the
+// artifact of image name, as the build stage sends for an image:
+// InProgress, then (ended) Failed with err or Succeeded with ref, the
+// image that keeps running, having taken took.
+func swapBuildEvent(name, ref string, err error, took time.Duration, ended bool) event.Event {
+	e := &event.BuildSubtaskEvent{ID: name, TaskID: event.TaskBuild, Artifact: name, Step: "Build", Status: event.InProgress}
+	switch {
+	case !ended:
+	case err != nil:
+		e.Status, e.ActionableErr, e.Duration = event.Failed, event.Err(err), took
+	default:
+		e.Status, e.Image, e.Duration = event.Succeeded, ref, took
+	}
+	return event.Event{BuildSubtaskEvent: e}
 }
 
 // writeSwapFile writes the executable content for the artifact of image
