@@ -149,6 +149,16 @@ func (p *buildPlan) buildpackBinds() []string {
 	return append(binds, p.BuildBinds...)
 }
 
+// platformBind mounts the build's platform volume at /platform without
+// Docker's copy of the image's /platform into it: skiff writes the
+// platform directory itself (CopyPlatform), and Docker copying the builder
+// image's /platform/env into the volume while a container created at the
+// same time has skiff's copy write there failed the build ("failed to
+// mkdir .../_data/env: file exists").
+func (p *buildPlan) platformBind() string {
+	return p.PlatformVolume + ":" + platformDir + ":nocopy"
+}
+
 func (p *buildPlan) buildUser() string { return strconv.Itoa(p.UID) + ":" + strconv.Itoa(p.GID) }
 
 // creator is the one container of a trusted builder: all phases in the
@@ -157,7 +167,7 @@ func (p *buildPlan) creator() phase {
 	cmd := []string{"/cnb/lifecycle/creator",
 		"-app", appDir, "-layers", layersDir, "-platform", platformDir,
 		"-cache-dir", cacheDir, "-report", reportPath, "-run-image", p.RunImage}
-	binds := []string{p.LayersVolume + ":" + layersDir, p.AppVolume + ":" + appDir, p.PlatformVolume + ":" + platformDir, p.CacheVolume + ":" + cacheDir}
+	binds := []string{p.LayersVolume + ":" + layersDir, p.AppVolume + ":" + appDir, p.platformBind(), p.CacheVolume + ":" + cacheDir}
 	cmd, binds = p.daemon(cmd, binds, true)
 	cmd = append(cmd, p.previousFlags()...)
 	cmd = append(cmd, p.insecureFlags()...)
@@ -177,7 +187,7 @@ func (p *buildPlan) creator() phase {
 func (p *buildPlan) phases() []phase {
 	layers := p.LayersVolume + ":" + layersDir
 	app := p.AppVolume + ":" + appDir
-	platform := p.PlatformVolume + ":" + platformDir
+	platform := p.platformBind()
 	cache := p.CacheVolume + ":" + cacheDir
 
 	analyze := []string{"/cnb/lifecycle/analyzer", "-layers", layersDir, "-run-image", p.RunImage}

@@ -40,7 +40,7 @@ func TestCreatorArgs(t *testing.T) {
 	if reg.Image != "sha256:builder" || reg.User != "root" || !reg.CopyApp || !reg.Exports {
 		t.Errorf("creator = %+v", reg)
 	}
-	if wantBinds := []string{"L:/layers", "A:/workspace", "P:/platform", "C:/cache", "/host:/data:ro"}; !reflect.DeepEqual(reg.Binds, wantBinds) {
+	if wantBinds := []string{"L:/layers", "A:/workspace", "P:/platform:nocopy", "C:/cache", "/host:/data:ro"}; !reflect.DeepEqual(reg.Binds, wantBinds) {
 		t.Errorf("creator binds = %q, want %q", reg.Binds, wantBinds)
 	}
 	for _, e := range []string{"CNB_PLATFORM_API=0.15", "CNB_USER_ID=1000", "CNB_GROUP_ID=1001", "CNB_REGISTRY_AUTH=", "CNB_EXEC_ENV=development"} {
@@ -106,7 +106,7 @@ func TestFivePhases(t *testing.T) {
 		if !phases[1].CopyApp || !phases[1].CopyPlatform || phases[3].CopyApp || phases[3].CopyPlatform || !phases[3].DebugBuild {
 			t.Errorf("the app and platform directory are copied once, into the detector; the builder runs at debug: %+v / %+v", phases[1], phases[3])
 		}
-		if !slices.Contains(phases[3].Binds, "P:/platform") || !slices.Contains(phases[3].Binds, "A:/workspace") {
+		if !slices.Contains(phases[3].Binds, "P:/platform:nocopy") || !slices.Contains(phases[3].Binds, "A:/workspace") {
 			t.Errorf("the builder binds %q: it needs the app and platform volumes", phases[3].Binds)
 		}
 		if !slices.Contains(phases[3].Cmd, "debug") || !slices.Contains(phases[1].Cmd, "info") {
