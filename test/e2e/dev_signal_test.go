@@ -77,6 +77,10 @@ func (p *skiffProcess) waitFor(t *testing.T, timeout time.Duration, re *regexp.R
 		select {
 		case err := <-p.done:
 			p.done <- err
+			// It may have printed it and ended since the last look.
+			if re.MatchString(p.errOut.String()) {
+				return
+			}
 			t.Fatalf("skiff ended (%v) before printing %q\nstderr:\n%s", err, re, p.errOut)
 		case <-deadline:
 			t.Fatalf("skiff did not print %q within %s\nstderr:\n%s", re, timeout, p.errOut)

@@ -120,6 +120,10 @@ func (r *running) waitSince(t testing.TB, mark int, timeout time.Duration, re *r
 		select {
 		case err := <-r.done:
 			r.done <- err
+			// It may have printed it and ended since the last look.
+			if loc := re.FindStringIndex(r.errOut.String()[mark:]); loc != nil {
+				return mark + loc[1]
+			}
 			t.Fatalf("skiff dev ended (%v) before printing %q\nstderr:\n%s", err, re, r.errOut)
 		case <-deadline:
 			all := r.errOut.String()

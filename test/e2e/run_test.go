@@ -57,6 +57,10 @@ func (r *running) waitFor(t testing.TB, timeout time.Duration, re *regexp.Regexp
 		select {
 		case err := <-r.done:
 			r.done <- err
+			// It may have printed it and ended since the last look.
+			if m := re.FindStringSubmatch(r.errOut.String()); m != nil {
+				return m[len(m)-1]
+			}
 			t.Fatalf("skiff ended (%v) before printing %q\nstderr:\n%s", err, re, r.errOut)
 		case <-deadline:
 			t.Fatalf("skiff did not print %q within %s\nstderr:\n%s", re, timeout, r.errOut)
