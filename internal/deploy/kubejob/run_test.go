@@ -247,10 +247,15 @@ func TestRunSaysWhyThePodWaits(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cs, testJob(t, "smoke"), 0, &out) }()
 	want := "(Job ns/smoke is waiting: pod smoke-x1 is unschedulable: 0/1 nodes are available: 1 Insufficient memory.)\n"
+	noted := time.After(30 * time.Second) // a bound against a hang, not a figure
 	for out.String() == "" {
 		select {
 		case err := <-done:
 			t.Fatalf("Run ended: %v", err)
+		case <-noted:
+			cancel()
+			<-done
+			t.Fatalf("Run said nothing of the unschedulable pod within 30 s, want %q", want)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
