@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -72,7 +73,10 @@ func TestDevDashboard(t *testing.T) {
 	dir := dashboardProject(t)
 	// No port given: the next session of the project takes this one's
 	// port again, so that the page finds skiff after a restart.
-	r := devBackground(t, dir, ns, "--ui", "--port-forward=services")
+	// skiff remembers the port in ~/.skiff/ui-ports.json: a HOME of the
+	// test's own keeps the real one untouched.
+	env := homeOfItsOwn(t)
+	r := commandBackground(t, "dev", dir, ns, strings.NewReader(""), env, "--ui", "--port-forward=services")
 	m := dashboardLine.FindStringSubmatch(r.errOut.String())
 	if m == nil {
 		t.Fatalf("skiff dev --ui did not say where the dashboard is:\n%s", r.errOut)
@@ -146,10 +150,29 @@ func TestDevDashboard(t *testing.T) {
 	// skiff restarts on the same port: the page reconnects and shows the
 	// new session from its start.
 	page.WaitJS(wait, "the page to see skiff gone", `document.querySelector('#connection').dataset.state === 'lost'`, `document.querySelector('#connection').innerText`)
-	r = devBackground(t, dir, ns, "--ui")
+	r = commandBackground(t, "dev", dir, ns, strings.NewReader(""), env, "--ui")
 	if again := dashboardLine.FindStringSubmatch(r.errOut.String()); again == nil || again[1] != m[1] {
 		t.Fatalf("the restarted skiff serves the dashboard at %v, want the last session's %s:\n%s", again, m[1], r.errOut)
 	}
 	page.WaitJS(wait, "the new session's rows", `document.querySelector('#connection').dataset.state === 'open' && `+row("artifact", "sync")+`.dataset.builds === '1' && `+state("workload", "deployment/sync")+` === 'healthy' && !document.querySelector('#error').innerText`, body)
 	c.stopAndCheckCleanup(t, r, ns)
+	if _, err := os.Stat(filepath.Join(strings.TrimPrefix(env[0], "HOME="), ".skiff", "ui-ports.json")); err != nil {
+		t.Errorf("the port was not remembered under the test's HOME: %v", err)
+	}
+}
+
+// homeOfItsOwn returns the environment entries that give skiff a HOME of
+// the test's own, keeping Go's build and module caches where they are (a
+// cold cache would compile the standard library and fetch modules).
+func homeOfItsOwn(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	v := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(v) != 3 {
+		t.Fatalf("go env printed %q, want 3 lines", out)
+	}
+	return []string{"HOME=" + t.TempDir(), "GOCACHE=" + v[0], "GOMODCACHE=" + v[1], "GOPATH=" + v[2]}
 }
