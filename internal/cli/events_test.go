@@ -71,9 +71,10 @@ build:
 	}
 }
 
-// --rpc-http-port serves the API on 127.0.0.1 and prints where (0: a free
-// port); a port that is not a number is a usage error.
-func TestRPCHTTPPort(t *testing.T) {
+// --rpc-http-port and --rpc-port serve the HTTP and gRPC APIs on
+// 127.0.0.1 and print where (0: a free port), each without the other; a
+// port that is not a number is a usage error.
+func TestRPCPorts(t *testing.T) {
 	t.Parallel()
 	file := writeProject(t, `apiVersion: skaffold/v4beta14
 kind: Config
@@ -83,47 +84,31 @@ build:
     custom:
       buildCommand: exit 3
 `)
-	_, stderr, err := run(t, nil, "build", "-f", file, "--push=false", "--cache-artifacts=false", "--rpc-http-port", "0")
-	if err == nil {
-		t.Fatalf("the failing build succeeded:\n%s", stderr)
-	}
-	if !strings.Contains(stderr, "Serving Skaffold's v2 HTTP API on http://127.0.0.1:") {
-		t.Errorf("the output does not say where the API is:\n%s", stderr)
-	}
-	_, stderr, err = run(t, nil, "build", "-f", file, "--rpc-http-port", "fifty")
-	var usage *UsageError
-	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--rpc-http-port=fifty: give a port number") {
-		t.Errorf("--rpc-http-port=fifty: %v, want a usage error\n%s", err, stderr)
-	}
-}
-
-// --rpc-port serves the gRPC API on 127.0.0.1 and prints where (0: a free
-// port), without the HTTP API; a port that is not a number is a usage
-// error.
-func TestRPCPort(t *testing.T) {
-	t.Parallel()
-	file := writeProject(t, `apiVersion: skaffold/v4beta14
-kind: Config
-build:
-  artifacts:
-  - image: web
-    custom:
-      buildCommand: exit 3
-`)
-	_, stderr, err := run(t, nil, "build", "-f", file, "--push=false", "--cache-artifacts=false", "--rpc-port", "0")
-	if err == nil {
-		t.Fatalf("the failing build succeeded:\n%s", stderr)
-	}
-	if !regexp.MustCompile(`Serving Skaffold's v2 gRPC API \(proto\.v2\.SkaffoldV2Service\) on 127\.0\.0\.1:\d+\n`).MatchString(stderr) {
-		t.Errorf("the output does not say where the gRPC API is:\n%s", stderr)
-	}
-	if strings.Contains(stderr, "HTTP API") {
-		t.Errorf("--rpc-port alone started the HTTP API:\n%s", stderr)
-	}
-	_, stderr, err = run(t, nil, "build", "-f", file, "--rpc-port", "fifty")
-	var usage *UsageError
-	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--rpc-port=fifty: give a port number") {
-		t.Errorf("--rpc-port=fifty: %v, want a usage error\n%s", err, stderr)
+	for _, tc := range []struct {
+		flag        string
+		says, other *regexp.Regexp
+	}{
+		{"--rpc-http-port", regexp.MustCompile(`Serving Skaffold's v2 HTTP API on http://127\.0\.0\.1:\d+`), regexp.MustCompile(`gRPC API`)},
+		{"--rpc-port", regexp.MustCompile(`Serving Skaffold's v2 gRPC API \(proto\.v2\.SkaffoldV2Service\) on 127\.0\.0\.1:\d+\n`), regexp.MustCompile(`HTTP API`)},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			t.Parallel()
+			_, stderr, err := run(t, nil, "build", "-f", file, "--push=false", "--cache-artifacts=false", tc.flag, "0")
+			if err == nil {
+				t.Fatalf("the failing build succeeded:\n%s", stderr)
+			}
+			if !tc.says.MatchString(stderr) {
+				t.Errorf("the output does not say where the API is:\n%s", stderr)
+			}
+			if tc.other.MatchString(stderr) {
+				t.Errorf("%s alone started the other API:\n%s", tc.flag, stderr)
+			}
+			_, stderr, err = run(t, nil, "build", "-f", file, tc.flag, "fifty")
+			var usage *UsageError
+			if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.flag+"=fifty: give a port number") {
+				t.Errorf("%s=fifty: %v, want a usage error\n%s", tc.flag, err, stderr)
+			}
+		})
 	}
 }
 
