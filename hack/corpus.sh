@@ -76,7 +76,7 @@ fi
 skiff=${SKIFF:-}
 if [[ -z $skiff ]]; then
 	skiff=$work/skiff
-	(cd "$here" && go build -o "$skiff" ./cmd/skiff)
+	(cd "$here" && go build -o "$skiff" ./cmd/skiff && go build -o "$skiff-engine" ./cmd/skiff-engine)
 fi
 skiff=$(cd "$(dirname "$skiff")" && pwd)/$(basename "$skiff")
 

@@ -1,26 +1,33 @@
 // Command skiff builds, deploys and develops applications on Kubernetes;
-// it reads skaffold.yaml.
+// it reads skaffold.yaml. This executable answers `skiff version` and the
+// top-level help itself, at once (internal/front), and runs every other
+// command line in skiff-engine, installed next to it, with the same
+// arguments, environment and process.
 package main
 
 import (
-	"context"
+	"fmt"
 	"os"
-	"os/signal"
 	"syscall"
 
-	"skiff.dev/skiff/internal/cli"
+	"skiff.dev/skiff/internal/front"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// The first Ctrl-C asks the command to stop and clean up; from
-		// then on the signals' default action applies, so a second
-		// Ctrl-C ends the process at once.
-		<-ctx.Done()
-		stop()
-	}()
-	code := cli.Main(ctx, cli.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args[1:])
-	stop()
-	os.Exit(code)
+	args := os.Args[1:]
+	answered, err := front.Answer(args, os.Environ(), os.Stdout)
+	if answered {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	engine, err := front.Engine()
+	if err == nil {
+		err = syscall.Exec(engine, append([]string{os.Args[0]}, args...), os.Environ())
+		err = fmt.Errorf("running %s: %w", engine, err)
+	}
+	fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
+	os.Exit(1)
 }

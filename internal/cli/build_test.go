@@ -122,8 +122,8 @@ func TestBuildPipeBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds skiff")
 	}
-	bin := filepath.Join(t.TempDir(), "skiff")
-	if out, err := exec.Command("go", "build", "-o", bin, "skiff.dev/skiff/cmd/skiff").CombinedOutput(); err != nil {
+	bin := filepath.Join(t.TempDir(), "skiff-engine")
+	if out, err := exec.Command("go", "build", "-o", bin, "skiff.dev/skiff/cmd/skiff-engine").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	file := writePipeProject(t)

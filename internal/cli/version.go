@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -37,8 +38,8 @@ func (a *app) newVersionCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			}
-			fmt.Fprintf(a.streams.Out, "skiff %s\ncommit: %s\ngo: %s\nplatform: %s\n", info.Version, info.Commit, info.GoVersion, info.Platform)
-			return nil
+			_, err := io.WriteString(a.streams.Out, info.Text())
+			return err
 		},
 	}
 	outputFlag(cmd, &output)

@@ -225,11 +225,12 @@ func setupHostile(t *testing.T, dir, setup string) {
 	}
 }
 
-// buildSkiff builds the skiff binary into a directory of the test's.
+// buildSkiff builds the skiff engine, which runs the commands, into a
+// directory of the test's.
 func buildSkiff(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "skiff")
-	out, err := exec.Command("go", "build", "-o", bin, "skiff.dev/skiff/cmd/skiff").CombinedOutput()
+	bin := filepath.Join(t.TempDir(), "skiff-engine")
+	out, err := exec.Command("go", "build", "-o", bin, "skiff.dev/skiff/cmd/skiff-engine").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

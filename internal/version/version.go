@@ -2,6 +2,7 @@
 package version
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 )
@@ -40,4 +41,9 @@ func Get() Info {
 		GoVersion: runtime.Version(),
 		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
 	}
+}
+
+// Text is Info as `skiff version` prints it.
+func (i Info) Text() string {
+	return fmt.Sprintf("skiff %s\ncommit: %s\ngo: %s\nplatform: %s\n", i.Version, i.Commit, i.GoVersion, i.Platform)
 }

@@ -21,8 +21,8 @@ import (
 	"skiff.dev/skiff/internal/testutil"
 )
 
-// skiffBinary builds skiff (and skiff-agent next to it) for tests that
-// signal the real process.
+// skiffBinary builds skiff (and skiff-engine and skiff-agent next to it)
+// for tests that signal the real process.
 func skiffBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "skiff")
@@ -31,6 +31,7 @@ func skiffBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	devGoBuild(t, root, "./cmd/skiff", bin)
+	devGoBuild(t, root, "./cmd/skiff-engine", bin+"-engine")
 	devGoBuild(t, root, "./cmd/skiff-agent", filepath.Join(filepath.Dir(bin), deliver.BinaryName))
 	return bin
 }
