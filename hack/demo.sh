@@ -63,7 +63,7 @@ step "skiff run: examples/buildpacks, the seed's Go app built with Cloud Native 
 step "skiff delete: remove examples/buildpacks' pod"
 (cd examples/buildpacks && "../../$skiff" delete)
 
-step "skiff dev on a copy of examples/sync: sync a file into a FROM scratch image, rebuild on a Go change"
+step "skiff dev on a copy of examples/sync: sync a file into a FROM scratch image, hot-swap a Go change"
 devdir=$(mktemp -d)
 cp -r examples/sync/. "$devdir"
 devlog=$(mktemp)
@@ -92,9 +92,9 @@ sed -i 's#<h1>.*</h1>#<h1>Edited while skiff dev runs</h1>#' "$devdir/kodata/ind
 wait_log '^Synced '
 curl -fsS "$url/" | grep h1
 
-step "Edit main.go: skiff dev rebuilds and rolls out"
+step "Edit main.go: skiff dev builds the executable and swaps it into the running pods (the same pods, no new image)"
 sed -i 's/const version = "v1"/const version = "v2"/' "$devdir/main.go"
-wait_log '^Rebuilt '
+wait_log '^Hot-swapped '
 curl -fsS "$url/version"
 
 step "Ctrl-C: skiff dev deletes what it deployed"
