@@ -45,6 +45,15 @@
 #     clock starts just before the write), polled on
 #     http://127.0.0.1:PORT/index.html every 5 ms until it is served, and
 #     until the tool prints its end line (both replicas synced);
+#   - the poller (every wait for an answer): bench/poll.py, one python3
+#     process per wait that opens a new TCP connection per poll (so the
+#     forward may reach either replica) every 5 ms; for the sync, new-file
+#     and deletion edits it makes the edit itself once running, its clock
+#     starting just before the edit. (Until issue 16 it was a new curl
+#     process every 5 ms, with the shell's helpers: some 8 forks per poll,
+#     which on the loaded 2-core machine made a poll take 10-20 ms, added
+#     that much to every figure of both tools, and loaded the machine
+#     the tools ran on.)
 #   - new file: DELETE_EDITS times, www/del-N.txt created, until served;
 #   - deletion: then that file deleted, until the server answers 404, up to
 #     10 s (after two deletions that never arrive, the rest are skipped and
@@ -420,31 +429,35 @@ moves() {
 	echo $((n > 0 ? n - 1 : 0))
 }
 
-# poll_body polls the URL $1 (resolved) every 5 ms, up to $3 seconds, until its body
-# contains $2; it returns 1 on timeout.
-poll_body() {
-	local body end
-	end=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.3f", s + t }')
-	while :; do
-		body=$(curl -sS --max-time 5 "$(resolve "$1")" 2>/dev/null || true)
-		[[ $body == *"$2"* ]] && return 0
-		alive
-		awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && { last=${body:0:200}; return 1; }
-		sleep 0.005
-	done
+# poll_http ARGS... runs bench/poll.py (see its header) with the tool's
+# log (for fwd: URLs) and pid: one python3 process that polls the URL
+# every 5 ms, a new TCP connection each, until it answers what ARGS want.
+# It sets out to what poll.py printed; on timeout it sets last to the
+# last answer and returns 1; it fails the bench when the tool exited.
+poll_http() {
+	local rc=0
+	out=$(python3 "$repo/bench/poll.py" --log "$log" --pid "$pid" "$@") || rc=$?
+	case $rc in
+	0) return 0 ;;
+	1) last=$out && return 1 ;;
+	2) fail "$tool exited" ;;
+	*) fail "bench/poll.py failed (exit status $rc): $out" ;;
+	esac
 }
-# poll_code polls the URL $1 (resolved) every 5 ms, up to $3 seconds, until it
-# answers the HTTP status $2; it returns 1 on timeout.
-poll_code() {
-	local code end
-	end=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.3f", s + t }')
-	while :; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(resolve "$1")" 2>/dev/null || true)
-		[ "$code" = "$2" ] && return 0
-		alive
-		awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && { last=$code; return 1; }
-		sleep 0.005
-	done
+# poll_body polls the URL $1 (fwd:APP/PATH: the tool's current forward of
+# deployment APP, see poll.py) up to $3 seconds, until its body contains
+# $2; it returns 1 on timeout.
+poll_body() { poll_http --body "$2" --timeout "$3" "$1"; }
+# poll_code polls the URL $1 up to $3 seconds, until it answers the HTTP
+# status $2; it returns 1 on timeout.
+poll_code() { poll_http --code "$2" --timeout "$3" "$1"; }
+# edit_poll EDIT... -- POLL...: poll.py makes the edit (--write FILE
+# --content TEXT, or --remove FILE) itself once it runs, so that its
+# start-up is not timed, then polls; it sets t0 (a value of now: just
+# before the edit) and took (seconds from t0 to the answer, to 1 ms).
+edit_poll() {
+	poll_http "$@" || return 1
+	read -r t0 took <<<"$out"
 }
 wait_body() { poll_body "$@" || fail "$1 did not answer '$2' within $3 s (last answer: $last)"; }
 
@@ -591,10 +604,9 @@ bench_session() {
 		for i in $(seq "$edits"); do
 			marker="bench-$k-$$-$i"
 			n=$(count "$(done_sync)")
-			t0=$(now)
-			printf '<h1>bench v0</h1>\n<p>%s</p>\n' "$marker" >"$dir/app/www/index.html"
-			wait_body "$url_web/" "$marker" 60
-			sync+=("$(elapsed_ms "$t0" "$(now)")")
+			edit_poll --write "$dir/app/www/index.html" --content $'<h1>bench v0</h1>\n<p>'"$marker"$'</p>\n' \
+				--body "$marker" --timeout 60 "$url_web/" || fail "$url_web/ did not answer '$marker' within 60 s (last answer: $last)"
+			sync+=("$took")
 			d=$(mark_done "$(done_sync)" "$n" 20 "$t0")
 			[ -z "$d" ] || syncdone+=("$d")
 			sleep 0.3
@@ -604,10 +616,9 @@ bench_session() {
 		for i in $(seq "$delete_edits"); do
 			marker="bench-del-$k-$$-$i"
 			n=$(count "$(done_sync)")
-			t0=$(now)
-			printf '%s\n' "$marker" >"$dir/app/www/del-$i.txt"
-			wait_body "$url_web/del-$i.txt" "$marker" 60
-			created+=("$(elapsed_ms "$t0" "$(now)")")
+			edit_poll --write "$dir/app/www/del-$i.txt" --content "$marker"$'\n' \
+				--body "$marker" --timeout 60 "$url_web/del-$i.txt" || fail "$url_web/del-$i.txt did not answer '$marker' within 60 s (last answer: $last)"
+			created+=("$took")
 			mark_done "$(done_sync)" "$n" 20 "$t0" >/dev/null
 			sleep 0.3
 			if [ "$misses" -ge 2 ]; then
@@ -619,10 +630,8 @@ bench_session() {
 			fi
 			n=$(count "$(done_sync)")
 			tried=$((tried + 1))
-			t0=$(now)
-			rm "$dir/app/www/del-$i.txt"
-			if poll_code "$url_web/del-$i.txt" 404 10; then
-				deleted+=("$(elapsed_ms "$t0" "$(now)")")
+			if edit_poll --remove "$dir/app/www/del-$i.txt" --code 404 --timeout 10 "$url_web/del-$i.txt"; then
+				deleted+=("$took")
 				reached=$((reached + 1))
 				misses=0
 				mark_done "$(done_sync)" "$n" 20 "$t0" >/dev/null
@@ -931,11 +940,12 @@ FROM a busybox image (has tar) with a static Go file server, COPY www
 the internet); 2 replicas each with a 1 s readiness probe, inputDigest
 tags, pushed to the loopback registry, both ports forwarded by the tool
 itself (--port-forward=user). Each tool with its default watcher (skiff:
-notify, 20 ms debounce; Skaffold: notify, whose quiet time is
---watch-poll-interval, 1000 ms). Edit-to-served: from just before the
-edit until an HTTP poll (every 5 ms, a new curl each, 127.0.0.1 through
-the tool's forward, which reaches one of the two pods) answers the
-change; "until the end line": until the tool prints that it is done
+notify, 5 ms debounce (20 ms for batches of more than 8 paths);
+Skaffold: notify, whose quiet time is --watch-poll-interval, 1000 ms).
+Edit-to-served: from just before the edit until an HTTP poll (every 5 ms,
+a new TCP connection each from one python3 process, bench/poll.py, which
+makes the edit itself; 127.0.0.1 through the tool's forward, which
+reaches one of the two pods) answers the change; "until the end line": until the tool prints that it is done
 (skiff "Synced 1 file to 2 pods", Skaffold "Watching for changes...").
 One edit at a time. Failed requests: a GET every 50 ms through the
 forward during the edits, any answer but 200 (000: none) counted.
