@@ -44,7 +44,8 @@
 #   - sync: EDITS times, a unique marker written into www/index.html (the
 #     clock starts just before the write), polled on
 #     http://127.0.0.1:PORT/index.html every 5 ms until it is served, and
-#     until the tool prints its end line (both replicas synced);
+#     until the tool prints its end line (both replicas synced; the
+#     poller reads the tool's output at each poll);
 #   - the poller (every wait for an answer): bench/poll.py, one python3
 #     process per wait that opens a new TCP connection per poll (so the
 #     forward may reach either replica) every 5 ms; for the sync, new-file
@@ -451,35 +452,24 @@ poll_body() { poll_http --body "$2" --timeout "$3" "$1"; }
 # poll_code polls the URL $1 up to $3 seconds, until it answers the HTTP
 # status $2; it returns 1 on timeout.
 poll_code() { poll_http --code "$2" --timeout "$3" "$1"; }
-# edit_poll EDIT... -- POLL...: poll.py makes the edit (--write FILE
-# --content TEXT, or --remove FILE) itself once it runs, so that its
-# start-up is not timed, then polls; it sets t0 (a value of now: just
-# before the edit) and took (seconds from t0 to the answer, to 1 ms).
+# edit_poll ARGS...: poll.py makes the edit (--write FILE --content TEXT,
+# or --remove FILE) itself once it runs, so that its start-up is not
+# timed, polls until the answer ARGS want, and watches the tool's output
+# for its end line of a sync (more lines matching done_sync than before
+# the edit, up to 20 s after the answer); it sets t0 (a value of now:
+# just before the edit), took (seconds from t0 to the answer) and
+# ended (seconds from t0 to the end line, "-" if none came), to 1 ms.
 edit_poll() {
-	poll_http "$@" || return 1
-	read -r t0 took <<<"$out"
+	poll_http --done-re "$(done_sync)" --done-after "$(count "$(done_sync)")" "$@" || return 1
+	read -r t0 took ended <<<"$out"
 }
 wait_body() { poll_body "$@" || fail "$1 did not answer '$2' within $3 s (last answer: $last)"; }
-
-# mark_done waits, up to $3 seconds, until more than $2 lines of the tool's
-# output match $1, and prints the seconds since $4 (a value of now) when it
-# saw that, to 1 ms; it prints nothing on timeout (a deletion may print
-# nothing).
-mark_done() {
-	local end=$((SECONDS + $3))
-	while [ "$(count "$1")" -le "$2" ]; do
-		alive
-		[ "$SECONDS" -lt "$end" ] || return 0
-		sleep 0.005
-	done
-	elapsed_ms "$4" "$(now)"
-}
 
 # watch_line RE N starts a watcher that writes the time (now) into
 # $work/line when more than N lines of the tool's output match RE, up to
 # 180 s (then it writes nothing); wait_line waits for it; line_seconds T0
-# prints the seconds from T0 to that time, or nothing. Unlike mark_done, it
-# does not wait for the poll, whose request may hang.
+# prints the seconds from T0 to that time, or nothing. It runs beside the
+# poll, whose request may hang.
 watch_line() {
 	rm -f "$work/line"
 	(
@@ -603,11 +593,10 @@ bench_session() {
 	if [ "$k" != skiffnohs ]; then
 		for i in $(seq "$edits"); do
 			marker="bench-$k-$$-$i"
-			n=$(count "$(done_sync)")
 			edit_poll --write "$dir/app/www/index.html" --content $'<h1>bench v0</h1>\n<p>'"$marker"$'</p>\n' \
 				--body "$marker" --timeout 60 "$url_web/" || fail "$url_web/ did not answer '$marker' within 60 s (last answer: $last)"
 			sync+=("$took")
-			d=$(mark_done "$(done_sync)" "$n" 20 "$t0")
+			d=${ended#-}
 			[ -z "$d" ] || syncdone+=("$d")
 			sleep 0.3
 			echo "bench: $k sync $i of $edits: served in ${sync[-1]} s, its end line after ${d:-(none)} s" >&2
@@ -615,11 +604,9 @@ bench_session() {
 
 		for i in $(seq "$delete_edits"); do
 			marker="bench-del-$k-$$-$i"
-			n=$(count "$(done_sync)")
 			edit_poll --write "$dir/app/www/del-$i.txt" --content "$marker"$'\n' \
 				--body "$marker" --timeout 60 "$url_web/del-$i.txt" || fail "$url_web/del-$i.txt did not answer '$marker' within 60 s (last answer: $last)"
 			created+=("$took")
-			mark_done "$(done_sync)" "$n" 20 "$t0" >/dev/null
 			sleep 0.3
 			if [ "$misses" -ge 2 ]; then
 				# Deletions do not arrive: keep timing the new files only.
@@ -628,13 +615,11 @@ bench_session() {
 				echo "bench: $k new file $i of $delete_edits: served in ${created[-1]} s (deletion not timed)" >&2
 				continue
 			fi
-			n=$(count "$(done_sync)")
 			tried=$((tried + 1))
 			if edit_poll --remove "$dir/app/www/del-$i.txt" --code 404 --timeout 10 "$url_web/del-$i.txt"; then
 				deleted+=("$took")
 				reached=$((reached + 1))
 				misses=0
-				mark_done "$(done_sync)" "$n" 20 "$t0" >/dev/null
 				sleep 0.3
 				echo "bench: $k new file $i of $delete_edits: served in ${created[-1]} s; deleted, 404 in ${deleted[-1]} s" >&2
 			else
@@ -945,8 +930,11 @@ Skaffold: notify, whose quiet time is --watch-poll-interval, 1000 ms).
 Edit-to-served: from just before the edit until an HTTP poll (every 5 ms,
 a new TCP connection each from one python3 process, bench/poll.py, which
 makes the edit itself; 127.0.0.1 through the tool's forward, which
-reaches one of the two pods) answers the change; "until the end line": until the tool prints that it is done
-(skiff "Synced 1 file to 2 pods", Skaffold "Watching for changes...").
+reaches one of the two pods) answers the change; "until the end line":
+until the tool has printed that it is done (skiff "Synced 1 file to 2
+pods", Skaffold "Watching for changes..."), as the same poller sees its
+output. Until issue 16 the poll was a new curl process every 5 ms, whose
+forks made a poll take 10-20 ms on this 2-core machine.
 One edit at a time. Failed requests: a GET every 50 ms through the
 forward during the edits, any answer but 200 (000: none) counted.
 

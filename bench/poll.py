@@ -15,8 +15,11 @@ tool may move its forward to another local port after a redeploy).
 
 With --write FILE (and --content TEXT) or --remove FILE, the poller makes
 that edit itself once it is running, and its clock starts just before
-the edit; it then prints "T0 SECONDS": the clock's start (seconds since
-the epoch) and the seconds from it to the wanted answer, to 1 ms.
+the edit; it then prints "T0 SECONDS DONE": the clock's start (seconds
+since the epoch), the seconds from it to the wanted answer, to 1 ms, and
+DONE: with --done-re RE, the seconds until more than --done-after lines
+of --log matched RE (the tool's end line; looked for at each poll, and
+after the answer for up to --done-timeout seconds), else "-".
 Without an edit it prints nothing on success.
 
 Exit status: 0 when the wanted answer came; 1 on --timeout, printing the
@@ -53,6 +56,19 @@ def resolve(url, log, cache):
     return cache["base"] + "/" + rest
 
 
+def count(log, pattern, cache):
+    """How many lines of log match pattern, read again when it grew."""
+    try:
+        size = os.stat(log).st_size
+    except OSError:
+        return 0
+    if cache.get("size") != size:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            cache["n"] = len(pattern.findall(f.read()))
+        cache["size"] = size
+    return cache["n"]
+
+
 def get(url, timeout):
     """One GET on a new connection: (status, body) or (None, error text)."""
     u = urllib.parse.urlsplit(url)
@@ -83,9 +99,13 @@ def main():
     p.add_argument("--write", help="write --content into this file, then poll")
     p.add_argument("--content", default="")
     p.add_argument("--remove", help="remove this file, then poll")
+    p.add_argument("--done-re", help="the tool's end line in --log (a regexp)")
+    p.add_argument("--done-after", type=int, default=0, help="lines of --log that matched --done-re before the edit")
+    p.add_argument("--done-timeout", type=float, default=20.0, help="seconds to wait for the end line after the answer")
     a = p.parse_args()
     if (a.body is None) == (a.code is None):
         p.error("give one of --body and --code")
+    done_re = re.compile(a.done_re, re.M) if a.done_re else None
 
     edit = a.write is not None or a.remove is not None
     t0_wall, t0 = time.time(), time.monotonic()
@@ -95,29 +115,35 @@ def main():
     elif a.remove is not None:
         os.remove(a.remove)
     end = t0 + a.timeout
-    cache = {}
+    cache, done_cache = {}, {}
     last = ""
+    served = done = None  # seconds after t0
     while True:
-        url = resolve(a.url, a.log, cache)
-        if url is None:
-            last = f"no forward line for {a.url} in {a.log}"
-        else:
-            status, body = get(url, a.request_timeout)
-            if status is None:
-                last = body
+        if served is None:
+            url = resolve(a.url, a.log, cache)
+            if url is None:
+                last = f"no forward line for {a.url} in {a.log}"
             else:
-                if (a.body is not None and a.body in body) or (a.code is not None and status == a.code):
-                    if edit:
-                        print(f"{t0_wall:.6f} {time.monotonic() - t0:.3f}")
-                    return 0
-                last = body[:200] if a.body is not None else str(status)
+                status, body = get(url, a.request_timeout)
+                if status is None:
+                    last = body
+                elif (a.body is not None and a.body in body) or (a.code is not None and status == a.code):
+                    served = time.monotonic() - t0
+                else:
+                    last = body[:200] if a.body is not None else str(status)
+        if done_re is not None and done is None and count(a.log, done_re, done_cache) > a.done_after:
+            done = time.monotonic() - t0
+        if served is not None and (done_re is None or done is not None or time.monotonic() - t0 > served + a.done_timeout):
+            if edit:
+                print(f"{t0_wall:.6f} {served:.3f} " + ("-" if done is None else f"{done:.3f}"))
+            return 0
         if a.pid is not None:
             try:
                 os.kill(a.pid, 0)
             except ProcessLookupError:
                 print(f"process {a.pid} exited", file=sys.stderr)
                 return 2
-        if time.monotonic() > end:
+        if served is None and time.monotonic() > end:
             print(last[:200])
             return 1
         time.sleep(a.every)
