@@ -44,7 +44,17 @@
 #   - sync: EDITS times, a unique marker written into www/index.html (the
 #     clock starts just before the write), polled on
 #     http://127.0.0.1:PORT/index.html every 5 ms until it is served, and
-#     until the tool prints its end line (both replicas synced);
+#     until the tool prints its end line (both replicas synced; the
+#     poller reads the tool's output at each poll);
+#   - the poller (every wait for an answer): bench/poll.py, one python3
+#     process per wait that opens a new TCP connection per poll (so the
+#     forward may reach either replica) every 5 ms; for the sync, new-file
+#     and deletion edits it makes the edit itself once running, its clock
+#     starting just before the edit. (Until issue 16 it was a new curl
+#     process every 5 ms, with the shell's helpers: some 8 forks per poll,
+#     which on the loaded 2-core machine made a poll take 10-20 ms, added
+#     that much to every figure of both tools, and loaded the machine
+#     the tools ran on.)
 #   - new file: DELETE_EDITS times, www/del-N.txt created, until served;
 #   - deletion: then that file deleted, until the server answers 404, up to
 #     10 s (after two deletions that never arrive, the rest are skipped and
@@ -420,53 +430,46 @@ moves() {
 	echo $((n > 0 ? n - 1 : 0))
 }
 
-# poll_body polls the URL $1 (resolved) every 5 ms, up to $3 seconds, until its body
-# contains $2; it returns 1 on timeout.
-poll_body() {
-	local body end
-	end=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.3f", s + t }')
-	while :; do
-		body=$(curl -sS --max-time 5 "$(resolve "$1")" 2>/dev/null || true)
-		[[ $body == *"$2"* ]] && return 0
-		alive
-		awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && { last=${body:0:200}; return 1; }
-		sleep 0.005
-	done
+# poll_http ARGS... runs bench/poll.py (see its header) with the tool's
+# log (for fwd: URLs) and pid: one python3 process that polls the URL
+# every 5 ms, a new TCP connection each, until it answers what ARGS want.
+# It sets out to what poll.py printed; on timeout it sets last to the
+# last answer and returns 1; it fails the bench when the tool exited.
+poll_http() {
+	local rc=0
+	out=$(python3 "$repo/bench/poll.py" --log "$log" --pid "$pid" "$@") || rc=$?
+	case $rc in
+	0) return 0 ;;
+	1) last=$out && return 1 ;;
+	2) fail "$tool exited" ;;
+	*) fail "bench/poll.py failed (exit status $rc): $out" ;;
+	esac
 }
-# poll_code polls the URL $1 (resolved) every 5 ms, up to $3 seconds, until it
-# answers the HTTP status $2; it returns 1 on timeout.
-poll_code() {
-	local code end
-	end=$(awk -v s="$(now)" -v t="$3" 'BEGIN { printf "%.3f", s + t }')
-	while :; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(resolve "$1")" 2>/dev/null || true)
-		[ "$code" = "$2" ] && return 0
-		alive
-		awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }' && { last=$code; return 1; }
-		sleep 0.005
-	done
+# poll_body polls the URL $1 (fwd:APP/PATH: the tool's current forward of
+# deployment APP, see poll.py) up to $3 seconds, until its body contains
+# $2; it returns 1 on timeout.
+poll_body() { poll_http --body "$2" --timeout "$3" "$1"; }
+# poll_code polls the URL $1 up to $3 seconds, until it answers the HTTP
+# status $2; it returns 1 on timeout.
+poll_code() { poll_http --code "$2" --timeout "$3" "$1"; }
+# edit_poll ARGS...: poll.py makes the edit (--write FILE --content TEXT,
+# or --remove FILE) itself once it runs, so that its start-up is not
+# timed, polls until the answer ARGS want, and watches the tool's output
+# for its end line of a sync (more lines matching done_sync than before
+# the edit, up to 20 s after the answer); it sets t0 (a value of now:
+# just before the edit), took (seconds from t0 to the answer) and
+# ended (seconds from t0 to the end line, "-" if none came), to 1 ms.
+edit_poll() {
+	poll_http --done-re "$(done_sync)" --done-after "$(count "$(done_sync)")" "$@" || return 1
+	read -r t0 took ended <<<"$out"
 }
 wait_body() { poll_body "$@" || fail "$1 did not answer '$2' within $3 s (last answer: $last)"; }
-
-# mark_done waits, up to $3 seconds, until more than $2 lines of the tool's
-# output match $1, and prints the seconds since $4 (a value of now) when it
-# saw that, to 1 ms; it prints nothing on timeout (a deletion may print
-# nothing).
-mark_done() {
-	local end=$((SECONDS + $3))
-	while [ "$(count "$1")" -le "$2" ]; do
-		alive
-		[ "$SECONDS" -lt "$end" ] || return 0
-		sleep 0.005
-	done
-	elapsed_ms "$4" "$(now)"
-}
 
 # watch_line RE N starts a watcher that writes the time (now) into
 # $work/line when more than N lines of the tool's output match RE, up to
 # 180 s (then it writes nothing); wait_line waits for it; line_seconds T0
-# prints the seconds from T0 to that time, or nothing. Unlike mark_done, it
-# does not wait for the poll, whose request may hang.
+# prints the seconds from T0 to that time, or nothing. It runs beside the
+# poll, whose request may hang.
 watch_line() {
 	rm -f "$work/line"
 	(
@@ -590,12 +593,10 @@ bench_session() {
 	if [ "$k" != skiffnohs ]; then
 		for i in $(seq "$edits"); do
 			marker="bench-$k-$$-$i"
-			n=$(count "$(done_sync)")
-			t0=$(now)
-			printf '<h1>bench v0</h1>\n<p>%s</p>\n' "$marker" >"$dir/app/www/index.html"
-			wait_body "$url_web/" "$marker" 60
-			sync+=("$(elapsed_ms "$t0" "$(now)")")
-			d=$(mark_done "$(done_sync)" "$n" 20 "$t0")
+			edit_poll --write "$dir/app/www/index.html" --content $'<h1>bench v0</h1>\n<p>'"$marker"$'</p>\n' \
+				--body "$marker" --timeout 60 "$url_web/" || fail "$url_web/ did not answer '$marker' within 60 s (last answer: $last)"
+			sync+=("$took")
+			d=${ended#-}
 			[ -z "$d" ] || syncdone+=("$d")
 			sleep 0.3
 			echo "bench: $k sync $i of $edits: served in ${sync[-1]} s, its end line after ${d:-(none)} s" >&2
@@ -603,12 +604,9 @@ bench_session() {
 
 		for i in $(seq "$delete_edits"); do
 			marker="bench-del-$k-$$-$i"
-			n=$(count "$(done_sync)")
-			t0=$(now)
-			printf '%s\n' "$marker" >"$dir/app/www/del-$i.txt"
-			wait_body "$url_web/del-$i.txt" "$marker" 60
-			created+=("$(elapsed_ms "$t0" "$(now)")")
-			mark_done "$(done_sync)" "$n" 20 "$t0" >/dev/null
+			edit_poll --write "$dir/app/www/del-$i.txt" --content "$marker"$'\n' \
+				--body "$marker" --timeout 60 "$url_web/del-$i.txt" || fail "$url_web/del-$i.txt did not answer '$marker' within 60 s (last answer: $last)"
+			created+=("$took")
 			sleep 0.3
 			if [ "$misses" -ge 2 ]; then
 				# Deletions do not arrive: keep timing the new files only.
@@ -617,15 +615,11 @@ bench_session() {
 				echo "bench: $k new file $i of $delete_edits: served in ${created[-1]} s (deletion not timed)" >&2
 				continue
 			fi
-			n=$(count "$(done_sync)")
 			tried=$((tried + 1))
-			t0=$(now)
-			rm "$dir/app/www/del-$i.txt"
-			if poll_code "$url_web/del-$i.txt" 404 10; then
-				deleted+=("$(elapsed_ms "$t0" "$(now)")")
+			if edit_poll --remove "$dir/app/www/del-$i.txt" --code 404 --timeout 10 "$url_web/del-$i.txt"; then
+				deleted+=("$took")
 				reached=$((reached + 1))
 				misses=0
-				mark_done "$(done_sync)" "$n" 20 "$t0" >/dev/null
 				sleep 0.3
 				echo "bench: $k new file $i of $delete_edits: served in ${created[-1]} s; deleted, 404 in ${deleted[-1]} s" >&2
 			else
@@ -931,12 +925,16 @@ FROM a busybox image (has tar) with a static Go file server, COPY www
 the internet); 2 replicas each with a 1 s readiness probe, inputDigest
 tags, pushed to the loopback registry, both ports forwarded by the tool
 itself (--port-forward=user). Each tool with its default watcher (skiff:
-notify, 20 ms debounce; Skaffold: notify, whose quiet time is
---watch-poll-interval, 1000 ms). Edit-to-served: from just before the
-edit until an HTTP poll (every 5 ms, a new curl each, 127.0.0.1 through
-the tool's forward, which reaches one of the two pods) answers the
-change; "until the end line": until the tool prints that it is done
-(skiff "Synced 1 file to 2 pods", Skaffold "Watching for changes...").
+notify, 5 ms debounce (20 ms for batches of more than 8 paths);
+Skaffold: notify, whose quiet time is --watch-poll-interval, 1000 ms).
+Edit-to-served: from just before the edit until an HTTP poll (every 5 ms,
+a new TCP connection each from one python3 process, bench/poll.py, which
+makes the edit itself; 127.0.0.1 through the tool's forward, which
+reaches one of the two pods) answers the change; "until the end line":
+until the tool has printed that it is done (skiff "Synced 1 file to 2
+pods", Skaffold "Watching for changes..."), as the same poller sees its
+output. Until issue 16 the poll was a new curl process every 5 ms, whose
+forks made a poll take 10-20 ms on this 2-core machine.
 One edit at a time. Failed requests: a GET every 50 ms through the
 forward during the edits, any answer but 200 (000: none) counted.
 

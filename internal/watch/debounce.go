@@ -2,19 +2,22 @@ package watch
 
 import "time"
 
-// debouncer says when collected changes are due: Debounce after the last
-// change, but no later than MaxWait after the first.
+// debouncer says when collected changes are due: quiet after the last
+// change while they touch at most BurstPaths paths, burst after it once
+// they touch more, but no later than max after the first.
 type debouncer struct {
-	quiet, max  time.Duration
-	first, last time.Time // zero while nothing is collected
+	quiet, burst, max time.Duration
+	first, last       time.Time // zero while nothing is collected
+	paths             int       // how many paths are collected
 }
 
-// event records a change at now.
-func (d *debouncer) event(now time.Time) {
+// event records a change at now, after which paths paths are collected.
+func (d *debouncer) event(now time.Time, paths int) {
 	if d.first.IsZero() {
 		d.first = now
 	}
 	d.last = now
+	d.paths = paths
 }
 
 // due returns when the collected changes are due; false if there are none.
@@ -22,7 +25,11 @@ func (d *debouncer) due() (time.Time, bool) {
 	if d.first.IsZero() {
 		return time.Time{}, false
 	}
-	quiet, max := d.last.Add(d.quiet), d.first.Add(d.max)
+	wait := d.quiet
+	if d.paths > BurstPaths {
+		wait = d.burst
+	}
+	quiet, max := d.last.Add(wait), d.first.Add(d.max)
 	if max.Before(quiet) {
 		return max, true
 	}
@@ -30,4 +37,4 @@ func (d *debouncer) due() (time.Time, bool) {
 }
 
 // reset forgets the collected changes, once they are delivered.
-func (d *debouncer) reset() { d.first, d.last = time.Time{}, time.Time{} }
+func (d *debouncer) reset() { d.first, d.last, d.paths = time.Time{}, time.Time{}, 0 }

@@ -30,10 +30,22 @@ const (
 
 // Defaults for the zero values of [Options].
 const (
-	DefaultDebounce     = 20 * time.Millisecond
-	DefaultMaxWait      = 250 * time.Millisecond
-	DefaultPollInterval = time.Second
+	// DefaultDebounce is short: the events of an editor's save (write a
+	// temporary file, rename it over the file, chmod) arrive within a
+	// millisecond or two of each other, and a sync should not wait longer.
+	DefaultDebounce = 5 * time.Millisecond
+	// DefaultBurstDebounce is the quiet time of a burst (see BurstPaths):
+	// a git checkout or a generator writing many files may pause for a few
+	// milliseconds between two of them, and is better delivered whole.
+	DefaultBurstDebounce = 20 * time.Millisecond
+	DefaultMaxWait       = 250 * time.Millisecond
+	DefaultPollInterval  = time.Second
 )
+
+// BurstPaths is how many changed paths a batch may collect while it waits
+// for Options.Debounce of quiet; once it holds more, it is a burst, and it
+// waits for Options.BurstDebounce of quiet instead.
+const BurstPaths = 8
 
 // Options configure a [Watcher]. The zero value is valid: notify, with the
 // default debounce and nothing ignored but .git.
@@ -43,8 +55,13 @@ type Options struct {
 	// PollInterval is how often Polling walks the roots.
 	PollInterval time.Duration
 	// Debounce is how long the tree must be quiet before changes are
-	// delivered.
+	// delivered, while they touch at most BurstPaths paths.
 	Debounce time.Duration
+	// BurstDebounce is how long the tree must be quiet before changes
+	// that touch more than BurstPaths paths are delivered; never less
+	// than Debounce. The default is DefaultBurstDebounce, or Debounce
+	// when that is longer.
+	BurstDebounce time.Duration
 	// MaxWait bounds the wait for a quiet tree: changes are delivered at
 	// most MaxWait after the first of them, even if more keep coming.
 	MaxWait time.Duration
@@ -92,6 +109,10 @@ func New(roots []string, opts Options) (*Watcher, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
+	if opts.BurstDebounce <= 0 {
+		opts.BurstDebounce = DefaultBurstDebounce
+	}
+	opts.BurstDebounce = max(opts.BurstDebounce, opts.Debounce)
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
@@ -103,7 +124,7 @@ func New(roots []string, opts Options) (*Watcher, error) {
 		trigger:  make(chan struct{}, 1),
 		closed:   make(chan struct{}),
 		changes:  changes{},
-		debounce: debouncer{quiet: opts.Debounce, max: opts.MaxWait},
+		debounce: debouncer{quiet: opts.Debounce, burst: opts.BurstDebounce, max: opts.MaxWait},
 		dirs:     map[string]struct{}{},
 		files:    map[string]fileState{},
 	}
@@ -292,7 +313,7 @@ func (w *Watcher) Run(ctx context.Context, each func(Batch)) error {
 // note records a change to path; created says the change is its creation.
 func (w *Watcher) note(path string, dir, created bool) {
 	w.changes.add(path, dir, created)
-	w.debounce.event(time.Now())
+	w.debounce.event(time.Now(), len(w.changes))
 }
 
 // ignored reports whether path is left out: .git or the caller's Ignore.

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,17 +94,21 @@ func (h *harness) next(t *testing.T) Batch {
 }
 
 // until merges batches, the last state of a path winning, until they add
-// up to want; a slow machine may split one burst of changes in two.
+// up to want; a slow machine may split one burst of changes in two. A path
+// first reported changed and then removed is left out: a temporary file
+// that a split batch caught between its creation and its removal (the
+// consumer made it and removed it again).
 func (h *harness) until(t *testing.T, want Batch) {
 	t.Helper()
 	state := map[string]bool{} // path -> exists
+	born := map[string]bool{}  // first reported changed
 	deadline := time.After(timeout)
 	for {
 		var got Batch
 		for p, exists := range state {
 			if exists {
 				got.Changed = append(got.Changed, p)
-			} else {
+			} else if !born[p] {
 				got.Removed = append(got.Removed, p)
 			}
 		}
@@ -115,6 +120,9 @@ func (h *harness) until(t *testing.T, want Batch) {
 		select {
 		case b := <-h.batches:
 			for _, p := range b.Changed {
+				if _, seen := state[p]; !seen {
+					born[p] = true
+				}
 				state[p] = true
 			}
 			for _, p := range b.Removed {
@@ -195,6 +203,16 @@ func TestWatcher(t *testing.T) {
 		act: func(t *testing.T, h *harness) {
 			write(t, h.path(".a.txt.tmp"), "edited")
 			must(t, os.Rename(h.path(".a.txt.tmp"), h.path("a.txt")))
+		},
+		want: Batch{Changed: []string{"a.txt"}},
+	}, {
+		name:  "save as vim does: the file renamed to a backup, written anew, chmod, the backup removed",
+		setup: map[string]string{"a.txt": "a"},
+		act: func(t *testing.T, h *harness) {
+			must(t, os.Rename(h.path("a.txt"), h.path("a.txt~")))
+			write(t, h.path("a.txt"), "edited")
+			must(t, os.Chmod(h.path("a.txt"), 0o600))
+			must(t, os.Remove(h.path("a.txt~")))
 		},
 		want: Batch{Changed: []string{"a.txt"}},
 	}, {
@@ -303,6 +321,37 @@ func TestDebounceMergesBurst(t *testing.T) {
 	if b := h.next(t); !slices.Equal(b.Changed, want) || len(b.Removed) != 0 {
 		t.Errorf("first batch %+v, want all of %v", b, want)
 	}
+}
+
+// A burst of many files, as a git checkout writes them, with the default
+// debounce: each batch is coherent (the files it lists exist, nothing is
+// removed) and together they hold every file. A file may come twice when
+// a batch ended between its creation and its write.
+func TestBurstWithDefaultDebounce(t *testing.T) {
+	t.Parallel()
+	h := start(t, Options{}, nil)
+	want := map[string]bool{}
+	for i := range 1000 {
+		name := fmt.Sprintf("pkg%d/file%03d.go", i%10, i)
+		write(t, h.path(name), "package p // "+name)
+		want[name] = true
+	}
+	got := map[string]bool{}
+	batches := 0
+	for len(got) < len(want) {
+		b := h.next(t)
+		batches++
+		if len(b.Removed) != 0 {
+			t.Fatalf("batch %d removes %v; nothing was removed", batches, b.Removed)
+		}
+		for _, p := range b.Changed {
+			if !want[p] {
+				t.Fatalf("batch %d lists %s, which was not written", batches, p)
+			}
+			got[p] = true
+		}
+	}
+	t.Logf("1000 files came in %d batches", batches)
 }
 
 func TestMaxWaitBoundsEndlessStream(t *testing.T) {
