@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"go/parser"
 	"go/token"
@@ -37,9 +38,86 @@ type goListed struct {
 // list runs every time, as it costs less than the walk would.
 const maxStampEntries = 5000
 
-// goListKey identifies a go list by what it is given.
+// goListKey identifies a go list by what it is given: a hash, as the
+// environment may hold secrets and the key is saved (saveGoList).
 func goListKey(ws, main string, environ, env []string) string {
-	return strings.Join(slices.Concat([]string{ws, main}, environ, []string{"\x01"}, env), "\x00")
+	sum := sha256.Sum256([]byte(strings.Join(slices.Concat([]string{ws, main}, environ, []string{"\x01"}, env), "\x00")))
+	return hex.EncodeToString(sum[:])
+}
+
+// maxSavedGoLists bounds the entries of a go list cache file; past it,
+// arbitrary ones go (the file only spares work).
+const maxSavedGoLists = 100
+
+// goListFile is the content of a go list cache file: the lists by key.
+type goListFile map[string]struct {
+	Stamp string   `json:"stamp"`
+	Files []string `json:"files"`
+}
+
+// readGoList returns the files saved in the cache file under key if they
+// were listed when the workspace had stamp. A missing or unreadable file
+// is a miss: the file only spares work.
+func readGoList(file, key, stamp string) ([]string, bool) {
+	if file == "" || stamp == "" {
+		return nil, false
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, false
+	}
+	var saved goListFile
+	if json.Unmarshal(data, &saved) != nil {
+		return nil, false
+	}
+	l, ok := saved[key]
+	if !ok || l.Stamp != stamp {
+		return nil, false
+	}
+	return l.Files, true
+}
+
+// saveGoList adds the list files, made when the workspace had stamp, to
+// the cache file under key. Another process may save at the same time:
+// the file is replaced whole (write and rename), and a list lost that way
+// is listed again. A failure to save is ignored: the file only spares
+// work.
+func saveGoList(file, key, stamp string, files []string) {
+	if file == "" || stamp == "" {
+		return
+	}
+	saved := goListFile{}
+	if data, err := os.ReadFile(file); err == nil && json.Unmarshal(data, &saved) != nil {
+		saved = goListFile{}
+	}
+	for k := range saved {
+		if len(saved) < maxSavedGoLists {
+			break
+		}
+		delete(saved, k)
+	}
+	saved[key] = struct {
+		Stamp string   `json:"stamp"`
+		Files []string `json:"files"`
+	}{stamp, files}
+	data, err := json.Marshal(saved)
+	if err != nil || os.MkdirAll(filepath.Dir(file), 0o755) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*.tmp")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
 }
 
 // cachedGoList returns the files of the go list remembered under key if

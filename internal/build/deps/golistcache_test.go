@@ -48,7 +48,7 @@ func TestGoPackageListsAgainOnlyWhenTheListMayChange(t *testing.T) {
 	listed := 0
 	list := func(what string, ran bool, want ...string) {
 		t.Helper()
-		got, err := GoPackage(context.Background(), ws, "", os.Environ(), nil)
+		got, err := GoPackage(context.Background(), ws, "", os.Environ(), nil, "")
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -84,4 +84,62 @@ func TestGoPackageListsAgainOnlyWhenTheListMayChange(t *testing.T) {
 	list("an import added", true, "unused/unused.go")
 	write("go.mod", read("go.mod")+"\n// a comment\n")
 	list("go.mod edited", true)
+}
+
+// TestGoPackageListsOnceAcrossProcesses: a list saved in the cache file
+// spares the next process's go list while the workspace is unchanged, and
+// the file holds no environment.
+func TestGoPackageListsOnceAcrossProcesses(t *testing.T) {
+	ws := t.TempDir()
+	if err := os.CopyFS(ws, os.DirFS(filepath.Join("testdata", "gomod"))); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "go-lists.json")
+	environ := append(os.Environ(), "SKIFF_TEST_SECRET=hunter2")
+	first, err := GoPackage(context.Background(), ws, "", environ, nil, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("the list was not saved: %v", err)
+	}
+	if strings.Contains(string(saved), "hunter2") || strings.Contains(string(saved), ws) {
+		t.Errorf("the cache file holds the environment or the workspace path: %s", saved)
+	}
+
+	// A new process: nothing in memory, and a go list that would fail.
+	goLists.Lock()
+	clear(goLists.m)
+	goLists.Unlock()
+	broken := append(slices.Clone(environ), "GOFLAGS=-mod=nonsense")
+	key := goListKey(ws, ".", environ, nil)
+	if files, ok := readGoList(file, key, goListStamp(ws)); !ok || !slices.Equal(files, first) {
+		t.Fatalf("the cache file has %v, %t under the workspace's key; want %v", files, ok, first)
+	}
+	got, err := GoPackage(context.Background(), ws, "", environ, nil, file)
+	if err != nil || !slices.Equal(got, first) {
+		t.Errorf("from the cache file: %v, %v; want %v", got, err, first)
+	}
+	if _, err := GoPackage(context.Background(), ws, "", broken, nil, file); err == nil {
+		t.Errorf("another environment was served from the cache; want its own go list, which fails")
+	}
+
+	// Changed imports: listed again.
+	main := filepath.Join(ws, "main.go")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = []byte(strings.Replace(string(src), "\"fmt\"\n", "\"fmt\"\n\n\t\"example.com/gomod/unused\"\n", 1) + "\nvar _ = unused.X\n")
+	if err := os.WriteFile(main, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goLists.Lock()
+	clear(goLists.m)
+	goLists.Unlock()
+	got, err = GoPackage(context.Background(), ws, "", environ, nil, file)
+	if err != nil || !slices.Contains(got, "unused/unused.go") {
+		t.Errorf("after an import was added: %v, %v; want unused/unused.go listed", got, err)
+	}
 }
