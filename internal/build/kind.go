@@ -45,6 +45,9 @@ type Env struct {
 	// Environ (KEY=value entries) is the environment of the commands
 	// builders run: go list, a custom build's script.
 	Environ []string
+	// GoListCache is the file that keeps ko artifacts' go lists for the
+	// next run (deps.GoPackage); "" keeps them in memory only.
+	GoListCache string
 }
 
 // Services are what builders of one run share.

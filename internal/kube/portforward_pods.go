@@ -31,6 +31,9 @@ type podConn struct {
 	// Guarded by Forwarder.mu.
 	users   int  // local connections using it
 	retired bool // no new users; closed when the last one leaves
+	// warm is set while pc was opened ahead (warm) and no local connection
+	// has used it yet.
+	warm bool
 }
 
 func (pc *podConn) nextRequestID() int64 { return pc.requestID.Add(1) }
@@ -51,6 +54,7 @@ func (f *Forwarder) connect(pod *corev1.Pod) (*podConn, error) {
 		go f.open(pc)
 	}
 	pc.users++
+	pc.warm = false
 	f.mu.Unlock()
 	<-pc.ready
 	if pc.err != nil {
@@ -80,6 +84,33 @@ func (f *Forwarder) open(pc *podConn) {
 	}
 	f.retire(pc)
 	conn.Close()
+}
+
+// warm opens a connection to pod ahead of its first use: pod is a pod
+// that a forward will send connections to once it is ready, whose
+// containers run but which is not ready yet. When it turns ready (in a
+// rollout, typically a few milliseconds later), connections to it need not
+// wait for a port-forward connection to be dialled through the API server
+// and the kubelet, which costs 0.1-0.3 s on a loaded node. A pod that
+// already has a connection that served it while it was ready has it
+// retired instead, as any pod that stops being ready (newNSCache).
+func (f *Forwarder) warm(pod *corev1.Pod) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pc, ok := f.conns[pod.UID]; ok {
+		if !pc.warm {
+			f.forgetLocked(pc)
+			f.closeIfDoneLocked(pc)
+		}
+		return
+	}
+	if f.stopped {
+		return
+	}
+	pc := &podConn{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, ready: make(chan struct{}), gone: make(chan struct{}), warm: true}
+	f.conns[pod.UID] = pc
+	f.wg.Add(1)
+	go f.open(pc)
 }
 
 // release ends one use of pc, closing it when it is retired and unused.

@@ -73,6 +73,10 @@ func (f *Forwarder) newTarget(ctx context.Context, fw Forward) (*target, int32, 
 		if len(svc.Spec.Selector) == 0 {
 			return nil, 0, fmt.Errorf("service %q has no selector, so no pods to forward to", name)
 		}
+		c.want(func(p *corev1.Pod) bool {
+			svc, err := c.services.Services(ns).Get(name)
+			return err == nil && len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(p.Labels))
+		})
 		t.endpoints = func(*Forwarder) ([]endpoint, string) {
 			svc, err := c.services.Services(ns).Get(name)
 			if err != nil {
@@ -97,6 +101,7 @@ func (f *Forwarder) newTarget(ctx context.Context, fw Forward) (*target, int32, 
 		if !ok {
 			return nil, 0, fmt.Errorf("pod %q has no container port named %q", name, fw.Port.StrVal)
 		}
+		c.want(func(p *corev1.Pod) bool { return p.Name == name })
 		t.endpoints = func(*Forwarder) ([]endpoint, string) {
 			pod, err := c.pods.Pods(ns).Get(name)
 			if err != nil {
@@ -115,6 +120,7 @@ func (f *Forwarder) newTarget(ctx context.Context, fw Forward) (*target, int32, 
 		if !ok {
 			return nil, 0, fmt.Errorf("the pod template of %s %q has no container port named %q", fw.Type, name, fw.Port.StrVal)
 		}
+		c.want(func(p *corev1.Pod) bool { return selector.Matches(labels.Set(p.Labels)) })
 		t.endpoints = func(*Forwarder) ([]endpoint, string) {
 			pods, _ := c.pods.Pods(ns).List(selector)
 			return readyEndpoints(pods, selector, func(p *corev1.Pod) (int32, bool) { return containerPort(&p.Spec, fw.Port) })
@@ -233,6 +239,20 @@ func podReady(pod *corev1.Pod) bool {
 	return false
 }
 
+// podStarted tells whether all of pod's containers run and it is not
+// terminating: it serves once it is ready.
+func podStarted(pod *corev1.Pod) bool {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || len(pod.Status.ContainerStatuses) == 0 {
+		return false
+	}
+	for _, s := range pod.Status.ContainerStatuses {
+		if s.State.Running == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // podState says in a word or two why a pod does not serve.
 func podState(pod *corev1.Pod) string {
 	switch {
@@ -321,6 +341,24 @@ type nsCache struct {
 
 	mu      sync.Mutex
 	changed chan struct{}
+	// wants are the targets' tests of whether they send connections to a
+	// pod once it is ready.
+	wants []func(*corev1.Pod) bool
+}
+
+// want adds a target's test of the pods it sends connections to.
+func (c *nsCache) want(serves func(*corev1.Pod) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wants = append(c.wants, serves)
+}
+
+// wanted says whether a target sends connections to pod once it is ready.
+func (c *nsCache) wanted(pod *corev1.Pod) bool {
+	c.mu.Lock()
+	wants := c.wants
+	c.mu.Unlock()
+	return slices.ContainsFunc(wants, func(serves func(*corev1.Pod) bool) bool { return serves(pod) })
 }
 
 // changes returns a channel closed at the next change of a pod or service.
@@ -388,14 +426,20 @@ func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices 
 }
 
 // newNSCache makes the pod informer of ns; a pod that stops serving has
-// its connection retired, so that new connections go elsewhere.
+// its connection retired, so that new connections go elsewhere, and a pod
+// that a forward will serve from, started but not ready yet, has one
+// opened ahead (warm).
 func (f *Forwarder) newNSCache(ns string) *nsCache {
 	factory := informers.NewSharedInformerFactoryWithOptions(f.cs, 0, informers.WithNamespace(ns))
 	pods := factory.Core().V1().Pods()
 	c := &nsCache{namespace: ns, factory: factory, pods: pods.Lister(), podsInf: pods.Informer(), changed: make(chan struct{})}
 	changed := func(obj any) {
 		if pod, ok := obj.(*corev1.Pod); ok && !podReady(pod) {
-			f.retirePod(pod.UID)
+			if podStarted(pod) && c.wanted(pod) {
+				f.warm(pod)
+			} else {
+				f.retirePod(pod.UID)
+			}
 		}
 		c.notify()
 	}

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
+
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -679,5 +680,60 @@ func waitOutput(t *testing.T, out *testutil.Buffer, done func(string) bool) {
 			t.Fatalf("output so far:\n%s", out)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// started marks p's container as running, as the kubelet reports it once
+// it has started the container (before its readiness probe passes).
+func started(p *corev1.Pod) *corev1.Pod {
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	return p
+}
+
+func TestForwarderOpensANewPodsConnectionBeforeItIsReady(t *testing.T) {
+	t.Parallel()
+	old := started(webPod("web-a", 8080, true, time.Hour))
+	old.Labels[appsv1.DefaultDeploymentUniqueLabelKey] = "a"
+	other := started(webPod("db-a", 5432, false, 0))
+	other.Labels = map[string]string{"app": "db"}
+	f, cs, pods, _ := newTestForwarder(t, webDeployment(), old, other)
+	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, addr); got != "web-a:8080" {
+		t.Fatalf("answer %q, want web-a:8080", got)
+	}
+
+	// A rollout's new pod: its container runs, its readiness probe has not
+	// passed yet. The forward sends it nothing yet, but dials it.
+	fresh := started(webPod("web-b", 8080, false, 0))
+	fresh.Labels[appsv1.DefaultDeploymentUniqueLabelKey] = "b"
+	if _, err := cs.CoreV1().Pods("ns").Create(t.Context(), fresh, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(pods.dialed(), "web-b") {
+		if time.Now().After(deadline) {
+			t.Fatalf("dialled %v; want web-b dialled once its container runs, before it is ready", pods.dialed())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := ask(t, addr); got != "web-a:8080" {
+		t.Errorf("answer %q before web-b is ready, want web-a:8080", got)
+	}
+
+	// Ready: connections go to it, over the connection opened ahead.
+	ready := started(webPod("web-b", 8080, true, 0))
+	ready.Labels[appsv1.DefaultDeploymentUniqueLabelKey] = "b"
+	if _, err := cs.CoreV1().Pods("ns").UpdateStatus(t.Context(), ready, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitSeen(t, f, "ns", "web-b", podReady)
+	if got := ask(t, addr); got != "web-b:8080" {
+		t.Errorf("answer %q once web-b is ready, want web-b:8080", got)
+	}
+	if got := pods.dialed(); !slices.Equal(got, []string{"web-a", "web-b"}) {
+		t.Errorf("dialled %v; want web-a, then web-b once (its connection opened ahead is used), and never db-a, which no forward serves", got)
 	}
 }

@@ -281,9 +281,23 @@ func (r *Runner) Dependencies(ctx context.Context, a *schema.Artifact) ([]string
 	return s.Files(ctx)
 }
 
-// buildEnv is the environment builders see.
+// buildEnv is the environment builders see. While artifacts are cached
+// (BuildOptions.CacheArtifacts), go lists are kept in go-lists.json next
+// to the build cache file (BuildOptions.CacheFile, else
+// build.DefaultCacheFile).
 func (r *Runner) buildEnv() build.Env {
-	return build.Env{Vars: r.opts.Project.Env, Environ: r.opts.Environ}
+	env := build.Env{Vars: r.opts.Project.Env, Environ: r.opts.Environ}
+	if !r.lastBuild.CacheArtifacts {
+		return env
+	}
+	file := r.lastBuild.CacheFile
+	if file == "" {
+		file, _ = build.DefaultCacheFile()
+	}
+	if file != "" {
+		env.GoListCache = filepath.Join(filepath.Dir(file), "go-lists.json")
+	}
+	return env
 }
 
 // buildTarget decides where images go: pushed to a registry or loaded

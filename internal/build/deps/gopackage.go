@@ -53,7 +53,15 @@ type goPackage struct {
 // so build constraints select the files a container build compiles. main
 // is a package pattern as ko takes it: "./cmd/app" or an import path; a
 // plain relative directory such as "cmd/app" is read as "./cmd/app".
-func GoPackage(ctx context.Context, workspace, main string, environ, env []string) ([]string, error) {
+//
+// go list runs again only when the workspace may list differently
+// (goLists): a file added, removed or renamed, a changed import, package
+// clause, build constraint or //go:embed line, a changed go.mod, go.sum or
+// go.work; an edit of code alone reuses the last list. Lists are kept in
+// memory and, when cacheFile is not "", in that file, for the next
+// process (keyed by a hash of the arguments: the file holds no
+// environment).
+func GoPackage(ctx context.Context, workspace, main string, environ, env []string, cacheFile string) ([]string, error) {
 	ws, err := filepath.Abs(workspace)
 	if err != nil {
 		return nil, fmt.Errorf("finding the workspace %q: %w", workspace, err)
@@ -70,6 +78,28 @@ func GoPackage(ctx context.Context, workspace, main string, environ, env []strin
 		}
 	}
 
+	key := goListKey(ws, main, environ, env)
+	stamp := goListStamp(ws)
+	if files, ok := cachedGoList(key, stamp); ok {
+		return files, nil
+	}
+	if files, ok := readGoList(cacheFile, key, stamp); ok {
+		rememberGoList(key, stamp, files)
+		return files, nil
+	}
+	files, err := goList(ctx, ws, main, environ, env)
+	if err != nil {
+		rememberGoList(key, "", nil)
+		return nil, err
+	}
+	rememberGoList(key, stamp, files)
+	saveGoList(cacheFile, key, stamp, files)
+	return files, nil
+}
+
+// goList is GoPackage's work, for the absolute workspace ws and main as
+// go list takes it.
+func goList(ctx context.Context, ws, main string, environ, env []string) ([]string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return nil, fmt.Errorf("listing the Go files of %s needs the go command, which is not in PATH: install Go or add it to PATH: %w", main, err)

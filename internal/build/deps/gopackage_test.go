@@ -48,7 +48,7 @@ func TestGoPackage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := GoPackage(context.Background(), filepath.Join("testdata", "gomod"), tt.main, os.Environ(), tt.env)
+			got, err := GoPackage(context.Background(), filepath.Join("testdata", "gomod"), tt.main, os.Environ(), tt.env, "")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)

@@ -33,7 +33,7 @@ var Kind = build.Kind{
 			s.Ignore = d.Ignore
 		}
 		s.List = func(ctx context.Context) ([]string, error) {
-			return deps.GoPackage(ctx, dir, k.Main, env.Environ, k.Env)
+			return deps.GoPackage(ctx, dir, k.Main, env.Environ, k.Env, env.GoListCache)
 		}
 		return s, nil
 	},

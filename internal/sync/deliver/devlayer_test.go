@@ -379,3 +379,37 @@ func TestDevImageLayerCache(t *testing.T) {
 		t.Errorf("digests with the cache %s, %s, %s; without %s, %s", first, again, newer, uncached, newerUncached)
 	}
 }
+
+// TestDevImageReusesItsLayer: the development images of two builds of an
+// image (the same base layers, the app layer changed) share one
+// development layer, made once; another agent makes another.
+func TestDevImageReusesItsLayer(t *testing.T) {
+	t.Parallel()
+	base := testBase(t, "app")
+	rebuilt, err := mutate.AppendLayers(base, tarOf(t, entry{name: "ko-app", mode: 0o755, data: "v2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewLayerCache()
+	devLayer := func(img v1.Image, agent string) v1.Layer {
+		t.Helper()
+		dev, err := DevImage(img, []byte(agent), []string{"/run/ko"}, cache, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := dev.Image.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return layers[len(layers)-1].(plainLayer).Layer
+	}
+	first, second, other := devLayer(base, "agent"), devLayer(rebuilt, "agent"), devLayer(base, "agent v2")
+	if first != second {
+		t.Errorf("the development layer was made again for the rebuilt image; want the first one reused")
+	}
+	d1, _ := first.Digest()
+	d2, _ := other.Digest()
+	if d1 == d2 {
+		t.Errorf("another agent got the same development layer %s", d1)
+	}
+}
