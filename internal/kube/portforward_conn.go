@@ -41,6 +41,7 @@ func (f *Forwarder) handle(conn net.Conn, t *target) {
 			return
 		}
 		outcome, msg := f.pipe(conn, local, pc, ep.port, t)
+		f.unclaim(ep.pod)
 		f.release(pc)
 		switch outcome {
 		case pipeDone:
@@ -100,8 +101,9 @@ func joinRefusals(m map[types.UID]refusal) string {
 }
 
 // route picks a ready pod of t, other than those that refused this
-// connection lately and did not change since, waiting until deadline for
-// one, and returns a connection to it and the pod with its port.
+// connection lately and did not change since and those steered away
+// (Steer), waiting until deadline for one, and returns a connection to it
+// and the pod with its port, claimed (see claim).
 func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline time.Time) (*podConn, endpoint, error) {
 	var dialErr error
 	for {
@@ -119,10 +121,24 @@ func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline tim
 			}
 			return true
 		})
+		var steerChanged <-chan struct{}
+		eps = slices.DeleteFunc(eps, func(ep endpoint) bool {
+			away, changed := f.steeredAway(ep.pod)
+			steerChanged = changed
+			if away && why == "" {
+				why = fmt.Sprintf("pod %s is restarting its app for a hot swap", ep.pod.Name)
+			}
+			return away
+		})
 		for _, ep := range f.prefer(eps) {
 			pc, err := f.connect(ep.pod)
-			if err == nil {
+			if err == nil && f.claim(ep.pod) {
 				return pc, ep, nil
+			}
+			if err == nil {
+				// Steered away since it was listed.
+				f.release(pc)
+				continue
 			}
 			dialErr = fmt.Errorf("pod %s: %w", ep.pod.Name, err)
 		}
@@ -142,6 +158,7 @@ func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline tim
 		case <-f.ctx.Done():
 			return nil, endpoint{}, f.ctx.Err()
 		case <-changed:
+		case <-steerChanged:
 		case <-time.After(min(left, time.Until(next), time.Second)):
 		}
 	}
