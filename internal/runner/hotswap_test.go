@@ -173,3 +173,36 @@ func TestSyncerRestartsOneContainerAtATime(t *testing.T) {
 		t.Errorf("%d restarts ran at once; want one at a time", tr.most)
 	}
 }
+
+// TestSyncerSteersTheForwardOffEachRestartingContainer: while a hot swap
+// restarts one container's app, the port-forward sends new connections
+// to the others; the writes before it need no steering.
+func TestSyncerSteersTheForwardOffEachRestartingContainer(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	tr := &restartLog{}
+	s := newSyncer(src, func(container) sync.Transport { return tr })
+	s.steer = func(_ context.Context, c container) func() {
+		tr.mu.Lock()
+		tr.calls = append(tr.calls, "steer off "+c.Target.Namespace+"/"+c.Target.Pod)
+		tr.mu.Unlock()
+		return func() {
+			tr.mu.Lock()
+			tr.calls = append(tr.calls, "release "+c.Target.Pod)
+			tr.mu.Unlock()
+		}
+	}
+	im := artifact.Image{Name: "svc", Ref: "svc:1"}
+	src.set(map[string][]string{"svc:1": {"a", "b"}})
+	local := "/tmp/swap/v2"
+	if _, err := s.Sync(t.Context(), im, []sync.Op{
+		{Kind: sync.Write, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+		{Kind: sync.Restart, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"steer off dev/a", "a: restart", "release a", "steer off dev/b", "b: restart", "release b"}
+	if got := tr.calls[2:]; !slices.Equal(got, want) {
+		t.Errorf("calls %q; want the two writes, then %q", tr.calls, want)
+	}
+}

@@ -40,6 +40,10 @@ type containerSource interface {
 type syncer struct {
 	source    containerSource
 	transport func(c container) sync.Transport
+	// steer, if set, sends new connections of the port-forwards to other
+	// containers than c (kube.Forwarder.Steer) until release: a hot swap
+	// restarts c's app meanwhile.
+	steer func(ctx context.Context, c container) (release func())
 
 	mu      gosync.Mutex
 	seq     int                     // numbers operations in the order they are planned
@@ -161,9 +165,9 @@ const parallelSyncs = 8
 // catchUp sends each running container of h's image the operations of h
 // it lacks, to parallelSyncs of them at once. A hot swap's restart, and
 // what follows it, goes to one container at a time once every container
-// has the operations before it: while one replica's app restarts, the
-// others serve (the port-forward replays a connection its pod refused to
-// another). The caller holds s.mu.
+// has the operations before it: while one replica's app restarts (until
+// it listens again), the others serve, and the port-forward sends new
+// connections to them (steer). The caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
@@ -219,7 +223,12 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 	wg.Wait()
 	for i, j := range jobs {
 		if len(j.restart) > 0 && errs[i] == nil {
+			release := func() {}
+			if s.steer != nil {
+				release = s.steer(ctx, j.c)
+			}
 			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
+			release()
 		}
 	}
 	rep := syncReport{Containers: len(jobs), Started: started}
