@@ -76,7 +76,7 @@ type Forwarder struct {
 	factories   []func()               // informer factories' Shutdown
 	listeners   []net.Listener
 	steered     map[string]int // "namespace/pod" -> Steer calls not released
-	active      map[string]int // "namespace/pod" -> local connections being forwarded to it
+	active      map[string]int // "namespace/pod" -> local connections forwarded to it, not answered yet
 	// steerChanged is closed, and replaced, when a pod is released from a
 	// Steer; idle likewise when a connection to a pod ends.
 	steerChanged chan struct{}

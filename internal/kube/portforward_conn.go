@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,8 +41,10 @@ func (f *Forwarder) handle(conn net.Conn, t *target) {
 			}
 			return
 		}
-		outcome, msg := f.pipe(conn, local, pc, ep.port, t)
-		f.unclaim(ep.pod)
+		var once sync.Once
+		answered := func() { once.Do(func() { f.unclaim(ep.pod) }) }
+		outcome, msg := f.pipe(conn, local, pc, ep.port, t, answered)
+		answered()
 		f.release(pc)
 		switch outcome {
 		case pipeDone:
@@ -211,8 +214,8 @@ const (
 // port, until either side ends. When the pod ends the connection before
 // answering and what the client sent can be replayed (see replayable), it
 // leaves the local connection open and returns pipeRefused with the pod's
-// message.
-func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port int32, t *target) (pipeOutcome, string) {
+// message. It calls answered when the pod sends the first bytes.
+func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port int32, t *target, answered func()) (pipeOutcome, string) {
 	headers := http.Header{}
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
 	headers.Set(corev1.PortHeader, strconv.Itoa(int(port)))
@@ -246,11 +249,11 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	}
 	defer pc.conn.RemoveStreams(data)
 
-	var answered atomic.Bool
+	podAnswered := &notice{then: answered}
 	remoteDone := make(chan struct{})
 	go func() {
 		defer close(remoteDone)
-		io.Copy(conn, noticeReader{data, &answered})
+		io.Copy(conn, noticeReader{data, podAnswered})
 	}()
 	// localDone gets nil when the client is done sending, errPodWrite
 	// when the pod's side stopped taking data, or the client's error.
@@ -272,7 +275,7 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	msg := <-remoteErr
 	clientLeft := localEnded && localErr != nil && localErr != errPodWrite
 	clientDone := localEnded && localErr == nil
-	refused := !answered.Load()
+	refused := !podAnswered.read.Load()
 	sent := len(local.kept) > 0 || !local.replayable()
 	if sent && (refused || msg != "") {
 		// The pod side failed or ended this stream pair early, so it may
@@ -393,16 +396,22 @@ func copyToPod(data httpstream.Stream, local io.Reader) error {
 	}
 }
 
-// noticeReader records that something was read.
+// notice records that something was read, and calls then the first time.
+type notice struct {
+	read atomic.Bool
+	then func()
+}
+
+// noticeReader reads r and records on n that something was read.
 type noticeReader struct {
-	r    io.Reader
-	read *atomic.Bool
+	r io.Reader
+	n *notice
 }
 
 func (n noticeReader) Read(p []byte) (int, error) {
 	c, err := n.r.Read(p)
-	if c > 0 {
-		n.read.Store(true)
+	if c > 0 && n.n.read.CompareAndSwap(false, true) && n.n.then != nil {
+		n.n.then()
 	}
 	return c, err
 }

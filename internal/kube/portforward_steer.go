@@ -7,16 +7,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// drainWait bounds how long Steer waits for the connections already
-// forwarded to the pod to end: a client may keep one open for long.
+// drainWait bounds how long Steer waits for the pod to answer the
+// connections already forwarded to it.
 const drainWait = 500 * time.Millisecond
 
 // Steer sends the new connections of every forward to pods other than
 // namespace/pod until release is called: a hot swap restarts the pod's
 // app, and a connection that reaches the old process as it stops may
 // hang or be dropped. When no other pod is ready, connections wait
-// (within the forward's hold) until release. Steer returns once the
-// connections already forwarded to the pod have ended, or after
+// (within the forward's hold) until release. Steer returns once the pod
+// has answered the connections already forwarded to it (the connections
+// themselves may stay open: a client may keep one for long), or after
 // drainWait, or when ctx ends; release may be called more than once.
 func (f *Forwarder) Steer(ctx context.Context, namespace, pod string) (release func()) {
 	key := namespace + "/" + pod
@@ -66,8 +67,9 @@ func (f *Forwarder) steeredAway(pod *corev1.Pod) (bool, <-chan struct{}) {
 	return f.steered[pod.Namespace+"/"+pod.Name] > 0, f.steerChanged
 }
 
-// claim counts a local connection about to be forwarded to pod, for
-// Steer's wait, unless pod is steered away: then it says false.
+// claim counts a local connection about to be forwarded to pod, until
+// the pod answers it (unclaim), for Steer's wait, unless pod is steered
+// away: then it says false.
 func (f *Forwarder) claim(pod *corev1.Pod) bool {
 	key := pod.Namespace + "/" + pod.Name
 	f.mu.Lock()

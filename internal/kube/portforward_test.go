@@ -696,7 +696,7 @@ func TestForwarderSteersConnectionsOffARestartingPod(t *testing.T) {
 		t.Fatalf("answer %q, want the newest pod's, web-b:8080", got)
 	}
 
-	// A connection in flight to web-b: Steer returns once it has ended.
+	// A connection in flight to web-b: Steer returns once web-b answered it.
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
