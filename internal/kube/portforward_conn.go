@@ -273,6 +273,13 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	data.Reset()
 	<-remoteDone
 	msg := <-remoteErr
+	if !localEnded {
+		// Stop reading the client without losing a byte: what was read
+		// is kept for a replay, and is looked at below.
+		conn.SetReadDeadline(time.Now())
+		<-localDone
+		conn.SetReadDeadline(time.Time{})
+	}
 	clientLeft := localEnded && localErr != nil && localErr != errPodWrite
 	clientDone := localEnded && localErr == nil
 	refused := !podAnswered.read.Load()
@@ -288,22 +295,12 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 		f.retire(pc)
 	}
 	if refused && replayable(msg, local, clientLeft, clientDone) {
-		if !localEnded {
-			// Stop reading the client without losing a byte: what was read
-			// is kept for the replay.
-			conn.SetReadDeadline(time.Now())
-			<-localDone
-			conn.SetReadDeadline(time.Time{})
-		}
 		if msg == "" {
 			msg = "closed the connection without an answer"
 		}
 		return pipeRefused, msg
 	}
 	conn.Close()
-	if !localEnded {
-		<-localDone
-	}
 	if msg != "" && f.ctx.Err() == nil {
 		f.warn(t, fmt.Sprintf("pod %s, port %d: %s", pc.name, port, msg))
 	}
