@@ -164,10 +164,12 @@ const parallelSyncs = 8
 
 // catchUp sends each running container of h's image the operations of h
 // it lacks, to parallelSyncs of them at once. A hot swap's restart, and
-// what follows it, goes to one container at a time once every container
-// has the operations before it: while one replica's app restarts (until
-// it listens again), the others serve, and the port-forward sends new
-// connections to them (steer). The caller holds s.mu.
+// what follows it, goes to one container at a time: while one replica's
+// app restarts (until it listens again), the others serve, and the
+// port-forward sends new connections to them (steer). With several
+// containers to restart, the first gets the operations before its restart
+// and restarts first, alone; then the others get theirs in parallel and
+// restart one after the other. The caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
@@ -208,27 +210,48 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		jobs = append(jobs, j)
 	}
 	errs := make([]error, len(jobs))
-	var wg gosync.WaitGroup
-	slots := make(chan struct{}, parallelSyncs)
-	for i, j := range jobs {
-		if len(j.ops) == 0 {
-			continue
-		}
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.ops)
-		})
-	}
-	wg.Wait()
-	for i, j := range jobs {
-		if len(j.restart) > 0 && errs[i] == nil {
-			release := func() {}
-			if s.steer != nil {
-				release = s.steer(ctx, j.c)
+	send := func(pick func(i int) bool) {
+		var wg gosync.WaitGroup
+		slots := make(chan struct{}, parallelSyncs)
+		for i, j := range jobs {
+			if len(j.ops) == 0 || !pick(i) {
+				continue
 			}
-			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
-			release()
+			wg.Go(func() {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.ops)
+			})
+		}
+		wg.Wait()
+	}
+	restart := func(i int) {
+		j := jobs[i]
+		if len(j.restart) == 0 || errs[i] != nil {
+			return
+		}
+		release := func() {}
+		if s.steer != nil {
+			release = s.steer(ctx, j.c)
+		}
+		errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
+		release()
+	}
+	// A hot swap is served soonest when one container (the lead) gets the
+	// new executable alone, as copies at once share the machine's time,
+	// and restarts from it; the other containers' copies follow.
+	lead := -1
+	if n := len(slices.DeleteFunc(slices.Clone(jobs), func(j job) bool { return len(j.restart) == 0 })); n > 1 {
+		lead = slices.IndexFunc(jobs, func(j job) bool { return len(j.restart) > 0 })
+		send(func(i int) bool { return i == lead || len(jobs[i].restart) == 0 })
+		restart(lead)
+		send(func(i int) bool { return i != lead && len(jobs[i].restart) > 0 })
+	} else {
+		send(func(int) bool { return true })
+	}
+	for i := range jobs {
+		if i != lead {
+			restart(i)
 		}
 	}
 	rep := syncReport{Containers: len(jobs), Started: started}
