@@ -180,7 +180,7 @@ func TestSyncerRestartsOneContainerAtATime(t *testing.T) {
 
 // TestSyncerSteersTheForwardOffEachRestartingContainer: while a hot swap
 // restarts one container's app, the port-forward sends new connections
-// to the others; the writes before it need no steering.
+// to the others; once the first serves the new version, to it alone.
 func TestSyncerSteersTheForwardOffEachRestartingContainer(t *testing.T) {
 	t.Parallel()
 	src := &fakeSource{}
@@ -205,7 +205,9 @@ func TestSyncerSteersTheForwardOffEachRestartingContainer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"a: write", "steer off dev/a", "a: restart", "release a", "b: write", "steer off dev/b", "b: restart", "release b"}
+	// Once a serves the new version, the forward stays off b, which still
+	// runs the old one, until b's restart is done.
+	want := []string{"a: write", "steer off dev/a", "a: restart", "release a", "steer off dev/b", "b: write", "b: restart", "release b"}
 	if !slices.Equal(tr.calls, want) {
 		t.Errorf("calls %q; want %q", tr.calls, want)
 	}

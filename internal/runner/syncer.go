@@ -168,8 +168,9 @@ const parallelSyncs = 8
 // app restarts (until it listens again), the others serve, and the
 // port-forward sends new connections to them (steer). With several
 // containers to restart, the first gets the operations before its restart
-// and restarts first, alone; then the others get theirs in parallel and
-// restart one after the other. The caller holds s.mu.
+// and restarts first, alone; then the forward is steered off the others
+// while they get theirs in parallel and restart one after the other. The
+// caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
@@ -225,26 +226,40 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		}
 		wg.Wait()
 	}
+	// held are the containers the port-forward is steered off until
+	// their restart is done.
+	held := map[int]func(){}
+	steer := func(i int) {
+		if _, ok := held[i]; !ok && s.steer != nil {
+			held[i] = s.steer(ctx, jobs[i].c)
+		}
+	}
 	restart := func(i int) {
 		j := jobs[i]
-		if len(j.restart) == 0 || errs[i] != nil {
-			return
+		if len(j.restart) > 0 && errs[i] == nil {
+			steer(i)
+			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
 		}
-		release := func() {}
-		if s.steer != nil {
-			release = s.steer(ctx, j.c)
+		if release, ok := held[i]; ok {
+			release()
+			delete(held, i)
 		}
-		errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
-		release()
 	}
 	// A hot swap is served soonest when one container (the lead) gets the
 	// new executable alone, as copies at once share the machine's time,
-	// and restarts from it; the other containers' copies follow.
+	// and restarts from it; the other containers' copies follow. Once the
+	// lead serves the new version, the forward is steered off the others
+	// until they do too: a client does not go back to the old version.
 	lead := -1
 	if n := len(slices.DeleteFunc(slices.Clone(jobs), func(j job) bool { return len(j.restart) == 0 })); n > 1 {
 		lead = slices.IndexFunc(jobs, func(j job) bool { return len(j.restart) > 0 })
 		send(func(i int) bool { return i == lead || len(jobs[i].restart) == 0 })
 		restart(lead)
+		for i, j := range jobs {
+			if i != lead && len(j.restart) > 0 && errs[lead] == nil {
+				steer(i)
+			}
+		}
 		send(func(i int) bool { return i != lead && len(jobs[i].restart) > 0 })
 	} else {
 		send(func(int) bool { return true })
