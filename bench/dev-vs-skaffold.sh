@@ -66,7 +66,8 @@
 #   - go build alone: GO_EDITS times, the same const change in a copy of
 #     goapp, `go build -trimpath` (as ko builds it, CGO_ENABLED=0, warm
 #     cache), so that "go build + X" can be judged; and once more after
-#     each Go change, under the session's load (go_build_now);
+#     each Go change, under the session's load with the Go change's poll
+#     running (go_build_now);
 #   - peak RSS: VmHWM of the tool's own process (/proc/PID/status; not its
 #     children, such as Skaffold's kubectl) just before Ctrl-C;
 #   - Ctrl-C to exit with cleanup;
@@ -456,7 +457,8 @@ wait_body() { poll_body "$@" || fail "$1 did not answer '$2' within $3 s (last a
 # new connection each, URL resolved at each try) but from one python3
 # process; light_poll line RE N SECONDS prints the time (as now) once more
 # than N lines of the tool's output match the regexp RE. Both return 1 on
-# timeout (body: printing the last answer) and 3 when the tool exited. The
+# timeout (body: printing the last answer) and 3 when the tool exited (or
+# the shell that started it: killing that subshell stops the poll). The
 # Go changes use them: poll_body's curl, awk and date forks every 5 ms,
 # with watch_line's grep every 5 ms, took most of one of the 2 cores,
 # which slowed the go build being measured (skiff's own go build: 1.3 s
@@ -465,6 +467,7 @@ light_poll() {
 	python3 - "$pid" "$log" "$@" <<'EOF_PY'
 import http.client, os, re, sys, time, urllib.parse
 pid, log, mode, arg, want, end = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], time.time() + float(sys.argv[6])
+parent = os.getppid()  # the poll ends with the shell that started it
 def read_log():
     try:
         with open(log, errors="replace") as f:
@@ -505,6 +508,8 @@ while True:
     try:
         os.kill(pid, 0)
     except OSError:
+        sys.exit(3)
+    if os.getppid() != parent:
         sys.exit(3)
     if time.time() > end:
         print(last[:200])
@@ -813,15 +818,20 @@ go_build_alone() {
 
 # go_build_now TAG times one `go build` as go_build_alone does, after a
 # const change to TAG, during a session (after each Go change, the
-# request loop running): the same build alone under the session's load,
-# which on this shared 2-core machine is not the load of go_build_alone's
-# moment. It prints the seconds.
+# request loop running, and the Go change's poll too, polling for an
+# answer that never comes): the same build alone under the session's
+# load, which on this shared 2-core machine is not the load of
+# go_build_alone's moment. It prints the seconds.
 go_build_now() {
-	local dir=$work/gobuild t0
+	local dir=$work/gobuild t0 poll
 	printf '%s\n' "${gomain/"$goversion"/const version = \"$1\"}" >"$dir/main.go"
+	light_poll body fwd:go/version "never-$1" 60 >/dev/null &
+	poll=$!
 	t0=$(now)
 	(cd "$dir" && GOWORK=off GOFLAGS='' CGO_ENABLED=0 GOOS=linux go build -trimpath -o "$dir/app" .)
 	elapsed_ms "$t0" "$(now)"
+	kill "$poll" 2>/dev/null || true
+	wait "$poll" 2>/dev/null || true
 }
 
 keys=()
@@ -1037,7 +1047,7 @@ $(srow "\`skiff version\` / \`skaffold version\`, median of $version_runs runs" 
 \`go build -trimpath\` of goapp alone after the same const change (warm
 cache, CGO_ENABLED=0): median $gobuild_med s of $go_edits before the
 sessions, and in the row "go build alone during the session" once after
-each Go change, under the session's load. The Go changes are polled by
+each Go change, under the session's load with the poll running. The Go changes are polled by
 one python3 process (a new connection every 5 ms), and the tool's end
 line watched likewise: a curl, an awk and a date every 5 ms took most of
 one of the 2 cores and slowed the go build being measured.
