@@ -54,20 +54,16 @@
 #     readiness, and the forward moving to the new pods;
 #   - Go change: GO_EDITS times, goapp/main.go's `const version` changed,
 #     until /version of the go deployment answers it through the forward
-#     (polled every 5 ms as above, but by one python3 process, light_poll,
-#     which also watches for the end line: the curl, awk and date forks
-#     took most of a core and slowed the go build measured; skiff: a hot
-#     swap, or with --hot-swap=false a ko rebuild and rollout; Skaffold:
-#     its ko rebuild and redeploy); after a rollout the next edit waits
-#     until the old pods are gone;
+#     (skiff: a hot swap, or with --hot-swap=false a ko rebuild and
+#     rollout; Skaffold: its ko rebuild and redeploy); after a rollout the
+#     next edit waits until the old pods are gone;
 #   - failed requests: during the rebuild and Go change edits a request
 #     loop GETs the changing deployment through the forward (every 50 ms,
 #     each request up to 10 s) and counts the answers that are not 200;
 #   - go build alone: GO_EDITS times, the same const change in a copy of
 #     goapp, `go build -trimpath` (as ko builds it, CGO_ENABLED=0, warm
-#     cache), so that "go build + X" can be judged; and once more after
-#     each Go change, under the session's load with the Go change's poll
-#     running (go_build_now);
+#     cache), so that "go build + X" can be judged; and once after each Go
+#     change, with a poll running, under the session's load (go_build_now);
 #   - peak RSS: VmHWM of the tool's own process (/proc/PID/status; not its
 #     children, such as Skaffold's kubectl) just before Ctrl-C;
 #   - Ctrl-C to exit with cleanup;
@@ -453,71 +449,6 @@ poll_code() {
 }
 wait_body() { poll_body "$@" || fail "$1 did not answer '$2' within $3 s (last answer: $last)"; }
 
-# light_poll body URL TEXT SECONDS polls as poll_body does (every 5 ms, a
-# new connection each, URL resolved at each try) but from one python3
-# process; light_poll line RE N SECONDS prints the time (as now) once more
-# than N lines of the tool's output match the regexp RE. Both return 1 on
-# timeout (body: printing the last answer) and 3 when the tool exited (or
-# the shell that started it: killing that subshell stops the poll). The
-# Go changes use them: poll_body's curl, awk and date forks every 5 ms,
-# with watch_line's grep every 5 ms, took most of one of the 2 cores,
-# which slowed the go build being measured (skiff's own go build: 1.3 s
-# against 0.5 s alone).
-light_poll() {
-	python3 - "$pid" "$log" "$@" <<'EOF_PY'
-import http.client, os, re, sys, time, urllib.parse
-pid, log, mode, arg, want, end = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], time.time() + float(sys.argv[6])
-parent = os.getppid()  # the poll ends with the shell that started it
-def read_log():
-    try:
-        with open(log, errors="replace") as f:
-            return f.read().splitlines()
-    except OSError:
-        return []
-def resolve(u):
-    if not u.startswith("fwd:"):
-        return u
-    app, _, rest = u[4:].partition("/")
-    base = ""
-    for line in read_log():
-        m = re.match(r"Port forwarding deployment/%s .* -> (http://127\.0\.0\.1:[0-9]*)" % re.escape(app), line)
-        if m:
-            base = m.group(1)
-    return base + "/" + rest
-def body(u):
-    p = urllib.parse.urlsplit(u)
-    c = http.client.HTTPConnection(p.hostname, p.port, timeout=5)
-    try:
-        c.request("GET", p.path or "/")
-        return c.getresponse().read().decode(errors="replace")
-    finally:
-        c.close()
-last = ""
-while True:
-    if mode == "line":
-        if sum(1 for l in read_log() if re.search(arg, l)) > int(want):
-            print("%.9f" % time.time())
-            sys.exit(0)
-    else:
-        try:
-            last = body(resolve(arg))
-        except Exception:
-            last = ""
-        if want in last:
-            sys.exit(0)
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit(3)
-    if os.getppid() != parent:
-        sys.exit(3)
-    if time.time() > end:
-        print(last[:200])
-        sys.exit(1)
-    time.sleep(0.005)
-EOF_PY
-}
-
 # mark_done waits, up to $3 seconds, until more than $2 lines of the tool's
 # output match $1, and prints the seconds since $4 (a value of now) when it
 # saw that, to 1 ms; it prints nothing on timeout (a deletion may print
@@ -540,8 +471,12 @@ mark_done() {
 watch_line() {
 	rm -f "$work/line"
 	(
-		t=$(light_poll line "$1" "$2" 180) || exit 0
-		echo "$t" >"$work/line"
+		end=$((SECONDS + 180))
+		while [ "$(count "$1")" -le "$2" ]; do
+			[ "$SECONDS" -lt "$end" ] || exit 0
+			sleep 0.005
+		done
+		now >"$work/line"
 	) &
 	watch_pid=$!
 }
@@ -727,7 +662,7 @@ bench_session() {
 		watch_line "$(done_rebuild)" "$n"
 		t0=$(now)
 		printf '%s\n' "${gomain/"$goversion"/const version = \"$marker\"}" >"$dir/goapp/main.go"
-		last=$(light_poll body fwd:go/version "$marker" 180) || { [ $? -ne 3 ] || alive; fail "$(resolve fwd:go/version) did not answer '$marker' within 180 s (last answer: $last)"; }
+		poll_body fwd:go/version "$marker" 180 || fail "$(resolve fwd:go/version) did not answer '$marker' within 180 s (last answer: $last)"
 		served+=("$(elapsed_ms "$t0" "$(now)")")
 		wait_log "$(done_rebuild)" "$n" 120
 		wait_line
@@ -817,20 +752,19 @@ go_build_alone() {
 }
 
 # go_build_now TAG times one `go build` as go_build_alone does, after a
-# const change to TAG, during a session (after each Go change, the
-# request loop running, and the Go change's poll too, polling for an
-# answer that never comes): the same build alone under the session's
-# load, which on this shared 2-core machine is not the load of
-# go_build_alone's moment. It prints the seconds.
+# const change to TAG, during a session: after each Go change, with the
+# request loop running and a poll of the go deployment running too (for an
+# answer that never comes, for 3 s), the load skiff's own go build has.
+# On this shared 2-core machine the load of go_build_alone's moment is
+# another. It prints the seconds.
 go_build_now() {
 	local dir=$work/gobuild t0 poll
 	printf '%s\n' "${gomain/"$goversion"/const version = \"$1\"}" >"$dir/main.go"
-	light_poll body fwd:go/version "never-$1" 60 >/dev/null &
+	poll_body fwd:go/version "never-$1" 3 >/dev/null &
 	poll=$!
 	t0=$(now)
 	(cd "$dir" && GOWORK=off GOFLAGS='' CGO_ENABLED=0 GOOS=linux go build -trimpath -o "$dir/app" .)
 	elapsed_ms "$t0" "$(now)"
-	kill "$poll" 2>/dev/null || true
 	wait "$poll" 2>/dev/null || true
 }
 
@@ -1038,7 +972,7 @@ $(failrow "failed requests to web through the forward during those rebuilds" "$r
 $(row "Go change (goapp/main.go), served" "$go_edits" goserved)
 $(row "Go change, until the tool's end line (skiff \"Hot-swapped\"/\"Rebuilt\", Skaffold \"Watching for changes...\")" "$go_edits" godone)
 $(row "Go change: skiff's own go build time (its Hot-swapped line)" "$go_edits" gobuilt)
-$(row "go build alone during the session (after each Go change)" "$go_edits" gonow)
+$(row "go build alone during the session (after each Go change, polled)" "$go_edits" gonow)
 $(failrow "failed requests to go through the forward during the Go changes" "$go_edits" go)
 $(srow "peak RSS of the tool's process (VmHWM)" 1 hwm " MiB")
 $(srow "Ctrl-C to exit with cleanup" 1 stop " s")
@@ -1046,11 +980,8 @@ $(srow "\`skiff version\` / \`skaffold version\`, median of $version_runs runs" 
 
 \`go build -trimpath\` of goapp alone after the same const change (warm
 cache, CGO_ENABLED=0): median $gobuild_med s of $go_edits before the
-sessions, and in the row "go build alone during the session" once after
-each Go change, under the session's load with the poll running. The Go changes are polled by
-one python3 process (a new connection every 5 ms), and the tool's end
-line watched likewise: a curl, an awk and a date every 5 ms took most of
-one of the 2 cores and slowed the go build being measured.
+sessions; the row "go build alone during the session" times it once
+after each Go change, with a poll running, under the session's load.
 
 Goals (issue 16):
 $goals
