@@ -72,7 +72,8 @@
 #     each request up to 10 s) and counts the answers that are not 200;
 #   - go build alone: GO_EDITS times, the same const change in a copy of
 #     goapp, `go build -trimpath` (as ko builds it, CGO_ENABLED=0, warm
-#     cache), so that "go build + X" can be judged;
+#     cache), so that "go build + X" can be judged; and once after each Go
+#     change, with a poll running, under the session's load (go_build_now);
 #   - peak RSS: VmHWM of the tool's own process (/proc/PID/status; not its
 #     children, such as Skaffold's kubectl) just before Ctrl-C;
 #   - Ctrl-C to exit with cleanup;
@@ -582,7 +583,7 @@ seconds() {
 # arrays <what>_KEY and the scalars <what>_KEY through declare -g.
 bench_session() {
 	local k=$1 t=$1 flags=() dir=$work/$1 i n marker t0 misses=0 reached=0 tried=0 rb0 d line
-	local sync=() syncdone=() created=() deleted=() rebuild=() served=() godone=() gobuilt=() swapcost=() swapped=0 hung=0 took
+	local sync=() syncdone=() created=() deleted=() rebuild=() served=() godone=() gobuilt=() swapcost=() gonow=() swapped=0 hung=0 took
 	[ "$k" = skiffnohs ] && t=skiff flags=(--hot-swap=false)
 	images+=("$registry/skiff-bench-vs-$k-$$")
 	gen_project "$dir" "skiff-bench-vs-$k-$$" "$base"
@@ -673,6 +674,7 @@ bench_session() {
 		fi
 		echo "bench: $k Go change $i of $go_edits: served in ${served[-1]} s, its end line after ${d:-(none)} s; ${line:0:120}" >&2
 		wait_pods go
+		gonow+=("$(go_build_now "now-$k-$$-$i")")
 	done
 	stop_loop
 	declare -g "gook_$k=$loop_ok" "gofailed_$k=$loop_failed" "gocodes_$k=$loop_codes" "swapped_$k=$swapped" "hung_$k=$hung"
@@ -684,7 +686,7 @@ bench_session() {
 	declare -g "stop_$k=$stopped"
 	[ -z "${LOGDIR:-}" ] || { mkdir -p "$LOGDIR" && cp "$log" "$LOGDIR/$k.log"; }
 	declare -ga "sync_$k=(${sync[*]})" "syncdone_$k=(${syncdone[*]})" "created_$k=(${created[*]})" "deleted_$k=(${deleted[*]})" \
-		"rebuild_$k=(${rebuild[*]})" "goserved_$k=(${served[*]})" "godone_$k=(${godone[*]})" "gobuilt_$k=(${gobuilt[*]})" "swapcost_$k=(${swapcost[*]})"
+		"rebuild_$k=(${rebuild[*]})" "goserved_$k=(${served[*]})" "godone_$k=(${godone[*]})" "gobuilt_$k=(${gobuilt[*]})" "swapcost_$k=(${swapcost[*]})" "gonow_$k=(${gonow[*]})"
 }
 
 # scratch_tool NAME: web FROM scratch, one www/index.html edit, served
@@ -741,6 +743,23 @@ go_build_alone() {
 		(cd "$dir" && GOWORK=off GOFLAGS='' CGO_ENABLED=0 GOOS=linux go build -trimpath -o "$dir/app" .)
 		gobuild+=("$(elapsed_ms "$t0" "$(now)")")
 	done
+}
+
+# go_build_now TAG times one `go build` as go_build_alone does, after a
+# const change to TAG, during a session: after each Go change, with the
+# request loop running and a poll of the go deployment running too (for an
+# answer that never comes, for 3 s), the load skiff's own go build has.
+# On this shared 2-core machine the load of go_build_alone's moment is
+# another. It prints the seconds.
+go_build_now() {
+	local dir=$work/gobuild t0 poll
+	printf '%s\n' "${gomain/"$goversion"/const version = \"$1\"}" >"$dir/main.go"
+	poll_body fwd:go/version "never-$1" 3 >/dev/null &
+	poll=$!
+	t0=$(now)
+	(cd "$dir" && GOWORK=off GOFLAGS='' CGO_ENABLED=0 GOOS=linux go build -trimpath -o "$dir/app" .)
+	elapsed_ms "$t0" "$(now)"
+	wait "$poll" 2>/dev/null || true
 }
 
 keys=()
@@ -951,13 +970,16 @@ $(failrow "failed requests to web through the forward during those rebuilds" "$r
 $(row "Go change (goapp/main.go), served" "$go_edits" goserved)
 $(row "Go change, until the tool's end line (skiff \"Hot-swapped\"/\"Rebuilt\", Skaffold \"Watching for changes...\")" "$go_edits" godone)
 $(row "Go change: skiff's own go build time (its Hot-swapped line)" "$go_edits" gobuilt)
+$(row "go build alone during the session (after each Go change, polled)" "$go_edits" gonow)
 $(failrow "failed requests to go through the forward during the Go changes" "$go_edits" go)
 $(srow "peak RSS of the tool's process (VmHWM)" 1 hwm " MiB")
 $(srow "Ctrl-C to exit with cleanup" 1 stop " s")
 $(srow "\`skiff version\` / \`skaffold version\`, median of $version_runs runs" "$version_runs" vms " ms")
 
 \`go build -trimpath\` of goapp alone after the same const change (warm
-cache, CGO_ENABLED=0): median $gobuild_med s of $go_edits.
+cache, CGO_ENABLED=0): median $gobuild_med s of $go_edits before the
+sessions; the row "go build alone during the session" times it once
+after each Go change, with a poll running, under the session's load.
 
 Goals (issue 16):
 $goals

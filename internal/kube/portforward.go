@@ -75,6 +75,12 @@ type Forwarder struct {
 	warned      map[*target]warning    // the last warning of each target
 	factories   []func()               // informer factories' Shutdown
 	listeners   []net.Listener
+	steered     map[string]int // "namespace/pod" -> Steer calls not released
+	active      map[string]int // "namespace/pod" -> local connections forwarded to it, not answered yet
+	// steerChanged is closed, and replaced, when a pod is released from a
+	// Steer; idle likewise when a connection to a pod ends.
+	steerChanged chan struct{}
+	idle         chan struct{}
 }
 
 // NewForwarder returns a Forwarder for the cluster kc; cs is a client for
@@ -83,18 +89,22 @@ type Forwarder struct {
 func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer, lg *log.Logger) *Forwarder {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Forwarder{
-		kc:          kc,
-		cs:          cs,
-		out:         out,
-		log:         lg,
-		readyWait:   30 * time.Second,
-		ctx:         ctx,
-		cancel:      cancel,
-		caches:      map[string]*nsCache{},
-		conns:       map[types.UID]*podConn{},
-		podForwards: map[string]bool{},
-		owners:      map[types.UID]string{},
-		warned:      map[*target]warning{},
+		kc:           kc,
+		cs:           cs,
+		out:          out,
+		log:          lg,
+		readyWait:    30 * time.Second,
+		ctx:          ctx,
+		cancel:       cancel,
+		caches:       map[string]*nsCache{},
+		conns:        map[types.UID]*podConn{},
+		podForwards:  map[string]bool{},
+		owners:       map[types.UID]string{},
+		warned:       map[*target]warning{},
+		steered:      map[string]int{},
+		active:       map[string]int{},
+		steerChanged: make(chan struct{}),
+		idle:         make(chan struct{}),
 	}
 	f.dial = f.dialPod
 	return f

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +41,10 @@ func (f *Forwarder) handle(conn net.Conn, t *target) {
 			}
 			return
 		}
-		outcome, msg := f.pipe(conn, local, pc, ep.port, t)
+		var once sync.Once
+		answered := func() { once.Do(func() { f.unclaim(ep.pod) }) }
+		outcome, msg := f.pipe(conn, local, pc, ep.port, t, answered)
+		answered()
 		f.release(pc)
 		switch outcome {
 		case pipeDone:
@@ -100,8 +104,9 @@ func joinRefusals(m map[types.UID]refusal) string {
 }
 
 // route picks a ready pod of t, other than those that refused this
-// connection lately and did not change since, waiting until deadline for
-// one, and returns a connection to it and the pod with its port.
+// connection lately and did not change since and those steered away
+// (Steer), waiting until deadline for one, and returns a connection to it
+// and the pod with its port, claimed (see claim).
 func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline time.Time) (*podConn, endpoint, error) {
 	var dialErr error
 	for {
@@ -119,10 +124,24 @@ func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline tim
 			}
 			return true
 		})
+		var steerChanged <-chan struct{}
+		eps = slices.DeleteFunc(eps, func(ep endpoint) bool {
+			away, changed := f.steeredAway(ep.pod)
+			steerChanged = changed
+			if away && why == "" {
+				why = fmt.Sprintf("pod %s is restarting its app for a hot swap", ep.pod.Name)
+			}
+			return away
+		})
 		for _, ep := range f.prefer(eps) {
 			pc, err := f.connect(ep.pod)
-			if err == nil {
+			if err == nil && f.claim(ep.pod) {
 				return pc, ep, nil
+			}
+			if err == nil {
+				// Steered away since it was listed.
+				f.release(pc)
+				continue
 			}
 			dialErr = fmt.Errorf("pod %s: %w", ep.pod.Name, err)
 		}
@@ -142,6 +161,7 @@ func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline tim
 		case <-f.ctx.Done():
 			return nil, endpoint{}, f.ctx.Err()
 		case <-changed:
+		case <-steerChanged:
 		case <-time.After(min(left, time.Until(next), time.Second)):
 		}
 	}
@@ -194,8 +214,8 @@ const (
 // port, until either side ends. When the pod ends the connection before
 // answering and what the client sent can be replayed (see replayable), it
 // leaves the local connection open and returns pipeRefused with the pod's
-// message.
-func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port int32, t *target) (pipeOutcome, string) {
+// message. It calls answered when the pod sends the first bytes.
+func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port int32, t *target, answered func()) (pipeOutcome, string) {
 	headers := http.Header{}
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
 	headers.Set(corev1.PortHeader, strconv.Itoa(int(port)))
@@ -229,11 +249,11 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	}
 	defer pc.conn.RemoveStreams(data)
 
-	var answered atomic.Bool
+	podAnswered := &notice{then: answered}
 	remoteDone := make(chan struct{})
 	go func() {
 		defer close(remoteDone)
-		io.Copy(conn, noticeReader{data, &answered})
+		io.Copy(conn, noticeReader{data, podAnswered})
 	}()
 	// localDone gets nil when the client is done sending, errPodWrite
 	// when the pod's side stopped taking data, or the client's error.
@@ -253,9 +273,16 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	data.Reset()
 	<-remoteDone
 	msg := <-remoteErr
+	if !localEnded {
+		// Stop reading the client without losing a byte: what was read
+		// is kept for a replay, and is looked at below.
+		conn.SetReadDeadline(time.Now())
+		<-localDone
+		conn.SetReadDeadline(time.Time{})
+	}
 	clientLeft := localEnded && localErr != nil && localErr != errPodWrite
 	clientDone := localEnded && localErr == nil
-	refused := !answered.Load()
+	refused := !podAnswered.read.Load()
 	sent := len(local.kept) > 0 || !local.replayable()
 	if sent && (refused || msg != "") {
 		// The pod side failed or ended this stream pair early, so it may
@@ -268,22 +295,12 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 		f.retire(pc)
 	}
 	if refused && replayable(msg, local, clientLeft, clientDone) {
-		if !localEnded {
-			// Stop reading the client without losing a byte: what was read
-			// is kept for the replay.
-			conn.SetReadDeadline(time.Now())
-			<-localDone
-			conn.SetReadDeadline(time.Time{})
-		}
 		if msg == "" {
 			msg = "closed the connection without an answer"
 		}
 		return pipeRefused, msg
 	}
 	conn.Close()
-	if !localEnded {
-		<-localDone
-	}
 	if msg != "" && f.ctx.Err() == nil {
 		f.warn(t, fmt.Sprintf("pod %s, port %d: %s", pc.name, port, msg))
 	}
@@ -376,16 +393,22 @@ func copyToPod(data httpstream.Stream, local io.Reader) error {
 	}
 }
 
-// noticeReader records that something was read.
+// notice records that something was read, and calls then the first time.
+type notice struct {
+	read atomic.Bool
+	then func()
+}
+
+// noticeReader reads r and records on n that something was read.
 type noticeReader struct {
-	r    io.Reader
-	read *atomic.Bool
+	r io.Reader
+	n *notice
 }
 
 func (n noticeReader) Read(p []byte) (int, error) {
 	c, err := n.r.Read(p)
-	if c > 0 {
-		n.read.Store(true)
+	if c > 0 && n.n.read.CompareAndSwap(false, true) && n.n.then != nil {
+		n.n.then()
 	}
 	return c, err
 }

@@ -116,6 +116,7 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 		paths = append(paths, p)
 	}
 	d.syncer = newSyncer(paths, paths.transport)
+	d.syncer.steer = d.r.steer
 	d.paths = paths
 	done := make(chan struct{})
 	go func() {

@@ -229,6 +229,17 @@ func (d *dev) writeSwapFile(name string, content []byte) (string, error) {
 	return file, nil
 }
 
+// steer sends the port-forwards' new connections to other pods than c's
+// while a hot swap restarts c's app (kube.Forwarder.Steer), until
+// release.
+func (r *Runner) steer(ctx context.Context, c container) (release func()) {
+	f := r.forwarder.Load()
+	if f == nil || c.Target.Pod == "" {
+		return func() {}
+	}
+	return f.Steer(ctx, c.Target.Namespace, c.Target.Pod)
+}
+
 // removeSwapDir removes the hot-swapped executables when dev ends.
 func (d *dev) removeSwapDir() {
 	if d.swapDir != "" {

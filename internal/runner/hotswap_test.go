@@ -140,8 +140,10 @@ func (l *restartLog) Sync(_ context.Context, t sync.Target, ops []sync.Op) error
 }
 
 // TestSyncerRestartsOneContainerAtATime: a hot swap writes the executable
-// to every container first, then restarts their apps one after the
-// other, so that the other replicas serve while one restarts.
+// to one container alone and restarts its app, which then serves the new
+// version, then writes it to the others at once and restarts their apps
+// one after the other, so that the other replicas serve while one
+// restarts.
 func TestSyncerRestartsOneContainerAtATime(t *testing.T) {
 	t.Parallel()
 	src := &fakeSource{}
@@ -158,18 +160,55 @@ func TestSyncerRestartsOneContainerAtATime(t *testing.T) {
 		t.Fatalf("Sync() = %+v, %v; want 3 containers synced", rep, err)
 	}
 	if len(tr.calls) != 6 {
-		t.Fatalf("calls %q; want the write alone to each of 3 containers, then a restart of each", tr.calls)
+		t.Fatalf("calls %q; want a write and a restart for each of 3 containers", tr.calls)
 	}
-	writes, restarts := tr.calls[:3], tr.calls[3:]
+	if want := []string{"a: write", "a: restart"}; !slices.Equal(tr.calls[:2], want) {
+		t.Errorf("first calls %q; want the first container's write alone, then its restart (all calls: %q)", tr.calls[:2], tr.calls)
+	}
+	writes, restarts := slices.Clone(tr.calls[2:4]), tr.calls[4:]
 	slices.Sort(writes)
-	if want := []string{"a: write", "b: write", "c: write"}; !slices.Equal(writes, want) {
-		t.Errorf("first calls %q; want the write alone to each container, before any restart (all calls: %q)", writes, tr.calls)
+	if want := []string{"b: write", "c: write"}; !slices.Equal(writes, want) {
+		t.Errorf("then %q; want the write to the others, before their restarts (all calls: %q)", writes, tr.calls)
 	}
-	slices.Sort(restarts)
-	if want := []string{"a: restart", "b: restart", "c: restart"}; !slices.Equal(restarts, want) {
-		t.Errorf("then %q; want a restart of each container (all calls: %q)", restarts, tr.calls)
+	if want := []string{"b: restart", "c: restart"}; !slices.Equal(restarts, want) {
+		t.Errorf("then %q; want a restart of each of the others (all calls: %q)", restarts, tr.calls)
 	}
 	if tr.most != 1 {
 		t.Errorf("%d restarts ran at once; want one at a time", tr.most)
+	}
+}
+
+// TestSyncerSteersTheForwardOffEachRestartingContainer: while a hot swap
+// restarts one container's app, the port-forward sends new connections
+// to the others; once the first serves the new version, to it alone.
+func TestSyncerSteersTheForwardOffEachRestartingContainer(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	tr := &restartLog{}
+	s := newSyncer(src, func(container) sync.Transport { return tr })
+	s.steer = func(_ context.Context, c container) func() {
+		tr.mu.Lock()
+		tr.calls = append(tr.calls, "steer off "+c.Target.Namespace+"/"+c.Target.Pod)
+		tr.mu.Unlock()
+		return func() {
+			tr.mu.Lock()
+			tr.calls = append(tr.calls, "release "+c.Target.Pod)
+			tr.mu.Unlock()
+		}
+	}
+	im := artifact.Image{Name: "svc", Ref: "svc:1"}
+	src.set(map[string][]string{"svc:1": {"a", "b"}})
+	local := "/tmp/swap/v2"
+	if _, err := s.Sync(t.Context(), im, []sync.Op{
+		{Kind: sync.Write, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+		{Kind: sync.Restart, Local: local, Dest: "/skiff/app/svc", Root: "/skiff/app"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Once a serves the new version, the forward stays off b, which still
+	// runs the old one, until b's restart is done.
+	want := []string{"a: write", "steer off dev/a", "a: restart", "release a", "steer off dev/b", "b: write", "b: restart", "release b"}
+	if !slices.Equal(tr.calls, want) {
+		t.Errorf("calls %q; want %q", tr.calls, want)
 	}
 }

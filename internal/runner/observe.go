@@ -126,6 +126,8 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 	f := kube.NewForwarder(kc, cs, r.opts.ErrOut, r.opts.Log)
 	f.Events = r.opts.Events
 	stops = append(stops, f.Stop)
+	r.forwarder.Store(f)
+	stops = append(stops, func() { r.forwarder.CompareAndSwap(f, nil) })
 	var forwards []kube.Forward
 	if slices.Contains(r.opts.PortForward, ForwardUser) {
 		forwards = append(forwards, r.userForwards()...)

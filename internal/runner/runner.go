@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -167,6 +168,9 @@ type Runner struct {
 	// hooks runs the lifecycle hooks (see hookRunner).
 	hooks     *hooks.Runner
 	hooksOnce gosync.Once
+	// forwarder is the cluster's port-forwarder while it runs, which a hot
+	// swap steers off the pod whose app it restarts (steer).
+	forwarder atomic.Pointer[kube.Forwarder]
 }
 
 // New returns a Runner for opts.Project.

@@ -40,6 +40,10 @@ type containerSource interface {
 type syncer struct {
 	source    containerSource
 	transport func(c container) sync.Transport
+	// steer, if set, sends new connections of the port-forwards to other
+	// containers than c (kube.Forwarder.Steer) until release: a hot swap
+	// restarts c's app meanwhile.
+	steer func(ctx context.Context, c container) (release func())
 
 	mu      gosync.Mutex
 	seq     int                     // numbers operations in the order they are planned
@@ -160,10 +164,13 @@ const parallelSyncs = 8
 
 // catchUp sends each running container of h's image the operations of h
 // it lacks, to parallelSyncs of them at once. A hot swap's restart, and
-// what follows it, goes to one container at a time once every container
-// has the operations before it: while one replica's app restarts, the
-// others serve (the port-forward replays a connection its pod refused to
-// another). The caller holds s.mu.
+// what follows it, goes to one container at a time: while one replica's
+// app restarts (until it listens again), the others serve, and the
+// port-forward sends new connections to them (steer). With several
+// containers to restart, the first gets the operations before its restart
+// and restarts first, alone; then the forward is steered off the others
+// while they get theirs in parallel and restart one after the other. The
+// caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
@@ -204,22 +211,62 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		jobs = append(jobs, j)
 	}
 	errs := make([]error, len(jobs))
-	var wg gosync.WaitGroup
-	slots := make(chan struct{}, parallelSyncs)
-	for i, j := range jobs {
-		if len(j.ops) == 0 {
-			continue
+	send := func(pick func(i int) bool) {
+		var wg gosync.WaitGroup
+		slots := make(chan struct{}, parallelSyncs)
+		for i, j := range jobs {
+			if len(j.ops) == 0 || !pick(i) {
+				continue
+			}
+			wg.Go(func() {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.ops)
+			})
 		}
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.ops)
-		})
+		wg.Wait()
 	}
-	wg.Wait()
-	for i, j := range jobs {
+	// held are the containers the port-forward is steered off until
+	// their restart is done.
+	held := map[int]func(){}
+	steer := func(i int) {
+		if _, ok := held[i]; !ok && s.steer != nil {
+			held[i] = s.steer(ctx, jobs[i].c)
+		}
+	}
+	restart := func(i int) {
+		j := jobs[i]
 		if len(j.restart) > 0 && errs[i] == nil {
+			steer(i)
 			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
+		}
+		if release, ok := held[i]; ok {
+			release()
+			delete(held, i)
+		}
+	}
+	// A hot swap is served soonest when one container (the lead) gets the
+	// new executable alone, as copies at once share the machine's time,
+	// and restarts from it; the other containers' copies follow. Once the
+	// lead serves the new version, the forward is steered off the others
+	// until they do too: a client does not go back to the old version.
+	lead := -1
+	if n := len(slices.DeleteFunc(slices.Clone(jobs), func(j job) bool { return len(j.restart) == 0 })); n > 1 {
+		lead = slices.IndexFunc(jobs, func(j job) bool { return len(j.restart) > 0 })
+		send(func(i int) bool { return i == lead || len(jobs[i].restart) == 0 })
+		restart(lead)
+		for i, j := range jobs {
+			if i != lead && len(j.restart) > 0 && errs[lead] == nil {
+				steer(i)
+			}
+		}
+		send(func(i int) bool { return i != lead && len(jobs[i].restart) > 0 })
+	} else {
+		send(func(int) bool { return true })
+	}
+	for i := range jobs {
+		if i != lead {
+			restart(i)
 		}
 	}
 	rep := syncReport{Containers: len(jobs), Started: started}

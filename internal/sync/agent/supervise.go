@@ -41,7 +41,9 @@ type Supervisor struct {
 
 // RestartRequest asks the supervisor to stop its child and start Binary
 // ("" for the program it was started with) with the same arguments. The
-// outcome goes to Done: nil once the new child has started.
+// outcome goes to Done: nil once the new child has started and listens on
+// the TCP sockets the old one listened on (see awaitListening), so that
+// connections sent to it from then on are served.
 type RestartRequest struct {
 	Binary string
 	Done   chan<- error
@@ -93,6 +95,7 @@ func (s *Supervisor) restart(cmd *exec.Cmd, binary string, exited chan exit) (*e
 	if err := checkExecutable(binary); err != nil {
 		return cmd, nil, err
 	}
+	before := listeningSockets()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	kill := time.NewTimer(stopGrace)
 	defer kill.Stop()
@@ -111,9 +114,12 @@ func (s *Supervisor) restart(cmd *exec.Cmd, binary string, exited chan exit) (*e
 			done = true
 		}
 	}
+	// What the old process listened on: the sockets its end closed.
+	closed := gone(before, listeningSockets())
 	next, err := s.start(binary, exited)
 	if err == nil {
-		return next, nil, nil
+		quit, err := s.awaitListening(next, closed, exited)
+		return next, quit, err
 	}
 	prev, perr := s.start(cmd.Path, exited)
 	if perr != nil {
@@ -123,6 +129,45 @@ func (s *Supervisor) restart(cmd *exec.Cmd, binary string, exited chan exit) (*e
 		return nil, &e, e.err
 	}
 	return prev, nil, fmt.Errorf("%w; %s runs again", err, cmd.Path)
+}
+
+// awaitListening waits until cmd, just started, listens on every socket
+// of addrs (the old process's), so that a restart is done when the new
+// process can take connections, up to listenWait (it may listen elsewhere
+// now). A child that ends meanwhile, or a signal forwarded to it, ends the
+// wait; the child's end is then the supervisor's (quit).
+func (s *Supervisor) awaitListening(cmd *exec.Cmd, addrs []string, exited chan exit) (*exit, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	give := time.NewTimer(listenWait)
+	defer give.Stop()
+	tick := time.NewTicker(listenPoll)
+	defer tick.Stop()
+	for !allIn(addrs, listeningSockets()) {
+		select {
+		case sig := <-s.Signals:
+			_ = cmd.Process.Signal(sig)
+			return nil, nil
+		case e := <-exited:
+			return &e, fmt.Errorf("%s ended (%s) before it listened where the previous process did", cmd.Path, exitText(e))
+		case <-give.C:
+			return nil, nil
+		case <-tick.C:
+		}
+	}
+	return nil, nil
+}
+
+// exitText says how the process of e ended, as a shell would.
+func exitText(e exit) string {
+	code := exitCode(e)
+	if code > 128 && e.state != nil {
+		if ws, ok := e.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "killed by " + ws.Signal().String()
+		}
+	}
+	return fmt.Sprintf("exit code %d", code)
 }
 
 // cmpErr is err, or else def.
@@ -215,7 +260,8 @@ func (s *Supervisor) serve(c net.Conn) {
 }
 
 // Restart asks the supervisor listening on sock to restart its child
-// from binary ("" for its own program), and waits until it has.
+// from binary ("" for its own program), and waits until it has and the
+// new process listens where the old one did.
 func Restart(sock, binary string) error {
 	c, err := net.Dial("unix", sock)
 	if err != nil {

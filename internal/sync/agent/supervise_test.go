@@ -5,13 +5,16 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
@@ -43,9 +46,42 @@ func TestMain(m *testing.M) {
 		<-sigs
 		fmt.Printf("%s got terminated\n", name)
 		os.Exit(7)
+	case "listen":
+		// Listens on the address of listenEnv (after listenDelay, for a
+		// child named "second") until SIGTERM.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM)
+		if os.Getenv(childName) == "second" {
+			time.Sleep(listenDelay)
+		}
+		l, err := net.Listen("tcp", os.Getenv(listenEnv))
+		if err != nil {
+			fmt.Printf("listen: %v\n", err)
+			os.Exit(1)
+		}
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				fmt.Fprintf(c, "%s\n", cmp.Or(os.Getenv(childName), "first"))
+				c.Close()
+			}
+		}()
+		fmt.Println("listening")
+		<-sigs
+		os.Exit(0)
 	}
 	os.Exit(100)
 }
+
+// listenEnv is the address the "listen" child listens on; listenDelay is
+// how long a restarted one takes to start listening.
+const (
+	listenEnv   = "SKIFF_SUPERVISE_LISTEN"
+	listenDelay = 300 * time.Millisecond
+)
 
 // supervised is a Supervisor of the test binary in mode, with its output
 // readable line by line.
@@ -167,6 +203,44 @@ func TestSuperviseRestartsFromANewExecutable(t *testing.T) {
 	}
 	if code := <-s.code; code != 7 {
 		t.Errorf("exit code %d, want 7", code)
+	}
+}
+
+// A restart is done once the new process listens where the old one did:
+// skiff then sends connections to it again.
+func TestSuperviseRestartEndsOnceTheNewProcessListens(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	t.Setenv(listenEnv, addr)
+	s := supervise(t, "listen")
+	sock := s.listen(t)
+	s.start()
+	if got := s.line(t); got != "listening" {
+		t.Fatalf("child said %q", got)
+	}
+	next := filepath.Join(t.TempDir(), "next")
+	script := fmt.Sprintf("#!/bin/sh\n%s=second exec %q \"$@\"\n", childName, s.Argv[0])
+	if err := os.WriteFile(next, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restart(sock, next); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("right after the restart, connecting to %s: %v; the restart should end once the new process listens", addr, err)
+	}
+	defer c.Close()
+	if got, err := bufio.NewReader(c).ReadString('\n'); got != "second\n" {
+		t.Errorf("the new process answered %q (%v), want \"second\"", got, err)
+	}
+	s.signals <- syscall.SIGTERM
+	if code := <-s.code; code != 0 {
+		t.Errorf("exit code %d, want 0", code)
 	}
 }
 
