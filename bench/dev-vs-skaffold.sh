@@ -75,7 +75,9 @@
 #     cache), so that "go build + X" can be judged; and once after each Go
 #     change, with a poll running, under the session's load (go_build_now);
 #   - peak RSS: VmHWM of the tool's own process (/proc/PID/status; not its
-#     children, such as Skaffold's kubectl) just before Ctrl-C;
+#     children, such as Skaffold's kubectl) just before Ctrl-C, and of its
+#     RSS then, RssAnon (its own memory) and RssFile (its executable's
+#     pages);
 #   - Ctrl-C to exit with cleanup;
 #   - `skiff version`, `skaffold version`: median of VERSION_RUNS runs;
 #   - FROM scratch (SCRATCH=1, default): a second session on the same
@@ -681,6 +683,10 @@ bench_session() {
 	declare -g "moves_$k=$(($(moves web) + $(moves go)))"
 
 	declare -g "hwm_$k=$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+	# What of the resident memory is the process's own (heap, stacks) and
+	# what the executable's pages, shared with the page cache, at the end.
+	declare -g "anon_$k=$(awk '$1 == "RssAnon:" { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+	declare -g "file_$k=$(awk '$1 == "RssFile:" { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
 	declare -g "warns_$k=$(grep -ciE '^(WARN|.*level=warn)' "$log" || true)"
 	stop_tool 120
 	declare -g "stop_$k=$stopped"
@@ -973,6 +979,8 @@ $(row "Go change: skiff's own go build time (its Hot-swapped line)" "$go_edits" 
 $(row "go build alone during the session (after each Go change, polled)" "$go_edits" gonow)
 $(failrow "failed requests to go through the forward during the Go changes" "$go_edits" go)
 $(srow "peak RSS of the tool's process (VmHWM)" 1 hwm " MiB")
+$(srow "of its RSS at the end: anonymous (RssAnon: heap, stacks)" 1 anon " MiB")
+$(srow "of its RSS at the end: file pages (RssFile: the executable, shared with the page cache)" 1 file " MiB")
 $(srow "Ctrl-C to exit with cleanup" 1 stop " s")
 $(srow "\`skiff version\` / \`skaffold version\`, median of $version_runs runs" "$version_runs" vms " ms")
 
