@@ -185,22 +185,13 @@ type node struct {
 	cached bool
 }
 
-// buildEvent is the event of n's build: InProgress when it starts, then
-// (ended) Succeeded or Failed, having taken took; the step is Cache for an
-// image the cache had, else Build.
+// buildEvent is n's build event (event.ArtifactBuild).
 func buildEvent(n *node, ended bool, took time.Duration) event.Event {
-	e := &event.BuildSubtaskEvent{ID: n.a.ImageName, TaskID: "Build", Artifact: n.a.ImageName, Step: "Build", Status: event.InProgress}
-	switch {
-	case !ended:
-	case n.err != nil:
-		e.Status, e.ActionableErr, e.Duration = event.Failed, event.Err(n.err), took
-	default:
-		e.Status, e.Image, e.Duration = event.Succeeded, n.result.Ref, took
-		if n.cached {
-			e.Step = "Cache"
-		}
+	step := "Build"
+	if ended && n.err == nil && n.cached {
+		step = "Cache"
 	}
-	return event.Event{BuildSubtaskEvent: e}
+	return event.ArtifactBuild(n.a.ImageName, step, ended, n.err, n.result.Ref, took)
 }
 
 type required struct {

@@ -74,6 +74,22 @@ func Err(err error) *ActionableErr {
 	return &ActionableErr{Message: err.Error()}
 }
 
+// ArtifactBuild is the buildSubtaskEvent of the build of artifact, as
+// the build stage and a hot swap's build send it: InProgress while it
+// runs; once ended, Failed with err, or Succeeded with image, having
+// taken took. step is "Build", or "Cache" for a build the cache spared.
+func ArtifactBuild(artifact, step string, ended bool, err error, image string, took time.Duration) Event {
+	e := &BuildSubtaskEvent{ID: artifact, TaskID: TaskBuild, Artifact: artifact, Step: step, Status: InProgress}
+	switch {
+	case !ended:
+	case err != nil:
+		e.Status, e.ActionableErr, e.Duration = Failed, Err(err), took
+	default:
+		e.Status, e.Image, e.Duration = Succeeded, image, took
+	}
+	return Event{BuildSubtaskEvent: e}
+}
+
 // MetaEvent says which skiff runs and for which run.
 type MetaEvent struct {
 	Entry string `json:"entry"`

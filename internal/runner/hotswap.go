@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -87,15 +88,7 @@ func (d *dev) noteImageChange(name string, paths []string) {
 // now. A swap the containers cannot take (no supervisor) is rebuilt.
 func (d *dev) hotSwaps(ctx context.Context, names []string) (rest []string, failed map[string]bool, err error) {
 	failed = map[string]bool{}
-	all := slices.Sorted(func(yield func(string) bool) {
-		for n := range d.stale {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	all = append(all, names...)
-	slices.Sort(all)
+	all := slices.Sorted(slices.Values(slices.Concat(slices.Collect(maps.Keys(d.stale)), names)))
 	for _, name := range slices.Compact(all) {
 		program, ok := d.swappable(name)
 		if !ok {
@@ -134,14 +127,14 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	out := lines.Prefixed("[" + name + "] ")
 	events := d.r.opts.Events
 	events.TaskStarted(event.TaskBuild, "Building "+name+" for a hot swap")
-	events.Publish(swapBuildEvent(name, "", nil, 0, false))
+	events.Publish(event.ArtifactBuild(name, "Build", false, nil, "", 0))
 	// The compiler's messages go to the events too, where the dashboard
 	// shows a failed build's output.
 	logs := events.LogWriter(event.TaskBuild, name)
 	exe, err := d.r.buildExecutable(ctx, a, io.MultiWriter(out, logs))
 	out.Flush()
 	logs.Flush()
-	events.Publish(swapBuildEvent(name, im.Ref, err, time.Since(start), true))
+	events.Publish(event.ArtifactBuild(name, "Build", true, err, im.Ref, time.Since(start)))
 	events.TaskEnded(event.TaskBuild, err)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -177,22 +170,6 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	}
 	d.printf("Hot-swapped %s into %s in %s (go build %s), no new pod\nWatching for changes...\n", name, plural(rep.Containers, d.r.unit()), took, output.Duration(built))
 	return nil
-}
-
-// swapBuildEvent is the build event of a hot swap's build of the
-// artifact of image name, as the build stage sends for an image:
-// InProgress, then (ended) Failed with err or Succeeded with ref, the
-// image that keeps running, having taken took.
-func swapBuildEvent(name, ref string, err error, took time.Duration, ended bool) event.Event {
-	e := &event.BuildSubtaskEvent{ID: name, TaskID: event.TaskBuild, Artifact: name, Step: "Build", Status: event.InProgress}
-	switch {
-	case !ended:
-	case err != nil:
-		e.Status, e.ActionableErr, e.Duration = event.Failed, event.Err(err), took
-	default:
-		e.Status, e.Image, e.Duration = event.Succeeded, ref, took
-	}
-	return event.Event{BuildSubtaskEvent: e}
 }
 
 // writeSwapFile writes the executable content for the artifact of image
