@@ -496,6 +496,10 @@ func (d *dev) runPhases(ctx context.Context, syncs map[string][]sync.Op, rebuild
 // deploy redeploys every image as it is now, and starts the log streams
 // and port-forwards if no deploy has worked before.
 func (d *dev) deploy(ctx context.Context) error {
+	// Before: the pods that start in the rollout are warmed as they run;
+	// after: the docker deployer's containers, which send no notice.
+	d.warm(ctx)
+	defer d.warm(ctx)
 	if err := d.r.Deploy(ctx, d.deployImages()); err != nil {
 		d.undeployed = true
 		return err

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"skiff.dev/skiff/internal/hooks"
 	"skiff.dev/skiff/internal/output"
 	"skiff.dev/skiff/internal/sync"
+	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
 // sync copies one artifact's planned operations into its containers.
@@ -117,7 +120,9 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 	}
 	d.syncer = newSyncer(paths, paths.transport)
 	d.syncer.steer = d.r.steer
+	d.syncer.warm = paths.warm
 	d.paths = paths
+	d.warm(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -126,6 +131,7 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 			case <-ctx.Done():
 				return
 			case <-changed:
+				d.syncer.Warm(ctx)
 				start := time.Now()
 				rep, err := d.syncer.CatchUp(ctx)
 				took := output.Duration(time.Since(start))
@@ -145,6 +151,27 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 		}
 	}()
 	return func() { cancel(); <-done; paths.stop() }, nil
+}
+
+// warm has the agent sessions of the deployed images' running containers
+// that dev syncs or hot-swaps into opened ahead of their first sync, and
+// of those that start later (syncer.Warm). It does nothing before the
+// syncer starts.
+func (d *dev) warm(ctx context.Context) {
+	if d.syncer == nil {
+		return
+	}
+	var images []warmImage
+	for _, name := range slices.Sorted(maps.Keys(d.images)) {
+		roots := d.rules[name].Roots()
+		if _, ok := d.swappable(name); ok {
+			roots = append(roots, agentproto.AppDir)
+		}
+		if len(roots) > 0 {
+			images = append(images, warmImage{image: d.images[name], roots: roots})
+		}
+	}
+	d.syncer.SetWarm(ctx, images)
 }
 
 // syncRules reads the sync rules of every artifact.

@@ -44,6 +44,13 @@ type syncer struct {
 	// containers than c (kube.Forwarder.Steer) until release: a hot swap
 	// restarts c's app meanwhile.
 	steer func(ctx context.Context, c container) (release func())
+	// warm, if set, opens c's agent session allowing roots ahead of its
+	// first sync, silently (syncPaths.warm).
+	warm func(ctx context.Context, c container, roots []string)
+
+	warmMu  gosync.Mutex
+	warmFor []warmImage     // the images whose containers Warm opens sessions into
+	warmed  map[string]bool // container Keys Warm opened a session into (or tried)
 
 	mu      gosync.Mutex
 	seq     int                     // numbers operations in the order they are planned
@@ -76,7 +83,47 @@ func historyKey(op sync.Op) string {
 }
 
 func newSyncer(source containerSource, transport func(c container) sync.Transport) *syncer {
-	return &syncer{source: source, transport: transport, history: map[string]*syncHistory{}, synced: map[string]int{}, seen: map[string]bool{}}
+	return &syncer{source: source, transport: transport, history: map[string]*syncHistory{}, synced: map[string]int{}, seen: map[string]bool{}, warmed: map[string]bool{}}
+}
+
+// warmImage is an image whose containers dev syncs or hot-swaps into, and
+// the roots those syncs write under.
+type warmImage struct {
+	image artifact.Image
+	roots []string
+}
+
+// SetWarm sets the images whose running containers get their agent
+// sessions opened ahead of their first sync, and opens them (Warm).
+func (s *syncer) SetWarm(ctx context.Context, images []warmImage) {
+	s.warmMu.Lock()
+	s.warmFor = images
+	s.warmMu.Unlock()
+	s.Warm(ctx)
+}
+
+// Warm opens the agent session of each running container of the images
+// SetWarm gave that it did not open one into yet: the first sync there
+// finds it open. It reports nothing: a container it cannot list or open
+// is left to its first sync, which reports as ever.
+func (s *syncer) Warm(ctx context.Context) {
+	if s.warm == nil {
+		return
+	}
+	s.warmMu.Lock()
+	defer s.warmMu.Unlock()
+	for _, w := range s.warmFor {
+		cs, err := s.source.containers(ctx, w.image)
+		if err != nil {
+			continue
+		}
+		for _, c := range cs {
+			if !s.warmed[c.Key] {
+				s.warmed[c.Key] = true
+				s.warm(ctx, c, w.roots)
+			}
+		}
+	}
 }
 
 // syncReport says what one sync did.
@@ -293,6 +340,9 @@ type fallbackTransport struct {
 	// container confirmed a tar sync, false once one confirmed an agent
 	// sync or has no tar.
 	learned func(name string, tar bool)
+	// open, if set, opens the agent's session into a container ahead of
+	// its first sync (sync.AgentTransport.Open).
+	open func(ctx context.Context, t sync.Target, roots []string)
 
 	mu     gosync.Mutex
 	tarRef map[string]bool // image ref -> its containers sync through tar
@@ -340,6 +390,18 @@ func (f *fallbackTransport) For(c container) sync.Transport {
 		}
 		return err2
 	})
+}
+
+// Warm opens the agent session into c allowing roots, unless c's image is
+// known to sync through tar. It reports and learns nothing: a container
+// without the agent is found out by its first sync, as without Warm.
+func (f *fallbackTransport) Warm(ctx context.Context, c container, roots []string) {
+	f.mu.Lock()
+	tar := f.tarRef[c.Image.Ref]
+	f.mu.Unlock()
+	if f.open != nil && !tar {
+		f.open(ctx, c.Target, roots)
+	}
 }
 
 // missingTransport reports whether err says the container lacks tar or

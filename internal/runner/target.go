@@ -63,6 +63,9 @@ type syncPath struct {
 	transport func(c container) sync.Transport
 	// exec runs commands in the containers (sync container hooks).
 	exec sync.Executor
+	// warm, if set, opens c's agent session allowing roots ahead of its
+	// first sync, silently (fallbackTransport.Warm).
+	warm func(ctx context.Context, c container, roots []string)
 	stop func()
 }
 
@@ -88,6 +91,14 @@ func (ps syncPaths) containers(ctx context.Context, image artifact.Image) ([]con
 
 // transport is the transport into c, through the target c came from.
 func (ps syncPaths) transport(c container) sync.Transport { return ps[c.path].transport(c) }
+
+// warm opens c's agent session ahead of its first sync, through the
+// target c came from, where that target can.
+func (ps syncPaths) warm(ctx context.Context, c container, roots []string) {
+	if w := ps[c.path].warm; w != nil {
+		w(ctx, c, roots)
+	}
+}
 
 // stop stops every path.
 func (ps syncPaths) stop() {

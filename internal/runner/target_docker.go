@@ -196,10 +196,12 @@ func (t dockerTarget) syncPath(context.Context, func()) (syncPath, error) {
 		}
 		return agent.Sync(ctx, t, ops)
 	}))
+	tr.open = agent.Open
 	return syncPath{
 		source:    &dockerContainers{deployer: dd},
 		transport: tr.For,
 		exec:      exec,
+		warm:      tr.Warm,
 		stop:      func() { agent.Close(); closeDeployer(); cli.Close() },
 	}, nil
 }

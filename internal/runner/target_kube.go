@@ -100,7 +100,8 @@ func (t kubeTarget) syncPath(ctx context.Context, changed func()) (syncPath, err
 	agent := &sync.AgentTransport{Exec: exec}
 	tr := newFallbackTransport(&sync.TarTransport{Exec: exec}, agent)
 	tr.learned = r.syncsThroughTar
-	return syncPath{source: pods, transport: tr.For, exec: exec, stop: agent.Close}, nil
+	tr.open = agent.Open
+	return syncPath{source: pods, transport: tr.For, exec: exec, warm: tr.Warm, stop: agent.Close}, nil
 }
 
 func (kubeTarget) unit() string { return "pod" }

@@ -74,6 +74,19 @@ func (t *AgentTransport) Sync(ctx context.Context, target Target, ops []Op) erro
 	return res.err(target, t.bin())
 }
 
+// Open opens the session into target allowing roots, unless one is
+// open, so that the first Sync there does not wait for the exec to start.
+// It reports nothing: a session that cannot start (no agent in the
+// container, the pod gone) just ends, and the next Sync opens a new one
+// and says why, as without Open. Without roots (the agent starts with at
+// least one) or after Close it does nothing.
+func (t *AgentTransport) Open(ctx context.Context, target Target, roots []string) {
+	if len(roots) == 0 {
+		return
+	}
+	_, _, _ = t.session(ctx, target, roots) // fails only once closed
+}
+
 // bin is the agent's path in the container.
 func (t *AgentTransport) bin() string {
 	if t.Path == "" {

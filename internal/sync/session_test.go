@@ -250,3 +250,51 @@ func TestAgentSessionRuntimeMessage(t *testing.T) {
 		t.Errorf("Sync() = %v, want ErrNoAgent", err)
 	}
 }
+
+// TestAgentSessionOpen checks that Open starts the session a later Sync
+// uses, before any Sync, allowing the roots given; that a session that
+// cannot start is silent and leaves the next Sync to open one and report
+// as without Open; and that Open does nothing without roots or after
+// Close.
+func TestAgentSessionOpen(t *testing.T) {
+	t.Parallel()
+	dir, root := t.TempDir(), t.TempDir()
+	fe := agentExec(root)
+	started := make(chan []string, 4)
+	run := fe.run
+	fe.run = func(cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		started <- cmd
+		return run(cmd, stdin, stdout, stderr)
+	}
+	tr := &AgentTransport{Exec: fe}
+	tr.Open(t.Context(), target, nil)
+	tr.Open(t.Context(), target, []string{"/app", "/srv"})
+	tr.Open(t.Context(), target, []string{"/app"}) // open already
+	if cmd := <-started; strings.Join(cmd, " ") != DefaultAgentPath+" apply --allow /app --allow /srv" {
+		t.Errorf("Open ran %q, want the agent allowing /app and /srv", cmd)
+	}
+	for _, op := range []Op{writeOp(t, dir, "a.txt", "a"), writeOp(t, dir, "b.txt", "b", "/srv"), writeOp(t, dir, "c.txt", "c", "/data")} {
+		if err := tr.Sync(t.Context(), target, []Op{op}); err != nil {
+			t.Fatalf("sync to %s: %v", op.Dest, err)
+		}
+	}
+	wantFile(t, root, "data/c.txt", "c")
+	if ran, running := fe.execs(); ran != 1 || running != 1 {
+		t.Errorf("Open and 3 syncs: %d execs, %d running; want the one Open started", ran, running)
+	}
+
+	// No agent in target2: Open says nothing, Sync reports as ever.
+	tr.Path = "/nowhere/skiff-agent"
+	tr.Open(t.Context(), target2, []string{"/app"})
+	<-started
+	err := tr.Sync(t.Context(), target2, []Op{writeOp(t, dir, "a.txt", "a")})
+	if !errors.Is(err, ErrNoAgent) {
+		t.Errorf("Sync after a failed Open = %v, want ErrNoAgent", err)
+	}
+	tr.Close()
+	before, _ := fe.execs()
+	tr.Open(t.Context(), target, []string{"/app"})
+	if ran, running := fe.execs(); ran != before || running != 0 {
+		t.Errorf("Open after Close: %d execs, %d running; want %d, none running", ran, running, before)
+	}
+}
