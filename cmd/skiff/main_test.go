@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,6 +61,15 @@ func TestFrontAnswersAsTheEngine(t *testing.T) {
 		}
 	}
 
+	// A variable that sets one of their flags goes to the engine: a bad
+	// verbosity fails there, as a usage error.
+	bad := append(slices.Clone(env), "SKAFFOLD_VERBOSITY=loud")
+	fOut, fErr, fCode := run(t, skiff, dir, bad, "version")
+	eOut, eErr, eCode := run(t, engine, dir, bad, "version")
+	if fOut != eOut || fErr != eErr || fCode != eCode || fCode != 2 {
+		t.Errorf("SKAFFOLD_VERBOSITY=loud skiff version: %q %q exit %d; the engine: %q %q exit %d, want its usage error", fOut, fErr, fCode, eOut, eErr, eCode)
+	}
+
 	isJSON := func(what, out string) {
 		t.Helper()
 		var v struct{ Version string }
@@ -84,7 +94,10 @@ func TestFrontAnswersAsTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir = t.TempDir() // without the skaffold.env
-	if out, errOut, code := run(t, alone, dir, env, "version"); code != 0 || !strings.HasPrefix(out, "skiff ") {
+	// Variables that set none of their flags (the local cluster's, a
+	// Skaffold variable of another command) leave the answer to the front.
+	other := append(slices.Clone(env), "SKIFF_LOCAL_REGISTRY=127.0.0.1:5001", "SKAFFOLD_CACHE_ARTIFACTS=false")
+	if out, errOut, code := run(t, alone, dir, other, "version"); code != 0 || !strings.HasPrefix(out, "skiff ") {
 		t.Errorf("skiff version without the engine: %q %q exit %d, want the version", out, errOut, code)
 	}
 	_, errOut, code := run(t, alone, dir, env, "render")

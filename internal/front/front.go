@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"skiff.dev/skiff/internal/version"
@@ -30,14 +31,22 @@ const EngineName = "skiff-engine"
 //go:embed help.txt
 var RootHelp string
 
+// versionEnv lists the variables that could change what the engine
+// answers to `skiff version` and `skiff`, one per line: SKIFF_ and
+// SKAFFOLD_ and the name of each of their flags, which the engine reads
+// from the environment. make docs writes it (TestCLIDocs).
+//
+//go:embed env.txt
+var versionEnv string
+
 // Answer writes to out what the engine would answer to args, when args is
 // a command line the front answers itself, and reports whether it did:
 //   - `skiff --help` and `skiff -h`: the top-level help;
 //   - `skiff` and `skiff version`, when nothing could change what the
-//     engine does before it answers: no SKIFF_ or SKAFFOLD_ variable in
-//     environ (any could set a flag, or fail as a bad value does) and no
-//     skaffold.env in the working directory (the engine reads it into the
-//     environment first).
+//     engine does before it answers: no variable in environ that sets one
+//     of their flags (versionEnv; a bad value fails as a usage error) and
+//     no skaffold.env in the working directory (the engine reads it into
+//     the environment first).
 //
 // Everything else, such as `skiff version -o json` or `skiff help`, is the
 // engine's.
@@ -59,8 +68,10 @@ func Answer(args, environ []string, out io.Writer) (bool, error) {
 // quiet reports whether neither environ nor a skaffold.env in the working
 // directory says anything to skiff.
 func quiet(environ []string) bool {
+	names := strings.Fields(versionEnv)
 	for _, kv := range environ {
-		if strings.HasPrefix(kv, "SKIFF_") || strings.HasPrefix(kv, "SKAFFOLD_") {
+		name, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(names, name) {
 			return false
 		}
 	}
