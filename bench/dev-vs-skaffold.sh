@@ -994,7 +994,7 @@ $goals
 
 Skaffold's sync goes through its 1 s watch quiet time, then \`kubectl exec
 ... tar\` in each pod (a deletion: \`kubectl exec ... rm -rf\`); skiff's
-through its 20 ms debounce and its skiff-agent session per container,
+through its 5 ms debounce and its skiff-agent session per container,
 both replicas at once. A Go change with hot swap: skiff builds the
 executable and swaps it into the running containers under skiff-agent,
 no new pod; without, and in Skaffold, a ko build, push, and rollout. On a
