@@ -297,8 +297,13 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 	// and restarts from it; the other containers' copies follow. Once the
 	// lead serves the new version, the forward is steered off the others
 	// until they do too: a client does not go back to the old version.
-	lead := -1
-	if n := len(slices.DeleteFunc(slices.Clone(jobs), func(j job) bool { return len(j.restart) == 0 })); n > 1 {
+	lead, restarts := -1, 0
+	for _, j := range jobs {
+		if len(j.restart) > 0 {
+			restarts++
+		}
+	}
+	if restarts > 1 {
 		lead = slices.IndexFunc(jobs, func(j job) bool { return len(j.restart) > 0 })
 		send(func(i int) bool { return i == lead || len(jobs[i].restart) == 0 })
 		restart(lead)
