@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -187,5 +189,32 @@ func TestDevWarmImages(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"a /app,/srv", "c /site,/srv/static"}; !slices.Equal(got, want) {
 		t.Errorf("warmed %q, want %q", got, want)
+	}
+}
+
+// TestSyncerWarmForgetsGoneContainers checks that the syncer forgets the
+// containers it warmed once they no longer run (their pod went, or they
+// restarted under a new key), and keeps them while a listing fails.
+func TestSyncerWarmForgetsGoneContainers(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{running: map[string][]string{"web:1": {"a", "b"}}}
+	s := newSyncer(src, nil)
+	var warmed []string
+	s.warm = func(_ context.Context, c container, _ []string) { warmed = append(warmed, c.Key) }
+	s.SetWarm(t.Context(), []warmImage{{image: imageOf("web:1"), roots: []string{"/app"}}})
+	src.set(map[string][]string{"web:1": {"b", "c"}})
+	s.Warm(t.Context())
+	if want := []string{"a", "b", "c"}; !slices.Equal(warmed, want) {
+		t.Errorf("warmed %q, want %q", warmed, want)
+	}
+	if want := []string{"b", "c"}; !slices.Equal(slices.Sorted(maps.Keys(s.warmed)), want) {
+		t.Errorf("the syncer remembers having warmed %q, want %q: a is gone", slices.Sorted(maps.Keys(s.warmed)), want)
+	}
+	src.mu.Lock()
+	src.err = errors.New("the API server is away")
+	src.mu.Unlock()
+	s.Warm(t.Context())
+	if want := []string{"b", "c"}; !slices.Equal(slices.Sorted(maps.Keys(s.warmed)), want) {
+		t.Errorf("after a failed listing, the syncer remembers %q, want %q", slices.Sorted(maps.Keys(s.warmed)), want)
 	}
 }
