@@ -16,6 +16,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/runner"
@@ -206,20 +209,29 @@ func (s *Server) stream(keep func(event.Event) bool) http.HandlerFunc {
 	}
 }
 
+// eventJSON writes a proto.v2.Event as Skaffold's grpc-gateway does:
+// with the proto field names and every field, empty ones too (but for the
+// event kinds of its oneof that are not set).
+var eventJSON = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
+
 // writeEvent writes e as the n-th server-sent event, or as a line of
-// grpc-gateway's stream.
+// grpc-gateway's stream, in eventJSON's form.
 func writeEvent(w io.Writer, e event.Event, sse bool, n int) error {
-	if sse {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", n, b)
+	b, err := eventJSON.Marshal(toProtoEvent(e))
+	if err != nil {
 		return err
 	}
-	return json.NewEncoder(w).Encode(struct {
-		Result event.Event `json:"result"`
-	}{e})
+	// protojson varies its spacing on purpose; one line, always the same.
+	var line bytes.Buffer
+	if err := json.Compact(&line, b); err != nil {
+		return err
+	}
+	if sse {
+		_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", n, line.Bytes())
+		return err
+	}
+	_, err = fmt.Fprintf(w, "{\"result\":%s}\n", line.Bytes())
+	return err
 }
 
 func acceptsEventStream(r *http.Request) bool {

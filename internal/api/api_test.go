@@ -10,6 +10,7 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"skiff.dev/skiff/internal/event"
 	"skiff.dev/skiff/internal/runner"
@@ -143,6 +144,46 @@ func TestEventsStreamsFromTheStart(t *testing.T) {
 	bus.Close()
 	if sc.Scan() {
 		t.Errorf("after the session ended, the stream sent %q", sc.Text())
+	}
+}
+
+// /v2/events writes every field of an event, empty ones too, as
+// Skaffold's grpc-gateway does (protojson with EmitUnpopulated): an empty
+// string, 0, null for a message, [] for a list; the kinds of event not
+// sent stay out. A Go client decodes it into skiff's events.
+func TestEventsWriteEmptyFields(t *testing.T) {
+	t.Parallel()
+	bus := event.NewBus(0)
+	bus.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "app", TaskID: "Build-1", Artifact: "app", Step: "Build", Status: event.InProgress}})
+	bus.Publish(event.Event{FileSyncEvent: &event.FileSyncEvent{ID: "app", TaskID: "Sync-1", Image: "app", Status: event.Succeeded}})
+	bus.Publish(event.Event{BuildSubtaskEvent: &event.BuildSubtaskEvent{ID: "app", TaskID: "Build-1", Artifact: "app", Step: "Build", Status: event.Succeeded, Duration: 1500 * time.Millisecond}})
+	bus.Close()
+	sc := bufio.NewScanner(get(t, start(t, bus, nil)+"/v2/events", "").Body)
+	r := result(t, sc)
+	if len(r) != 2 {
+		t.Errorf("event %v: want the timestamp and buildSubtaskEvent alone, not the kinds not sent", r)
+	}
+	be, _ := r["buildSubtaskEvent"].(map[string]any)
+	for field, want := range map[string]any{"actionableErr": nil, "image": "", "durationNanos": "0"} {
+		if got, ok := be[field]; !ok || got != want {
+			t.Errorf("buildSubtaskEvent %v: %s is %#v (present: %t), want %#v", be, field, got, ok, want)
+		}
+	}
+	fe, _ := result(t, sc)["fileSyncEvent"].(map[string]any)
+	for field, want := range map[string]any{"fileCount": float64(0), "files": []any{}, "pods": []any{}} {
+		if got, ok := fe[field]; !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("fileSyncEvent %v: %s is %#v (present: %t), want %#v", fe, field, got, ok, want)
+		}
+	}
+	if !sc.Scan() {
+		t.Fatal("the stream ended before the third event")
+	}
+	var line struct{ Result event.Event }
+	if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+		t.Fatalf("decoding %s into an event.Event: %v", sc.Bytes(), err)
+	}
+	if b := line.Result.BuildSubtaskEvent; b == nil || b.Duration != 1500*time.Millisecond || b.ActionableErr != nil || line.Result.FileSyncEvent != nil {
+		t.Errorf("decoded %s as %+v", sc.Bytes(), line.Result)
 	}
 }
 

@@ -138,7 +138,7 @@ type BuildSubtaskEvent struct {
 	Status        string         `json:"status"`
 	ActionableErr *ActionableErr `json:"actionableErr,omitempty"`
 	Image         string         `json:"image,omitempty"`
-	Duration      time.Duration  `json:"durationNanos,omitempty"`
+	Duration      time.Duration  `json:"durationNanos,omitempty,string"`
 }
 
 // DeploySubtaskEvent is a deploy starting or ending.
@@ -147,7 +147,7 @@ type DeploySubtaskEvent struct {
 	TaskID        string         `json:"task_id"`
 	Status        string         `json:"status"`
 	ActionableErr *ActionableErr `json:"actionableErr,omitempty"`
-	Duration      time.Duration  `json:"durationNanos,omitempty"`
+	Duration      time.Duration  `json:"durationNanos,omitempty,string"`
 }
 
 // StatusCheckSubtaskEvent is the state of one deployed resource

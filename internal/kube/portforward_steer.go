@@ -20,7 +20,7 @@ const drainWait = 500 * time.Millisecond
 // themselves may stay open: a client may keep one for long), or after
 // drainWait, or when ctx ends; release may be called more than once.
 func (f *Forwarder) Steer(ctx context.Context, namespace, pod string) (release func()) {
-	key := namespace + "/" + pod
+	key := steerKey(namespace, pod)
 	f.mu.Lock()
 	f.steered[key]++
 	f.mu.Unlock()
@@ -59,19 +59,22 @@ func (f *Forwarder) Steer(ctx context.Context, namespace, pod string) (release f
 	}
 }
 
+// steerKey is a pod's key in the Forwarder's steered and active counts.
+func steerKey(namespace, pod string) string { return namespace + "/" + pod }
+
 // steeredAway says whether pod's new connections go elsewhere (Steer),
 // and returns what is closed when a pod is released.
 func (f *Forwarder) steeredAway(pod *corev1.Pod) (bool, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.steered[pod.Namespace+"/"+pod.Name] > 0, f.steerChanged
+	return f.steered[steerKey(pod.Namespace, pod.Name)] > 0, f.steerChanged
 }
 
 // claim counts a local connection about to be forwarded to pod, until
 // the pod answers it (unclaim), for Steer's wait, unless pod is steered
 // away: then it says false.
 func (f *Forwarder) claim(pod *corev1.Pod) bool {
-	key := pod.Namespace + "/" + pod.Name
+	key := steerKey(pod.Namespace, pod.Name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.steered[key] > 0 {
@@ -83,7 +86,7 @@ func (f *Forwarder) claim(pod *corev1.Pod) bool {
 
 // unclaim ends what claim counted.
 func (f *Forwarder) unclaim(pod *corev1.Pod) {
-	key := pod.Namespace + "/" + pod.Name
+	key := steerKey(pod.Namespace, pod.Name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.active[key]--; f.active[key] <= 0 {

@@ -241,26 +241,105 @@ func (r *Runner) Dev(ctx context.Context, opts DevOptions) error {
 			}
 			return err
 		case b := <-batches:
-			if d.reloads(b) {
-				d.printf("%s changed: reloading the configuration\n", strings.Join(d.changedConfigs(b), ", "))
-				if opts.CheckConfig == nil {
-					return ErrConfigChanged
-				}
-				err := opts.CheckConfig()
-				if err == nil {
-					return ErrConfigChanged
-				}
-				d.printf("ERROR: %v\nThe previous configuration keeps running; fix the file and save it again.\n", err)
-				b = d.withoutConfigs(b)
+			b, err := d.reload(b, opts.CheckConfig)
+			if err != nil {
+				return err
 			}
 			d.iterate(ctx, b)
 		case <-opts.Manual:
-			w.Trigger()
-			d.release(ctx)
+			if err := d.onEnter(ctx, w); err != nil {
+				return err
+			}
 		case <-d.ctl.wake:
-			d.execute(ctx)
+			if err := d.onControl(ctx, w); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// onEnter runs what Enter asks for: the changes --trigger=manual holds
+// in w, and what the --auto-* switches held back. With another trigger,
+// w delivers what it collected at once (without the debounce; polling,
+// after a walk), as the next batch.
+func (d *dev) onEnter(ctx context.Context, w *watch.Watcher) error {
+	if d.opts.Trigger != TriggerManual {
+		w.Trigger()
+	}
+	if err := d.collect(ctx, w); err != nil {
+		return err
+	}
+	d.release(ctx)
+	return nil
+}
+
+// onControl runs what Control asked for (execute), with the changes
+// --trigger=manual holds in w, as Skaffold's API runs them whatever the
+// trigger.
+func (d *dev) onControl(ctx context.Context, w *watch.Watcher) error {
+	if err := d.collect(ctx, w); err != nil {
+		return err
+	}
+	d.execute(ctx)
+	return nil
+}
+
+// reload handles the configuration files changed in b: it returns
+// ErrConfigChanged when check (DevOptions.CheckConfig) loads them or is
+// nil; else it reports why they do not load and returns the rest of b.
+func (d *dev) reload(b watch.Batch, check func() error) (watch.Batch, error) {
+	if !d.reloads(b) {
+		return b, nil
+	}
+	d.printf("%s changed: reloading the configuration\n", strings.Join(d.changedConfigs(b), ", "))
+	if check == nil {
+		return b, ErrConfigChanged
+	}
+	err := check()
+	if err == nil {
+		return b, ErrConfigChanged
+	}
+	d.printf("ERROR: %v\nThe previous configuration keeps running; fix the file and save it again.\n", err)
+	return d.withoutConfigs(b), nil
+}
+
+// collect takes the changes that --trigger=manual holds in w, on Enter or
+// a Control trigger (/v2/execute), and holds them back as the --auto-*
+// switches would (hold), so that release or execute runs them in the
+// iteration it runs anyway: Enter and an execute that come together run
+// one build, whichever comes first taking the changes. With another
+// trigger, w delivers its changes by itself and collect does nothing. It
+// returns ErrConfigChanged as reload does.
+func (d *dev) collect(ctx context.Context, w *watch.Watcher) error {
+	if d.opts.Trigger != TriggerManual {
+		return nil
+	}
+	b, err := d.reload(w.Take(ctx), d.opts.CheckConfig)
+	if err != nil {
+		return err
+	}
+	d.hold(b)
+	return nil
+}
+
+// hold plans the changes of b as iterate does, and holds all of it back
+// for release or execute: the syncs, the rebuilds, the redeploy of
+// changed manifests.
+func (d *dev) hold(b watch.Batch) {
+	if b.Empty() {
+		return
+	}
+	syncs, rebuild, redeploy := d.plan(b)
+	for _, n := range d.retests(b) {
+		d.retest[n] = true
+	}
+	for name, ops := range syncs {
+		d.heldSyncs[name] = append(d.heldSyncs[name], ops...)
+	}
+	for _, n := range rebuild {
+		d.heldBuilds[n] = true
+	}
+	d.heldDeploy = d.heldDeploy || redeploy
 }
 
 // first builds everything, tests it and deploys it.

@@ -163,12 +163,14 @@ func (d *dev) warm(ctx context.Context) {
 	}
 	var images []warmImage
 	for _, name := range slices.Sorted(maps.Keys(d.images)) {
-		roots := d.rules[name].Roots()
+		rules := d.rules[name]
+		roots := append(rules.Roots(), rules.InferRoots()...)
 		if _, ok := d.swappable(name); ok {
 			roots = append(roots, agentproto.AppDir)
 		}
 		if len(roots) > 0 {
-			images = append(images, warmImage{image: d.images[name], roots: roots})
+			slices.Sort(roots)
+			images = append(images, warmImage{image: d.images[name], roots: slices.Compact(roots)})
 		}
 	}
 	d.syncer.SetWarm(ctx, images)

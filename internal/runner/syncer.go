@@ -50,7 +50,7 @@ type syncer struct {
 
 	warmMu  gosync.Mutex
 	warmFor []warmImage     // the images whose containers Warm opens sessions into
-	warmed  map[string]bool // container Keys Warm opened a session into (or tried)
+	warmed  map[string]bool // running container Keys Warm opened a session into (or tried)
 
 	mu      gosync.Mutex
 	seq     int                     // numbers operations in the order they are planned
@@ -105,24 +105,32 @@ func (s *syncer) SetWarm(ctx context.Context, images []warmImage) {
 // Warm opens the agent session of each running container of the images
 // SetWarm gave that it did not open one into yet: the first sync there
 // finds it open. It reports nothing: a container it cannot list or open
-// is left to its first sync, which reports as ever.
+// is left to its first sync, which reports as ever. The containers it
+// warmed that no longer run (their pod went, they restarted, their image
+// was replaced) are forgotten, unless a listing failed.
 func (s *syncer) Warm(ctx context.Context) {
 	if s.warm == nil {
 		return
 	}
 	s.warmMu.Lock()
 	defer s.warmMu.Unlock()
+	running, listed := map[string]bool{}, true
 	for _, w := range s.warmFor {
 		cs, err := s.source.containers(ctx, w.image)
 		if err != nil {
+			listed = false
 			continue
 		}
 		for _, c := range cs {
+			running[c.Key] = true
 			if !s.warmed[c.Key] {
 				s.warmed[c.Key] = true
 				s.warm(ctx, c, w.roots)
 			}
 		}
+	}
+	if listed {
+		maps.DeleteFunc(s.warmed, func(key string, _ bool) bool { return !running[key] })
 	}
 }
 

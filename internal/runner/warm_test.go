@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/build/deps"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/agent"
@@ -155,26 +158,63 @@ func TestSyncerWarm(t *testing.T) {
 }
 
 // TestDevWarmImages checks which images dev warms: those with sync
-// rules, with their roots, and not those without.
+// rules, manual or inferred from the Dockerfile, with their roots, and
+// not those without.
 func TestDevWarmImages(t *testing.T) {
 	t.Parallel()
 	rules, err := sync.NewRules(&schema.Artifact{ImageName: "web", Workspace: t.TempDir(), Sync: &schema.Sync{Manual: []*schema.SyncRule{{Src: "*.js", Dest: "/srv"}, {Src: "*.css", Dest: "/app"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	df, err := deps.ParseDockerfile(strings.NewReader("FROM scratch\nWORKDIR /site\nCOPY *.html ./\nCOPY static/ /srv/static/\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inferred, err := sync.NewRules(&schema.Artifact{ImageName: "docs", Workspace: t.TempDir(), Sync: &schema.Sync{Infer: []string{"**"}}}, sync.WithDockerfile(df))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
-	s := newSyncer(&fakeSource{running: map[string][]string{"web:1": {"a"}, "api:1": {"b"}}}, nil)
+	s := newSyncer(&fakeSource{running: map[string][]string{"web:1": {"a"}, "api:1": {"b"}, "docs:1": {"c"}}}, nil)
 	s.warm = func(_ context.Context, c container, roots []string) {
 		got = append(got, c.Key+" "+strings.Join(roots, ","))
 	}
 	d := &dev{
 		r:      &Runner{},
 		syncer: s,
-		rules:  map[string]*sync.Rules{"web": rules, "api": nil},
-		images: map[string]artifact.Image{"web": imageOf("web:1"), "api": imageOf("api:1")},
+		rules:  map[string]*sync.Rules{"web": rules, "api": nil, "docs": inferred},
+		images: map[string]artifact.Image{"web": imageOf("web:1"), "api": imageOf("api:1"), "docs": imageOf("docs:1")},
 	}
 	d.warm(t.Context())
-	if want := []string{"a /app,/srv"}; !slices.Equal(got, want) {
+	slices.Sort(got)
+	if want := []string{"a /app,/srv", "c /site,/srv/static"}; !slices.Equal(got, want) {
 		t.Errorf("warmed %q, want %q", got, want)
+	}
+}
+
+// TestSyncerWarmForgetsGoneContainers checks that the syncer forgets the
+// containers it warmed once they no longer run (their pod went, or they
+// restarted under a new key), and keeps them while a listing fails.
+func TestSyncerWarmForgetsGoneContainers(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{running: map[string][]string{"web:1": {"a", "b"}}}
+	s := newSyncer(src, nil)
+	var warmed []string
+	s.warm = func(_ context.Context, c container, _ []string) { warmed = append(warmed, c.Key) }
+	s.SetWarm(t.Context(), []warmImage{{image: imageOf("web:1"), roots: []string{"/app"}}})
+	src.set(map[string][]string{"web:1": {"b", "c"}})
+	s.Warm(t.Context())
+	if want := []string{"a", "b", "c"}; !slices.Equal(warmed, want) {
+		t.Errorf("warmed %q, want %q", warmed, want)
+	}
+	if want := []string{"b", "c"}; !slices.Equal(slices.Sorted(maps.Keys(s.warmed)), want) {
+		t.Errorf("the syncer remembers having warmed %q, want %q: a is gone", slices.Sorted(maps.Keys(s.warmed)), want)
+	}
+	src.mu.Lock()
+	src.err = errors.New("the API server is away")
+	src.mu.Unlock()
+	s.Warm(t.Context())
+	if want := []string{"b", "c"}; !slices.Equal(slices.Sorted(maps.Keys(s.warmed)), want) {
+		t.Errorf("after a failed listing, the syncer remembers %q, want %q", slices.Sorted(maps.Keys(s.warmed)), want)
 	}
 }

@@ -212,6 +212,28 @@ func (r *Rules) Roots() []string {
 	return slices.Compact(out)
 }
 
+// InferRoots are the destinations, clean and sorted, each once, of the
+// COPY and ADD instructions from the build context in the stages that
+// make the final image: the directories (or files) infer rules' syncs
+// write under, as inferRoot finds them, whichever files change. The
+// agent session of a container can then be opened, allowing them, ahead
+// of the first sync. Rules without infer rules have none.
+func (r *Rules) InferRoots() []string {
+	if r == nil || len(r.infer) == 0 {
+		return nil
+	}
+	var out []string
+	for s := r.df.Target; s != nil; s = s.BaseStage {
+		for _, c := range s.Copies {
+			if c.FromContext() && len(c.Sources) > 0 { // not a URL's or heredoc's alone
+				out = append(out, path.Clean(c.Dest))
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 type dest struct{ path, root string }
 
 // destinations maps the local path f to its container paths; false means

@@ -3,6 +3,7 @@ package sync
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -363,5 +364,43 @@ func TestRoots(t *testing.T) {
 	}
 	if got := (*Rules)(nil).Roots(); got != nil {
 		t.Errorf("nil rules: Roots() = %v", got)
+	}
+}
+
+// InferRoots are the roots Plan gives infer rules' operations, known
+// before any file changes.
+func TestInferRoots(t *testing.T) {
+	t.Parallel()
+	df := parse(t, multiStage)
+	r, err := NewRules(&schema.Artifact{ImageName: "web", Workspace: ctxDir, Sync: &schema.Sync{Infer: []string{"**"}}}, WithDockerfile(df))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not the build stage's /go/src, nor /app/server, copied from it.
+	want := []string{"/app/static", "/app/templates", "/etc/app/config.yaml"}
+	if got := r.InferRoots(); !reflect.DeepEqual(got, want) {
+		t.Errorf("InferRoots() = %v, want %v", got, want)
+	}
+	ops, _ := r.Plan([]string{local("static/a.css"), local("templates/i.tmpl"), local("config.yaml")}, nil)
+	for _, op := range ops {
+		if !slices.Contains(want, op.Root) {
+			t.Errorf("Plan put %s under root %s, not among InferRoots %v", op.Dest, op.Root, want)
+		}
+	}
+	// Nothing of the context goes where a URL or a heredoc does.
+	df = parse(t, "FROM scratch\nADD https://example.com/x.tgz /opt/x.tgz\nCOPY <<EOF /etc/motd\nhi\nEOF\nCOPY www /srv\n")
+	r, err = NewRules(&schema.Artifact{ImageName: "web", Workspace: ctxDir, Sync: &schema.Sync{Infer: []string{"**"}}}, WithDockerfile(df))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.InferRoots(), []string{"/srv"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("InferRoots() = %v, want %v", got, want)
+	}
+	manual, err := NewRules(manualArtifact(&schema.SyncRule{Src: "*.html", Dest: "/srv"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := manual.InferRoots(); got != nil {
+		t.Errorf("InferRoots() of manual rules = %v, want none", got)
 	}
 }

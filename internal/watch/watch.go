@@ -79,6 +79,8 @@ type Watcher struct {
 	opts    Options
 	fsw     *fsnotify.Watcher // nil when polling
 	trigger chan struct{}
+	take    chan chan Batch // Take's requests
+	ended   chan struct{}   // closed when Run returns
 	closed  chan struct{}
 	close   sync.Once
 	running atomic.Bool
@@ -122,6 +124,8 @@ func New(roots []string, opts Options) (*Watcher, error) {
 	w := &Watcher{
 		opts:     opts,
 		trigger:  make(chan struct{}, 1),
+		take:     make(chan chan Batch),
+		ended:    make(chan struct{}),
 		closed:   make(chan struct{}),
 		changes:  changes{},
 		debounce: debouncer{quiet: opts.Debounce, burst: opts.BurstDebounce, max: opts.MaxWait},
@@ -182,6 +186,23 @@ func (w *Watcher) Trigger() {
 	}
 }
 
+// Take returns the changes collected so far (with Polling, those the
+// last walk found), which Run would deliver next, to the caller instead,
+// and forgets them: with Manual, the caller acts on them at once and
+// together with whatever else it does, where Trigger's batch would come
+// later, on its own. It waits for Run to start, and returns an empty
+// batch once Run has returned or ctx ends.
+func (w *Watcher) Take(ctx context.Context) Batch {
+	reply := make(chan Batch, 1)
+	select {
+	case w.take <- reply:
+		return <-reply
+	case <-w.ended:
+	case <-ctx.Done():
+	}
+	return Batch{}
+}
+
 // Close stops a running Run, which then returns nil, and releases the
 // Watcher's operating system resources.
 func (w *Watcher) Close() error {
@@ -206,6 +227,7 @@ func (w *Watcher) Run(ctx context.Context, each func(Batch)) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("watch: Run called twice on one Watcher")
 	}
+	defer close(w.ended)
 	batches := make(chan Batch)
 	done := make(chan struct{})
 	go func() {
@@ -301,6 +323,9 @@ func (w *Watcher) Run(ctx context.Context, each func(Batch)) error {
 				}
 			}
 			deliver()
+		case reply := <-w.take:
+			w.debounce.reset()
+			reply <- w.changes.batch(w.ignored)
 		case <-done:
 			busy = false
 			if ready {

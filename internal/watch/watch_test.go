@@ -449,6 +449,62 @@ func TestManualTrigger(t *testing.T) {
 	}
 }
 
+// Take hands the manual trigger's changes to the caller, once: neither a
+// later Take nor a Trigger delivers them again.
+func TestManualTake(t *testing.T) {
+	t.Parallel()
+	h := start(t, Options{Trigger: Manual}, func(dir string) { write(t, filepath.Join(dir, "a.txt"), "a") })
+	// One event (a write may make several, which could arrive after the
+	// first Take).
+	must(t, os.Remove(h.path("a.txt")))
+	// The event may still be on its way: an empty Take takes nothing.
+	var b Batch
+	for give := time.After(timeout); b.Empty(); {
+		b = h.relative(h.w.Take(t.Context()))
+		select {
+		case <-give:
+			t.Fatal("Take returned no removal of a.txt")
+		default:
+		}
+	}
+	if want := []string{"a.txt"}; !slices.Equal(b.Removed, want) || len(b.Changed) > 0 {
+		t.Errorf("Take: %+v, want %v removed", b, want)
+	}
+	if again := h.w.Take(t.Context()); !again.Empty() {
+		t.Errorf("a second Take: %+v, want nothing", again)
+	}
+	h.w.Trigger()
+	write(t, h.path("b.txt"), "b")
+	give := time.After(timeout)
+	for {
+		h.w.Trigger()
+		select {
+		case b := <-h.batches:
+			if !slices.Equal(b.Changed, []string{"b.txt"}) {
+				t.Errorf("the batch after Take and Trigger: %+v, want b.txt alone", b)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		case <-give:
+			t.Fatal("no batch of b.txt after Trigger")
+		}
+	}
+}
+
+// Take returns nothing once Run has returned.
+func TestTakeAfterRun(t *testing.T) {
+	t.Parallel()
+	w, err := New([]string{t.TempDir()}, Options{Trigger: Manual})
+	must(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	must(t, w.Run(ctx, func(Batch) {}))
+	if b := w.Take(t.Context()); !b.Empty() {
+		t.Errorf("Take after Run: %+v", b)
+	}
+	must(t, w.Close())
+}
+
 func TestPolling(t *testing.T) {
 	t.Parallel()
 	h := start(t, Options{Trigger: Polling, PollInterval: 20 * time.Millisecond,

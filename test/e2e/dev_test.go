@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -740,14 +741,18 @@ func TestDevReloadsConfig(t *testing.T) {
 	c.stopAndCheckCleanup(t, r, ns)
 }
 
-// With --trigger=manual, changes wait for Enter.
+// With --trigger=manual, changes wait for Enter, or for /v2/execute.
 func TestDevManualTrigger(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	enter, press := io.Pipe()
 	t.Cleanup(func() { press.Close() })
-	r := devBackgroundWithInput(t, dir, ns, enter, "--trigger=manual")
+	r := devBackgroundWithInput(t, dir, ns, enter, "--trigger=manual", "--rpc-http-port=0")
+	api := apiLine.FindStringSubmatch(r.errOut.String())
+	if api == nil {
+		t.Fatalf("skiff dev did not say where the API is:\n%s", r.errOut)
+	}
 	pods := c.waitReady(t, ns, "app=sync", 2)
 	forwards := c.forwardEach(t, ns, pods, 8080)
 
@@ -762,6 +767,21 @@ func TestDevManualTrigger(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitSince(t, m, devStepTimeout, syncedLine)
+	expectServed(t, forwards, "/index.html", index)
+
+	// An IDE's execute runs what the trigger holds, as Skaffold's does.
+	index = "<h1>execute " + randomSuffix(t) + "</h1>\n"
+	m = r.mark()
+	writeTree(t, filepath.Join(dir, "kodata"), map[string]string{"index.html": index})
+	// The watcher may not have the edit yet: an execute with nothing
+	// held does nothing, so ask again until it syncs.
+	for give := time.Now().Add(devStepTimeout); !syncedLine.MatchString(r.errOut.String()[m:]); {
+		if time.Now().After(give) {
+			t.Fatalf("/v2/execute did not sync what --trigger=manual holds:\n%s", r.errOut.String()[m:])
+		}
+		call(t, http.MethodPost, api[1]+"/v2/execute", `{"sync": true}`)
+		time.Sleep(200 * time.Millisecond)
+	}
 	expectServed(t, forwards, "/index.html", index)
 	c.stopAndCheckCleanup(t, r, ns)
 }

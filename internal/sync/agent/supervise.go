@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,10 @@ type Supervisor struct {
 	Signals <-chan os.Signal
 	// Restarts are restart requests, from Listen's control socket.
 	Restarts chan RestartRequest
+
+	// listenWait bounds a restart's wait for the new process to listen;
+	// zero is listenWait.
+	listenWait time.Duration
 }
 
 // RestartRequest asks the supervisor to stop its child and start Binary
@@ -95,7 +100,9 @@ func (s *Supervisor) restart(cmd *exec.Cmd, binary string, exited chan exit) (*e
 	if err := checkExecutable(binary); err != nil {
 		return cmd, nil, err
 	}
-	before := listeningSockets()
+	// What the old process listens on: its own sockets, not those of the
+	// pod's other containers, which share the network namespace.
+	before, _ := treeListening(cmd.Process.Pid)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	kill := time.NewTimer(stopGrace)
 	defer kill.Stop()
@@ -114,8 +121,8 @@ func (s *Supervisor) restart(cmd *exec.Cmd, binary string, exited chan exit) (*e
 			done = true
 		}
 	}
-	// What the old process listened on: the sockets its end closed.
-	closed := gone(before, listeningSockets())
+	// Of those, the addresses its end freed.
+	closed := closedBy(before, listeningSockets(nil))
 	next, err := s.start(binary, exited)
 	if err == nil {
 		quit, err := s.awaitListening(next, closed, exited)
@@ -131,20 +138,23 @@ func (s *Supervisor) restart(cmd *exec.Cmd, binary string, exited chan exit) (*e
 	return prev, nil, fmt.Errorf("%w; %s runs again", err, cmd.Path)
 }
 
-// awaitListening waits until cmd, just started, listens on every socket
-// of addrs (the old process's), so that a restart is done when the new
-// process can take connections, up to listenWait (it may listen elsewhere
-// now). A child that ends meanwhile, or a signal forwarded to it, ends the
+// awaitListening waits until cmd, just started, or a process it started,
+// listens on every address of addrs (the old process's), so that a
+// restart is done when the new process can take connections, up to
+// listenWait (it may listen elsewhere now). A child that ends meanwhile, or a signal forwarded to it, ends the
 // wait; the child's end is then the supervisor's (quit).
 func (s *Supervisor) awaitListening(cmd *exec.Cmd, addrs []string, exited chan exit) (*exit, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
-	give := time.NewTimer(listenWait)
+	give := time.NewTimer(cmp.Or(s.listenWait, listenWait))
 	defer give.Stop()
 	tick := time.NewTicker(listenPoll)
 	defer tick.Stop()
-	for !allIn(addrs, listeningSockets()) {
+	for {
+		if now, _ := treeListening(cmd.Process.Pid); allIn(addrs, now) {
+			return nil, nil
+		}
 		select {
 		case sig := <-s.Signals:
 			_ = cmd.Process.Signal(sig)
@@ -156,7 +166,6 @@ func (s *Supervisor) awaitListening(cmd *exec.Cmd, addrs []string, exited chan e
 		case <-tick.C:
 		}
 	}
-	return nil, nil
 }
 
 // exitText says how the process of e ended, as a shell would.

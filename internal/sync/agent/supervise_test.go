@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -71,6 +72,12 @@ func TestMain(m *testing.M) {
 		}()
 		fmt.Println("listening")
 		<-sigs
+		if hook := os.Getenv(stopHookEnv); hook != "" {
+			// Stops once the test has done what it does meanwhile.
+			if c, err := net.Dial("tcp", hook); err == nil {
+				_, _ = io.Copy(io.Discard, c)
+			}
+		}
 		os.Exit(0)
 	}
 	os.Exit(100)
@@ -78,9 +85,12 @@ func TestMain(m *testing.M) {
 
 // listenEnv is the address the "listen" child listens on; listenDelay is
 // how long a restarted one takes to start listening.
+// stopHookEnv is an address the "listen" child connects to on SIGTERM,
+// ending once it is closed.
 const (
 	listenEnv   = "SKIFF_SUPERVISE_LISTEN"
 	listenDelay = 300 * time.Millisecond
+	stopHookEnv = "SKIFF_SUPERVISE_STOP_HOOK"
 )
 
 // supervised is a Supervisor of the test binary in mode, with its output
@@ -214,30 +224,43 @@ func TestSuperviseRestartsFromANewExecutable(t *testing.T) {
 	}
 }
 
-// A restart is done once the new process listens where the old one did:
-// skiff then sends connections to it again.
-func TestSuperviseRestartEndsOnceTheNewProcessListens(t *testing.T) {
+// superviseListener supervises a "listen" child on a free loopback
+// address, which it returns, and starts it, with wait as its restarts'
+// listen wait (0: listenWait); the caller sets the child's other
+// variables first.
+func superviseListener(t *testing.T, wait time.Duration) (s *supervised, sock, addr string) {
+	t.Helper()
 	free, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := free.Addr().String()
+	addr = free.Addr().String()
 	free.Close()
 	t.Setenv(listenEnv, addr)
-	s := supervise(t, "listen")
-	sock := s.listen(t)
+	s = supervise(t, "listen")
+	s.listenWait = wait
+	sock = s.listen(t)
 	s.start()
 	if got := s.line(t); got != "listening" {
 		t.Fatalf("child said %q", got)
 	}
+	return s, sock, addr
+}
+
+// executable writes script as a new executable and returns its path.
+func executable(t *testing.T, script string) string {
+	t.Helper()
 	next := filepath.Join(t.TempDir(), "next")
-	script := fmt.Sprintf("#!/bin/sh\n%s=second exec %q \"$@\"\n", childName, s.Argv[0])
 	if err := os.WriteFile(next, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := Restart(sock, next); err != nil {
-		t.Fatalf("Restart: %v", err)
-	}
+	return next
+}
+
+// servedBySecond checks that, right after a restart, the child named
+// "second" answers at addr, then ends the supervisor.
+func (s *supervised) servedBySecond(t *testing.T, addr string) {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("right after the restart, connecting to %s: %v; the restart should end once the new process listens", addr, err)
@@ -250,6 +273,58 @@ func TestSuperviseRestartEndsOnceTheNewProcessListens(t *testing.T) {
 	if code := <-s.code; code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
+}
+
+// A restart is done once the new process listens where the old one did:
+// skiff then sends connections to it again.
+func TestSuperviseRestartEndsOnceTheNewProcessListens(t *testing.T) {
+	s, sock, addr := superviseListener(t, 0)
+	next := executable(t, fmt.Sprintf("#!/bin/sh\n%s=second exec %q \"$@\"\n", childName, s.Argv[0]))
+	if err := Restart(sock, next); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	s.servedBySecond(t, addr)
+}
+
+// The restart waits for the sockets of the supervised processes only: a
+// sidecar of the pod (here the test) that closes a port while the old
+// process stops does not hold it, and the new process is found listening
+// when it runs as a child of a shell.
+func TestSuperviseRestartWaitsForTheSupervisedProcessesOnly(t *testing.T) {
+	sidecar, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sidecar.Close()
+	hook, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hook.Close()
+	go func() {
+		// While the old process stops, the sidecar closes its port.
+		c, err := hook.Accept()
+		hook.Close()
+		if err != nil {
+			return
+		}
+		sidecar.Close()
+		c.Close()
+	}()
+	t.Setenv(stopHookEnv, hook.Addr().String())
+	s, sock, addr := superviseListener(t, time.Hour)
+	next := executable(t, fmt.Sprintf("#!/bin/sh\ntrap 'kill $!; wait $!; exit 0' TERM\n%s=second %q \"$@\" &\nwait $!\n", childName, s.Argv[0]))
+	done := make(chan error, 1)
+	go func() { done <- Restart(sock, next) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Restart: %v", err)
+		}
+	case <-time.After(time.Minute): // a bound against a hang, not a figure
+		t.Fatal("the restart did not end within a minute: it waits for the sidecar's closed port")
+	}
+	s.servedBySecond(t, addr)
 }
 
 func TestSuperviseKeepsTheChildWhenTheNewExecutableIsBad(t *testing.T) {
