@@ -132,11 +132,10 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	// shows a failed build's output.
 	logs := events.LogWriter(event.TaskBuild, name)
 	tmp, err := d.newSwapFile(name)
-	if err != nil {
-		return err
+	if err == nil {
+		defer os.Remove(tmp) // renamed when the build succeeds
+		_, err = d.r.buildExecutable(ctx, a, tmp, io.MultiWriter(out, logs))
 	}
-	defer os.Remove(tmp) // renamed when the build succeeds
-	_, err = d.r.buildExecutable(ctx, a, tmp, io.MultiWriter(out, logs))
 	out.Flush()
 	logs.Flush()
 	events.Publish(event.ArtifactBuild(name, "Build", true, err, im.Ref, time.Since(start)))
