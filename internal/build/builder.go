@@ -23,15 +23,16 @@ type Builder interface {
 type ExecutableBuilder interface {
 	Builder
 	// Executable builds a's executable for the one platform of req (the
-	// host's architecture on linux when it names none).
-	Executable(ctx context.Context, a *schema.Artifact, req Request) (Executable, error)
+	// host's architecture on linux when it names none) and writes it to
+	// file, without holding it in memory. After an error file may hold
+	// anything: callers write to a temporary name and rename.
+	Executable(ctx context.Context, a *schema.Artifact, req Request, file string) (Executable, error)
 }
 
-// Executable is a built executable: its content and the file name the
-// image gives it.
+// Executable is what ExecutableBuilder built: the file name the image
+// gives the executable.
 type Executable struct {
-	Content []byte
-	Name    string
+	Name string
 }
 
 // Request is what a builder is asked to produce.

@@ -131,7 +131,11 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	// The compiler's messages go to the events too, where the dashboard
 	// shows a failed build's output.
 	logs := events.LogWriter(event.TaskBuild, name)
-	exe, err := d.r.buildExecutable(ctx, a, io.MultiWriter(out, logs))
+	tmp, err := d.newSwapFile(name)
+	if err == nil {
+		defer os.Remove(tmp) // renamed when the build succeeds
+		_, err = d.r.buildExecutable(ctx, a, tmp, io.MultiWriter(out, logs))
+	}
 	out.Flush()
 	logs.Flush()
 	events.Publish(event.ArtifactBuild(name, "Build", true, err, im.Ref, time.Since(start)))
@@ -144,7 +148,7 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 		return err
 	}
 	built := time.Since(start)
-	local, err := d.writeSwapFile(name, exe.Content)
+	local, err := d.installSwapFile(name, tmp)
 	if err != nil {
 		d.stale[name] = true
 		d.printf("Hot swap of %s: %v\nThe previous version keeps running.\n", name, err)
@@ -172,10 +176,10 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 	return nil
 }
 
-// writeSwapFile writes the executable content for the artifact of image
-// name to the session's swap directory (made on first use, removed when
-// dev ends), replacing the previous one whole, and returns its path.
-func (d *dev) writeSwapFile(name string, content []byte) (string, error) {
+// newSwapFile makes an empty file in the session's swap directory (made
+// on first use, removed when dev ends) for the next executable of the
+// artifact of image name, which go build writes there.
+func (d *dev) newSwapFile(name string) (string, error) {
 	if d.swapDir == "" {
 		dir, err := os.MkdirTemp("", "skiff-hotswap-")
 		if err != nil {
@@ -183,22 +187,22 @@ func (d *dev) writeSwapFile(name string, content []byte) (string, error) {
 		}
 		d.swapDir = dir
 	}
+	f, err := os.CreateTemp(d.swapDir, ".new-*")
+	if err != nil {
+		return "", fmt.Errorf("making a file for the executable of %s in %s: %w", name, d.swapDir, err)
+	}
+	f.Close()
+	return f.Name(), nil
+}
+
+// installSwapFile makes tmp, from newSwapFile, the executable of the
+// artifact of image name, replacing the previous one whole, and returns
+// its path.
+func (d *dev) installSwapFile(name, tmp string) (string, error) {
 	file := filepath.Join(d.swapDir, strings.NewReplacer("/", "_", ":", "_").Replace(name))
-	tmp, err := os.CreateTemp(d.swapDir, ".new-*")
+	err := os.Chmod(tmp, 0o755)
 	if err == nil {
-		_, err = tmp.Write(content)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(tmp.Name(), 0o755)
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), file)
-		}
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
+		err = os.Rename(tmp, file)
 	}
 	if err != nil {
 		return "", fmt.Errorf("writing the executable of %s to %s: %w", name, d.swapDir, err)
@@ -225,9 +229,9 @@ func (d *dev) removeSwapDir() {
 }
 
 // buildExecutable builds the executable of a alone (a ko artifact), with
-// the platform and options of the last build; the compiler's messages go
-// to out.
-func (r *Runner) buildExecutable(ctx context.Context, a *schema.Artifact, out io.Writer) (build.Executable, error) {
+// the platform and options of the last build, into file; the compiler's
+// messages go to out.
+func (r *Runner) buildExecutable(ctx context.Context, a *schema.Artifact, file string, out io.Writer) (build.Executable, error) {
 	builders, err := r.kinds.Builders([]*schema.Artifact{a}, build.Services{Env: r.buildEnv()})
 	if err != nil {
 		return build.Executable{}, err
@@ -240,7 +244,7 @@ func (r *Runner) buildExecutable(ctx context.Context, a *schema.Artifact, out io
 	if len(platforms) == 0 {
 		platforms = r.lastBuild.Platforms
 	}
-	exe, err := b.Executable(ctx, a, build.Request{Platforms: platforms, Env: r.opts.Project.Env, Out: out, Debug: r.lastBuild.Debug, DevMode: true})
+	exe, err := b.Executable(ctx, a, build.Request{Platforms: platforms, Env: r.opts.Project.Env, Out: out, Debug: r.lastBuild.Debug, DevMode: true}, file)
 	if err != nil {
 		return build.Executable{}, fmt.Errorf("building artifact %q: %w", a.ImageName, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func BenchmarkOneLineChange(b *testing.B) {
 			step := func(i int) {
 				editGreeting(b, app, fmt.Sprintf("hello %d", i))
 				if mode == "gobuild" {
-					if _, err := kb.compile(context.Background(), s, p, io.Discard); err != nil {
+					if _, err := kb.compile(context.Background(), s, p, io.Discard, filepath.Join(b.TempDir(), "out")); err != nil {
 						b.Fatal(err)
 					}
 					return
@@ -101,7 +102,8 @@ func BenchmarkLayering(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hello, err := kb.compile(context.Background(), s, p, io.Discard)
+	dir := b.TempDir()
+	hello, err := kb.compile(context.Background(), s, p, io.Discard, filepath.Join(dir, "hello"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,30 +111,34 @@ func BenchmarkLayering(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	large, err := os.ReadFile(self)
-	if err != nil {
-		b.Fatal(err)
-	}
 	base := testBase(b)
 	for _, tc := range []struct {
 		name string
-		bin  []byte
+		bin  string
 		gzip bool
-	}{{"hello", hello.bin, false}, {"hello", hello.bin, true}, {"large", large, false}, {"large", large, true}} {
+	}{{"hello", hello.file, false}, {"hello", hello.file, true}, {"large", self, false}, {"large", self, true}} {
 		layers := "plain"
 		if tc.gzip {
 			layers = "gzip"
 		}
-		b.Run(fmt.Sprintf("%s-%.1fMB/%s", tc.name, float64(len(tc.bin))/1e6, layers), func(b *testing.B) {
+		content, err := os.ReadFile(tc.bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%s-%.1fMB/%s", tc.name, float64(len(content))/1e6, layers), func(b *testing.B) {
 			slot := tc.name + "\x00" + p.String()
 			s := *s
 			s.gzip = tc.gzip
-			b.SetBytes(int64(len(tc.bin)))
+			b.SetBytes(int64(len(content)))
+			file := filepath.Join(dir, "bin")
 			cpu := cpuTime()
 			for i := 0; b.Loop(); i++ {
 				// A new binary every time, as go build writes it.
-				c := &compiled{bin: append([]byte(nil), tc.bin...), name: tc.name}
-				c.bin[len(c.bin)/2] = byte(i)
+				content[len(content)/2] = byte(i)
+				if err := os.WriteFile(file, content, 0o755); err != nil {
+					b.Fatal(err)
+				}
+				c := &compiled{file: file, name: tc.name}
 				bin, err := kb.binaryLayer(slot, &s, c)
 				if err != nil {
 					b.Fatal(err)

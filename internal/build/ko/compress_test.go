@@ -35,10 +35,7 @@ func TestGzipParallel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			z, err := gzipParallel(tc.data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			z := gzipBytes(t, tc.data)
 			// One gzip member, read by the standard library's decoder.
 			br := bytes.NewReader(z)
 			zr, err := gzip.NewReader(br)
@@ -56,10 +53,7 @@ func TestGzipParallel(t *testing.T) {
 			if br.Len() != 0 {
 				t.Errorf("%d bytes after the first gzip member, want one member", br.Len())
 			}
-			again, err := gzipParallel(tc.data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			again := gzipBytes(t, tc.data)
 			if !bytes.Equal(z, again) {
 				t.Error("compressing twice gave different bytes")
 			}
@@ -68,4 +62,14 @@ func TestGzipParallel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gzipBytes is gzipParallel of data.
+func gzipBytes(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	if err := gzipParallel(&z, bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	return z.Bytes()
 }

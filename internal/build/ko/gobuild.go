@@ -1,7 +1,6 @@
 package ko
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"errors"
@@ -21,18 +20,19 @@ import (
 
 // compiled is the output of one `go build`.
 type compiled struct {
-	// bin is the executable.
-	bin []byte
+	// file is the executable, where the caller of compile asked for it.
+	file string
 	// name is the file name ko gives it: the last element of the main
 	// package's import path.
 	name string
 }
 
 // compile runs `go build` for the main package of s and platform p,
-// streaming its output to out, and returns the executable. The error of a
-// failed build repeats the end of the output only when out is
-// io.Discard.
-func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Writer) (*compiled, error) {
+// streaming its output to out, and writes the executable to file, which
+// it never reads into memory (a service's executable is tens of MB). The
+// error of a failed build repeats the end of the output only when out is
+// io.Discard; after an error file may hold anything.
+func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Writer, file string) (*compiled, error) {
 	penv, err := platformEnv(p)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,6 @@ func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Wr
 		return nil, fmt.Errorf("making a directory for the go build output: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	file := filepath.Join(tmp, "out")
 
 	args := append([]string{"build"}, s.flags...)
 	args = append(args, "-o", file, s.main)
@@ -65,15 +64,11 @@ func (b *Builder) compile(ctx context.Context, s *spec, p v1.Platform, out io.Wr
 		return nil, fmt.Errorf("compiling artifact %q: go build %s for %s in %s: %w:\n%s",
 			s.image, s.main, p, s.workdir, err, strings.TrimRight(tail.String(), "\n"))
 	}
-	bin, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading the go build output: %w", err)
-	}
-	info, err := buildinfo.Read(bytes.NewReader(bin))
+	info, err := buildinfo.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("artifact %q: go build %s in %s made no executable (%v): the ko builder's main must name a `package main`; fix build.artifacts[].ko.main", s.image, s.main, s.workdir, err)
 	}
-	return &compiled{bin: bin, name: appName(info.Path)}, nil
+	return &compiled{file: file, name: appName(info.Path)}, nil
 }
 
 // runGo runs the go command with args in s's workdir for the platform

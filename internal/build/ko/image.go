@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,12 @@ func (b *Builder) image(ctx context.Context, s *spec, p v1.Platform, w io.Writer
 		dataCh <- dataResult{l, err}
 	}()
 
-	c, err := b.compile(ctx, s, p, w)
+	dir, err := os.MkdirTemp("", "skiff-ko-bin-")
+	if err != nil {
+		return nil, fmt.Errorf("making a directory for the go build output: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	c, err := b.compile(ctx, s, p, w, filepath.Join(dir, "out"))
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +69,8 @@ func (b *Builder) image(ctx context.Context, s *spec, p v1.Platform, w io.Writer
 }
 
 func (b *Builder) binaryLayer(slot string, s *spec, c *compiled) (*layer, error) {
-	l, err := b.layers.get(slot+"\x00bin\x00"+c.name, c.bin, s.gzip, func() ([]byte, error) {
-		return binaryTar(c.name, c.bin)
+	l, err := b.layers.get(slot+"\x00bin\x00"+c.name, s.gzip, func(w io.Writer) error {
+		return binaryTar(w, c.name, c.file)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("making the binary layer: %w", err)
@@ -73,11 +79,9 @@ func (b *Builder) binaryLayer(slot string, s *spec, c *compiled) (*layer, error)
 }
 
 func (b *Builder) kodataLayer(slot string, s *spec) (*layer, error) {
-	t, err := kodataTar(filepath.Join(s.pkgDir, "kodata"), s.kodataTime)
-	if err != nil {
-		return nil, err
-	}
-	return b.layers.get(slot+"\x00kodata", t, s.gzip, func() ([]byte, error) { return t, nil })
+	return b.layers.get(slot+"\x00kodata", s.gzip, func(w io.Writer) error {
+		return kodataTar(w, filepath.Join(s.pkgDir, "kodata"), s.kodataTime)
+	})
 }
 
 // defaultUser is the user of an image built on skiff's default base when

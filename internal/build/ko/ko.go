@@ -100,8 +100,9 @@ func (b *Builder) Build(ctx context.Context, a *schema.Artifact, req build.Reque
 
 // Executable builds artifact a's executable alone, as Build would put it
 // in the image (the same go build flags, environment and platform), for
-// a hot swap. The compiler's messages go to req.Out.
-func (b *Builder) Executable(ctx context.Context, a *schema.Artifact, req build.Request) (build.Executable, error) {
+// a hot swap, and writes it to file. The compiler's messages go to
+// req.Out.
+func (b *Builder) Executable(ctx context.Context, a *schema.Artifact, req build.Request, file string) (build.Executable, error) {
 	platforms, err := parsePlatforms(req.Platforms)
 	if err != nil {
 		return build.Executable{}, fmt.Errorf("artifact %q: %w", a.ImageName, err)
@@ -113,11 +114,11 @@ func (b *Builder) Executable(ctx context.Context, a *schema.Artifact, req build.
 	if err != nil {
 		return build.Executable{}, err
 	}
-	c, err := b.compile(ctx, s, platforms[0], out(req))
+	c, err := b.compile(ctx, s, platforms[0], out(req), file)
 	if err != nil {
 		return build.Executable{}, err
 	}
-	return build.Executable{Content: c.bin, Name: c.name}, nil
+	return build.Executable{Name: c.name}, nil
 }
 
 // Index builds artifact a for every platform of req at once and returns

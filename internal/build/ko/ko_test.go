@@ -765,21 +765,26 @@ func TestExecutable(t *testing.T) {
 	img := buildImage(t, b, a, req)
 	ls := layers(t, img)
 	_, files := layerEntries(t, ls[len(ls)-1])
-	exe, err := b.Executable(t.Context(), a, req)
+	file := filepath.Join(t.TempDir(), "exe")
+	exe, err := b.Executable(t.Context(), a, req, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exe.Name != "hello" || !bytes.Equal(exe.Content, files["ko-app/hello"].data) {
-		t.Errorf("executable %q (%d bytes) differs from the image's ko-app/hello (%d bytes)", exe.Name, len(exe.Content), len(files["ko-app/hello"].data))
+	content, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("reading the executable Executable wrote: %v", err)
 	}
-	if _, err := b.Executable(t.Context(), a, build.Request{Platforms: []string{"linux/amd64", "linux/arm64"}}); err == nil {
+	if exe.Name != "hello" || !bytes.Equal(content, files["ko-app/hello"].data) {
+		t.Errorf("executable %q (%d bytes) differs from the image's ko-app/hello (%d bytes)", exe.Name, len(content), len(files["ko-app/hello"].data))
+	}
+	if _, err := b.Executable(t.Context(), a, build.Request{Platforms: []string{"linux/amd64", "linux/arm64"}}, file); err == nil {
 		t.Error("Executable for two platforms succeeded")
 	}
 	if err := os.WriteFile(filepath.Join(app, "broken.go"), []byte("package main\n\nvar _ = nope\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if _, err := b.Executable(t.Context(), a, build.Request{Out: &out}); err == nil || !strings.Contains(out.String(), "undefined: nope") {
+	if _, err := b.Executable(t.Context(), a, build.Request{Out: &out}, file); err == nil || !strings.Contains(out.String(), "undefined: nope") {
 		t.Errorf("broken code: error %v, output %q; want a compile error with the compiler's message in the output", err, out.String())
 	}
 }

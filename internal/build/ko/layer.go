@@ -1,11 +1,12 @@
 package ko
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -14,46 +15,95 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// layer is a layer held in memory whose digests were computed once, when
-// it was made: pushing or loading it reads bytes, it never compresses or
-// hashes again. Its blob is gzipped, or the plain tar stream when it only
-// goes to the Docker daemon or a registry on this machine.
+// layer is a layer kept in a file whose digests were computed once, when
+// it was made: pushing or loading it reads the file, it never compresses
+// or hashes again. Its blob is gzipped, or the plain tar stream when it
+// only goes to the Docker daemon or a registry on this machine. The file
+// was removed from its directory when it was made: it goes away when the
+// layer is no longer referenced (os.File's finalizer closes it) or the
+// process ends, and a layer of a service's executable costs the heap
+// nothing.
 type layer struct {
 	diffID    v1.Hash
 	digest    v1.Hash
-	blob      []byte
+	blob      *os.File
+	size      int64
 	gzipped   bool
 	mediaType types.MediaType
 }
 
 var _ v1.Layer = (*layer)(nil)
 
-// newLayer makes a layer of the tar stream tarball. When gzipped, it is
-// compressed at the fastest level on all cores while it is hashed: the
-// binary layer is remade on every change, and compressing harder costs
-// more time than it saves in transfer. Otherwise the blob is tarball
-// itself, and its digest is its diff ID.
-func newLayer(tarball []byte, gzipped bool) (*layer, error) {
-	if !gzipped {
-		h := sha256.New()
-		h.Write(tarball)
-		d := sum(h)
-		return &layer{diffID: d, digest: d, blob: tarball, mediaType: types.DockerUncompressedLayer}, nil
-	}
-	diffCh := make(chan v1.Hash, 1)
-	go func() {
-		h := sha256.New()
-		h.Write(tarball)
-		diffCh <- sum(h)
-	}()
-	compressed, err := gzipParallel(tarball)
-	diffID := <-diffCh
+// tarFile is an uncompressed layer made by writing its tar stream to an
+// unnamed temporary file, hashed on the way.
+type tarFile struct {
+	f      *os.File
+	size   int64
+	diffID v1.Hash
+}
+
+// newTarFile writes the tar stream that write makes to a temporary file,
+// removed from its directory at once (see layer), and hashes it.
+func newTarFile(write func(io.Writer) error) (*tarFile, error) {
+	f, err := unnamedFile()
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	h.Write(compressed)
-	return &layer{diffID: diffID, digest: sum(h), blob: compressed, gzipped: true, mediaType: types.DockerLayer}, nil
+	w := &countWriter{w: io.MultiWriter(f, h)}
+	if err := write(w); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &tarFile{f: f, size: w.n, diffID: sum(h)}, nil
+}
+
+// unnamedFile creates a file in the temporary directory and removes its
+// name, so that nothing is left behind whatever way the process ends.
+func unnamedFile() (*os.File, error) {
+	f, err := os.CreateTemp("", "skiff-ko-layer-*")
+	if err != nil {
+		return nil, fmt.Errorf("making a temporary file for an image layer: %w (set TMPDIR to a writable directory)", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("making a temporary file for an image layer: %w", err)
+	}
+	return f, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// newLayer makes a layer of the tar stream t. When gzipped, it is
+// compressed at the fastest level on all cores while it is hashed: the
+// binary layer is remade on every change, and compressing harder costs
+// more time than it saves in transfer. Otherwise the blob is t itself, and
+// its digest is its diff ID.
+func newLayer(t *tarFile, gzipped bool) (*layer, error) {
+	if !gzipped {
+		return &layer{diffID: t.diffID, digest: t.diffID, blob: t.f, size: t.size, mediaType: types.DockerUncompressedLayer}, nil
+	}
+	defer t.f.Close()
+	f, err := unnamedFile()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	w := &countWriter{w: io.MultiWriter(f, h)}
+	if err := gzipParallel(w, t.f, t.size); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("compressing an image layer: %w", err)
+	}
+	return &layer{diffID: t.diffID, digest: sum(h), blob: f, size: w.n, gzipped: true, mediaType: types.DockerLayer}, nil
 }
 
 // withMediaType returns l typed to match a base image's manifest, OCI or
@@ -84,19 +134,19 @@ func (l *layer) DiffID() (v1.Hash, error) { return l.diffID, nil }
 
 // Compressed implements v1.Layer: the blob as it is pushed.
 func (l *layer) Compressed() (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(l.blob)), nil
+	return io.NopCloser(io.NewSectionReader(l.blob, 0, l.size)), nil
 }
 
 // Uncompressed implements v1.Layer.
 func (l *layer) Uncompressed() (io.ReadCloser, error) {
 	if !l.gzipped {
-		return io.NopCloser(bytes.NewReader(l.blob)), nil
+		return io.NopCloser(io.NewSectionReader(l.blob, 0, l.size)), nil
 	}
-	return gzip.NewReader(bytes.NewReader(l.blob))
+	return gzip.NewReader(io.NewSectionReader(l.blob, 0, l.size))
 }
 
 // Size implements v1.Layer.
-func (l *layer) Size() (int64, error) { return int64(len(l.blob)), nil }
+func (l *layer) Size() (int64, error) { return l.size, nil }
 
 // MediaType implements v1.Layer.
 func (l *layer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
@@ -106,35 +156,30 @@ func sum(h hash.Hash) v1.Hash {
 }
 
 // layerCache keeps the last layer made in each slot (an artifact, a
-// platform and a kind of layer) with the content it was made from, so a
-// rebuild whose binary or kodata directory did not change reuses the
-// compressed layer: comparing bytes costs far less than compressing them.
+// platform and a kind of layer), so a rebuild whose binary or kodata
+// directory did not change reuses the compressed layer: hashing the tar
+// stream costs far less than compressing it.
 type layerCache struct {
 	mu    sync.Mutex
-	slots map[string]cached
+	slots map[string]*layer
 }
 
-type cached struct {
-	content []byte
-	layer   *layer
-}
-
-// get returns the layer of content, from slot when content is the same as
-// last time; otherwise tarball makes the layer's tar stream. The cache
-// keeps content: the caller must not change it afterwards.
-func (c *layerCache) get(slot string, content []byte, gzipped bool, tarball func() ([]byte, error)) (*layer, error) {
+// get returns the layer of the tar stream write makes: the one in slot
+// when the stream is the same as last time, else a new one.
+func (c *layerCache) get(slot string, gzipped bool, write func(io.Writer) error) (*layer, error) {
 	if gzipped {
 		slot += "\x00gzip"
+	}
+	t, err := newTarFile(write)
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	prev, ok := c.slots[slot]
 	c.mu.Unlock()
-	if ok && bytes.Equal(prev.content, content) {
-		return prev.layer, nil
-	}
-	t, err := tarball()
-	if err != nil {
-		return nil, err
+	if ok && prev.diffID == t.diffID {
+		t.f.Close()
+		return prev, nil
 	}
 	l, err := newLayer(t, gzipped)
 	if err != nil {
@@ -142,9 +187,9 @@ func (c *layerCache) get(slot string, content []byte, gzipped bool, tarball func
 	}
 	c.mu.Lock()
 	if c.slots == nil {
-		c.slots = map[string]cached{}
+		c.slots = map[string]*layer{}
 	}
-	c.slots[slot] = cached{content, l}
+	c.slots[slot] = l
 	c.mu.Unlock()
 	return l, nil
 }

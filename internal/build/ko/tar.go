@@ -2,7 +2,6 @@ package ko
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,69 +29,69 @@ const (
 // the same layer digest.
 var epoch = time.Unix(0, 0).UTC()
 
-// binaryTar returns a tar stream holding the executable file bin at
-// /ko-app/<name>.
-func binaryTar(name string, bin []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(bin) + 4<<10)
-	tw := tar.NewWriter(&buf)
+// binaryTar writes to w a tar stream holding the executable file bin at
+// /ko-app/<name>, copied from the file, never whole in memory.
+func binaryTar(w io.Writer, name, bin string) error {
+	f, err := os.Open(bin)
+	if err != nil {
+		return fmt.Errorf("reading the go build output: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading the go build output: %w", err)
+	}
+	tw := tar.NewWriter(w)
 	if err := writeDir(tw, appDir[1:], readOnlyExec, epoch); err != nil {
-		return nil, err
+		return err
 	}
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg,
 		Name:     path.Join(appDir[1:], name),
-		Size:     int64(len(bin)),
+		Size:     fi.Size(),
 		Mode:     readOnlyExec,
 		ModTime:  epoch,
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := tw.Write(bin); err != nil {
-		return nil, err
+	if _, err := io.Copy(tw, f); err != nil {
+		return fmt.Errorf("reading the go build output %s: %w", bin, err)
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return tw.Close()
 }
 
-// kodataTar returns a tar stream holding the files under dir at
+// kodataTar writes to w a tar stream holding the files under dir at
 // /var/run/ko, in lexical order, with symbolic links followed as ko
 // follows them. A missing dir gives a layer with the empty /var/run/ko, as
 // in ko, so KO_DATA_PATH always names a directory.
-func kodataTar(dir string, mtime time.Time) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+func kodataTar(w io.Writer, dir string, mtime time.Time) error {
+	tw := tar.NewWriter(w)
 	// /var and /var/run keep the usual mode: this layer must not make a
 	// base image's directories read-only.
 	if err := writeDir(tw, "var", 0o755, mtime); err != nil {
-		return nil, err
+		return err
 	}
 	if err := writeDir(tw, "var/run", 0o755, mtime); err != nil {
-		return nil, err
+		return err
 	}
 	if err := writeDir(tw, kodataRoot[1:], readOnlyExec, mtime); err != nil {
-		return nil, err
+		return err
 	}
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("reading the kodata directory: %w", err)
+		return fmt.Errorf("reading the kodata directory: %w", err)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("%s is not a directory: kodata next to the main package must be a directory of files to put in the image", dir)
+		return fmt.Errorf("%s is not a directory: kodata next to the main package must be a directory of files to put in the image", dir)
 	default:
-		w := kodataWalker{tw: tw, mtime: mtime, visiting: map[string]bool{}}
-		if err := w.walk(dir, kodataRoot[1:]); err != nil {
-			return nil, err
+		kw := kodataWalker{tw: tw, mtime: mtime, visiting: map[string]bool{}}
+		if err := kw.walk(dir, kodataRoot[1:]); err != nil {
+			return err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return tw.Close()
 }
 
 type kodataWalker struct {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -117,8 +118,15 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, su
 			tree = nil // root, or unknown: nothing to re-own
 		}
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	// The tar goes to a file, not the heap: the agent alone is a few MB,
+	// and the cache keeps the layer for the session.
+	f, err := unnamedFile()
+	if err != nil {
+		return Dev{}, err
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, h)}
+	tw := tar.NewWriter(cw)
 	w := layerWriter{tw: tw, written: map[string]bool{}}
 	w.dir(&tar.Header{Name: path.Dir(sync.DefaultAgentPath), Mode: 0o755})
 	w.file(sync.DefaultAgentPath, 0o755, agent)
@@ -132,11 +140,14 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, su
 		w.err = tw.Close()
 	}
 	if w.err != nil {
+		f.Close()
 		return Dev{}, fmt.Errorf("writing the development layer: %w", w.err)
 	}
-	layerTar := buf.Bytes()
+	layerTar := devTar{f: f, size: cw.n}
+	copy(layerTar.sum[:], h.Sum(nil))
 	mt, err := layerMediaType(base)
 	if err != nil {
+		f.Close()
 		return Dev{}, err
 	}
 	layer, err := cache.devLayer(layerTar, mt)
@@ -315,22 +326,57 @@ func NewLayerCache() *LayerCache {
 	return &LayerCache{layers: map[v1.Hash][]layerEntry{}, dev: map[devLayerKey]v1.Layer{}}
 }
 
+// devTar is a development layer's tar stream, in a file without a name
+// (unnamedFile), with its sha256.
+type devTar struct {
+	f    *os.File
+	size int64
+	sum  [sha256.Size]byte
+}
+
+// unnamedFile creates a file in the temporary directory and removes its
+// name at once: the file goes away when nothing references it any more
+// (os.File's finalizer closes it) or the process ends.
+func unnamedFile() (*os.File, error) {
+	f, err := os.CreateTemp("", "skiff-dev-layer-*")
+	if err != nil {
+		return nil, fmt.Errorf("making a temporary file for the development layer: %w (set TMPDIR to a writable directory)", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("making a temporary file for the development layer: %w", err)
+	}
+	return f, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // devLayer returns the layer of the tar layerTar with media type mt,
 // gzipped for speed: the one made before for the same content when c
 // (which may be nil) has it.
-func (c *LayerCache) devLayer(layerTar []byte, mt types.MediaType) (v1.Layer, error) {
-	key := devLayerKey{sum: sha256.Sum256(layerTar), mt: mt}
+func (c *LayerCache) devLayer(layerTar devTar, mt types.MediaType) (v1.Layer, error) {
+	key := devLayerKey{sum: layerTar.sum, mt: mt}
 	if c != nil {
 		c.mu.Lock()
 		l, ok := c.dev[key]
 		c.mu.Unlock()
 		if ok {
+			layerTar.f.Close()
 			return l, nil
 		}
 	}
 	// LayerFromOpener reads the tar to find the layer's digests now.
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar)), nil
+		return io.NopCloser(io.NewSectionReader(layerTar.f, 0, layerTar.size)), nil
 	}, tarball.WithMediaType(mt), tarball.WithCompressionLevel(gzip.BestSpeed))
 	if err != nil || c == nil {
 		return l, err

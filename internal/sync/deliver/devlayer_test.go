@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -412,4 +413,37 @@ func TestDevImageReusesItsLayer(t *testing.T) {
 	if d1 == d2 {
 		t.Errorf("another agent got the same development layer %s", d1)
 	}
+}
+
+// TestDevImageKeepsItsLayerOutOfTheHeap: the development layer of an
+// agent much larger than the heap it may use is written to a file, not
+// built in memory (the old code's buffer grew to twice the agent), and
+// holds the agent.
+func TestDevImageKeepsItsLayerOutOfTheHeap(t *testing.T) {
+	// Not parallel: it counts the process's allocations.
+	const size = 32 << 20
+	agent := bytes.Repeat([]byte("skiff-agent "), size/12)
+	base := testBase(t, "0")
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	dev, err := DevImage(base, agent, nil, NewLayerCache(), false)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Computing the digests gzips the layer once: a compressor and its
+	// buffers are allowed.
+	if got := after.TotalAlloc - before.TotalAlloc; got > size/4 {
+		t.Errorf("the development layer of a %d MB agent allocated %d MB: it is built in memory", size>>20, got>>20)
+	}
+	for _, e := range lastLayer(t, dev.Image) {
+		if e.name == "skiff/skiff-agent" {
+			if e.data != string(agent) {
+				t.Errorf("skiff/skiff-agent in the layer: %d bytes, want the agent's %d", len(e.data), len(agent))
+			}
+			return
+		}
+	}
+	t.Error("no skiff/skiff-agent in the development layer")
 }
