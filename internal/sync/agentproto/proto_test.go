@@ -21,6 +21,7 @@ func TestRoundTrip(t *testing.T) {
 		{Frame{Kind: KindWrite, Path: "/app/run.sh", Mode: 0o755 | fs.ModeSetuid, Size: 0}, ""},
 		{Frame{Kind: KindMkdir, Path: "/app/dir", Mode: 0o750}, ""},
 		{Frame{Kind: KindLink, Path: "/app/home.html", Size: 10}, "index.html"},
+		{Frame{Kind: KindPatch, Path: "/app/exe", Mode: 0o755, Size: 4}, "LPCH"},
 		{Frame{Kind: KindDelete, Path: "/app/old"}, ""},
 		{Frame{Kind: KindChmod, Path: "/app/a.txt", Mode: 0o600}, ""},
 		{Frame{Kind: KindEnd}, ""},
