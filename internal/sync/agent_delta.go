@@ -1,0 +1,92 @@
+package sync
+
+import (
+	"crypto/sha256"
+	"sync/atomic"
+
+	"skiff.dev/skiff/internal/sync/agentproto"
+)
+
+// Sent counts what the agent transport sent for the Writes whose Delta it
+// is (Op.Delta), over every container: a caller reads it after a sync to
+// say how much went.
+type Sent struct {
+	// Files is how many files were sent, Patched how many of them as a
+	// patch.
+	Files, Patched atomic.Int64
+	// Bytes is how many bytes of content or patch were sent, Size the
+	// size of the files they make.
+	Bytes, Size atomic.Int64
+	// Prepare is how long reading, hashing and diffing the files took, in
+	// nanoseconds, summed over the containers.
+	Prepare atomic.Int64
+}
+
+// deltaSum is a file content's SHA-256.
+type deltaSum = [sha256.Size]byte
+
+// deltaBase is the latest content the agent transport sent from one
+// local file whose Writes have a Delta (a hot-swapped executable: one
+// per artifact), kept to diff the next content against, with the patch
+// it last made, which the other containers of the artifact take too.
+type deltaBase struct {
+	sum     deltaSum
+	content []byte
+	index   *deltaIndex   // set before ready closes
+	ready   chan struct{} // closed once index is built
+	patch   deltaPatch    // the patch last made to this content
+}
+
+// deltaPatch is a KindPatch payload that makes the content to from the
+// content from.
+type deltaPatch struct {
+	from, to deltaSum
+	payload  []byte
+}
+
+// deltaWorth is the share of a file's size a patch must stay under to be
+// sent instead of the file.
+const deltaWorth = 0.9
+
+// patchFor returns a KindPatch payload that makes content (whose sum is
+// sum) for the Write op from the content base (the sum of what the
+// session last wrote at op.Dest; known says whether there is one), or nil
+// when the transport does not have that base or a patch would not pay.
+// It keeps content as the base of the next patch for op.Local, in place
+// of the previous one: one content per local file. The caller must not
+// change content.
+func (t *AgentTransport) patchFor(op Op, content []byte, sum, base deltaSum, known bool) []byte {
+	t.deltaMu.Lock()
+	defer t.deltaMu.Unlock()
+	b := t.bases[op.Local]
+	var payload []byte
+	switch {
+	case !known || b == nil:
+	case b.patch.from == base && b.patch.to == sum:
+		payload = b.patch.payload
+	case b.sum == base:
+		<-b.ready
+		payload = agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: base, Result: sum, Size: int64(len(content))})
+		payload, _ = appendDelta(payload, b.content, b.index, content)
+		b.patch = deltaPatch{from: base, to: sum, payload: payload}
+	}
+	if b == nil || b.sum != sum {
+		nb := &deltaBase{sum: sum, content: content, ready: make(chan struct{})}
+		if b != nil {
+			nb.patch = b.patch
+		}
+		// Indexed off the swap's path: the next patch is made from it.
+		go func() {
+			nb.index = newDeltaIndex(content)
+			close(nb.ready)
+		}()
+		if t.bases == nil {
+			t.bases = map[string]*deltaBase{}
+		}
+		t.bases[op.Local] = nb
+	}
+	if float64(len(payload)) > deltaWorth*float64(len(content)) {
+		return nil
+	}
+	return payload
+}
