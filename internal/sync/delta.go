@@ -8,14 +8,18 @@ import (
 
 // The delta of a hot-swapped executable against the previous one: skiff
 // sends a KindPatch of copies from the file the container has and the
-// bytes that are new. Go's linker moves code and data after a change, so
-// besides the bytes at the same offset the diff finds blocks that moved:
-// it indexes the old file's blocks at multiples of deltaBlock by a
-// rolling hash, rolls that hash over the new file where it does not
-// match, and extends every match byte by byte both ways. Measured on
-// executables of a small HTTP server (8 MB), deltaBlock bytes at the same
-// offset alone find 31 % (a line of code added) to 77 % (a string const
-// grown by a byte); with moved blocks and the extension, 64 % to 97 %.
+// bytes that are new. Go's linker moves code and data after a change, and
+// rewrites the addresses that point past it, so the diff finds windows
+// of deltaBlock bytes that moved (a rolling hash, looked up at anchors),
+// tries the bytes at the last match's shift first, and extends every
+// match byte by byte both ways, so that the literals are little more
+// than the bytes that changed. Measured on the executables of a small
+// HTTP server (8.3 MB, Go 1.26): 4 KB blocks at the same offset cover
+// 31 % of the new file after a line of code was added and 77 % after a
+// string constant grew by a byte; this diff copies 75 % and 99.8 %, in
+// 4-20 ms of CPU (at load 10 on 2 cores), with 64-byte windows 74 % and
+// 99.5 %, 128-byte 72 % and 99 %. Indexing the old file takes 12-15 ms;
+// it is done when the file is kept, off the next swap's path.
 
 // deltaBlock is the size of the blocks the diff indexes.
 const deltaBlock = 32
