@@ -177,7 +177,7 @@ func (d *dev) swap(ctx context.Context, name, program string) error {
 }
 
 // sentText says what a hot swap sent of its executable, e.g. ", sent
-// 0.2 MB for 16.6 MB (2 of 2 as patches)", or "" when it went through a
+// 240 KB for 16.6 MB (2 of 2 as patches)", or "" when it went through a
 // transport that does not count it (tar).
 func sentText(s *sync.Sent) string {
 	if s.Files.Load() == 0 {
@@ -186,10 +186,10 @@ func sentText(s *sync.Sent) string {
 	return fmt.Sprintf(", sent %s for %s (%d of %d as patches)", megabytes(s.Bytes.Load()), megabytes(s.Size.Load()), s.Patched.Load(), s.Files.Load())
 }
 
-// megabytes is n bytes in MB, to a tenth (a hundredth under 1 MB).
+// megabytes is n bytes in MB to a tenth, or in KB under 1 MB.
 func megabytes(n int64) string {
 	if n < 1e6 {
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
+		return fmt.Sprintf("%.0f KB", float64(n)/1e3)
 	}
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -228,7 +228,7 @@ func TestSentText(t *testing.T) {
 		t.Errorf("sentText = %q, want %q", got, want)
 	}
 	s.Bytes.Store(240_000)
-	if got, want := sentText(&s), ", sent 0.24 MB for 16.8 MB (1 of 2 as patches)"; got != want {
+	if got, want := sentText(&s), ", sent 240 KB for 16.8 MB (1 of 2 as patches)"; got != want {
 		t.Errorf("sentText = %q, want %q", got, want)
 	}
 }
