@@ -2,6 +2,10 @@ package sync
 
 import (
 	"crypto/sha256"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"sync/atomic"
 
 	"skiff.dev/skiff/internal/sync/agentproto"
@@ -32,6 +36,7 @@ type deltaSum = [sha256.Size]byte
 type deltaBase struct {
 	sum     deltaSum
 	content []byte
+	fi      fs.FileInfo   // the local file's, when content was read from it
 	index   *deltaIndex   // set before ready closes
 	ready   chan struct{} // closed once index is built
 	patch   deltaPatch    // the patch last made to this content
@@ -55,7 +60,7 @@ const deltaWorth = 0.9
 // It keeps content as the base of the next patch for op.Local, in place
 // of the previous one: one content per local file. The caller must not
 // change content.
-func (t *AgentTransport) patchFor(op Op, content []byte, sum, base deltaSum, known bool) []byte {
+func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, fi fs.FileInfo, base deltaSum, known bool) []byte {
 	t.deltaMu.Lock()
 	defer t.deltaMu.Unlock()
 	b := t.bases[op.Local]
@@ -71,7 +76,7 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum, base deltaSum, kno
 		b.patch = deltaPatch{from: base, to: sum, payload: payload}
 	}
 	if b == nil || b.sum != sum {
-		nb := &deltaBase{sum: sum, content: content, ready: make(chan struct{})}
+		nb := &deltaBase{sum: sum, content: content, fi: fi, ready: make(chan struct{})}
 		if b != nil {
 			nb.patch = b.patch
 		}
@@ -89,4 +94,29 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum, base deltaSum, kno
 		return nil
 	}
 	return payload
+}
+
+// readDelta returns the content of the file lf of the Write op, its
+// SHA-256 and its information: those kept for op.Local when it is still
+// the file they were read from (the other replicas of a hot swap), or
+// else read and hashed now.
+func (t *AgentTransport) readDelta(op Op, lf *localFile) ([]byte, deltaSum, fs.FileInfo, error) {
+	fi, err := lf.f.Stat()
+	if err != nil {
+		return nil, deltaSum{}, nil, err
+	}
+	t.deltaMu.Lock()
+	b := t.bases[op.Local]
+	t.deltaMu.Unlock()
+	if b != nil && b.fi != nil && os.SameFile(b.fi, fi) && b.fi.Size() == fi.Size() && b.fi.ModTime().Equal(fi.ModTime()) {
+		return b.content, b.sum, fi, nil
+	}
+	content := make([]byte, lf.size)
+	if _, err := io.ReadFull(lf.f, content); err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = fmt.Errorf("it is shorter than its %d bytes: it changed while it was read", lf.size)
+		}
+		return nil, deltaSum{}, nil, err
+	}
+	return content, sha256.Sum256(content), fi, nil
 }

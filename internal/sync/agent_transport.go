@@ -3,7 +3,6 @@ package sync
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -245,12 +244,16 @@ type batchResult struct {
 func (s *agentSession) send(ctx context.Context, t *AgentTransport, ops []Op, roots []string, whole map[string]bool) batchResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	patch := func(op Op, content []byte, sum deltaSum) []byte {
+	patch := func(op Op, lf *localFile) ([]byte, []byte, deltaSum, error) {
+		content, sum, fi, err := t.readDelta(op, lf)
+		if err != nil {
+			return nil, nil, sum, err
+		}
 		base, known := s.wrote[op.Dest]
 		if whole[op.Dest] {
 			known = false
 		}
-		return t.patchFor(op, content, sum, base, known)
+		return t.patchFor(op, content, sum, fi, base, known), content, sum, nil
 	}
 	var allow []string
 	for _, r := range roots {
@@ -436,9 +439,9 @@ func encodeBatch(enc *agentproto.Encoder, allow []string, ops []Op, patch patche
 	return append(frames, sent...), err
 }
 
-// patcher returns a KindPatch payload for the Write op whose file holds
-// content, whose SHA-256 is sum, or nil to send the file whole.
-type patcher func(op Op, content []byte, sum deltaSum) []byte
+// patcher returns a KindPatch payload for the Write op of the file lf, or
+// nil to send the file whole, with the file's content and its SHA-256.
+type patcher func(op Op, lf *localFile) (payload, content []byte, sum deltaSum, err error)
 
 // encodeOps streams ops as one batch, reading each file through its Base,
 // and returns the frames it sent, in order. A Write with a Delta is read
@@ -488,20 +491,15 @@ func encodeOps(enc *agentproto.Encoder, ops []Op, patch patcher) ([]sentFrame, e
 	return frames, enc.Encode(agentproto.Frame{Kind: agentproto.KindEnd}, nil)
 }
 
-// encodeDelta sends the Write op of the file lf, which it reads whole, as
-// the patch that patch returns for it, or whole, and counts what it sent
-// in op.Delta. It returns whether it sent a patch, and the file's sum.
+// encodeDelta sends the Write op of the file lf as the patch that patch
+// returns for it, or whole, and counts what it sent in op.Delta. It
+// returns whether it sent a patch, and the file's sum.
 func encodeDelta(enc *agentproto.Encoder, op Op, lf *localFile, patch patcher) (bool, deltaSum, error) {
 	start := time.Now()
-	content := make([]byte, lf.size)
-	if _, err := io.ReadFull(lf.f, content); err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			err = fmt.Errorf("it is shorter than its %d bytes: it changed while it was read", lf.size)
-		}
-		return false, deltaSum{}, err
+	payload, content, sum, err := patch(op, lf)
+	if err != nil {
+		return false, sum, err
 	}
-	sum := sha256.Sum256(content)
-	payload := patch(op, content, sum)
 	f := agentproto.Frame{Kind: agentproto.KindWrite, Path: op.Dest, Mode: lf.mode, Size: lf.size}
 	body := content
 	if payload != nil {
