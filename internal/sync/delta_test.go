@@ -35,7 +35,7 @@ func applyDelta(t *testing.T, base, nw []byte) ([]byte, float64) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := pr.Apply(&out, bytes.NewReader(base), int64(len(base))); err != nil {
+	if err := pr.Apply(&out, base); err != nil {
 		t.Fatal(err)
 	}
 	if len(nw) == 0 {

@@ -6,6 +6,7 @@
 package agent
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"errors"
@@ -337,17 +338,23 @@ func (a *Applier) patch(r *os.Root, p, rel string, mode fs.FileMode, payload io.
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("the file to patch is a %s, not a regular file", fi.Mode().Type())
 	}
-	sum, err := a.sumOf(p, base, fi)
-	if err != nil {
-		return fmt.Errorf("hashing the file to patch: %v", unwrapPath(err))
+	// The base is read whole: the patch copies from all over it.
+	content := make([]byte, fi.Size())
+	if _, err := io.ReadFull(base, content); err != nil {
+		return fmt.Errorf("reading the file to patch: %v", unwrapPath(err))
 	}
+	sum := a.sumOf(p, content, fi)
 	if sum != h.Base {
 		return fmt.Errorf("the file there is not the patch's base (SHA-256 %x, the patch applies to %x): it changed since skiff wrote it", sum[:8], h.Base[:8])
 	}
 	delete(a.patched, p)
 	made := sha256.New()
 	err = a.write(r, rel, mode, func(f *os.File) error {
-		if err := pr.Apply(io.MultiWriter(f, made), base, fi.Size()); err != nil {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := pr.Apply(io.MultiWriter(bw, made), content); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
 			return err
 		}
 		if got := made.Sum(nil); !bytes.Equal(got, h.Result[:]) {
@@ -364,20 +371,14 @@ func (a *Applier) patch(r *os.Root, p, rel string, mode fs.FileMode, payload io.
 	return nil
 }
 
-// sumOf returns the SHA-256 of the file f at the container path p, whose
-// information is fi: the one recorded when a patch made it, if it is
-// still that file, or else its content's.
-func (a *Applier) sumOf(p string, f io.Reader, fi fs.FileInfo) ([sha256.Size]byte, error) {
+// sumOf returns the SHA-256 of the file at the container path p, whose
+// information is fi and content content: the one recorded when a patch
+// made it, if it is still that file, or else its content's.
+func (a *Applier) sumOf(p string, content []byte, fi fs.FileInfo) [sha256.Size]byte {
 	if pf, ok := a.patched[p]; ok && os.SameFile(pf.fi, fi) && pf.fi.Size() == fi.Size() && pf.fi.ModTime().Equal(fi.ModTime()) {
-		return pf.sum, nil
+		return pf.sum
 	}
-	h := sha256.New()
-	var sum [sha256.Size]byte
-	if _, err := io.Copy(h, f); err != nil {
-		return sum, err
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
+	return sha256.Sum256(content)
 }
 
 // tempName returns a new temporary name in dir, short whatever the name

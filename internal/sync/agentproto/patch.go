@@ -98,11 +98,12 @@ func NewPatchReader(r io.Reader) (*PatchReader, error) {
 // Header is the patch's header.
 func (p *PatchReader) Header() PatchHeader { return p.h }
 
-// Apply writes the file the patch makes to w, copying from base (of
-// baseSize bytes) and from the payload, and checks that it makes exactly
-// the header's size. It does not check the hashes: the caller hashes
-// what it writes.
-func (p *PatchReader) Apply(w io.Writer, base io.ReaderAt, baseSize int64) error {
+// Apply writes the file the patch makes to w, copying from base and from
+// the payload, and checks that it makes exactly the header's size. It
+// does not check the hashes: the caller hashes what it writes. Each op is
+// one write to w, or a few for a long literal: give it a buffered w.
+func (p *PatchReader) Apply(w io.Writer, base []byte) error {
+	var buf []byte
 	for {
 		op, err := p.r.ReadByte()
 		if err == io.EOF {
@@ -118,16 +119,13 @@ func (p *PatchReader) Apply(w io.Writer, base io.ReaderAt, baseSize int64) error
 			if err := errors.Join(err1, err2); err != nil {
 				return truncatedPatch(err)
 			}
-			if off > uint64(baseSize) || n > uint64(baseSize)-off {
-				return fmt.Errorf("%w: copy of %d bytes at %d, outside the base of %d bytes", ErrPatch, n, off, baseSize)
+			if off > uint64(len(base)) || n > uint64(len(base))-off {
+				return fmt.Errorf("%w: copy of %d bytes at %d, outside the base of %d bytes", ErrPatch, n, off, len(base))
 			}
 			if err := p.grow(n); err != nil {
 				return err
 			}
-			if _, err := io.CopyN(w, io.NewSectionReader(base, int64(off), int64(n)), int64(n)); err != nil {
-				if err == io.EOF {
-					return fmt.Errorf("copy of %d bytes at %d: the base is shorter than it was", n, off)
-				}
+			if _, err := w.Write(base[off : off+n]); err != nil {
 				return err
 			}
 		case patchLiteral:
@@ -138,8 +136,18 @@ func (p *PatchReader) Apply(w io.Writer, base io.ReaderAt, baseSize int64) error
 			if err := p.grow(n); err != nil {
 				return err
 			}
-			if _, err := io.CopyN(w, p.r, int64(n)); err != nil {
-				return truncatedPatch(err)
+			if buf == nil {
+				buf = make([]byte, 64<<10)
+			}
+			for n > 0 {
+				b := buf[:min(n, uint64(len(buf)))]
+				if _, err := io.ReadFull(p.r, b); err != nil {
+					return truncatedPatch(err)
+				}
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
+				n -= uint64(len(b))
 			}
 		default:
 			return fmt.Errorf("%w: unknown op %q", ErrPatch, op)

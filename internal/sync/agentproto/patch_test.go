@@ -26,7 +26,7 @@ func TestPatchRoundTrip(t *testing.T) {
 		t.Errorf("header = %+v, want %+v", pr.Header(), h)
 	}
 	var out bytes.Buffer
-	if err := pr.Apply(&out, bytes.NewReader(base), int64(len(base))); err != nil {
+	if err := pr.Apply(&out, base); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != string(want) {
@@ -58,7 +58,7 @@ func TestPatchMalformed(t *testing.T) {
 			t.Parallel()
 			pr, err := NewPatchReader(bytes.NewReader(tc.patch))
 			if err == nil {
-				err = pr.Apply(&bytes.Buffer{}, bytes.NewReader(base), int64(len(base)))
+				err = pr.Apply(&bytes.Buffer{}, base)
 			}
 			if !errors.Is(err, ErrPatch) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want ErrPatch saying %q", err, tc.want)
@@ -83,7 +83,7 @@ func FuzzPatch(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		err = pr.Apply(&out, bytes.NewReader(base), int64(len(base)))
+		err = pr.Apply(&out, base)
 		if int64(out.Len()) > pr.Header().Size {
 			t.Fatalf("wrote %d bytes, the header says %d", out.Len(), pr.Header().Size)
 		}
