@@ -73,6 +73,9 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, fi fs.Fil
 		<-b.ready
 		payload = agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: base, Result: sum, Size: int64(len(content))})
 		payload, _ = appendDelta(payload, b.content, b.index, content)
+		if float64(len(payload)) > deltaWorth*float64(len(content)) {
+			payload = nil // not kept either
+		}
 		b.patch = deltaPatch{from: base, to: sum, payload: payload}
 	}
 	if b == nil || b.sum != sum {
@@ -89,9 +92,6 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, fi fs.Fil
 			t.bases = map[string]*deltaBase{}
 		}
 		t.bases[op.Local] = nb
-	}
-	if float64(len(payload)) > deltaWorth*float64(len(content)) {
-		return nil
 	}
 	return payload
 }

@@ -192,3 +192,24 @@ type agentExecs map[Target]string
 func (e agentExecs) Exec(ctx context.Context, t Target, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return agentExec(e[t]).Exec(ctx, t, cmd, stdin, stdout, stderr)
 }
+
+// TestAgentTransportSendsWholeWhenAPatchWouldNotPay checks that a file
+// that changed all over goes whole, not as a patch of literals.
+func TestAgentTransportSendsWholeWhenAPatchWouldNotPay(t *testing.T) {
+	t.Parallel()
+	dir, root := t.TempDir(), t.TempDir()
+	tr := &AgentTransport{Exec: agentExec(root)}
+	defer tr.Close()
+	if err := tr.Sync(t.Context(), target, []Op{deltaOp(t, dir, randomBytes(1, 1<<16))}); err != nil {
+		t.Fatal(err)
+	}
+	v2 := randomBytes(2, 1<<16)
+	op := deltaOp(t, dir, v2)
+	if err := tr.Sync(t.Context(), target, []Op{op}); err != nil {
+		t.Fatal(err)
+	}
+	if n, p := op.Delta.Files.Load(), op.Delta.Patched.Load(); n != 1 || p != 0 {
+		t.Errorf("%d files sent, %d patches; want the file whole", n, p)
+	}
+	wantContent(t, filepath.Join(root, "skiff/app/exe"), v2)
+}

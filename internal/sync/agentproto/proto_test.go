@@ -107,6 +107,15 @@ func TestDecodeErrors(t *testing.T) {
 			t.Errorf("Next() = %v", err)
 		}
 	})
+	t.Run("the version before patches", func(t *testing.T) {
+		t.Parallel()
+		// An agent of the skiff before KindPatch announces version 4.
+		_, _, err := NewDecoder(strings.NewReader(Magic + "\x04")).Next()
+		var ve *VersionError
+		if !errors.As(err, &ve) || ve.Got != 4 || !strings.Contains(err.Error(), "(this side speaks 5)") {
+			t.Errorf("Next() = %v, want a VersionError for 4 saying this side speaks 5", err)
+		}
+	})
 }
 
 func TestEncodeShortPayload(t *testing.T) {
