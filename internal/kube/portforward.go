@@ -78,6 +78,7 @@ type Forwarder struct {
 	steered     map[string]int          // "namespace/pod" -> Steer calls not released
 	active      map[string]int          // "namespace/pod" -> local connections forwarded to it, not answered yet
 	early       map[types.UID]*earlyPod // pods tried before they are reported ready
+	ahead       map[types.UID]bool      // pods dialAhead dials
 	// steerChanged is closed, and replaced, when a pod is released from a
 	// Steer; idle likewise when a connection to a pod ends.
 	steerChanged chan struct{}
@@ -105,6 +106,7 @@ func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer, lg *log.Lo
 		steered:      map[string]int{},
 		active:       map[string]int{},
 		early:        map[types.UID]*earlyPod{},
+		ahead:        map[types.UID]bool{},
 		steerChanged: make(chan struct{}),
 		idle:         make(chan struct{}),
 	}

@@ -184,3 +184,73 @@ func TestForwarderServesAnUnprobedNewPodOnceItsAppAnswers(t *testing.T) {
 		t.Errorf("a warning although every connection was answered:\n%s", out)
 	}
 }
+
+// TestForwarderDialsAProbedNewPodOnceItIsOnItsNode: a rollout's new pod
+// with a readiness probe gets no connection before it is ready, but its
+// port-forward is dialled from the moment it is on its node, again until
+// the kubelet takes it; once ready, it serves over that connection, with
+// no dial in between.
+func TestForwarderDialsAProbedNewPodOnceItIsOnItsNode(t *testing.T) {
+	t.Parallel()
+	f, cs, pods, out := newTestForwarder(t, webDeployment(), rolloutPod("web-a", "a", true, time.Hour))
+	addr, err := f.Add(t.Context(), Forward{Type: "deployment", Name: "web", Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, addr); got != "web-a:8080" {
+		t.Fatalf("answer %q, want web-a:8080", got)
+	}
+
+	pods.mu.Lock()
+	pods.refuse["web-b"] = true // no sandbox yet
+	pods.mu.Unlock()
+	fresh := rolloutPod("web-b", "b", false, 0)
+	fresh.Spec.Containers[0].ReadinessProbe = &corev1.Probe{}
+	fresh.Status.Phase = corev1.PodPending
+	if _, err := cs.CoreV1().Pods("ns").Create(t.Context(), fresh, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dialled := func() int {
+		n := 0
+		for _, p := range pods.dialed() {
+			if p == "web-b" {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for dialled() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("web-b dialled %d times within 10s; want it dialled again while the kubelet refuses", dialled())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pods.mu.Lock()
+	pods.refuse["web-b"] = false
+	pods.mu.Unlock()
+	deadline = time.Now().Add(10 * time.Second)
+	for !slices.Contains(pods.open(), "web-b") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no connection to web-b open within 10s of the kubelet taking it (dialled %d times)", dialled())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := ask(t, addr); got != "web-a:8080" {
+		t.Errorf("answer %q before web-b is ready, want web-a:8080", got)
+	}
+	before := dialled()
+
+	ready := rolloutPod("web-b", "b", true, 0)
+	ready.Spec.Containers[0].ReadinessProbe = &corev1.Probe{}
+	if _, err := cs.CoreV1().Pods("ns").UpdateStatus(t.Context(), started(ready), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitSeen(t, f, "ns", "web-b", podReady)
+	if got := ask(t, addr); got != "web-b:8080" {
+		t.Errorf("answer %q once web-b is ready, want web-b:8080\n%s", got, out)
+	}
+	if n := dialled(); n != before {
+		t.Errorf("web-b dialled %d times once ready, want its connection opened ahead used", n-before)
+	}
+}

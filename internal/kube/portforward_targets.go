@@ -455,6 +455,8 @@ func (f *Forwarder) newNSCache(ns string) *nsCache {
 				// Tried early: route dials it (tryEarly).
 			case wanted && podStarted(pod):
 				f.warm(pod)
+			case wanted && onNode(pod):
+				f.dialAhead(c, pod)
 			default:
 				f.retirePod(pod.UID)
 			}
