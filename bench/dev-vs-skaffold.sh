@@ -23,7 +23,8 @@
 #     swaps only artifacts with sync rules: their development image carries
 #     skiff-agent, which supervises the app).
 # Rawyaml Deployments "web" and "go", 2 replicas each, readinessProbe
-# httpGet every second; kubectl deployer, build.local.push: true
+# httpGet every second (PROBES=0: none, so that Kubernetes counts a pod
+# ready as soon as its container runs); kubectl deployer, build.local.push: true
 # (useBuildkit: false), tagPolicy inputDigest, and portForwards of
 # deployment/web and deployment/go port 8080 to free local ports, through
 # each tool's own forward (--port-forward=user). Images go to the cluster's
@@ -159,7 +160,8 @@
 #   EDITS (also from the environment) defaults to 20; DELETE_EDITS and
 #   GO_EDITS to EDITS; REBUILD_EDITS to 5; VERSION_RUNS to 20; SCRATCH=0
 #   skips the FROM scratch runs; TOOLS="skiff skaffold" (the order they
-#   run in; skiff's --hot-swap=false session follows skiff's); RESULTS
+#   run in; skiff's --hot-swap=false session follows skiff's); PROBES=0
+#   generates the Deployments without readiness probes; RESULTS
 #   defaults to bench/RESULTS.md; LOGDIR=DIR keeps each session's output
 #   there.
 set -euo pipefail
@@ -170,6 +172,7 @@ go_edits=${GO_EDITS:-$edits}
 rebuild_edits=${REBUILD_EDITS:-5}
 version_runs=${VERSION_RUNS:-20}
 scratch=${SCRATCH:-1}
+probes=${PROBES:-1}
 tools=${TOOLS:-skiff skaffold}
 skaffold_version=v2.16.1
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -403,10 +406,14 @@ spec:
       - name: $app
         image: $name-$app
         ports: [{containerPort: 8080}]
+YAML
+		if [ "$probes" != 0 ]; then
+			cat >>"$dir/k8s/$app.yaml" <<YAML
         readinessProbe:
           httpGet: {path: $probe, port: 8080}
           periodSeconds: 1
 YAML
+		fi
 	done
 }
 
@@ -947,7 +954,7 @@ in a fresh namespace with a cold image cache: a docker artifact (web)
 FROM a busybox image (has tar) with a static Go file server, COPY www
 /srv, manual sync rule www/** -> /srv; a ko artifact (go) answering
 /version, ko.fromImage the same busybox image (ko's default bases are on
-the internet); 2 replicas each with a 1 s readiness probe, inputDigest
+the internet); 2 replicas each $([ "$probes" != 0 ] && echo "with a 1 s readiness probe" || echo "without readiness probes (PROBES=0)"), inputDigest
 tags, pushed to the loopback registry, both ports forwarded by the tool
 itself (--port-forward=user). Each tool with its default watcher (skiff:
 notify, 5 ms debounce (20 ms for batches of more than 8 paths);

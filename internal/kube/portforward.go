@@ -75,8 +75,10 @@ type Forwarder struct {
 	warned      map[*target]warning    // the last warning of each target
 	factories   []func()               // informer factories' Shutdown
 	listeners   []net.Listener
-	steered     map[string]int // "namespace/pod" -> Steer calls not released
-	active      map[string]int // "namespace/pod" -> local connections forwarded to it, not answered yet
+	steered     map[string]int          // "namespace/pod" -> Steer calls not released
+	active      map[string]int          // "namespace/pod" -> local connections forwarded to it, not answered yet
+	early       map[types.UID]*earlyPod // pods tried before they are reported ready
+	ahead       map[types.UID]bool      // pods dialAhead dials
 	// steerChanged is closed, and replaced, when a pod is released from a
 	// Steer; idle likewise when a connection to a pod ends.
 	steerChanged chan struct{}
@@ -103,6 +105,8 @@ func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer, lg *log.Lo
 		warned:       map[*target]warning{},
 		steered:      map[string]int{},
 		active:       map[string]int{},
+		early:        map[types.UID]*earlyPod{},
+		ahead:        map[types.UID]bool{},
 		steerChanged: make(chan struct{}),
 		idle:         make(chan struct{}),
 	}

@@ -43,8 +43,18 @@ func (f *Forwarder) handle(conn net.Conn, t *target) {
 		}
 		var once sync.Once
 		answered := func() { once.Do(func() { f.unclaim(ep.pod) }) }
-		outcome, msg := f.pipe(conn, local, pc, ep.port, t, answered)
+		podAnswered := answered
+		if ep.early {
+			podAnswered = func() {
+				f.earlyServes(ep.pod.UID)
+				answered()
+			}
+		}
+		outcome, msg := f.pipe(conn, local, pc, ep.port, t, podAnswered)
 		answered()
+		if ep.early {
+			f.earlyDone(ep.pod.UID)
+		}
 		f.release(pc)
 		switch outcome {
 		case pipeDone:
@@ -133,13 +143,34 @@ func (f *Forwarder) route(t *target, refused map[types.UID]refusal, deadline tim
 			}
 			return away
 		})
+		for i, ep := range eps {
+			if ep.early && f.earlyAnswered(ep.pod.UID) {
+				eps[i].early = false // it serves
+			}
+		}
 		for _, ep := range f.prefer(eps) {
-			pc, err := f.connect(ep.pod)
+			var pc *podConn
+			var err error
+			if ep.early {
+				// Tried first, by one connection at a time, and only
+				// over a connection dialled already.
+				if pc = f.tryEarly(ep.pod); pc == nil {
+					if at := now.Add(earlyRetry); at.Before(next) {
+						next = at
+					}
+					continue
+				}
+			} else {
+				pc, err = f.connect(ep.pod)
+			}
 			if err == nil && f.claim(ep.pod) {
 				return pc, ep, nil
 			}
 			if err == nil {
 				// Steered away since it was listed.
+				if ep.early {
+					f.earlyDone(ep.pod.UID)
+				}
 				f.release(pc)
 				continue
 			}

@@ -32,10 +32,12 @@ type target struct {
 	endpoints func(f *Forwarder) (eps []endpoint, why string)
 }
 
-// endpoint is a ready pod and the port of the target on it.
+// endpoint is a ready pod and the port of the target on it, or a pod
+// that may serve before it is reported ready (early, see mayServeEarly).
 type endpoint struct {
-	pod  *corev1.Pod
-	port int32
+	pod   *corev1.Pod
+	port  int32
+	early bool
 }
 
 // newTarget finds fw's resource and its port, and returns the target and
@@ -264,22 +266,35 @@ func podState(pod *corev1.Pod) string {
 	return "not ready"
 }
 
-// readyEndpoints picks the ready pods that have the port portOf finds;
-// when none is, it says why.
+// readyEndpoints picks the ready pods that have the port portOf finds,
+// and the pods of the newest revision that may serve before they are
+// reported ready (early); when no pod is ready, it says why.
 func readyEndpoints(pods []*corev1.Pod, selector labels.Selector, portOf func(*corev1.Pod) (int32, bool)) ([]endpoint, string) {
+	var newest *corev1.Pod
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil && (newest == nil || p.CreationTimestamp.After(newest.CreationTimestamp.Time)) {
+			newest = p
+		}
+	}
 	var eps []endpoint
 	var why []string
 	for _, p := range pods {
-		if !podReady(p) {
+		ready := podReady(p)
+		if !ready {
 			why = append(why, p.Name+" is "+podState(p))
+		}
+		early := !ready && mayServeEarly(p) && revision(p) == revision(newest)
+		if !ready && !early {
 			continue
 		}
 		port, ok := portOf(p)
 		if !ok {
-			why = append(why, p.Name+" has no such container port")
+			if ready {
+				why = append(why, p.Name+" has no such container port")
+			}
 			continue
 		}
-		eps = append(eps, endpoint{pod: p, port: port})
+		eps = append(eps, endpoint{pod: p, port: port, early: early})
 	}
 	if len(pods) == 0 && selector != nil {
 		return nil, fmt.Sprintf("no pod matches %s", selector)
@@ -435,9 +450,14 @@ func (f *Forwarder) newNSCache(ns string) *nsCache {
 	c := &nsCache{namespace: ns, factory: factory, pods: pods.Lister(), podsInf: pods.Informer(), changed: make(chan struct{})}
 	changed := func(obj any) {
 		if pod, ok := obj.(*corev1.Pod); ok && !podReady(pod) {
-			if podStarted(pod) && c.wanted(pod) {
+			switch wanted := c.wanted(pod); {
+			case wanted && mayServeEarly(pod):
+				// Tried early: route dials it (tryEarly).
+			case wanted && podStarted(pod):
 				f.warm(pod)
-			} else {
+			case wanted && onNode(pod):
+				f.dialAhead(c, pod)
+			default:
 				f.retirePod(pod.UID)
 			}
 		}
@@ -453,6 +473,7 @@ func (f *Forwarder) newNSCache(ns string) *nsCache {
 			}
 			if pod, ok := obj.(*corev1.Pod); ok {
 				f.retirePod(pod.UID)
+				f.forgetEarly(pod.UID)
 			}
 			c.notify()
 		},

@@ -180,11 +180,15 @@ func (r *Runner) build(ctx context.Context, opts BuildOptions) (_ []artifact.Ima
 			return nil, err
 		}
 	}
+	var publisher build.Publisher = &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(r.dockerConfigFile())}}
+	if opts.DevMode {
+		publisher = r.keepPushed(publisher)
+	}
 	results, err := build.Run(ctx, arts, build.Options{
 		Builders:    builders,
 		Tagger:      tagger,
 		Tag:         opts.Tag,
-		Publisher:   &build.ImagePublisher{Registry: registry, Daemon: dockerClient, PushOptions: []image.Option{image.WithDockerConfig(r.dockerConfigFile())}},
+		Publisher:   publisher,
 		Cache:       cache,
 		Concurrency: concurrency(p.Concurrency(), opts),
 		Push:        push,

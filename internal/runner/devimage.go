@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	gosync "sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -158,9 +159,12 @@ func (r *Runner) devImagePushed(ctx context.Context, cache *devImageCache, ref, 
 			}
 		}
 	}
-	base, err := reg.Image(ctx, ref, nil)
-	if err != nil {
-		return devImage{}, err
+	base := r.pushed.get(ref)
+	if base == nil {
+		var err error
+		if base, err = reg.Image(ctx, ref, nil); err != nil {
+			return devImage{}, err
+		}
 	}
 	dev, err := r.appendAgentLayer(ref, base, agent, roots)
 	if err != nil {
@@ -364,4 +368,50 @@ func (c *devImageCache) put(log *log.Logger, key string, d devImage) {
 	if err != nil {
 		log.Debugf("saving the development image cache %s: %v", c.file, err)
 	}
+}
+
+// pushedImages are the images one build pushed, by digest.
+type pushedImages struct {
+	mu     gosync.Mutex
+	images map[string]v1.Image
+}
+
+// get returns the image ref (repository:tag@digest) names when the last
+// build pushed it, else nil; a nil p has none.
+func (p *pushedImages) get(ref string) v1.Image {
+	_, digest, ok := strings.Cut(ref, "@")
+	if p == nil || !ok {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.images[digest]
+}
+
+// keepingPublisher publishes as its Publisher does and keeps each image
+// it pushed in images.
+type keepingPublisher struct {
+	build.Publisher
+	images *pushedImages
+}
+
+// Publish implements build.Publisher.
+func (k keepingPublisher) Publish(ctx context.Context, ref string, b build.Built, push bool) (build.Published, error) {
+	p, err := k.Publisher.Publish(ctx, ref, b, push)
+	if err == nil && push && b.Image != nil && p.Digest != "" {
+		k.images.mu.Lock()
+		k.images.images[p.Digest] = b.Image
+		k.images.mu.Unlock()
+	}
+	return p, err
+}
+
+// keepPushed wraps p so that the images this build pushes are kept, in
+// place of the last build's: their development images (devImagePushed)
+// then read the built image as the builder made it, in memory, rather
+// than from the registry, which for a ko image whose user is not root
+// means the executable's layer again (8 MB, 15-200 ms on loopback).
+func (r *Runner) keepPushed(p build.Publisher) build.Publisher {
+	r.pushed = &pushedImages{images: map[string]v1.Image{}}
+	return keepingPublisher{Publisher: p, images: r.pushed}
 }

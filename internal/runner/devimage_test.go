@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"skiff.dev/skiff/internal/artifact"
+	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/image"
@@ -248,6 +249,61 @@ func TestDevTag(t *testing.T) {
 	} {
 		if got := devTag(ref); got != want {
 			t.Errorf("devTag(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+// TestDevImageReadsTheBuildsPushedImageInMemory: the development image of
+// an image the build just pushed, whose user is not root (so that its
+// layers are read for the sync destinations' owners), is made from the
+// image as built, not read back from the registry: no layer of it is
+// downloaded.
+func TestDevImageReadsTheBuildsPushedImageInMemory(t *testing.T) {
+	t.Parallel()
+	reg := &countingRegistry{h: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := base.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Config.User = "linux", "amd64", "65532"
+	if base, err = mutate.ConfigFile(base, cf); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	web := dockerArtifact("web", dir, "")
+	web.Sync = &schema.Sync{Manual: []*schema.SyncRule{{Src: "static/**", Dest: "/srv"}}}
+	p := &config.Project{Configs: []*config.Config{testConfig(dir, web)}}
+	rules, err := syncRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := New(Options{Project: p, ErrOut: &out})
+	r.lastBuild.CacheFile = filepath.Join(dir, "cache", "cache")
+	r.agentContent, r.agentSum, r.agentArch = []byte("agent"), "agent", "amd64"
+
+	pub := r.keepPushed(&build.ImagePublisher{Registry: image.NewRegistry(nil)})
+	published, err := pub.Publish(t.Context(), host+"/web:v1", build.Built{Image: base}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(reg.since(0))
+	got := r.devImages(t.Context(), []artifact.Image{{Name: "web", Ref: host + "/web:v1@" + published.Digest}}, rules)
+	if !strings.HasPrefix(got[0].Ref, host+"/web:v1-skiff-dev@sha256:") {
+		t.Fatalf("web's development image is %s, want %s/web:v1-skiff-dev@sha256:...\n%s", got[0].Ref, host, out.String())
+	}
+	for _, req := range reg.since(before) {
+		if strings.HasPrefix(req, "GET ") && strings.Contains(req, "/blobs/") {
+			t.Errorf("making the development image downloaded %s; want the pushed image read in memory", req)
 		}
 	}
 }

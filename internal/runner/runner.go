@@ -141,6 +141,9 @@ type Runner struct {
 	// layerCache keeps what the development images read of their bases'
 	// layers, so that a rebuilt image's reads only its new ones.
 	layerCache *deliver.LayerCache
+	// pushed keeps the images the last build pushed (keepPushed), by
+	// digest, for their development images; nil outside dev.
+	pushed *pushedImages
 	// agentBinary is the skiff-agent binary, which dev copies into a
 	// docker deployer's container that has no tar; "" when there is none.
 	agentBinary string

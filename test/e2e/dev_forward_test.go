@@ -79,6 +79,7 @@ type requester struct {
 	n      int
 	failed []string       // what went wrong, one a request
 	seen   map[string]int // answers by version
+	order  []string       // the versions that answered, in order
 }
 
 var versionAnswer = regexp.MustCompile(`^(v\d+) \(pod \S+\)\n$`)
@@ -110,6 +111,7 @@ func (q *requester) run(ctx context.Context) {
 			q.failed = append(q.failed, fmt.Sprintf("%s (after %s): %s", start.Format("15:04:05.000"), time.Since(start).Round(time.Millisecond), problem))
 		} else {
 			q.seen[version]++
+			q.order = append(q.order, version)
 		}
 		q.mu.Unlock()
 		select {
@@ -136,6 +138,71 @@ func (q *requester) waitSeen(t testing.TB, v string, timeout time.Duration) {
 		n, failed, seen := q.counts()
 		return seen[v] > 0, fmt.Sprintf("%d requests, %d failed, answers %v", n, len(failed), seen), nil
 	})
+}
+
+// TestDevForwardServesAnUnprobedRolloutsNewPod: with pods that have no
+// readiness probe (Kubernetes counts them ready once their containers
+// run), the forward tries a rollout's new pod before the API server says
+// it is ready (issue 16): through three Go changes rebuilt and rolled
+// out, no request fails, each new version is served, and once a version
+// has answered no request gets an older one.
+func TestDevForwardServesAnUnprobedRolloutsNewPod(t *testing.T) {
+	c := newCluster(t)
+	ns := c.newNamespace(t)
+	dir := syncExample(t)
+	manifest, err := os.ReadFile(filepath.Join(dir, "k8s", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := regexp.MustCompile(`(?s)        # Probed every second.*?periodSeconds: 1\n`)
+	if !probe.Match(manifest) {
+		t.Fatalf("examples/sync's deployment has no readiness probe to remove:\n%s", manifest)
+	}
+	port := testutil.FreePort(t)
+	writeTree(t, dir, map[string]string{
+		"k8s/deployment.yaml": probe.ReplaceAllString(string(manifest), ""),
+		"skaffold.yaml": syncExampleConfig() + `portForward:
+- resourceType: service
+  resourceName: sync
+  port: 8080
+  localPort: ` + strconv.Itoa(port) + `
+`})
+	r := devBackground(t, dir, ns, "--port-forward=user", "--hot-swap=false")
+	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	q.waitSeen(t, "v1", devStepTimeout)
+
+	const rebuilds = 3
+	for i := 2; i < 2+rebuilds; i++ {
+		v := "v" + strconv.Itoa(i)
+		m := r.mark()
+		writeTree(t, dir, map[string]string{"main.go": versionSource(t, v)})
+		q.waitSeen(t, v, devStepTimeout)
+		r.waitSince(t, m, devStepTimeout, rebuiltLine)
+	}
+	cancel()
+	<-done
+	n, failed, seen := q.counts()
+	t.Logf("%d requests through the forward during %d rebuilds; answers by version: %v", n, rebuilds, seen)
+	if len(failed) > 0 {
+		t.Errorf("%d of %d requests through the forward failed during the rebuilds:\n%s", len(failed), n, strings.Join(failed, "\n"))
+	}
+	q.mu.Lock()
+	order := q.order
+	q.mu.Unlock()
+	newest := 0
+	for i, v := range order {
+		k, _ := strconv.Atoi(strings.TrimPrefix(v, "v"))
+		if k < newest {
+			t.Errorf("answer %d of %d came from v%d after v%d had answered", i+1, len(order), k, newest)
+			break
+		}
+		newest = k
+	}
+	c.stopAndCheckCleanup(t, r, ns)
 }
 
 // TestDevForwardsBeforeTheRolloutEnds: skiff dev starts its port-forward
