@@ -3,7 +3,6 @@ package sync
 import (
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sync/atomic"
@@ -32,14 +31,19 @@ type deltaSum = [sha256.Size]byte
 // deltaBase is the latest content the agent transport sent from one
 // local file whose Writes have a Delta (a hot-swapped executable: one
 // per artifact), kept to diff the next content against, with the patch
-// it last made, which the other containers of the artifact take too.
+// it last made, which the other containers of the artifact take too. The
+// content stays in its file, open here, and is mapped only to index and
+// diff it: not a copy in the heap. A hot swap replaces the file's path
+// with a new file; a file rewritten in place instead no longer holds the
+// base, and its next Write goes whole.
 type deltaBase struct {
-	sum     deltaSum
-	content []byte
-	fi      fs.FileInfo   // the local file's, when content was read from it
-	index   *deltaIndex   // set before ready closes
-	ready   chan struct{} // closed once index is built
-	patch   deltaPatch    // the patch last made to this content
+	sum   deltaSum
+	file  *os.File
+	size  int64
+	fi    fs.FileInfo   // the local file's when it was read
+	index *deltaIndex   // set before ready closes; nil when it could not be read
+	ready chan struct{} // closed once index is built
+	patch deltaPatch    // the patch last made to this content
 }
 
 // deltaPatch is a KindPatch payload that makes the content to from the
@@ -54,13 +58,12 @@ type deltaPatch struct {
 const deltaWorth = 0.9
 
 // patchFor returns a KindPatch payload that makes content (whose sum is
-// sum) for the Write op from the content base (the sum of what the
-// session last wrote at op.Dest; known says whether there is one), or nil
-// when the transport does not have that base or a patch would not pay.
-// It keeps content as the base of the next patch for op.Local, in place
-// of the previous one: one content per local file. The caller must not
-// change content.
-func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, fi fs.FileInfo, base deltaSum, known bool) []byte {
+// sum, read from lf) for the Write op from the content base (the sum of
+// what the session last wrote at op.Dest; known says whether there is
+// one), or nil when the transport does not have that base or a patch
+// would not pay. It keeps lf's file as the base of the next patch for
+// op.Local, in place of the previous one: one content per local file.
+func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, lf *localFile, fi fs.FileInfo, base deltaSum, known bool) []byte {
 	t.deltaMu.Lock()
 	defer t.deltaMu.Unlock()
 	b := t.bases[op.Local]
@@ -71,23 +74,21 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, fi fs.Fil
 		payload = b.patch.payload
 	case b.sum == base:
 		<-b.ready
-		payload = agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: base, Result: sum, Size: int64(len(content))})
-		payload, _ = appendDelta(payload, b.content, b.index, content)
-		if float64(len(payload)) > deltaWorth*float64(len(content)) {
-			payload = nil // not kept either
-		}
+		payload = b.diff(content, sum)
 		b.patch = deltaPatch{from: base, to: sum, payload: payload}
 	}
 	if b == nil || b.sum != sum {
-		nb := &deltaBase{sum: sum, content: content, fi: fi, ready: make(chan struct{})}
+		f, err := dupFile(lf.f)
+		if err != nil {
+			return payload // no base for the next patch: it goes whole
+		}
+		nb := &deltaBase{sum: sum, file: f, size: int64(len(content)), fi: fi, ready: make(chan struct{})}
 		if b != nil {
 			nb.patch = b.patch
+			go b.close()
 		}
 		// Indexed off the swap's path: the next patch is made from it.
-		go func() {
-			nb.index = newDeltaIndex(content)
-			close(nb.ready)
-		}()
+		go nb.build()
 		if t.bases == nil {
 			t.bases = map[string]*deltaBase{}
 		}
@@ -96,27 +97,69 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, fi fs.Fil
 	return payload
 }
 
-// readDelta returns the content of the file lf of the Write op, its
-// SHA-256 and its information: those kept for op.Local when it is still
-// the file they were read from (the other replicas of a hot swap), or
-// else read and hashed now.
-func (t *AgentTransport) readDelta(op Op, lf *localFile) ([]byte, deltaSum, fs.FileInfo, error) {
-	fi, err := lf.f.Stat()
+// build indexes the base's content and closes ready; a content that
+// cannot be mapped leaves no index, and no patch is made from it.
+func (b *deltaBase) build() {
+	defer close(b.ready)
+	content, release, err := mapFile(b.file, b.size)
 	if err != nil {
-		return nil, deltaSum{}, nil, err
+		return
+	}
+	defer release()
+	b.index = newDeltaIndex(content)
+}
+
+// diff returns the patch payload that makes content (whose sum is sum)
+// from the base, or nil when it would not pay or the base cannot be read.
+// The base must be ready.
+func (b *deltaBase) diff(content []byte, sum deltaSum) []byte {
+	if b.index == nil {
+		return nil
+	}
+	// A file rewritten in place, not replaced, no longer holds the base.
+	if fi, err := b.file.Stat(); err != nil || fi.Size() != b.size || !fi.ModTime().Equal(b.fi.ModTime()) {
+		return nil
+	}
+	base, release, err := mapFile(b.file, b.size)
+	if err != nil {
+		return nil
+	}
+	defer release()
+	payload := agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: b.sum, Result: sum, Size: int64(len(content))})
+	payload, _ = appendDelta(payload, base, b.index, content)
+	if float64(len(payload)) > deltaWorth*float64(len(content)) {
+		return nil // not kept either
+	}
+	return payload
+}
+
+// close closes the base's file once its index is built.
+func (b *deltaBase) close() {
+	<-b.ready
+	b.file.Close()
+}
+
+// readDelta returns the content of the file lf of the Write op, mapped
+// (release unmaps it once sent), its SHA-256 and its information. The sum
+// is the one kept for op.Local when lf is still the file it was computed
+// from (the other replicas of a hot swap), else computed now.
+func (t *AgentTransport) readDelta(op Op, lf *localFile) (content []byte, sum deltaSum, fi fs.FileInfo, release func(), err error) {
+	fi, err = lf.f.Stat()
+	if err != nil {
+		return nil, sum, nil, nil, err
+	}
+	if fi.Size() != lf.size {
+		return nil, sum, nil, nil, fmt.Errorf("it changed while it was read: %d bytes, then %d", lf.size, fi.Size())
+	}
+	content, release, err = mapFile(lf.f, lf.size)
+	if err != nil {
+		return nil, sum, nil, nil, err
 	}
 	t.deltaMu.Lock()
 	b := t.bases[op.Local]
 	t.deltaMu.Unlock()
 	if b != nil && b.fi != nil && os.SameFile(b.fi, fi) && b.fi.Size() == fi.Size() && b.fi.ModTime().Equal(fi.ModTime()) {
-		return b.content, b.sum, fi, nil
+		return content, b.sum, fi, release, nil
 	}
-	content := make([]byte, lf.size)
-	if _, err := io.ReadFull(lf.f, content); err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			err = fmt.Errorf("it is shorter than its %d bytes: it changed while it was read", lf.size)
-		}
-		return nil, deltaSum{}, nil, err
-	}
-	return content, sha256.Sum256(content), fi, nil
+	return content, sha256.Sum256(content), fi, release, nil
 }

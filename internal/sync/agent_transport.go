@@ -244,16 +244,16 @@ type batchResult struct {
 func (s *agentSession) send(ctx context.Context, t *AgentTransport, ops []Op, roots []string, whole map[string]bool) batchResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	patch := func(op Op, lf *localFile) ([]byte, []byte, deltaSum, error) {
-		content, sum, fi, err := t.readDelta(op, lf)
+	patch := func(op Op, lf *localFile) ([]byte, []byte, deltaSum, func(), error) {
+		content, sum, fi, release, err := t.readDelta(op, lf)
 		if err != nil {
-			return nil, nil, sum, err
+			return nil, nil, sum, nil, err
 		}
 		base, known := s.wrote[op.Dest]
 		if whole[op.Dest] {
 			known = false
 		}
-		return t.patchFor(op, content, sum, fi, base, known), content, sum, nil
+		return t.patchFor(op, content, sum, lf, fi, base, known), content, sum, release, nil
 	}
 	var allow []string
 	for _, r := range roots {
@@ -440,8 +440,9 @@ func encodeBatch(enc *agentproto.Encoder, allow []string, ops []Op, patch patche
 }
 
 // patcher returns a KindPatch payload for the Write op of the file lf, or
-// nil to send the file whole, with the file's content and its SHA-256.
-type patcher func(op Op, lf *localFile) (payload, content []byte, sum deltaSum, err error)
+// nil to send the file whole, with the file's content, its SHA-256, and
+// what releases the content once it is sent.
+type patcher func(op Op, lf *localFile) (payload, content []byte, sum deltaSum, release func(), err error)
 
 // encodeOps streams ops as one batch, reading each file through its Base,
 // and returns the frames it sent, in order. A Write with a Delta is read
@@ -496,10 +497,11 @@ func encodeOps(enc *agentproto.Encoder, ops []Op, patch patcher) ([]sentFrame, e
 // returns whether it sent a patch, and the file's sum.
 func encodeDelta(enc *agentproto.Encoder, op Op, lf *localFile, patch patcher) (bool, deltaSum, error) {
 	start := time.Now()
-	payload, content, sum, err := patch(op, lf)
+	payload, content, sum, release, err := patch(op, lf)
 	if err != nil {
 		return false, sum, err
 	}
+	defer release()
 	f := agentproto.Frame{Kind: agentproto.KindWrite, Path: op.Dest, Mode: lf.mode, Size: lf.size}
 	body := content
 	if payload != nil {

@@ -83,12 +83,16 @@ func TestDelta(t *testing.T) {
 	}
 }
 
-// deltaOp writes content to the local file exe under dir and returns the
-// Write of it to /skiff/app/exe, with a Delta.
+// deltaOp writes content to a new file, renames it to the local file exe
+// under dir, as a hot swap replaces its executable, and returns the Write
+// of it to /skiff/app/exe, with a Delta.
 func deltaOp(t *testing.T, dir string, content []byte) Op {
 	t.Helper()
 	p := filepath.Join(dir, "exe")
-	if err := os.WriteFile(p, content, 0o755); err != nil {
+	if err := os.WriteFile(p+".new", content, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p+".new", p); err != nil {
 		t.Fatal(err)
 	}
 	return Op{Kind: Write, Local: p, Base: dir, Dest: "/skiff/app/exe", Root: "/skiff/app", Delta: &Sent{}}
@@ -205,6 +209,33 @@ func TestAgentTransportSendsWholeWhenAPatchWouldNotPay(t *testing.T) {
 	}
 	v2 := randomBytes(2, 1<<16)
 	op := deltaOp(t, dir, v2)
+	if err := tr.Sync(t.Context(), target, []Op{op}); err != nil {
+		t.Fatal(err)
+	}
+	if n, p := op.Delta.Files.Load(), op.Delta.Patched.Load(); n != 1 || p != 0 {
+		t.Errorf("%d files sent, %d patches; want the file whole", n, p)
+	}
+	wantContent(t, filepath.Join(root, "skiff/app/exe"), v2)
+}
+
+// TestAgentTransportSendsWholeAFileRewrittenInPlace checks that when the
+// local file is rewritten in place rather than replaced, so that the
+// transport's base is gone, the next Write goes whole and arrives intact.
+func TestAgentTransportSendsWholeAFileRewrittenInPlace(t *testing.T) {
+	t.Parallel()
+	dir, root := t.TempDir(), t.TempDir()
+	tr := &AgentTransport{Exec: agentExec(root)}
+	defer tr.Close()
+	v1 := randomBytes(1, 1<<18)
+	op := deltaOp(t, dir, v1)
+	if err := tr.Sync(t.Context(), target, []Op{op}); err != nil {
+		t.Fatal(err)
+	}
+	v2 := slices.Concat(v1[:1000], []byte("a change"), v1[1000:])
+	if err := os.WriteFile(op.Local, v2, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	op.Delta = &Sent{}
 	if err := tr.Sync(t.Context(), target, []Op{op}); err != nil {
 		t.Fatal(err)
 	}
