@@ -121,6 +121,7 @@ func (d *dev) startSyncer(ctx context.Context) (stop func(), err error) {
 	d.syncer = newSyncer(paths, paths.transport)
 	d.syncer.steer = d.r.steer
 	d.syncer.warm = paths.warm
+	d.syncer.logf = d.r.opts.Log.Debugf
 	d.paths = paths
 	d.warm(ctx)
 	done := make(chan struct{})

@@ -212,3 +212,23 @@ func TestSyncerSteersTheForwardOffEachRestartingContainer(t *testing.T) {
 		t.Errorf("calls %q; want %q", tr.calls, want)
 	}
 }
+
+// TestSentText checks what the Hot-swapped line says was sent.
+func TestSentText(t *testing.T) {
+	t.Parallel()
+	var s sync.Sent
+	if got := sentText(&s); got != "" {
+		t.Errorf("nothing counted (tar): %q, want nothing", got)
+	}
+	s.Files.Store(2)
+	s.Patched.Store(1)
+	s.Bytes.Store(8_400_000 + 120_000)
+	s.Size.Store(16_800_000)
+	if got, want := sentText(&s), ", sent 8.5 MB for 16.8 MB (1 of 2 as patches)"; got != want {
+		t.Errorf("sentText = %q, want %q", got, want)
+	}
+	s.Bytes.Store(240_000)
+	if got, want := sentText(&s), ", sent 240 KB for 16.8 MB (1 of 2 as patches)"; got != want {
+		t.Errorf("sentText = %q, want %q", got, want)
+	}
+}

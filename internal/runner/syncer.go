@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"time"
 
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/sync"
@@ -47,6 +48,9 @@ type syncer struct {
 	// warm, if set, opens c's agent session allowing roots ahead of its
 	// first sync, silently (syncPaths.warm).
 	warm func(ctx context.Context, c container, roots []string)
+	// logf, if set, takes debug lines: when each container took its
+	// operations and its restart.
+	logf func(format string, args ...any)
 
 	warmMu  gosync.Mutex
 	warmFor []warmImage     // the images whose containers Warm opens sessions into
@@ -227,9 +231,15 @@ const parallelSyncs = 8
 // while they get theirs in parallel and restart one after the other. The
 // caller holds s.mu.
 func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error) {
+	start := time.Now()
 	cs, err := s.source.containers(ctx, h.image)
 	if err != nil {
 		return syncReport{}, err
+	}
+	logf := func(format string, args ...any) {
+		if s.logf != nil {
+			s.logf("sync into %s: %s: "+format, append([]any{h.image.Name, time.Since(start)}, args...)...)
+		}
 	}
 	type job struct {
 		c       container
@@ -276,7 +286,9 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 			wg.Go(func() {
 				slots <- struct{}{}
 				defer func() { <-slots }()
+				logf("%d operations to %s", len(j.ops), j.c.Target)
 				errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.ops)
+				logf("%s took them (%v)", j.c.Target, errs[i])
 			})
 		}
 		wg.Wait()
@@ -293,7 +305,9 @@ func (s *syncer) catchUp(ctx context.Context, h *syncHistory) (syncReport, error
 		j := jobs[i]
 		if len(j.restart) > 0 && errs[i] == nil {
 			steer(i)
+			logf("restart of %s", j.c.Target)
 			errs[i] = s.transport(j.c).Sync(ctx, j.c.Target, j.restart)
+			logf("%s restarted (%v)", j.c.Target, errs[i])
 		}
 		if release, ok := held[i]; ok {
 			release()

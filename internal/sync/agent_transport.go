@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type AgentTransport struct {
 	mu       gosync.Mutex
 	sessions map[Target]*agentSession
 	closed   bool
+
+	deltaMu gosync.Mutex          // held while a patch is made, which other containers then take
+	bases   map[string]*deltaBase // by Op.Local, for Writes with a Delta
 }
 
 // Sync implements Transport. It checks every Op first (see TarTransport),
@@ -60,7 +64,7 @@ func (t *AgentTransport) Sync(ctx context.Context, target Target, ops []Op) erro
 	if err != nil {
 		return err
 	}
-	res := s.send(ctx, ops, roots)
+	res := s.send(ctx, t, ops, roots, nil)
 	if !fresh && res.broken() && ctx.Err() == nil {
 		// The session served earlier batches and its exec ended: the
 		// container restarted or the stream broke. Once more on a new
@@ -69,7 +73,14 @@ func (t *AgentTransport) Sync(ctx context.Context, target Target, ops []Op) erro
 		if s, _, err = t.session(ctx, target, roots); err != nil {
 			return err
 		}
-		res = s.send(ctx, ops, roots)
+		res = s.send(ctx, t, ops, roots, nil)
+	}
+	if from, whole := res.failedPatches(); whole != nil && ctx.Err() == nil {
+		// The agent refused a patch (the file there is not the one skiff
+		// wrote, or the result differs): from that operation on, once more
+		// with those files whole. What followed it is sent again, as
+		// after a broken session.
+		res = s.send(ctx, t, ops[from:], roots, whole)
 	}
 	return res.err(target, t.bin())
 }
@@ -130,6 +141,7 @@ func (t *AgentTransport) open(ctx context.Context, target Target, roots []string
 		enc:     agentproto.NewEncoder(pw),
 		answers: &boundedReader{r: rr},
 		roots:   slices.Clone(roots),
+		wrote:   map[string]deltaSum{},
 	}
 	s.dec = agentproto.NewDecoder(s.answers)
 	go func() {
@@ -184,6 +196,9 @@ type agentSession struct {
 	dec     *agentproto.Decoder
 	roots   []string // the destinations allowed so far
 	cancel  context.CancelFunc
+	// wrote are the sums of the files the agent confirmed it wrote for
+	// Writes with a Delta, by Dest: the bases of their next patches.
+	wrote map[string]deltaSum
 
 	done    chan struct{} // closed when the exec returned
 	execErr error         // the exec's error, set before done closes
@@ -211,7 +226,7 @@ func (s *agentSession) kill(err error) {
 
 // batchResult is what one batch on a session came to.
 type batchResult struct {
-	paths   []string // the paths sent, in order
+	frames  []sentFrame // the operations sent, in order
 	sendErr error
 	answers []answer
 	readErr error
@@ -221,12 +236,25 @@ type batchResult struct {
 }
 
 // send sends ops as one batch, first allowing the roots the session does
-// not allow yet, and reads the answers. A batch that did not end cleanly
-// (an error sending or reading, ctx done) leaves the stream in an unknown
-// state: the session is ended.
-func (s *agentSession) send(ctx context.Context, ops []Op, roots []string) batchResult {
+// not allow yet, and reads the answers. A Write with a Delta goes as a
+// patch against what the session last wrote at its Dest (t.patchFor),
+// unless whole has its Dest. A batch that did not end cleanly (an error
+// sending or reading, ctx done) leaves the stream in an unknown state:
+// the session is ended.
+func (s *agentSession) send(ctx context.Context, t *AgentTransport, ops []Op, roots []string, whole map[string]bool) batchResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	patch := func(op Op, lf *localFile) ([]byte, []byte, deltaSum, func(), error) {
+		content, sum, fi, release, err := t.readDelta(op, lf)
+		if err != nil {
+			return nil, nil, sum, nil, err
+		}
+		base, known := s.wrote[op.Dest]
+		if whole[op.Dest] {
+			known = false
+		}
+		return t.patchFor(op, content, sum, lf, fi, base, known), content, sum, release, nil
+	}
 	var allow []string
 	for _, r := range roots {
 		if !slices.Contains(s.roots, r) {
@@ -234,16 +262,16 @@ func (s *agentSession) send(ctx context.Context, ops []Op, roots []string) batch
 		}
 	}
 	type sentOps struct {
-		paths []string
-		err   error
+		frames []sentFrame
+		err    error
 	}
 	sent := make(chan sentOps, 1)
 	go func() {
-		paths, err := encodeBatch(s.enc, allow, ops)
+		frames, err := encodeBatch(s.enc, allow, ops, patch)
 		if err != nil {
 			s.stdin.CloseWithError(err) // the agent sees the stream end inside a frame
 		}
-		sent <- sentOps{paths, err}
+		sent <- sentOps{frames, err}
 	}()
 	stop := context.AfterFunc(ctx, func() { s.kill(ctx.Err()) })
 	s.answers.left = int64(len(allow)+len(ops))*(agentproto.MaxPath+maxOutput+64) + 4096
@@ -278,7 +306,8 @@ func (s *agentSession) send(ctx context.Context, ops []Op, roots []string) batch
 	if rerr == nil && snt.err == nil {
 		s.roots = append(s.roots, allow...)
 	}
-	res := batchResult{paths: snt.paths, sendErr: snt.err, answers: list, readErr: rerr}
+	s.noteWritten(snt.frames, list)
+	res := batchResult{frames: snt.frames, sendErr: snt.err, answers: list, readErr: rerr}
 	if ctx.Err() != nil {
 		res.sendErr = ctx.Err()
 	}
@@ -296,14 +325,55 @@ func (s *agentSession) send(ctx context.Context, ops []Op, roots []string) batch
 // than on an answer of the agent or a local error.
 func (r batchResult) broken() bool {
 	return r.ended && (r.sendErr == nil || errors.Is(r.sendErr, io.ErrClosedPipe)) &&
-		checkResults(r.answers, r.readErr, r.paths) != nil
+		checkResults(r.answers, r.readErr, framePaths(r.frames)) != nil
+}
+
+// failedPatches says whether the batch failed only because the agent
+// refused patches: it returns the index in the batch's ops of the first
+// refused one, and the Dests of those refused, to send whole; nil when
+// the batch failed otherwise, or did not fail.
+func (r batchResult) failedPatches() (from int, whole map[string]bool) {
+	if r.sendErr != nil || r.readErr != nil || len(r.answers) != len(r.frames) {
+		return 0, nil
+	}
+	from = -1
+	for i, a := range r.answers {
+		f := r.frames[i]
+		switch {
+		case !a.failed:
+		case !f.patch || a.path != f.path:
+			return 0, nil
+		default:
+			if whole == nil {
+				whole, from = map[string]bool{}, f.op
+			}
+			whole[f.path] = true
+		}
+	}
+	return from, whole
+}
+
+// noteWritten records in s.wrote the files the agent confirmed it wrote
+// for Writes with a Delta, and forgets those it did not, or that another
+// operation touched (a restart does not touch its executable).
+func (s *agentSession) noteWritten(frames []sentFrame, answers []answer) {
+	for i, f := range frames {
+		if f.op < 0 || f.kind == Restart {
+			continue
+		}
+		if f.delta && i < len(answers) && !answers[i].failed && answers[i].path == f.path {
+			s.wrote[f.path] = f.sum
+		} else {
+			delete(s.wrote, f.path)
+		}
+	}
 }
 
 // err is the batch's outcome for target: nil when the agent confirmed
 // every operation. The exec's error counts only when it ended by itself:
 // one skiff stopped after a bad answer says nothing more.
 func (r batchResult) err(target Target, bin string) error {
-	rerr := checkResults(r.answers, r.readErr, r.paths)
+	rerr := checkResults(r.answers, r.readErr, framePaths(r.frames))
 	if rerr == nil && r.sendErr == nil {
 		return nil
 	}
@@ -337,41 +407,68 @@ func (r batchResult) err(target Target, bin string) error {
 	return nil
 }
 
+// sentFrame is an operation sent in a batch.
+type sentFrame struct {
+	path  string
+	op    int // the index of its Op in the batch's ops, -1 for a KindAllow
+	kind  OpKind
+	delta bool // a Write with a Delta: sum is the file's
+	patch bool // sent as a KindPatch
+	sum   deltaSum
+}
+
+func framePaths(frames []sentFrame) []string {
+	paths := make([]string, len(frames))
+	for i, f := range frames {
+		paths[i] = f.path
+	}
+	return paths
+}
+
 // encodeBatch sends one batch: a KindAllow frame for each root in allow,
 // then ops (see encodeOps).
-func encodeBatch(enc *agentproto.Encoder, allow []string, ops []Op) ([]string, error) {
+func encodeBatch(enc *agentproto.Encoder, allow []string, ops []Op, patch patcher) ([]sentFrame, error) {
+	var frames []sentFrame
 	for _, r := range allow {
 		if err := enc.Encode(agentproto.Frame{Kind: agentproto.KindAllow, Path: r}, nil); err != nil {
 			return nil, err
 		}
+		frames = append(frames, sentFrame{path: r, op: -1})
 	}
-	paths, err := encodeOps(enc, ops)
-	return append(slices.Clone(allow), paths...), err
+	sent, err := encodeOps(enc, ops, patch)
+	return append(frames, sent...), err
 }
 
+// patcher returns a KindPatch payload for the Write op of the file lf, or
+// nil to send the file whole, with the file's content, its SHA-256, and
+// what releases the content once it is sent.
+type patcher func(op Op, lf *localFile) (payload, content []byte, sum deltaSum, release func(), err error)
+
 // encodeOps streams ops as one batch, reading each file through its Base,
-// and returns the paths of the frames it sent, in order. A file that no
-// longer exists, or that is not synced (see Screen), is left out.
-func encodeOps(enc *agentproto.Encoder, ops []Op) ([]string, error) {
+// and returns the frames it sent, in order. A Write with a Delta is read
+// whole, and sent as the patch that patch returns for it, if any. A file
+// that no longer exists, or that is not synced (see Screen), is left out.
+func encodeOps(enc *agentproto.Encoder, ops []Op, patch patcher) ([]sentFrame, error) {
 	roots := rootCache{}
 	defer roots.close()
-	var paths []string
-	for _, op := range ops {
+	var frames []sentFrame
+	for i, op := range ops {
 		if op.Kind == Delete || op.Kind == Restart {
 			kind := agentproto.KindDelete
 			if op.Kind == Restart {
 				kind = agentproto.KindRestart
 			}
 			if err := enc.Encode(agentproto.Frame{Kind: kind, Path: op.Dest}, nil); err != nil {
-				return paths, err
+				return frames, err
 			}
-			paths = append(paths, op.Dest)
+			frames = append(frames, sentFrame{path: op.Dest, op: i, kind: op.Kind})
 			continue
 		}
 		lf, err := roots.open(op)
 		if err != nil {
-			return paths, err
+			return frames, err
 		}
+		sf := sentFrame{path: op.Dest, op: i, kind: op.Kind}
 		switch {
 		case lf == nil:
 			continue
@@ -379,16 +476,43 @@ func encodeOps(enc *agentproto.Encoder, ops []Op) ([]string, error) {
 			err = enc.Encode(agentproto.Frame{Kind: agentproto.KindMkdir, Path: op.Dest, Mode: lf.mode}, nil)
 		case lf.f == nil:
 			err = enc.Encode(agentproto.Frame{Kind: agentproto.KindLink, Path: op.Dest, Size: int64(len(lf.link))}, strings.NewReader(lf.link))
+		case op.Delta != nil && patch != nil:
+			sf.delta = true
+			sf.patch, sf.sum, err = encodeDelta(enc, op, lf, patch)
+			lf.close()
 		default:
 			err = enc.Encode(agentproto.Frame{Kind: agentproto.KindWrite, Path: op.Dest, Mode: lf.mode, Size: lf.size}, lf.f)
 			lf.close()
 		}
 		if err != nil {
-			return paths, fmt.Errorf("sending %s: %w", op.Local, err)
+			return frames, fmt.Errorf("sending %s: %w", op.Local, err)
 		}
-		paths = append(paths, op.Dest)
+		frames = append(frames, sf)
 	}
-	return paths, enc.Encode(agentproto.Frame{Kind: agentproto.KindEnd}, nil)
+	return frames, enc.Encode(agentproto.Frame{Kind: agentproto.KindEnd}, nil)
+}
+
+// encodeDelta sends the Write op of the file lf as the patch that patch
+// returns for it, or whole, and counts what it sent in op.Delta. It
+// returns whether it sent a patch, and the file's sum.
+func encodeDelta(enc *agentproto.Encoder, op Op, lf *localFile, patch patcher) (bool, deltaSum, error) {
+	start := time.Now()
+	payload, content, sum, release, err := patch(op, lf)
+	if err != nil {
+		return false, sum, err
+	}
+	defer release()
+	f := agentproto.Frame{Kind: agentproto.KindWrite, Path: op.Dest, Mode: lf.mode, Size: lf.size}
+	body := content
+	if payload != nil {
+		f.Kind, f.Size, body = agentproto.KindPatch, int64(len(payload)), payload
+		op.Delta.Patched.Add(1)
+	}
+	op.Delta.Prepare.Add(int64(time.Since(start)))
+	op.Delta.Files.Add(1)
+	op.Delta.Bytes.Add(f.Size)
+	op.Delta.Size.Add(lf.size)
+	return payload != nil, sum, enc.Encode(f, bytes.NewReader(body))
 }
 
 // answer is the agent's answer to one operation; an empty path with

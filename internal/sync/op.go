@@ -59,6 +59,12 @@ type Op struct {
 	// is Root or below it. The agent refuses any path outside the roots it
 	// is given.
 	Root string
+	// Delta, if set on a Write, lets the agent transport send the file as
+	// a patch against the one it last wrote at Dest in the container
+	// (agentproto.KindPatch), keeping the file's content until the next
+	// Write from Local, and counts there what it sent. For a large file
+	// that changes a little, such as a hot-swapped executable.
+	Delta *Sent
 }
 
 // String describes the Op for logs, e.g. "write /src/a.js -> /app/a.js".

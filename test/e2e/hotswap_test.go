@@ -25,7 +25,8 @@ var hotSwappedLine = regexp.MustCompile(`Hot-swapped sync into 2 pods in .*, no 
 // TestDevHotSwap changes examples/sync's Go code while dev runs (hot swap
 // on, the default): v2 is served by the same two pods, none restarted; a
 // change that does not compile leaves v2 serving; v3 is swapped in the
-// same way; a killed pod's replacement serves v3 once dev catches it up.
+// same way, as a patch against v2 in both pods; a killed pod's
+// replacement serves v3 once dev catches it up.
 func TestDevHotSwap(t *testing.T) {
 	c := newCluster(t)
 	ns := c.newNamespace(t)
@@ -48,9 +49,11 @@ func TestDevHotSwap(t *testing.T) {
 	c.expectVersion(t, ns, "v2")
 	c.expectSamePods(t, ns, "app=sync", before)
 
+	// The second swap sends the executable as a patch against the first,
+	// to both pods.
 	m = r.mark()
 	writeTree(t, dir, map[string]string{"main.go": versionSource(t, "v3")})
-	r.waitSince(t, m, devStepTimeout, hotSwappedLine)
+	r.waitSince(t, m, devStepTimeout, regexp.MustCompile(`Hot-swapped sync into 2 pods in .*, sent .* \(2 of 2 as patches\), no new pod`))
 	c.expectVersion(t, ns, "v3")
 	c.expectSamePods(t, ns, "app=sync", before)
 	if regexp.MustCompile(`Rebuilt|redeployed`).MatchString(r.errOut.String()) {

@@ -6,6 +6,9 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -98,6 +101,16 @@ type Applier struct {
 	opened map[string]*os.Root // by allowed destination
 	seq    int
 	failed bool
+	// patched are the files the Applier made by a patch, by container
+	// path, with their SHA-256: the base of the next patch there is not
+	// hashed again while it is still that file.
+	patched map[string]patchedFile
+}
+
+// patchedFile is a file a patch made.
+type patchedFile struct {
+	sum [sha256.Size]byte
+	fi  fs.FileInfo
 }
 
 // New returns an Applier for container paths under the host directory root
@@ -107,7 +120,7 @@ func New(root string, allow []string) (*Applier, error) {
 	if len(allow) == 0 {
 		return nil, errors.New("no --allow destination: nothing may be written")
 	}
-	a := &Applier{root: root, opened: map[string]*os.Root{}}
+	a := &Applier{root: root, opened: map[string]*os.Root{}, patched: map[string]patchedFile{}}
 	for _, d := range allow {
 		c, err := cleanPath(d)
 		if err != nil {
@@ -225,7 +238,7 @@ func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
 		rel = strings.TrimPrefix(strings.TrimPrefix(p, dest), "/")
 	}
 	switch f.Kind {
-	case agentproto.KindWrite, agentproto.KindMkdir, agentproto.KindChmod, agentproto.KindLink:
+	case agentproto.KindWrite, agentproto.KindPatch, agentproto.KindMkdir, agentproto.KindChmod, agentproto.KindLink:
 	case agentproto.KindDelete:
 		if rel == "." {
 			return fmt.Errorf("delete %s: refused: it is the allowed destination %s itself; a deletion must be strictly inside a destination, never the destination nor /", p, dest)
@@ -248,7 +261,12 @@ func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
 	mode := f.Mode.Perm() // never setuid, setgid nor sticky
 	switch f.Kind {
 	case agentproto.KindWrite:
-		err = a.write(r, rel, mode, payload)
+		err = a.write(r, rel, mode, func(f *os.File) error {
+			_, err := io.Copy(f, payload)
+			return err
+		})
+	case agentproto.KindPatch:
+		err = a.patch(r, p, rel, mode, payload)
 	case agentproto.KindLink:
 		err = a.symlink(r, p, dest, rel, payload)
 	case agentproto.KindMkdir:
@@ -266,9 +284,10 @@ func (a *Applier) Apply(f agentproto.Frame, payload io.Reader) error {
 	return nil
 }
 
-// write writes content to a temporary file next to rel and renames it over
-// rel, so readers see the old file or the new one, never a part.
-func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Reader) error {
+// write writes a temporary file next to rel with fill and renames it over
+// rel, so readers see the old file or the new one, never a part. A fill
+// that fails leaves rel as it was.
+func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, fill func(*os.File) error) error {
 	dir := path.Dir(rel)
 	if dir != "." {
 		if err := r.MkdirAll(dir, 0o755); err != nil {
@@ -280,7 +299,7 @@ func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Rea
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, content)
+	err = fill(f)
 	if err == nil {
 		err = f.Chmod(mode) // not subject to the umask, unlike OpenFile's mode
 	}
@@ -294,6 +313,72 @@ func (a *Applier) write(r *os.Root, rel string, mode fs.FileMode, content io.Rea
 		_ = r.Remove(tmp)
 	}
 	return err
+}
+
+// patch makes the file rel in r (the container path p) as the patch
+// payload makes it from the file there (agentproto.PatchReader), checking
+// first that the file there is the patch's base and then that the result
+// has the patch's SHA-256; either mismatch fails the operation, the file
+// left as it was, and skiff sends the file whole.
+func (a *Applier) patch(r *os.Root, p, rel string, mode fs.FileMode, payload io.Reader) error {
+	pr, err := agentproto.NewPatchReader(payload)
+	if err != nil {
+		return err
+	}
+	h := pr.Header()
+	base, err := r.Open(rel)
+	if err != nil {
+		return fmt.Errorf("no file to patch (%v)", unwrapPath(err))
+	}
+	defer base.Close()
+	fi, err := base.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("the file to patch is a %s, not a regular file", fi.Mode().Type())
+	}
+	// The base is read whole: the patch copies from all over it.
+	content := make([]byte, fi.Size())
+	if _, err := io.ReadFull(base, content); err != nil {
+		return fmt.Errorf("reading the file to patch: %v", unwrapPath(err))
+	}
+	sum := a.sumOf(p, content, fi)
+	if sum != h.Base {
+		return fmt.Errorf("the file there is not the patch's base (SHA-256 %x, the patch applies to %x): it changed since skiff wrote it", sum[:8], h.Base[:8])
+	}
+	delete(a.patched, p)
+	made := sha256.New()
+	err = a.write(r, rel, mode, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := pr.Apply(io.MultiWriter(bw, made), content); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		if got := made.Sum(nil); !bytes.Equal(got, h.Result[:]) {
+			return fmt.Errorf("the patched file's SHA-256 is %x, not %x as skiff's file", got[:8], h.Result[:8])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if nfi, err := r.Stat(rel); err == nil {
+		a.patched[p] = patchedFile{sum: h.Result, fi: nfi}
+	}
+	return nil
+}
+
+// sumOf returns the SHA-256 of the file at the container path p, whose
+// information is fi and content content: the one recorded when a patch
+// made it, if it is still that file, or else its content's.
+func (a *Applier) sumOf(p string, content []byte, fi fs.FileInfo) [sha256.Size]byte {
+	if pf, ok := a.patched[p]; ok && os.SameFile(pf.fi, fi) && pf.fi.Size() == fi.Size() && pf.fi.ModTime().Equal(fi.ModTime()) {
+		return pf.sum
+	}
+	return sha256.Sum256(content)
 }
 
 // tempName returns a new temporary name in dir, short whatever the name

@@ -17,6 +17,8 @@ func FuzzDecoder(f *testing.F) {
 	_ = enc.Encode(Frame{Kind: KindWrite, Path: "/app/a.txt", Mode: 0o644, Size: 5}, strings.NewReader("hello"))
 	_ = enc.Encode(Frame{Kind: KindLink, Path: "/app/l", Size: 5}, strings.NewReader("a.txt"))
 	_ = enc.Encode(Frame{Kind: KindDelete, Path: "/app/old"}, nil)
+	patch := AppendPatchLiteral(AppendPatchHeader(nil, PatchHeader{Size: 2}), []byte("hi"))
+	_ = enc.Encode(Frame{Kind: KindPatch, Path: "/app/exe", Mode: 0o755, Size: int64(len(patch))}, bytes.NewReader(patch))
 	_ = enc.Encode(Frame{Kind: KindEnd}, nil)
 	f.Add(valid.Bytes())
 	f.Add([]byte(Magic))
@@ -32,6 +34,17 @@ func FuzzDecoder(f *testing.F) {
 			}
 			if len(fr.Path) > MaxPath || fr.Size < 0 || fr.Mode&^modeBits != 0 {
 				t.Fatalf("frame out of bounds: %+v", fr)
+			}
+			if fr.Kind == KindPatch {
+				// A patch's payload, read as the agent reads it, against
+				// no base.
+				if pr, err := NewPatchReader(payload); err == nil {
+					var out bytes.Buffer
+					if pr.Apply(&out, nil) == nil && int64(out.Len()) != pr.Header().Size {
+						t.Fatalf("patch made %d bytes, its header says %d", out.Len(), pr.Header().Size)
+					}
+				}
+				continue
 			}
 			n, err := io.Copy(io.Discard, payload)
 			if err == nil && n != fr.Size {

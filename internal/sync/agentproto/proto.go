@@ -11,7 +11,8 @@
 //	size   uvarint, then that many bytes of payload
 //
 // skiff sends operations (KindWrite with the file's content as payload,
-// KindSymlink with the link's target as payload, KindMkdir, KindDelete,
+// KindPatch with a patch against the file already at the path (see
+// PatchHeader) as payload, KindSymlink with the link's target as payload, KindMkdir, KindDelete,
 // KindChmod, KindAllow to allow one more destination, and KindRestart to
 // restart the container's supervised process) and ends each
 // batch with KindEnd. The agent answers each operation, in order, with
@@ -37,8 +38,9 @@ const Magic = "SKIFFAGT"
 // Version is the protocol version this package speaks.
 // Version 2 added KindSymlink and dropped the setuid, setgid and sticky
 // bits; version 3 added KindAllow, for sessions that outlive one batch;
-// version 4 added KindRestart, for hot swaps.
-const Version = 4
+// version 4 added KindRestart, for hot swaps; version 5 added KindPatch,
+// so that a hot swap sends what changed in the executable.
+const Version = 5
 
 // AppDir is the directory of a development image that the container's
 // user may write, whatever it is (mode 1777): hot-swapped executables go
@@ -59,6 +61,7 @@ type Kind byte
 // of a batch in both directions.
 const (
 	KindWrite   Kind = 'W' // write the payload to Path atomically, with Mode
+	KindPatch   Kind = 'P' // write Path atomically, with Mode, as the payload's patch makes it from the file at Path
 	KindLink    Kind = 'L' // make Path a symbolic link to the payload, a relative target
 	KindMkdir   Kind = 'M' // create directory Path and its parents, with Mode
 	KindDelete  Kind = 'D' // remove Path, a file or a tree; missing is fine
@@ -75,6 +78,8 @@ func (k Kind) String() string {
 	switch k {
 	case KindWrite:
 		return "write"
+	case KindPatch:
+		return "patch"
 	case KindLink:
 		return "symlink"
 	case KindMkdir:

@@ -21,6 +21,7 @@ func TestRoundTrip(t *testing.T) {
 		{Frame{Kind: KindWrite, Path: "/app/run.sh", Mode: 0o755 | fs.ModeSetuid, Size: 0}, ""},
 		{Frame{Kind: KindMkdir, Path: "/app/dir", Mode: 0o750}, ""},
 		{Frame{Kind: KindLink, Path: "/app/home.html", Size: 10}, "index.html"},
+		{Frame{Kind: KindPatch, Path: "/app/exe", Mode: 0o755, Size: 4}, "LPCH"},
 		{Frame{Kind: KindDelete, Path: "/app/old"}, ""},
 		{Frame{Kind: KindChmod, Path: "/app/a.txt", Mode: 0o600}, ""},
 		{Frame{Kind: KindEnd}, ""},
@@ -104,6 +105,15 @@ func TestDecodeErrors(t *testing.T) {
 		_, _, err := NewDecoder(strings.NewReader(Magic + "\x07")).Next()
 		if err == nil || !strings.Contains(err.Error(), "protocol version 7 is not supported") {
 			t.Errorf("Next() = %v", err)
+		}
+	})
+	t.Run("the version before patches", func(t *testing.T) {
+		t.Parallel()
+		// An agent of the skiff before KindPatch announces version 4.
+		_, _, err := NewDecoder(strings.NewReader(Magic + "\x04")).Next()
+		var ve *VersionError
+		if !errors.As(err, &ve) || ve.Got != 4 || !strings.Contains(err.Error(), "(this side speaks 5)") {
+			t.Errorf("Next() = %v, want a VersionError for 4 saying this side speaks 5", err)
 		}
 	})
 }

@@ -1,0 +1,165 @@
+package sync
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"skiff.dev/skiff/internal/sync/agentproto"
+)
+
+// Sent counts what the agent transport sent for the Writes whose Delta it
+// is (Op.Delta), over every container: a caller reads it after a sync to
+// say how much went.
+type Sent struct {
+	// Files is how many files were sent, Patched how many of them as a
+	// patch.
+	Files, Patched atomic.Int64
+	// Bytes is how many bytes of content or patch were sent, Size the
+	// size of the files they make.
+	Bytes, Size atomic.Int64
+	// Prepare is how long reading, hashing and diffing the files took, in
+	// nanoseconds, summed over the containers.
+	Prepare atomic.Int64
+}
+
+// deltaSum is a file content's SHA-256.
+type deltaSum = [sha256.Size]byte
+
+// deltaBase is the latest content the agent transport sent from one
+// local file whose Writes have a Delta (a hot-swapped executable: one
+// per artifact), kept to diff the next content against, with the patch
+// it last made, which the other containers of the artifact take too. The
+// content stays in its file, open here, and is mapped only to index and
+// diff it: not a copy in the heap. A hot swap replaces the file's path
+// with a new file; a file rewritten in place instead no longer holds the
+// base, and its next Write goes whole.
+type deltaBase struct {
+	sum   deltaSum
+	file  *os.File
+	size  int64
+	fi    fs.FileInfo   // the local file's when it was read
+	index *deltaIndex   // set before ready closes; nil when it could not be read
+	ready chan struct{} // closed once index is built
+	patch deltaPatch    // the patch last made to this content
+}
+
+// deltaPatch is a KindPatch payload that makes the content to from the
+// content from.
+type deltaPatch struct {
+	from, to deltaSum
+	payload  []byte
+}
+
+// deltaWorth is the share of a file's size a patch must stay under to be
+// sent instead of the file.
+const deltaWorth = 0.9
+
+// patchFor returns a KindPatch payload that makes content (whose sum is
+// sum, read from lf) for the Write op from the content base (the sum of
+// what the session last wrote at op.Dest; known says whether there is
+// one), or nil when the transport does not have that base or a patch
+// would not pay. It keeps lf's file as the base of the next patch for
+// op.Local, in place of the previous one: one content per local file.
+func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, lf *localFile, fi fs.FileInfo, base deltaSum, known bool) []byte {
+	t.deltaMu.Lock()
+	defer t.deltaMu.Unlock()
+	b := t.bases[op.Local]
+	var payload []byte
+	switch {
+	case !known || b == nil:
+	case b.patch.from == base && b.patch.to == sum:
+		payload = b.patch.payload
+	case b.sum == base:
+		<-b.ready
+		payload = b.diff(content, sum)
+		b.patch = deltaPatch{from: base, to: sum, payload: payload}
+	}
+	if b == nil || b.sum != sum {
+		f, err := dupFile(lf.f)
+		if err != nil {
+			return payload // no base for the next patch: it goes whole
+		}
+		nb := &deltaBase{sum: sum, file: f, size: int64(len(content)), fi: fi, ready: make(chan struct{})}
+		if b != nil {
+			nb.patch = b.patch
+			go b.close()
+		}
+		// Indexed off the swap's path: the next patch is made from it.
+		go nb.build()
+		if t.bases == nil {
+			t.bases = map[string]*deltaBase{}
+		}
+		t.bases[op.Local] = nb
+	}
+	return payload
+}
+
+// build indexes the base's content and closes ready; a content that
+// cannot be mapped leaves no index, and no patch is made from it.
+func (b *deltaBase) build() {
+	defer close(b.ready)
+	content, release, err := mapFile(b.file, b.size)
+	if err != nil {
+		return
+	}
+	defer release()
+	b.index = newDeltaIndex(content)
+}
+
+// diff returns the patch payload that makes content (whose sum is sum)
+// from the base, or nil when it would not pay or the base cannot be read.
+// The base must be ready.
+func (b *deltaBase) diff(content []byte, sum deltaSum) []byte {
+	if b.index == nil {
+		return nil
+	}
+	// A file rewritten in place, not replaced, no longer holds the base.
+	if fi, err := b.file.Stat(); err != nil || fi.Size() != b.size || !fi.ModTime().Equal(b.fi.ModTime()) {
+		return nil
+	}
+	base, release, err := mapFile(b.file, b.size)
+	if err != nil {
+		return nil
+	}
+	defer release()
+	payload := agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: b.sum, Result: sum, Size: int64(len(content))})
+	payload, _ = appendDelta(payload, base, b.index, content)
+	if float64(len(payload)) > deltaWorth*float64(len(content)) {
+		return nil // not kept either
+	}
+	return payload
+}
+
+// close closes the base's file once its index is built.
+func (b *deltaBase) close() {
+	<-b.ready
+	b.file.Close()
+}
+
+// readDelta returns the content of the file lf of the Write op, mapped
+// (release unmaps it once sent), its SHA-256 and its information. The sum
+// is the one kept for op.Local when lf is still the file it was computed
+// from (the other replicas of a hot swap), else computed now.
+func (t *AgentTransport) readDelta(op Op, lf *localFile) (content []byte, sum deltaSum, fi fs.FileInfo, release func(), err error) {
+	fi, err = lf.f.Stat()
+	if err != nil {
+		return nil, sum, nil, nil, err
+	}
+	if fi.Size() != lf.size {
+		return nil, sum, nil, nil, fmt.Errorf("it changed while it was read: %d bytes, then %d", lf.size, fi.Size())
+	}
+	content, release, err = mapFile(lf.f, lf.size)
+	if err != nil {
+		return nil, sum, nil, nil, err
+	}
+	t.deltaMu.Lock()
+	b := t.bases[op.Local]
+	t.deltaMu.Unlock()
+	if b != nil && b.fi != nil && os.SameFile(b.fi, fi) && b.fi.Size() == fi.Size() && b.fi.ModTime().Equal(fi.ModTime()) {
+		return content, b.sum, fi, release, nil
+	}
+	return content, sha256.Sum256(content), fi, release, nil
+}
