@@ -11,6 +11,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"skiff.dev/skiff/internal/fsutil"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -45,42 +47,17 @@ type tarFile struct {
 // newTarFile writes the tar stream that write makes to a temporary file,
 // removed from its directory at once (see layer), and hashes it.
 func newTarFile(write func(io.Writer) error) (*tarFile, error) {
-	f, err := unnamedFile()
+	f, err := fsutil.UnnamedTemp("skiff-ko-layer-*", "an image layer")
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	w := &countWriter{w: io.MultiWriter(f, h)}
+	w := &fsutil.CountingWriter{W: io.MultiWriter(f, h)}
 	if err := write(w); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &tarFile{f: f, size: w.n, diffID: sum(h)}, nil
-}
-
-// unnamedFile creates a file in the temporary directory and removes its
-// name, so that nothing is left behind whatever way the process ends.
-func unnamedFile() (*os.File, error) {
-	f, err := os.CreateTemp("", "skiff-ko-layer-*")
-	if err != nil {
-		return nil, fmt.Errorf("making a temporary file for an image layer: %w (set TMPDIR to a writable directory)", err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("making a temporary file for an image layer: %w", err)
-	}
-	return f, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return &tarFile{f: f, size: w.N, diffID: sum(h)}, nil
 }
 
 // newLayer makes a layer of the tar stream t. When gzipped, it is
@@ -93,17 +70,17 @@ func newLayer(t *tarFile, gzipped bool) (*layer, error) {
 		return &layer{diffID: t.diffID, digest: t.diffID, blob: t.f, size: t.size, mediaType: types.DockerUncompressedLayer}, nil
 	}
 	defer t.f.Close()
-	f, err := unnamedFile()
+	f, err := fsutil.UnnamedTemp("skiff-ko-layer-*", "an image layer")
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
-	w := &countWriter{w: io.MultiWriter(f, h)}
+	w := &fsutil.CountingWriter{W: io.MultiWriter(f, h)}
 	if err := gzipParallel(w, t.f, t.size); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("compressing an image layer: %w", err)
 	}
-	return &layer{diffID: t.diffID, digest: sum(h), blob: f, size: w.n, gzipped: true, mediaType: types.DockerLayer}, nil
+	return &layer{diffID: t.diffID, digest: sum(h), blob: f, size: w.N, gzipped: true, mediaType: types.DockerLayer}, nil
 }
 
 // withMediaType returns l typed to match a base image's manifest, OCI or

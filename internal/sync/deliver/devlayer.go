@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
@@ -120,12 +121,12 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, su
 	}
 	// The tar goes to a file, not the heap: the agent alone is a few MB,
 	// and the cache keeps the layer for the session.
-	f, err := unnamedFile()
+	f, err := fsutil.UnnamedTemp("skiff-dev-layer-*", "the development layer")
 	if err != nil {
 		return Dev{}, err
 	}
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
+	cw := &fsutil.CountingWriter{W: io.MultiWriter(f, h)}
 	tw := tar.NewWriter(cw)
 	w := layerWriter{tw: tw, written: map[string]bool{}}
 	w.dir(&tar.Header{Name: path.Dir(sync.DefaultAgentPath), Mode: 0o755})
@@ -143,7 +144,7 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, su
 		f.Close()
 		return Dev{}, fmt.Errorf("writing the development layer: %w", w.err)
 	}
-	layerTar := devTar{f: f, size: cw.n}
+	layerTar := devTar{f: f, size: cw.N}
 	copy(layerTar.sum[:], h.Sum(nil))
 	mt, err := layerMediaType(base)
 	if err != nil {
@@ -327,37 +328,11 @@ func NewLayerCache() *LayerCache {
 }
 
 // devTar is a development layer's tar stream, in a file without a name
-// (unnamedFile), with its sha256.
+// (fsutil.UnnamedTemp), with its sha256.
 type devTar struct {
 	f    *os.File
 	size int64
 	sum  [sha256.Size]byte
-}
-
-// unnamedFile creates a file in the temporary directory and removes its
-// name at once: the file goes away when nothing references it any more
-// (os.File's finalizer closes it) or the process ends.
-func unnamedFile() (*os.File, error) {
-	f, err := os.CreateTemp("", "skiff-dev-layer-*")
-	if err != nil {
-		return nil, fmt.Errorf("making a temporary file for the development layer: %w (set TMPDIR to a writable directory)", err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("making a temporary file for the development layer: %w", err)
-	}
-	return f, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // devLayer returns the layer of the tar layerTar with media type mt,
