@@ -100,7 +100,7 @@ func (f *Forwarder) tryEarly(pod *corev1.Pod) *podConn {
 	pc, ok := f.conns[pod.UID]
 	if !ok {
 		e.next = now.Add(earlyRetry)
-		f.dialAheadLocked(pod)
+		f.dialLocked(pod)
 		return nil
 	}
 	select {
@@ -147,15 +147,6 @@ func (f *Forwarder) forgetEarly(uid types.UID) {
 	delete(f.early, uid)
 }
 
-// dialAheadLocked starts dialling a connection to pod that no local
-// connection uses yet, and returns it. f.mu is held and f is not stopped.
-func (f *Forwarder) dialAheadLocked(pod *corev1.Pod) *podConn {
-	pc := &podConn{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, ready: make(chan struct{}), gone: make(chan struct{}), warm: true}
-	f.conns[pod.UID] = pc
-	f.wg.Add(1)
-	go f.open(pc)
-	return pc
-}
 
 // aheadRetry is how often a pod that is on its node, but whose
 // port-forward cannot be dialled yet (the kubelet has no sandbox for it
@@ -205,7 +196,7 @@ func (f *Forwarder) dialAhead(c *nsCache, pod *corev1.Pod) {
 			}
 			pc, ok := f.conns[pod.UID]
 			if !ok {
-				pc = f.dialAheadLocked(cur)
+				pc = f.dialLocked(cur)
 			}
 			f.mu.Unlock()
 			select {

@@ -48,10 +48,7 @@ func (f *Forwarder) connect(pod *corev1.Pod) (*podConn, error) {
 	}
 	pc, ok := f.conns[pod.UID]
 	if !ok {
-		pc = &podConn{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, ready: make(chan struct{}), gone: make(chan struct{})}
-		f.conns[pod.UID] = pc
-		f.wg.Add(1)
-		go f.open(pc)
+		pc = f.dialLocked(pod)
 	}
 	pc.users++
 	pc.warm = false
@@ -107,10 +104,18 @@ func (f *Forwarder) warm(pod *corev1.Pod) {
 	if f.stopped {
 		return
 	}
+	f.dialLocked(pod)
+}
+
+// dialLocked starts dialling a new connection to pod, warm (no local
+// connection uses it yet), and returns it. f.mu is held and f is not
+// stopped.
+func (f *Forwarder) dialLocked(pod *corev1.Pod) *podConn {
 	pc := &podConn{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, ready: make(chan struct{}), gone: make(chan struct{}), warm: true}
 	f.conns[pod.UID] = pc
 	f.wg.Add(1)
 	go f.open(pc)
+	return pc
 }
 
 // release ends one use of pc, closing it when it is retired and unused.
