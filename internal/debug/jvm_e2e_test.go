@@ -120,33 +120,43 @@ func TestJVME2E(t *testing.T) {
 		if body, err := get(t.Context(), d.addr["http"], "/?name=early"); err == nil {
 			t.Errorf("the suspended JVM answered %q before a debugger resumed it", body)
 		}
+		if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		// With suspend=y the agent suspends the VM as it posts VM_START,
+		// after the handshake. A Resume sent before that event may find
+		// nothing suspended yet, and the VM then stays suspended (CI saw
+		// it once): wait for the event first, as jdb and IDEs do.
+		readJDWP(t, conn, func(hdr []byte) bool { return hdr[8] == 0 && hdr[9] == 64 && hdr[10] == 100 })
 		// VirtualMachine.Resume: command set 1, command 9, no data.
 		pkt := binary.BigEndian.AppendUint32(nil, 11)
 		pkt = binary.BigEndian.AppendUint32(pkt, 1)
 		pkt = append(pkt, 0, 1, 9)
-		if err := conn.SetDeadline(time.Now().Add(time.Minute)); err != nil {
-			t.Fatal(err)
-		}
 		if _, err := conn.Write(pkt); err != nil {
 			t.Fatal(err)
 		}
-		// The VM sends its VM_START event first; skip events to the reply.
-		for {
-			hdr := make([]byte, 11)
-			if _, err := io.ReadFull(conn, hdr); err != nil {
-				t.Fatalf("reading the reply to VirtualMachine.Resume: %v", err)
-			}
-			if _, err := io.CopyN(io.Discard, conn, int64(binary.BigEndian.Uint32(hdr)-11)); err != nil {
-				t.Fatal(err)
-			}
-			if hdr[8] != 0x80 {
-				continue
-			}
-			if id, code := binary.BigEndian.Uint32(hdr[4:]), binary.BigEndian.Uint16(hdr[9:]); id != 1 || code != 0 {
-				t.Fatalf("VirtualMachine.Resume: reply %d with error %d", id, code)
-			}
-			break
+		hdr := readJDWP(t, conn, func(hdr []byte) bool { return hdr[8] == 0x80 })
+		if id, code := binary.BigEndian.Uint32(hdr[4:]), binary.BigEndian.Uint16(hdr[9:]); id != 1 || code != 0 {
+			t.Fatalf("VirtualMachine.Resume: reply %d with error %d", id, code)
 		}
 		waitServing(t, d.addr["http"], "hello probe 1")
 	})
+}
+
+// readJDWP reads JDWP packets from conn, skipping their data, until one
+// whose 11-byte header want accepts, and returns that header.
+func readJDWP(t *testing.T, conn net.Conn, want func(hdr []byte) bool) []byte {
+	t.Helper()
+	for {
+		hdr := make([]byte, 11)
+		if _, err := io.ReadFull(conn, hdr); err != nil {
+			t.Fatalf("reading a JDWP packet: %v", err)
+		}
+		if _, err := io.CopyN(io.Discard, conn, int64(binary.BigEndian.Uint32(hdr)-11)); err != nil {
+			t.Fatal(err)
+		}
+		if want(hdr) {
+			return hdr
+		}
+	}
 }
