@@ -557,6 +557,7 @@ mounts_under() {
 }
 
 cmd_down() {
+	local m
 	# Nothing may create pods while they are removed.
 	stop kubelet
 	stop kube-scheduler
@@ -567,12 +568,16 @@ cmd_down() {
 	stop docker-registry
 	if running dockerd; then
 		stop dockerd
+		# It leaves the network namespaces of its sandboxes mounted (the
+		# default one once a container ran with the host's network).
+		for m in $(mounts_under /run/docker/netns); do
+			umount "$m" 2>/dev/null || umount -l "$m"
+		done
 		if ip link show docker0 >/dev/null 2>&1; then
 			ip link delete docker0
 		fi
 	fi
 
-	local m
 	for m in $(mounts_under "$STATE" "$RUNDIR"); do
 		umount "$m" 2>/dev/null || umount -l "$m"
 	done
