@@ -20,6 +20,7 @@ import (
 	"skiff.dev/skiff/internal/debug"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync/deliver"
 	"skiff.dev/skiff/internal/testutil"
@@ -75,7 +76,7 @@ func TestGoPodE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kc.Clientset(0)
+	cs, err := kubetest.Clientset(kc.REST, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestGoPodE2E(t *testing.T) {
 	}
 	pod := readyPod(t, cs, ns, "app=web")
 
-	fw := kube.NewForwarder(kc, cs, io.Discard, nil)
+	fw := kube.NewForwarder(kc, kubetest.API(cs), io.Discard, nil)
 	t.Cleanup(fw.Stop)
 	addr := map[string]string{}
 	for name, port := range map[string]int32{"http": 8080, "dlv": res.Containers[0].Ports[0].Port} {

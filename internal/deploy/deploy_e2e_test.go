@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -54,7 +55,7 @@ func newE2ECluster(t *testing.T) *e2eCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kc.Clientset(30 * time.Second)
+	cs, err := kubetest.Clientset(kc.REST, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 	"go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // Where a cluster advertises its local registry (KEP-1755).
@@ -37,8 +38,8 @@ type LocalRegistryHosting struct {
 // kube-public/local-registry-hosting from the cluster and returns the
 // registry host tools push to, or ok=false when the cluster advertises
 // none.
-func LocalRegistry(ctx context.Context, cs kubernetes.Interface) (host string, ok bool, err error) {
-	h, ok, err := ReadLocalRegistryHosting(ctx, cs)
+func LocalRegistry(ctx context.Context, api typed.API) (host string, ok bool, err error) {
+	h, ok, err := ReadLocalRegistryHosting(ctx, api)
 	if err != nil || !ok {
 		return "", ok, err
 	}
@@ -48,8 +49,8 @@ func LocalRegistry(ctx context.Context, cs kubernetes.Interface) (host string, o
 // ReadLocalRegistryHosting returns the cluster's whole KEP-1755
 // document, or ok=false when the cluster advertises no registry (no
 // ConfigMap, a ConfigMap we may not read, or no host in it).
-func ReadLocalRegistryHosting(ctx context.Context, cs kubernetes.Interface) (*LocalRegistryHosting, bool, error) {
-	cm, err := cs.CoreV1().ConfigMaps(LocalRegistryNamespace).Get(ctx, LocalRegistryConfigMap, metav1.GetOptions{})
+func ReadLocalRegistryHosting(ctx context.Context, api typed.API) (*LocalRegistryHosting, bool, error) {
+	cm, err := api.ConfigMaps(LocalRegistryNamespace).Get(ctx, LocalRegistryConfigMap, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
 		return nil, false, nil

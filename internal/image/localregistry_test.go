@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"skiff.dev/skiff/internal/kube/kubetest"
 )
 
 func hostingConfigMap(data map[string]string) *corev1.ConfigMap {
@@ -66,14 +68,14 @@ func TestLocalRegistry(t *testing.T) {
 					return true, nil, tt.getErr
 				})
 			}
-			host, ok, err := LocalRegistry(context.Background(), cs)
+			host, ok, err := LocalRegistry(context.Background(), kubetest.API(cs))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("LocalRegistry error = %v, want error: %v", err, tt.wantErr)
 			}
 			if host != tt.wantHost || ok != tt.wantOK {
 				t.Errorf("LocalRegistry = %q, %v; want %q, %v", host, ok, tt.wantHost, tt.wantOK)
 			}
-			full, ok, err := ReadLocalRegistryHosting(context.Background(), cs)
+			full, ok, err := ReadLocalRegistryHosting(context.Background(), kubetest.API(cs))
 			if (err != nil) != tt.wantErr || ok != tt.wantOK {
 				t.Fatalf("ReadLocalRegistryHosting = %v, %v", ok, err)
 			}

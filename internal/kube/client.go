@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // Config is a connection to one cluster: the kubeconfig context it came
@@ -55,14 +56,12 @@ func LoadFile(kubeconfig, kubeContext string) (*Config, error) {
 	return &Config{Context: name, Namespace: ns, REST: restCfg}, nil
 }
 
-// Clientset returns a typed client for the cluster; timeout bounds every
+// API returns the typed client of the cluster; timeout bounds every
 // request (0 for none).
-func (c *Config) Clientset(timeout time.Duration) (kubernetes.Interface, error) {
-	cfg := rest.CopyConfig(c.REST)
-	cfg.Timeout = timeout
-	cs, err := kubernetes.NewForConfig(cfg)
+func (c *Config) API(timeout time.Duration) (typed.API, error) {
+	api, err := typed.New(c.REST, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kube context %q: %w", c.Context, err)
 	}
-	return cs, nil
+	return api, nil
 }

@@ -32,6 +32,7 @@ import (
 
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -50,7 +51,7 @@ func newE2ECluster(t *testing.T) *e2eCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kc.Clientset(0)
+	cs, err := kubetest.Clientset(kc.REST, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func (c *e2eCluster) podserver(t *testing.T) string {
 }
 
 func (c *e2eCluster) buildPodserver(ctx context.Context) (string, error) {
-	host, ok, err := image.LocalRegistry(ctx, c.cs)
+	host, ok, err := image.LocalRegistry(ctx, kubetest.API(c.cs))
 	if err != nil || !ok {
 		return "", fmt.Errorf("the cluster advertises no local registry (err: %v); hack/cluster.sh up sets one up", err)
 	}

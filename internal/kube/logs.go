@@ -16,11 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"skiff.dev/skiff/internal/event"
+	"skiff.dev/skiff/internal/kube/typed"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/output"
 )
@@ -68,7 +67,7 @@ type LogOptions struct {
 // containers too) of the pods LogOptions selects, as they appear and
 // restart, one whole prefixed line at a time.
 type LogTailer struct {
-	cs   kubernetes.Interface
+	api  typed.API
 	out  *output.Lines
 	opts LogOptions
 	// openLogs opens a container's log; tests replace it.
@@ -81,7 +80,7 @@ type LogTailer struct {
 	started   bool
 	stopped   bool
 	cancel    context.CancelFunc
-	factories []informers.SharedInformerFactory
+	informers typed.Informers
 	tracked   map[string]bool           // container IDs already streamed
 	colors    map[types.UID]int         // pod -> index in logColors
 	pods      map[string]event.PodEvent // namespace/name -> the last PodEvent published
@@ -89,9 +88,9 @@ type LogTailer struct {
 }
 
 // NewLogTailer returns a LogTailer writing to out; Start begins streaming.
-func NewLogTailer(cs kubernetes.Interface, out io.Writer, opts LogOptions) *LogTailer {
+func NewLogTailer(api typed.API, out io.Writer, opts LogOptions) *LogTailer {
 	t := &LogTailer{
-		cs:            cs,
+		api:           api,
 		out:           output.NewLines(out),
 		opts:          opts,
 		settleTimeout: 5 * time.Second,
@@ -100,7 +99,7 @@ func NewLogTailer(cs kubernetes.Interface, out io.Writer, opts LogOptions) *LogT
 		pods:          map[string]event.PodEvent{},
 	}
 	t.openLogs = func(ctx context.Context, namespace, pod string, o *corev1.PodLogOptions) (io.ReadCloser, error) {
-		return cs.CoreV1().Pods(namespace).GetLogs(pod, o).Stream(ctx)
+		return api.Pods(namespace).GetLogs(pod, o).Stream(ctx)
 	}
 	return t
 }
@@ -124,7 +123,7 @@ func (t *LogTailer) Start(ctx context.Context) error {
 	// An informer retries a failed list for ever; one list up front turns
 	// a missing permission into an error.
 	for _, ns := range t.opts.Namespaces {
-		_, err := t.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String(), Limit: 1})
+		_, err := t.api.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String(), Limit: 1})
 		if err != nil {
 			return fmt.Errorf("tailing logs: listing pods in namespace %s: %w", ns, err)
 		}
@@ -139,9 +138,7 @@ func (t *LogTailer) Start(ctx context.Context) error {
 	ctx, t.cancel = context.WithCancel(ctx)
 	var synced []cache.InformerSynced
 	for _, ns := range t.opts.Namespaces {
-		f := informers.NewSharedInformerFactoryWithOptions(t.cs, 0, informers.WithNamespace(ns),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
-		inf := f.Core().V1().Pods().Informer()
+		inf := typed.NewInformer(t.api.Pods(ns), &corev1.Pod{}, func(o *metav1.ListOptions) { o.LabelSelector = selector.String() })
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { t.podChanged(ctx, obj) },
 			UpdateFunc: func(_, obj any) { t.podChanged(ctx, obj) },
@@ -151,8 +148,7 @@ func (t *LogTailer) Start(ctx context.Context) error {
 			t.Stop()
 			return fmt.Errorf("tailing logs in namespace %s: %w", ns, err)
 		}
-		f.Start(ctx.Done())
-		t.factories = append(t.factories, f)
+		t.informers.Run(ctx, inf)
 		synced = append(synced, inf.HasSynced)
 	}
 	t.mu.Unlock()
@@ -170,12 +166,8 @@ func (t *LogTailer) Stop() {
 	if t.cancel != nil {
 		t.cancel()
 	}
-	factories := t.factories
-	t.factories = nil
 	t.mu.Unlock()
-	for _, f := range factories {
-		f.Shutdown()
-	}
+	t.informers.Wait()
 	t.wg.Wait()
 }
 
@@ -439,7 +431,7 @@ func (t *LogTailer) stream(ctx context.Context, s *containerStream, pod *corev1.
 func (t *LogTailer) settle(ctx context.Context, s *containerStream, clean bool) *corev1.Pod {
 	deadline := time.Now().Add(t.settleTimeout)
 	for {
-		pod, err := t.cs.CoreV1().Pods(s.namespace).Get(ctx, s.pod, metav1.GetOptions{})
+		pod, err := t.api.Pods(s.namespace).Get(ctx, s.pod, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -26,7 +27,7 @@ func TestE2ELogTailer(t *testing.T) {
 	ns := c.newNamespace(t)
 	project := "logs-" + ns
 	out, errOut := &testutil.Buffer{}, &testutil.Buffer{}
-	tailer := kube.NewLogTailer(c.cs, out, kube.LogOptions{
+	tailer := kube.NewLogTailer(kubetest.API(c.cs), out, kube.LogOptions{
 		Namespaces: []string{ns},
 		Selector:   labels.SelectorFromSet(labels.Set{kube.ProjectLabel: project}),
 		Log:        log.New(errOut, log.LevelWarn),
@@ -55,7 +56,7 @@ func TestE2ELogTailer(t *testing.T) {
 		waitLog(t, out, fmt.Sprintf("[%s server] start %s\n", p, p), 1)
 	}
 
-	f := kube.NewForwarder(c.kc, c.cs, &testutil.Buffer{}, nil)
+	f := kube.NewForwarder(c.kc, kubetest.API(c.cs), &testutil.Buffer{}, nil)
 	t.Cleanup(f.Stop)
 	addrs := map[string]string{}
 	const burst = 500

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"skiff.dev/skiff/internal/event"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -27,7 +28,7 @@ func TestLogTailerPublishesLines(t *testing.T) {
 	bus := event.NewBus(0)
 	sub := bus.Subscribe(10)
 	out := &testutil.Buffer{}
-	tailer := NewLogTailer(cs, out, LogOptions{
+	tailer := NewLogTailer(kubetest.API(cs), out, LogOptions{
 		Namespaces: []string{"ns"},
 		Selector:   labels.SelectorFromSet(labels.Set{ProjectLabel: "p"}),
 		Events:     bus,
@@ -67,7 +68,7 @@ func TestLogTailerPublishesPodChanges(t *testing.T) {
 	bus := event.NewBus(0)
 	sub := bus.Subscribe(100)
 	seen := make(chan string, 100)
-	tailer := NewLogTailer(cs, io.Discard, LogOptions{
+	tailer := NewLogTailer(kubetest.API(cs), io.Discard, LogOptions{
 		Namespaces: []string{"ns"},
 		Selector:   labels.SelectorFromSet(labels.Set{ProjectLabel: "p"}),
 		Events:     bus,

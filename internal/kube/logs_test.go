@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -228,7 +230,7 @@ func runningPod(name, container, id string) *corev1.Pod {
 
 func startTailer(t *testing.T, cs *fake.Clientset, k *fakeKubelet, out io.Writer) *LogTailer {
 	t.Helper()
-	tailer := NewLogTailer(cs, out, LogOptions{
+	tailer := NewLogTailer(kubetest.API(cs), out, LogOptions{
 		Namespaces: []string{"ns"},
 		Selector:   labels.SelectorFromSet(labels.Set{ProjectLabel: "p"}),
 	})

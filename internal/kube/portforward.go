@@ -14,9 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes"
 
 	"skiff.dev/skiff/internal/event"
+	"skiff.dev/skiff/internal/kube/typed"
 	"skiff.dev/skiff/internal/log"
 )
 
@@ -51,7 +51,7 @@ type Forward struct {
 // rollout.
 type Forwarder struct {
 	kc  *Config
-	cs  kubernetes.Interface
+	api typed.API
 	out io.Writer
 	log *log.Logger
 	// dial opens a port-forward connection to a pod; tests replace it.
@@ -62,9 +62,10 @@ type Forwarder struct {
 	// Set it before the first Add.
 	Events *event.Bus
 
-	ctx    context.Context // ends on Stop
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx       context.Context // ends on Stop
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	informers typed.Informers // the caches', run until ctx ends
 
 	mu          sync.Mutex
 	stopped     bool
@@ -73,7 +74,6 @@ type Forwarder struct {
 	podForwards map[string]bool        // ForwardPods' keys
 	owners      map[types.UID]string   // controller -> top-level owner, "kind/name"
 	warned      map[*target]warning    // the last warning of each target
-	factories   []func()               // informer factories' Shutdown
 	listeners   []net.Listener
 	steered     map[string]int          // "namespace/pod" -> Steer calls not released
 	active      map[string]int          // "namespace/pod" -> local connections forwarded to it, not answered yet
@@ -85,14 +85,14 @@ type Forwarder struct {
 	idle         chan struct{}
 }
 
-// NewForwarder returns a Forwarder for the cluster kc; cs is a client for
-// it. It reports each forward on out, and warns on lg (nil drops the
+// NewForwarder returns a Forwarder for the cluster kc; api is a client
+// for it. It reports each forward on out, and warns on lg (nil drops the
 // warnings) about connections and pods it could not forward.
-func NewForwarder(kc *Config, cs kubernetes.Interface, out io.Writer, lg *log.Logger) *Forwarder {
+func NewForwarder(kc *Config, api typed.API, out io.Writer, lg *log.Logger) *Forwarder {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Forwarder{
 		kc:           kc,
-		cs:           cs,
+		api:          api,
 		out:          out,
 		log:          lg,
 		readyWait:    30 * time.Second,
@@ -219,16 +219,14 @@ func listen(address string, port int) (net.Listener, error) {
 func (f *Forwarder) Stop() {
 	f.mu.Lock()
 	f.stopped = true
-	listeners, factories := f.listeners, f.factories
-	f.listeners, f.factories = nil, nil
+	listeners := f.listeners
+	f.listeners = nil
 	f.mu.Unlock()
 	f.cancel()
 	for _, l := range listeners {
 		l.Close()
 	}
-	for _, shutdown := range factories {
-		shutdown()
-	}
+	f.informers.Wait()
 	f.wg.Wait()
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -31,7 +32,7 @@ func TestE2EForward(t *testing.T) {
 	project := "web-" + ns
 	c.createApp(t, ns, "web", project, 2)
 	out := &testutil.Buffer{}
-	f := kube.NewForwarder(c.kc, c.cs, out, log.New(out, log.LevelWarn))
+	f := kube.NewForwarder(c.kc, kubetest.API(c.cs), out, log.New(out, log.LevelWarn))
 	t.Cleanup(f.Stop)
 	defer func() { t.Logf("forwarder output:\n%s", out) }()
 
@@ -85,7 +86,7 @@ func TestE2EForward(t *testing.T) {
 	})
 	t.Run("pods mode", func(t *testing.T) {
 		out := &testutil.Buffer{}
-		pods := kube.NewForwarder(c.kc, c.cs, out, log.New(out, log.LevelWarn))
+		pods := kube.NewForwarder(c.kc, kubetest.API(c.cs), out, log.New(out, log.LevelWarn))
 		defer pods.Stop()
 		if err := pods.ForwardPods(t.Context(), []string{ns}, labels.SelectorFromSet(labels.Set{kube.ProjectLabel: project})); err != nil {
 			t.Fatal(err)

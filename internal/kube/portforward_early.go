@@ -147,7 +147,6 @@ func (f *Forwarder) forgetEarly(uid types.UID) {
 	delete(f.early, uid)
 }
 
-
 // aheadRetry is how often a pod that is on its node, but whose
 // port-forward cannot be dialled yet (the kubelet has no sandbox for it
 // yet), is dialled again by dialAhead.

@@ -162,12 +162,12 @@ func (f *Forwarder) ownerOf(pod *corev1.Pod) string {
 	switch ref.Kind {
 	case "ReplicaSet":
 		var rs *appsv1.ReplicaSet
-		if rs, err = f.cs.AppsV1().ReplicaSets(pod.Namespace).Get(f.ctx, ref.Name, metav1.GetOptions{}); err == nil {
+		if rs, err = f.api.ReplicaSets(pod.Namespace).Get(f.ctx, ref.Name, metav1.GetOptions{}); err == nil {
 			up = metav1.GetControllerOf(rs)
 		}
 	case "Job":
 		var job *batchv1.Job
-		if job, err = f.cs.BatchV1().Jobs(pod.Namespace).Get(f.ctx, ref.Name, metav1.GetOptions{}); err == nil {
+		if job, err = f.api.Jobs(pod.Namespace).Get(f.ctx, ref.Name, metav1.GetOptions{}); err == nil {
 			up = metav1.GetControllerOf(job)
 		}
 	}

@@ -168,7 +168,7 @@ func (f *Forwarder) dialPod(namespace, pod string) (httpstream.Connection, error
 	if f.kc == nil || f.kc.REST == nil {
 		return nil, errors.New("no cluster connection to forward through")
 	}
-	u := f.cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
+	u := f.api.CoreREST().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
 	transport, upgrader, err := spdy.RoundTripperFor(f.kc.REST)
 	if err != nil {
 		return nil, fmt.Errorf("kube context %q: %w", f.kc.Context, err)

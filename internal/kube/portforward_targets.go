@@ -15,9 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // target is what a forward's connections go to: the ready pods of a
@@ -141,31 +142,31 @@ func (f *Forwarder) workload(ctx context.Context, kind, ns, name string) (labels
 	get := metav1.GetOptions{}
 	switch kind {
 	case "deployment":
-		o, err := f.cs.AppsV1().Deployments(ns).Get(ctx, name, get)
+		o, err := f.api.Deployments(ns).Get(ctx, name, get)
 		if err != nil {
 			return nil, nil, err
 		}
 		selector, template = o.Spec.Selector, &o.Spec.Template
 	case "statefulset":
-		o, err := f.cs.AppsV1().StatefulSets(ns).Get(ctx, name, get)
+		o, err := f.api.StatefulSets(ns).Get(ctx, name, get)
 		if err != nil {
 			return nil, nil, err
 		}
 		selector, template = o.Spec.Selector, &o.Spec.Template
 	case "replicaset":
-		o, err := f.cs.AppsV1().ReplicaSets(ns).Get(ctx, name, get)
+		o, err := f.api.ReplicaSets(ns).Get(ctx, name, get)
 		if err != nil {
 			return nil, nil, err
 		}
 		selector, template = o.Spec.Selector, &o.Spec.Template
 	case "daemonset":
-		o, err := f.cs.AppsV1().DaemonSets(ns).Get(ctx, name, get)
+		o, err := f.api.DaemonSets(ns).Get(ctx, name, get)
 		if err != nil {
 			return nil, nil, err
 		}
 		selector, template = o.Spec.Selector, &o.Spec.Template
 	case "job":
-		o, err := f.cs.BatchV1().Jobs(ns).Get(ctx, name, get)
+		o, err := f.api.Jobs(ns).Get(ctx, name, get)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -348,11 +349,11 @@ func revision(p *corev1.Pod) string {
 // nsCache is what a Forwarder knows of one namespace's pods (and
 // services, once a forward needs them), kept current by informers.
 type nsCache struct {
-	namespace string
-	factory   informers.SharedInformerFactory
-	pods      corelisters.PodLister
-	podsInf   cache.SharedIndexInformer
-	services  corelisters.ServiceLister // nil until needed
+	namespace   string
+	pods        corelisters.PodLister
+	podsInf     cache.SharedIndexInformer
+	services    corelisters.ServiceLister // nil until needed
+	servicesInf cache.SharedIndexInformer // nil until needed
 
 	mu      sync.Mutex
 	changed chan struct{}
@@ -403,7 +404,7 @@ func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices 
 	if !ok {
 		// An informer retries a failed list for ever; one list up front
 		// turns a missing permission into an error.
-		if _, err := f.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		if _, err := f.api.Pods(ns).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
 		}
 	}
@@ -415,12 +416,12 @@ func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices 
 	if c, ok = f.caches[ns]; !ok {
 		c = f.newNSCache(ns)
 		f.caches[ns] = c
-		f.factories = append(f.factories, c.factory.Shutdown)
+		f.informers.Run(f.ctx, c.podsInf)
 	}
 	if withServices && c.services == nil {
-		inf := c.factory.Core().V1().Services()
+		inf := typed.NewInformer(f.api.Services(ns), &corev1.Service{}, nil)
 		notify := func(any) { c.notify() }
-		if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    notify,
 			UpdateFunc: func(_, _ any) { c.notify() },
 			DeleteFunc: notify,
@@ -428,14 +429,16 @@ func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices 
 			f.mu.Unlock()
 			return nil, fmt.Errorf("watching services in namespace %s: %w", ns, err)
 		}
-		c.services = inf.Lister()
+		c.services, c.servicesInf = corelisters.NewServiceLister(inf.GetIndexer()), inf
+		f.informers.Run(f.ctx, inf)
 	}
-	c.factory.Start(f.ctx.Done())
+	synced := []cache.InformerSynced{c.podsInf.HasSynced}
+	if c.servicesInf != nil {
+		synced = append(synced, c.servicesInf.HasSynced)
+	}
 	f.mu.Unlock()
-	for kind, ok := range c.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return nil, fmt.Errorf("reading %s in namespace %s: %w", kind, ns, context.Cause(ctx))
-		}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return nil, fmt.Errorf("reading pods and services in namespace %s: %w", ns, context.Cause(ctx))
 	}
 	return c, nil
 }
@@ -445,9 +448,8 @@ func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices 
 // that a forward will serve from, started but not ready yet, has one
 // opened ahead (warm).
 func (f *Forwarder) newNSCache(ns string) *nsCache {
-	factory := informers.NewSharedInformerFactoryWithOptions(f.cs, 0, informers.WithNamespace(ns))
-	pods := factory.Core().V1().Pods()
-	c := &nsCache{namespace: ns, factory: factory, pods: pods.Lister(), podsInf: pods.Informer(), changed: make(chan struct{})}
+	pods := typed.NewInformer(f.api.Pods(ns), &corev1.Pod{}, nil)
+	c := &nsCache{namespace: ns, pods: corelisters.NewPodLister(pods.GetIndexer()), podsInf: pods, changed: make(chan struct{})}
 	changed := func(obj any) {
 		if pod, ok := obj.(*corev1.Pod); ok && !podReady(pod) {
 			switch wanted := c.wanted(pod); {

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -89,7 +90,7 @@ func TestForwardTargets(t *testing.T) {
 		webPod("web-c", 8080, false, time.Second),
 		terminating,
 	)
-	f := NewForwarder(nil, cs, io.Discard, nil)
+	f := NewForwarder(nil, kubetest.API(cs), io.Discard, nil)
 	t.Cleanup(f.Stop)
 
 	for _, tc := range []struct {
@@ -346,7 +347,7 @@ func newTestForwarder(t *testing.T, objs ...runtime.Object) (*Forwarder, *fake.C
 	t.Helper()
 	cs := fake.NewClientset(objs...)
 	out := &testutil.Buffer{}
-	f := NewForwarder(&Config{Namespace: "ns"}, cs, out, log.New(out, log.LevelWarn))
+	f := NewForwarder(&Config{Namespace: "ns"}, kubetest.API(cs), out, log.New(out, log.LevelWarn))
 	pods := &fakePods{refuse: map[string]bool{}, down: map[string]bool{}, turned: map[string]int{}}
 	f.dial = pods.dial
 	f.readyWait = 10 * time.Second
@@ -554,7 +555,7 @@ func TestForwarderWarnsWhenNoPodIsReady(t *testing.T) {
 	pods.mu.Lock()
 	pods.refuse["web-a"] = true
 	pods.mu.Unlock()
-	if _, err := f.cs.CoreV1().Pods("ns").Create(t.Context(), webPod("web-a", 8080, true, 0), metav1.CreateOptions{}); err != nil {
+	if _, err := f.api.Pods("ns").Create(t.Context(), webPod("web-a", 8080, true, 0), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)

@@ -340,11 +340,11 @@ func (r *Runner) clusterRegistry(ctx context.Context) (string, bool) {
 		r.opts.Log.Debugf("no cluster to ask for a local registry: %v", err)
 		return "", false
 	}
-	cs, err := kc.Clientset(3 * time.Second)
+	api, err := kc.API(3 * time.Second)
 	if err != nil {
 		return "", false
 	}
-	host, ok, err := image.LocalRegistry(ctx, cs)
+	host, ok, err := image.LocalRegistry(ctx, api)
 	if err != nil {
 		r.opts.Log.Debugf("kube context %s: no local registry: %v", kc.Context, err)
 		return "", false

@@ -11,13 +11,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"skiff.dev/skiff/internal/artifact"
 	dockerdeploy "skiff.dev/skiff/internal/deploy/docker"
+	"skiff.dev/skiff/internal/kube/typed"
 	"skiff.dev/skiff/internal/sync"
 )
 
@@ -32,7 +31,7 @@ type podContainers struct {
 
 // watchPods starts watching the pods labelled with selector in namespaces
 // until ctx ends, and waits until the first list is in.
-func watchPods(ctx context.Context, cs kubernetes.Interface, namespaces []string, selector labels.Selector, changed func()) (*podContainers, error) {
+func watchPods(ctx context.Context, api typed.API, namespaces []string, selector labels.Selector, changed func()) (*podContainers, error) {
 	p := &podContainers{}
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { changed() },
@@ -40,15 +39,13 @@ func watchPods(ctx context.Context, cs kubernetes.Interface, namespaces []string
 	}
 	var synced []cache.InformerSynced
 	for _, ns := range namespaces {
-		f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
-		inf := f.Core().V1().Pods()
-		if _, err := inf.Informer().AddEventHandler(handler); err != nil {
+		inf := typed.NewInformer(api.Pods(ns), &corev1.Pod{}, func(o *metav1.ListOptions) { o.LabelSelector = selector.String() })
+		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, err
 		}
-		p.listers = append(p.listers, inf.Lister())
-		synced = append(synced, inf.Informer().HasSynced)
-		f.Start(ctx.Done())
+		p.listers = append(p.listers, listersv1.NewPodLister(inf.GetIndexer()))
+		synced = append(synced, inf.HasSynced)
+		go inf.RunWithContext(ctx)
 	}
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -201,12 +201,12 @@ func (r *Runner) apply(ctx context.Context, ms []render.Manifest, install func(c
 	if !check.Enabled && !r.hasDeployHooks() {
 		return nil
 	}
-	cs, err := r.kc.Clientset(0)
+	api, err := r.kc.API(0)
 	if err != nil {
 		return err
 	}
 	r.opts.Events.TaskStarted(event.TaskStatusCheck, "Checking the status of the deployed resources")
-	err = status.Check(ctx, cs, applied, status.Options{
+	err = status.Check(ctx, api, applied, status.Options{
 		Deadline:         check.Deadline,
 		TolerateFailures: check.TolerateFailures,
 		Out:              r.opts.ErrOut,

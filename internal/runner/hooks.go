@@ -181,14 +181,14 @@ func (k *kubeHookContainers) Running(ctx context.Context) ([]hooks.Container, er
 	if err != nil {
 		return nil, err
 	}
-	cs, err := kc.Clientset(0)
+	api, err := kc.API(0)
 	if err != nil {
 		return nil, err
 	}
 	k.targets = map[string]sync.Target{}
 	var out []hooks.Container
 	for _, ns := range k.namespaces {
-		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		pods, err := api.Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("listing the pods of namespace %s: %w", ns, err)
 		}
@@ -218,7 +218,7 @@ func (k *kubeHookContainers) Exec(ctx context.Context, c hooks.Container, cmd []
 		if err != nil {
 			return err
 		}
-		if k.exec, err = sync.NewKubeExecutor(kc.REST); err != nil {
+		if k.exec, err = sync.NewKubeExecutor(kc); err != nil {
 			return err
 		}
 	}

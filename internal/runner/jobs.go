@@ -68,9 +68,9 @@ func (r *Runner) runClusterJob(ctx context.Context, job *batchv1.Job, timeout ti
 	if err != nil {
 		return err
 	}
-	cs, err := kc.Clientset(0)
+	api, err := kc.API(0)
 	if err != nil {
 		return err
 	}
-	return kubejob.Run(ctx, cs, job, timeout, out)
+	return kubejob.Run(ctx, api, job, timeout, out)
 }

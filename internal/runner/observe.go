@@ -92,7 +92,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := kc.Clientset(0)
+	api, err := kc.API(0)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 		}
 	}
 	if r.opts.Tail {
-		t := kube.NewLogTailer(cs, r.opts.Out, kube.LogOptions{
+		t := kube.NewLogTailer(api, r.opts.Out, kube.LogOptions{
 			Namespaces: namespaces,
 			Selector:   selector,
 			Color:      r.opts.Color,
@@ -123,7 +123,7 @@ func (r *Runner) observeCluster(ctx context.Context) (stop func(), err error) {
 	if len(r.opts.PortForward) == 0 {
 		return stop, nil
 	}
-	f := kube.NewForwarder(kc, cs, r.opts.ErrOut, r.opts.Log)
+	f := kube.NewForwarder(kc, api, r.opts.ErrOut, r.opts.Log)
 	f.Events = r.opts.Events
 	stops = append(stops, f.Stop)
 	r.forwarder.Store(f)

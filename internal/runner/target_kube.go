@@ -85,15 +85,15 @@ func (t kubeTarget) syncPath(ctx context.Context, changed func()) (syncPath, err
 	if err != nil {
 		return syncPath{}, err
 	}
-	cs, err := kc.Clientset(0)
+	api, err := kc.API(0)
 	if err != nil {
 		return syncPath{}, err
 	}
-	pods, err := watchPods(ctx, cs, r.namespaces(), labels.SelectorFromSet(labels.Set{kube.ProjectLabel: r.id}), changed)
+	pods, err := watchPods(ctx, api, r.namespaces(), labels.SelectorFromSet(labels.Set{kube.ProjectLabel: r.id}), changed)
 	if err != nil {
 		return syncPath{}, err
 	}
-	exec, err := sync.NewKubeExecutor(kc.REST)
+	exec, err := sync.NewKubeExecutor(kc)
 	if err != nil {
 		return syncPath{}, err
 	}

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 const (
@@ -22,11 +23,11 @@ const (
 
 // lastLogLines reads the last lines a container wrote. It never fails: when
 // the log cannot be read, the one line it returns says why.
-func lastLogLines(ctx context.Context, cs kubernetes.Interface, src *logSource) []string {
+func lastLogLines(ctx context.Context, api typed.API, src *logSource) []string {
 	ctx, cancel := context.WithTimeout(ctx, logTimeout)
 	defer cancel()
 	tail, limit := int64(logLines), int64(logLines*maxLineLength)
-	data, err := cs.CoreV1().Pods(src.namespace).GetLogs(src.pod, &corev1.PodLogOptions{
+	data, err := api.Pods(src.namespace).GetLogs(src.pod, &corev1.PodLogOptions{
 		Container:  src.container,
 		Previous:   src.previous,
 		TailLines:  &tail,

@@ -12,9 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/kubernetes"
 
 	"skiff.dev/skiff/internal/event"
+	"skiff.dev/skiff/internal/kube/typed"
 	"skiff.dev/skiff/internal/output"
 )
 
@@ -73,11 +73,11 @@ var defaultTiming = timing{
 // workload's current revision fails in a way that waiting will not cure
 // (an image that cannot be pulled, a container that keeps exiting, ...),
 // unless opts.TolerateFailures, or when the deadline passes.
-func Check(ctx context.Context, cs kubernetes.Interface, objs []*unstructured.Unstructured, opts Options) error {
-	return check(ctx, cs, objs, opts, defaultTiming)
+func Check(ctx context.Context, api typed.API, objs []*unstructured.Unstructured, opts Options) error {
+	return check(ctx, api, objs, opts, defaultTiming)
 }
 
-func check(ctx context.Context, cs kubernetes.Interface, objs []*unstructured.Unstructured, opts Options, t timing) error {
+func check(ctx context.Context, api typed.API, objs []*unstructured.Unstructured, opts Options, t timing) error {
 	start := time.Now()
 	ws := workloads(objs)
 	if len(ws) == 0 {
@@ -90,12 +90,12 @@ func check(ctx context.Context, cs kubernetes.Interface, objs []*unstructured.Un
 		}
 		kinds[w.namespace][w.kind] = true
 	}
-	watcher, err := newWatcher(cs, kinds)
+	watcher, err := newWatcher(api, kinds)
 	if err != nil {
 		return fmt.Errorf("status check: %w", err)
 	}
 	c := &checker{
-		cs:           cs,
+		api:          api,
 		watcher:      watcher,
 		out:          opts.Out,
 		events:       opts.Events,
@@ -189,7 +189,7 @@ func workloads(objs []*unstructured.Unstructured) []*workload {
 // A checker judges the tracked workloads each time the watched state
 // changes.
 type checker struct {
-	cs       kubernetes.Interface
+	api      typed.API
 	watcher  *watcher
 	out      io.Writer
 	events   *event.Bus
@@ -317,7 +317,7 @@ func (c *checker) failure(ctx context.Context, t *tracked, p *problem) *Error {
 		Hint:      p.hint,
 	}
 	if p.logs != nil {
-		e.LogLines = lastLogLines(ctx, c.cs, p.logs)
+		e.LogLines = lastLogLines(ctx, c.api, p.logs)
 	}
 	return e
 }

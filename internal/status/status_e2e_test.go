@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/status"
 )
 
@@ -268,7 +269,7 @@ func check(t *testing.T, cs kubernetes.Interface, objs []*unstructured.Unstructu
 		opts.Deadline = 3 * time.Minute
 	}
 	start := time.Now()
-	err := status.Check(context.Background(), cs, objs, opts)
+	err := status.Check(context.Background(), kubetest.API(cs), objs, opts)
 	took := time.Since(start)
 	t.Logf("Check took %s; output:\n%s", took.Round(time.Millisecond), out.String())
 	if err != nil {
@@ -623,7 +624,7 @@ func TestE2ECancel(t *testing.T) {
 	time.AfterFunc(time.Second, cancel)
 	// Without the cancel, Check would wait for the image until its
 	// 3-minute deadline and then report that.
-	err := status.Check(ctx, cs, []*unstructured.Unstructured{obj}, status.Options{TolerateFailures: true})
+	err := status.Check(ctx, kubetest.API(cs), []*unstructured.Unstructured{obj}, status.Options{TolerateFailures: true})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Check returned %v, want context.Canceled", err)
 	}

@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/testutil"
 )
 
@@ -58,7 +60,7 @@ type running struct {
 func (fc *fakeCluster) start(ctx context.Context, objs []*unstructured.Unstructured, opts Options, t timing) *running {
 	r := &running{out: &testutil.Buffer{}, done: make(chan error, 1)}
 	opts.Out = r.out
-	go func() { r.done <- check(ctx, fc.cs, objs, opts, t) }()
+	go func() { r.done <- check(ctx, kubetest.API(fc.cs), objs, opts, t) }()
 	return r
 }
 

@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // Indexes of the watched objects.
@@ -38,9 +39,7 @@ type watcher struct {
 	// to a kind is forbidden.
 	fatal chan error
 
-	factories []informers.SharedInformerFactory
-	others    []cache.SharedIndexInformer
-	wg        sync.WaitGroup
+	wg sync.WaitGroup
 
 	mu sync.Mutex
 	// lastErr is the last error a watch met; watches retry, and the
@@ -57,36 +56,38 @@ type space struct {
 
 // newWatcher prepares the informers that the workloads, by namespace and
 // kind, need; start starts them.
-func newWatcher(cs kubernetes.Interface, kinds map[string]map[kind]bool) (*watcher, error) {
+func newWatcher(api typed.API, kinds map[string]map[kind]bool) (*watcher, error) {
 	w := &watcher{
 		spaces:  map[string]*space{},
 		changed: make(chan struct{}, 1),
 		fatal:   make(chan error, 1),
 	}
 	for ns, ks := range kinds {
-		f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns), informers.WithTransform(stripManagedFields))
-		w.factories = append(w.factories, f)
-		s := &space{pods: f.Core().V1().Pods().Informer()}
+		s := &space{pods: typed.NewInformer(api.Pods(ns), &corev1.Pod{}, nil)}
 		if ks[kindDeployment] {
-			s.deployments = f.Apps().V1().Deployments().Informer()
-			s.replicaSets = f.Apps().V1().ReplicaSets().Informer()
+			s.deployments = typed.NewInformer(api.Deployments(ns), &appsv1.Deployment{}, nil)
+			s.replicaSets = typed.NewInformer(api.ReplicaSets(ns), &appsv1.ReplicaSet{}, nil)
 		}
 		if ks[kindStatefulSet] {
-			s.statefulSets = f.Apps().V1().StatefulSets().Informer()
+			s.statefulSets = typed.NewInformer(api.StatefulSets(ns), &appsv1.StatefulSet{}, nil)
 		}
 		if ks[kindDaemonSet] {
-			s.daemonSets = f.Apps().V1().DaemonSets().Informer()
-			s.revisions = f.Apps().V1().ControllerRevisions().Informer()
+			s.daemonSets = typed.NewInformer(api.DaemonSets(ns), &appsv1.DaemonSet{}, nil)
+			s.revisions = typed.NewInformer(api.ControllerRevisions(ns), &appsv1.ControllerRevision{}, nil)
 		}
 		if ks[kindJob] {
-			s.jobs = f.Batch().V1().Jobs().Informer()
+			s.jobs = typed.NewInformer(api.Jobs(ns), &batchv1.Job{}, nil)
 		}
-		s.events = coreinformers.NewFilteredEventInformer(cs, ns, 0, cache.Indexers{byObject: eventObject}, func(o *metav1.ListOptions) {
+		s.events = typed.NewInformer(api.Events(ns), &corev1.Event{}, func(o *metav1.ListOptions) {
 			o.FieldSelector = "type=" + corev1.EventTypeWarning
 		})
-		w.others = append(w.others, s.events)
-		if err := s.events.SetTransform(stripManagedFields); err != nil {
+		if err := s.events.AddIndexers(cache.Indexers{byObject: eventObject}); err != nil {
 			return nil, err
+		}
+		for _, inf := range s.all() {
+			if err := inf.SetTransform(stripManagedFields); err != nil {
+				return nil, err
+			}
 		}
 		for _, inf := range []cache.SharedIndexInformer{s.pods, s.replicaSets, s.revisions} {
 			if inf == nil {
@@ -128,14 +129,9 @@ func (s *space) all() []cache.SharedIndexInformer {
 // closed once every one has listed its objects.
 func (w *watcher) start(ctx context.Context) <-chan struct{} {
 	var synced []cache.DoneChecker
-	for _, f := range w.factories {
-		f.Start(ctx.Done())
-	}
-	for _, inf := range w.others {
-		w.wg.Go(func() { inf.RunWithContext(ctx) })
-	}
 	for _, s := range w.spaces {
 		for _, inf := range s.all() {
+			w.wg.Go(func() { inf.RunWithContext(ctx) })
 			synced = append(synced, inf.HasSyncedChecker())
 		}
 	}
@@ -153,9 +149,6 @@ func (w *watcher) start(ctx context.Context) <-chan struct{} {
 // stop waits for the informers that start ran to end; the caller has
 // ended their context.
 func (w *watcher) stop() {
-	for _, f := range w.factories {
-		f.Shutdown()
-	}
 	w.wg.Wait()
 }
 

@@ -29,6 +29,7 @@ import (
 
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
@@ -76,11 +77,11 @@ func TestAgentE2E(t *testing.T) {
 	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createAgentDeployment(t, cs, ns, appRef, agentRef, nil)
 
-	ex, err := sync.NewKubeExecutor(kc.REST)
+	ex, err := sync.NewKubeExecutor(kc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fw := kube.NewForwarder(kc, cs, io.Discard, nil)
+	fw := kube.NewForwarder(kc, kubetest.API(cs), io.Discard, nil)
 	t.Cleanup(fw.Stop)
 	addrs := map[string]string{}
 	for _, pod := range pods {

@@ -11,12 +11,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+
+	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // KubeExecutor runs commands in pods through the API server's exec
@@ -24,33 +24,32 @@ import (
 // when the server or a proxy does not upgrade to WebSocket.
 type KubeExecutor struct {
 	config *rest.Config
-	core   corev1client.CoreV1Interface
+	api    typed.API
 }
 
 // ErrUnavailable means an exec could not start because the pod or the
 // container does not exist or is not running; the error says which.
 var ErrUnavailable = errors.New("the container is not available")
 
-// NewKubeExecutor returns an Executor for the cluster config points to
-// (kube.Config.REST).
-func NewKubeExecutor(config *rest.Config) (*KubeExecutor, error) {
-	cs, err := kubernetes.NewForConfig(config)
+// NewKubeExecutor returns an Executor for the cluster kc.
+func NewKubeExecutor(kc *kube.Config) (*KubeExecutor, error) {
+	api, err := kc.API(0)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster for file sync: %w", err)
 	}
-	return &KubeExecutor{config: config, core: cs.CoreV1()}, nil
+	return &KubeExecutor{config: kc.REST, api: api}, nil
 }
 
 // Exec implements Executor.
 func (k *KubeExecutor) Exec(ctx context.Context, t Target, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	u := k.core.RESTClient().Post().Resource("pods").Namespace(t.Namespace).Name(t.Pod).SubResource("exec").
+	u := k.api.CoreREST().Post().Resource("pods").Namespace(t.Namespace).Name(t.Pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: t.Container,
 			Command:   cmd,
 			Stdin:     stdin != nil,
 			Stdout:    true,
 			Stderr:    true,
-		}, scheme.ParameterCodec).URL()
+		}, typed.ParameterCodec).URL()
 	spdy, err := remotecommand.NewSPDYExecutor(k.config, "POST", u)
 	if err != nil {
 		return fmt.Errorf("exec in %s: %w", t, err)
@@ -78,7 +77,7 @@ func (k *KubeExecutor) Exec(ctx context.Context, t Target, cmd []string, stdin i
 // the pod up and says whether the pod or the container is missing or not
 // running, wrapping ErrUnavailable. Otherwise it returns err.
 func (k *KubeExecutor) unavailable(ctx context.Context, t Target, err error) error {
-	pod, gerr := k.core.Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
+	pod, gerr := k.api.Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(gerr):
 		return fmt.Errorf("%w: the pod does not exist; it was deleted or replaced (a rollout or a restart makes new pods), so sync to the pods that run now", ErrUnavailable)

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"skiff.dev/skiff/internal/kube/kubetest"
 )
 
 func TestUnavailable(t *testing.T) {
@@ -43,7 +45,7 @@ func TestUnavailable(t *testing.T) {
 			if tt.pod != nil {
 				cs = fake.NewClientset(tt.pod)
 			}
-			k := &KubeExecutor{core: cs.CoreV1()}
+			k := &KubeExecutor{api: kubetest.API(cs)}
 			err := k.unavailable(context.Background(), Target{Namespace: "dev", Pod: "web-7d9f", Container: tt.container}, execErr)
 			if tt.want == "" {
 				if err != execErr {

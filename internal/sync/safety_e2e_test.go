@@ -18,6 +18,7 @@ import (
 	"skiff.dev/skiff/internal/config/schema"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/sync/deliver"
 	"skiff.dev/skiff/internal/testutil"
@@ -38,7 +39,7 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 	img := pushBusybox(t, cs)
 	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createDeployment(t, cs, ns, img)
-	ex, err := sync.NewKubeExecutor(kc.REST)
+	ex, err := sync.NewKubeExecutor(kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestTarDeleteDirectoryAtRootE2E(t *testing.T) {
 	if got := execOut(t, ex, target, "cat", "/app/index.html"); got != "v1\n" {
 		t.Errorf("/app/index.html = %q, want the image's v1", got)
 	}
-	f := kube.NewForwarder(kc, cs, io.Discard, nil)
+	f := kube.NewForwarder(kc, kubetest.API(cs), io.Discard, nil)
 	t.Cleanup(f.Stop)
 	addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pods[0], Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
 	if err != nil {
@@ -190,7 +191,7 @@ func TestAgentRestrictedE2E(t *testing.T) {
 		}
 	})
 
-	ex, err := sync.NewKubeExecutor(kc.REST)
+	ex, err := sync.NewKubeExecutor(kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestAgentRestrictedE2E(t *testing.T) {
 		{Kind: sync.Write, Local: filepath.Join(local, "link.txt"), Base: local, Dest: "/app/link.txt", Root: "/app"},
 	}
 	tr := &sync.AgentTransport{Exec: ex}
-	fw := kube.NewForwarder(kc, cs, io.Discard, nil)
+	fw := kube.NewForwarder(kc, kubetest.API(cs), io.Discard, nil)
 	t.Cleanup(fw.Stop)
 	for _, pod := range pods {
 		if err := tr.Sync(t.Context(), sync.Target{Namespace: ns, Pod: pod, Container: "app"}, ops); err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/sync"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -40,7 +41,7 @@ func TestTarE2E(t *testing.T) {
 	ns := testutil.Namespace(t, cs, "skiff-e2e-sync-")
 	pods := createDeployment(t, cs, ns, img)
 
-	ex, err := sync.NewKubeExecutor(kc.REST)
+	ex, err := sync.NewKubeExecutor(kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestTarE2E(t *testing.T) {
 	}
 
 	t.Run("served", func(t *testing.T) {
-		f := kube.NewForwarder(kc, cs, io.Discard, nil)
+		f := kube.NewForwarder(kc, kubetest.API(cs), io.Discard, nil)
 		t.Cleanup(f.Stop)
 		for _, pod := range pods {
 			addr, err := f.Add(t.Context(), kube.Forward{Type: "pod", Name: pod, Namespace: ns, Port: intstr.FromInt32(8080), LocalPort: testutil.FreePort(t)})
@@ -142,7 +143,7 @@ func TestTarE2E(t *testing.T) {
 			op(sync.Write, write("t2.txt", "two\n", 0o644), "/app/t2.txt"),
 		}
 		targets := []sync.Target{{Namespace: ns, Pod: pods[0], Container: "web"}, {Namespace: ns, Pod: pods[1], Container: "web"}}
-		fresh, err := sync.NewKubeExecutor(kc.REST)
+		fresh, err := sync.NewKubeExecutor(kc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func execOut(t *testing.T, ex sync.Executor, target sync.Target, cmd ...string) 
 // serves, to the cluster's registry and returns it by digest.
 func pushBusybox(t *testing.T, cs kubernetes.Interface) string {
 	t.Helper()
-	host, ok, err := image.LocalRegistry(t.Context(), cs)
+	host, ok, err := image.LocalRegistry(t.Context(), kubetest.API(cs))
 	if err != nil || !ok {
 		t.Fatalf("the cluster advertises no local registry (err: %v); hack/cluster.sh up sets one up", err)
 	}
@@ -344,7 +345,7 @@ func clusterE2E(t *testing.T) (*kube.Config, kubernetes.Interface) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kc.Clientset(0)
+	cs, err := kubetest.Clientset(kc.REST, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/config"
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 	"skiff.dev/skiff/internal/render"
 	"skiff.dev/skiff/internal/testutil"
 )
@@ -57,7 +58,7 @@ func connect(t *testing.T) (*kube.Config, kubernetes.Interface) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kc.Clientset(30 * time.Second)
+	cs, err := kubetest.Clientset(kc.REST, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

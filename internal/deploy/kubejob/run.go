@@ -14,12 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	batchclient "k8s.io/client-go/kubernetes/typed/batch/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // cleanupTimeout bounds the deletion of a Job after its run, which goes
@@ -40,11 +38,11 @@ var waitingFailures = []string{"ErrImagePull", "ImagePullBackOff", "InvalidImage
 // cluster cannot pull, a pod the Job cannot create and a run longer than
 // timeout are errors that say which. The Job and its pod are deleted
 // afterwards, also when ctx ends (Ctrl-C).
-func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout time.Duration, out io.Writer) (err error) {
+func Run(ctx context.Context, api typed.API, job *batchv1.Job, timeout time.Duration, out io.Writer) (err error) {
 	ns, name := job.Namespace, job.Name
 	where := "Job " + ns + "/" + name
 	container := job.Spec.Template.Spec.Containers[0].Name
-	jobs := cs.BatchV1().Jobs(ns)
+	jobs := api.Jobs(ns)
 	if err := removeLeftover(ctx, jobs, name, where); err != nil {
 		return err
 	}
@@ -59,7 +57,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout
 		}
 	}
 	defer func() {
-		if cerr := remove(ctx, cs, created, selector); cerr != nil {
+		if cerr := remove(ctx, api, created, selector); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("deleting %s after its run: %w; delete it with kubectl delete job -n %s %s", where, cerr, ns, name))
 		}
 	}()
@@ -70,7 +68,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout
 		runCtx, cancelT = context.WithTimeout(runCtx, timeout)
 		defer cancelT()
 	}
-	w, err := watchJob(runCtx, cs, created, selector)
+	w, err := watchJob(runCtx, api, created, selector)
 	if err != nil {
 		return timedOut(ctx, runCtx, container, timeout, fmt.Errorf("watching %s: %w", where, err))
 	}
@@ -92,7 +90,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout
 			logDone = make(chan struct{})
 			go func() {
 				defer close(logDone)
-				logErr = streamLog(runCtx, cs, ns, st.pod, container, out)
+				logErr = streamLog(runCtx, api, ns, st.pod, container, out)
 			}()
 		}
 		if st.failure != "" {
@@ -139,7 +137,7 @@ func timedOut(ctx, runCtx context.Context, container string, timeout time.Durati
 // removeLeftover deletes the Job called name that an earlier run of skiff
 // left (killed before it could delete it) and waits until it is gone; a
 // Job of that name that skiff did not make is an error.
-func removeLeftover(ctx context.Context, jobs batchclient.JobInterface, name, where string) error {
+func removeLeftover(ctx context.Context, jobs typed.Resource[*batchv1.Job, *batchv1.JobList], name, where string) error {
 	old, err := jobs.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -174,17 +172,17 @@ func removeLeftover(ctx context.Context, jobs batchclient.JobInterface, name, wh
 
 // remove deletes job and, at once, its pods, whose containers may still
 // run after a timeout or Ctrl-C; it goes on when ctx has ended.
-func remove(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, pods labels.Selector) error {
+func remove(ctx context.Context, api typed.API, job *batchv1.Job, pods labels.Selector) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	err := cs.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{
+	err := api.Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{
 		PropagationPolicy: new(metav1.DeletePropagationBackground),
 		Preconditions:     &metav1.Preconditions{UID: &job.UID},
 	})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return err
 	}
-	pc := cs.CoreV1().Pods(job.Namespace)
+	pc := api.Pods(job.Namespace)
 	list, err := pc.List(ctx, metav1.ListOptions{LabelSelector: pods.String()})
 	if err != nil {
 		return err
@@ -200,8 +198,8 @@ func remove(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, pods
 }
 
 // streamLog copies container's log in pod to out until the container ends.
-func streamLog(ctx context.Context, cs kubernetes.Interface, ns, pod, container string, out io.Writer) error {
-	rc, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(ctx)
+func streamLog(ctx context.Context, api typed.API, ns, pod, container string, out io.Writer) error {
+	rc, err := api.Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(ctx)
 	if err != nil {
 		return err
 	}
@@ -225,7 +223,7 @@ type watcher struct {
 
 // watchJob starts watching job, its pods (by selector) and the events
 // about it, until ctx ends.
-func watchJob(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, selector labels.Selector) (*watcher, error) {
+func watchJob(ctx context.Context, api typed.API, job *batchv1.Job, selector labels.Selector) (*watcher, error) {
 	w := &watcher{job: job, changed: make(chan struct{}, 1)}
 	poke := func() {
 		select {
@@ -238,18 +236,15 @@ func watchJob(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, se
 		UpdateFunc: func(any, any) { poke() },
 		DeleteFunc: func(any) { poke() },
 	}
-	factory := func(tweak func(*metav1.ListOptions)) informers.SharedInformerFactory {
-		return informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(job.Namespace), informers.WithTweakListOptions(tweak))
-	}
-	jf := factory(func(o *metav1.ListOptions) {
+	jobs := typed.NewInformer(api.Jobs(job.Namespace), &batchv1.Job{}, func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", job.Name).String()
 	})
-	pf := factory(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() })
-	ef := factory(func(o *metav1.ListOptions) {
+	pods := typed.NewInformer(api.Pods(job.Namespace), &corev1.Pod{}, func(o *metav1.ListOptions) { o.LabelSelector = selector.String() })
+	events := typed.NewInformer(api.Events(job.Namespace), &corev1.Event{}, func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("involvedObject.uid", string(job.UID)).String()
 	})
 	var synced []cache.InformerSynced
-	for i, inf := range []cache.SharedIndexInformer{jf.Batch().V1().Jobs().Informer(), pf.Core().V1().Pods().Informer(), ef.Core().V1().Events().Informer()} {
+	for i, inf := range []cache.SharedIndexInformer{jobs, pods, events} {
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, err
 		}
@@ -259,11 +254,9 @@ func watchJob(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, se
 			synced = append(synced, inf.HasSynced)
 		}
 	}
-	w.jobs = jf.Batch().V1().Jobs().Informer().GetIndexer()
-	w.pods = pf.Core().V1().Pods().Informer().GetIndexer()
-	w.events = ef.Core().V1().Events().Informer().GetIndexer()
-	for _, f := range []informers.SharedInformerFactory{jf, pf, ef} {
-		f.Start(ctx.Done())
+	w.jobs, w.pods, w.events = jobs.GetIndexer(), pods.GetIndexer(), events.GetIndexer()
+	for _, inf := range []cache.SharedIndexInformer{jobs, pods, events} {
+		go inf.RunWithContext(ctx)
 	}
 	wait, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()

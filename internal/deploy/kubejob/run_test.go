@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/kubetest"
 )
 
 // safeBuffer is a bytes.Buffer for one writer and a reader after it.
@@ -109,7 +110,7 @@ func TestRunSucceeds(t *testing.T) {
 	cs := fake.NewClientset()
 	jobController(t, cs, "smoke", terminated(0))
 	var out safeBuffer
-	if err := Run(t.Context(), cs, testJob(t, "smoke"), 0, &out); err != nil {
+	if err := Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 0, &out); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if out.String() != "fake logs" {
@@ -124,7 +125,7 @@ func TestRunReportsTheExitCode(t *testing.T) {
 	cs := fake.NewClientset()
 	jobController(t, cs, "smoke", terminated(3))
 	var out safeBuffer
-	err := Run(t.Context(), cs, testJob(t, "smoke"), 0, &out)
+	err := Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 0, &out)
 	if err == nil || err.Error() != "check exited with code 3 in Job ns/smoke; its output is above" {
 		t.Errorf("Run: %v, want the container's exit code", err)
 	}
@@ -142,7 +143,7 @@ func TestRunReportsAnImageItCannotPull(t *testing.T) {
 		p.Status.Phase = corev1.PodPending
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "check", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}}}}
 	})
-	err := Run(t.Context(), cs, testJob(t, "smoke"), 0, &safeBuffer{})
+	err := Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 0, &safeBuffer{})
 	if err == nil || !strings.Contains(err.Error(), "Job ns/smoke: container check of pod smoke-x1 cannot start: ImagePullBackOff: Back-off pulling image (its image is app:v1") {
 		t.Errorf("Run: %v, want the pull failure", err)
 	}
@@ -157,7 +158,7 @@ func TestRunTimeout(t *testing.T) {
 		p.Status.Phase = corev1.PodRunning
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "check", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 	})
-	err := Run(t.Context(), cs, testJob(t, "smoke"), 1, &safeBuffer{})
+	err := Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 1, &safeBuffer{})
 	if err == nil || err.Error() != "check still ran after its timeout of 1ns; its Job was deleted" {
 		t.Errorf("Run: %v, want the timeout", err)
 	}
@@ -176,7 +177,7 @@ func TestRunCancelledDeletesTheJob(t *testing.T) {
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "check", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 		cancel(interrupted)
 	})
-	if err := Run(ctx, cs, testJob(t, "smoke"), 0, &safeBuffer{}); !errors.Is(err, interrupted) {
+	if err := Run(ctx, kubetest.API(cs), testJob(t, "smoke"), 0, &safeBuffer{}); !errors.Is(err, interrupted) {
 		t.Errorf("Run: %v, want the cancellation's cause", err)
 	}
 	gone(t, cs, "smoke")
@@ -189,13 +190,13 @@ func TestRunLeftoverJobs(t *testing.T) {
 	left := testJob(t, "smoke")
 	cs := fake.NewClientset(left)
 	jobController(t, cs, "smoke", terminated(0))
-	if err := Run(t.Context(), cs, testJob(t, "smoke"), 0, &safeBuffer{}); err != nil {
+	if err := Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 0, &safeBuffer{}); err != nil {
 		t.Errorf("Run over a Job skiff left: %v", err)
 	}
 	theirs := testJob(t, "smoke")
 	theirs.Labels = nil
 	cs = fake.NewClientset(theirs)
-	err := Run(t.Context(), cs, testJob(t, "smoke"), 0, &safeBuffer{})
+	err := Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 0, &safeBuffer{})
 	if err == nil || err.Error() != "Job ns/smoke exists and skiff did not create it; delete it or rename the test or container" {
 		t.Errorf("Run over someone else's Job: %v", err)
 	}
@@ -228,7 +229,7 @@ func TestRunReportsAPodItCannotCreate(t *testing.T) {
 			return
 		}
 	}()
-	err = Run(t.Context(), cs, testJob(t, "smoke"), 0, &safeBuffer{})
+	err = Run(t.Context(), kubetest.API(cs), testJob(t, "smoke"), 0, &safeBuffer{})
 	if err == nil || err.Error() != `Job ns/smoke: the Job cannot create its pod: pods "smoke-x1" is forbidden: exceeded quota` {
 		t.Errorf("Run: %v, want the event's message", err)
 	}
@@ -245,7 +246,7 @@ func TestRunSaysWhyThePodWaits(t *testing.T) {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}}
 	})
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cs, testJob(t, "smoke"), 0, &out) }()
+	go func() { done <- Run(ctx, kubetest.API(cs), testJob(t, "smoke"), 0, &out) }()
 	want := "(Job ns/smoke is waiting: pod smoke-x1 is unschedulable: 0/1 nodes are available: 1 Insufficient memory.)\n"
 	noted := time.After(30 * time.Second) // a bound against a hang, not a figure
 	for out.String() == "" {
