@@ -15,12 +15,16 @@ all: build
 
 # build: skiff and, next to it, skiff-engine, which runs every command but
 # version and the top-level help (skiff answers those itself, without the
-# engine's ~30 ms start); the static skiff-agent that dev mode delivers
-# into pods; and bin/debug, the support files skiff debug packs into its
-# support images.
+# engine's ~30 ms start), built with the lean tag: without Helm and
+# kustomize, it hands projects that use them to skiff-engine-full, the
+# same engine with them (a dev session's memory follows the size of its
+# executable); the static skiff-agent that dev mode delivers into pods;
+# and bin/debug, the support files skiff debug packs into its support
+# images.
 build: debug-support
 	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
-	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)-engine ./cmd/skiff-engine
+	go build -trimpath -ldflags "$(LDFLAGS)" -tags lean -o $(BIN)-engine ./cmd/skiff-engine
+	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)-engine-full ./cmd/skiff-engine
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/skiff-agent ./cmd/skiff-agent
 
 # debug-support: bin/debug holds the support program (copier, node wrapper,
@@ -37,10 +41,11 @@ $(DEBUG)/go/bin/dlv: tools/dlv/go.mod tools/dlv/go.sum
 $(DEBUG)/python/lib/.debian-packages: hack/debugpy.sh
 	hack/debugpy.sh $(DEBUG)/python/lib
 
-# unit: the quick loop: vet, tidy go.mods (skiff's and Delve's), and every test that needs no cluster.
+# unit: the quick loop: vet, the lean engine builds, tidy go.mods (skiff's and Delve's), and every test that needs no cluster.
 unit:
 	go vet ./...
 	go vet -tags e2e ./...
+	go build -tags lean -o /dev/null ./cmd/skiff-engine
 	go mod tidy -diff
 	cd tools/dlv && go mod tidy -diff
 	go test -count=1 ./...

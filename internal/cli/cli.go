@@ -48,6 +48,8 @@ func WithTerminalInput(terminal bool) Option {
 // flags.
 type app struct {
 	streams IOStreams
+	// args is the command line Run was given, and environ the environment.
+	args    []string
 	environ []string
 	log     *log.Logger
 	global  globalOptions
@@ -91,7 +93,7 @@ type globalOptions struct {
 
 // Run runs skiff with args (without the program name).
 func Run(ctx context.Context, streams IOStreams, args []string, opts ...Option) error {
-	a := &app{streams: streams, environ: os.Environ()}
+	a := &app{streams: streams, args: args, environ: os.Environ()}
 	for _, o := range opts {
 		o(a)
 	}
@@ -289,6 +291,9 @@ func (a *app) loadConfig(ctx context.Context, command string) (*config.Project, 
 func (a *app) load(command string) (*config.Project, error) {
 	p, err := a.loadProject(command)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.handOff(p); err != nil {
 		return nil, err
 	}
 	a.events.listArtifacts(p)

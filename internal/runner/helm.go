@@ -1,3 +1,5 @@
+//go:build !lean
+
 package runner
 
 import (
@@ -11,6 +13,19 @@ import (
 	"skiff.dev/skiff/internal/deploy/helm"
 	"skiff.dev/skiff/internal/render"
 )
+
+// helmInstall prepares deploy.helm's releases for a deploy with images
+// (helmInstalls) and returns the step that installs or upgrades them
+// after the apply, nil when there are none.
+func (r *Runner) helmInstall(images []artifact.Image) (func(context.Context) ([]*unstructured.Unstructured, error), error) {
+	rels, err := r.helmInstalls(images)
+	if err != nil || len(rels) == 0 {
+		return nil, err
+	}
+	return func(ctx context.Context) ([]*unstructured.Unstructured, error) {
+		return r.installReleases(ctx, rels, images)
+	}, nil
+}
 
 // helmInstalls prepares deploy.helm's releases with images, building
 // local charts' dependencies from chart repositories (unless

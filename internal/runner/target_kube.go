@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"skiff.dev/skiff/internal/artifact"
@@ -27,15 +26,9 @@ func (t kubeTarget) deploy(ctx context.Context, images []artifact.Image) error {
 	if err := t.r.injectAgent(ctx, ms, images); err != nil {
 		return err
 	}
-	rels, err := t.r.helmInstalls(images)
+	install, err := t.r.helmInstall(images)
 	if err != nil {
 		return err
-	}
-	var install func(context.Context) ([]*unstructured.Unstructured, error)
-	if len(rels) > 0 {
-		install = func(ctx context.Context) ([]*unstructured.Unstructured, error) {
-			return t.r.installReleases(ctx, rels, images)
-		}
 	}
 	if err := t.r.runDeployHooks(ctx, hooks.PreDeploy); err != nil {
 		return err

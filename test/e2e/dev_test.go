@@ -58,10 +58,10 @@ func agentBinaryForDev(t testing.TB) string {
 }
 
 // devGoBuild builds the Go package pkg of the module in dir into out, for
-// linux, without cgo.
-func devGoBuild(t testing.TB, dir, pkg, out string) {
+// linux, without cgo, with the build flags given.
+func devGoBuild(t testing.TB, dir, pkg, out string, flags ...string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.Command("go", append(append([]string{"build", "-trimpath"}, flags...), "-o", out, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=")
 	if b, err := cmd.CombinedOutput(); err != nil {

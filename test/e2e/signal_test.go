@@ -21,8 +21,11 @@ import (
 	"skiff.dev/skiff/internal/testutil"
 )
 
-// skiffBinary builds skiff (and skiff-engine and skiff-agent next to it)
-// for tests that signal the real process.
+// skiffBinary builds skiff, and next to it skiff-engine with the lean tag
+// and skiff-agent, as make build does, for tests that signal the real
+// process. Their projects use neither Helm nor kustomize, so
+// skiff-engine-full is not built: the lean engine would say it is
+// missing.
 func skiffBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "skiff")
@@ -31,7 +34,7 @@ func skiffBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	devGoBuild(t, root, "./cmd/skiff", bin)
-	devGoBuild(t, root, "./cmd/skiff-engine", bin+"-engine")
+	devGoBuild(t, root, "./cmd/skiff-engine", bin+"-engine", "-tags=lean")
 	devGoBuild(t, root, "./cmd/skiff-agent", filepath.Join(filepath.Dir(bin), deliver.BinaryName))
 	return bin
 }
