@@ -46,7 +46,7 @@ import (
 // pruning fails, it returns the applied objects with the error.
 func (d *Deployer) Apply(ctx context.Context, ms []render.Manifest) ([]*unstructured.Unstructured, error) {
 	// One plain request first: an unreachable cluster is reported once,
-	// by requestError, rather than logged by the discovery cache.
+	// by requestError, before the mapper fetches discovery.
 	recorded, _, err := d.set.read(ctx, d)
 	if err != nil {
 		return nil, &ApplyError{Err: err}

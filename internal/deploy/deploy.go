@@ -18,13 +18,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 
 	"skiff.dev/skiff/internal/kube"
+	"skiff.dev/skiff/internal/kube/typed"
 )
 
 // Options configures a Deployer.
@@ -108,11 +106,11 @@ func New(kc *kube.Config, opts Options) (*Deployer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kube context %q: %w", kc.Context, err)
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	mapper, err := typed.NewRESTMapper(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to kube context %q: %w", kc.Context, err)
 	}
-	d, err := newDeployer(client, dc, kc.Context, cfg.Host, opts)
+	d, err := newDeployer(client, mapper, kc.Context, cfg.Host, opts)
 	warnings.d = d
 	return d, err
 }
@@ -136,7 +134,7 @@ func (w *warningPrinter) HandleWarningHeader(code int, _, text string) {
 }
 
 // newDeployer is New with the clients given; tests pass fakes.
-func newDeployer(client dynamic.Interface, dc discovery.DiscoveryInterface, kubeContext, server string, opts Options) (*Deployer, error) {
+func newDeployer(client dynamic.Interface, mapper meta.ResettableRESTMapperWithContext, kubeContext, server string, opts Options) (*Deployer, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
@@ -152,11 +150,10 @@ func newDeployer(client dynamic.Interface, dc discovery.DiscoveryInterface, kube
 	if errs := validation.IsDNS1123Label(opts.Namespace); len(errs) > 0 {
 		return nil, fmt.Errorf("namespace %q is not a valid namespace name: %s", opts.Namespace, strings.Join(errs, "; "))
 	}
-	cached := memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(dc))
 	return &Deployer{
 		opts:    opts,
 		client:  client,
-		mapper:  restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached),
+		mapper:  mapper,
 		context: kubeContext,
 		server:  server,
 		set:     newApplySet(opts.Project, opts.Namespace),

@@ -16,8 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/restmapper"
 	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
@@ -85,7 +88,8 @@ func newFakeCluster(t *testing.T, nss ...string) (*fakeCluster, *Deployer) {
 			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns},
 		}})
 	}
-	d, err := newDeployer(f.client, f.disc, "fake", "https://fake.invalid", Options{Project: "demo", Namespace: "apps", Out: &f.out})
+	mapper := restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(f.disc)))
+	d, err := newDeployer(f.client, mapper, "fake", "https://fake.invalid", Options{Project: "demo", Namespace: "apps", Out: &f.out})
 	if err != nil {
 		t.Fatal(err)
 	}

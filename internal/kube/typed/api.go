@@ -1,7 +1,9 @@
 // Package typed is the typed part of the Kubernetes API that skiff's
-// stages use (API), and informers of it, on client-go's REST client with
-// a scheme of only the groups it needs, so that skiff's executables do not
-// link client-go's clientset, which registers every API group there is.
+// stages use (API), informers of it, and a mapper of kinds to resources
+// from the API server's discovery (RESTMapper), on client-go's REST client
+// with a scheme of only the groups it needs, so that skiff's executables
+// do not link client-go's clientset or discovery client, which register
+// every API group there is.
 package typed
 
 import (
