@@ -11,10 +11,11 @@ import (
 
 // TestLeanEngineHandsHelmAndKustomizeToTheFullEngine builds the engine as
 // make build does, lean (without Helm and kustomize) and full, and checks
-// that the lean one links neither, nor client-go's clientset, renders a
-// raw YAML project itself and runs a kustomize project's command line in
-// skiff-engine-full, next to it, or says how to get it when it is
-// missing.
+// that the lean one links neither, nor client-go's clientset, informers
+// and discovery (which register every API group), renders a raw YAML
+// project itself and runs the command line of a kustomize or Helm
+// project in skiff-engine-full, next to it, or says how to get it when it
+// is missing.
 func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two engines")
@@ -24,8 +25,10 @@ func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, deps)
 	}
 	for _, pkg := range strings.Fields(string(deps)) {
-		if strings.HasPrefix(pkg, "helm.sh/") || strings.HasPrefix(pkg, "sigs.k8s.io/kustomize/") || pkg == "k8s.io/client-go/kubernetes" || pkg == "k8s.io/client-go/informers" {
-			t.Errorf("the lean engine links %s", pkg)
+		for _, heavy := range []string{"helm.sh/", "sigs.k8s.io/kustomize/", "k8s.io/client-go/kubernetes", "k8s.io/client-go/informers", "k8s.io/client-go/discovery"} {
+			if strings.HasPrefix(pkg, heavy) {
+				t.Errorf("the lean engine links %s", pkg)
+			}
 		}
 	}
 
@@ -53,6 +56,10 @@ func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
 	write(kz, "skaffold.yaml", "apiVersion: skaffold/v4beta11\nkind: Config\nmetadata:\n  name: kz\nmanifests:\n  kustomize:\n    paths: [k]\n")
 	write(kz, "k/kustomization.yaml", "resources: [cm.yaml]\nnamePrefix: kz-\n")
 	write(kz, "k/cm.yaml", cm)
+	chart := t.TempDir()
+	write(chart, "skaffold.yaml", "apiVersion: skaffold/v4beta11\nkind: Config\nmetadata:\n  name: chart\nmanifests:\n  helm:\n    releases:\n    - name: web\n      chartPath: chart\n")
+	write(chart, "chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+	write(chart, "chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  k: v\n")
 	render := func(project string) (string, string, error) {
 		cmd := exec.Command(lean, "render", "--offline", "--digest-source=none")
 		cmd.Dir, cmd.Env = project, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
@@ -63,6 +70,9 @@ func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
 	}
 	if out, errOut, err := render(kz); err != nil || !strings.Contains(out, "name: kz-cm") {
 		t.Errorf("lean engine, kustomize project: %v\n%s%s\nwant the ConfigMap as kustomize names it, rendered by skiff-engine-full", err, out, errOut)
+	}
+	if out, errOut, err := render(chart); err != nil || !strings.Contains(out, "name: web-cm") {
+		t.Errorf("lean engine, Helm project: %v\n%s%s\nwant the chart's ConfigMap, rendered by skiff-engine-full", err, out, errOut)
 	}
 
 	// Without the full engine: raw YAML still renders, kustomize says
