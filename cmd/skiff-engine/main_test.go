@@ -9,14 +9,14 @@ import (
 	"testing"
 )
 
-// TestLeanEngineHandsHelmAndKustomizeToTheFullEngine builds the engine as
-// make build does, lean (without Helm and kustomize) and full, and checks
-// that the lean one links neither, nor client-go's clientset, informers
-// and discovery (which register every API group), renders a raw YAML
-// project itself and runs the command line of a kustomize or Helm
-// project in skiff-engine-full, next to it, or says how to get it when it
-// is missing.
-func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
+// TestLeanEngineHandsHelmToTheFullEngine builds the engine as make build
+// does, lean (without Helm) and full, and checks that the lean one links
+// neither Helm nor client-go's clientset, informers and discovery (which
+// register every API group), renders raw YAML and kustomize projects
+// itself and runs the command line of a Helm project in
+// skiff-engine-full, next to it, or says how to get it when it is
+// missing.
+func TestLeanEngineHandsHelmToTheFullEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two engines")
 	}
@@ -25,7 +25,7 @@ func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, deps)
 	}
 	for _, pkg := range strings.Fields(string(deps)) {
-		for _, heavy := range []string{"helm.sh/", "sigs.k8s.io/kustomize/", "k8s.io/client-go/kubernetes", "k8s.io/client-go/informers", "k8s.io/client-go/discovery"} {
+		for _, heavy := range []string{"helm.sh/", "k8s.io/client-go/kubernetes", "k8s.io/client-go/informers", "k8s.io/client-go/discovery"} {
 			if strings.HasPrefix(pkg, heavy) {
 				t.Errorf("the lean engine links %s", pkg)
 			}
@@ -68,22 +68,22 @@ func TestLeanEngineHandsHelmAndKustomizeToTheFullEngine(t *testing.T) {
 		err := cmd.Run()
 		return out.String(), errOut.String(), err
 	}
-	if out, errOut, err := render(kz); err != nil || !strings.Contains(out, "name: kz-cm") {
-		t.Errorf("lean engine, kustomize project: %v\n%s%s\nwant the ConfigMap as kustomize names it, rendered by skiff-engine-full", err, out, errOut)
-	}
 	if out, errOut, err := render(chart); err != nil || !strings.Contains(out, "name: web-cm") {
 		t.Errorf("lean engine, Helm project: %v\n%s%s\nwant the chart's ConfigMap, rendered by skiff-engine-full", err, out, errOut)
 	}
 
-	// Without the full engine: raw YAML still renders, kustomize says
-	// what is missing.
+	// Without the full engine: raw YAML and kustomize still render, Helm
+	// says what is missing.
 	if err := os.Remove(full); err != nil {
 		t.Fatal(err)
 	}
 	if out, errOut, err := render(raw); err != nil || !strings.Contains(out, "name: cm") {
 		t.Errorf("lean engine alone, raw YAML project: %v\n%s%s\nwant the ConfigMap", err, out, errOut)
 	}
-	if _, errOut, err := render(kz); err == nil || !strings.Contains(errOut, "skaffold.yaml: manifests.kustomize needs "+full) || !strings.Contains(errOut, "make build") {
-		t.Errorf("lean engine alone, kustomize project: %v\n%s\nwant an error naming manifests.kustomize, %s and make build", err, errOut, full)
+	if out, errOut, err := render(kz); err != nil || !strings.Contains(out, "name: kz-cm") {
+		t.Errorf("lean engine alone, kustomize project: %v\n%s%s\nwant the ConfigMap as kustomize names it", err, out, errOut)
+	}
+	if _, errOut, err := render(chart); err == nil || !strings.Contains(errOut, "skaffold.yaml: manifests.helm needs "+full) || !strings.Contains(errOut, "make build") {
+		t.Errorf("lean engine alone, Helm project: %v\n%s\nwant an error naming manifests.helm, %s and make build", err, errOut, full)
 	}
 }

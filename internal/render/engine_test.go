@@ -20,7 +20,7 @@ func TestFullEngineFeature(t *testing.T) {
 		want    string
 	}{
 		{"raw YAML", []*config.Config{raw}, ""},
-		{"kustomize", []*config.Config{raw, cfg(func(c *config.Config) { c.Render.Kustomize = &schema.Kustomize{} })}, "skaffold.yaml: manifests.kustomize"},
+		{"kustomize", []*config.Config{raw, cfg(func(c *config.Config) { c.Render.Kustomize = &schema.Kustomize{} })}, ""},
 		{"manifests.helm", []*config.Config{cfg(func(c *config.Config) {
 			c.Render.Helm = &schema.Helm{Releases: []schema.HelmRelease{{Name: "web"}}}
 		})}, "skaffold.yaml: manifests.helm"},
