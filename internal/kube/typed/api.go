@@ -90,14 +90,8 @@ func New(config *rest.Config, timeout time.Duration) (API, error) {
 		path string
 		rc   **rest.RESTClient
 	}{{corev1.SchemeGroupVersion, "/api", &a.core}, {appsv1.SchemeGroupVersion, "/apis", &a.apps}, {batchv1.SchemeGroupVersion, "/apis", &a.batch}} {
-		cfg := rest.CopyConfig(config)
+		cfg := clientConfig(config, &g.gv, g.path)
 		cfg.Timeout = timeout
-		cfg.GroupVersion = &g.gv
-		cfg.APIPath = g.path
-		cfg.NegotiatedSerializer = apiCodecs.WithoutConversion()
-		if cfg.UserAgent == "" {
-			cfg.UserAgent = rest.DefaultKubernetesUserAgent()
-		}
 		rc, err := rest.RESTClientFor(cfg)
 		if err != nil {
 			return nil, err
@@ -105,6 +99,19 @@ func New(config *rest.Config, timeout time.Duration) (API, error) {
 		*g.rc = rc
 	}
 	return a, nil
+}
+
+// clientConfig is a copy of config for a REST client of gv at apiPath
+// (nil and "" for an unversioned client) that decodes with apiScheme.
+func clientConfig(config *rest.Config, gv *schema.GroupVersion, apiPath string) *rest.Config {
+	cfg := rest.CopyConfig(config)
+	cfg.GroupVersion = gv
+	cfg.APIPath = apiPath
+	cfg.NegotiatedSerializer = apiCodecs.WithoutConversion()
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	return cfg
 }
 
 // restAPI is API over one REST client per group.

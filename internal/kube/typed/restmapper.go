@@ -27,14 +27,7 @@ var _ meta.ResettableRESTMapperWithContext = (*RESTMapper)(nil)
 // NewRESTMapper returns a RESTMapper of the cluster that config connects
 // to. It makes no request until it is used.
 func NewRESTMapper(config *rest.Config) (*RESTMapper, error) {
-	cfg := rest.CopyConfig(config)
-	cfg.GroupVersion = nil
-	cfg.APIPath = ""
-	cfg.NegotiatedSerializer = apiCodecs.WithoutConversion()
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
-	}
-	rc, err := rest.UnversionedRESTClientFor(cfg)
+	rc, err := rest.UnversionedRESTClientFor(clientConfig(config, nil, ""))
 	if err != nil {
 		return nil, err
 	}
