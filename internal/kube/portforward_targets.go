@@ -432,13 +432,13 @@ func (f *Forwarder) namespaceCache(ctx context.Context, ns string, withServices 
 		c.services, c.servicesInf = corelisters.NewServiceLister(inf.GetIndexer()), inf
 		f.informers.Run(f.ctx, inf)
 	}
-	synced := []cache.InformerSynced{c.podsInf.HasSynced}
+	synced, what := []cache.InformerSynced{c.podsInf.HasSynced}, "pods"
 	if c.servicesInf != nil {
-		synced = append(synced, c.servicesInf.HasSynced)
+		synced, what = append(synced, c.servicesInf.HasSynced), "pods and services"
 	}
 	f.mu.Unlock()
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return nil, fmt.Errorf("reading pods and services in namespace %s: %w", ns, context.Cause(ctx))
+		return nil, fmt.Errorf("reading %s in namespace %s: %w", what, ns, context.Cause(ctx))
 	}
 	return c, nil
 }
