@@ -16,7 +16,7 @@ all: build
 # build: skiff and, next to it, skiff-engine, which runs every command but
 # version and the top-level help (skiff answers those itself, without the
 # engine's ~30 ms start), built with the lean tag: without Helm, it hands
-# projects with Helm releases to skiff-engine-full, the same engine with
+# projects with a Helm section to skiff-engine-full, the same engine with
 # Helm (a dev session's memory follows the size of its executable); the static skiff-agent that dev mode delivers into pods;
 # and bin/debug, the support files skiff debug packs into its support
 # images.

@@ -9,10 +9,12 @@ import "skiff.dev/skiff/internal/config"
 // (internal/cli).
 func FullEngineFeature(configs []*config.Config) string {
 	for _, c := range configs {
+		// A section without releases goes too: the full engine still
+		// checks its helm flags.
 		switch {
-		case c.Render.Helm != nil && len(c.Render.Helm.Releases) > 0:
+		case c.Render.Helm != nil:
 			return c.File + ": manifests.helm"
-		case c.Deploy.HelmDeploy != nil && len(c.Deploy.HelmDeploy.Releases) > 0:
+		case c.Deploy.HelmDeploy != nil:
 			return c.File + ": deploy.helm"
 		}
 	}

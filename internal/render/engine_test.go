@@ -27,7 +27,7 @@ func TestFullEngineFeature(t *testing.T) {
 		{"deploy.helm", []*config.Config{cfg(func(c *config.Config) {
 			c.Deploy.HelmDeploy = &schema.HelmDeploy{Releases: []schema.HelmRelease{{Name: "web"}}}
 		})}, "skaffold.yaml: deploy.helm"},
-		{"no releases", []*config.Config{cfg(func(c *config.Config) { c.Deploy.HelmDeploy = &schema.HelmDeploy{} })}, ""},
+		{"no releases, flags still checked", []*config.Config{cfg(func(c *config.Config) { c.Deploy.HelmDeploy = &schema.HelmDeploy{} })}, "skaffold.yaml: deploy.helm"},
 	} {
 		if got := FullEngineFeature(tt.configs); got != tt.want {
 			t.Errorf("%s: FullEngineFeature = %q, want %q", tt.name, got, tt.want)

@@ -12,7 +12,7 @@ import (
 // In an engine built with the lean tag, Helm is not linked: the CLI hands
 // a project that asks for it to skiff-engine-full before it renders
 // anything (FullEngineFeature), so this step only meets configs without
-// Helm releases.
+// a Helm section.
 
 func (r *renderer) helm(_ context.Context, c *config.Config) error {
 	return NeedsFullEngine([]*config.Config{c})

@@ -13,7 +13,7 @@ import (
 )
 
 // An engine built with the lean tag does not link Helm: the CLI hands a
-// project with deploy.helm releases to skiff-engine-full before it
+// project with deploy.helm to skiff-engine-full before it
 // builds or deploys anything (render.FullEngineFeature).
 
 func (r *Runner) helmInstall([]artifact.Image) (func(context.Context) ([]*unstructured.Unstructured, error), error) {
