@@ -3,6 +3,7 @@ package sync
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sync/atomic"
@@ -57,13 +58,13 @@ type deltaPatch struct {
 // sent instead of the file.
 const deltaWorth = 0.9
 
-// patchFor returns a KindPatch payload that makes content (whose sum is
-// sum, read from lf) for the Write op from the content base (the sum of
+// patchFor returns a KindPatch payload that makes the content of lf
+// (whose sum is sum) for the Write op from the content base (the sum of
 // what the session last wrote at op.Dest; known says whether there is
 // one), or nil when the transport does not have that base or a patch
 // would not pay. It keeps lf's file as the base of the next patch for
 // op.Local, in place of the previous one: one content per local file.
-func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, lf *localFile, fi fs.FileInfo, base deltaSum, known bool) []byte {
+func (t *AgentTransport) patchFor(op Op, sum deltaSum, lf *localFile, fi fs.FileInfo, base deltaSum, known bool) []byte {
 	t.deltaMu.Lock()
 	defer t.deltaMu.Unlock()
 	b := t.bases[op.Local]
@@ -74,7 +75,7 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, lf *local
 		payload = b.patch.payload
 	case b.sum == base:
 		<-b.ready
-		payload = b.diff(content, sum)
+		payload = b.diff(lf, sum)
 		b.patch = deltaPatch{from: base, to: sum, payload: payload}
 	}
 	if b == nil || b.sum != sum {
@@ -82,13 +83,12 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, lf *local
 		if err != nil {
 			return payload // no base for the next patch: it goes whole
 		}
-		nb := &deltaBase{sum: sum, file: f, size: int64(len(content)), fi: fi, ready: make(chan struct{})}
+		nb := &deltaBase{sum: sum, file: f, size: lf.size, fi: fi, ready: make(chan struct{})}
 		if b != nil {
 			nb.patch = b.patch
-			go b.close()
 		}
 		// Indexed off the swap's path: the next patch is made from it.
-		go nb.build()
+		go nb.build(b)
 		if t.bases == nil {
 			t.bases = map[string]*deltaBase{}
 		}
@@ -98,21 +98,29 @@ func (t *AgentTransport) patchFor(op Op, content []byte, sum deltaSum, lf *local
 }
 
 // build indexes the base's content and closes ready; a content that
-// cannot be mapped leaves no index, and no patch is made from it.
-func (b *deltaBase) build() {
+// cannot be read leaves no index, and no patch is made from it. The base
+// replaces prev, if not nil, which no patch is made from any more: build
+// closes its file and reuses its index's table.
+func (b *deltaBase) build(prev *deltaBase) {
 	defer close(b.ready)
-	content, release, err := mapFile(b.file, b.size)
-	if err != nil {
-		return
+	var table []uint64
+	if prev != nil {
+		<-prev.ready
+		if prev.index != nil {
+			table, prev.index = prev.index.slots, nil
+		}
+		prev.file.Close()
 	}
-	defer release()
-	b.index = newDeltaIndex(content)
+	x, err := newDeltaIndex(b.file, b.size, table)
+	if err == nil {
+		b.index = x
+	}
 }
 
-// diff returns the patch payload that makes content (whose sum is sum)
-// from the base, or nil when it would not pay or the base cannot be read.
-// The base must be ready.
-func (b *deltaBase) diff(content []byte, sum deltaSum) []byte {
+// diff returns the patch payload that makes the content of lf (whose sum
+// is sum) from the base, or nil when it would not pay or a file cannot be
+// read. The base must be ready.
+func (b *deltaBase) diff(lf *localFile, sum deltaSum) []byte {
 	if b.index == nil {
 		return nil
 	}
@@ -120,46 +128,47 @@ func (b *deltaBase) diff(content []byte, sum deltaSum) []byte {
 	if fi, err := b.file.Stat(); err != nil || fi.Size() != b.size || !fi.ModTime().Equal(b.fi.ModTime()) {
 		return nil
 	}
-	base, release, err := mapFile(b.file, b.size)
+	base, err := mapFile(b.file, b.size)
 	if err != nil {
 		return nil
 	}
-	defer release()
-	payload := agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: b.sum, Result: sum, Size: int64(len(content))})
+	defer base.release()
+	content, err := mapFile(lf.f, lf.size)
+	if err != nil {
+		return nil
+	}
+	defer content.release()
+	payload := agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Base: b.sum, Result: sum, Size: lf.size})
 	payload, _ = appendDelta(payload, base, b.index, content)
-	if float64(len(payload)) > deltaWorth*float64(len(content)) {
+	if float64(len(payload)) > deltaWorth*float64(lf.size) {
 		return nil // not kept either
 	}
 	return payload
 }
 
-// close closes the base's file once its index is built.
-func (b *deltaBase) close() {
-	<-b.ready
-	b.file.Close()
-}
-
-// readDelta returns the content of the file lf of the Write op, mapped
-// (release unmaps it once sent), its SHA-256 and its information. The sum
-// is the one kept for op.Local when lf is still the file it was computed
-// from (the other replicas of a hot swap), else computed now.
-func (t *AgentTransport) readDelta(op Op, lf *localFile) (content []byte, sum deltaSum, fi fs.FileInfo, release func(), err error) {
+// readDelta returns the SHA-256 of the file lf of the Write op and its
+// information. The sum is the one kept for op.Local when lf is still the
+// file it was computed from (the other replicas of a hot swap), else
+// computed now, reading the file: not mapping it, which would make its
+// pages the process's.
+func (t *AgentTransport) readDelta(op Op, lf *localFile) (sum deltaSum, fi fs.FileInfo, err error) {
 	fi, err = lf.f.Stat()
 	if err != nil {
-		return nil, sum, nil, nil, err
+		return sum, nil, err
 	}
 	if fi.Size() != lf.size {
-		return nil, sum, nil, nil, fmt.Errorf("it changed while it was read: %d bytes, then %d", lf.size, fi.Size())
-	}
-	content, release, err = mapFile(lf.f, lf.size)
-	if err != nil {
-		return nil, sum, nil, nil, err
+		return sum, nil, fmt.Errorf("it changed while it was read: %d bytes, then %d", lf.size, fi.Size())
 	}
 	t.deltaMu.Lock()
 	b := t.bases[op.Local]
 	t.deltaMu.Unlock()
 	if b != nil && b.fi != nil && os.SameFile(b.fi, fi) && b.fi.Size() == fi.Size() && b.fi.ModTime().Equal(fi.ModTime()) {
-		return content, b.sum, fi, release, nil
+		return b.sum, fi, nil
 	}
-	return content, sha256.Sum256(content), fi, release, nil
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(lf.f, 0, lf.size)); err != nil {
+		return sum, nil, err
+	}
+	h.Sum(sum[:0])
+	return sum, fi, nil
 }

@@ -244,16 +244,16 @@ type batchResult struct {
 func (s *agentSession) send(ctx context.Context, t *AgentTransport, ops []Op, roots []string, whole map[string]bool) batchResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	patch := func(op Op, lf *localFile) ([]byte, []byte, deltaSum, func(), error) {
-		content, sum, fi, release, err := t.readDelta(op, lf)
+	patch := func(op Op, lf *localFile) ([]byte, deltaSum, error) {
+		sum, fi, err := t.readDelta(op, lf)
 		if err != nil {
-			return nil, nil, sum, nil, err
+			return nil, sum, err
 		}
 		base, known := s.wrote[op.Dest]
 		if whole[op.Dest] {
 			known = false
 		}
-		return t.patchFor(op, content, sum, lf, fi, base, known), content, sum, release, nil
+		return t.patchFor(op, sum, lf, fi, base, known), sum, nil
 	}
 	var allow []string
 	for _, r := range roots {
@@ -440,9 +440,8 @@ func encodeBatch(enc *agentproto.Encoder, allow []string, ops []Op, patch patche
 }
 
 // patcher returns a KindPatch payload for the Write op of the file lf, or
-// nil to send the file whole, with the file's content, its SHA-256, and
-// what releases the content once it is sent.
-type patcher func(op Op, lf *localFile) (payload, content []byte, sum deltaSum, release func(), err error)
+// nil to send the file whole, and the file's SHA-256.
+type patcher func(op Op, lf *localFile) (payload []byte, sum deltaSum, err error)
 
 // encodeOps streams ops as one batch, reading each file through its Base,
 // and returns the frames it sent, in order. A Write with a Delta is read
@@ -497,22 +496,21 @@ func encodeOps(enc *agentproto.Encoder, ops []Op, patch patcher) ([]sentFrame, e
 // returns whether it sent a patch, and the file's sum.
 func encodeDelta(enc *agentproto.Encoder, op Op, lf *localFile, patch patcher) (bool, deltaSum, error) {
 	start := time.Now()
-	payload, content, sum, release, err := patch(op, lf)
+	payload, sum, err := patch(op, lf)
 	if err != nil {
 		return false, sum, err
 	}
-	defer release()
 	f := agentproto.Frame{Kind: agentproto.KindWrite, Path: op.Dest, Mode: lf.mode, Size: lf.size}
-	body := content
+	var body io.Reader = io.NewSectionReader(lf.f, 0, lf.size)
 	if payload != nil {
-		f.Kind, f.Size, body = agentproto.KindPatch, int64(len(payload)), payload
+		f.Kind, f.Size, body = agentproto.KindPatch, int64(len(payload)), bytes.NewReader(payload)
 		op.Delta.Patched.Add(1)
 	}
 	op.Delta.Prepare.Add(int64(time.Since(start)))
 	op.Delta.Files.Add(1)
 	op.Delta.Bytes.Add(f.Size)
 	op.Delta.Size.Add(lf.size)
-	return payload != nil, sum, enc.Encode(f, bytes.NewReader(body))
+	return payload != nil, sum, enc.Encode(f, body)
 }
 
 // answer is the agent's answer to one operation; an empty path with

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"io"
 
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
@@ -36,11 +37,15 @@ const deltaPrime = 0x100000001b3
 const deltaAnchorBits = 6
 
 // deltaIndex indexes a base's anchor windows: slot slot(hash) holds the
-// window's offset + 1. A slot keeps the first window that hashes to it;
-// the diff compares the bytes of every window it finds, so a collision
-// only loses a candidate, never makes a wrong copy.
+// window's offset + 1 in its low 32 bits, and the low 32 bits of its hash
+// in its high ones, which lookup checks so that the diff reads the base
+// only where a window is likely to match: a read anywhere in a mapped
+// file maps its whole folio (up to 2 MB on Linux 6.18's ext4). A slot
+// keeps the first window that hashes to it; the diff compares the bytes
+// of every window it finds, so a collision only loses a candidate, never
+// makes a wrong copy.
 type deltaIndex struct {
-	slots []int32
+	slots []uint64
 	shift uint
 }
 
@@ -64,29 +69,70 @@ func blockHash(b []byte) uint64 {
 	return h
 }
 
-// newDeltaIndex indexes the anchor windows of base, in a table of about
-// twice as many slots as it expects anchors.
-func newDeltaIndex(base []byte) *deltaIndex {
+// newDeltaIndex indexes the anchor windows of the size bytes r holds, in
+// a table of about twice as many slots as it expects anchors: table's,
+// cleared, when it is large enough (a previous index's, no longer used),
+// else a new one. It reads r in steps, through a small buffer: it reads
+// every byte once, in order.
+func newDeltaIndex(r io.ReaderAt, size int64, table []uint64) (*deltaIndex, error) {
 	bits := uint(10)
-	for 1<<bits < 2*len(base)>>deltaAnchorBits {
+	for 1<<bits < 2*size>>deltaAnchorBits {
 		bits++
 	}
-	x := &deltaIndex{slots: make([]int32, 1<<bits), shift: 64 - bits}
-	if len(base) < deltaBlock {
-		return x
+	if cap(table) < 1<<bits {
+		table = make([]uint64, 1<<bits)
 	}
-	h := blockHash(base[:deltaBlock])
-	for off := 0; ; off++ {
-		if h>>(64-deltaAnchorBits) == 0 {
-			if i := x.slot(h); x.slots[i] == 0 {
-				x.slots[i] = int32(off) + 1
-			}
-		}
-		if off+deltaBlock >= len(base) {
-			return x
-		}
-		h = (h-uint64(base[off])*rollOut)*deltaPrime + uint64(base[off+deltaBlock])
+	x := &deltaIndex{slots: table[:1<<bits], shift: 64 - bits}
+	clear(x.slots)
+	if size < deltaBlock {
+		return x, nil
 	}
+	// buf holds the deltaBlock bytes before a step, then the step's.
+	buf := make([]byte, deltaBlock+64<<10)
+	if err := readFull(r, buf[:deltaBlock], 0); err != nil {
+		return nil, err
+	}
+	h := blockHash(buf[:deltaBlock])
+	x.add(h, 0)
+	for off := int64(deltaBlock); off < size; {
+		n := int(min(int64(len(buf)-deltaBlock), size-off))
+		if err := readFull(r, buf[deltaBlock:deltaBlock+n], off); err != nil {
+			return nil, err
+		}
+		// The window that ends with the byte at buf[j] starts at w.
+		w := off - deltaBlock + 1
+		for j := deltaBlock; j < deltaBlock+n; j++ {
+			h = (h-uint64(buf[j-deltaBlock])*rollOut)*deltaPrime + uint64(buf[j])
+			x.add(h, w)
+			w++
+		}
+		copy(buf, buf[n:n+deltaBlock])
+		off += int64(n)
+	}
+	return x, nil
+}
+
+// add indexes the window at off, whose hash is h, if h is an anchor's and
+// its slot is free.
+func (x *deltaIndex) add(h uint64, off int64) {
+	if h>>(64-deltaAnchorBits) != 0 {
+		return
+	}
+	if i := x.slot(h); x.slots[i] == 0 {
+		x.slots[i] = h<<32 | uint64(off+1)
+	}
+}
+
+// readFull reads len(b) bytes of r at off.
+func readFull(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // lookup returns the offset of a base window whose hash may be h, if h is
@@ -95,14 +141,20 @@ func (x *deltaIndex) lookup(h uint64) (int, bool) {
 	if h>>(64-deltaAnchorBits) != 0 {
 		return 0, false
 	}
-	off := x.slots[x.slot(h)]
-	return int(off) - 1, off != 0
+	v := x.slots[x.slot(h)]
+	off := uint32(v)
+	return int(off) - 1, off != 0 && uint32(v>>32) == uint32(h)
 }
 
 // appendDelta appends to b the patch ops (agentproto.AppendPatchCopy,
-// AppendPatchLiteral) that make nw from base, whose index is x, and
-// returns it with the number of bytes it copies from base.
-func appendDelta(b []byte, base []byte, x *deltaIndex, nw []byte) ([]byte, int) {
+// AppendPatchLiteral) that make the content newM from the content baseM,
+// whose index is x, and returns it with the number of bytes it copies
+// from the base. Every evictStep bytes of the new content, it evicts the
+// pages it has read of both: the diff reads the new content once, in
+// order, and the base anywhere, but mostly in long runs that match.
+func appendDelta(b []byte, baseM mapping, x *deltaIndex, newM mapping) ([]byte, int) {
+	base, nw := baseM.data, newM.data
+	nextEvict := evictStep
 	copied := 0
 	lit := 0   // start of the bytes of nw not covered yet
 	shift := 0 // base offset minus nw offset of the last match
@@ -112,6 +164,11 @@ func appendDelta(b []byte, base []byte, x *deltaIndex, nw []byte) ([]byte, int) 
 		h = blockHash(nw[:deltaBlock])
 	}
 	for p+deltaBlock <= len(nw) {
+		if p >= nextEvict {
+			newM.evict(0, p)
+			baseM.evict(0, len(base))
+			nextEvict = p + evictStep
+		}
 		from := -1
 		if o := p + shift; o >= 0 && o+deltaBlock <= len(base) && base[o] == nw[p] && bytes.Equal(base[o:o+deltaBlock], nw[p:p+deltaBlock]) {
 			from = o
@@ -125,12 +182,24 @@ func appendDelta(b []byte, base []byte, x *deltaIndex, nw []byte) ([]byte, int) 
 			p++
 			continue
 		}
-		// Extend the match back over the pending literal, and forward.
+		// Extend the match back over the pending literal, and forward, a
+		// step at a time: a match of megabytes evicts as it goes.
 		back := 0
 		for p-back > lit && from-back > 0 && nw[p-back-1] == base[from-back-1] {
 			back++
 		}
-		n := deltaBlock + matchLen(base[from+deltaBlock:], nw[p+deltaBlock:])
+		n := deltaBlock
+		for {
+			step := min(evictStep, len(base)-from-n, len(nw)-p-n)
+			k := matchLen(base[from+n:from+n+step], nw[p+n:p+n+step])
+			n += k
+			if k < step || step == 0 {
+				break
+			}
+			newM.evict(0, p+n)
+			baseM.evict(0, len(base))
+			nextEvict = p + n + evictStep
+		}
 		start, src := p-back, from-back
 		if start > lit {
 			b = agentproto.AppendPatchLiteral(b, nw[lit:start])
@@ -147,6 +216,8 @@ func appendDelta(b []byte, base []byte, x *deltaIndex, nw []byte) ([]byte, int) 
 	if lit < len(nw) {
 		b = agentproto.AppendPatchLiteral(b, nw[lit:])
 	}
+	newM.evict(0, len(nw))
+	baseM.evict(0, len(base))
 	return b, copied
 }
 

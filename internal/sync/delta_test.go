@@ -24,12 +24,22 @@ func randomBytes(seed uint64, n int) []byte {
 	return b
 }
 
+// indexOf indexes base.
+func indexOf(t *testing.T, base []byte) *deltaIndex {
+	t.Helper()
+	x, err := newDeltaIndex(bytes.NewReader(base), int64(len(base)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
 // applyDelta applies the patch appendDelta makes from base to nw, as the
 // agent does, and returns what it makes and the share of nw it copied.
 func applyDelta(t *testing.T, base, nw []byte) ([]byte, float64) {
 	t.Helper()
 	payload := agentproto.AppendPatchHeader(nil, agentproto.PatchHeader{Size: int64(len(nw))})
-	payload, copied := appendDelta(payload, base, newDeltaIndex(base), nw)
+	payload, copied := appendDelta(payload, mapping{data: base}, indexOf(t, base), mapping{data: nw})
 	pr, err := agentproto.NewPatchReader(bytes.NewReader(payload))
 	if err != nil {
 		t.Fatal(err)
@@ -243,4 +253,15 @@ func TestAgentTransportSendsWholeAFileRewrittenInPlace(t *testing.T) {
 		t.Errorf("%d files sent, %d patches; want the file whole", n, p)
 	}
 	wantContent(t, filepath.Join(root, "skiff/app/exe"), v2)
+}
+
+// TestDeltaIndexOfAShortFile checks that indexing a file shorter than
+// its size says so, rather than indexing what it read: the diff would
+// then copy from bytes the container does not have.
+func TestDeltaIndexOfAShortFile(t *testing.T) {
+	t.Parallel()
+	base := randomBytes(1, 100<<10)
+	if _, err := newDeltaIndex(bytes.NewReader(base), int64(len(base))+1, nil); err != io.ErrUnexpectedEOF {
+		t.Errorf("indexing %d bytes as %d: %v, want %v", len(base), len(base)+1, err, io.ErrUnexpectedEOF)
+	}
 }

@@ -9,17 +9,20 @@ import (
 )
 
 // mapFile returns the first size bytes of f, read into memory (this
-// system has no mmap here), and a release that does nothing.
-func mapFile(f *os.File, size int64) ([]byte, func(), error) {
+// system has no mmap here).
+func mapFile(f *os.File, size int64) (mapping, error) {
 	b := make([]byte, size)
 	if n, err := f.ReadAt(b, 0); n < len(b) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, nil, fmt.Errorf("reading %s: %w", f.Name(), err)
+		return mapping{}, fmt.Errorf("reading %s: %w", f.Name(), err)
 	}
-	return b, func() {}, nil
+	return mapping{data: b}, nil
 }
+
+// release does nothing: the content is the garbage collector's.
+func (m mapping) release() {}
 
 // dupFile returns f's file opened again by its name.
 func dupFile(f *os.File) (*os.File, error) {

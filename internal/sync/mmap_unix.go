@@ -8,21 +8,27 @@ import (
 	"syscall"
 )
 
-// mapFile returns the first size bytes of f, mapped read-only, and what
-// unmaps them: a hot swap's executables are diffed and hashed in place,
-// in the page cache, instead of being copied into the heap, whose Go
-// garbage collector would keep twice their size resident. The file must
-// not change while it is mapped (a swap file is replaced by a rename,
-// never rewritten).
-func mapFile(f *os.File, size int64) ([]byte, func(), error) {
+// mapFile returns the first size bytes of f, mapped read-only: a hot
+// swap's executables are diffed and hashed in place, in the page cache,
+// instead of being copied into the heap, whose Go garbage collector would
+// keep twice their size resident. The file must not change while it is
+// mapped (a swap file is replaced by a rename, never rewritten).
+func mapFile(f *os.File, size int64) (mapping, error) {
 	if size == 0 {
-		return nil, func() {}, nil
+		return mapping{}, nil
 	}
 	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mapping %s: %w", f.Name(), err)
+		return mapping{}, fmt.Errorf("mapping %s: %w", f.Name(), err)
 	}
-	return b, func() { _ = syscall.Munmap(b) }, nil
+	return mapping{data: b, mapped: true}, nil
+}
+
+// release unmaps the content; it must not be read afterwards.
+func (m mapping) release() {
+	if m.mapped {
+		_ = syscall.Munmap(m.data)
+	}
 }
 
 // dupFile returns a new descriptor of f's file, which stays valid when
