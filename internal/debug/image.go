@@ -73,7 +73,7 @@ func SupportImage(dir string, rt Runtime) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packing the %s debug support image: %w; build the support files with `make build`", rt, err)
 	}
-	arch, err := image.StaticBinaryArch(prog, progData, "./cmd/skiff-debug-support")
+	arch, err := image.StaticBinaryArch(prog, bytes.NewReader(progData), "./cmd/skiff-debug-support")
 	if err != nil {
 		return nil, fmt.Errorf("packing the %s debug support image: %w", rt, err)
 	}

@@ -1,9 +1,9 @@
 package image
 
 import (
-	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
 )
 
 // goarch maps ELF machines to Go architectures.
@@ -17,12 +17,12 @@ var goarch = map[elf.Machine]string{
 	elf.EM_RISCV:   "riscv64",
 }
 
-// StaticBinaryArch returns the Go architecture of b, the content of the
+// StaticBinaryArch returns the Go architecture of r, the content of the
 // file named file, which must be a static Linux executable to run in an
 // image without libc (skiff-agent, the debug support program). pkg is the
 // Go package that builds it, for errors that say how.
-func StaticBinaryArch(file string, b []byte, pkg string) (string, error) {
-	f, err := elf.NewFile(bytes.NewReader(b))
+func StaticBinaryArch(file string, r io.ReaderAt, pkg string) (string, error) {
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return "", fmt.Errorf("%s is not a Linux executable (%v); build it for Linux: CGO_ENABLED=0 GOOS=linux go build %s", file, err, pkg)
 	}

@@ -136,10 +136,12 @@ func (r *Runner) devImage(ctx context.Context, cache *devImageCache, im artifact
 	if len(r.lastBuild.Platforms) > 1 {
 		return devImage{}, fmt.Errorf("built for %d platforms, and the development layer is made for one", len(r.lastBuild.Platforms))
 	}
-	agent, agentSum, err := r.agentBinaryContent()
+	f, agentSum, err := r.openAgent()
 	if err != nil {
 		return devImage{}, err
 	}
+	defer f.Close()
+	agent := io.NewSectionReader(f, 0, r.agentFile.Size())
 	if _, digest, pushed := strings.Cut(im.Ref, "@"); pushed {
 		return r.devImagePushed(ctx, cache, im.Ref, devCacheKey(digest, agentSum, roots, r.supervise), agent, roots)
 	}
@@ -149,7 +151,7 @@ func (r *Runner) devImage(ctx context.Context, cache *devImageCache, im artifact
 // devImagePushed makes the development image of ref, an image in a
 // registry, and pushes it there: only its new layer, config and manifest
 // travel.
-func (r *Runner) devImagePushed(ctx context.Context, cache *devImageCache, ref, key string, agent []byte, roots []string) (devImage, error) {
+func (r *Runner) devImagePushed(ctx context.Context, cache *devImageCache, ref, key string, agent deliver.Content, roots []string) (devImage, error) {
 	reg := r.registry(r.insecureRegistries(r.lastBuild))
 	tagged := devTag(ref)
 	if hit, ok := cache.get(key); ok {
@@ -181,7 +183,7 @@ func (r *Runner) devImagePushed(ctx context.Context, cache *devImageCache, ref, 
 
 // devImageLoaded makes the development image of ref, an image loaded into
 // the Docker daemon, and loads it there.
-func (r *Runner) devImageLoaded(ctx context.Context, cache *devImageCache, ref, agentSum string, agent []byte, roots []string) (devImage, error) {
+func (r *Runner) devImageLoaded(ctx context.Context, cache *devImageCache, ref, agentSum string, agent deliver.Content, roots []string) (devImage, error) {
 	cli, err := docker.NewClient()
 	if err != nil {
 		return devImage{}, err
@@ -236,7 +238,7 @@ func (r *Runner) devImageLoaded(ctx context.Context, cache *devImageCache, ref, 
 
 // appendAgentLayer makes the development image of base, the built image
 // ref, after checking that the agent runs on its architecture.
-func (r *Runner) appendAgentLayer(ref string, base v1.Image, agent []byte, roots []string) (deliver.Dev, error) {
+func (r *Runner) appendAgentLayer(ref string, base v1.Image, agent deliver.Content, roots []string) (deliver.Dev, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return deliver.Dev{}, fmt.Errorf("reading the config of %s: %w", ref, err)
@@ -275,26 +277,41 @@ func devCacheKey(base, agentSum string, roots []string, supervise bool) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// agentBinaryContent reads the skiff-agent binary (deliver.FindBinary)
-// once per Runner, with its sha256 and its architecture (agentArch).
-func (r *Runner) agentBinaryContent() ([]byte, string, error) {
-	if r.agentContent == nil {
-		bin, err := deliver.FindBinary(r.getenv(deliver.EnvBinary))
-		if err != nil {
-			return nil, "", err
-		}
-		b, err := os.ReadFile(bin)
-		if err != nil {
-			return nil, "", fmt.Errorf("reading skiff-agent: %w", err)
-		}
-		arch, err := image.StaticBinaryArch(bin, b, "./cmd/skiff-agent")
-		if err != nil {
-			return nil, "", err
-		}
-		sum := sha256.Sum256(b)
-		r.agentContent, r.agentSum, r.agentArch = b, hex.EncodeToString(sum[:]), arch
+// openAgent opens the skiff-agent binary (deliver.FindBinary) for a
+// development layer, and returns it with its sha256. It reads the sum and
+// the architecture (agentArch) once per Runner, and again when the file
+// is no longer the one they were read from (agentFile).
+func (r *Runner) openAgent() (*os.File, string, error) {
+	bin, err := deliver.FindBinary(r.getenv(deliver.EnvBinary))
+	if err != nil {
+		return nil, "", err
 	}
-	return r.agentContent, r.agentSum, nil
+	f, err := os.Open(bin)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading skiff-agent: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !sameFile(fi, r.agentFile) {
+		var arch string
+		if arch, err = image.StaticBinaryArch(bin, f, "./cmd/skiff-agent"); err == nil {
+			h := sha256.New()
+			if _, err = io.Copy(h, io.NewSectionReader(f, 0, fi.Size())); err != nil {
+				err = fmt.Errorf("reading skiff-agent: %w", err)
+			}
+			r.agentFile, r.agentSum, r.agentArch = fi, hex.EncodeToString(h.Sum(nil)), arch
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	return f, r.agentSum, nil
+}
+
+// sameFile says whether a and b (which may be nil) describe the same
+// file, unchanged.
+func sameFile(a, b fs.FileInfo) bool {
+	return a != nil && b != nil && os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
 // devImageCache remembers the development images made, by devCacheKey, in

@@ -6,11 +6,13 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -93,7 +95,7 @@ func TestDevImages(t *testing.T) {
 		var out bytes.Buffer
 		r := New(Options{Project: p, ErrOut: &out})
 		r.lastBuild.CacheFile = cacheFile
-		r.agentContent, r.agentSum, r.agentArch = []byte(agent), agent, arch
+		fakeAgent(t, r, agent, arch)
 		return r.devImages(t.Context(), built, rules), out.String()
 	}
 
@@ -201,7 +203,7 @@ func TestDevImagesKoWithoutSync(t *testing.T) {
 		var out bytes.Buffer
 		r := New(Options{Project: p, ErrOut: &out})
 		r.lastBuild.CacheFile = filepath.Join(dir, "cache", "cache")
-		r.agentContent, r.agentSum, r.agentArch = []byte("agent"), "agent", "amd64"
+		fakeAgent(t, r, "agent", "amd64")
 		r.supervise = supervise
 		got := r.devImages(t.Context(), built, rules)
 		if got[1] != built[1] {
@@ -289,7 +291,7 @@ func TestDevImageReadsTheBuildsPushedImageInMemory(t *testing.T) {
 	var out bytes.Buffer
 	r := New(Options{Project: p, ErrOut: &out})
 	r.lastBuild.CacheFile = filepath.Join(dir, "cache", "cache")
-	r.agentContent, r.agentSum, r.agentArch = []byte("agent"), "agent", "amd64"
+	fakeAgent(t, r, "agent", "amd64")
 
 	pub := r.keepPushed(&build.ImagePublisher{Registry: image.NewRegistry(nil)})
 	published, err := pub.Publish(t.Context(), host+"/web:v1", build.Built{Image: base}, true)
@@ -305,5 +307,46 @@ func TestDevImageReadsTheBuildsPushedImageInMemory(t *testing.T) {
 		if strings.HasPrefix(req, "GET ") && strings.Contains(req, "/blobs/") {
 			t.Errorf("making the development image downloaded %s; want the pushed image read in memory", req)
 		}
+	}
+}
+
+// fakeAgent makes content r's skiff-agent binary, with sum content and
+// architecture arch: r takes them as read from the file (openAgent),
+// which is not an executable.
+func fakeAgent(t *testing.T, r *Runner, content, arch string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "skiff-agent")
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.opts.Environ = append(r.opts.Environ, deliver.EnvBinary+"="+p)
+	r.agentFile, r.agentSum, r.agentArch = fi, content, arch
+}
+
+// TestOpenAgentReadsAChangedBinaryAgain checks that the agent's sum and
+// architecture are read once, and again when the file changed.
+func TestOpenAgentReadsAChangedBinaryAgain(t *testing.T) {
+	t.Parallel()
+	r := New(Options{Project: &config.Project{}, ErrOut: io.Discard})
+	fakeAgent(t, r, "agent", "amd64")
+	f, sum, err := r.openAgent()
+	if err != nil || sum != "agent" {
+		t.Fatalf("unchanged: sum %q, %v; want the one kept", sum, err)
+	}
+	f.Close()
+	p := f.Name()
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(p, []byte("changed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.openAgent(); err == nil || !strings.Contains(err.Error(), "not a Linux executable") {
+		t.Errorf("changed to a file that is no executable: %v, want it read again and refused", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -132,12 +133,13 @@ type Runner struct {
 	// supervise makes development images run a ko app under skiff-agent
 	// run, for hot swaps (DevOptions.HotSwap).
 	supervise bool
-	// agentContent is the skiff-agent binary the development layers
-	// carry, read once, agentSum its sha256 and agentArch the
-	// architecture it was built for.
-	agentContent []byte
-	agentSum     string
-	agentArch    string
+	// agentFile is the skiff-agent binary the development layers carry
+	// (openAgent), read when a layer is made rather than kept in memory;
+	// agentSum is its sha256 and agentArch the architecture it was built
+	// for, both read from the file as agentFile describes it.
+	agentFile fs.FileInfo
+	agentSum  string
+	agentArch string
 	// layerCache keeps what the development images read of their bases'
 	// layers, so that a rebuilt image's reads only its new ones.
 	layerCache *deliver.LayerCache

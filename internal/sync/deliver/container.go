@@ -34,7 +34,7 @@ func CopyToContainer(ctx context.Context, api ContainerCopier, container, binary
 	if err != nil {
 		return fmt.Errorf("reading skiff-agent to copy it into container %s: %w", container, err)
 	}
-	if _, err := image.StaticBinaryArch(binary, b, "./cmd/skiff-agent"); err != nil {
+	if _, err := image.StaticBinaryArch(binary, bytes.NewReader(b), "./cmd/skiff-agent"); err != nil {
 		return err
 	}
 	dir := path.Dir(sync.DefaultAgentPath)

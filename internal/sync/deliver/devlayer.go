@@ -78,6 +78,14 @@ const maxPasswd = 1 << 20
 // layer re-owns.
 const maxDestDirs = 10000
 
+// Content is a file's content, read from any offset, and its size: a
+// *bytes.Reader, or an *io.SectionReader of a file, which is then read
+// as the layer is written, not kept in memory.
+type Content interface {
+	io.ReaderAt
+	Size() int64
+}
+
 // DevImage appends to base a layer that holds the skiff-agent binary
 // agent at sync.DefaultAgentPath (root-owned, 0755, in a 0755 /skiff) and,
 // when the image's user (its config's User: numeric, or a name resolved
@@ -99,7 +107,7 @@ const maxDestDirs = 10000
 // image's directories costs reading its layers, done only for a non-root
 // user with destinations; cache (nil for none) keeps what was read of
 // each layer for the next call.
-func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, supervise bool) (Dev, error) {
+func DevImage(base v1.Image, agent Content, dests []string, cache *LayerCache, supervise bool) (Dev, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return Dev{}, fmt.Errorf("reading the image's config: %w", err)
@@ -130,7 +138,7 @@ func DevImage(base v1.Image, agent []byte, dests []string, cache *LayerCache, su
 	tw := tar.NewWriter(cw)
 	w := layerWriter{tw: tw, written: map[string]bool{}}
 	w.dir(&tar.Header{Name: path.Dir(sync.DefaultAgentPath), Mode: 0o755})
-	w.file(sync.DefaultAgentPath, 0o755, agent)
+	w.fileFrom(sync.DefaultAgentPath, 0o755, agent)
 	w.dir(&tar.Header{Name: agentproto.AppDir, Mode: 0o1777})
 	if tree != nil {
 		for _, d := range cleanDests(dests) {
@@ -552,15 +560,20 @@ func (w *layerWriter) dir(h *tar.Header) {
 
 // file writes the regular file name with content b.
 func (w *layerWriter) file(name string, mode int64, b []byte) {
+	w.fileFrom(name, mode, bytes.NewReader(b))
+}
+
+// fileFrom writes the regular file name with content c.
+func (w *layerWriter) fileFrom(name string, mode int64, c Content) {
 	name = strings.Trim(path.Clean("/"+name), "/")
 	if w.err != nil {
 		return
 	}
 	w.written[name] = true
 	if w.err = w.tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(b)), ModTime: epoch, Format: tar.FormatPAX,
+		Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: c.Size(), ModTime: epoch, Format: tar.FormatPAX,
 	}); w.err == nil {
-		_, w.err = w.tw.Write(b)
+		_, w.err = io.Copy(w.tw, io.NewSectionReader(c, 0, c.Size()))
 	}
 }
 

@@ -194,7 +194,7 @@ func TestDevImage(t *testing.T) {
 		t.Run(tc.user, func(t *testing.T) {
 			t.Parallel()
 			base := testBase(t, tc.user)
-			dev, err := DevImage(base, agent, dests, nil, true)
+			dev, err := DevImage(base, bytes.NewReader(agent), dests, nil, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,12 +240,12 @@ func TestDevImageSupervisesKoApps(t *testing.T) {
 		if base, err = mutate.ConfigFile(base, cf); err != nil {
 			t.Fatal(err)
 		}
-		dev, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil, true)
+		dev, err := DevImage(base, bytes.NewReader([]byte("agent")), []string{"/var/run/ko"}, nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Without supervise (skiff debug), the entrypoint stays.
-		plain, err := DevImage(base, []byte("agent"), []string{"/var/run/ko"}, nil, false)
+		plain, err := DevImage(base, bytes.NewReader([]byte("agent")), []string{"/var/run/ko"}, nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestDevImageDigest(t *testing.T) {
 	base := testBase(t, "app")
 	digest := func(base v1.Image, agent string, dests ...string) v1.Hash {
 		t.Helper()
-		dev, err := DevImage(base, []byte(agent), dests, nil, true)
+		dev, err := DevImage(base, bytes.NewReader([]byte(agent)), dests, nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +350,7 @@ func TestDevImageLayerCache(t *testing.T) {
 	cache := NewLayerCache()
 	digest := func(img v1.Image, cache *LayerCache) (v1.Hash, []string) {
 		t.Helper()
-		dev, err := DevImage(img, []byte("agent"), []string{"/run/ko"}, cache, true)
+		dev, err := DevImage(img, bytes.NewReader([]byte("agent")), []string{"/run/ko"}, cache, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +394,7 @@ func TestDevImageReusesItsLayer(t *testing.T) {
 	cache := NewLayerCache()
 	devLayer := func(img v1.Image, agent string) v1.Layer {
 		t.Helper()
-		dev, err := DevImage(img, []byte(agent), []string{"/run/ko"}, cache, true)
+		dev, err := DevImage(img, bytes.NewReader([]byte(agent)), []string{"/run/ko"}, cache, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +427,7 @@ func TestDevImageKeepsItsLayerOutOfTheHeap(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	dev, err := DevImage(base, agent, nil, NewLayerCache(), false)
+	dev, err := DevImage(base, bytes.NewReader(agent), nil, NewLayerCache(), false)
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)

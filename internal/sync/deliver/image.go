@@ -32,7 +32,7 @@ func Image(binary string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading skiff-agent: %w", err)
 	}
-	arch, err := image.StaticBinaryArch(binary, b, "./cmd/skiff-agent")
+	arch, err := image.StaticBinaryArch(binary, bytes.NewReader(b), "./cmd/skiff-agent")
 	if err != nil {
 		return nil, err
 	}
