@@ -21,6 +21,7 @@ import (
 	"skiff.dev/skiff/internal/artifact"
 	"skiff.dev/skiff/internal/build"
 	"skiff.dev/skiff/internal/docker"
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/image"
 	"skiff.dev/skiff/internal/log"
 	"skiff.dev/skiff/internal/sync"
@@ -291,7 +292,7 @@ func (r *Runner) openAgent() (*os.File, string, error) {
 		return nil, "", fmt.Errorf("reading skiff-agent: %w", err)
 	}
 	fi, err := f.Stat()
-	if err == nil && !sameFile(fi, r.agentFile) {
+	if err == nil && !fsutil.Unchanged(fi, r.agentFile) {
 		var arch string
 		if arch, err = image.StaticBinaryArch(bin, f, "./cmd/skiff-agent"); err == nil {
 			h := sha256.New()
@@ -306,12 +307,6 @@ func (r *Runner) openAgent() (*os.File, string, error) {
 		return nil, "", err
 	}
 	return f, r.agentSum, nil
-}
-
-// sameFile says whether a and b (which may be nil) describe the same
-// file, unchanged.
-func sameFile(a, b fs.FileInfo) bool {
-	return a != nil && b != nil && os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
 // devImageCache remembers the development images made, by devCacheKey, in

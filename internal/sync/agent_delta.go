@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
@@ -33,8 +34,8 @@ type deltaSum = [sha256.Size]byte
 // local file whose Writes have a Delta (a hot-swapped executable: one
 // per artifact), kept to diff the next content against, with the patch
 // it last made, which the other containers of the artifact take too. The
-// content stays in its file, open here, and is mapped only to index and
-// diff it: not a copy in the heap. A hot swap replaces the file's path
+// content stays in its file, open here: it is read through a buffer to
+// index it, and mapped only to diff it; not a copy in the heap. A hot swap replaces the file's path
 // with a new file; a file rewritten in place instead no longer holds the
 // base, and its next Write goes whole.
 type deltaBase struct {
@@ -125,7 +126,7 @@ func (b *deltaBase) diff(lf *localFile, sum deltaSum) []byte {
 		return nil
 	}
 	// A file rewritten in place, not replaced, no longer holds the base.
-	if fi, err := b.file.Stat(); err != nil || fi.Size() != b.size || !fi.ModTime().Equal(b.fi.ModTime()) {
+	if fi, err := b.file.Stat(); err != nil || !fsutil.Unchanged(b.fi, fi) {
 		return nil
 	}
 	base, err := mapFile(b.file, b.size)
@@ -162,7 +163,7 @@ func (t *AgentTransport) readDelta(op Op, lf *localFile) (sum deltaSum, fi fs.Fi
 	t.deltaMu.Lock()
 	b := t.bases[op.Local]
 	t.deltaMu.Unlock()
-	if b != nil && b.fi != nil && os.SameFile(b.fi, fi) && b.fi.Size() == fi.Size() && b.fi.ModTime().Equal(fi.ModTime()) {
+	if b != nil && fsutil.Unchanged(b.fi, fi) {
 		return b.sum, fi, nil
 	}
 	h := sha256.New()

@@ -9,8 +9,8 @@ import (
 )
 
 // mapFile returns the first size bytes of f, mapped read-only: a hot
-// swap's executables are diffed and hashed in place, in the page cache,
-// instead of being copied into the heap, whose Go garbage collector would
+// swap's executables are diffed in place, in the page cache, instead of
+// being copied into the heap, whose Go garbage collector would
 // keep twice their size resident. The file must not change while it is
 // mapped (a swap file is replaced by a rename, never rewritten).
 func mapFile(f *os.File, size int64) (mapping, error) {

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"skiff.dev/skiff/internal/fsutil"
 	"skiff.dev/skiff/internal/sync/agentproto"
 )
 
@@ -375,7 +376,7 @@ func (a *Applier) patch(r *os.Root, p, rel string, mode fs.FileMode, payload io.
 // information is fi and content content: the one recorded when a patch
 // made it, if it is still that file, or else its content's.
 func (a *Applier) sumOf(p string, content []byte, fi fs.FileInfo) [sha256.Size]byte {
-	if pf, ok := a.patched[p]; ok && os.SameFile(pf.fi, fi) && pf.fi.Size() == fi.Size() && pf.fi.ModTime().Equal(fi.ModTime()) {
+	if pf, ok := a.patched[p]; ok && fsutil.Unchanged(pf.fi, fi) {
 		return pf.sum
 	}
 	return sha256.Sum256(content)
