@@ -162,8 +162,8 @@ func (f *Forwarder) closeIfDoneLocked(pc *podConn) {
 }
 
 // dialPod opens a port-forward connection to a pod through the API
-// server: a websocket tunnel, or SPDY from servers that lack it, as
-// kubectl does.
+// server: SPDY tunnelled through a websocket (tunnelDialer), or SPDY from
+// servers that lack the tunnel, as kubectl does.
 func (f *Forwarder) dialPod(namespace, pod string) (httpstream.Connection, error) {
 	if f.kc == nil || f.kc.REST == nil {
 		return nil, errors.New("no cluster connection to forward through")
@@ -174,7 +174,7 @@ func (f *Forwarder) dialPod(namespace, pod string) (httpstream.Connection, error
 		return nil, fmt.Errorf("kube context %q: %w", f.kc.Context, err)
 	}
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
-	if ws, err := portforward.NewSPDYOverWebsocketDialer(u, f.kc.REST); err == nil {
+	if ws, err := newTunnelDialer(u, f.kc.REST); err == nil {
 		dialer = portforward.NewFallbackDialer(ws, dialer, func(err error) bool {
 			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 		})
