@@ -66,8 +66,11 @@
 #   - Go change: GO_EDITS times, goapp/main.go's `const version` changed,
 #     until /version of the go deployment answers it through the forward
 #     (skiff: a hot swap, or with --hot-swap=false a ko rebuild and
-#     rollout; Skaffold: its ko rebuild and redeploy); after a rollout the
-#     next edit waits until the old pods are gone;
+#     rollout; Skaffold: its ko rebuild and redeploy); poll.py makes the
+#     edit and watches for the end line, as for syncs (until issue 16 a
+#     shell loop ran grep every 5 ms for the end line beside the tool: its
+#     forks took a core and slowed the tool's go build by a second); after
+#     a rollout the next edit waits until the old pods are gone;
 #   - failed requests: during the rebuild and Go change edits a request
 #     loop GETs the changing deployment through the forward (every 50 ms,
 #     each request up to 10 s) and counts the answers that are not 200;
@@ -191,7 +194,6 @@ tool=
 log=
 images=()
 loop_pid=
-watch_pid=
 
 # stop_tool sends the tool started here one SIGINT (Ctrl-C) and waits for
 # it to clean up and exit, up to $1 seconds; then a second SIGINT. It sets
@@ -218,7 +220,6 @@ stop_tool() {
 on_cleanup() {
 	local img
 	if [ -n "$loop_pid" ]; then kill "$loop_pid" 2>/dev/null || true; wait "$loop_pid" 2>/dev/null || true; fi
-	if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; fi
 	if [ -n "$pid" ]; then stop_tool 120; fi
 	for img in "${images[@]}"; do
 		docker images --format '{{.Repository}}:{{.Tag}}' | grep -F -- "$img" | xargs -r docker rmi -f >/dev/null 2>&1 || true
@@ -475,29 +476,6 @@ edit_poll() {
 }
 wait_body() { poll_body "$@" || fail "$1 did not answer '$2' within $3 s (last answer: $last)"; }
 
-# watch_line RE N starts a watcher that writes the time (now) into
-# $work/line when more than N lines of the tool's output match RE, up to
-# 180 s (then it writes nothing); wait_line waits for it; line_seconds T0
-# prints the seconds from T0 to that time, or nothing. It runs beside the
-# poll, whose request may hang.
-watch_line() {
-	rm -f "$work/line"
-	(
-		end=$((SECONDS + 180))
-		while [ "$(count "$1")" -le "$2" ]; do
-			[ "$SECONDS" -lt "$end" ] || exit 0
-			sleep 0.005
-		done
-		now >"$work/line"
-	) &
-	watch_pid=$!
-}
-wait_line() {
-	wait "$watch_pid" 2>/dev/null || true
-	watch_pid=
-}
-line_seconds() { [ ! -s "$work/line" ] || elapsed_ms "$1" "$(<"$work/line")"; }
-
 # start_loop URL starts the request loop on URL (resolved at each
 # request, so that it follows a forward that moved): a GET every 50 ms (each
 # up to 10 s); stop_loop stops it and sets loop_ok and loop_failed (and
@@ -662,15 +640,13 @@ bench_session() {
 	for i in $(seq "$go_edits"); do
 		marker="gov-$k-$$-$i"
 		n=$(count "$(done_rebuild)")
-		watch_line "$(done_rebuild)" "$n"
-		t0=$(now)
-		printf '%s\n' "${gomain/"$goversion"/const version = \"$marker\"}" >"$dir/goapp/main.go"
-		poll_body fwd:go/version "$marker" 180 || fail "$(resolve fwd:go/version) did not answer '$marker' within 180 s (last answer: $last)"
-		served+=("$(elapsed_ms "$t0" "$(now)")")
+		poll_http --body "$marker" --timeout 180 --write "$dir/goapp/main.go" --content "${gomain/"$goversion"/const version = \"$marker\"}" \
+			--done-re "$(done_rebuild)" --done-after "$n" --done-timeout 120 fwd:go/version ||
+			fail "$(resolve fwd:go/version) did not answer '$marker' within 180 s (last answer: $last)"
+		read -r _ took d <<<"$out"
+		served+=("$took")
 		wait_log "$(done_rebuild)" "$n" 120
-		wait_line
-		d=$(line_seconds "$t0")
-		if [ -n "$d" ]; then
+		if [ "$d" != - ]; then
 			godone+=("$d")
 			if awk -v s="${served[-1]}" -v d="$d" 'BEGIN { exit !(s > d + 1) }'; then hung=$((hung + 1)); fi
 		fi
