@@ -284,7 +284,11 @@ func (f *Forwarder) pipe(conn net.Conn, local *replayReader, pc *podConn, port i
 	remoteDone := make(chan struct{})
 	go func() {
 		defer close(remoteDone)
-		io.Copy(conn, noticeReader{data, podAnswered})
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		// Through the buffer: as a ReaderFrom the connection would
+		// make one of its own.
+		io.CopyBuffer(struct{ io.Writer }{conn}, noticeReader{data, podAnswered}, *buf)
 	}()
 	// localDone gets nil when the client is done sending, errPodWrite
 	// when the pod's side stopped taking data, or the client's error.
@@ -402,11 +406,22 @@ func refusedBeforeDelivery(msg string) bool {
 // errPodWrite says the pod's side of a stream stopped taking data.
 var errPodWrite = errors.New("the pod's side of the stream is closed")
 
+// copyBuffers are the buffers a forwarded connection copies through, one
+// each way, kept from one connection to the next: a browser or a poller
+// makes hundreds of connections a second, and two new 32 KiB buffers each
+// were most of what the forward allocated.
+var copyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 32<<10)
+	return &b
+}}
+
 // copyToPod copies what the client sends to the pod's stream, and
 // half-closes the stream when the client is done sending. It returns nil
 // then, errPodWrite when the stream takes no more, or the client's error.
 func copyToPod(data httpstream.Stream, local io.Reader) error {
-	buf := make([]byte, 32<<10)
+	p := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(p)
+	buf := *p
 	for {
 		n, err := local.Read(buf)
 		if n > 0 {

@@ -85,17 +85,6 @@ type frameConn struct {
 // rest. It reports p written when it kept it; an error of the underlying
 // write is returned by the Write that completed the frame.
 func (c *frameConn) Write(p []byte) (int, error) {
-	if len(c.buf) == 0 {
-		// The common case of a whole frame in one write (a data frame's
-		// payload): no copy.
-		if n := wholeFrames(p); n > 0 {
-			if _, err := c.Conn.Write(p[:n]); err != nil {
-				return 0, err
-			}
-			c.buf = append(c.buf, p[n:]...)
-			return len(p), nil
-		}
-	}
 	c.buf = append(c.buf, p...)
 	if n := wholeFrames(c.buf); n > 0 {
 		_, err := c.Conn.Write(c.buf[:n])
