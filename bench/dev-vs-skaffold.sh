@@ -855,7 +855,14 @@ for k in "${keys[@]}"; do hdr="$hdr $(label "$k") |" sep="$sep---|"; done
 hdr="$hdr skaffold / skiff | edits |" sep="$sep---|---|"
 
 # Goals (issue 16), judged on the skiff (hot swap) session, and on the
-# --hot-swap=false one for rebuilds.
+# --hot-swap=false one for rebuilds. "go build + X" is judged against the
+# go build of the same change under the same load: skiff's own (the time
+# its Hot-swapped line gives), and for --hot-swap=false, whose lines give
+# none, the bench's own go build during the session. The session's polls
+# (a connection through the forward every 5 ms, to the API server, the
+# kubelet and containerd) about double a go build on this 2-core machine,
+# so the go build alone before the sessions, on an idle machine, is shown
+# but does not judge.
 gobuild_med=$(med "${gobuild[@]}")
 goal() { # goal TEXT VALUE LIMIT: "met"/"not met"
 	if awk -v v="$2" -v l="$3" 'BEGIN { exit !(v < l) }'; then echo "- $1: met"; else echo "- $1: NOT met"; fi
@@ -863,15 +870,16 @@ goal() { # goal TEXT VALUE LIMIT: "met"/"not met"
 goals=
 if [[ " ${keys[*]} " == *" skiff "* ]]; then
 	hot_over=$(awk -v a="$(med "${goserved_skiff[@]}")" -v b="$gobuild_med" 'BEGIN { printf "%.3f", a - b }')
+	now_over=$(awk -v a="$(med "${goserved_skiff[@]}")" -v b="$(med "${gonow_skiff[@]}")" 'BEGIN { printf "%.3f", a - b }')
 	own=()
 	for i in "${!gobuilt_skiff[@]}"; do own+=("$(awk -v a="${goserved_skiff[$i]}" -v b="${gobuilt_skiff[$i]}" 'BEGIN { printf "%.3f", a - b }')"); done
-	own_med=-
+	own_med="99 s"
 	[ "${#own[@]}" -eq 0 ] || own_med="$(med "${own[@]}") s"
 	del_med=99
 	[ "${#deleted_skiff[@]}" -eq 0 ] || del_med=$(med "${deleted_skiff[@]}")
 	goals="$(goal "sync edit-to-served under 40 ms (1 file, 2 replicas): $(med "${sync_skiff[@]}") s served, $(med "${syncdone_skiff[@]}") s until both replicas are synced" "$(med "${syncdone_skiff[@]}")" 0.040)
 $(goal "deletion to 404 under 40 ms: $del_med s" "$del_med" 0.040)
-$(goal "Go change served with hot swap in go build + under 0.3 s: $(med "${goserved_skiff[@]}") s served ($(med "${godone_skiff[@]:-0}") s until skiff's end line), go build alone $gobuild_med s, so go build + $hot_over s (served minus skiff's own go build time, median over the edits: $own_med; skiff's own figures, its Hot-swapped line's time minus its go build: $(med "${swapcost_skiff[@]:-0}") s); $swapped_skiff of $go_edits edits hot-swapped" "$hot_over" 0.3)
+$(goal "Go change served with hot swap in go build + under 0.3 s: $(med "${goserved_skiff[@]}") s served ($(med "${godone_skiff[@]:-0}") s until skiff's end line); served minus skiff's own go build of that change, median over the edits: $own_med (skiff's own figures, its Hot-swapped line's time minus its go build: $(med "${swapcost_skiff[@]:-0}") s); served minus the go build timed during the session: $now_over s; minus the go build alone before the sessions, on an idle machine: $hot_over s; $swapped_skiff of $go_edits edits hot-swapped" "${own_med% s}" 0.3)
 $(goal "0 failed requests through skiff's forward during the rebuilds and Go changes: ${rbfailed_skiff:-?} + ${gofailed_skiff:-?}" "$((${rbfailed_skiff:-1} + ${gofailed_skiff:-1}))" 0.5)
 $(goal "Ctrl-C to exit under 1 s: $stop_skiff s" "$stop_skiff" 1)
 $(goal "skiff version under 15 ms: $vms_skiff ms" "$vms_skiff" 15)
@@ -880,8 +888,9 @@ $(goal "peak RSS under 60 MiB (this session: $((edits + delete_edits * 2)) syncs
 fi
 if [[ " ${keys[*]} " == *" skiffnohs "* ]]; then
 	cold_over=$(awk -v a="$(med "${goserved_skiffnohs[@]}")" -v b="$gobuild_med" 'BEGIN { printf "%.3f", a - b }')
+	cold_now=$(awk -v a="$(med "${goserved_skiffnohs[@]}")" -v b="$(med "${gonow_skiffnohs[@]}")" 'BEGIN { printf "%.3f", a - b }')
 	goals="$goals
-$(goal "Go change served without hot swap (--hot-swap=false) in go build + under 1.4 s: $(med "${goserved_skiffnohs[@]}") s served ($(med "${godone_skiffnohs[@]:-0}") s until skiff's end line), so go build + $cold_over s" "$cold_over" 1.4)
+$(goal "Go change served without hot swap (--hot-swap=false) in go build + under 1.4 s: $(med "${goserved_skiffnohs[@]}") s served ($(med "${godone_skiffnohs[@]:-0}") s until skiff's end line); served minus the go build timed during the session: $cold_now s (minus the go build alone before the sessions: $cold_over s)" "$cold_now" 1.4)
 $(goal "0 failed requests through skiff's forward during the --hot-swap=false rollouts: ${gofailed_skiffnohs}" "$gofailed_skiffnohs" 0.5)"
 fi
 
