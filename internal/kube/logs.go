@@ -541,14 +541,21 @@ func (s *containerStream) printed(ts time.Time) {
 	}
 }
 
-// flush prints a last line that has no newline.
+// flush prints a last line that has no newline, unless it is the
+// kubelet's word that the container is gone (removedText).
 func (s *containerStream) flush() {
-	if len(s.partial) > 0 {
+	if len(s.partial) > 0 && string(s.partial) != removedText(s.id) {
 		s.line(append(s.partial, '\n'))
-		s.partial = nil
 	}
+	s.partial = nil
 	s.w.Flush()
 }
+
+// removedText is what the kubelet sends as the whole log of container id
+// once the runtime no longer has it (a rollout removed its pod), with the
+// status OK that it had sent before it looked: the text is not the
+// container's, and comes without a timestamp or a newline.
+func removedText(id string) string { return "unable to retrieve container logs for " + id }
 
 // splitTimestamp splits the timestamp the server put in front of a line
 // (timestamps=true) from the line.

@@ -83,6 +83,9 @@ type fakeKubelet struct {
 	changed chan struct{}
 	logs    map[string][]string // container ID -> "TIMESTAMP message\n" lines
 	running map[string]bool
+	// removed are the container IDs the runtime no longer has: their log
+	// is the kubelet's removedText.
+	removed map[string]bool
 	// cut makes the next stream of a container ID end after that many
 	// lines, with an error (dropped connection) or cleanly.
 	cut      map[string]int
@@ -91,7 +94,7 @@ type fakeKubelet struct {
 }
 
 func newFakeKubelet(cs *fake.Clientset) *fakeKubelet {
-	return &fakeKubelet{cs: cs, changed: make(chan struct{}), logs: map[string][]string{}, running: map[string]bool{}, cut: map[string]int{}}
+	return &fakeKubelet{cs: cs, changed: make(chan struct{}), logs: map[string][]string{}, running: map[string]bool{}, removed: map[string]bool{}, cut: map[string]int{}}
 }
 
 var logEpoch = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -148,7 +151,11 @@ func (k *fakeKubelet) open(ctx context.Context, namespace, pod string, o *corev1
 	cut, cutting := k.cut[id]
 	delete(k.cut, id)
 	clean := k.cutClean
+	removed := k.removed[id]
 	k.mu.Unlock()
+	if removed {
+		return io.NopCloser(strings.NewReader(removedText(id))), nil
+	}
 
 	r, w := io.Pipe()
 	go func() {
@@ -283,6 +290,50 @@ func TestLogTailerResumesDroppedStreamWithoutDuplicates(t *testing.T) {
 				t.Errorf("want a second stream since 10:00:01, the second of the last line printed; streams: %v", k.opened)
 			}
 		})
+	}
+}
+
+// When a rollout removes a pod, the kubelet answers a stream of its
+// stopped container with its own words, "unable to retrieve container
+// logs for ID": they are not printed as the container's (issue 16).
+func TestLogTailerLeavesOutTheKubeletsWordOnARemovedContainer(t *testing.T) {
+	t.Parallel()
+	// The container prints nothing (as a quiet server), so the stream of
+	// the stopped container starts from the beginning of its log.
+	pod := runningPod("web-1", "app", "containerd://c1")
+	cs := fake.NewClientset(pod)
+	k := newFakeKubelet(cs)
+	k.setRunning("containerd://c1", true)
+	out := &testutil.Buffer{}
+	tailer := startTailer(t, cs, k, out)
+	waitStreams := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			k.mu.Lock()
+			opened := len(k.opened)
+			k.mu.Unlock()
+			if opened >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waited for %d streams: %v", n, k.opened)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitStreams(1)
+	k.mu.Lock()
+	k.removed["containerd://c1"] = true
+	k.mu.Unlock()
+	stopped := pod.DeepCopy()
+	stopped.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ContainerID: "containerd://c1"}}
+	updateStatus(t, cs, stopped)
+	k.setRunning("containerd://c1", false)
+	waitStreams(2)
+	tailer.Stop()
+	if got := out.String(); got != "" {
+		t.Errorf("printed %q, want nothing; streams: %v", got, k.opened)
 	}
 }
 
