@@ -69,7 +69,7 @@
 #     rollout; Skaffold: its ko rebuild and redeploy); poll.py makes the
 #     edit and watches for the end line, as for syncs (until issue 16 a
 #     shell loop ran grep every 5 ms for the end line beside the tool: its
-#     forks took a core and slowed the tool's go build by a second); after
+#     forks made the tool's go build 0.4-0.8 s slower); after
 #     a rollout the next edit waits until the old pods are gone;
 #   - failed requests: during the rebuild and Go change edits a request
 #     loop GETs the changing deployment through the forward (every 50 ms,

@@ -22,8 +22,8 @@ of --log matched RE (the tool's end line; looked for every --every
 seconds by a thread beside the polls, whose request may hang, and after
 the answer for up to --done-timeout seconds), else "-". The log is read
 again only when its size changed: no process is started while the tool
-works (a shell loop of grep every 5 ms beside it took a core of this
-2-core machine and slowed the tool's go build by a second).
+works (a shell loop of grep every 5 ms beside it made the tool's go
+build 0.4-0.8 s slower on this 2-core machine).
 Without an edit it prints nothing on success.
 
 Exit status: 0 when the wanted answer came; 1 on --timeout, printing the
