@@ -30,21 +30,11 @@ func TestDevForwardServesThroughRebuilds(t *testing.T) {
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	port := testutil.FreePort(t)
-	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
-- resourceType: service
-  resourceName: sync
-  port: 8080
-  localPort: ` + strconv.Itoa(port) + `
-`})
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + portForwardTo("service", "sync", port)})
 	r := devBackground(t, dir, ns, "--port-forward=user", "--hot-swap=false")
-	r.waitSince(t, 0, devStepTimeout, regexp.MustCompile(`Port forwarding service/sync in namespace `+ns+`, remote port 8080 -> http://127\.0\.0\.1:`+strconv.Itoa(port)))
+	r.waitSince(t, 0, devStepTimeout, syncForwardLine(ns, port))
 
-	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.run(ctx) }()
-	defer func() { cancel(); <-done }()
-	q.waitSeen(t, "v1", devStepTimeout)
+	q, stop := startRequester(t, port, 0)
 
 	const rebuilds = 5
 	for i := 2; i < 2+rebuilds; i++ {
@@ -58,8 +48,7 @@ func TestDevForwardServesThroughRebuilds(t *testing.T) {
 		n, _, _ := q.counts()
 		return n >= 200, fmt.Sprintf("%d requests", n), nil
 	})
-	cancel()
-	<-done
+	stop()
 	n, failed, seen := q.counts()
 	t.Logf("%d requests through the forward during %d rebuilds; answers by version: %v", n, rebuilds, seen)
 	if len(failed) > 0 {
@@ -83,6 +72,22 @@ type requester struct {
 }
 
 var versionAnswer = regexp.MustCompile(`^(v\d+) \(pod \S+\)\n$`)
+
+// startRequester starts a requester of /version on the local port, with
+// timeout (0: a minute), and waits for an answer from v1. stop stops it
+// and returns once its last request is counted; it also runs when the
+// test ends.
+func startRequester(t *testing.T, port int, timeout time.Duration) (q *requester, stop func()) {
+	t.Helper()
+	q = &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}, timeout: timeout}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); q.run(ctx) }()
+	stop = sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	q.waitSeen(t, "v1", devStepTimeout)
+	return q, stop
+}
 
 func (q *requester) run(ctx context.Context) {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: cmp.Or(q.timeout, time.Minute)}
@@ -161,19 +166,10 @@ func TestDevForwardServesAnUnprobedRolloutsNewPod(t *testing.T) {
 	port := testutil.FreePort(t)
 	writeTree(t, dir, map[string]string{
 		"k8s/deployment.yaml": probe.ReplaceAllString(string(manifest), ""),
-		"skaffold.yaml": syncExampleConfig() + `portForward:
-- resourceType: service
-  resourceName: sync
-  port: 8080
-  localPort: ` + strconv.Itoa(port) + `
-`})
+		"skaffold.yaml":       syncExampleConfig() + portForwardTo("service", "sync", port),
+	})
 	r := devBackground(t, dir, ns, "--port-forward=user", "--hot-swap=false")
-	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.run(ctx) }()
-	defer func() { cancel(); <-done }()
-	q.waitSeen(t, "v1", devStepTimeout)
+	q, stop := startRequester(t, port, 0)
 
 	const rebuilds = 3
 	for i := 2; i < 2+rebuilds; i++ {
@@ -183,8 +179,7 @@ func TestDevForwardServesAnUnprobedRolloutsNewPod(t *testing.T) {
 		q.waitSeen(t, v, devStepTimeout)
 		r.waitSince(t, m, devStepTimeout, rebuiltLine)
 	}
-	cancel()
-	<-done
+	stop()
 	n, failed, seen := q.counts()
 	t.Logf("%d requests through the forward during %d rebuilds; answers by version: %v", n, rebuilds, seen)
 	if len(failed) > 0 {
@@ -215,12 +210,7 @@ func TestDevForwardsBeforeTheRolloutEnds(t *testing.T) {
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	port := testutil.FreePort(t)
-	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
-- resourceType: service
-  resourceName: sync
-  port: 8080
-  localPort: ` + strconv.Itoa(port) + `
-`})
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + portForwardTo("service", "sync", port)})
 	r := devBackground(t, dir, ns, "--port-forward=user")
 	out := r.errOut.String()
 	forward := strings.Index(out, "Port forwarding service/sync in namespace "+ns)
@@ -229,13 +219,8 @@ func TestDevForwardsBeforeTheRolloutEnds(t *testing.T) {
 	if forward < 0 || check < 0 || stabilized < 0 || forward > check {
 		t.Errorf("skiff dev printed the forward at %d, the status check's start at %d and its end at %d; want the forward first, then the check:\n%s", forward, check, stabilized, out)
 	}
-	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.run(ctx) }()
-	q.waitSeen(t, "v1", devStepTimeout)
-	cancel()
-	<-done
+	_, stop := startRequester(t, port, 0)
+	stop()
 	c.stopAndCheckCleanup(t, r, ns)
 }
 
@@ -253,12 +238,7 @@ func TestDevFailsOnCrashLoopAfterItsForwardStarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeTree(t, dir, map[string]string{"skaffold.yaml": string(config) + `portForward:
-- resourceType: deployment
-  resourceName: ` + name + `
-  port: 8080
-  localPort: ` + strconv.Itoa(port) + `
-`})
+	writeTree(t, dir, map[string]string{"skaffold.yaml": string(config) + portForwardTo("deployment", name, port)})
 	_, stderr, err := skiff(t, dir, "dev", "-n", ns, "--port-forward=user")
 	if err == nil {
 		t.Fatalf("skiff dev of a crashing app succeeded:\n%s", stderr)

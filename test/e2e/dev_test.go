@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,19 @@ func syncExample(t testing.TB, extraManifests ...string) string {
 	}
 	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig(extraManifests...)})
 	return dir
+}
+
+// portForwardTo is a skaffold.yaml's portForward section forwarding port
+// 8080 of the resource of kind (service, deployment) and name to the local
+// port.
+func portForwardTo(kind, name string, port int) string {
+	return "portForward:\n- resourceType: " + kind + "\n  resourceName: " + name + "\n  port: 8080\n  localPort: " + strconv.Itoa(port) + "\n"
+}
+
+// syncForwardLine matches skiff dev's line saying it forwards the sync
+// example's service in namespace ns to the local port.
+func syncForwardLine(ns string, port int) *regexp.Regexp {
+	return regexp.MustCompile(`Port forwarding service/sync in namespace ` + regexp.QuoteMeta(ns) + `, remote port 8080 -> http://127\.0\.0\.1:` + strconv.Itoa(port) + `\b`)
 }
 
 // syncExampleConfig is examples/sync's skaffold.yaml for the tests.

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,22 +85,12 @@ func TestDevHotSwapServesThroughTheForward(t *testing.T) {
 	ns := c.newNamespace(t)
 	dir := syncExample(t)
 	port := testutil.FreePort(t)
-	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + `portForward:
-- resourceType: service
-  resourceName: sync
-  port: 8080
-  localPort: ` + strconv.Itoa(port) + `
-`})
+	writeTree(t, dir, map[string]string{"skaffold.yaml": syncExampleConfig() + portForwardTo("service", "sync", port)})
 	r := devBackground(t, dir, ns, "--port-forward=user")
-	r.waitSince(t, 0, devStepTimeout, regexp.MustCompile(`Port forwarding service/sync in namespace `+ns+`, remote port 8080 -> http://127\.0\.0\.1:`+strconv.Itoa(port)))
+	r.waitSince(t, 0, devStepTimeout, syncForwardLine(ns, port))
 	before := c.devPodStates(t, ns, "app=sync")
 
-	q := &requester{url: fmt.Sprintf("http://127.0.0.1:%d/version", port), seen: map[string]int{}, timeout: 15 * time.Second}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); q.run(ctx) }()
-	defer func() { cancel(); <-done }()
-	q.waitSeen(t, "v1", devStepTimeout)
+	q, stop := startRequester(t, port, 15*time.Second)
 
 	const swaps = 3
 	for i := 2; i < 2+swaps; i++ {
@@ -111,8 +100,7 @@ func TestDevHotSwapServesThroughTheForward(t *testing.T) {
 		r.waitSince(t, m, devStepTimeout, hotSwappedLine)
 		q.waitSeen(t, v, devStepTimeout)
 	}
-	cancel()
-	<-done
+	stop()
 	n, failed, seen := q.counts()
 	t.Logf("%d requests through the forward during %d hot swaps; answers by version: %v", n, swaps, seen)
 	if len(failed) > 0 {
