@@ -298,8 +298,9 @@ func (r *Runner) openAgent() (*os.File, string, error) {
 			h := sha256.New()
 			if _, err = io.Copy(h, io.NewSectionReader(f, 0, fi.Size())); err != nil {
 				err = fmt.Errorf("reading skiff-agent: %w", err)
+			} else {
+				r.agentFile, r.agentSum, r.agentArch = fi, hex.EncodeToString(h.Sum(nil)), arch
 			}
-			r.agentFile, r.agentSum, r.agentArch = fi, hex.EncodeToString(h.Sum(nil)), arch
 		}
 	}
 	if err != nil {
