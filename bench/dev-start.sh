@@ -36,10 +36,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cp -r "$root/examples/sync/." "$app"
-port=$(free_port)
-sed -i "s/^  localPort: 8080\$/  localPort: $port/" "$app/skaffold.yaml"
-grep -q "localPort: $port" "$app/skaffold.yaml" || fail "examples/sync/skaffold.yaml changed: update bench/dev-start.sh"
+sync_example "$app"
 "$kubectl" create namespace "$ns" >/dev/null
 nscreated=1
 until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done

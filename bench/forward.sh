@@ -33,10 +33,7 @@ log=$work/skiff.err
 tool=skiff
 ns=skiff-bench-forward-$$
 
-cp -r "$repo/examples/sync/." "$app"
-port=$(free_port)
-sed -i "s/^  localPort: 8080\$/  localPort: $port/" "$app/skaffold.yaml"
-grep -q "localPort: $port" "$app/skaffold.yaml" || fail "examples/sync changed: update bench/forward.sh"
+sync_example "$app"
 url=http://127.0.0.1:$port/version
 new_namespace "$ns"
 

@@ -57,9 +57,7 @@ direct() {
 # $work/direct.
 session() {
 	local app=$work/app-$1 log=$work/skiff.err port url t0 n line
-	cp -r "$repo/examples/sync/." "$app"
-	port=$(free_port)
-	sed -i "s/^  localPort: 8080\$/  localPort: $port/" "$app/skaffold.yaml"
+	sync_example "$app"
 	ns=skiff-bench-hotswap-$1-$$
 	"$kubectl" create namespace "$ns" >/dev/null
 	until "$kubectl" -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done

@@ -117,6 +117,16 @@ wait_log() {
 	done
 }
 
+# sync_example DIR copies examples/sync (of the repository this file is
+# in) into DIR, with its forward's local port changed to a free one, which
+# it sets in port.
+sync_example() {
+	cp -r "$(dirname "${BASH_SOURCE[0]}")/../examples/sync/." "$1"
+	port=$(free_port)
+	sed -i "s/^  localPort: 8080\$/  localPort: $port/" "$1/skaffold.yaml"
+	grep -q "localPort: $port" "$1/skaffold.yaml" || fail "examples/sync/skaffold.yaml changed: update sync_example in bench/lib.sh"
+}
+
 # free_port prints a loopback port where nothing listens.
 free_port() {
 	local p

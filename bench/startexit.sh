@@ -39,12 +39,10 @@ read -r version_med version_min < <(ms_runs "$runs" "$skiff" version)
 read -r help_med help_min < <(ms_runs "$runs" "$skiff" --help)
 echo "bench: skiff version ${version_med} ms, --help ${help_med} ms (medians of $runs)" >&2
 
-cp -r "$repo/examples/sync/." "$app"
-port=$(free_port)
-sed -i "s/^  localPort: 8080\$/  localPort: $port/" "$app/skaffold.yaml"
+sync_example "$app"
 grep -q '^  tagPolicy:' "$app/skaffold.yaml" || sed -i 's/^build:$/build:\n  tagPolicy:\n    inputDigest: {}/' "$app/skaffold.yaml"
 sed -i "s/^  replicas: 2\$/  replicas: 1/" "$app/k8s/deployment.yaml"
-grep -q "localPort: $port" "$app/skaffold.yaml" && grep -q "replicas: 1" "$app/k8s/deployment.yaml" ||
+grep -q "replicas: 1" "$app/k8s/deployment.yaml" ||
 	fail "examples/sync changed: update bench/startexit.sh"
 url=http://127.0.0.1:$port/
 
