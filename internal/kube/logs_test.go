@@ -308,19 +308,11 @@ func TestLogTailerLeavesOutTheKubeletsWordOnARemovedContainer(t *testing.T) {
 	tailer := startTailer(t, cs, k, out)
 	waitStreams := func(n int) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%d log streams", n), func(context.Context) (bool, string) {
 			k.mu.Lock()
-			opened := len(k.opened)
-			k.mu.Unlock()
-			if opened >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waited for %d streams: %v", n, k.opened)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			defer k.mu.Unlock()
+			return len(k.opened) >= n, fmt.Sprint(k.opened)
+		})
 	}
 	waitStreams(1)
 	k.mu.Lock()
